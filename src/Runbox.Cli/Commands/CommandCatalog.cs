@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Runbox.Cli.Commands;
+
+/// <summary>Every subcommand of <c>runbox</c>, one factory each (one file per command).</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return ExecCommand.Create();
+    }
+}

@@ -1,0 +1,40 @@
+using Runbox.Execution.Jobs;
+using Runbox.Execution.Sandbox;
+
+namespace Runbox.Execution.Engine;
+
+/// <summary>Runs jobs. Implemented by <see cref="JobEngine"/>; the server and the library depend on this.</summary>
+public interface IJobEngine : IAsyncDisposable
+{
+    /// <summary>Which sandbox features are in force on this host.</summary>
+    SandboxCapabilities Capabilities { get; }
+
+    /// <summary>Slots not taken by a running job.</summary>
+    int FreeSlots { get; }
+
+    /// <summary>
+    /// Waits for a free slot, then starts the job. Bad requests (unknown runtime, bad file names) do not throw:
+    /// the returned execution completes with status <see cref="JobStatus.Error"/> and a message.
+    /// </summary>
+    Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds or replaces a runtime; its zygote is (re)started on next use.</summary>
+    void SetRuntime(Runtimes.RuntimeDefinition runtime);
+
+    /// <summary>Stops a runtime's zygote and forgets it.</summary>
+    Task RemoveRuntimeAsync(string name);
+
+    /// <summary>Starts a runtime's zygote now and reports its preload failures (module → error).</summary>
+    Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default);
+}
+
+public static class JobEngineExtensions
+{
+    /// <summary>Runs a job to its end; cancelling the token cancels the job (status cancelled), it does not throw.</summary>
+    public static async Task<JobResult> RunAsync(this IJobEngine engine, JobRequest request, CancellationToken cancellationToken = default)
+    {
+        var execution = await engine.StartAsync(request, cancellationToken);
+        await using var registration = cancellationToken.Register(execution.Cancel);
+        return await execution.Completion;
+    }
+}

@@ -1,0 +1,48 @@
+namespace Runbox.Execution.Jobs;
+
+/// <summary>
+/// One script to run: either <see cref="Script"/> (written to the language's default entry point) or a set of
+/// <see cref="Files"/> with an <see cref="Entrypoint"/> among them.
+/// </summary>
+public sealed record JobRequest
+{
+    /// <summary>Identifies the job in logs and in the sandbox's names; one is generated when empty.</summary>
+    public string Id { get; init; } = "";
+
+    public JobLanguage Language { get; init; } = JobLanguage.Python;
+
+    public string? Script { get; init; }
+
+    /// <summary>Relative path → content, written into the working directory before start.</summary>
+    public IReadOnlyDictionary<string, byte[]>? Files { get; init; }
+
+    /// <summary>Which of <see cref="Files"/> to run; defaults to main.py / main.sh / main.js.</summary>
+    public string? Entrypoint { get; init; }
+
+    /// <summary>The Python runtime (interpreter + preloads) that runs the job. Bash and Node.js jobs ignore it.</summary>
+    public string Runtime { get; init; } = "default";
+
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    public byte[]? Stdin { get; init; }
+
+    /// <summary>Added to the clean base environment; never the host's own variables.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// An existing directory to run in, left in place afterwards. When null the job gets a fresh empty directory
+    /// that is removed when it ends.
+    /// </summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Where to copy the files the job leaves behind; when null artifacts are listed but not kept.</summary>
+    public string? ArtifactDirectory { get; init; }
+
+    public JobLimits Limits { get; init; } = new();
+
+    /// <summary>Network access; honoured only where the engine's options allow it.</summary>
+    public bool Network { get; init; }
+
+    /// <summary>Python only: run in a freshly exec'd interpreter instead of the zygote's fast path.</summary>
+    public bool Fresh { get; init; }
+}

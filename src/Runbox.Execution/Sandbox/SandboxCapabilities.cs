@@ -1,0 +1,26 @@
+namespace Runbox.Execution.Sandbox;
+
+/// <summary>What isolation is in force on this host, detected at start. Reported by <c>/readyz</c>.</summary>
+public sealed record SandboxCapabilities
+{
+    public bool NetworkNamespace { get; init; }
+
+    public bool MountNamespace { get; init; }
+
+    public bool PidNamespace { get; init; }
+
+    /// <summary>"v1", "v2" or null when no cgroup is used.</summary>
+    public string? Cgroups { get; init; }
+
+    /// <summary>Jobs run as their own unprivileged uid (one per slot) rather than as the server's user.</summary>
+    public bool SeparateUids { get; init; }
+
+    public bool NoNewPrivileges { get; init; }
+
+    public bool Rlimits { get; init; } = true;
+
+    /// <summary>Why each missing feature is missing, one sentence each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    public bool FullyIsolated => NetworkNamespace && MountNamespace && PidNamespace && Cgroups is not null && SeparateUids;
+}

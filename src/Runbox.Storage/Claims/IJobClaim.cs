@@ -1,0 +1,28 @@
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Storage.Claims;
+
+/// <summary>
+/// A job a worker has taken, held under a lease. It must be completed or released; disposing without either
+/// releases it. Every write is fenced on the lease: once the lease is lost (expired and rescued) the writes
+/// return false and change nothing.
+/// </summary>
+public interface IJobClaim : IAsyncDisposable
+{
+    JobRecord Job { get; }
+
+    /// <summary>Which run of the job this is, from 1.</summary>
+    int Attempt { get; }
+
+    /// <summary>Extends the lease. False when it was lost.</summary>
+    Task<bool> RenewAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Whether a client asked to cancel the job since it was claimed.</summary>
+    Task<bool> IsCancelRequestedAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records the end of the job. False when the lease was lost (someone else owns the job now).</summary>
+    Task<bool> CompleteAsync(JobOutcome outcome, CancellationToken cancellationToken = default);
+
+    /// <summary>Puts the job back in the queue untouched (graceful stop before it started).</summary>
+    Task ReleaseAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,89 @@
+using Runbox.Execution.Jobs;
+using Runbox.Storage.Artifacts;
+using Runbox.Storage.Claims;
+using Runbox.Storage.Jobs;
+using Runbox.Storage.Keys;
+
+namespace Runbox.Storage;
+
+/// <summary>
+/// The store every node shares: jobs, their log lines and artifacts, API keys, and the queue claims.
+/// SQLite (one machine) and PostgreSQL (many) implement it and pass one contract test suite.
+/// Waiting methods are hints: a caller always re-reads the store after one returns, so a lost notification
+/// costs at most the poll interval.
+/// </summary>
+public interface IJobStore : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema. Safe when several nodes start at once.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Whether the store answers (readiness).</summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken = default);
+
+    // Jobs
+
+    /// <summary>Inserts a queued job and signals waiting workers. Durable when it returns.</summary>
+    Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken = default);
+
+    Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
+
+    Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A queued job ends as cancelled at once; a running one is flagged for its worker. Returns the job after the
+    /// change, or null when there is no such job.
+    /// </summary>
+    Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the job, its log lines and artifacts. False when there was no such job.</summary>
+    Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts jobs by status (dashboards, readiness).</summary>
+    Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default);
+
+    // Queue
+
+    /// <summary>Takes the oldest queued job whose runtime is in <paramref name="runtimes"/> (any when null).</summary>
+    Task<IJobClaim?> ClaimAsync(string worker, TimeSpan lease, IReadOnlyCollection<string>? runtimes = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Jobs running under a lease that expired before <paramref name="now"/>: re-queued when they have attempts
+    /// left, otherwise ended as error "worker lost". Returns the ids changed.
+    /// </summary>
+    Task<IReadOnlyList<string>> RescueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns when work may be waiting (a hint) or after <paramref name="maxWait"/>.</summary>
+    Task WaitForWorkAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns when the job may have changed (new log lines, status, cancel) or after <paramref name="maxWait"/>.</summary>
+    Task WaitForJobChangeAsync(string jobId, TimeSpan maxWait, CancellationToken cancellationToken = default);
+
+    // Log lines
+
+    /// <summary>Appends a batch of lines in one transaction; lines already stored (same seq) are ignored.</summary>
+    Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default);
+
+    /// <summary>Lines with seq greater than <paramref name="afterSeq"/>, in order, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    // Artifacts
+
+    Task SaveArtifactAsync(string jobId, string name, Stream content, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>The artifact's bytes, or null when there is none by that name.</summary>
+    Task<Stream?> OpenArtifactAsync(string jobId, string name, CancellationToken cancellationToken = default);
+
+    // Keys
+
+    Task InsertKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken = default);
+
+    /// <summary>The key with that hash if it exists and is not revoked.</summary>
+    Task<ApiKeyRecord?> FindKeyAsync(string hash, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>False when there was no such key.</summary>
+    Task<bool> RevokeKeyAsync(string id, CancellationToken cancellationToken = default);
+}
