@@ -24,6 +24,12 @@ public sealed record JobRequest
 
     public IReadOnlyList<string> Args { get; init; } = [];
 
+    /// <summary>
+    /// An explicit argv to execute in the sandbox instead of a script (the library's subprocess runner).
+    /// The first element is a program name or path; <see cref="Args"/> is ignored when this is set.
+    /// </summary>
+    public IReadOnlyList<string>? Command { get; init; }
+
     public byte[]? Stdin { get; init; }
 
     /// <summary>Added to the clean base environment; never the host's own variables.</summary>
