@@ -196,6 +196,9 @@ public sealed class JobEngine : IJobEngine
         return Path.Combine(directory, name);
     }
 
+    /// <summary>The process id of a runtime's zygote, starting it if needed (tests kill it to test restarts).</summary>
+    internal async Task<int> ZygotePidAsync(string runtime) => (await GetZygoteAsync(runtime, CancellationToken.None)).Zygote.Pid;
+
     private async Task StopZygoteAsync(string name)
     {
         Task<ZygoteProcess>? task;
