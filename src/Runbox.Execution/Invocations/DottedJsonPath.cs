@@ -7,7 +7,7 @@ namespace Runbox.Execution.Invocations;
 internal static class DottedJsonPath
 {
     /// <summary>The value as text (strings as they are, numbers and booleans as written), or null when absent, null or not JSON.</summary>
-    public static string? Read(string json, string path)
+    public static string? Read(byte[] json, string path)
     {
         JsonDocument document;
         try

@@ -136,8 +136,8 @@ public sealed class ExecutorRuntime : IAsyncDisposable
 
         if (result.Status != RuntimeStatus.Rejected && (result.StdoutPath is null || result.StderrPath is null))
         {
-            var (stdout, stderr) = await context.WriteCapturedAsync(CancellationToken.None);
-            result = result with { StdoutPath = result.StdoutPath ?? stdout, StderrPath = result.StderrPath ?? stderr };
+            await context.WriteCapturedAsync(result.StdoutPath is null, result.StderrPath is null, CancellationToken.None);
+            result = result with { StdoutPath = result.StdoutPath ?? context.StdoutPath, StderrPath = result.StderrPath ?? context.StderrPath };
         }
         return Finish(invocation, result, startedAt, context);
     }
@@ -178,11 +178,8 @@ public sealed class ExecutorRuntime : IAsyncDisposable
     }
 
     /// <summary>An id reduced to characters safe in a file or sandbox name; empty when none are left.</summary>
-    internal static string SafeName(string? id)
-    {
-        var safe = new string((id ?? "").Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_').Take(64).ToArray());
-        return safe;
-    }
+    internal static string SafeName(string? id) =>
+        new string((id ?? "").Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_').Take(64).ToArray());
 
     /// <summary>Written beside the target and renamed over it, so a reader never sees half a result.</summary>
     private static async Task WriteResultAsync(RuntimeResult result, string path)

@@ -44,17 +44,17 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
         using (var request = spec.Build())
         using (var response = await _client.SendAsync(request, cancellationToken))
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
             var status = (int)response.StatusCode;
             context.Metadata["http.status"] = status.ToString(CultureInfo.InvariantCulture);
             if (!response.IsSuccessStatusCode)
             {
-                context.Log(LogStream.Stdout, body);
+                await context.WriteStdoutAsync(body, cancellationToken);
                 return RuntimeResult.Failed(status, $"The kick-off {spec.Method} {spec.Url} answered {status} {response.ReasonPhrase}.");
             }
             if (DottedJsonPath.Read(body, settings.RunIdPath) is not { Length: > 0 } id)
             {
-                context.Log(LogStream.Stdout, body);
+                await context.WriteStdoutAsync(body, cancellationToken);
                 return RuntimeResult.Failed(null, $"The kick-off answer has no run id at '{settings.RunIdPath}'.");
             }
             runId = id;
@@ -73,7 +73,7 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
         {
             using var request = spec.Build(pollUrl, HttpMethod.Get, withBody: false);
             using var response = await _client.SendAsync(request, cancellationToken);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
             var status = (int)response.StatusCode;
             context.Metadata["http.status"] = status.ToString(CultureInfo.InvariantCulture);
             if (settings.PendingStatusCodes.Contains(response.StatusCode))
@@ -83,12 +83,12 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
             }
             if (!response.IsSuccessStatusCode)
             {
-                context.Log(LogStream.Stdout, body);
+                await context.WriteStdoutAsync(body, cancellationToken);
                 return RuntimeResult.Failed(status, $"Polling {pollUrl} answered {status} {response.ReasonPhrase}.");
             }
             if (DottedJsonPath.Read(body, settings.StatusPath) is not { } state)
             {
-                context.Log(LogStream.Stdout, body);
+                await context.WriteStdoutAsync(body, cancellationToken);
                 return RuntimeResult.Failed(null, $"The poll answer has no state at '{settings.StatusPath}'.");
             }
             context.Metadata[StateMetadata] = state;
@@ -99,7 +99,7 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
             }
             if (settings.TerminalStates.Contains(state))
             {
-                context.Log(LogStream.Stdout, body);
+                await context.WriteStdoutAsync(body, cancellationToken);
                 return settings.SuccessStates.Contains(state)
                     ? RuntimeResult.FromExitCode(0)
                     : RuntimeResult.Failed(1, $"Run {runId} ended in state '{state}'.");

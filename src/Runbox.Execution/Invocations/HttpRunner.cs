@@ -1,5 +1,4 @@
 using System.Globalization;
-using Runbox.Execution.Jobs;
 
 namespace Runbox.Execution.Invocations;
 
@@ -25,10 +24,10 @@ public sealed class HttpRunner(HttpClient? client = null) : IRuntimeRunner
 
         using var request = spec.Build();
         using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var status = (int)response.StatusCode;
         context.Metadata["http.status"] = status.ToString(CultureInfo.InvariantCulture);
-        context.Log(LogStream.Stdout, body);
+        await context.WriteStdoutAsync(body, cancellationToken);
         return response.IsSuccessStatusCode
             ? RuntimeResult.FromExitCode(0)
             : RuntimeResult.Failed(status, $"{spec.Method} {spec.Url} answered {status} {response.ReasonPhrase}.");

@@ -18,12 +18,9 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
 
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
-        var argv = invocation.Command.AsEnumerable();
-        if (invocation.Command[0] is "python" or "python3")
-        {
-            argv = argv.Skip(1);
-        }
-        var arguments = argv.ToArray();
+        var arguments = invocation.Command.Length > 0 && invocation.Command[0] is "python" or "python3"
+            ? invocation.Command[1..]
+            : invocation.Command;
         if (arguments.Length == 0)
         {
             return RuntimeResult.Rejected("command names no script or module after the interpreter.");

@@ -14,6 +14,7 @@ public sealed class RunnerContext
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private long _seq;
+    private bool _stdoutWritten;
 
     internal RunnerContext(string outputDirectory, TimeSpan? timeout, TimeProvider timeProvider, Action<LogLine>? onLogLine)
     {
@@ -52,10 +53,12 @@ public sealed class RunnerContext
     {
         lock (_lock)
         {
-            (stream == LogStream.Stdout ? _stdout : _stderr).Append(text);
+            var kept = stream == LogStream.Stdout ? _stdout : _stderr;
+            kept.Append(text);
+            // Each call is at least one line, so the next call's text does not run on from this one's.
             if (text.Length > 0 && !text.EndsWith('\n'))
             {
-                (stream == LogStream.Stdout ? _stdout : _stderr).Append('\n');
+                kept.Append('\n');
             }
         }
         if (text.Length == 0)
@@ -96,17 +99,46 @@ public sealed class RunnerContext
         }
     }
 
-    internal async Task<(string? StdoutPath, string? StderrPath)> WriteCapturedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes <paramref name="bytes"/> the whole stdout file, exactly (an HTTP body), and reports it live line by line.
+    /// Whatever went through <see cref="Log"/> to stdout is not written then.
+    /// </summary>
+    internal async Task WriteStdoutAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _stdoutWritten = true;
+        }
+        await File.WriteAllBytesAsync(StdoutPath, bytes, cancellationToken);
+        var text = Encoding.UTF8.GetString(bytes);
+        if (text.Length > 0)
+        {
+            foreach (var line in text.TrimEnd('\n').Split('\n'))
+            {
+                Report(LogStream.Stdout, line.TrimEnd('\r'));
+            }
+        }
+    }
+
+    /// <summary>Writes what went through <see cref="Log"/> to the stdout and stderr files the runner did not write itself.</summary>
+    internal async Task WriteCapturedAsync(bool stdoutFile, bool stderrFile, CancellationToken cancellationToken)
     {
         string stdout;
         string stderr;
+        bool stdoutWritten;
         lock (_lock)
         {
             stdout = _stdout.ToString();
             stderr = _stderr.ToString();
+            stdoutWritten = _stdoutWritten;
         }
-        await File.WriteAllTextAsync(StdoutPath, stdout, cancellationToken);
-        await File.WriteAllTextAsync(StderrPath, stderr, cancellationToken);
-        return (StdoutPath, StderrPath);
+        if (stdoutFile && !stdoutWritten)
+        {
+            await File.WriteAllTextAsync(StdoutPath, stdout, cancellationToken);
+        }
+        if (stderrFile)
+        {
+            await File.WriteAllTextAsync(StderrPath, stderr, cancellationToken);
+        }
     }
 }

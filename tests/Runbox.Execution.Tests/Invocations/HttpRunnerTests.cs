@@ -51,6 +51,14 @@ public sealed class HttpRunnerTests(RunServer server) : IClassFixture<RunServer>
     }
 
     [Fact]
+    public async Task RunAsync_KeepsBodyBytesExactly_WhenBodyIsNotText()
+    {
+        var result = await _runtime.RunAsync(Invocation(new() { ["http.url"] = server.Url("/bytes") }));
+
+        Assert.Equal(RunServer.BinaryBody, await File.ReadAllBytesAsync(result.StdoutPath!));
+    }
+
+    [Fact]
     public async Task RunAsync_SendsMethodBodyAndHeaders_FromMetadata()
     {
         var result = await _runtime.RunAsync(Invocation(new()

@@ -17,6 +17,9 @@ public sealed class RunServer : IAsyncLifetime
     private WebApplication? _app;
     private int _nextRun;
 
+    /// <summary>Not valid UTF-8 and without a final newline, to show the stdout file holds the body exactly.</summary>
+    public static byte[] BinaryBody { get; } = [0xff, 0x00, 0x41, 0x0a, 0xc3];
+
     public string BaseUrl { get; private set; } = "";
 
     public string Url(string path) => $"{BaseUrl}{path}";
@@ -29,6 +32,7 @@ public sealed class RunServer : IAsyncLifetime
         _app = builder.Build();
 
         _app.MapGet("/text", () => Results.Text("hello\nworld\n"));
+        _app.MapGet("/bytes", () => Results.Bytes(BinaryBody, "application/octet-stream"));
         _app.Map("/status/{code:int}", (int code) => Results.Text($"status {code}", statusCode: code));
         _app.Map("/echo", async (HttpContext context) =>
         {
