@@ -18,7 +18,8 @@ public sealed class EngineFixture : IAsyncLifetime
     {
         Engine = new JobEngine(new EngineOptions
         {
-            WorkRoot = Path.Combine(Path.GetTempPath(), "runbox-invocation-tests", $"engine-{Guid.NewGuid():N}"),
+            // Short: the engine's control socket lives below it, and a Unix socket path is limited to 108 bytes.
+            WorkRoot = Path.Combine(Path.GetTempPath(), $"rbx-inv-{Guid.NewGuid():N}"[..16]),
             Slots = 2,
         });
         try
