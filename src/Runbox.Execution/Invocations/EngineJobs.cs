@@ -9,6 +9,7 @@ internal static class EngineJobs
 {
     public static async Task<RuntimeResult> RunAsync(IJobEngine engine, JobRequest request, RunnerContext context, CancellationToken cancellationToken)
     {
+        var before = request.WorkingDirectory is { } directory ? WorkingDirectorySnapshot.Take(directory) : null;
         JobExecution execution;
         try
         {
@@ -25,7 +26,7 @@ internal static class EngineJobs
         var pump = PumpLogsAsync(execution, context);
         var job = await execution.Completion;
         await pump;
-        return await TranslateAsync(job, context);
+        return await TranslateAsync(job, request, before, context);
     }
 
     private static async Task PumpLogsAsync(JobExecution execution, RunnerContext context)
@@ -37,7 +38,7 @@ internal static class EngineJobs
         }
     }
 
-    internal static async Task<RuntimeResult> TranslateAsync(JobResult job, RunnerContext context)
+    private static async Task<RuntimeResult> TranslateAsync(JobResult job, JobRequest request, WorkingDirectorySnapshot? before, RunnerContext context)
     {
         var status = job.Status switch
         {
@@ -61,15 +62,7 @@ internal static class EngineJobs
         // Bytes from the result, not the decoded live lines, so the files hold exactly what the job wrote.
         await File.WriteAllBytesAsync(context.StdoutPath, job.Stdout);
         await File.WriteAllBytesAsync(context.StderrPath, job.Stderr);
-        var ours = new HashSet<string>([Path.GetFullPath(context.StdoutPath), Path.GetFullPath(context.StderrPath)]);
-        var artifacts = job.Artifacts
-            .Where(artifact => !ours.Contains(Path.GetFullPath(artifact.Path)))
-            .Select(artifact => new ArtifactDescriptor(
-                artifact.Name,
-                artifact.Path,
-                "file",
-                Metadata: new Dictionary<string, string> { ["size"] = artifact.Size.ToString(CultureInfo.InvariantCulture) }))
-            .ToArray();
+        var artifacts = Artifacts(job, request, before, context);
 
         return new RuntimeResult
         {
@@ -83,6 +76,53 @@ internal static class EngineJobs
             ErrorSummary = status == RuntimeStatus.Succeeded ? null : Summary(job),
             Metadata = metadata,
         };
+    }
+
+    /// <summary>What the job produced: not our stdout and stderr files, not files it left as they were.</summary>
+    private static ArtifactDescriptor[] Artifacts(JobResult job, JobRequest request, WorkingDirectorySnapshot? before, RunnerContext context)
+    {
+        var ours = new HashSet<string>([Path.GetFullPath(context.StdoutPath), Path.GetFullPath(context.StderrPath)]);
+        var produced = new List<ArtifactDescriptor>();
+        foreach (var artifact in job.Artifacts)
+        {
+            if (artifact.Path.Length > 0 && ours.Contains(Path.GetFullPath(artifact.Path)))
+            {
+                continue;
+            }
+            if (before is not null && before.Unchanged(artifact.Name, request.WorkingDirectory!))
+            {
+                // The engine copied it out; a copy in the artifact directory (never the original) is removed.
+                if (request.ArtifactDirectory is not null && artifact.Path.Length > 0 && IsInside(artifact.Path, request.ArtifactDirectory))
+                {
+                    File.Delete(artifact.Path);
+                }
+                continue;
+            }
+            produced.Add(new ArtifactDescriptor(
+                artifact.Name,
+                artifact.Path,
+                "file",
+                Metadata: new Dictionary<string, string> { ["size"] = artifact.Size.ToString(CultureInfo.InvariantCulture) }));
+        }
+        return [.. produced];
+    }
+
+    /// <summary>
+    /// Where the engine should copy artifacts: the invocation's output directory, unless that is the working
+    /// directory or inside it, where a copy could land on the file being copied; then they are listed in place.
+    /// </summary>
+    public static string? ArtifactCopyDirectory(string? workingDirectory, RunnerContext context) =>
+        workingDirectory is not null && (Same(context.OutputDirectory, workingDirectory) || IsInside(context.OutputDirectory, workingDirectory))
+            ? null
+            : context.OutputDirectory;
+
+    private static bool Same(string a, string b) =>
+        Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(b));
+
+    private static bool IsInside(string path, string directory)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(directory), Path.GetFullPath(path));
+        return relative != "." && relative != ".." && !relative.StartsWith($"..{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && !Path.IsPathRooted(relative);
     }
 
     private static string Summary(JobResult job)

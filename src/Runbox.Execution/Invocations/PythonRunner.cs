@@ -45,7 +45,7 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
             Args = args,
             Environment = invocation.Environment,
             WorkingDirectory = workingDirectory,
-            ArtifactDirectory = invocation.ArtifactDirectory is { } artifacts ? Path.GetFullPath(artifacts) : null,
+            ArtifactDirectory = EngineJobs.ArtifactCopyDirectory(workingDirectory, context),
             Stdin = await EngineJobs.ReadPayloadAsync(invocation, cancellationToken),
             Limits = EngineJobs.Limits(context),
             Fresh = invocation.Metadata.GetValueOrDefault("python.fresh") is "true" or "1",

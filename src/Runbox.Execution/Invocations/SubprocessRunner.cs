@@ -12,6 +12,7 @@ public sealed class SubprocessRunner(IJobEngine engine) : IRuntimeRunner
 {
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
+        var workingDirectory = invocation.WorkingDirectory is { } directory ? Path.GetFullPath(directory) : null;
         var request = new JobRequest
         {
             Id = ExecutorRuntime.SafeName(invocation.InvocationId),
@@ -19,8 +20,8 @@ public sealed class SubprocessRunner(IJobEngine engine) : IRuntimeRunner
             Language = JobLanguage.Bash,
             Command = invocation.Command,
             Environment = invocation.Environment,
-            WorkingDirectory = invocation.WorkingDirectory is { } directory ? Path.GetFullPath(directory) : null,
-            ArtifactDirectory = invocation.ArtifactDirectory is { } artifacts ? Path.GetFullPath(artifacts) : null,
+            WorkingDirectory = workingDirectory,
+            ArtifactDirectory = EngineJobs.ArtifactCopyDirectory(workingDirectory, context),
             Stdin = await EngineJobs.ReadPayloadAsync(invocation, cancellationToken),
             Limits = EngineJobs.Limits(context),
         };

@@ -47,6 +47,7 @@ public sealed class PythonRunnerTests(EngineFixture fixture) : IClassFixture<Eng
         Assert.Equal("__main__ ['a', 'b c']\n", await File.ReadAllTextAsync(result.StdoutPath!));
         Assert.Equal("oops\n", await File.ReadAllTextAsync(result.StderrPath!));
         Assert.Contains(lines, line => line.Stream == LogStream.Stdout && line.Text == "__main__ ['a', 'b c']");
+        Assert.Empty(result.Artifacts);
     }
 
     [SkippableFact]

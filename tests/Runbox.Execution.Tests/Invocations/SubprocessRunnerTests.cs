@@ -104,6 +104,63 @@ public sealed class SubprocessRunnerTests(EngineFixture fixture) : IClassFixture
     }
 
     [SkippableFact]
+    public async Task RunAsync_ReportsOnlyFilesTheRunChanged_WhenWorkingDirectoryHadFiles()
+    {
+        fixture.Require();
+        await File.WriteAllTextAsync(_directory.Combine("kept.txt"), "untouched");
+        await File.WriteAllTextAsync(_directory.Combine("edited.txt"), "before");
+
+        var result = await Runtime().RunAsync(Invocation(["sh", "-c", "echo after >> edited.txt; echo new > new.txt"]));
+
+        Assert.Equal(["edited.txt", "new.txt"], result.Artifacts.Select(artifact => artifact.Id).Order());
+        Assert.False(File.Exists(_directory.Combine("artifacts", "kept.txt")));
+        Assert.Equal("untouched", await File.ReadAllTextAsync(_directory.Combine("kept.txt")));
+    }
+
+    [SkippableFact]
+    public async Task RunAsync_ListsArtifactsInPlace_WhenArtifactDirectoryIsWorkingDirectory()
+    {
+        fixture.Require();
+        var invocation = new RuntimeInvocation
+        {
+            InvocationId = "sub-same",
+            RuntimeName = "shell",
+            RuntimeKind = RuntimeKinds.Subprocess,
+            WorkingDirectory = _directory.Path,
+            ArtifactDirectory = _directory.Path,
+            Command = ["sh", "-c", "echo data > out.csv"],
+        };
+
+        var result = await Runtime().RunAsync(invocation);
+
+        var artifact = Assert.Single(result.Artifacts);
+        Assert.Equal(_directory.Combine("out.csv"), artifact.Path);
+        Assert.Equal("data\n", await File.ReadAllTextAsync(artifact.Path));
+    }
+
+    [SkippableFact]
+    public async Task RunAsync_KeepsArtifactsInTemporaryDirectory_WhenNoDirectoriesGiven()
+    {
+        fixture.Require();
+        var invocation = new RuntimeInvocation
+        {
+            InvocationId = "sub-bare",
+            RuntimeName = "shell",
+            RuntimeKind = RuntimeKinds.Subprocess,
+            Command = ["sh", "-c", "echo data > out.csv; echo done"],
+        };
+
+        var result = await Runtime().RunAsync(invocation);
+
+        Assert.Equal(RuntimeStatus.Succeeded, result.Status);
+        Assert.Equal("done\n", await File.ReadAllTextAsync(result.StdoutPath!));
+        var artifact = Assert.Single(result.Artifacts);
+        Assert.Equal(Path.GetDirectoryName(result.StdoutPath), Path.GetDirectoryName(artifact.Path));
+        Assert.Equal("data\n", await File.ReadAllTextAsync(artifact.Path));
+        Directory.Delete(Path.GetDirectoryName(result.StdoutPath)!, recursive: true);
+    }
+
+    [SkippableFact]
     public async Task RunAsync_Cancels_WhenCallerCancels()
     {
         fixture.Require();
