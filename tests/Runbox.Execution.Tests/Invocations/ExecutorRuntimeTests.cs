@@ -227,4 +227,28 @@ public sealed class ExecutorRuntimeTests : IAsyncLifetime
         Assert.Contains("\"status\": \"timed_out\"", json);
         Assert.Equal(RuntimeStatus.TimedOut, RuntimeResult.FromJson(json).Status);
     }
+
+    [Fact]
+    public void InvocationJsonContext_ReadsInvocation_WhenJsonIsSnakeCase()
+    {
+        const string json = """
+            {
+              "invocation_id": "inv-9",
+              "runtime_name": "default",
+              "runtime_kind": "subprocess",
+              "command": ["echo", "hi"],
+              "environment": { "A": "1" },
+              "timeout_seconds": 5,
+              "metadata": { "http.url": "http://127.0.0.1/" }
+            }
+            """;
+
+        var invocation = JsonSerializer.Deserialize(json, InvocationJsonContext.Default.RuntimeInvocation)!;
+
+        Assert.Equal(("inv-9", "default", "subprocess", 5), (invocation.InvocationId, invocation.RuntimeName, invocation.RuntimeKind, invocation.TimeoutSeconds));
+        Assert.Equal(["echo", "hi"], invocation.Command);
+        Assert.Equal("1", invocation.Environment["A"]);
+        Assert.Equal("http://127.0.0.1/", invocation.Metadata["http.url"]);
+        Assert.Empty(invocation.Validate());
+    }
 }
