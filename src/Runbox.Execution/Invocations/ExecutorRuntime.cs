@@ -113,7 +113,9 @@ public sealed class ExecutorRuntime : IAsyncDisposable
         RuntimeResult result;
         try
         {
-            result = await runner.RunAsync(invocation, context, linked.Token);
+            // A runner written without nullable checks can hand back null; that is its failure, not a crash here.
+            result = await runner.RunAsync(invocation, context, linked.Token)
+                ?? RuntimeResult.Failed(null, $"The {invocation.RuntimeKind} runner returned no result.");
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
