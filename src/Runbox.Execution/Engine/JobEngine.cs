@@ -169,7 +169,7 @@ public sealed class JobEngine : IJobEngine
     {
         Directory.CreateDirectory(_runDirectory);
         var script = ZygoteScript.WriteTo(_runDirectory);
-        var socket = Path.Combine(_runDirectory, $"control-{Guid.NewGuid():N}.sock");
+        var socket = ControlSocketPath();
         var callbacks = new ZygoteProcess.Callbacks(OnJobStarted, OnJobExited, OnZygoteDied);
         var zygote = await ZygoteProcess.CreateAsync(runtime.Name, runtime.PythonPath, script, socket,
             control => _plan.ZygoteConfig(control, runtime, Options), JobEnvironment.Base(runtime), callbacks, _logger, _disposing.Token);
@@ -177,6 +177,23 @@ public sealed class JobEngine : IJobEngine
         _capabilities = _plan.Capabilities(ready.Namespaces);
         Log.ZygoteReady(_logger, runtime.Name, ready.Pid, ready.PythonVersion);
         return zygote;
+    }
+
+    /// <summary>
+    /// Where the zygote connects back. Unix socket paths hold at most 107 bytes, so a deep work root falls back
+    /// to a private (0700) folder in /tmp.
+    /// </summary>
+    private string ControlSocketPath()
+    {
+        var name = $"z-{Guid.NewGuid():N}"[..10] + ".sock";
+        var path = Path.Combine(_runDirectory, name);
+        if (System.Text.Encoding.UTF8.GetByteCount(path) <= 100)
+        {
+            return path;
+        }
+        var directory = Directory.CreateTempSubdirectory("runbox-").FullName;
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return Path.Combine(directory, name);
     }
 
     private async Task StopZygoteAsync(string name)

@@ -421,11 +421,18 @@ def exit_code(e):
     return 1
 
 
-def print_exception():
+def print_exception(skip=1):
+    """Prints the exception as CPython would: the traceback starts at the script's frame, not the zygote's."""
+    kind, value, tb = sys.exc_info()
+    for _ in range(skip):
+        if tb is not None:
+            tb = tb.tb_next
+    if value is not None:
+        value.__traceback__ = tb
     try:
-        sys.excepthook(*sys.exc_info())
+        sys.excepthook(kind, value, tb)
     except Exception:
-        traceback.print_exc()
+        traceback.print_exception(kind, value, tb)
 
 
 def finish(code):
@@ -439,7 +446,7 @@ def finish(code):
     except SystemExit as e:
         code = exit_code(e)
     except BaseException:
-        print_exception()
+        print_exception(skip=0)
     return code if flush_std() else 120
 
 
