@@ -8,7 +8,8 @@ namespace Runbox.Storage.Tests.Postgres;
 /// <summary>
 /// A throwaway PostgreSQL cluster for the test run: initdb into a temp folder, a free port on 127.0.0.1 and a Unix
 /// socket in that folder, stopped and deleted at the end. Never a system-started server. As root, the server runs as
-/// the <c>postgres</c> user (it refuses root). Each test gets its own schema.
+/// the <c>postgres</c> user (it refuses root). Each test gets its own schema. RUNBOX_TEST_POSTGRES_BIN picks the
+/// folder holding initdb and pg_ctl when they live elsewhere.
 /// </summary>
 public sealed class PostgresCluster : IAsyncLifetime
 {
@@ -24,7 +25,9 @@ public sealed class PostgresCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        bin = Directory.Exists("/usr/lib/postgresql")
+        bin = Environment.GetEnvironmentVariable("RUNBOX_TEST_POSTGRES_BIN") is { Length: > 0 } chosen
+            ? (File.Exists(Path.Combine(chosen, "initdb")) ? chosen : null)
+            : Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql")
                 .Select(version => Path.Combine(version, "bin"))
                 .Where(candidate => File.Exists(Path.Combine(candidate, "initdb")) && File.Exists(Path.Combine(candidate, "pg_ctl")))
@@ -33,7 +36,8 @@ public sealed class PostgresCluster : IAsyncLifetime
             : null;
         if (bin is null)
         {
-            Unavailable = "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (apt-get install postgresql)";
+            Unavailable = "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin or " +
+                "$RUNBOX_TEST_POSTGRES_BIN (apt-get install postgresql)";
             return;
         }
         try
