@@ -37,6 +37,46 @@ public sealed class PostgresNodesTests(PostgresCluster cluster)
     }
 
     [SkippableFact]
+    public async Task Claim_NeverGivesSameJobTwice_WhenWorkersOnSeveralNodesRace()
+    {
+        var connectionString = await cluster.NewSchemaAsync();
+        var nodes = new List<PostgresJobStore>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                nodes.Add(await StartAsync(connectionString));
+            }
+            for (var i = 0; i < 60; i++)
+            {
+                await nodes[i % nodes.Count].InsertJobAsync(TestJobs.Queued());
+            }
+            var claimed = new System.Collections.Concurrent.ConcurrentBag<string>();
+
+            // Two workers per node, each on its own pooled connection.
+            await Task.WhenAll(Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+            {
+                var node = nodes[worker % nodes.Count];
+                while (await node.ClaimAsync($"worker-{worker}", TimeSpan.FromMinutes(1)) is { } claim)
+                {
+                    claimed.Add(claim.Job.Id);
+                    Assert.True(await claim.CompleteAsync(new Storage.Jobs.JobOutcome { Status = Execution.Jobs.JobStatus.Succeeded }));
+                }
+            })));
+
+            Assert.Equal(60, claimed.Count);
+            Assert.Equal(60, claimed.Distinct().Count());
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [SkippableFact]
     public async Task WaitForWork_Returns_WhenAnotherNodeInserts()
     {
         var connectionString = await cluster.NewSchemaAsync();
