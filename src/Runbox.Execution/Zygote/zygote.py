@@ -324,14 +324,44 @@ def become_job_user(spec):
     os.setresuid(uid, uid, uid)
 
 
-def job_main(spec, script_fds):
-    """In the forked job process. Never returns."""
+def job_standby(control, sandbox):
+    """The pre-forked job process: does everything that does not depend on the job, then waits for it.
+    Never returns."""
     try:
         os.setpgid(0, 0)
+        keep = control.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 65536)
+        reset_signals()
+        atexit._clear()  # the zygote's own handlers are not the job's
+        reseed()
+        make_stdio()  # bound to fds 0-2 by number: valid once the job's sockets are dup'ed there
+        spec, fds = recv(control, max_fds=3)
+        if spec is None:
+            os._exit(0)
+        control.close()
+    except BaseException:
+        os._exit(127)
+    job_start(spec, fds, sandbox)
+
+
+def job_start(spec, script_fds, sandbox):
+    """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
+    Never returns."""
+    try:
+        # Stdio first, so that a setup failure below is reported on the job's own stderr.
         for i, fd in enumerate(script_fds):
             os.dup2(fd, i)
-        os.closerange(3, 65536)
-        reset_signals()
+        for fd in script_fds:
+            if fd > 2:
+                os.close(fd)
+        for path in spec.get("cgroups", []):
+            with open(path, "w") as f:
+                f.write("0")
+        if spec.get("uid") is not None and os.geteuid() == 0:
+            own_tree(spec["cwd"], spec["uid"], spec["gid"])
+        # pivot_root moves every process of the namespace whose root is the old one: the init too.
+        sandbox.enter_root(spec["cwd"])
         apply_limits(spec)
         if spec.get("no_new_privs", True):
             try:
@@ -370,13 +400,10 @@ def make_stdio():
 
 def run_in_place(spec, env):
     """The fast path: behave like `python script.py` inside this already-warm interpreter."""
-    atexit._clear()  # the zygote's own handlers are not the job's
-    make_stdio()
     os.environ.clear()
     os.environ.update(env)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as CPython does at start-up: BrokenPipeError, not death
-    reseed()
     path = spec["argv"][0]
     sys.argv = list(spec["argv"])
     sys.path[0] = os.path.dirname(os.path.abspath(path))
@@ -476,25 +503,30 @@ def reseed():
 class Init:
     """The zygote's view of one job init process."""
 
-    def __init__(self, pid, sock, network):
+    def __init__(self, pid, sock, job_sock, network):
         self.pid = pid
         self.sock = sock
+        self.job_sock = job_sock
         self.network = network
         self.job = None
         self.kill_at = None  # when to escalate a requested kill to SIGKILL
 
 
 def spawn_init(sandbox, network):
-    """Forks an init into fresh namespaces. Returns (host pid, socket) once it waits for its job."""
+    """Forks an init into fresh namespaces. Returns (pid, init socket, job socket); the init reports its
+    host pid, then ready once its job process waits on the job socket."""
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    job_parent, job_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     flush_std()
     pid = os.fork()
     if pid == 0:
         parent.close()
+        job_parent.close()
         try:
-            keep = child.fileno()
-            os.closerange(3, keep)
-            os.closerange(keep + 1, 65536)
+            keep = sorted((child.fileno(), job_child.fileno()))
+            os.closerange(3, keep[0])
+            os.closerange(keep[0] + 1, keep[1])
+            os.closerange(keep[1] + 1, 65536)
             os.setsid()
             sandbox.enter(network)
             if sandbox.flags(network) & CLONE_NEWPID:
@@ -502,48 +534,43 @@ def spawn_init(sandbox, network):
                 # This process only reports its host pid and leaves; the zygote (a subreaper) adopts it.
                 inner = os.fork()
                 if inner == 0:
-                    init_main(child, sandbox)
+                    init_main(child, job_child, sandbox)
                 send(child, {"pid": inner})
                 os._exit(0)
             send(child, {"pid": os.getpid()})
-            init_main(child, sandbox)
+            init_main(child, job_child, sandbox)
         except BaseException as e:
             try:
                 send(child, {"error": "init setup failed: %s" % (e,)})
             finally:
                 os._exit(1)
     child.close()
-    return pid, parent
+    job_child.close()
+    return pid, parent, job_parent
 
 
-def init_main(sock, sandbox):
-    """Pid 1 of the job (or its subreaper). Waits for the job, runs it, cleans up, reports. Never returns.
+def init_main(sock, job_sock, sandbox):
+    """Pid 1 of the job (or its subreaper). Forks the job process ahead of the job; the zygote hands the job
+    straight to it. Then waits, cleans up, reports. Never returns.
 
     It watches its socket while the job runs: a "kill" message or the zygote's end (EOF) kills the job."""
     status = {}
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         sandbox.build_root()
-        send(sock, {"ready": True})
-        spec, fds = recv(sock, max_fds=3)
-        if spec is None:
-            os._exit(0)
-        for path in spec.get("cgroups", []):
-            with open(path, "w") as f:
-                f.write("0")
-        if spec.get("uid") is not None and os.geteuid() == 0:
-            own_tree(spec["cwd"], spec["uid"], spec["gid"])
-        sandbox.enter_root(spec["cwd"])
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda _sig, _frame: None)
+        flush_std()
         pid = os.fork()
         if pid == 0:
             sock.close()
-            job_main(spec, fds)
-        for fd in fds:
-            os.close(fd)
+            os.close(wake_r)
+            os.close(wake_w)
+            job_standby(job_sock, sandbox)
+        job_sock.close()
+        send(sock, {"ready": True})
         killed = False
         job_status = None
         while job_status is None:
@@ -676,8 +703,8 @@ class Zygote:
 
     def add_to_pool(self, network):
         """Forks an init; it joins the pool when it reports ready (see on_init), never blocking the loop."""
-        pid, sock = spawn_init(self.sandbox, network)
-        init = Init(None, sock, network)
+        pid, sock, job_sock = spawn_init(self.sandbox, network)
+        init = Init(None, sock, job_sock, network)
         self.by_sock[sock.fileno()] = init
         self.starting += 1
         return init
@@ -717,7 +744,8 @@ class Zygote:
             for engine_end, job_end in ends[1:]:
                 engine_end.shutdown(socket.SHUT_WR)
                 job_end.shutdown(socket.SHUT_RD)
-            send(init.sock, spec, [job_end.fileno() for _, job_end in ends])
+            send(init.job_sock, spec, [job_end.fileno() for _, job_end in ends])
+            init.job_sock.close()
             init.job = job_id
             self.jobs[job_id] = init
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid},
@@ -800,6 +828,7 @@ class Zygote:
         if init.job is not None:
             self.jobs.pop(init.job, None)
         init.sock.close()
+        init.job_sock.close()
 
     def reap(self):
         while True:
@@ -812,6 +841,8 @@ class Zygote:
 
     def shutdown(self):
         for init in list(self.by_sock.values()):
+            if init.pid is None:
+                continue  # still setting up: it ends when its socket closes with this process
             try:
                 os.kill(init.pid, signal.SIGKILL)
             except ProcessLookupError:
