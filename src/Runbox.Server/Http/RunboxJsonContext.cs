@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Runbox.Server.Auth;
+using Runbox.Server.Compat;
+using Runbox.Server.Health;
+using Runbox.Server.Jobs;
+using Runbox.Server.Streaming;
+
+namespace Runbox.Server.Http;
+
+/// <summary>Every shape the API reads or writes, serialized without reflection.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(JobSubmission))]
+[JsonSerializable(typeof(JobResponse))]
+[JsonSerializable(typeof(JobListResponse))]
+[JsonSerializable(typeof(LogPageResponse))]
+[JsonSerializable(typeof(LogLineResponse))]
+[JsonSerializable(typeof(ArtifactListResponse))]
+[JsonSerializable(typeof(StreamMessage))]
+[JsonSerializable(typeof(KeyCreateRequest))]
+[JsonSerializable(typeof(KeyCreatedResponse))]
+[JsonSerializable(typeof(KeyListResponse))]
+[JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ReadinessResponse))]
+[JsonSerializable(typeof(ExecuteRequest))]
+[JsonSerializable(typeof(TaskIdResponse))]
+[JsonSerializable(typeof(StatusResponse))]
+[JsonSerializable(typeof(TaskCreateRequest))]
+[JsonSerializable(typeof(TaskResponse))]
+[JsonSerializable(typeof(TaskListResponse))]
+[JsonSerializable(typeof(TaskLogsResponse))]
+[JsonSerializable(typeof(TaskMetricsResponse))]
+public sealed partial class RunboxJsonContext : JsonSerializerContext;
+
+/// <summary>The one set of JSON settings: snake_case, the generated context first, bounded depth.</summary>
+public static class RunboxJson
+{
+    public static JsonSerializerOptions Options { get; } = Create(64);
+
+    public static void Apply(JsonSerializerOptions options, int maxDepth)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.MaxDepth = maxDepth;
+        options.TypeInfoResolverChain.Insert(0, RunboxJsonContext.Default);
+    }
+
+    private static JsonSerializerOptions Create(int maxDepth)
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        Apply(options, maxDepth);
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+}
