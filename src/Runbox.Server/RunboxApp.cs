@@ -46,7 +46,7 @@ public static class RunboxApp
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataFolder>();
-        services.AddSingleton<IJobStore>(sp => StoreFactory.Create(sp.GetRequiredService<DataFolder>()));
+        services.AddSingleton<IJobStore>(sp => StoreFactory.Create(sp.GetRequiredService<DataFolder>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IJobEngine>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<RunboxOptions>>().Value;
@@ -72,7 +72,7 @@ public static class RunboxApp
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
-        services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions, configured.MaxJsonDepth));
+        services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddOpenApi();

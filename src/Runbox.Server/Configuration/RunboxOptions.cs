@@ -18,15 +18,19 @@ public sealed class RunboxOptions
     public bool NoWorker { get; set; }
 
     /// <summary>
-    /// One node owns the store (SQLite): a job found running at start was lost with the previous process,
-    /// so it ends at once instead of after its lease.
+    /// One node owns the store (SQLite): expired leases are looked for every second, so jobs a killed process left
+    /// running end as "worker lost" as soon as their lease runs out.
     /// </summary>
     public bool SingleNode { get; set; } = true;
 
     /// <summary>Where the engine puts job directories and zygote sockets; derived from the data folder when empty.</summary>
     public string? WorkRoot { get; set; }
 
-    public double LeaseSeconds { get; set; } = 30;
+    /// <summary>
+    /// How long a claim holds a job without renewal (renewed every third of it). A job whose process was killed
+    /// ends as "worker lost" within this time after the next start (single node) or on another node.
+    /// </summary>
+    public double LeaseSeconds { get; set; } = 10;
 
     /// <summary>On stop, how long running jobs may go on before they are cancelled.</summary>
     public double DrainSeconds { get; set; } = 10;

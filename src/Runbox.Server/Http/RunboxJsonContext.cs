@@ -35,19 +35,22 @@ public sealed partial class RunboxJsonContext : JsonSerializerContext;
 /// <summary>The one set of JSON settings: snake_case, the generated context first, bounded depth.</summary>
 public static class RunboxJson
 {
-    public static JsonSerializerOptions Options { get; } = Create(64);
+    public static JsonSerializerOptions Options { get; } = Create();
 
-    public static void Apply(JsonSerializerOptions options, int maxDepth)
+    /// <summary>
+    /// Applied to the framework's options too. The request depth cap is not set here but where bodies are read
+    /// (<see cref="RequestBody"/>): these options also write the OpenAPI document, which nests deeper than any request may.
+    /// </summary>
+    public static void Apply(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-        options.MaxDepth = maxDepth;
         options.TypeInfoResolverChain.Insert(0, RunboxJsonContext.Default);
     }
 
-    private static JsonSerializerOptions Create(int maxDepth)
+    private static JsonSerializerOptions Create()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        Apply(options, maxDepth);
+        Apply(options);
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }

@@ -9,7 +9,7 @@ namespace Runbox.Server.Worker;
 /// claiming when it is stopping, and in <see cref="StopAsync"/> lets running jobs finish until the drain deadline,
 /// then cancels them.
 /// </summary>
-public sealed class JobWorker : IHostedService, IDisposable
+internal sealed class JobWorker : IHostedService, IDisposable
 {
     private readonly IJobStore _store;
     private readonly ClaimedJobRunner _runner;
@@ -22,7 +22,7 @@ public sealed class JobWorker : IHostedService, IDisposable
     private readonly List<Task> _loops = [];
     private int _busy;
 
-    internal JobWorker(
+    public JobWorker(
         IJobStore store,
         ClaimedJobRunner runner,
         IHostApplicationLifetime lifetime,
@@ -52,10 +52,7 @@ public sealed class JobWorker : IHostedService, IDisposable
         {
             return;
         }
-        // One node owns a SQLite store: whatever it finds running was lost with the previous process, so it ends
-        // now rather than once its lease runs out.
-        var horizon = _options.SingleNode ? _time.GetUtcNow().AddYears(100) : _time.GetUtcNow();
-        await RescueAsync(horizon, cancellationToken);
+        await RescueAsync(_time.GetUtcNow(), cancellationToken);
 
         _lifetime.ApplicationStarted.Register(() =>
         {
@@ -156,7 +153,10 @@ public sealed class JobWorker : IHostedService, IDisposable
     /// <summary>Ends or re-queues jobs of other workers whose lease ran out (they died).</summary>
     private async Task RescueLoopAsync()
     {
-        var every = TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds / 2));
+        // A single node checks every second: the jobs a killed predecessor left running end as soon as their
+        // lease runs out, not a lease and a half later. The store can only tell expired leases apart, so the lease
+        // (renewed every third of it) bounds how long such a job still reads "running" after a restart.
+        var every = _options.SingleNode ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds / 2));
         var stop = _stopClaiming.Token;
         while (!stop.IsCancellationRequested)
         {
