@@ -1,4 +1,8 @@
 using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
 
 namespace Runbox.Cli.Commands;
 
@@ -7,8 +11,101 @@ internal static class ExecCommand
 {
     public static Command Create()
     {
-        var command = new Command("exec", "Run a script locally through the engine, without a server.");
-        command.SetAction(_ => 0);
+        var file = new Argument<string>("file") { Description = "The script to run, or - to read it from stdin." };
+        var args = new Argument<string[]>("args") { Description = "Arguments for the script (after --).", Arity = ArgumentArity.ZeroOrMore };
+        var lang = new Option<string?>("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
+        var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit in seconds." };
+        var memory = new Option<long?>("--memory") { Description = "Memory limit in MB." };
+        var cpu = new Option<double?>("--cpu") { Description = "CPU time limit in seconds." };
+        var network = new Option<bool>("--network") { Description = "Allow network access." };
+        var fresh = new Option<bool>("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
+        var json = new Option<bool>("--json") { Description = "Print the whole result as one JSON object instead of the output." };
+        var command = new Command("exec", "Run a script locally through the engine, without a server.")
+        {
+            file, args, lang, timeout, memory, cpu, network, fresh, json,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(file)!;
+            var language = ChooseLanguage(parse.GetValue(lang), path);
+            if (language is null)
+            {
+                await Console.Error.WriteLineAsync($"runbox: unknown language '{parse.GetValue(lang)}'; use python, bash or node.");
+                return 2;
+            }
+            byte[] script;
+            byte[]? stdin = null;
+            try
+            {
+                script = path == "-" ? await ReadAllAsync(Console.OpenStandardInput(), cancellationToken) : await File.ReadAllBytesAsync(path, cancellationToken);
+            }
+            catch (IOException e)
+            {
+                await Console.Error.WriteLineAsync($"runbox: cannot read {path}: {e.Message}");
+                return 2;
+            }
+            if (path != "-" && Console.IsInputRedirected)
+            {
+                stdin = await ReadAllAsync(Console.OpenStandardInput(), cancellationToken);
+            }
+            var entry = path == "-" ? language.Value.DefaultEntrypoint() : Path.GetFileName(path);
+            var request = new JobRequest
+            {
+                Language = language.Value,
+                Files = new Dictionary<string, byte[]> { [entry] = script },
+                Entrypoint = entry,
+                Args = parse.GetValue(args) ?? [],
+                Stdin = stdin,
+                Network = parse.GetValue(network),
+                Fresh = parse.GetValue(fresh),
+                Limits = new JobLimits
+                {
+                    Timeout = parse.GetValue(timeout) is { } t ? TimeSpan.FromSeconds(t) : null,
+                    MemoryBytes = parse.GetValue(memory) * 1024 * 1024,
+                    CpuSeconds = parse.GetValue(cpu),
+                },
+            };
+            await using var engine = new JobEngine(new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(network) });
+            var execution = await engine.StartAsync(request, cancellationToken);
+            using var cancel = cancellationToken.Register(execution.Cancel);
+            if (parse.GetValue(json))
+            {
+                var result = await execution.Completion;
+                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(JobResultJson.From(result), CliJson.Default.JobResultJson));
+                return result.ShellExitCode;
+            }
+            var final = await LiveOutput.WriteAsync(execution);
+            if (final.Status == JobStatus.Error)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {final.Error}");
+            }
+            else if (final.LimitExceeded != LimitKind.None)
+            {
+                await Console.Error.WriteLineAsync($"runbox: job {final.Status.ToWire()}: {final.LimitExceeded.ToWire()} limit exceeded");
+            }
+            return final.ShellExitCode;
+        });
         return command;
+    }
+
+    private static JobLanguage? ChooseLanguage(string? asked, string path)
+    {
+        if (asked is not null)
+        {
+            return JobLanguageExtensions.TryParse(asked, out var chosen) ? chosen : null;
+        }
+        return Path.GetExtension(path) switch
+        {
+            ".sh" or ".bash" => JobLanguage.Bash,
+            ".js" or ".mjs" or ".cjs" => JobLanguage.Node,
+            _ => JobLanguage.Python,
+        };
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, cancellationToken);
+        return copy.ToArray();
     }
 }

@@ -1,32 +1,255 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Runbox.Execution.Jobs;
+using Runbox.Execution.Native;
 using Runbox.Execution.Runtimes;
 using Runbox.Execution.Sandbox;
+using Runbox.Execution.Zygote;
 
 namespace Runbox.Execution.Engine;
 
-/// <summary>The engine: one zygote per runtime, a slot per running job.</summary>
+/// <summary>The engine: one zygote per runtime, forking a sandboxed child per job, a slot per running job.</summary>
 public sealed class JobEngine : IJobEngine
 {
-    public JobEngine(EngineOptions options)
+    private readonly ILogger _logger;
+    private readonly Channel<int> _freeSlots;
+    private readonly ConcurrentDictionary<string, RuntimeDefinition> _runtimes = new();
+    private readonly ConcurrentDictionary<string, Task<ZygoteProcess>> _zygotes = new();
+    private readonly ConcurrentDictionary<string, JobRun> _runs = new();
+    private readonly Lock _zygoteLock = new();
+    private readonly string _instanceDirectory;
+    private readonly string _jobsDirectory;
+    private readonly string _runDirectory;
+    private readonly SandboxPlan _plan;
+    private readonly CancellationTokenSource _disposing = new();
+    private volatile SandboxCapabilities _capabilities;
+    private int _jobCounter;
+
+    public JobEngine(EngineOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
-        Options = options;
+        Options = options ?? new EngineOptions();
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<JobEngine>();
+        if (Options.Slots < 1)
+        {
+            throw new ArgumentException("Slots must be at least 1.", nameof(options));
+        }
+        _freeSlots = Channel.CreateBounded<int>(Options.Slots);
+        for (var slot = 0; slot < Options.Slots; slot++)
+        {
+            _freeSlots.Writer.TryWrite(slot);
+        }
+        foreach (var runtime in Options.Runtimes)
+        {
+            _runtimes[runtime.Name] = runtime;
+        }
+        Directory.CreateDirectory(Options.WorkRoot);
+        EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
+        _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+        _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
+        _runDirectory = Path.Combine(_instanceDirectory, "run");
+        _plan = SandboxPlan.Detect(Options, _runDirectory, _logger);
+        _capabilities = _plan.Capabilities(namespaces: null);
     }
 
     public EngineOptions Options { get; }
 
-    public SandboxCapabilities Capabilities { get; } = new();
+    public SandboxCapabilities Capabilities => _capabilities;
 
-    public int FreeSlots => Options.Slots;
+    public int FreeSlots => _freeSlots.Reader.Count;
 
-    public Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException("The engine is being written.");
+    public void SetRuntime(RuntimeDefinition runtime)
+    {
+        _runtimes[runtime.Name] = runtime;
+        _ = StopZygoteAsync(runtime.Name);
+    }
 
-    public void SetRuntime(RuntimeDefinition runtime) => throw new NotImplementedException();
+    public async Task RemoveRuntimeAsync(string name)
+    {
+        _runtimes.TryRemove(name, out _);
+        await StopZygoteAsync(name);
+    }
 
-    public Task RemoveRuntimeAsync(string name) => throw new NotImplementedException();
+    public async Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default)
+    {
+        var (_, ready) = await GetZygoteAsync(runtime, cancellationToken);
+        return ready.PreloadErrors;
+    }
 
-    public Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    public async Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
+        var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
+        var execution = new JobExecution(id);
+        var invalid = JobValidation.Validate(request, _runtimes.ContainsKey(request.Runtime) || request.Runtime == "default");
+        if (invalid is not null)
+        {
+            execution.Complete(JobRun.Failure(id, invalid));
+            return execution;
+        }
+        var slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
+        var run = new JobRun(id, request with { Id = id }, execution, slot, Options);
+        _ = Task.Run(() => RunAsync(run), CancellationToken.None);
+        return execution;
+    }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    private async Task RunAsync(JobRun run)
+    {
+        JobResult result;
+        ZygoteProcess? zygote = null;
+        try
+        {
+            var runtime = RuntimeFor(run.Request);
+            run.PrepareDirectory(_jobsDirectory);
+            (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
+            _runs[run.Id] = run;
+            var spec = run.BuildSpawn(runtime, _plan, Options);
+            if (!zygote.Send(spec))
+            {
+                throw new InvalidOperationException("the runtime's zygote is not running");
+            }
+            result = await run.CompleteAsync(zygote);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            result = run.CancelledBeforeStart ? JobRun.Cancelled(run.Id) : JobRun.Failure(run.Id, e.Message);
+        }
+        finally
+        {
+            _runs.TryRemove(run.Id, out _);
+        }
+        try
+        {
+            result = run.Finish(result);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
+        }
+        finally
+        {
+            _freeSlots.Writer.TryWrite(run.Slot);
+        }
+        run.Execution.Complete(result);
+    }
+
+    private RuntimeDefinition RuntimeFor(JobRequest request)
+    {
+        if (_runtimes.TryGetValue(request.Runtime, out var runtime))
+        {
+            return runtime;
+        }
+        if (request.Runtime == "default")
+        {
+            return _runtimes.GetOrAdd("default", _ => new RuntimeDefinition { Name = "default", PythonPath = InterpreterLocator.ResolvePython() });
+        }
+        throw new InvalidOperationException($"unknown runtime '{request.Runtime}'");
+    }
+
+    private async Task<(ZygoteProcess Zygote, ZygoteReady Ready)> GetZygoteAsync(string name, CancellationToken cancellationToken)
+    {
+        var runtime = _runtimes.TryGetValue(name, out var known) ? known
+            : name == "default" ? RuntimeFor(new JobRequest()) : throw new InvalidOperationException($"unknown runtime '{name}'");
+        Task<ZygoteProcess> task;
+        lock (_zygoteLock)
+        {
+            if (!_zygotes.TryGetValue(name, out task!) || (task.IsCompleted && (!task.IsCompletedSuccessfully || !task.Result.IsAlive)))
+            {
+                task = StartZygoteAsync(runtime);
+                _zygotes[name] = task;
+            }
+        }
+        var zygote = await task.WaitAsync(cancellationToken);
+        return (zygote, await zygote.Ready.WaitAsync(cancellationToken));
+    }
+
+    private async Task<ZygoteProcess> StartZygoteAsync(RuntimeDefinition runtime)
+    {
+        Directory.CreateDirectory(_runDirectory);
+        var script = ZygoteScript.WriteTo(_runDirectory);
+        var socket = Path.Combine(_runDirectory, $"control-{Guid.NewGuid():N}.sock");
+        var callbacks = new ZygoteProcess.Callbacks(OnJobStarted, OnJobExited, OnZygoteDied);
+        var zygote = await ZygoteProcess.CreateAsync(runtime.Name, runtime.PythonPath, script, socket,
+            control => _plan.ZygoteConfig(control, runtime, Options), JobEnvironment.Base(runtime), callbacks, _logger, _disposing.Token);
+        var ready = await zygote.WaitReadyAsync(_disposing.Token);
+        _capabilities = _plan.Capabilities(ready.Namespaces);
+        Log.ZygoteReady(_logger, runtime.Name, ready.Pid, ready.PythonVersion);
+        return zygote;
+    }
+
+    private async Task StopZygoteAsync(string name)
+    {
+        Task<ZygoteProcess>? task;
+        lock (_zygoteLock)
+        {
+            _zygotes.TryRemove(name, out task);
+        }
+        if (task is { IsCompletedSuccessfully: true })
+        {
+            await task.Result.DisposeAsync();
+        }
+    }
+
+    private void OnJobStarted(string id, int pid, int[] descriptors)
+    {
+        if (_runs.TryGetValue(id, out var run))
+        {
+            run.OnStarted(pid, descriptors);
+        }
+        else
+        {
+            foreach (var fd in descriptors)
+            {
+                Libc.Close(fd);
+            }
+        }
+    }
+
+    private void OnJobExited(string id, JsonElement message)
+    {
+        if (_runs.TryGetValue(id, out var run))
+        {
+            run.OnExited(message);
+        }
+    }
+
+    private void OnZygoteDied(ZygoteProcess zygote, string reason)
+    {
+        var lost = _runs.Values.Where(r => r.Zygote == zygote).ToList();
+        Log.ZygoteDied(_logger, zygote.Runtime, reason, lost.Count);
+        foreach (var run in lost)
+        {
+            run.OnZygoteDied($"the runtime's zygote exited while the job ran ({reason})");
+        }
+        lock (_zygoteLock)
+        {
+            if (_zygotes.TryGetValue(zygote.Runtime, out var task) && task.IsCompletedSuccessfully && task.Result == zygote)
+            {
+                _zygotes.TryRemove(zygote.Runtime, out _);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposing.IsCancellationRequested)
+        {
+            return;
+        }
+        foreach (var run in _runs.Values)
+        {
+            run.Execution.Cancel();
+        }
+        var deadline = Task.Delay(TimeSpan.FromSeconds(5));
+        await Task.WhenAny(Task.WhenAll(_runs.Values.Select(r => r.Execution.Completion)), deadline);
+        _disposing.Cancel();
+        foreach (var name in _zygotes.Keys.ToList())
+        {
+            await StopZygoteAsync(name);
+        }
+        EngineDirectories.RemoveInstance(_instanceDirectory, _logger);
+        _disposing.Dispose();
+    }
 }

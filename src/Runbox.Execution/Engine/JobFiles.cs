@@ -1,0 +1,171 @@
+using Runbox.Execution.Jobs;
+using Runbox.Execution.Native;
+
+namespace Runbox.Execution.Engine;
+
+/// <summary>
+/// The job's working directory on the host side: writing its inputs, collecting what it left, removing it.
+/// Whatever the job planted (symlinks, FIFOs, devices) is never followed, opened or blocked on.
+/// </summary>
+internal static class JobFiles
+{
+    public const int MaxNameLength = 255;
+
+    /// <summary>Null when <paramref name="name"/> is a safe relative path, else why not.</summary>
+    public static string? ValidateName(string name)
+    {
+        if (name.Length == 0 || name.Length > 1024)
+        {
+            return "file name is empty or longer than 1024 characters";
+        }
+        if (name.Contains('\0') || name.Contains('\n') || name.Contains('\r') || name.Contains('\\'))
+        {
+            return $"file name '{Printable(name)}' contains NUL, a newline or a backslash";
+        }
+        if (name.StartsWith('/'))
+        {
+            return $"file name '{Printable(name)}' is absolute; give a path relative to the working directory";
+        }
+        foreach (var part in name.Split('/'))
+        {
+            if (part is "" or "." or "..")
+            {
+                return $"file name '{Printable(name)}' has an empty, '.' or '..' component";
+            }
+            if (part.Length > MaxNameLength)
+            {
+                return $"file name '{Printable(name)}' has a component longer than {MaxNameLength} characters";
+            }
+        }
+        return null;
+    }
+
+    private static string Printable(string name) =>
+        name.Length > 80 ? name[..80].Replace("\0", "\\0").Replace("\n", "\\n") + "..." : name.Replace("\0", "\\0").Replace("\n", "\\n");
+
+    /// <summary>Writes the inputs; returns name → (size, mtime) so unchanged inputs are not reported as artifacts.</summary>
+    public static Dictionary<string, (long Size, DateTime Modified)> WriteInputs(string directory, IEnumerable<KeyValuePair<string, byte[]>> files)
+    {
+        var written = new Dictionary<string, (long, DateTime)>();
+        foreach (var (name, content) in files)
+        {
+            var path = Path.Combine(directory, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, content);
+            var info = new FileInfo(path);
+            written[name] = (info.Length, info.LastWriteTimeUtc);
+        }
+        return written;
+    }
+
+    /// <summary>
+    /// The regular files the job left (not its unchanged inputs), copied to <paramref name="destination"/> when
+    /// given, within the count and size limits. Symlinks and special files are skipped, never followed.
+    /// </summary>
+    public static List<Artifact> Collect(string directory, IReadOnlyDictionary<string, (long Size, DateTime Modified)> inputs,
+        string? destination, long maxBytes, int maxCount)
+    {
+        var artifacts = new List<Artifact>();
+        long total = 0;
+        var stack = new Stack<string>();
+        stack.Push(directory);
+        while (stack.Count > 0 && artifacts.Count < maxCount)
+        {
+            var current = stack.Pop();
+            IEnumerable<FileSystemInfo> entries;
+            try
+            {
+                entries = new DirectoryInfo(current).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            foreach (var entry in entries)
+            {
+                if (entry.LinkTarget is not null)
+                {
+                    continue;
+                }
+                if (entry is DirectoryInfo)
+                {
+                    stack.Push(entry.FullName);
+                    continue;
+                }
+                var name = Path.GetRelativePath(directory, entry.FullName).Replace('\\', '/');
+                if (ValidateName(name) is not null)
+                {
+                    continue;
+                }
+                var file = (FileInfo)entry;
+                if (inputs.TryGetValue(name, out var input) && input.Size == file.Length && input.Modified == file.LastWriteTimeUtc)
+                {
+                    continue;
+                }
+                if (artifacts.Count >= maxCount || total + file.Length > maxBytes)
+                {
+                    continue;
+                }
+                var kept = destination is null ? entry.FullName : CopyOut(entry.FullName, Path.Combine(destination, name));
+                if (kept is null)
+                {
+                    continue;
+                }
+                total += file.Length;
+                artifacts.Add(new Artifact(name, file.Length, kept));
+            }
+        }
+        return artifacts;
+    }
+
+    /// <summary>Copies a file only if it opens as a regular file without following a link; null otherwise.</summary>
+    private static string? CopyOut(string source, string target)
+    {
+        var fd = Libc.OpenRegularNoFollow(source);
+        if (fd < 0)
+        {
+            return null;
+        }
+        using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+        if (!Libc.IsRegularFile(fd))
+        {
+            return null;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        using var input = new FileStream(handle, FileAccess.Read, 0);
+        using var output = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None);
+        input.CopyTo(output);
+        return target;
+    }
+
+    /// <summary>Removes a directory tree; links are removed, never their targets.</summary>
+    public static void Remove(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+        // Directories the job made unwritable must not stop the clean-up. Walked by hand, never through a link.
+        var stack = new Stack<string>();
+        stack.Push(directory);
+        while (stack.Count > 0)
+        {
+            var current = stack.Pop();
+            Libc.Chmod(current, 0x1C0);
+            try
+            {
+                foreach (var entry in new DirectoryInfo(current).EnumerateDirectories())
+                {
+                    if (entry.LinkTarget is null)
+                    {
+                        stack.Push(entry.FullName);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        Directory.Delete(directory, recursive: true);
+    }
+}

@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Runbox.Execution.Jobs;
+using Runbox.Execution.Native;
+using Runbox.Execution.Runtimes;
+using Runbox.Execution.Sandbox;
+using Runbox.Execution.Zygote;
+
+namespace Runbox.Execution.Engine;
+
+/// <summary>One job from its slot to its result: its folder, its spawn message, its output and its end.</summary>
+internal sealed class JobRun
+{
+    private const int SIGXCPU = 24;
+    private const int SIGXFSZ = 25;
+
+    private readonly TaskCompletionSource<(int Pid, int[] Descriptors)> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<JsonElement> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly EngineOptions _options;
+    private readonly Stopwatch _clock = new();
+    private Dictionary<string, (long Size, DateTime Modified)> _inputs = [];
+    private bool _ownsDirectory;
+    private string _entryPath = "";
+    private int _stopReason; // a StopReason, set once
+
+    private enum StopReason
+    {
+        None,
+        Cancelled,
+        WallTime,
+        Output,
+    }
+
+    public JobRun(string id, JobRequest request, JobExecution execution, int slot, EngineOptions options)
+    {
+        Id = id;
+        Request = request;
+        Execution = execution;
+        Slot = slot;
+        _options = options;
+        Limits = Resolve(request.Limits, options.DefaultLimits);
+    }
+
+    public string Id { get; }
+
+    public JobRequest Request { get; }
+
+    public JobExecution Execution { get; }
+
+    public int Slot { get; }
+
+    public JobLimits Limits { get; }
+
+    public string? Directory { get; private set; }
+
+    public ZygoteProcess? Zygote { get; private set; }
+
+    public bool CancelledBeforeStart => Execution.CancelRequested.IsCancellationRequested && !_started.Task.IsCompleted;
+
+    private DateTimeOffset StartedAt { get; set; }
+
+    private static JobLimits Resolve(JobLimits asked, JobLimits defaults) => new()
+    {
+        Timeout = asked.Timeout ?? defaults.Timeout,
+        CpuSeconds = asked.CpuSeconds ?? defaults.CpuSeconds,
+        MemoryBytes = asked.MemoryBytes ?? defaults.MemoryBytes,
+        Processes = asked.Processes ?? defaults.Processes,
+        OutputBytes = asked.OutputBytes ?? defaults.OutputBytes,
+        FileSizeBytes = asked.FileSizeBytes ?? defaults.FileSizeBytes,
+        OpenFiles = asked.OpenFiles ?? defaults.OpenFiles,
+    };
+
+    public void PrepareDirectory(string jobsDirectory)
+    {
+        if (Request.WorkingDirectory is { } given)
+        {
+            Directory = given;
+        }
+        else
+        {
+            Directory = Path.Combine(jobsDirectory, Id);
+            System.IO.Directory.CreateDirectory(Directory);
+            _ownsDirectory = true;
+        }
+        var files = new Dictionary<string, byte[]>(Request.Files ?? new Dictionary<string, byte[]>());
+        var entry = Request.Entrypoint ?? Request.Language.DefaultEntrypoint();
+        if (Request.Script is not null)
+        {
+            files[entry] = Encoding.UTF8.GetBytes(Request.Script);
+        }
+        _inputs = JobFiles.WriteInputs(Directory, files);
+        _entryPath = Path.Combine(Directory, entry);
+    }
+
+    /// <summary>The zygote's "spawn" message for this job.</summary>
+    public byte[] BuildSpawn(RuntimeDefinition runtime, SandboxPlan plan, EngineOptions options)
+    {
+        var (mode, argv) = Command(runtime, options);
+        var env = JobEnvironment.For(Request, Request.Language == JobLanguage.Python ? runtime : null, Directory!);
+        var uid = plan.UidFor(Slot);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("op", "spawn");
+            json.WriteString("id", Id);
+            json.WriteString("mode", mode);
+            json.WriteStartArray("argv");
+            foreach (var arg in argv)
+            {
+                json.WriteStringValue(arg);
+            }
+            json.WriteEndArray();
+            json.WriteString("cwd", Directory);
+            json.WriteStartObject("env");
+            foreach (var (key, value) in env)
+            {
+                json.WriteString(key, value);
+            }
+            json.WriteEndObject();
+            json.WriteBoolean("network", Request.Network && options.AllowNetwork);
+            if (uid is { } u)
+            {
+                json.WriteNumber("uid", u);
+                json.WriteNumber("gid", u);
+            }
+            json.WriteStartObject("rlimits");
+            json.WriteNumber("core", 0);
+            if (Limits.CpuSeconds is { } cpu)
+            {
+                json.WriteNumber("cpu", (long)Math.Ceiling(cpu));
+            }
+            if (Limits.FileSizeBytes is { } fsize)
+            {
+                json.WriteNumber("fsize", fsize);
+            }
+            if (Limits.OpenFiles is { } nofile)
+            {
+                json.WriteNumber("nofile", nofile);
+            }
+            // RLIMIT_NPROC counts every process of the uid: only meaningful when the job has a uid of its own.
+            if (Limits.Processes is { } nproc && uid is not null)
+            {
+                json.WriteNumber("nproc", nproc);
+            }
+            // Address space is a rough stand-in for memory where no cgroup measures it; V8 reserves far more than
+            // it uses, so Node.js jobs go without.
+            if (Limits.MemoryBytes is { } memory && Request.Language != JobLanguage.Node && Request.Command is null)
+            {
+                json.WriteNumber("as", memory + (256L * 1024 * 1024));
+            }
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private (string Mode, List<string> Argv) Command(RuntimeDefinition runtime, EngineOptions options)
+    {
+        if (Request.Command is { } command)
+        {
+            var program = InterpreterLocator.FindOnPath(command[0], JobEnvironment.For(Request, null, Directory!)["PATH"])
+                ?? throw new InvalidOperationException($"command '{command[0]}' not found");
+            return ("exec", [program, .. command.Skip(1)]);
+        }
+        return Request.Language switch
+        {
+            JobLanguage.Bash => ("exec", [options.BashPath, _entryPath, .. Request.Args]),
+            JobLanguage.Node => ("exec", [options.NodePath ?? InterpreterLocator.FindOnPath("node") ?? throw new InvalidOperationException("Node.js is not installed on this host"), _entryPath, .. Request.Args]),
+            _ when Request.Fresh => ("exec", [runtime.PythonPath, "-u", _entryPath, .. Request.Args]),
+            _ => ("script", [_entryPath, .. Request.Args]),
+        };
+    }
+
+    public void OnStarted(int pid, int[] descriptors) => _started.TrySetResult((pid, descriptors));
+
+    public void OnExited(JsonElement message) => _exited.TrySetResult(message);
+
+    public void OnZygoteDied(string reason)
+    {
+        if (_started.Task.IsCompletedSuccessfully)
+        {
+            // The init's PID namespace (or its process group) dies with it.
+            Libc.Kill(_started.Task.Result.Pid, Libc.SIGKILL);
+        }
+        _started.TrySetException(new InvalidOperationException(reason));
+        using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(
+            new Dictionary<string, string> { ["error"] = reason }, ZygoteJson.Default.DictionaryStringString));
+        _exited.TrySetResult(document.RootElement.Clone());
+    }
+
+    private void RequestStop(StopReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) == (int)StopReason.None || reason == StopReason.Cancelled)
+        {
+            Zygote?.Kill(Id);
+        }
+    }
+
+    /// <summary>Waits for the job to start and end, feeding its stdin and reading its output, and builds its result.</summary>
+    public async Task<JobResult> CompleteAsync(ZygoteProcess zygote)
+    {
+        Zygote = zygote;
+        await using var cancel = Execution.CancelRequested.Register(() => RequestStop(StopReason.Cancelled));
+        var first = await Task.WhenAny(_started.Task, _exited.Task);
+        if (first == _exited.Task && !_started.Task.IsCompleted)
+        {
+            return FromExit(await _exited.Task, null);
+        }
+        var (_, descriptors) = await _started.Task;
+        StartedAt = DateTimeOffset.UtcNow;
+        _clock.Start();
+        if (_stopReason != (int)StopReason.None)
+        {
+            zygote.Kill(Id);
+        }
+        var sockets = descriptors.Select(fd => new Socket(new SafeSocketHandle(fd, ownsHandle: true))).ToArray();
+        try
+        {
+            var output = new JobOutput(Execution, Limits.OutputBytes ?? long.MaxValue, () => RequestStop(StopReason.Output));
+            _ = FeedStdinAsync(sockets[0]);
+            var pumps = Task.WhenAll(output.PumpAsync(sockets[1], LogStream.Stdout), output.PumpAsync(sockets[2], LogStream.Stderr));
+            using var wall = new Timer(_ => RequestStop(StopReason.WallTime), null, Limits.Timeout ?? Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            var exit = await _exited.Task;
+            _clock.Stop();
+            try
+            {
+                // The init killed everything before reporting, so output ends now; an orphan out of its reach
+                // must not hold the result back.
+                await pumps.WaitAsync(_options.OutputDrain);
+            }
+            catch (TimeoutException)
+            {
+                foreach (var socket in sockets)
+                {
+                    socket.Dispose();
+                }
+                await pumps;
+            }
+            return FromExit(exit, output);
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private async Task FeedStdinAsync(Socket stdin)
+    {
+        try
+        {
+            if (Request.Stdin is { Length: > 0 } data)
+            {
+                await stdin.SendAsync(data, SocketFlags.None);
+            }
+            stdin.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The job exited without reading all of its stdin.
+        }
+    }
+
+    private JobResult FromExit(JsonElement exit, JobOutput? output)
+    {
+        var finished = DateTimeOffset.UtcNow;
+        var reason = (StopReason)_stopReason;
+        int? exitCode = null, signal = null;
+        string? error = exit.TryGetProperty("error", out var e) ? e.GetString() : null;
+        if (exit.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.Number)
+        {
+            var status = s.GetInt32();
+            if ((status & 0x7f) == 0)
+            {
+                exitCode = (status >> 8) & 0xff;
+            }
+            else
+            {
+                signal = status & 0x7f;
+            }
+        }
+        long Micro(string name) => exit.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
+        var cpuUserMs = Micro("utime_us") / 1000;
+        var cpuSystemMs = Micro("stime_us") / 1000;
+        var limit = LimitKind.None;
+        JobStatus jobStatus;
+        if (reason == StopReason.Cancelled)
+        {
+            jobStatus = JobStatus.Cancelled;
+        }
+        else if (reason == StopReason.WallTime)
+        {
+            (jobStatus, limit) = (JobStatus.TimedOut, LimitKind.WallTime);
+        }
+        else if (reason == StopReason.Output || output?.LimitHit == true)
+        {
+            (jobStatus, limit) = (JobStatus.Failed, LimitKind.Output);
+        }
+        else if (signal == SIGXCPU || (signal == Libc.SIGKILL && Limits.CpuSeconds is { } cpu && cpuUserMs + cpuSystemMs >= cpu * 1000))
+        {
+            (jobStatus, limit) = (JobStatus.TimedOut, LimitKind.CpuTime);
+        }
+        else if (signal == SIGXFSZ || (exitCode is not (null or 0) && FileSizeLimitReached()))
+        {
+            (jobStatus, limit) = (JobStatus.Failed, LimitKind.FileSize);
+        }
+        else if (exitCode is null && signal is null)
+        {
+            jobStatus = JobStatus.Error;
+            error ??= "the job ended without an exit status";
+        }
+        else
+        {
+            jobStatus = exitCode == 0 ? JobStatus.Succeeded : JobStatus.Failed;
+        }
+        return new JobResult
+        {
+            Id = Id,
+            Status = jobStatus,
+            ExitCode = exitCode,
+            Signal = signal,
+            LimitExceeded = limit,
+            Stdout = output?.Stdout ?? [],
+            Stderr = output?.Stderr ?? [],
+            StdoutTruncated = output?.StdoutTruncated ?? false,
+            StderrTruncated = output?.StderrTruncated ?? false,
+            WallMs = _clock.ElapsedMilliseconds,
+            CpuUserMs = cpuUserMs,
+            CpuSystemMs = cpuSystemMs,
+            PeakMemoryBytes = Micro("maxrss_kb") * 1024,
+            StartedAt = StartedAt == default ? finished : StartedAt,
+            FinishedAt = finished,
+            Error = jobStatus == JobStatus.Error ? error : null,
+        };
+    }
+
+    /// <summary>A Python job sees EFBIG rather than SIGXFSZ; a file at the limit says which limit it met.</summary>
+    private bool FileSizeLimitReached()
+    {
+        if (Limits.FileSizeBytes is not { } limit || Directory is null)
+        {
+            return false;
+        }
+        try
+        {
+            return new DirectoryInfo(Directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+                .Take(10_000).Any(f => f.Length >= limit);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Collects artifacts and removes the job's folder; runs on every path, errors included.</summary>
+    public JobResult Finish(JobResult result)
+    {
+        if (Directory is null)
+        {
+            return result;
+        }
+        try
+        {
+            if (Request.ArtifactDirectory is not null)
+            {
+                System.IO.Directory.CreateDirectory(Request.ArtifactDirectory);
+            }
+            var artifacts = JobFiles.Collect(Directory, _inputs, _ownsDirectory ? Request.ArtifactDirectory ?? null : Request.ArtifactDirectory,
+                _options.MaxArtifactBytes, _options.MaxArtifactCount);
+            if (_ownsDirectory && Request.ArtifactDirectory is null)
+            {
+                // Listed, but the folder goes away with the job: paths would point at nothing.
+                artifacts = artifacts.Select(a => a with { Path = "" }).ToList();
+            }
+            return result with { Artifacts = artifacts };
+        }
+        finally
+        {
+            if (_ownsDirectory)
+            {
+                JobFiles.Remove(Directory);
+            }
+        }
+    }
+
+    public static JobResult Failure(string id, string message)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new JobResult { Id = id, Status = JobStatus.Error, Error = message, StartedAt = now, FinishedAt = now };
+    }
+
+    public static JobResult Cancelled(string id)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new JobResult { Id = id, Status = JobStatus.Cancelled, StartedAt = now, FinishedAt = now };
+    }
+}

@@ -1,0 +1,125 @@
+using System.Runtime.InteropServices;
+
+namespace Runbox.Execution.Native;
+
+/// <summary>The few libc calls .NET has no managed API for: descriptor passing, signals, no-follow opens.</summary>
+internal static unsafe partial class Libc
+{
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+    public const int EINTR = 4;
+    public const int ESRCH = 3;
+    private const int SOL_SOCKET = 1;
+    private const int SCM_RIGHTS = 1;
+    private const int MSG_CMSG_CLOEXEC = 0x40000000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct CmsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+    }
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    private static partial nint RecvMsgNative(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillNative(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    public static partial uint GetEffectiveUserId();
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Chmod(string path, int mode);
+
+    /// <summary>
+    /// Receives one datagram and the descriptors sent with it (marked close-on-exec, so no later child inherits
+    /// them). Returns the byte count, 0 at end of stream.
+    /// </summary>
+    public static int ReceiveWithDescriptors(int socketFd, byte[] buffer, List<int> descriptors)
+    {
+        const int maxFds = 8;
+        var control = stackalloc byte[sizeof(CmsgHdr) + (maxFds * sizeof(int)) + 8];
+        var controlLength = sizeof(CmsgHdr) + (maxFds * sizeof(int));
+        fixed (byte* data = buffer)
+        {
+            var iov = new IoVec { Base = data, Length = (nuint)buffer.Length };
+            var header = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)controlLength };
+            nint received;
+            do
+            {
+                received = RecvMsgNative(socketFd, &header, MSG_CMSG_CLOEXEC);
+            }
+            while (received < 0 && Marshal.GetLastPInvokeError() == EINTR);
+            if (received < 0)
+            {
+                throw new IOException($"recvmsg failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+            // One SCM_RIGHTS control message at most is ever sent by the zygote.
+            if (header.ControlLength >= (nuint)sizeof(CmsgHdr))
+            {
+                var cmsg = (CmsgHdr*)control;
+                if (cmsg->Level == SOL_SOCKET && cmsg->Type == SCM_RIGHTS)
+                {
+                    var count = ((int)cmsg->Length - sizeof(CmsgHdr)) / sizeof(int);
+                    var fds = (int*)(control + sizeof(CmsgHdr));
+                    for (var i = 0; i < count; i++)
+                    {
+                        descriptors.Add(fds[i]);
+                    }
+                }
+            }
+            return (int)received;
+        }
+    }
+
+    /// <summary>Sends a signal; false when the process no longer exists.</summary>
+    public static bool Kill(int pid, int signal) => KillNative(pid, signal) == 0;
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int FstatNative(int fd, byte* buffer);
+
+    /// <summary>Whether an open descriptor is a regular file (not a FIFO, device, socket or directory).</summary>
+    public static bool IsRegularFile(int fd)
+    {
+        const int statSize = 256, modeOffset = 24; // x86_64 and arm64 struct stat: st_mode after dev, ino, nlink
+        var buffer = stackalloc byte[statSize];
+        return FstatNative(fd, buffer) == 0 && (*(uint*)(buffer + modeOffset) & 0xF000) == 0x8000;
+    }
+
+    /// <summary>
+    /// Opens a file for reading only if it is a regular file reached without following a symlink and without
+    /// blocking on a FIFO. Returns -1 otherwise.
+    /// </summary>
+    public static int OpenRegularNoFollow(string path)
+    {
+        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
+        return OpenNative(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0);
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Native;
+using Runbox.Execution.Runtimes;
+
+namespace Runbox.Execution.Sandbox;
+
+/// <summary>
+/// Which isolation this engine applies, decided once at start from the options and what the host allows, and
+/// how that turns into the zygote's configuration and each job's uid.
+/// </summary>
+internal sealed class SandboxPlan
+{
+    private readonly ILogger _logger;
+    private readonly List<string> _warnings = [];
+
+    private SandboxPlan(ILogger logger)
+    {
+        _logger = logger;
+    }
+
+    public bool IsRoot { get; private init; }
+
+    public bool Namespaces { get; private init; }
+
+    public bool SeparateUids { get; private init; }
+
+    public string RootDirectory { get; private init; } = "";
+
+    public SandboxOptions Options { get; private init; } = new();
+
+    public static SandboxPlan Detect(EngineOptions options, string runDirectory, ILogger logger)
+    {
+        var isRoot = Libc.GetEffectiveUserId() == 0;
+        var sandbox = options.Sandbox;
+        var root = Path.Combine(runDirectory, "root");
+        Directory.CreateDirectory(root);
+        var plan = new SandboxPlan(logger)
+        {
+            IsRoot = isRoot,
+            Options = sandbox,
+            Namespaces = sandbox.Enabled && isRoot,
+            SeparateUids = sandbox.Enabled && isRoot,
+            RootDirectory = root,
+        };
+        if (!sandbox.Enabled)
+        {
+            plan.Warn("the sandbox is disabled by configuration: jobs run as this process's user with rlimits only");
+        }
+        else if (!isRoot)
+        {
+            plan.Warn("not running as root: no namespaces and no separate uids; jobs run as this user with rlimits only");
+        }
+        return plan;
+    }
+
+    private void Warn(string message)
+    {
+        _warnings.Add(message);
+        Log.SandboxDegraded(_logger, message);
+    }
+
+    /// <summary>The uid (and gid) a slot's jobs run as, or null to keep the engine's own.</summary>
+    public int? UidFor(int slot) => SeparateUids ? Options.FirstUid + (slot % Options.UidCount) : null;
+
+    public string ZygoteConfig(string controlSocket, RuntimeDefinition runtime, EngineOptions options)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("control", controlSocket);
+            json.WriteStartArray("preload");
+            foreach (var module in runtime.Preload)
+            {
+                json.WriteStringValue(module);
+            }
+            json.WriteEndArray();
+            json.WriteNumber("pool", options.PoolSize);
+            json.WriteStartObject("sandbox");
+            json.WriteBoolean("namespaces", Namespaces);
+            json.WriteBoolean("pid_namespace", Options.PidNamespace);
+            json.WriteBoolean("network_namespace", Options.NetworkNamespace);
+            json.WriteBoolean("mount_namespace", Options.MountNamespace);
+            json.WriteString("root_dir", RootDirectory);
+            json.WriteStartArray("ro_paths");
+            foreach (var path in ReadOnlyPaths(options))
+            {
+                json.WriteStringValue(path);
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Interpreters installed outside the system folders must stay visible inside the job's root.</summary>
+    private static IEnumerable<string> ReadOnlyPaths(EngineOptions options)
+    {
+        var node = options.NodePath ?? InterpreterLocator.FindOnPath("node");
+        if (node is not null)
+        {
+            var real = new FileInfo(node).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? node;
+            var prefix = Path.GetDirectoryName(Path.GetDirectoryName(real));
+            if (prefix is not null && prefix != "/usr" && prefix != "/")
+            {
+                yield return prefix;
+            }
+        }
+    }
+
+    /// <summary>What is in force, given what the zygote's probe found ("1" = works, else the reason it failed).</summary>
+    public SandboxCapabilities Capabilities(IReadOnlyDictionary<string, string>? namespaces)
+    {
+        var warnings = new List<string>(_warnings);
+        bool Works(string name, bool wanted)
+        {
+            if (!Namespaces || !wanted)
+            {
+                return false;
+            }
+            if (namespaces is null)
+            {
+                return true; // not probed yet: the first zygote start tells
+            }
+            var answer = namespaces.GetValueOrDefault(name, "0");
+            if (answer == "1")
+            {
+                return true;
+            }
+            warnings.Add($"{name} namespace unavailable: {answer.TrimStart('0').Trim()}");
+            return false;
+        }
+        return new SandboxCapabilities
+        {
+            NetworkNamespace = Works("network", Options.NetworkNamespace),
+            MountNamespace = Works("mount", Options.MountNamespace),
+            PidNamespace = Works("pid", Options.PidNamespace),
+            Cgroups = null,
+            SeparateUids = SeparateUids,
+            NoNewPrivileges = true,
+            Warnings = warnings,
+        };
+    }
+}

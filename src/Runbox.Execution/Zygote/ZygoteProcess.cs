@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Runbox.Execution.Native;
+
+namespace Runbox.Execution.Zygote;
+
+/// <summary>What the zygote reported when it became ready.</summary>
+internal sealed record ZygoteReady(int Pid, string PythonVersion, string Executable,
+    IReadOnlyDictionary<string, string> PreloadErrors, IReadOnlyDictionary<string, string> Namespaces, int Threads);
+
+/// <summary>
+/// One running zygote: the Python process, its control socket and the thread that reads it. Events are handed
+/// to the callbacks; the engine maps job ids to runs.
+/// </summary>
+internal sealed class ZygoteProcess : IAsyncDisposable
+{
+    private readonly Socket _control;
+    private readonly Process _process;
+    private readonly ILogger _logger;
+    private readonly Thread _reader;
+    private readonly Lock _sendLock = new();
+    private readonly TaskCompletionSource<ZygoteReady> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _disposed;
+
+    /// <summary>Callbacks from the reader thread: a job started (id, init pid, stdin/stdout/stderr), ended, or the zygote died.</summary>
+    internal sealed record Callbacks(Action<string, int, int[]> OnStarted, Action<string, JsonElement> OnExited, Action<ZygoteProcess, string> OnDied);
+
+    private readonly Callbacks _callbacks;
+
+    public string Runtime { get; }
+
+    public Task Exited => _exited.Task;
+
+    /// <summary>What the zygote said when ready; faults if it died first.</summary>
+    public Task<ZygoteReady> Ready => _ready.Task;
+
+    /// <summary>Waits until the zygote has preloaded its modules and says ready (at most 60 s).</summary>
+    public async Task<ZygoteReady> WaitReadyAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            return await _ready.Task.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await DisposeAsync();
+            throw new InvalidOperationException($"The zygote of runtime '{Runtime}' did not become ready within 60 s.");
+        }
+    }
+
+    private ZygoteProcess(string runtime, Socket control, Process process, ILogger logger, Callbacks callbacks)
+    {
+        _callbacks = callbacks;
+        Runtime = runtime;
+        _control = control;
+        _process = process;
+        _logger = logger;
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"zygote-{runtime}" };
+    }
+
+    /// <summary>Creates the listener, starts the process and accepts its connection.</summary>
+    public static async Task<ZygoteProcess> CreateAsync(string runtime, string pythonPath, string scriptPath, string socketPath,
+        Func<string, string> configFor, IReadOnlyDictionary<string, string> environment, Callbacks callbacks, ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        File.Delete(socketPath);
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        listener.Listen(1);
+        var start = new ProcessStartInfo(pythonPath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(scriptPath);
+        start.ArgumentList.Add(configFor(socketPath));
+        // The zygote and every job it forks start from a clean environment: the server's secrets never pass.
+        start.Environment.Clear();
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {pythonPath}.");
+        process.StandardInput.Close();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        Socket control;
+        try
+        {
+            var accept = listener.AcceptAsync(timeout.Token).AsTask();
+            var finished = await Task.WhenAny(accept, process.WaitForExitAsync(timeout.Token));
+            if (finished != accept)
+            {
+                var stderr = await process.StandardError.ReadToEndAsync(CancellationToken.None);
+                throw new InvalidOperationException($"The zygote of runtime '{runtime}' exited before connecting: {stderr.Trim()}");
+            }
+            control = await accept;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"The zygote of runtime '{runtime}' did not connect within 60 s.");
+        }
+        finally
+        {
+            File.Delete(socketPath);
+        }
+        control.Blocking = true;
+        return new ZygoteProcess(runtime, control, process, logger, callbacks).WithStderrPump();
+    }
+
+    private ZygoteProcess WithStderrPump()
+    {
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                Log.ZygoteStderr(_logger, Runtime, line);
+            }
+        };
+        _process.BeginErrorReadLine();
+        _process.OutputDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _reader.Start();
+        return this;
+    }
+
+
+    public int Pid => _process.Id;
+
+    public bool IsAlive => !_disposed && !_exited.Task.IsCompleted;
+
+    /// <summary>Sends one message. False when the zygote is gone.</summary>
+    public bool Send(ReadOnlySpan<byte> message)
+    {
+        lock (_sendLock)
+        {
+            try
+            {
+                _control.Send(message);
+                return true;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+    }
+
+    public bool Kill(string jobId) => Send(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["op"] = "kill", ["id"] = jobId }, ZygoteJson.Default.DictionaryStringString));
+
+    private void ReadLoop()
+    {
+        var buffer = new byte[1 << 20];
+        var descriptors = new List<int>(3);
+        var reason = "the zygote closed its control channel";
+        try
+        {
+            var fd = (int)_control.SafeHandle.DangerousGetHandle();
+            while (true)
+            {
+                descriptors.Clear();
+                var count = Libc.ReceiveWithDescriptors(fd, buffer, descriptors);
+                if (count == 0)
+                {
+                    break;
+                }
+                Dispatch(buffer.AsSpan(0, count), descriptors);
+            }
+        }
+        catch (Exception e)
+        {
+            reason = $"the zygote's control channel failed: {e.Message}";
+        }
+        if (!_process.WaitForExit(2000))
+        {
+            reason += " (still running; killed)";
+            try
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+        else if (!_disposed)
+        {
+            reason += $" (exit status {_process.ExitCode})";
+        }
+        _ready.TrySetException(new InvalidOperationException($"Runtime '{Runtime}': {reason}."));
+        _exited.TrySetResult();
+        if (!_disposed)
+        {
+            _callbacks.OnDied(this, reason);
+        }
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> data, List<int> descriptors)
+    {
+        using var document = JsonDocument.Parse(data.ToArray());
+        var message = document.RootElement;
+        var type = message.GetProperty("t").GetString();
+        switch (type)
+        {
+            case "ready":
+                _ready.TrySetResult(ParseReady(message));
+                break;
+            case "started":
+                _callbacks.OnStarted(message.GetProperty("id").GetString()!, message.GetProperty("pid").GetInt32(), [.. descriptors]);
+                return;
+            case "exited":
+                _callbacks.OnExited(message.GetProperty("id").GetString()!, message.Clone());
+                break;
+            case "warning":
+                Log.ZygoteWarning(_logger, Runtime, message.GetProperty("message").GetString() ?? "");
+                break;
+        }
+        foreach (var fd in descriptors)
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    private static ZygoteReady ParseReady(JsonElement message)
+    {
+        static Dictionary<string, string> Map(JsonElement element)
+        {
+            var map = new Dictionary<string, string>();
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in element.EnumerateObject())
+                {
+                    map[property.Name] = property.Value.GetString() ?? "";
+                }
+            }
+            return map;
+        }
+        return new ZygoteReady(
+            message.GetProperty("pid").GetInt32(),
+            message.GetProperty("python").GetString() ?? "",
+            message.GetProperty("executable").GetString() ?? "",
+            Map(message.GetProperty("preload_errors")),
+            Map(message.GetProperty("namespaces")),
+            message.GetProperty("threads").GetInt32());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        Send("{\"op\":\"exit\"}"u8);
+        try
+        {
+            _control.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        if (!await WaitForExitAsync(TimeSpan.FromSeconds(2)))
+        {
+            try
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            await WaitForExitAsync(TimeSpan.FromSeconds(2));
+        }
+        _control.Dispose();
+        _process.Dispose();
+    }
+
+    private async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+}
