@@ -55,7 +55,7 @@ public static class RunboxApp
                 WorkRoot = options.WorkRoot ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
                 Slots = options.Workers,
                 AllowNetwork = options.AllowNetwork,
-            });
+            }, sp.GetRequiredService<ILoggerFactory>());
         });
         services.AddSingleton<JobService>();
         services.AddSingleton<StreamLimiter>();

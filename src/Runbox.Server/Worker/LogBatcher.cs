@@ -18,7 +18,8 @@ internal static class LogBatcher
     /// <summary>Returns once the job's output has ended and every line was handed to the store.</summary>
     public static async Task PumpAsync(JobExecution execution, string jobId, IJobStore store, ILogger logger)
     {
-        var channel = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        // Not SingleReader: that variant cannot count what is waiting, which the batching needs.
+        var channel = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleWriter = true });
         var reading = Task.Run(async () =>
         {
             try
