@@ -38,6 +38,8 @@ public static class RunboxApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         builder.Configuration.AddInMemoryCollection(RunboxVariables());
         builder.Configuration.AddCommandLine(args, SwitchMappings);
+        // One line per request is noise for a job server; Runbox's own events say what happened.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         var services = builder.Services;
         services.AddOptions<RunboxOptions>().BindConfiguration(RunboxOptions.Section).ValidateOnStart();
