@@ -60,7 +60,7 @@ public static class JobStreamsApi
             return Problems.TooManyStreams(limiter.PerKey);
         }
         http.Response.RegisterForDispose(lease);
-        return TypedResults.ServerSentEvents(ToSse(jobs.Store, id, after, http.RequestAborted));
+        return TypedResults.ServerSentEvents(ToSse(http, jobs.Store, id, after, http.RequestAborted));
     }
 
     private static async Task<IResult> EventsAsync(
@@ -73,8 +73,11 @@ public static class JobStreamsApi
         return await ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after);
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> ToSse(IJobStore store, string id, long after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> ToSse(HttpContext http, IJobStore store, string id, long after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // The result has set the headers by now; sending them at once lets a client of a queued job see the stream open
+        // instead of waiting for the first line.
+        await http.Response.Body.FlushAsync(cancellationToken);
         await foreach (var item in JobEventFeed.ReadAsync(store, id, after, cancellationToken))
         {
             if (item.Line is { } line)
