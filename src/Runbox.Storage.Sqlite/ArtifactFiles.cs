@@ -48,6 +48,10 @@ internal sealed class ArtifactFiles(string dataFolder, long maxBytes)
 
     public IReadOnlyList<ArtifactRecord> List(string jobId)
     {
+        if (!IsFolderName(jobId))
+        {
+            return [];
+        }
         var jobFolder = JobFolder(jobId);
         if (!IsRealDirectory(jobFolder))
         {
@@ -71,6 +75,10 @@ internal sealed class ArtifactFiles(string dataFolder, long maxBytes)
 
     public Stream? Open(string jobId, string name)
     {
+        if (!IsFolderName(jobId))
+        {
+            return null;
+        }
         var path = PathIn(JobFolder(jobId), name, createFolders: false);
         if (path is null)
         {
@@ -93,6 +101,10 @@ internal sealed class ArtifactFiles(string dataFolder, long maxBytes)
 
     public void DeleteJob(string jobId)
     {
+        if (!IsFolderName(jobId))
+        {
+            return;
+        }
         var jobFolder = JobFolder(jobId);
         var info = new DirectoryInfo(jobFolder);
         if (info.LinkTarget is not null)
@@ -106,9 +118,13 @@ internal sealed class ArtifactFiles(string dataFolder, long maxBytes)
         }
     }
 
+    /// <summary>A job whose id cannot be one folder name can hold no artifacts here (saving for it throws).</summary>
+    private static bool IsFolderName(string jobId) =>
+        ArtifactName.IsValid(jobId, out _) && !jobId.Contains('/', StringComparison.Ordinal);
+
     private string JobFolder(string jobId)
     {
-        if (!ArtifactName.IsValid(jobId, out _) || jobId.Contains('/', StringComparison.Ordinal))
+        if (!IsFolderName(jobId))
         {
             throw new ArgumentException("A job id used as a folder name must be one plain path segment.", nameof(jobId));
         }

@@ -10,8 +10,16 @@ public sealed partial class SqliteJobStore
         {
             return;
         }
-        await WriteAsync(async (connection, transaction) =>
+        var appended = await WriteAsync(async (connection, transaction) =>
         {
+            // A deleted job takes no lines (PostgreSQL's foreign key would refuse them too).
+            await using (var exists = connection.Command(transaction, "SELECT 1 FROM jobs WHERE id = $job").With("$job", jobId))
+            {
+                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                {
+                    return false;
+                }
+            }
             // A worker retrying a batch after a failed acknowledgement sends lines again: the key (job_id, seq) drops them.
             await using var insert = connection.Command(transaction,
                 "INSERT OR IGNORE INTO log_lines (job_id, seq, ts, stream, text) VALUES ($job, $seq, $ts, $stream, $text)");
@@ -32,9 +40,12 @@ public sealed partial class SqliteJobStore
                 text.Value = line.Text;
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-            return lines.Count;
+            return true;
         }, cancellationToken).ConfigureAwait(false);
-        signals.PulseJob(jobId);
+        if (appended)
+        {
+            signals.PulseJob(jobId);
+        }
     }
 
     public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default) =>

@@ -19,6 +19,8 @@ import gc
 import io
 import json
 import os
+import random  # every job reseeds it; imported here so no job pays for the import
+import resource
 import select
 import signal
 import socket
@@ -298,7 +300,6 @@ def reset_signals():
 
 
 def apply_limits(spec):
-    import resource
     limits = spec.get("rlimits", {})
     table = (("cpu", resource.RLIMIT_CPU), ("as", resource.RLIMIT_AS), ("fsize", resource.RLIMIT_FSIZE),
              ("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC), ("core", resource.RLIMIT_CORE))
@@ -421,11 +422,18 @@ def exit_code(e):
     return 1
 
 
-def print_exception():
+def print_exception(skip=1):
+    """Prints the exception as CPython would: the traceback starts at the script's frame, not the zygote's."""
+    kind, value, tb = sys.exc_info()
+    for _ in range(skip):
+        if tb is not None:
+            tb = tb.tb_next
+    if value is not None:
+        value.__traceback__ = tb
     try:
-        sys.excepthook(*sys.exc_info())
+        sys.excepthook(kind, value, tb)
     except Exception:
-        traceback.print_exc()
+        traceback.print_exception(kind, value, tb)
 
 
 def finish(code):
@@ -439,7 +447,7 @@ def finish(code):
     except SystemExit as e:
         code = exit_code(e)
     except BaseException:
-        print_exception()
+        print_exception(skip=0)
     return code if flush_std() else 120
 
 
@@ -454,7 +462,6 @@ def flush_std():
 
 
 def reseed():
-    import random
     random.seed()
     np = sys.modules.get("numpy")
     if np is not None:
@@ -517,6 +524,7 @@ def init_main(sock, sandbox):
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         sandbox.build_root()
+        send(sock, {"ready": True})
         spec, fds = recv(sock, max_fds=3)
         if spec is None:
             os._exit(0)
@@ -556,7 +564,6 @@ def init_main(sock, sandbox):
                     job_status = wait_status
         # Whatever the job left behind (daemons, setsid, double forks) dies with it.
         kill_descendants(None)
-        import resource
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         status = {"status": job_status, "killed": killed,
                   "utime_us": int(children.ru_utime * 1e6), "stime_us": int(children.ru_stime * 1e6),
@@ -635,14 +642,20 @@ class Zygote:
         self.pool = {False: [], True: []}  # network → ready inits
         self.by_sock = {}                  # socket fd → Init
         self.jobs = {}                     # job id → Init
-        self.pending = {}                  # socket fd → (Init, waiting for its pid report)
+        self.starting = 0                  # inits forked but not ready yet
+        self.waiting = []                  # spawn requests waiting for a ready init
 
     def run(self):
         while True:
-            timeout = self.refill_or_timeout()
             readable = [self.control] + [i.sock for i in self.by_sock.values()]
             try:
-                ready, _, _ = select.select(readable, [], [], timeout)
+                # Work first; a pool refill (a fork, new namespaces) only when nothing is waiting.
+                ready, _, _ = select.select(readable, [], [], 0)
+                if not ready:
+                    if self.refill():
+                        continue
+                    timeout = 0.05 if any(i.kill_at for i in self.jobs.values()) else 1.0
+                    ready, _, _ = select.select(readable, [], [], timeout)
             except InterruptedError:
                 continue
             for sock in ready:
@@ -654,22 +667,19 @@ class Zygote:
             self.escalate_kills()
             self.reap()
 
-    def refill_or_timeout(self):
-        """Keeps the pool full, one fork per turn so a waiting command is never held up long."""
-        if len(self.pool[False]) < self.pool_size:
+    def refill(self):
+        """Starts one more init when the pool (counting those still setting up) is short. True if it did."""
+        if len(self.pool[False]) + self.starting < self.pool_size + len(self.waiting):
             self.add_to_pool(False)
-            return 0
-        return 0.05 if any(i.kill_at for i in self.jobs.values()) else 1.0
+            return True
+        return False
 
     def add_to_pool(self, network):
+        """Forks an init; it joins the pool when it reports ready (see on_init), never blocking the loop."""
         pid, sock = spawn_init(self.sandbox, network)
-        message, _ = recv(sock)
-        if message is None or "error" in message:
-            sock.close()
-            raise RuntimeError((message or {}).get("error", "job init died during setup"))
-        init = Init(message["pid"], sock, network)
+        init = Init(None, sock, network)
         self.by_sock[sock.fileno()] = init
-        self.pool[network].append(init)
+        self.starting += 1
         return init
 
     def on_control(self):
@@ -688,13 +698,18 @@ class Zygote:
         return True
 
     def spawn(self, spec):
+        network = bool(spec.get("network"))
+        pool = self.pool[network]
+        if not pool:
+            self.waiting.append(spec)
+            if network:
+                self.add_to_pool(True)
+            return
+        self.dispatch(pool.pop(0), spec)
+
+    def dispatch(self, init, spec):
         job_id = spec["id"]
         try:
-            network = bool(spec.get("network"))
-            pool = self.pool[network]
-            init = pool.pop(0) if pool else self.add_to_pool(network)
-            if init in pool:
-                pool.remove(init)
             ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
             # The job reads stdin and writes stdout/stderr; each socket carries one direction only.
             ends[0][0].shutdown(socket.SHUT_RD)
@@ -712,6 +727,18 @@ class Zygote:
                     s.close()
         except Exception as e:
             send(self.control, {"t": "exited", "id": job_id, "error": "could not start the job: %s" % (e,)})
+
+    def on_ready(self, init):
+        for spec in self.waiting:
+            if bool(spec.get("network")) == init.network:
+                self.waiting.remove(spec)
+                self.dispatch(init, spec)
+                return
+        if init.network:
+            self.forget(init)  # networked inits are made on demand only
+            os.kill(init.pid, signal.SIGKILL)
+            return
+        self.pool[False].append(init)
 
     def kill(self, job_id):
         init = self.jobs.get(job_id)
@@ -743,6 +770,15 @@ class Zygote:
             message, _ = recv(init.sock)
         except OSError:
             message = None
+        if message is not None and init.pid is None and "pid" in message:
+            init.pid = message["pid"]
+            return
+        if message is not None and message.get("ready"):
+            self.starting -= 1
+            self.on_ready(init)
+            return
+        if init.pid is not None and init.job is None and init not in self.pool[init.network]:
+            self.starting -= 1  # died while setting up
         self.forget(init)
         if init.job is None:
             # A pooled init that died before its job (its sandbox setup failed): say so; the refill retries.

@@ -105,6 +105,18 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task InsertJob_KeepsScript_WhenItHoldsNul()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued(script: "print('a\0b')\0 findme");
+
+        await store.InsertJobAsync(job);
+
+        Assert.Equal(job.Spec.Script, (await GetAsync(store, job.Id)).Spec.Script);
+        Assert.Equal([job.Id], await ListIdsAsync(store, new JobQuery { Text = "findme" }));
+    }
+
+    [SkippableFact]
     public async Task GetJob_ReturnsNull_WhenNoSuchJob()
     {
         await using var store = await NewStoreAsync();

@@ -36,4 +36,27 @@ public abstract partial class JobStoreContract
         Assert.Empty(await store.ReadLogsAsync(job.Id, 10, 100));
         Assert.Empty(await store.ReadLogsAsync("job_missing", 0, 100));
     }
+
+    [SkippableFact]
+    public async Task AppendLogs_KeepsTextExactly_WhenItHoldsNulAndReplacementCharacters()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        var line = TestJobs.Line(1, "a\0b \uFFFD \r tab\t emoji \U0001F600 ", LogStream.Stderr);
+
+        await store.AppendLogsAsync(job.Id, [line]);
+
+        Assert.Equal([line], await store.ReadLogsAsync(job.Id, 0, 10));
+    }
+
+    [SkippableFact]
+    public async Task AppendLogs_StoresNothing_WhenNoSuchJob()
+    {
+        await using var store = await NewStoreAsync();
+
+        await store.AppendLogsAsync("job_missing", [TestJobs.Line(1, "orphan")]);
+
+        Assert.Empty(await store.ReadLogsAsync("job_missing", 0, 10));
+    }
 }

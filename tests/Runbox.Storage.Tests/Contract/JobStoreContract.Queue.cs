@@ -111,8 +111,10 @@ public abstract partial class JobStoreContract
         var stored = await GetAsync(store, job.Id);
         Assert.Equal(JobStatus.TimedOut, stored.Status);
         Assert.Equal(outcome.FinishedAt, stored.FinishedAt);
-        Assert.Equal(outcome with { Stdout = [] }, stored.Outcome! with { Stdout = [] });
+        // byte[] compares by reference in a record: compare the bytes apart.
+        Assert.Equal(outcome with { Stdout = [], Stderr = [] }, stored.Outcome! with { Stdout = [], Stderr = [] });
         Assert.Equal(outcome.Stdout, stored.Outcome.Stdout);
+        Assert.Empty(stored.Outcome.Stderr);
         Assert.False(await claim.CompleteAsync(outcome with { Status = JobStatus.Error }));
     }
 
