@@ -8,5 +8,9 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return ExecCommand.Create();
+        yield return ServeCommand.Create();
+        yield return RunCommand.Create();
+        yield return JobsCommand.Create();
+        yield return KeysCommand.Create();
     }
 }

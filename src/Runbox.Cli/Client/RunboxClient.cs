@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Runbox.Server.Auth;
+using Runbox.Server.Http;
+using Runbox.Server.Jobs;
+
+namespace Runbox.Cli.Client;
+
+/// <summary>A failed call, with the server's problem detail as the message.</summary>
+internal sealed class RunboxClientException(HttpStatusCode status, string message) : Exception(message)
+{
+    public HttpStatusCode Status { get; } = status;
+}
+
+/// <summary>The REST API as the CLI uses it.</summary>
+internal sealed class RunboxClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public RunboxClient(Uri server, string? key)
+    {
+        _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        if (key is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+    }
+
+    public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, "/api/v1/jobs", JsonContent.Create(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct);
+
+    public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
+
+    public Task<JobListResponse> ListAsync(string? status, int limit, string? cursor, CancellationToken ct)
+    {
+        var query = $"/api/v1/jobs?limit={limit}" + (status is null ? "" : $"&status={Uri.EscapeDataString(status)}") + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}");
+        return SendAsync(HttpMethod.Get, query, null, RunboxJsonContext.Default.JobListResponse, ct);
+    }
+
+    public Task<LogPageResponse> LogsAsync(string id, long afterSeq, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/logs?after_seq={afterSeq}&limit=1000", null, RunboxJsonContext.Default.LogPageResponse, ct);
+
+    public Task<JobResponse> CancelAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/cancel", null, RunboxJsonContext.Default.JobResponse, ct);
+
+    public async Task DeleteAsync(string id, CancellationToken ct)
+    {
+        using var response = await _http.DeleteAsync($"/api/v1/jobs/{Uri.EscapeDataString(id)}", ct);
+        await EnsureAsync(response, ct);
+    }
+
+    public Task<KeyCreatedResponse> CreateKeyAsync(string name, bool admin, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, "/api/v1/keys", JsonContent.Create(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
+
+    public Task<KeyListResponse> ListKeysAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "/api/v1/keys", null, RunboxJsonContext.Default.KeyListResponse, ct);
+
+    public async Task RevokeKeyAsync(string id, CancellationToken ct)
+    {
+        using var response = await _http.DeleteAsync($"/api/v1/keys/{Uri.EscapeDataString(id)}", ct);
+        await EnsureAsync(response, ct);
+    }
+
+    /// <summary>The job's live events: log lines, then the final job. Reconnects with Last-Event-ID if the stream drops.</summary>
+    public async IAsyncEnumerable<(LogLineResponse? Line, JobResponse? Final)> EventsAsync(string id, [EnumeratorCancellation] CancellationToken ct)
+    {
+        long last = 0;
+        for (var attempt = 0; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/events");
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            if (last > 0)
+            {
+                request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            await EnsureAsync(response, ct);
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            var items = SseParser.Create(stream).EnumerateAsync(ct).GetAsyncEnumerator(ct);
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await items.MoveNextAsync();
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException && attempt < 5)
+                {
+                    break;
+                }
+                if (!more)
+                {
+                    break;
+                }
+                var item = items.Current;
+                if (item.EventType == "log")
+                {
+                    var line = JsonSerializer.Deserialize(item.Data, RunboxJsonContext.Default.LogLineResponse)!;
+                    last = line.Seq;
+                    yield return (line, null);
+                }
+                else if (item.EventType == "result")
+                {
+                    yield return (null, JsonSerializer.Deserialize(item.Data, RunboxJsonContext.Default.JobResponse));
+                    yield break;
+                }
+            }
+            await items.DisposeAsync();
+            if (attempt >= 5)
+            {
+                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, "the live stream kept dropping");
+            }
+            await Task.Delay(500, ct);
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}");
+        }
+        using (response)
+        {
+            await EnsureAsync(response, ct);
+            return (await response.Content.ReadFromJsonAsync(type, ct))!;
+        }
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        var text = await response.Content.ReadAsStringAsync(ct);
+        var message = $"HTTP {(int)response.StatusCode}";
+        try
+        {
+            using var problem = JsonDocument.Parse(text);
+            if (problem.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } d)
+            {
+                message = d;
+            }
+            else if (problem.RootElement.TryGetProperty("title", out var title))
+            {
+                message = title.GetString() ?? message;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        throw new RunboxClientException(response.StatusCode, message);
+    }
+}

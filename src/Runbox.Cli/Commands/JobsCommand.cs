@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Text.Json;
+using Runbox.Cli.Client;
+using Runbox.Server.Http;
+using Runbox.Server.Jobs;
+
+namespace Runbox.Cli.Commands;
+
+/// <summary><c>runbox jobs list|get|logs [-f]|cancel|delete</c>.</summary>
+internal static class JobsCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("jobs", "List and manage jobs on a Runbox server.");
+        command.Subcommands.Add(List());
+        command.Subcommands.Add(Get());
+        command.Subcommands.Add(Logs());
+        command.Subcommands.Add(Simple("cancel", "Cancel a queued or running job.", async (api, id, ct) =>
+        {
+            var job = await api.CancelAsync(id, ct);
+            Console.Out.WriteLine($"{job.Id} {job.Status}{(job.CancelRequested && job.Status == "running" ? " (cancel requested)" : "")}");
+        }));
+        command.Subcommands.Add(Simple("delete", "Delete a job with its logs and artifacts (cancelling it if it runs).", async (api, id, ct) =>
+        {
+            await api.DeleteAsync(id, ct);
+            Console.Out.WriteLine($"{id} deleted");
+        }));
+        return command;
+    }
+
+    private static Command List()
+    {
+        var client = new ClientOptions();
+        var status = new Option<string?>("--status") { Description = "Only jobs in this state (queued, running, succeeded, failed, timed_out, cancelled, error)." };
+        var limit = new Option<int>("--limit") { Description = "How many jobs to show.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
+        var command = new Command("list", "List jobs, newest first.") { status, limit, json };
+        client.AddTo(command);
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            using var api = client.Connect(parse);
+            var page = await api.ListAsync(parse.GetValue(status), parse.GetValue(limit), null, ct);
+            if (parse.GetValue(json))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(page, RunboxJsonContext.Default.JobListResponse));
+                return;
+            }
+            Table.Write(
+                ["ID", "STATUS", "LANG", "EXIT", "CREATED", "WALL"],
+                page.Jobs.Select(j => new[]
+                {
+                    j.Id, j.Status, j.Language, j.ExitCode?.ToString() ?? "-", j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"),
+                    j.WallMs is { } ms ? $"{ms} ms" : "-",
+                }));
+        }));
+        return command;
+    }
+
+    private static Command Get()
+    {
+        var client = new ClientOptions();
+        var id = new Argument<string>("id") { Description = "The job id." };
+        var command = new Command("get", "Show a job and its result as JSON.") { id };
+        client.AddTo(command);
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            using var api = client.Connect(parse);
+            var job = await api.GetAsync(parse.GetValue(id)!, ct);
+            Console.Out.WriteLine(JsonSerializer.Serialize(job, new JsonSerializerOptions(RunboxJson.Options) { WriteIndented = true }.GetTypeInfo(typeof(JobResponse))));
+        }));
+        return command;
+    }
+
+    private static Command Logs()
+    {
+        var client = new ClientOptions();
+        var id = new Argument<string>("id") { Description = "The job id." };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends." };
+        var command = new Command("logs", "Print a job's log lines.") { id, follow };
+        client.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            using var api = client.Connect(parse);
+            var jobId = parse.GetValue(id)!;
+            if (parse.GetValue(follow))
+            {
+                return await RunCommand.FollowAsync(api, jobId, json: false, ct);
+            }
+            return await Guard(async () =>
+            {
+                long after = 0;
+                while (true)
+                {
+                    var page = await api.LogsAsync(jobId, after, ct);
+                    foreach (var line in page.Lines)
+                    {
+                        (line.Stream == "stderr" ? Console.Error : Console.Out).WriteLine(line.Text);
+                    }
+                    if (page.Lines.Count == 0)
+                    {
+                        break;
+                    }
+                    after = page.NextSeq;
+                }
+            });
+        });
+        return command;
+    }
+
+    private static Command Simple(string name, string description, Func<RunboxClient, string, CancellationToken, Task> action)
+    {
+        var client = new ClientOptions();
+        var id = new Argument<string>("id") { Description = "The job id." };
+        var command = new Command(name, description) { id };
+        client.AddTo(command);
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            using var api = client.Connect(parse);
+            await action(api, parse.GetValue(id)!, ct);
+        }));
+        return command;
+    }
+
+    /// <summary>Runs a client call: 0 when it worked, 1 with the server's message when it did not.</summary>
+    internal static async Task<int> Guard(Func<Task> action)
+    {
+        try
+        {
+            await action();
+            return 0;
+        }
+        catch (RunboxClientException e)
+        {
+            await Console.Error.WriteLineAsync($"runbox: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,180 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Runbox.Execution.Jobs;
+using Runbox.Server.Auth;
+using Runbox.Server.Http;
+using Runbox.Server.Jobs;
+using Runbox.Server.Streaming;
+
+namespace Runbox.Server.Compat;
+
+/// <summary>
+/// Thin adapters that give the earlier systems' clients their own API over Runbox jobs:
+/// <c>POST /execute</c> + <c>GET /status/{task_id}</c>, and the <c>/api/v1/tasks</c> family.
+/// </summary>
+public static class CompatApi
+{
+    public static IEndpointRouteBuilder MapCompatApi(this IEndpointRouteBuilder app)
+    {
+        var root = app.MapGroup("").WithTags("Compatibility").RequireAuthorization();
+        root.MapPost("/execute", ExecuteAsync).WithName("CompatExecute").WithSummary("Queue a Python script; answers {task_id}.")
+            .Accepts<ExecuteRequest>("application/json");
+        root.MapGet("/status/{task_id}", StatusAsync).WithName("CompatStatus").WithSummary("{task_id, state: pending|running|success|error, result}.");
+
+        var tasks = app.MapGroup("/api/v1/tasks").WithTags("Compatibility").RequireAuthorization();
+        tasks.MapPost("/", CreateTaskAsync).WithName("CompatCreateTask").WithSummary("Queue {code, language, cpu_limit, memory_limit, timeout}; answers {task_id}.")
+            .Accepts<TaskCreateRequest>("application/json");
+        tasks.MapGet("/", ListTasksAsync).WithName("CompatListTasks").WithSummary("The newest tasks, at most ?limit=.");
+        tasks.MapGet("/{id}", GetTaskAsync).WithName("CompatGetTask").WithSummary("A task and its output.");
+        tasks.MapGet("/{id}/logs", TaskLogsAsync).WithName("CompatTaskLogs").WithSummary("A task's log lines and output.");
+        tasks.MapGet("/{id}/metrics", TaskMetricsAsync).WithName("CompatTaskMetrics").WithSummary("A task's CPU time and peak memory.");
+        tasks.MapGet("/{id}/stream", (string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter) =>
+                JobStreamsApi.ResumePoint(http, null, out var after) is { } problem
+                    ? Task.FromResult<IResult>(problem)
+                    : JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after))
+            .WithName("CompatTaskStream").WithSummary("Server-sent events of the task's output, then its result.");
+        return app;
+    }
+
+    private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> ExecuteAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)
+    {
+        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.ExecuteRequest);
+        if (read.Problem is { } problem)
+        {
+            return problem;
+        }
+        if (read.Value!.Script is null)
+        {
+            return Problems.BadRequest("script", "is required.");
+        }
+        var spec = JobSubmissionValidator.Validate(new JobSubmission { Script = read.Value.Script, Language = read.Value.Language }, jobs.Options, out var errors);
+        if (spec is null)
+        {
+            return Problems.Validation(errors);
+        }
+        var job = await jobs.SubmitAsync(spec, Caller.From(user), http.RequestAborted);
+        return TypedResults.Ok(new TaskIdResponse(job.Id));
+    }
+
+    private static async Task<Results<Ok<StatusResponse>, ProblemHttpResult>> StatusAsync(
+        [FromRoute(Name = "task_id")] string taskId, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(taskId, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("task", taskId);
+        }
+        var result = job.Outcome is { } o
+            ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr))
+            : null;
+        return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.State(job), result));
+    }
+
+    private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)
+    {
+        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.TaskCreateRequest);
+        if (read.Problem is { } problem)
+        {
+            return problem;
+        }
+        var body = read.Value!;
+        if (body.Code is null)
+        {
+            return Problems.BadRequest("code", "is required.");
+        }
+        long? memoryMb = null;
+        if (body.MemoryLimit is { } memory)
+        {
+            memoryMb = CompatMapping.ParseMemoryMb(memory);
+            if (memoryMb is null)
+            {
+                return Problems.BadRequest("memory_limit", "must be a size like \"256m\", \"1g\", \"512k\" or a number of bytes.");
+            }
+        }
+        double? cpuSeconds = null;
+        if (body.CpuLimit is { } cpu)
+        {
+            var cores = CompatMapping.ParseCores(cpu);
+            if (cores is null)
+            {
+                return Problems.BadRequest("cpu_limit", "must be a positive number of CPU cores.");
+            }
+            // Runbox limits CPU time, not cores: cores for the whole timeout is the most CPU time the task could use.
+            var wall = body.Timeout ?? jobs.Options.Maximums.TimeoutSeconds;
+            cpuSeconds = Math.Min(cores.Value * wall, jobs.Options.Maximums.CpuSeconds);
+        }
+        var submission = new JobSubmission
+        {
+            Script = body.Code,
+            Language = body.Language,
+            Limits = new JobLimitsBody { TimeoutSeconds = body.Timeout, MemoryMb = memoryMb, CpuSeconds = cpuSeconds },
+        };
+        var spec = JobSubmissionValidator.Validate(submission, jobs.Options, out var errors);
+        if (spec is null)
+        {
+            return Problems.Validation(errors.ToDictionary(pair => pair.Key switch
+            {
+                "script" => "code",
+                "limits.timeout_seconds" => "timeout",
+                "limits.memory_mb" => "memory_limit",
+                "limits.cpu_seconds" => "cpu_limit",
+                var other => other,
+            }, pair => pair.Value));
+        }
+        var job = await jobs.SubmitAsync(spec, Caller.From(user), http.RequestAborted);
+        return TypedResults.Ok(new TaskIdResponse(job.Id));
+    }
+
+    private static async Task<Results<Ok<TaskListResponse>, ProblemHttpResult>> ListTasksAsync(
+        ClaimsPrincipal user, JobService jobs, CancellationToken ct, [FromQuery] int? limit)
+    {
+        if (limit is < 1 or > 200)
+        {
+            return Problems.BadRequest("limit", "must be between 1 and 200.");
+        }
+        var caller = Caller.From(user);
+        var page = await jobs.Store.ListJobsAsync(new Storage.Jobs.JobQuery { Owner = caller.IsAdmin ? null : caller.KeyId, Limit = limit ?? 50 }, ct);
+        return TypedResults.Ok(new TaskListResponse(page.Jobs.Select(CompatMapping.ToTask).ToList()));
+    }
+
+    private static async Task<Results<Ok<TaskResponse>, ProblemHttpResult>> GetTaskAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        return job is null ? Problems.NotFound("task", id) : TypedResults.Ok(CompatMapping.ToTask(job));
+    }
+
+    private static async Task<Results<Ok<TaskLogsResponse>, ProblemHttpResult>> TaskLogsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("task", id);
+        }
+        var lines = await jobs.Store.ReadLogsAsync(id, 0, 10_000, ct);
+        string Join(LogStream stream) => job.Outcome is { } o
+            ? Encoding.UTF8.GetString(stream == LogStream.Stdout ? o.Stdout : o.Stderr)
+            : string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Text + "\n"));
+        return TypedResults.Ok(new TaskLogsResponse(id, CompatMapping.State(job), lines.Select(l => l.ToResponse()).ToList(), Join(LogStream.Stdout), Join(LogStream.Stderr)));
+    }
+
+    private static async Task<Results<Ok<TaskMetricsResponse>, ProblemHttpResult>> TaskMetricsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("task", id);
+        }
+        var o = job.Outcome;
+        return TypedResults.Ok(new TaskMetricsResponse(
+            id,
+            CompatMapping.State(job),
+            o is null ? null : (o.CpuUserMs + o.CpuSystemMs) / 1000.0,
+            o?.CpuUserMs,
+            o?.CpuSystemMs,
+            o?.PeakMemoryBytes,
+            o is null ? null : Math.Round(o.PeakMemoryBytes / (1024.0 * 1024.0), 2),
+            o is null ? null : o.WallMs / 1000.0));
+    }
+}

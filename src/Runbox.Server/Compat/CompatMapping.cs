@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Runbox.Execution.Jobs;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Server.Compat;
+
+/// <summary>The earlier systems' words for states and limits.</summary>
+public static class CompatMapping
+{
+    /// <summary>pending | running | success | error: anything but a clean exit 0 is an error.</summary>
+    public static string State(JobRecord job) => job.Status switch
+    {
+        JobStatus.Queued => "pending",
+        JobStatus.Running => "running",
+        JobStatus.Succeeded => "success",
+        _ => "error",
+    };
+
+    public static TaskResponse ToTask(JobRecord job) => new()
+    {
+        TaskId = job.Id,
+        Status = State(job),
+        Language = job.Spec.Language,
+        ExitCode = job.Outcome?.ExitCode,
+        Stdout = job.Outcome is { } o ? Encoding.UTF8.GetString(o.Stdout) : null,
+        Stderr = job.Outcome is { } e ? Encoding.UTF8.GetString(e.Stderr) : null,
+        Error = job.Outcome?.Error,
+        CreatedAt = job.CreatedAt,
+        StartedAt = job.StartedAt,
+        FinishedAt = job.FinishedAt ?? job.Outcome?.FinishedAt,
+    };
+
+    /// <summary>"256m" → 256; "1g" → 1024; "512k" and plain byte counts round up to whole megabytes. Null when unreadable.</summary>
+    public static long? ParseMemoryMb(JsonElement value)
+    {
+        string text;
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            text = value.GetRawText();
+        }
+        else if (value.ValueKind == JsonValueKind.String)
+        {
+            text = value.GetString()!.Trim().ToLowerInvariant();
+        }
+        else
+        {
+            return null;
+        }
+        text = text.TrimEnd('b');
+        if (text.EndsWith('i'))
+        {
+            text = text[..^1];
+        }
+        double factor = 1.0 / (1024 * 1024);
+        if (text.Length > 0 && char.IsLetter(text[^1]))
+        {
+            factor = text[^1] switch
+            {
+                'k' => 1.0 / 1024,
+                'm' => 1,
+                'g' => 1024,
+                _ => double.NaN,
+            };
+            text = text[..^1];
+        }
+        if (double.IsNaN(factor) || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !(number > 0))
+        {
+            return null;
+        }
+        return (long)Math.Ceiling(number * factor);
+    }
+
+    public static double? ParseCores(JsonElement value)
+    {
+        var ok = value.ValueKind switch
+        {
+            JsonValueKind.Number => value.TryGetDouble(out var n) ? n : (double?)null,
+            JsonValueKind.String => double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : null,
+            _ => null,
+        };
+        return ok is > 0 and < 1024 ? ok : null;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace Runbox.Server.Configuration;
+
+/// <summary>The paths inside the data folder, resolved once to absolute paths.</summary>
+public sealed class DataFolder
+{
+    public DataFolder(IOptions<RunboxOptions> options)
+    {
+        Root = Path.GetFullPath(options.Value.DataDirectory);
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(Scratch);
+    }
+
+    public string Root { get; }
+
+    public string Database => Path.Combine(Root, "runbox.db");
+
+    public string Artifacts => Path.Combine(Root, "artifacts");
+
+    public string AdminKeyFile => Path.Combine(Root, "admin.key");
+
+    public string WebhookSecretFile => Path.Combine(Root, "webhook.secret");
+
+    /// <summary>Artifacts copied out of running jobs before they go to the store; emptied at start.</summary>
+    public string Scratch => Path.Combine(Root, "scratch");
+
+    /// <summary>
+    /// The engine's work root, one per data folder: stable across restarts so leftovers of a killed process are
+    /// found, and apart from other servers on the same host.
+    /// </summary>
+    public string DefaultWorkRoot
+    {
+        get
+        {
+            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Root)))[..12];
+            return Path.Combine(Path.GetTempPath(), "runbox-work-" + hash);
+        }
+    }
+
+    /// <summary>Writes a secret readable by the owner only (0600), created with that mode so it is never exposed.</summary>
+    public static void WriteSecretFile(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            // UnixCreateMode applies only to a new file; an existing one keeps its mode otherwise.
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+}

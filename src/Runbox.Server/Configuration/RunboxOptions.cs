@@ -1,0 +1,109 @@
+namespace Runbox.Server.Configuration;
+
+/// <summary>
+/// Everything <c>runbox serve</c> can be told, bound from the "Runbox" section of appsettings.json,
+/// <c>RUNBOX_*</c> variables and command-line flags (<c>--data</c>, <c>--workers</c>, <c>--Runbox:Key=value</c>).
+/// </summary>
+public sealed class RunboxOptions
+{
+    public const string Section = "Runbox";
+
+    /// <summary>Holds the SQLite database, artifacts, admin.key and the webhook secret.</summary>
+    public string DataDirectory { get; set; } = "runbox-data";
+
+    /// <summary>Jobs run at once by the embedded worker.</summary>
+    public int Workers { get; set; } = 2;
+
+    /// <summary>Run the API only; jobs wait for a worker elsewhere.</summary>
+    public bool NoWorker { get; set; }
+
+    /// <summary>
+    /// One node owns the store (SQLite): expired leases are looked for every second, so jobs a killed process left
+    /// running end as "worker lost" as soon as their lease runs out.
+    /// </summary>
+    public bool SingleNode { get; set; } = true;
+
+    /// <summary>Where the engine puts job directories and zygote sockets; derived from the data folder when empty.</summary>
+    public string? WorkRoot { get; set; }
+
+    /// <summary>
+    /// How long a claim holds a job without renewal (renewed every third of it). A job whose process was killed
+    /// ends as "worker lost" within this time after the next start (single node) or on another node.
+    /// </summary>
+    public double LeaseSeconds { get; set; } = 10;
+
+    /// <summary>On stop, how long running jobs may go on before they are cancelled.</summary>
+    public double DrainSeconds { get; set; } = 10;
+
+    /// <summary>How often an idle worker looks at the queue when no notification arrives.</summary>
+    public double PollSeconds { get; set; } = 1;
+
+    /// <summary>Longest answer to <c>POST /api/v1/jobs?wait=true</c>; past it the job is returned still running.</summary>
+    public double MaxWaitSeconds { get; set; } = 60;
+
+    public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
+
+    public int MaxJsonDepth { get; set; } = 32;
+
+    /// <summary>Whether a job that asks for network gets it.</summary>
+    public bool AllowNetwork { get; set; }
+
+    public JobMaximums Maximums { get; set; } = new();
+
+    public RateLimitOptions RateLimit { get; set; } = new();
+
+    public WebhookOptions Webhooks { get; set; } = new();
+}
+
+/// <summary>The largest limits a job may ask for; larger requests are refused with these numbers.</summary>
+public sealed class JobMaximums
+{
+    public double TimeoutSeconds { get; set; } = 600;
+
+    public double CpuSeconds { get; set; } = 600;
+
+    public long MemoryMb { get; set; } = 4096;
+
+    public int Processes { get; set; } = 1024;
+
+    public long OutputBytes { get; set; } = 64L * 1024 * 1024;
+
+    public long FileSizeMb { get; set; } = 1024;
+
+    public int Args { get; set; } = 256;
+
+    public int EnvVars { get; set; } = 256;
+
+    /// <summary>Longest single argument or environment value, in characters.</summary>
+    public int ValueChars { get; set; } = 32 * 1024;
+
+    public int Files { get; set; } = 256;
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary>Requests one key may make per second, sustained.</summary>
+    public int RequestsPerSecond { get; set; } = 100;
+
+    /// <summary>Requests one key may make in a burst above the sustained rate.</summary>
+    public int Burst { get; set; } = 200;
+
+    /// <summary>Live streams (SSE, WebSocket) one key may hold open at once.</summary>
+    public int StreamsPerKey { get; set; } = 64;
+}
+
+public sealed class WebhookOptions
+{
+    /// <summary>Let callback URLs point at loopback and private addresses (tests, trusted networks).</summary>
+    public bool AllowPrivateAddresses { get; set; }
+
+    /// <summary>HMAC key for the signature header; generated into the data folder when empty.</summary>
+    public string? Secret { get; set; }
+
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Delay before the first retry; doubled for each one after.</summary>
+    public double InitialBackoffSeconds { get; set; } = 1;
+
+    public double TimeoutSeconds { get; set; } = 10;
+}

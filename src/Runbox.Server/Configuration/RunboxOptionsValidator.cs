@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Options;
+
+namespace Runbox.Server.Configuration;
+
+/// <summary>Checks every setting and reports all the wrong ones at once, so a start fails with the full list.</summary>
+internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RunboxOptions options)
+    {
+        var errors = new List<string>();
+
+        void Positive(double value, string key)
+        {
+            if (!(value > 0) || double.IsInfinity(value))
+            {
+                errors.Add($"Runbox:{key} must be a positive number (got {value}).");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            errors.Add("Runbox:DataDirectory must not be empty.");
+        }
+        if (options.Workers is < 1 or > 1024)
+        {
+            errors.Add($"Runbox:Workers must be between 1 and 1024 (got {options.Workers}).");
+        }
+        Positive(options.LeaseSeconds, "LeaseSeconds");
+        Positive(options.PollSeconds, "PollSeconds");
+        Positive(options.MaxWaitSeconds, "MaxWaitSeconds");
+        if (options.DrainSeconds < 0)
+        {
+            errors.Add($"Runbox:DrainSeconds must not be negative (got {options.DrainSeconds}).");
+        }
+        if (options.MaxRequestBodyBytes < 1024)
+        {
+            errors.Add($"Runbox:MaxRequestBodyBytes must be at least 1024 (got {options.MaxRequestBodyBytes}).");
+        }
+        if (options.MaxJsonDepth is < 4 or > 256)
+        {
+            errors.Add($"Runbox:MaxJsonDepth must be between 4 and 256 (got {options.MaxJsonDepth}).");
+        }
+
+        var max = options.Maximums;
+        Positive(max.TimeoutSeconds, "Maximums:TimeoutSeconds");
+        Positive(max.CpuSeconds, "Maximums:CpuSeconds");
+        Positive(max.MemoryMb, "Maximums:MemoryMb");
+        Positive(max.Processes, "Maximums:Processes");
+        Positive(max.OutputBytes, "Maximums:OutputBytes");
+        Positive(max.FileSizeMb, "Maximums:FileSizeMb");
+        Positive(max.Args, "Maximums:Args");
+        Positive(max.EnvVars, "Maximums:EnvVars");
+        Positive(max.ValueChars, "Maximums:ValueChars");
+        Positive(max.Files, "Maximums:Files");
+
+        Positive(options.RateLimit.RequestsPerSecond, "RateLimit:RequestsPerSecond");
+        Positive(options.RateLimit.Burst, "RateLimit:Burst");
+        Positive(options.RateLimit.StreamsPerKey, "RateLimit:StreamsPerKey");
+
+        if (options.Webhooks.MaxAttempts is < 1 or > 20)
+        {
+            errors.Add($"Runbox:Webhooks:MaxAttempts must be between 1 and 20 (got {options.Webhooks.MaxAttempts}).");
+        }
+        Positive(options.Webhooks.InitialBackoffSeconds, "Webhooks:InitialBackoffSeconds");
+        Positive(options.Webhooks.TimeoutSeconds, "Webhooks:TimeoutSeconds");
+        if (options.Webhooks.Secret is { Length: > 0 and < 16 })
+        {
+            errors.Add("Runbox:Webhooks:Secret must be at least 16 characters when set.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

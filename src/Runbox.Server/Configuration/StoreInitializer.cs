@@ -1,0 +1,35 @@
+using Runbox.Server.Auth;
+using Runbox.Storage;
+
+namespace Runbox.Server.Configuration;
+
+/// <summary>First of the hosted services: migrates the store, makes the admin key on first start, empties scratch.</summary>
+internal sealed class StoreInitializer(IJobStore store, DataFolder data, TimeProvider time, ILogger<StoreInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.MigrateAsync(cancellationToken);
+        await AdminKeyBootstrap.EnsureAdminKeyAsync(store, data, time, logger, cancellationToken);
+        // Artifacts half-copied by a killed process: their jobs end as "worker lost", so the files are garbage.
+        foreach (var leftover in Directory.EnumerateFileSystemEntries(data.Scratch))
+        {
+            try
+            {
+                if (Directory.Exists(leftover))
+                {
+                    Directory.Delete(leftover, recursive: true);
+                }
+                else
+                {
+                    File.Delete(leftover);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+        ServerLog.StoreReady(logger, data.Database);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

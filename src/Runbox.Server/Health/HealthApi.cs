@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Runbox.Execution.Engine;
+using Runbox.Server.Worker;
+using Runbox.Storage;
+
+namespace Runbox.Server.Health;
+
+/// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: the store, the default runtime, the sandbox and free slots.</summary>
+public static class HealthApi
+{
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Ok(new HealthResponse("ok")))
+            .WithName("Health").WithSummary("Liveness: the process is up.").WithTags("Health").AllowAnonymous().DisableRateLimiting();
+        app.MapGet("/readyz", ReadyAsync)
+            .WithName("Ready").WithSummary("Readiness: store reachable, default runtime operational, sandbox in force, free slots.")
+            .WithTags("Health").AllowAnonymous().DisableRateLimiting();
+        return app;
+    }
+
+    private static async Task<Results<Ok<ReadinessResponse>, JsonHttpResult<ReadinessResponse>>> ReadyAsync(
+        IJobStore store, IJobEngine engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, CancellationToken ct)
+    {
+        bool storeOk;
+        try
+        {
+            storeOk = await store.PingAsync(ct).WaitAsync(TimeSpan.FromSeconds(5), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            storeOk = false;
+        }
+        var runtime = await runtimeCheck.CheckAsync(ct);
+        var caps = engine.Capabilities;
+        var body = new ReadinessResponse
+        {
+            Status = storeOk && runtime.Operational ? "ready" : "not_ready",
+            Store = storeOk,
+            DefaultRuntime = runtime,
+            Sandbox = new SandboxReadiness(caps.NetworkNamespace, caps.MountNamespace, caps.PidNamespace, caps.Cgroups, caps.SeparateUids,
+                caps.NoNewPrivileges, caps.Rlimits, caps.FullyIsolated, caps.Warnings.ToList()),
+            Slots = new SlotReadiness(worker.Slots, worker.FreeSlots, engine.FreeSlots),
+        };
+        return body.Status == "ready" ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text;
+using Runbox.Execution.Jobs;
+using Runbox.Storage.Artifacts;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Server.Jobs;
+
+/// <summary>Between the store's records and the API's shapes.</summary>
+public static class JobMapping
+{
+    public static JobResponse ToResponse(this JobRecord job, IReadOnlyList<ArtifactRecord>? artifacts = null)
+    {
+        var outcome = job.Outcome;
+        var spec = job.Spec;
+        return new JobResponse
+        {
+            Id = job.Id,
+            Owner = job.Owner,
+            Status = job.Status.ToWire(),
+            Language = spec.Language,
+            Runtime = spec.Runtime,
+            Entrypoint = spec.Entrypoint,
+            Limits = new JobLimitsBody
+            {
+                TimeoutSeconds = spec.TimeoutSeconds,
+                CpuSeconds = spec.CpuSeconds,
+                MemoryMb = spec.MemoryMb,
+                Processes = spec.Processes,
+                OutputBytes = spec.OutputBytes,
+                FileSizeMb = spec.FileSizeMb,
+            },
+            Network = spec.Network,
+            CallbackUrl = spec.CallbackUrl,
+            CreatedAt = job.CreatedAt,
+            StartedAt = job.StartedAt,
+            FinishedAt = job.FinishedAt ?? outcome?.FinishedAt,
+            Attempt = job.Attempt,
+            CancelRequested = job.CancelRequested,
+            ExitCode = outcome?.ExitCode,
+            Signal = outcome?.Signal,
+            LimitExceeded = outcome?.LimitExceeded.ToWire(),
+            Stdout = outcome is null ? null : Decode(outcome.Stdout),
+            Stderr = outcome is null ? null : Decode(outcome.Stderr),
+            StdoutTruncated = outcome?.StdoutTruncated ?? false,
+            StderrTruncated = outcome?.StderrTruncated ?? false,
+            WallMs = outcome?.WallMs,
+            CpuUserMs = outcome?.CpuUserMs,
+            CpuSystemMs = outcome?.CpuSystemMs,
+            PeakMemoryBytes = outcome?.PeakMemoryBytes,
+            Error = outcome?.Error,
+            Artifacts = artifacts?.Select(a => a.ToResponse()).ToList(),
+        };
+    }
+
+    public static ArtifactResponse ToResponse(this ArtifactRecord artifact) => new(
+        artifact.Name,
+        artifact.Size,
+        artifact.CreatedAt,
+        $"/api/v1/jobs/{artifact.JobId}/artifacts/{Uri.EscapeDataString(artifact.Name).Replace("%2F", "/", StringComparison.Ordinal)}");
+
+    public static LogLineResponse ToResponse(this LogLine line) => new(line.Seq, line.Timestamp, line.StreamName, line.Text);
+
+    /// <summary>The shell's view of how it ended: the exit code, 128 + signal, or 1 when it never ran.</summary>
+    public static int ShellExitCode(this JobResponse job) => job.ExitCode ?? (job.Signal is { } s ? 128 + s : 1);
+
+    // Invalid UTF-8 becomes U+FFFD here; clients that need the exact bytes read /stdout and /stderr.
+    private static string Decode(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+}

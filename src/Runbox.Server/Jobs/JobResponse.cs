@@ -1,0 +1,72 @@
+namespace Runbox.Server.Jobs;
+
+/// <summary>A job as the API shows it: what was asked, where it is, and once it ended its whole result.</summary>
+public sealed record JobResponse
+{
+    public required string Id { get; init; }
+
+    public required string Owner { get; init; }
+
+    public required string Status { get; init; }
+
+    public required string Language { get; init; }
+
+    public required string Runtime { get; init; }
+
+    public string? Entrypoint { get; init; }
+
+    public required JobLimitsBody Limits { get; init; }
+
+    public bool Network { get; init; }
+
+    public string? CallbackUrl { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    public int Attempt { get; init; }
+
+    public bool CancelRequested { get; init; }
+
+    public int? ExitCode { get; init; }
+
+    public int? Signal { get; init; }
+
+    public string? LimitExceeded { get; init; }
+
+    /// <summary>Output decoded as UTF-8 (invalid bytes replaced); the exact bytes are at <c>/stdout</c>.</summary>
+    public string? Stdout { get; init; }
+
+    public string? Stderr { get; init; }
+
+    public bool StdoutTruncated { get; init; }
+
+    public bool StderrTruncated { get; init; }
+
+    public long? WallMs { get; init; }
+
+    public long? CpuUserMs { get; init; }
+
+    public long? CpuSystemMs { get; init; }
+
+    public long? PeakMemoryBytes { get; init; }
+
+    public string? Error { get; init; }
+
+    /// <summary>Listed on a single job once it ended; null in lists.</summary>
+    public List<ArtifactResponse>? Artifacts { get; init; }
+}
+
+public sealed record ArtifactResponse(string Name, long Size, DateTimeOffset CreatedAt, string Url);
+
+public sealed record ArtifactListResponse(string JobId, List<ArtifactResponse> Artifacts);
+
+public sealed record JobListResponse(List<JobResponse> Jobs, string? NextCursor);
+
+public sealed record LogLineResponse(long Seq, DateTimeOffset Timestamp, string Stream, string Text);
+
+/// <summary>One page of log lines; ask again with <c>after_seq = next_seq</c>. <c>done</c>: the job ended and this is the last page.</summary>
+public sealed record LogPageResponse(string JobId, string Status, List<LogLineResponse> Lines, long NextSeq, bool Done);

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using Runbox.Execution.Jobs;
+using Runbox.Server.Auth;
+using Runbox.Server.Configuration;
+using Runbox.Storage;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Server.Jobs;
+
+/// <summary>What the REST API and the compatibility adapters share: submitting, finding with ownership, waiting.</summary>
+public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options, TimeProvider time)
+{
+    public IJobStore Store => store;
+
+    public RunboxOptions Options => options.Value;
+
+    public async Task<JobRecord> SubmitAsync(JobSpec spec, Caller caller, CancellationToken cancellationToken)
+    {
+        var job = new JobRecord
+        {
+            // Version 7: ids sort by creation time, which keeps the store's newest-first index compact.
+            Id = Guid.CreateVersion7().ToString("N"),
+            Owner = caller.KeyId,
+            Status = JobStatus.Queued,
+            Spec = spec,
+            CreatedAt = time.GetUtcNow(),
+        };
+        await store.InsertJobAsync(job, cancellationToken);
+        return job;
+    }
+
+    /// <summary>The job when it exists and the caller may see it; another key's job reads as missing.</summary>
+    public async Task<JobRecord?> FindAsync(string id, Caller caller, CancellationToken cancellationToken)
+    {
+        if (id.Length is 0 or > 64)
+        {
+            return null;
+        }
+        var job = await store.GetJobAsync(id, cancellationToken);
+        return job is not null && caller.CanSee(job.Owner) ? job : null;
+    }
+
+    /// <summary>Waits until the job ends or <paramref name="maxWait"/> passes; returns the latest state either way.</summary>
+    public async Task<JobRecord?> WaitForEndAsync(string id, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + maxWait;
+        while (true)
+        {
+            var job = await store.GetJobAsync(id, cancellationToken);
+            var left = deadline - time.GetUtcNow();
+            if (job is null || job.Status.IsTerminal() || left <= TimeSpan.Zero)
+            {
+                return job;
+            }
+            await store.WaitForJobChangeAsync(id, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+namespace Runbox.Server.Jobs;
+
+/// <summary>The body of <c>POST /api/v1/jobs</c>: a script, or files with an entry point, and how to run it.</summary>
+public sealed record JobSubmission
+{
+    public string? Script { get; init; }
+
+    /// <summary>Relative path → content, base64 encoded.</summary>
+    public Dictionary<string, byte[]>? Files { get; init; }
+
+    public string? Entrypoint { get; init; }
+
+    public string? Language { get; init; }
+
+    public string? Runtime { get; init; }
+
+    public List<string>? Args { get; init; }
+
+    /// <summary>Text given to the script on standard input.</summary>
+    public string? Stdin { get; init; }
+
+    public Dictionary<string, string>? Env { get; init; }
+
+    public JobLimitsBody? Limits { get; init; }
+
+    public bool? Network { get; init; }
+
+    /// <summary>Python only: a fresh interpreter instead of the zygote's fast path.</summary>
+    public bool? Fresh { get; init; }
+
+    /// <summary>Where to POST the final job when it ends.</summary>
+    public string? CallbackUrl { get; init; }
+}
+
+/// <summary>Limits as the API names them; each is optional and bounded by the server's maximums.</summary>
+public sealed record JobLimitsBody
+{
+    public double? TimeoutSeconds { get; init; }
+
+    public double? CpuSeconds { get; init; }
+
+    public long? MemoryMb { get; init; }
+
+    public int? Processes { get; init; }
+
+    public long? OutputBytes { get; init; }
+
+    public long? FileSizeMb { get; init; }
+}

@@ -1,0 +1,230 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Runbox.Execution.Jobs;
+using Runbox.Server.Auth;
+using Runbox.Server.Http;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Server.Jobs;
+
+/// <summary><c>/api/v1/jobs</c>: submit, read, list, page logs, cancel, delete, artifacts and raw output.</summary>
+public static class JobsApi
+{
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/jobs").WithTags("Jobs").RequireAuthorization();
+
+        group.MapPost("/", SubmitAsync)
+            .WithName("SubmitJob")
+            .WithSummary("Queue a job; with ?wait=true answer when it ends (bounded by the server's MaxWaitSeconds).")
+            .Accepts<JobSubmission>("application/json");
+        group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, a page at a time.");
+        group.MapGet("/{id}", GetAsync).WithName("GetJob").WithSummary("A job with its whole result once it ended.");
+        group.MapGet("/{id}/logs", LogsAsync).WithName("GetJobLogs").WithSummary("A page of log lines after a sequence number.");
+        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a queued or running job.");
+        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteJob").WithSummary("Cancel the job if it runs and remove it with its logs and artifacts.");
+        group.MapGet("/{id}/artifacts", ArtifactsAsync).WithName("ListJobArtifacts").WithSummary("The files the job left behind.");
+        group.MapGet("/{id}/artifacts/{**name}", ArtifactAsync).WithName("GetJobArtifact").WithSummary("One artifact's bytes.");
+        group.MapGet("/{id}/stdout", (string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct) => OutputAsync(id, LogStream.Stdout, user, jobs, ct))
+            .WithName("GetJobStdout").WithSummary("The job's standard output, exact bytes (live text while it runs).");
+        group.MapGet("/{id}/stderr", (string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct) => OutputAsync(id, LogStream.Stderr, user, jobs, ct))
+            .WithName("GetJobStderr").WithSummary("The job's standard error, exact bytes (live text while it runs).");
+        return app;
+    }
+
+    private static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
+        HttpContext http, ClaimsPrincipal user, JobService jobs, [FromQuery] bool? wait)
+    {
+        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.JobSubmission);
+        if (read.Problem is { } problem)
+        {
+            return problem;
+        }
+        var spec = JobSubmissionValidator.Validate(read.Value!, jobs.Options, out var errors);
+        if (spec is null)
+        {
+            return Problems.Validation(errors);
+        }
+        var job = await jobs.SubmitAsync(spec, Caller.From(user), http.RequestAborted);
+        var location = $"/api/v1/jobs/{job.Id}";
+        if (wait == true)
+        {
+            var latest = await jobs.WaitForEndAsync(job.Id, TimeSpan.FromSeconds(jobs.Options.MaxWaitSeconds), http.RequestAborted) ?? job;
+            if (latest.Status.IsTerminal())
+            {
+                var artifacts = await jobs.Store.ListArtifactsAsync(job.Id, http.RequestAborted);
+                http.Response.Headers.Location = location;
+                return TypedResults.Ok(latest.ToResponse(artifacts));
+            }
+            return TypedResults.Accepted(location, latest.ToResponse());
+        }
+        return TypedResults.Accepted(location, job.ToResponse());
+    }
+
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        var artifacts = job.Status.IsTerminal() ? await jobs.Store.ListArtifactsAsync(id, ct) : null;
+        return TypedResults.Ok(job.ToResponse(artifacts));
+    }
+
+    private static async Task<Results<Ok<JobListResponse>, ProblemHttpResult>> ListAsync(
+        ClaimsPrincipal user, JobService jobs, CancellationToken ct,
+        [FromQuery] string? status, [FromQuery] int? limit, [FromQuery] string? cursor, [FromQuery] string? owner)
+    {
+        var caller = Caller.From(user);
+        JobStatus? statusFilter = null;
+        if (status is not null)
+        {
+            if (!JobStatusExtensions.TryParseWire(status, out var parsed))
+            {
+                return Problems.BadRequest("status", "must be one of queued, running, succeeded, failed, timed_out, cancelled, error.");
+            }
+            statusFilter = parsed;
+        }
+        if (limit is < 1 or > 200)
+        {
+            return Problems.BadRequest("limit", "must be between 1 and 200.");
+        }
+        if (cursor is { Length: > 512 })
+        {
+            return Problems.BadRequest("cursor", "is not a cursor this server gave out.");
+        }
+        if (owner is not null && !caller.IsAdmin && owner != caller.KeyId)
+        {
+            return Problems.BadRequest("owner", "only an admin key may list another key's jobs.");
+        }
+        var page = await jobs.Store.ListJobsAsync(new JobQuery
+        {
+            Owner = caller.IsAdmin ? owner : caller.KeyId,
+            Status = statusFilter,
+            Limit = limit ?? 50,
+            Cursor = cursor,
+        }, ct);
+        return TypedResults.Ok(new JobListResponse(page.Jobs.Select(j => j.ToResponse()).ToList(), page.NextCursor));
+    }
+
+    private static async Task<Results<Ok<LogPageResponse>, ProblemHttpResult>> LogsAsync(
+        string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct,
+        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery] int? limit)
+    {
+        if (afterSeq is < 0)
+        {
+            return Problems.BadRequest("after_seq", "must be 0 or more.");
+        }
+        if (limit is < 1 or > 5000)
+        {
+            return Problems.BadRequest("limit", "must be between 1 and 5000.");
+        }
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        var take = limit ?? 1000;
+        var after = afterSeq ?? 0;
+        var lines = await jobs.Store.ReadLogsAsync(id, after, take, ct);
+        var next = lines.Count > 0 ? lines[^1].Seq : after;
+        // Ended and a short page: nothing more will ever come (the worker stores every line before the outcome).
+        var done = job.Status.IsTerminal() && lines.Count < take;
+        return TypedResults.Ok(new LogPageResponse(id, job.Status.ToWire(), lines.Select(l => l.ToResponse()).ToList(), next, done));
+    }
+
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> CancelAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        if (job.Status.IsTerminal())
+        {
+            return Problems.Conflict($"The job already ended ({job.Status.ToWire()}).");
+        }
+        var changed = await jobs.Store.RequestCancelAsync(id, ct);
+        return changed is null ? Problems.NotFound("job", id) : TypedResults.Ok(changed.ToResponse());
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        if (!job.Status.IsTerminal())
+        {
+            // The worker sees the flag (or the missing row) and kills the run; its completion is then fenced out.
+            await jobs.Store.RequestCancelAsync(id, ct);
+        }
+        return await jobs.Store.DeleteJobAsync(id, ct) ? TypedResults.NoContent() : Problems.NotFound("job", id);
+    }
+
+    private static async Task<Results<Ok<ArtifactListResponse>, ProblemHttpResult>> ArtifactsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        var artifacts = await jobs.Store.ListArtifactsAsync(id, ct);
+        return TypedResults.Ok(new ArtifactListResponse(id, artifacts.Select(a => a.ToResponse()).ToList()));
+    }
+
+    private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ArtifactAsync(
+        string id, string name, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        if (JobSubmissionValidator.FileNameProblem(name) is { } problem)
+        {
+            return Problems.BadRequest("name", problem);
+        }
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        var stream = await jobs.Store.OpenArtifactAsync(id, name, ct);
+        if (stream is null)
+        {
+            return Problems.NotFound("artifact", name);
+        }
+        return TypedResults.Stream(stream, "application/octet-stream", fileDownloadName: Path.GetFileName(name));
+    }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> OutputAsync(
+        string id, LogStream stream, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    {
+        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        if (job.Outcome is { } outcome)
+        {
+            return TypedResults.Bytes(stream == LogStream.Stdout ? outcome.Stdout : outcome.Stderr, "application/octet-stream");
+        }
+        // Still running: what has been logged so far, as text (the exact bytes come with the result).
+        var text = new StringBuilder();
+        long after = 0;
+        while (true)
+        {
+            var lines = await jobs.Store.ReadLogsAsync(id, after, 1000, ct);
+            foreach (var line in lines.Where(l => l.Stream == stream))
+            {
+                text.Append(line.Text).Append('\n');
+            }
+            if (lines.Count < 1000)
+            {
+                break;
+            }
+            after = lines[^1].Seq;
+        }
+        return TypedResults.Bytes(Encoding.UTF8.GetBytes(text.ToString()), "text/plain; charset=utf-8");
+    }
+}

@@ -1,0 +1,154 @@
+using System.Collections;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Runbox.Execution.Engine;
+using Runbox.Server.Auth;
+using Runbox.Server.Compat;
+using Runbox.Server.Configuration;
+using Runbox.Server.Health;
+using Runbox.Server.Http;
+using Runbox.Server.Jobs;
+using Runbox.Server.Streaming;
+using Runbox.Server.Webhooks;
+using Runbox.Server.Worker;
+using Runbox.Storage;
+
+namespace Runbox.Server;
+
+/// <summary>
+/// The whole server in one call: <c>runbox serve</c> and the tests both build it here. Configuration comes from
+/// appsettings.json, then <c>RUNBOX_*</c> variables, then the command line (<c>--urls</c>, <c>--data</c>,
+/// <c>--workers</c>, or any <c>--Runbox:Key=value</c>), later sources winning.
+/// </summary>
+public static class RunboxApp
+{
+    private static readonly Dictionary<string, string> SwitchMappings = new()
+    {
+        ["--data"] = "Runbox:DataDirectory",
+        ["--workers"] = "Runbox:Workers",
+    };
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        builder.Configuration.AddInMemoryCollection(RunboxVariables());
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+        // One line per request is noise for a job server; Runbox's own events say what happened.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddOptions<RunboxOptions>().BindConfiguration(RunboxOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RunboxOptions>, RunboxOptionsValidator>();
+        var configured = builder.Configuration.GetSection(RunboxOptions.Section).Get<RunboxOptions>() ?? new RunboxOptions();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<DataFolder>();
+        services.AddSingleton<IJobStore>(sp => StoreFactory.Create(sp.GetRequiredService<DataFolder>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IJobEngine>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RunboxOptions>>().Value;
+            return new JobEngine(new EngineOptions
+            {
+                WorkRoot = options.WorkRoot ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
+                Slots = options.Workers,
+                AllowNetwork = options.AllowNetwork,
+            }, sp.GetRequiredService<ILoggerFactory>());
+        });
+        services.AddSingleton<JobService>();
+        services.AddSingleton<StreamLimiter>();
+        services.AddSingleton<DefaultRuntimeCheck>();
+        services.AddSingleton<WebhookSecret>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddSingleton<ClaimedJobRunner>();
+        services.AddSingleton<JobWorker>();
+
+        // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
+        services.AddHostedService<StoreInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
+        services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddOpenApi();
+
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(KeysApi.AdminPolicy, p => p.RequireRole(Caller.AdminRole));
+        services.AddRateLimiter(ConfigureRateLimiter);
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        app.MapOpenApi().AllowAnonymous();
+        app.MapHealthApi();
+        app.MapJobsApi();
+        app.MapJobStreamsApi();
+        app.MapKeysApi();
+        app.MapCompatApi();
+        return app;
+    }
+
+    /// <summary><c>RUNBOX_WORKERS=4</c> → Runbox:Workers; <c>RUNBOX_MAXIMUMS__TIMEOUTSECONDS</c> → Runbox:Maximums:TimeoutSeconds.</summary>
+    private static IEnumerable<KeyValuePair<string, string?>> RunboxVariables()
+    {
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            var name = (string)entry.Key;
+            if (!name.StartsWith("RUNBOX_", StringComparison.Ordinal) || name.Length == "RUNBOX_".Length)
+            {
+                continue;
+            }
+            var key = name["RUNBOX_".Length..].Replace("__", ":", StringComparison.Ordinal);
+            if (key.Equals("DATA", StringComparison.OrdinalIgnoreCase))
+            {
+                key = "DataDirectory";
+            }
+            yield return new($"{RunboxOptions.Section}:{key}", (string?)entry.Value);
+        }
+    }
+
+    /// <summary>A token bucket per API key (per address before authentication), answering 429 with problem details.</summary>
+    private static void ConfigureRateLimiter(RateLimiterOptions limiter)
+    {
+        limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+        limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+        {
+            var options = http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value.RateLimit;
+            var partition = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "address:" + http.Connection.RemoteIpAddress;
+            return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = options.Burst,
+                TokensPerPeriod = options.RequestsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        });
+        limiter.OnRejected = async (context, cancellationToken) =>
+        {
+            context.HttpContext.Response.Headers.RetryAfter = "1";
+            await TypedResults.Problem(
+                    statusCode: StatusCodes.Status429TooManyRequests,
+                    title: "Too many requests",
+                    detail: "This key sent more requests than its rate limit allows; retry after a second.")
+                .ExecuteAsync(context.HttpContext);
+        };
+    }
+}

@@ -1,0 +1,53 @@
+namespace Runbox.Server;
+
+/// <summary>Every log message of the server, with its event id, in one place.</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(1000, LogLevel.Information, "Created the admin API key and saved it to {Path}")]
+    public static partial void AdminKeyCreated(ILogger logger, string path);
+
+    [LoggerMessage(1001, LogLevel.Information, "Store ready at {Path}")]
+    public static partial void StoreReady(ILogger logger, string path);
+
+    [LoggerMessage(1100, LogLevel.Information, "Worker {Node} started with {Slots} slots")]
+    public static partial void WorkerStarted(ILogger logger, string node, int slots);
+
+    [LoggerMessage(1101, LogLevel.Warning, "Jobs {Ids} were running when the worker was lost; ended or re-queued")]
+    public static partial void JobsRescued(ILogger logger, string ids);
+
+    [LoggerMessage(1102, LogLevel.Information, "Job {JobId} claimed by {Worker} (attempt {Attempt})")]
+    public static partial void JobClaimed(ILogger logger, string jobId, string worker, int attempt);
+
+    [LoggerMessage(1103, LogLevel.Information, "Job {JobId} ended {Status} in {WallMs} ms")]
+    public static partial void JobEnded(ILogger logger, string jobId, string status, long wallMs);
+
+    [LoggerMessage(1104, LogLevel.Warning, "Job {JobId}: the lease was lost; another worker owns it now")]
+    public static partial void LeaseLost(ILogger logger, string jobId);
+
+    [LoggerMessage(1105, LogLevel.Error, "Job {JobId} failed inside Runbox")]
+    public static partial void JobFault(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(1106, LogLevel.Error, "The worker loop failed; retrying")]
+    public static partial void WorkerLoopFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(1107, LogLevel.Information, "Worker stopping: {Running} jobs still running, waiting up to {Seconds} s")]
+    public static partial void WorkerDraining(ILogger logger, int running, double seconds);
+
+    [LoggerMessage(1108, LogLevel.Warning, "Worker stop deadline passed; cancelling the jobs still running")]
+    public static partial void WorkerDeadline(ILogger logger);
+
+    [LoggerMessage(1109, LogLevel.Warning, "Job {JobId}: could not store log lines")]
+    public static partial void LogAppendFault(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(1110, LogLevel.Warning, "Job {JobId}: could not keep artifact {Name}")]
+    public static partial void ArtifactFault(ILogger logger, string jobId, string name, Exception exception);
+
+    [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
+    public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
+
+    [LoggerMessage(1201, LogLevel.Warning, "Webhook for job {JobId} to {Url} failed (attempt {Attempt}): {Reason}")]
+    public static partial void WebhookFailed(ILogger logger, string jobId, string url, int attempt, string reason);
+
+    [LoggerMessage(1202, LogLevel.Warning, "Webhook for job {JobId} to {Url} given up after {Attempts} attempts")]
+    public static partial void WebhookAbandoned(ILogger logger, string jobId, string url, int attempts);
+}

@@ -1,0 +1,51 @@
+using System.Runtime.CompilerServices;
+using Runbox.Execution.Jobs;
+using Runbox.Storage;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Server.Streaming;
+
+/// <summary>One thing a live subscriber receives: a log line, or (last) the ended job.</summary>
+public readonly record struct JobEvent(LogLine? Line, JobRecord? Final);
+
+/// <summary>
+/// A job's lines after a sequence number, then live as they come, then the final job. A subscriber that joins late
+/// is replayed what it missed from the store, so SSE, WebSocket and resume all read the same way.
+/// </summary>
+public static class JobEventFeed
+{
+    private const int PageSize = 500;
+
+    public static async IAsyncEnumerable<JobEvent> ReadAsync(IJobStore store, string jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var after = afterSeq;
+        while (true)
+        {
+            // Read the status before the lines: lines are stored before the outcome, so once a terminal status was
+            // seen, the read that follows it holds every line there will ever be.
+            var job = await store.GetJobAsync(jobId, cancellationToken);
+            if (job is null)
+            {
+                yield break;
+            }
+            IReadOnlyList<LogLine> lines;
+            do
+            {
+                lines = await store.ReadLogsAsync(jobId, after, PageSize, cancellationToken);
+                foreach (var line in lines)
+                {
+                    after = line.Seq;
+                    yield return new JobEvent(line, null);
+                }
+            }
+            while (lines.Count == PageSize);
+
+            if (job.Status.IsTerminal())
+            {
+                yield return new JobEvent(null, job);
+                yield break;
+            }
+            await store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(2), cancellationToken);
+        }
+    }
+}

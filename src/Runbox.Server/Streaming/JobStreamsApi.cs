@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Runbox.Server.Auth;
+using Runbox.Server.Http;
+using Runbox.Server.Jobs;
+using Runbox.Storage;
+
+namespace Runbox.Server.Streaming;
+
+/// <summary>
+/// Live output: <c>/events</c> as server-sent events (<c>id:</c> = seq, <c>event: log</c>, a final <c>event: result</c>,
+/// then the stream closes; <c>Last-Event-ID</c> resumes) and <c>/ws</c> with the same messages over a WebSocket.
+/// </summary>
+public static class JobStreamsApi
+{
+    public static IEndpointRouteBuilder MapJobStreamsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/jobs").WithTags("Jobs").RequireAuthorization();
+        group.MapGet("/{id}/events", EventsAsync)
+            .WithName("StreamJobEvents")
+            .WithSummary("Server-sent events: every log line (id = seq), then the result; Last-Event-ID or ?after_seq resumes.");
+        group.MapGet("/{id}/ws", WebSocketAsync)
+            .WithName("StreamJobWebSocket")
+            .WithSummary("The same as /events over a WebSocket: JSON messages of type log, then result.");
+        return app;
+    }
+
+    /// <summary>The resume point: the Last-Event-ID header wins over ?after_seq. Null result with a problem when malformed.</summary>
+    public static ProblemHttpResult? ResumePoint(HttpContext http, long? afterSeq, out long after)
+    {
+        after = afterSeq ?? 0;
+        var header = http.Request.Headers["Last-Event-ID"].ToString();
+        if (header.Length > 0)
+        {
+            if (!long.TryParse(header, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+            {
+                return Problems.BadRequest("Last-Event-ID", "must be the sequence number of the last event received.");
+            }
+        }
+        return after < 0 ? Problems.BadRequest("after_seq", "must be 0 or more.") : null;
+    }
+
+    /// <summary>Opens a job's event stream for <paramref name="caller"/>: 404 when not visible, 429 past the stream cap.</summary>
+    public static async Task<IResult> ServerSentEventsAsync(HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after)
+    {
+        var job = await jobs.FindAsync(id, caller, http.RequestAborted);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        var lease = limiter.TryAcquire(caller.KeyId);
+        if (lease is null)
+        {
+            return Problems.TooManyStreams(limiter.PerKey);
+        }
+        http.Response.RegisterForDispose(lease);
+        return TypedResults.ServerSentEvents(ToSse(http, jobs.Store, id, after, http.RequestAborted));
+    }
+
+    private static async Task<IResult> EventsAsync(
+        string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)
+    {
+        if (ResumePoint(http, afterSeq, out var after) is { } problem)
+        {
+            return problem;
+        }
+        return await ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after);
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> ToSse(HttpContext http, IJobStore store, string id, long after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // The result has set the headers by now; sending them at once lets a client of a queued job see the stream open
+        // instead of waiting for the first line.
+        await http.Response.Body.FlushAsync(cancellationToken);
+        await foreach (var item in JobEventFeed.ReadAsync(store, id, after, cancellationToken))
+        {
+            if (item.Line is { } line)
+            {
+                var data = JsonSerializer.Serialize(line.ToResponse(), RunboxJsonContext.Default.LogLineResponse);
+                yield return new SseItem<string>(data, "log") { EventId = line.Seq.ToString(CultureInfo.InvariantCulture) };
+            }
+            else if (item.Final is { } final)
+            {
+                var artifacts = await store.ListArtifactsAsync(id, cancellationToken);
+                yield return new SseItem<string>(JsonSerializer.Serialize(final.ToResponse(artifacts), RunboxJsonContext.Default.JobResponse), "result");
+            }
+        }
+    }
+
+    private static async Task<IResult> WebSocketAsync(
+        string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            return Problems.BadRequest("Upgrade", "this endpoint needs a WebSocket upgrade request.");
+        }
+        if (afterSeq is < 0)
+        {
+            return Problems.BadRequest("after_seq", "must be 0 or more.");
+        }
+        var caller = Caller.From(user);
+        var job = await jobs.FindAsync(id, caller, http.RequestAborted);
+        if (job is null)
+        {
+            return Problems.NotFound("job", id);
+        }
+        using var lease = limiter.TryAcquire(caller.KeyId);
+        if (lease is null)
+        {
+            return Problems.TooManyStreams(limiter.PerKey);
+        }
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        // The client sends nothing but a close; reading is how that close (or a dropped connection) is noticed.
+        var reader = DrainAsync(socket, closed);
+        try
+        {
+            await foreach (var item in JobEventFeed.ReadAsync(jobs.Store, id, afterSeq ?? 0, closed.Token))
+            {
+                StreamMessage message;
+                if (item.Line is { } line)
+                {
+                    message = new StreamMessage { Type = "log", Seq = line.Seq, Timestamp = line.Timestamp, Stream = line.StreamName, Text = line.Text };
+                }
+                else
+                {
+                    var artifacts = await jobs.Store.ListArtifactsAsync(id, closed.Token);
+                    message = new StreamMessage { Type = "result", Job = item.Final!.ToResponse(artifacts) };
+                }
+                var bytes = JsonSerializer.SerializeToUtf8Bytes(message, RunboxJsonContext.Default.StreamMessage);
+                await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, closed.Token);
+            }
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "job ended", CancellationToken.None);
+            await reader.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or TimeoutException)
+        {
+        }
+        finally
+        {
+            await closed.CancelAsync();
+        }
+        return TypedResults.Empty;
+    }
+
+    private static async Task DrainAsync(WebSocket socket, CancellationTokenSource closed)
+    {
+        var buffer = new byte[1024];
+        try
+        {
+            while (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseSent)
+            {
+                var result = await socket.ReceiveAsync(buffer, closed.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+        }
+        finally
+        {
+            await closed.CancelAsync();
+        }
+    }
+}

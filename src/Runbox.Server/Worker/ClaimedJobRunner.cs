@@ -1,0 +1,176 @@
+using Microsoft.Extensions.Options;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using Runbox.Server.Configuration;
+using Runbox.Server.Webhooks;
+using Runbox.Storage;
+using Runbox.Storage.Claims;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Server.Worker;
+
+/// <summary>
+/// Runs one claimed job through the engine: streams its lines to the store, watches for a cancel request and keeps
+/// the lease alive, keeps its artifacts, and records the outcome fenced on the lease.
+/// </summary>
+internal sealed class ClaimedJobRunner(
+    IJobEngine engine,
+    IJobStore store,
+    DataFolder data,
+    IOptions<RunboxOptions> options,
+    WebhookDispatcher webhooks,
+    TimeProvider time,
+    ILogger<ClaimedJobRunner> logger)
+{
+    /// <summary>Shortest gap between two cancel checks, so a job that logs a lot does not turn into a query per batch.</summary>
+    private static readonly TimeSpan CancelCheckGap = TimeSpan.FromMilliseconds(100);
+
+    public async Task RunAsync(IJobClaim claim, CancellationToken stopDeadline)
+    {
+        var job = claim.Job;
+        var artifactDirectory = Path.Combine(data.Scratch, $"{job.Id}-{claim.Attempt}");
+        try
+        {
+            var request = JobRequestMapper.TryMap(job, artifactDirectory, out var mapError);
+            if (request is null)
+            {
+                await CompleteAsync(claim, ErrorOutcome(mapError!));
+                return;
+            }
+            Directory.CreateDirectory(artifactDirectory);
+
+            JobExecution execution;
+            try
+            {
+                execution = await engine.StartAsync(request, stopDeadline);
+            }
+            catch (OperationCanceledException) when (stopDeadline.IsCancellationRequested)
+            {
+                // Never started: another start of the server runs it.
+                await claim.ReleaseAsync(CancellationToken.None);
+                return;
+            }
+
+            await using var onDeadline = stopDeadline.Register(execution.Cancel);
+            using var watchStop = new CancellationTokenSource();
+            var pump = LogBatcher.PumpAsync(execution, job.Id, store, logger);
+            var watch = WatchAsync(claim, execution, watchStop.Token);
+
+            var result = await execution.Completion;
+            await pump;
+            await watchStop.CancelAsync();
+            if (!await watch)
+            {
+                ServerLog.LeaseLost(logger, job.Id);
+                return;
+            }
+
+            await KeepArtifactsAsync(job.Id, result);
+            var outcome = JobOutcome.From(result);
+            if (result.Status == JobStatus.Cancelled && stopDeadline.IsCancellationRequested)
+            {
+                outcome = outcome with { Error = outcome.Error ?? "cancelled: the server stopped before the job ended" };
+            }
+            await CompleteAsync(claim, outcome);
+        }
+        catch (Exception e)
+        {
+            ServerLog.JobFault(logger, job.Id, e);
+            await CompleteAsync(claim, ErrorOutcome("internal fault: " + e.Message));
+        }
+        finally
+        {
+            TryDelete(artifactDirectory);
+        }
+    }
+
+    /// <summary>Cancels the execution when asked to or when the job disappears; renews the lease. False when the lease was lost.</summary>
+    private async Task<bool> WatchAsync(IJobClaim claim, JobExecution execution, CancellationToken stop)
+    {
+        var jobId = claim.Job.Id;
+        var renewEvery = TimeSpan.FromSeconds(options.Value.LeaseSeconds / 3);
+        var nextRenew = time.GetUtcNow() + renewEvery;
+        var cancelled = false;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
+                if (!cancelled && (await claim.IsCancelRequestedAsync(stop) || await store.GetJobAsync(jobId, stop) is null))
+                {
+                    execution.Cancel();
+                    cancelled = true;
+                }
+                if (time.GetUtcNow() >= nextRenew)
+                {
+                    if (!await claim.RenewAsync(stop))
+                    {
+                        execution.Cancel();
+                        return false;
+                    }
+                    nextRenew = time.GetUtcNow() + renewEvery;
+                }
+                await Task.Delay(CancelCheckGap, time, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        return true;
+    }
+
+    private async Task KeepArtifactsAsync(string jobId, JobResult result)
+    {
+        foreach (var artifact in result.Artifacts)
+        {
+            try
+            {
+                await using var content = File.OpenRead(artifact.Path);
+                await store.SaveArtifactAsync(jobId, artifact.Name, content);
+            }
+            catch (Exception e)
+            {
+                ServerLog.ArtifactFault(logger, jobId, artifact.Name, e);
+            }
+        }
+    }
+
+    private async Task CompleteAsync(IJobClaim claim, JobOutcome outcome)
+    {
+        var job = claim.Job;
+        if (!await claim.CompleteAsync(outcome, CancellationToken.None))
+        {
+            ServerLog.LeaseLost(logger, job.Id);
+            return;
+        }
+        ServerLog.JobEnded(logger, job.Id, outcome.Status.ToWire(), outcome.WallMs);
+        if (job.Spec.CallbackUrl is { } url)
+        {
+            webhooks.Enqueue(job.Id, url);
+        }
+    }
+
+    private JobOutcome ErrorOutcome(string error) => new()
+    {
+        Status = JobStatus.Error,
+        Error = error,
+        FinishedAt = time.GetUtcNow(),
+    };
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

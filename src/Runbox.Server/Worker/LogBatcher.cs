@@ -1,0 +1,86 @@
+using System.Threading.Channels;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using Runbox.Storage;
+
+namespace Runbox.Server.Worker;
+
+/// <summary>
+/// Moves a running job's lines into the store in batches (up to <see cref="MaxBatch"/> lines, or what came within
+/// <see cref="Window"/>), so a chatty job costs a few writes a second rather than one per line.
+/// </summary>
+internal static class LogBatcher
+{
+    public const int MaxBatch = 100;
+
+    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Returns once the job's output has ended and every line was handed to the store.</summary>
+    public static async Task PumpAsync(JobExecution execution, string jobId, IJobStore store, ILogger logger)
+    {
+        // Not SingleReader: that variant cannot count what is waiting, which the batching needs.
+        var channel = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleWriter = true });
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var line in execution.ReadLogsAsync())
+                {
+                    channel.Writer.TryWrite(line);
+                }
+            }
+            finally
+            {
+                channel.Writer.TryComplete();
+            }
+        });
+
+        var batch = new List<LogLine>(MaxBatch);
+        var reader = channel.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            // Let a burst gather for one window unless a full batch is already waiting.
+            if (reader.Count < MaxBatch && !reader.Completion.IsCompleted)
+            {
+                await Task.WhenAny(Task.Delay(Window), reader.Completion);
+            }
+            while (reader.TryRead(out var line))
+            {
+                batch.Add(line);
+                if (batch.Count == MaxBatch)
+                {
+                    await AppendAsync(store, jobId, batch, logger);
+                }
+            }
+            if (batch.Count > 0)
+            {
+                await AppendAsync(store, jobId, batch, logger);
+            }
+        }
+        await reading;
+    }
+
+    private static async Task AppendAsync(IJobStore store, string jobId, List<LogLine> batch, ILogger logger)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.AppendLogsAsync(jobId, batch.ToArray());
+                break;
+            }
+            catch (Exception e) when (attempt < 3)
+            {
+                ServerLog.LogAppendFault(logger, jobId, e);
+                await Task.Delay(100 * attempt);
+            }
+            catch (Exception e)
+            {
+                // The lines stay in the result's stdout/stderr; only the live view misses them.
+                ServerLog.LogAppendFault(logger, jobId, e);
+                break;
+            }
+        }
+        batch.Clear();
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Runbox.Server;
+
+namespace Runbox.Cli.Tests;
+
+/// <summary>A real server on 127.0.0.1 and a way to run the real CLI (the built runbox.dll) against it.</summary>
+public sealed class CliFixture : IAsyncLifetime
+{
+    private WebApplication _app = null!;
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "runbox-cli-tests-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public string Server { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        _app = RunboxApp.Build(["--urls=http://127.0.0.1:0", $"--Runbox:DataDirectory={DataDirectory}", "--Runbox:Workers=2"], builder => builder.Logging.ClearProviders());
+        await _app.StartAsync();
+        Server = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(DataDirectory, recursive: true);
+    }
+
+    /// <summary>Runs <c>runbox ARGS --server URL --data DIR</c> in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? stdin, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.ArgumentList.Add("--server");
+        info.ArgumentList.Add(Server);
+        info.ArgumentList.Add("--data");
+        info.ArgumentList.Add(DataDirectory);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+        process.StandardInput.Close();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

@@ -1,0 +1,69 @@
+using Xunit.Abstractions;
+
+namespace Runbox.Cli.Tests;
+
+/// <summary>The real CLI against a real server: run, jobs, keys.</summary>
+public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper output) : IClassFixture<CliFixture>
+{
+    [Fact]
+    public async Task Run_StreamsOutputAndExitsWithTheScriptsCode_WhenTheScriptFails()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "fail.py");
+        await File.WriteAllTextAsync(script, "import sys\nprint('to out')\nprint('to err', file=sys.stderr)\nsys.exit(5)\n");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", script);
+        output.WriteLine(stderr);
+
+        Assert.Equal(5, code);
+        Assert.Equal("to out\n", stdout);
+        Assert.Contains("to err", stderr);
+    }
+
+    [Fact]
+    public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
+    {
+        var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");
+
+        Assert.Equal(0, code);
+        Assert.Equal("from-bash\n", stdout);
+    }
+
+    [Fact]
+    public async Task RunDetach_PrintsTheIdThenJobsCommandsFindIt()
+    {
+        var (code, stdout, _) = await fixture.RunAsync("print('detached')\n", "run", "-", "--detach");
+        var id = stdout.Trim();
+
+        var logs = await fixture.RunAsync(null, "jobs", "logs", id, "-f");
+        var list = await fixture.RunAsync(null, "jobs", "list");
+        var get = await fixture.RunAsync(null, "jobs", "get", id);
+        var delete = await fixture.RunAsync(null, "jobs", "delete", id);
+        var missing = await fixture.RunAsync(null, "jobs", "get", id);
+
+        Assert.Equal(0, code);
+        Assert.Equal(32, id.Length);
+        Assert.Equal("detached\n", logs.Stdout);
+        Assert.Contains("STATUS", list.Stdout);
+        Assert.Contains(id, list.Stdout);
+        Assert.Contains("\"status\": \"succeeded\"", get.Stdout);
+        Assert.Equal(0, delete.ExitCode);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("no job", missing.Stderr);
+    }
+
+    [Fact]
+    public async Task Keys_CreateListRevoke_WithTheAdminKeyFile()
+    {
+        var created = await fixture.RunAsync(null, "keys", "create", "robot");
+        var list = await fixture.RunAsync(null, "keys", "list");
+        var id = list.Stdout.Split('\n').First(l => l.Contains("robot")).Split(' ')[0];
+        var revoked = await fixture.RunAsync(null, "keys", "revoke", id);
+        var withRevoked = await fixture.RunAsync("print(1)\n", "run", "-", "--key", created.Stdout.Trim());
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.StartsWith("rbx_", created.Stdout.Trim());
+        Assert.Equal(0, revoked.ExitCode);
+        Assert.Equal(2, withRevoked.ExitCode);
+        Assert.Contains("revoked", withRevoked.Stderr);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Compat;
+
+public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private RunningServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RunningServer.StartAsync(output);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task ExecuteAndStatus_ReportSuccessWithTheResult_WhenTheScriptExitsZero()
+    {
+        var response = await _server.Admin.PostAsJsonAsync("/execute", new { script = "print('hi')" });
+        var taskId = (await response.JsonAsync()).GetProperty("task_id").GetString()!;
+
+        var status = await WaitStateAsync(taskId);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(taskId, status.GetProperty("task_id").GetString());
+        Assert.Equal("success", status.GetProperty("state").GetString());
+        Assert.Equal(0, status.GetProperty("result").GetProperty("exit_code").GetInt32());
+        Assert.Equal("hi\n", status.GetProperty("result").GetProperty("stdout").GetString());
+        Assert.Equal("", status.GetProperty("result").GetProperty("stderr").GetString());
+    }
+
+    [Fact]
+    public async Task Status_ReportsError_WhenTheScriptExitsNonZero()
+    {
+        var taskId = (await (await _server.Admin.PostAsJsonAsync("/execute", new { script = "import sys; sys.exit(2)" })).JsonAsync()).GetProperty("task_id").GetString()!;
+
+        var status = await WaitStateAsync(taskId);
+
+        Assert.Equal("error", status.GetProperty("state").GetString());
+        Assert.Equal(2, status.GetProperty("result").GetProperty("exit_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Execute_Returns400_WhenScriptMissing()
+    {
+        var response = await _server.Admin.PostAsJsonAsync("/execute", new { code = "print(1)" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("script", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Tasks_RunWithLimitsAndServeLogsMetricsStreamAndList_WhenCreated()
+    {
+        var create = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print('x' * 3)", language = "python", cpu_limit = 1, memory_limit = "256m", timeout = 10 });
+        var taskId = (await create.JsonAsync()).GetProperty("task_id").GetString()!;
+        await WaitStateAsync(taskId);
+
+        var task = await (await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}")).JsonAsync();
+        var logs = await (await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}/logs")).JsonAsync();
+        var metrics = await (await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}/metrics")).JsonAsync();
+        var stream = await _server.Admin.GetStringAsync($"/api/v1/tasks/{taskId}/stream");
+        var list = await (await _server.Admin.GetAsync("/api/v1/tasks?limit=1")).JsonAsync();
+        var job = await _server.Admin.GetJobAsync(taskId);
+
+        Assert.Equal("success", task.GetProperty("status").GetString());
+        Assert.Equal("xxx\n", task.GetProperty("stdout").GetString());
+        Assert.Equal("xxx", logs.GetProperty("logs")[0].GetProperty("text").GetString());
+        Assert.True(metrics.GetProperty("cpu_time_seconds").GetDouble() >= 0);
+        Assert.True(metrics.GetProperty("memory_peak_bytes").GetInt64() > 0);
+        Assert.Contains("event: log\ndata: {\"seq\":1,", stream);
+        Assert.Contains("event: result", stream);
+        Assert.Equal(taskId, Assert.Single(list.GetProperty("tasks").EnumerateArray()).GetProperty("task_id").GetString());
+        Assert.Equal(256, job.Limits.MemoryMb);
+        Assert.Equal(10, job.Limits.TimeoutSeconds);
+        Assert.Equal(10, job.Limits.CpuSeconds);
+    }
+
+    [Theory]
+    [InlineData("""{"code":"x","memory_limit":"lots"}""", "memory_limit")]
+    [InlineData("""{"code":"x","timeout":100000}""", "timeout")]
+    [InlineData("""{"code":"x","cpu_limit":-1}""", "cpu_limit")]
+    [InlineData("""{"code":"x","language":"cobol"}""", "language")]
+    public async Task Tasks_Return400NamingTheirOwnField_WhenAFieldIsWrong(string body, string field)
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/tasks", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    private async Task<JsonElement> WaitStateAsync(string taskId)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            var status = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
+            if (status.GetProperty("state").GetString() is not ("pending" or "running"))
+            {
+                return status;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"task {taskId} did not end");
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Infrastructure;
+
+/// <summary>The real <c>runbox serve</c> process (the built CLI through <c>dotnet</c>), its output copied to the test's.</summary>
+public sealed class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServeProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    public int Id => _process.Id;
+
+    public static string CliDll
+    {
+        get
+        {
+            // tests/Runbox.Server.Tests/bin/<Configuration>/net10.0 → src/Runbox.Cli/bin/<Configuration>/net10.0
+            var testBin = AppContext.BaseDirectory.TrimEnd('/');
+            var path = testBin.Replace("/tests/Runbox.Server.Tests/", "/src/Runbox.Cli/", StringComparison.Ordinal);
+            return Path.Combine(path, "runbox.dll");
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task<ServeProcess> StartAsync(string dataDirectory, int port, ITestOutputHelper output, params string[] extra)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { CliDll, "serve", "--urls", $"http://127.0.0.1:{port}", "--data", dataDirectory }.Concat(extra))
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info)!;
+        void Copy(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            try
+            {
+                output.WriteLine($"[serve {process.Id}] {line}");
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+        process.OutputDataReceived += (_, e) => Copy(e.Data);
+        process.ErrorDataReceived += (_, e) => Copy(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var server = new ServeProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        using var probe = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.False(process.HasExited, $"runbox serve exited with {(process.HasExited ? process.ExitCode : 0)}");
+            try
+            {
+                if ((await probe.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            Assert.True(DateTime.UtcNow < deadline, "runbox serve did not answer /healthz within 60 s");
+            await Task.Delay(200);
+        }
+    }
+
+    public HttpClient Client(string key) => new()
+    {
+        BaseAddress = Address,
+        Timeout = TimeSpan.FromSeconds(60),
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
+    };
+
+    /// <summary>SIGKILL: no shutdown code runs, as when the machine or the OOM killer takes the process.</summary>
+    public async Task KillHardAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}

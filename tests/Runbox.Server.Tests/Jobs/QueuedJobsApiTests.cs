@@ -1,0 +1,263 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Runbox.Server.Http;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Jobs;
+
+/// <summary>The jobs API on a server without a worker, so jobs stay queued and every answer is deterministic.</summary>
+public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private RunningServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RunningServer.StartAsync(output, new Dictionary<string, string?>
+    {
+        ["Runbox:NoWorker"] = "true",
+        ["Runbox:MaxRequestBodyBytes"] = "65536",
+        ["Runbox:MaxJsonDepth"] = "8",
+    });
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Submit_ReturnsAcceptedQueuedJob_WhenBodyIsValid()
+    {
+        var response = await _server.Admin.SubmitAsync(new JobSubmission { Script = "print(1)", Limits = new JobLimitsBody { TimeoutSeconds = 5, MemoryMb = 128 } });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var job = await response.ReadAsync<JobResponse>();
+        Assert.Equal($"/api/v1/jobs/{job.Id}", response.Headers.Location?.ToString());
+        Assert.Equal("queued", job.Status);
+        Assert.Equal("python", job.Language);
+        Assert.Equal("default", job.Runtime);
+        Assert.Equal(5, job.Limits.TimeoutSeconds);
+        Assert.Equal(128, job.Limits.MemoryMb);
+        Assert.StartsWith("key_", job.Owner);
+        var json = await response.Content.ReadAsStringAsync();
+        Assert.Contains("\"created_at\":", json);
+        Assert.Contains("\"cancel_requested\":false", json);
+    }
+
+    [Fact]
+    public async Task Submit_RejectsWithTheMaximum_WhenLimitsAboveServerMaximums()
+    {
+        var response = await _server.Admin.SubmitAsync(new JobSubmission
+        {
+            Script = "print(1)",
+            Limits = new JobLimitsBody { TimeoutSeconds = 100_000, MemoryMb = 1_000_000, Processes = 0 },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.JsonAsync();
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        var errors = problem.GetProperty("errors");
+        Assert.Contains("at most 600", errors.GetProperty("limits.timeout_seconds")[0].GetString());
+        Assert.Contains("at most 4096", errors.GetProperty("limits.memory_mb")[0].GetString());
+        Assert.Contains("greater than 0", errors.GetProperty("limits.processes")[0].GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"script":"x","language":"cobol"}""", "language")]
+    [InlineData("""{"script":"x","runtime":"/usr/bin/python3"}""", "runtime")]
+    [InlineData("""{"script":"x","args":["a\u0000b"]}""", "args[0]")]
+    [InlineData("""{"script":"x","env":{"A\u0000B":"1"}}""", "env[A?B]")]
+    [InlineData("""{"script":"x","env":{"1BAD":"1"}}""", "env[1BAD]")]
+    [InlineData("""{"files":{"../evil.py":"cHJpbnQoMSk="},"entrypoint":"../evil.py"}""", "files[../evil.py]")]
+    [InlineData("""{"files":{"/etc/x.py":"cHJpbnQoMSk="}}""", "files[/etc/x.py]")]
+    [InlineData("""{"files":{"a\\b.py":"cHJpbnQoMSk="}}""", "files[a\\b.py]")]
+    [InlineData("""{"script":"x","files":{"main.py":"cHJpbnQoMSk="}}""", "files")]
+    [InlineData("""{}""", "script")]
+    [InlineData("""{"script":"x","callback_url":"http://127.0.0.1:9/hook"}""", "callback_url")]
+    [InlineData("""{"script":"x","callback_url":"http://10.1.2.3/hook"}""", "callback_url")]
+    [InlineData("""{"script":"x","callback_url":"file:///etc/passwd"}""", "callback_url")]
+    [InlineData("""{"script":"x","network":true}""", "network")]
+    public async Task Submit_Returns400NamingTheField_WhenAFieldBreaksARule(string body, string field)
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no error for {field}: {problem}");
+    }
+
+    [Fact]
+    public async Task Submit_Returns400_WhenBodyIsNotUtf8()
+    {
+        var bytes = Encoding.UTF8.GetBytes("{\"script\":\"print(1)\"}");
+        bytes[12] = 0xFF;
+
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new ByteArrayContent(bytes));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("invalid", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_Returns400_WhenStringHasLoneSurrogate()
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent("{\"script\":\"\\ud800\"}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Submit_Returns400_WhenJsonIsTooDeep()
+    {
+        var deep = "{\"script\":\"x\",\"extra\":" + string.Concat(Enumerable.Repeat("{\"a\":", 20)) + "1" + new string('}', 20) + "}";
+
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(deep, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("depth", (await response.JsonAsync()).GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Submit_Returns413_WhenBodyIsLargerThanTheCap()
+    {
+        var huge = "{\"script\":\"" + new string('x', 200_000) + "\"}";
+
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(huge, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("65536", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_Returns413_WhenChunkedBodyGrowsPastTheCap()
+    {
+        var huge = Encoding.UTF8.GetBytes("{\"script\":\"" + new string('x', 200_000) + "\"}");
+        using var content = new StreamContent(new MemoryStream(huge));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/jobs") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await _server.Admin.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task List_PagesNewestFirstWithCursor_WhenMoreJobsThanLimit()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add((await _server.Admin.SubmitOkAsync(new JobSubmission { Script = $"print({i})" })).Id);
+        }
+
+        var first = await (await _server.Admin.GetAsync("/api/v1/jobs?limit=3")).ReadAsync<JobListResponse>();
+        var second = await (await _server.Admin.GetAsync($"/api/v1/jobs?limit=3&cursor={Uri.EscapeDataString(first.NextCursor!)}")).ReadAsync<JobListResponse>();
+
+        Assert.Equal([ids[4], ids[3], ids[2]], first.Jobs.Select(j => j.Id));
+        Assert.Equal([ids[1], ids[0]], second.Jobs.Select(j => j.Id));
+        Assert.Null(second.NextCursor);
+    }
+
+    [Fact]
+    public async Task List_FiltersByStatus_WhenStatusGiven()
+    {
+        var kept = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+        var cancelled = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(2)" });
+        (await _server.Admin.PostAsync($"/api/v1/jobs/{cancelled.Id}/cancel", null)).EnsureSuccessStatusCode();
+
+        var queued = await (await _server.Admin.GetAsync("/api/v1/jobs?status=queued")).ReadAsync<JobListResponse>();
+        var bad = await _server.Admin.GetAsync("/api/v1/jobs?status=done");
+        var badLimit = await _server.Admin.GetAsync("/api/v1/jobs?limit=0");
+
+        Assert.Equal([kept.Id], queued.Jobs.Select(j => j.Id));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("status", (await bad.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
+    }
+
+    [Fact]
+    public async Task Cancel_EndsAQueuedJobAsCancelled_ThenAnswers409()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+
+        var first = await _server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+        var second = await _server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+
+        Assert.Equal("cancelled", (await first.ReadAsync<JobResponse>()).Status);
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Equal("cancelled", (await _server.Admin.GetJobAsync(job.Id)).Status);
+    }
+
+    [Fact]
+    public async Task Delete_RemovesTheJob_WhenItExists()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+
+        var deleted = await _server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}");
+        var again = await _server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}");
+        var get = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        Assert.Equal("application/problem+json", get.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Logs_ReturnsAnEmptyPage_WhenTheJobHasNotRun()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+
+        var page = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?after_seq=0&limit=10")).ReadAsync<LogPageResponse>();
+        var bad = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?after_seq=-1");
+
+        Assert.Empty(page.Lines);
+        Assert.Equal(0, page.NextSeq);
+        Assert.False(page.Done);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task Wait_ReturnsTheJobStillQueued_WhenNoWorkerRunsItWithinTheBound()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true", ["Runbox:MaxWaitSeconds"] = "0.5" });
+
+        var response = await server.Admin.SubmitAsync(new JobSubmission { Script = "print(1)" }, wait: true);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("queued", (await response.ReadAsync<JobResponse>()).Status);
+    }
+
+    [Fact]
+    public async Task Artifacts_AreEmpty_WhenTheJobHasNone()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+
+        var list = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/artifacts")).ReadAsync<ArtifactListResponse>();
+        var missing = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/artifacts/nothing.txt");
+        var evil = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/artifacts/a%5Cb");
+
+        Assert.Empty(list.Artifacts);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, evil.StatusCode);
+    }
+
+    [Fact]
+    public async Task OpenApi_DescribesEveryEndpoint_WithoutAKey()
+    {
+        using var anonymous = _server.Client(null);
+
+        var response = await anonymous.GetAsync("/openapi/v1.json");
+        output.WriteLine(await response.Content.ReadAsStringAsync());
+        var document = await response.JsonAsync();
+
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[]
+        {
+            "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/logs", "/api/v1/jobs/{id}/events", "/api/v1/jobs/{id}/ws",
+            "/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/artifacts", "/api/v1/jobs/{id}/stdout", "/api/v1/jobs/{id}/stderr",
+            "/api/v1/keys", "/healthz", "/readyz", "/execute", "/status/{task_id}", "/api/v1/tasks", "/api/v1/tasks/{id}/stream",
+        })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
+        }
+    }
+}

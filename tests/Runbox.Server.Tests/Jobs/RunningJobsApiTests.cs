@@ -1,0 +1,171 @@
+using System.Net;
+using System.Text;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Jobs;
+
+/// <summary>Jobs run end to end: the real engine behind the real server.</summary>
+public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private RunningServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RunningServer.StartAsync(output);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task SubmitWait_ReturnsTheWholeResult_WhenTheJobEndsWithinTheBound()
+    {
+        var response = await _server.Admin.SubmitAsync(new JobSubmission
+        {
+            Script = "import sys\nprint('hello', sys.argv[1])\nprint('oops', file=sys.stderr)\nsys.exit(3)",
+            Args = ["world"],
+        }, wait: true);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var job = await response.ReadAsync<JobResponse>();
+        Assert.Equal("failed", job.Status);
+        Assert.Equal(3, job.ExitCode);
+        Assert.Equal("hello world\n", job.Stdout);
+        Assert.Equal("oops\n", job.Stderr);
+        Assert.Equal("none", job.LimitExceeded);
+        Assert.NotNull(job.StartedAt);
+        Assert.NotNull(job.FinishedAt);
+        Assert.Equal(1, job.Attempt);
+        Assert.NotNull(job.WallMs);
+    }
+
+    [Fact]
+    public async Task Logs_PageThroughEveryLine_AfterTheJobEnded()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "for i in range(250): print(i)" }, wait: true);
+
+        var first = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?limit=200")).ReadAsync<LogPageResponse>();
+        var second = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?after_seq={first.NextSeq}&limit=200")).ReadAsync<LogPageResponse>();
+
+        Assert.Equal(200, first.Lines.Count);
+        Assert.False(first.Done);
+        Assert.Equal(50, second.Lines.Count);
+        Assert.True(second.Done);
+        Assert.Equal(Enumerable.Range(0, 250).Select(i => i.ToString()), first.Lines.Concat(second.Lines).Select(l => l.Text));
+        Assert.Equal(Enumerable.Range(1, 250).Select(i => (long)i), first.Lines.Concat(second.Lines).Select(l => l.Seq));
+        Assert.All(first.Lines, l => Assert.Equal("stdout", l.Stream));
+    }
+
+    [Fact]
+    public async Task StdoutAndStderr_ReturnTheExactBytes_WhenOutputIsNotUtf8()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys\nsys.stdout.buffer.write(b'\\xff\\xfeok\\n')\nsys.stderr.buffer.write(b'err\\x00\\n')",
+        }, wait: true);
+
+        var stdout = await _server.Admin.GetByteArrayAsync($"/api/v1/jobs/{job.Id}/stdout");
+        var stderr = await _server.Admin.GetByteArrayAsync($"/api/v1/jobs/{job.Id}/stderr");
+
+        Assert.Equal(new byte[] { 0xFF, 0xFE, (byte)'o', (byte)'k', (byte)'\n' }, stdout);
+        Assert.Equal("err\0\n"u8.ToArray(), stderr);
+        Assert.Equal("\uFFFD\uFFFDok\n", job.Stdout);
+    }
+
+    [Fact]
+    public async Task Artifacts_AreListedAndDownloadable_WhenTheScriptLeavesFiles()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import os\nos.makedirs('out', exist_ok=True)\nopen('out/report.txt','w').write('result 42')",
+        }, wait: true);
+
+        var list = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/artifacts")).ReadAsync<ArtifactListResponse>();
+        var artifact = Assert.Single(list.Artifacts, a => a.Name == "out/report.txt");
+        var content = await _server.Admin.GetStringAsync(artifact.Url);
+
+        Assert.Equal("succeeded", job.Status);
+        Assert.Equal(9, artifact.Size);
+        Assert.Equal("result 42", content);
+        Assert.Contains(job.Artifacts!, a => a.Name == "out/report.txt");
+    }
+
+    [Fact]
+    public async Task Cancel_StopsARunningJob_WhenAsked()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(60)" });
+        await WaitForLineAsync(job.Id);
+
+        var cancel = await _server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+        var ended = await _server.Admin.WaitEndedAsync(job.Id, 20);
+
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal("cancelled", ended.Status);
+    }
+
+    [Fact]
+    public async Task Delete_KillsAndRemovesARunningJob_WhenAsked()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(60)" });
+        await WaitForLineAsync(job.Id);
+
+        var deleted = await _server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}");
+        var after = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}");
+        // The slot frees once the engine killed the run: a new job then runs at once.
+        var next = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('next')" }, wait: true);
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
+        Assert.Equal("next\n", next.Stdout);
+    }
+
+    [Fact]
+    public async Task Submit_RunsEveryLanguage_WithFilesAndStdinAndEnv()
+    {
+        var bash = await _server.Admin.SubmitOkAsync(new JobSubmission { Language = "bash", Script = "read line; echo \"$line $GREETING\"", Stdin = "hi\n", Env = new() { ["GREETING"] = "there" } }, wait: true);
+        var files = await _server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Files = new() { ["app/run.py"] = Encoding.UTF8.GetBytes("import helper\nhelper.go()"), ["app/helper.py"] = Encoding.UTF8.GetBytes("def go(): print('from helper')") },
+            Entrypoint = "app/run.py",
+        }, wait: true);
+
+        Assert.Equal("hi there\n", bash.Stdout);
+        Assert.Equal("from helper\n", files.Stdout);
+    }
+
+    [Fact]
+    public async Task Submit_EndsTimedOut_WhenTheScriptOutlivesItsTimeout()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\ntime.sleep(30)", Limits = new JobLimitsBody { TimeoutSeconds = 1 } }, wait: true);
+
+        Assert.Equal("timed_out", job.Status);
+        Assert.Equal("wall_time", job.LimitExceeded);
+    }
+
+    [Fact]
+    public async Task Get_ShowsLiveOutput_WhileTheJobRuns()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('partial', flush=True)\ntime.sleep(60)" });
+        await WaitForLineAsync(job.Id);
+
+        var running = await _server.Admin.GetJobAsync(job.Id);
+        var stdout = await _server.Admin.GetStringAsync($"/api/v1/jobs/{job.Id}/stdout");
+        await _server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+
+        Assert.Equal("running", running.Status);
+        Assert.Null(running.ExitCode);
+        Assert.Equal("partial\n", stdout);
+    }
+
+    private async Task WaitForLineAsync(string id)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            var page = await (await _server.Admin.GetAsync($"/api/v1/jobs/{id}/logs")).ReadAsync<LogPageResponse>();
+            if (page.Lines.Count > 0)
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("the job printed nothing within 30 s");
+    }
+}

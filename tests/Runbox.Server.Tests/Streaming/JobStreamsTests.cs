@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Streaming;
+
+public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private RunningServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RunningServer.StartAsync(output);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Events_WritesLogEventsWithSeqIdsThenTheResult_WhenTheJobEnded()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import sys\nprint('one')\nprint('two', file=sys.stderr)" }, wait: true);
+
+        var response = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, events.Length);
+        Assert.Equal(
+            $"event: log\ndata: {{\"seq\":1,\"timestamp\":{Timestamp(events[0])},\"stream\":\"stdout\",\"text\":\"one\"}}\nid: 1",
+            events[0]);
+        Assert.Equal(
+            $"event: log\ndata: {{\"seq\":2,\"timestamp\":{Timestamp(events[1])},\"stream\":\"stderr\",\"text\":\"two\"}}\nid: 2",
+            events[1]);
+        Assert.StartsWith("event: result\ndata: {\"id\":\"" + job.Id + "\",", events[2]);
+        Assert.DoesNotContain("\nid:", events[2]);
+        Assert.EndsWith("\n\n", body);
+        var result = JsonDocument.Parse(events[2]["event: result\ndata: ".Length..]).RootElement;
+        Assert.Equal("succeeded", result.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Events_ResumesAfterLastEventId_WhenTheHeaderIsSent()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "for i in range(5): print(i)" }, wait: true);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{job.Id}/events");
+        request.Headers.Add("Last-Event-ID", "3");
+
+        var body = await (await _server.Admin.SendAsync(request)).Content.ReadAsStringAsync();
+        var bad = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{job.Id}/events");
+        bad.Headers.Add("Last-Event-ID", "three");
+        var badResponse = await _server.Admin.SendAsync(bad);
+
+        var ids = body.Split('\n').Where(l => l.StartsWith("id: ", StringComparison.Ordinal)).Select(l => l[4..]);
+        Assert.Equal(["4", "5"], ids);
+        Assert.Contains("event: result", body);
+        Assert.Equal(HttpStatusCode.BadRequest, badResponse.StatusCode);
+    }
+
+    [Fact]
+    public async Task Events_FollowsLiveAndReplaysTheStart_WhenSubscribedWhileRunning()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('early', flush=True)\ntime.sleep(1.5)\nprint('late', flush=True)" });
+        await Task.Delay(700);
+
+        using var response = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStringAsync();
+
+        var texts = body.Split('\n').Where(l => l.StartsWith("data: {\"seq\"", StringComparison.Ordinal)).Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("text").GetString());
+        Assert.Equal(["early", "late"], texts);
+        Assert.Contains("event: result", body);
+    }
+
+    [Fact]
+    public async Task WebSocket_SendsLogMessagesThenTheResultAndCloses_WhenConnected()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('a', flush=True)\ntime.sleep(0.5)\nprint('b')" });
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + _server.AdminKey);
+        var uri = new Uri(_server.Address, $"/api/v1/jobs/{job.Id}/ws").ToString().Replace("http://", "ws://", StringComparison.Ordinal);
+
+        await socket.ConnectAsync(new Uri(uri), CancellationToken.None);
+        var messages = new List<JsonElement>();
+        var buffer = new byte[1 << 16];
+        while (true)
+        {
+            using var message = new MemoryStream();
+            WebSocketReceiveResult received;
+            do
+            {
+                received = await socket.ReceiveAsync(buffer, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+                message.Write(buffer, 0, received.Count);
+            }
+            while (!received.EndOfMessage);
+            if (received.MessageType == WebSocketMessageType.Close)
+            {
+                break;
+            }
+            messages.Add(JsonDocument.Parse(message.ToArray()).RootElement.Clone());
+        }
+
+        Assert.Equal(["log", "log", "result"], messages.Select(m => m.GetProperty("type").GetString()));
+        Assert.Equal("a", messages[0].GetProperty("text").GetString());
+        Assert.Equal(2, messages[1].GetProperty("seq").GetInt64());
+        Assert.Equal("succeeded", messages[2].GetProperty("job").GetProperty("status").GetString());
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task WebSocket_Returns400_WhenNotAnUpgrade()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+
+        var response = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/ws");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Events_Returns429_WhenTheKeyHoldsTooManyStreams()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true", ["Runbox:RateLimit:StreamsPerKey"] = "1" });
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+
+        using var first = await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        var second = await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        var (other, _) = await server.UserAsync("other");
+        var otherJob = await other.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+        using var third = await other.GetAsync($"/api/v1/jobs/{otherJob.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal((HttpStatusCode)429, second.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+    }
+
+    private static string Timestamp(string sseEvent)
+    {
+        var data = sseEvent.Split('\n').Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..];
+        return JsonDocument.Parse(data).RootElement.GetProperty("timestamp").GetRawText();
+    }
+}

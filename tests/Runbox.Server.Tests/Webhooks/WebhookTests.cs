@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Runbox.Server.Webhooks;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Webhooks;
+
+public sealed class WebhookTests(ITestOutputHelper output)
+{
+    private const string Secret = "test-webhook-secret-0123456789";
+
+    [Fact]
+    public async Task Callback_ReceivesTheSignedFinalJobAfterRetries_WhenTheReceiverFailsFirst()
+    {
+        using var receiver = new Receiver(failFirst: 1);
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?>
+        {
+            ["Runbox:Webhooks:AllowPrivateAddresses"] = "true",
+            ["Runbox:Webhooks:Secret"] = Secret,
+            ["Runbox:Webhooks:InitialBackoffSeconds"] = "0.2",
+        });
+
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('done')", CallbackUrl = receiver.Url });
+        var delivery = await receiver.Delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, receiver.Attempts);
+        var body = JsonDocument.Parse(delivery.Body).RootElement;
+        Assert.Equal(job.Id, body.GetProperty("id").GetString());
+        Assert.Equal("succeeded", body.GetProperty("status").GetString());
+        Assert.Equal("done\n", body.GetProperty("stdout").GetString());
+        Assert.Equal("job.finished", delivery.Headers["X-Runbox-Event"]);
+        var timestamp = long.Parse(delivery.Headers["X-Runbox-Timestamp"]);
+        Assert.True(WebhookSigner.Verify(Secret, timestamp, delivery.Body, delivery.Headers["X-Runbox-Signature"]));
+        Assert.False(WebhookSigner.Verify("another-secret-0123456789", timestamp, delivery.Body, delivery.Headers["X-Runbox-Signature"]));
+    }
+
+    [Fact]
+    public async Task Submit_RefusesLoopbackCallback_WhenPrivateAddressesAreNotAllowed()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true" });
+
+        var response = await server.Admin.SubmitAsync(new JobSubmission { Script = "print(1)", CallbackUrl = "http://localhost:9/hook" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("loopback", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("10.0.0.1", true)]
+    [InlineData("172.16.5.4", true)]
+    [InlineData("192.168.1.1", true)]
+    [InlineData("169.254.169.254", true)]
+    [InlineData("::1", true)]
+    [InlineData("fd00::1", true)]
+    [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("93.184.216.34", false)]
+    [InlineData("2606:4700::1111", false)]
+    public void IsInternal_ClassifiesAddresses_ByRange(string address, bool expected) =>
+        Assert.Equal(expected, CallbackAddressPolicy.IsInternal(IPAddress.Parse(address)));
+
+    /// <summary>A tiny HTTP receiver on 127.0.0.1 that answers 500 to the first N posts, then 200.</summary>
+    private sealed class Receiver : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly int _failFirst;
+
+        public Receiver(int failFirst)
+        {
+            _failFirst = failFirst;
+            _listener.Start();
+            _ = Task.Run(AcceptAsync);
+        }
+
+        public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/hook";
+
+        public int Attempts { get; private set; }
+
+        public TaskCompletionSource<(byte[] Body, Dictionary<string, string> Headers)> Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Dispose() => _listener.Stop();
+
+        private async Task AcceptAsync()
+        {
+            while (true)
+            {
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync();
+                }
+                catch (Exception)
+                {
+                    return;
+                }
+                using (client)
+                {
+                    var stream = client.GetStream();
+                    var (headers, body) = await ReadRequestAsync(stream);
+                    Attempts++;
+                    var ok = Attempts > _failFirst;
+                    var status = ok ? "200 OK" : "500 Internal Server Error";
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+                    if (ok)
+                    {
+                        Delivered.TrySetResult((body, headers));
+                    }
+                }
+            }
+        }
+
+        private static async Task<(Dictionary<string, string>, byte[])> ReadRequestAsync(NetworkStream stream)
+        {
+            var buffer = new List<byte>();
+            var one = new byte[1];
+            while (!EndsWithBlankLine(buffer) && await stream.ReadAsync(one) == 1)
+            {
+                buffer.Add(one[0]);
+            }
+            var lines = Encoding.ASCII.GetString(buffer.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1);
+            var headers = lines.Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
+            var body = new byte[int.Parse(headers["Content-Length"])];
+            await stream.ReadExactlyAsync(body);
+            return (headers, body);
+        }
+
+        private static bool EndsWithBlankLine(List<byte> b) =>
+            b.Count >= 4 && b[^4] == '\r' && b[^3] == '\n' && b[^2] == '\r' && b[^1] == '\n';
+    }
+}
