@@ -156,10 +156,11 @@ internal sealed class JobRun
             {
                 json.WriteNumber("nofile", nofile);
             }
-            // RLIMIT_NPROC counts every process of the uid: only meaningful when the job has a uid of its own.
+            // RLIMIT_NPROC counts every process of the uid: only meaningful when the job has a uid of its own. With a
+            // pids cgroup it is only a backstop, set above pids.max so the cgroup's count names the limit.
             if (Limits.Processes is { } nproc && uid is not null)
             {
-                json.WriteNumber("nproc", nproc);
+                json.WriteNumber("nproc", Cgroup?.LimitsProcesses == true ? nproc + 8 : nproc);
             }
             // Address space is a rough stand-in for memory where no cgroup measures it; V8 reserves far more than
             // it uses, so Node.js jobs go without.

@@ -18,6 +18,9 @@ internal abstract class CgroupSlot
     /// <summary>Whether memory is limited here (so the address-space rlimit stand-in can go).</summary>
     public abstract bool LimitsMemory { get; }
 
+    /// <summary>Whether the number of processes is limited here.</summary>
+    public abstract bool LimitsProcesses { get; }
+
     /// <summary>Resets the counters, sets the job's limits and notes the counters that cannot be reset.</summary>
     public abstract void Prepare(JobLimits limits);
 

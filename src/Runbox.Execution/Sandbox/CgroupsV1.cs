@@ -92,6 +92,8 @@ internal sealed class CgroupsV1 : Cgroups
 
         public override bool LimitsMemory => _memory is not null;
 
+        public override bool LimitsProcesses => _pids is not null;
+
         protected override IEnumerable<string> Directories => new[] { _memory, _pids, _cpu, _freezer }.OfType<string>();
 
         public override void Prepare(JobLimits limits)

@@ -84,6 +84,8 @@ internal sealed class CgroupsV2 : Cgroups
 
         public override bool LimitsMemory => true;
 
+        public override bool LimitsProcesses => true;
+
         protected override IEnumerable<string> Directories => [_directory];
 
         private string File(string name) => Path.Combine(_directory, name);
