@@ -22,11 +22,15 @@ public interface IJobStore : IAsyncDisposable
 
     // Jobs
 
-    /// <summary>Inserts a queued job and signals waiting workers. Durable when it returns.</summary>
+    /// <summary>
+    /// Inserts a queued job and signals waiting workers. Durable when it returns. The record is stored as given
+    /// (a job refused up front may be inserted already ended, with its outcome). Times keep microsecond precision.
+    /// </summary>
     Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken = default);
 
     Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>A page of jobs, newest first. A cursor this store did not issue throws ArgumentException.</summary>
     Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -60,7 +64,10 @@ public interface IJobStore : IAsyncDisposable
 
     // Log lines
 
-    /// <summary>Appends a batch of lines in one transaction; lines already stored (same seq) are ignored.</summary>
+    /// <summary>
+    /// Appends a batch of lines in one transaction; lines already stored (same seq) are ignored, and so is a batch for
+    /// a job that no longer exists.
+    /// </summary>
     Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default);
 
     /// <summary>Lines with seq greater than <paramref name="afterSeq"/>, in order, at most <paramref name="limit"/>.</summary>
@@ -68,11 +75,15 @@ public interface IJobStore : IAsyncDisposable
 
     // Artifacts
 
+    /// <summary>Saves (or replaces) an artifact whole: readers see the old bytes or the new, never a mix.</summary>
+    /// <exception cref="ArgumentException">The name breaks <see cref="ArtifactName"/>'s rule.</exception>
+    /// <exception cref="ArtifactTooLargeException">The content is larger than the store keeps; nothing was saved.</exception>
+    /// <exception cref="KeyNotFoundException">There is no such job.</exception>
     Task SaveArtifactAsync(string jobId, string name, Stream content, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string jobId, CancellationToken cancellationToken = default);
 
-    /// <summary>The artifact's bytes, or null when there is none by that name.</summary>
+    /// <summary>The artifact's bytes, or null when there is none by that name. Invalid names throw ArgumentException.</summary>
     Task<Stream?> OpenArtifactAsync(string jobId, string name, CancellationToken cancellationToken = default);
 
     // Keys

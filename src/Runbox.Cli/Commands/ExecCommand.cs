@@ -65,7 +65,12 @@ internal static class ExecCommand
                     CpuSeconds = parse.GetValue(cpu),
                 },
             };
-            await using var engine = new JobEngine(new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(network) });
+            var options = new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(network) };
+            if (Environment.GetEnvironmentVariable("RUNBOX_WORK_ROOT") is { Length: > 0 } workRoot)
+            {
+                options = options with { WorkRoot = workRoot };
+            }
+            await using var engine = new JobEngine(options);
             var execution = await engine.StartAsync(request, cancellationToken);
             using var cancel = cancellationToken.Register(execution.Cancel);
             if (parse.GetValue(json))

@@ -176,7 +176,7 @@ public sealed class JobEngine : IJobEngine
     {
         Directory.CreateDirectory(_runDirectory);
         var script = ZygoteScript.WriteTo(_runDirectory);
-        var socket = Path.Combine(_runDirectory, $"control-{Guid.NewGuid():N}.sock");
+        var socket = ControlSocketPath();
         var callbacks = new ZygoteProcess.Callbacks(OnJobStarted, OnJobExited, OnZygoteDied);
         var zygote = await ZygoteProcess.CreateAsync(runtime.Name, runtime.PythonPath, script, socket,
             control => _plan.ZygoteConfig(control, runtime, Options), JobEnvironment.Base(runtime), callbacks, _logger, _disposing.Token);
@@ -185,6 +185,26 @@ public sealed class JobEngine : IJobEngine
         Log.ZygoteReady(_logger, runtime.Name, ready.Pid, ready.PythonVersion);
         return zygote;
     }
+
+    /// <summary>
+    /// Where the zygote connects back. Unix socket paths hold at most 107 bytes, so a deep work root falls back
+    /// to a private (0700) folder in /tmp.
+    /// </summary>
+    private string ControlSocketPath()
+    {
+        var name = $"z-{Guid.NewGuid():N}"[..10] + ".sock";
+        var path = Path.Combine(_runDirectory, name);
+        if (System.Text.Encoding.UTF8.GetByteCount(path) <= 100)
+        {
+            return path;
+        }
+        var directory = Directory.CreateTempSubdirectory("runbox-").FullName;
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return Path.Combine(directory, name);
+    }
+
+    /// <summary>The process id of a runtime's zygote, starting it if needed (tests kill it to test restarts).</summary>
+    internal async Task<int> ZygotePidAsync(string runtime) => (await GetZygoteAsync(runtime, CancellationToken.None)).Zygote.Pid;
 
     private async Task StopZygoteAsync(string name)
     {

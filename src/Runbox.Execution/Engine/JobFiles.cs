@@ -138,6 +138,65 @@ internal static class JobFiles
         return target;
     }
 
+    /// <summary>The regular files already in a folder, with size and time, so only what a job changes counts.</summary>
+    public static Dictionary<string, (long Size, DateTime Modified)> Snapshot(string directory)
+    {
+        var files = new Dictionary<string, (long, DateTime)>();
+        foreach (var path in Walk(directory))
+        {
+            var info = new FileInfo(path);
+            if (info.LinkTarget is null)
+            {
+                files[Path.GetRelativePath(directory, path).Replace('\\', '/')] = (info.Length, info.LastWriteTimeUtc);
+            }
+        }
+        return files;
+    }
+
+    public static bool SameDirectory(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
+
+    /// <summary>Changes the owner of a tree without following any link in it.</summary>
+    public static void ChownTree(string directory, uint uid, uint gid)
+    {
+        Libc.Lchown(directory, uid, gid);
+        foreach (var path in Walk(directory, includeDirectories: true))
+        {
+            Libc.Lchown(path, uid, gid);
+        }
+    }
+
+    /// <summary>Every entry beneath a folder, entering no linked directory.</summary>
+    private static IEnumerable<string> Walk(string directory, bool includeDirectories = false)
+    {
+        var stack = new Stack<string>();
+        stack.Push(directory);
+        while (stack.Count > 0)
+        {
+            List<FileSystemInfo> entries;
+            try
+            {
+                entries = new DirectoryInfo(stack.Pop()).EnumerateFileSystemInfos().ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            foreach (var entry in entries)
+            {
+                if (entry is DirectoryInfo && entry.LinkTarget is null)
+                {
+                    stack.Push(entry.FullName);
+                    if (!includeDirectories)
+                    {
+                        continue;
+                    }
+                }
+                yield return entry.FullName;
+            }
+        }
+    }
+
     /// <summary>Removes a directory tree; links are removed, never their targets.</summary>
     public static void Remove(string directory)
     {

@@ -83,6 +83,8 @@ internal sealed class JobRun
         if (Request.WorkingDirectory is { } given)
         {
             Directory = given;
+            // What the caller put there beforehand is theirs, not the job's output.
+            _inputs = JobFiles.Snapshot(given);
         }
         else
         {
@@ -96,7 +98,10 @@ internal sealed class JobRun
         {
             files[entry] = Encoding.UTF8.GetBytes(Request.Script);
         }
-        _inputs = JobFiles.WriteInputs(Directory, files);
+        foreach (var (name, stamp) in JobFiles.WriteInputs(Directory, files))
+        {
+            _inputs[name] = stamp;
+        }
         _entryPath = Path.Combine(Directory, entry);
     }
 
@@ -426,8 +431,9 @@ internal sealed class JobRun
             {
                 System.IO.Directory.CreateDirectory(Request.ArtifactDirectory);
             }
-            var artifacts = JobFiles.Collect(Directory, _inputs, _ownsDirectory ? Request.ArtifactDirectory ?? null : Request.ArtifactDirectory,
-                _options.MaxArtifactBytes, _options.MaxArtifactCount);
+            // Copying a folder onto itself would truncate every file: list in place instead.
+            var destination = Request.ArtifactDirectory is { } target && JobFiles.SameDirectory(target, Directory) ? null : Request.ArtifactDirectory;
+            var artifacts = JobFiles.Collect(Directory, _inputs, destination, _options.MaxArtifactBytes, _options.MaxArtifactCount);
             if (_ownsDirectory && Request.ArtifactDirectory is null)
             {
                 // Listed, but the folder goes away with the job: paths would point at nothing.
@@ -440,6 +446,11 @@ internal sealed class JobRun
             if (_ownsDirectory)
             {
                 JobFiles.Remove(Directory);
+            }
+            else
+            {
+                // The job ran as a slot uid that owned the caller's folder meanwhile; hand it all back.
+                JobFiles.ChownTree(Directory, Libc.GetEffectiveUserId(), Libc.GetEffectiveGroupId());
             }
         }
     }

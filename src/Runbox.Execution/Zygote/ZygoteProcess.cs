@@ -111,6 +111,10 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         finally
         {
             File.Delete(socketPath);
+            if (Path.GetFileName(Path.GetDirectoryName(socketPath))?.StartsWith("runbox-", StringComparison.Ordinal) == true)
+            {
+                Directory.Delete(Path.GetDirectoryName(socketPath)!);
+            }
         }
         control.Blocking = true;
         return new ZygoteProcess(runtime, control, process, logger, callbacks).WithStderrPump();

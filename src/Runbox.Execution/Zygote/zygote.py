@@ -19,6 +19,8 @@ import gc
 import io
 import json
 import os
+import random  # every job reseeds it; imported here so no job pays for the import
+import resource
 import select
 import signal
 import socket
@@ -298,7 +300,6 @@ def reset_signals():
 
 
 def apply_limits(spec):
-    import resource
     limits = spec.get("rlimits", {})
     table = (("cpu", resource.RLIMIT_CPU), ("as", resource.RLIMIT_AS), ("fsize", resource.RLIMIT_FSIZE),
              ("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC), ("core", resource.RLIMIT_CORE))
@@ -323,14 +324,44 @@ def become_job_user(spec):
     os.setresuid(uid, uid, uid)
 
 
-def job_main(spec, script_fds):
-    """In the forked job process. Never returns."""
+def job_standby(control, sandbox):
+    """The pre-forked job process: does everything that does not depend on the job, then waits for it.
+    Never returns."""
     try:
         os.setpgid(0, 0)
+        keep = control.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 65536)
+        reset_signals()
+        atexit._clear()  # the zygote's own handlers are not the job's
+        reseed()
+        make_stdio()  # bound to fds 0-2 by number: valid once the job's sockets are dup'ed there
+        spec, fds = recv(control, max_fds=3)
+        if spec is None:
+            os._exit(0)
+        control.close()
+    except BaseException:
+        os._exit(127)
+    job_start(spec, fds, sandbox)
+
+
+def job_start(spec, script_fds, sandbox):
+    """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
+    Never returns."""
+    try:
+        # Stdio first, so that a setup failure below is reported on the job's own stderr.
         for i, fd in enumerate(script_fds):
             os.dup2(fd, i)
-        os.closerange(3, 65536)
-        reset_signals()
+        for fd in script_fds:
+            if fd > 2:
+                os.close(fd)
+        for path in spec.get("cgroups", []):
+            with open(path, "w") as f:
+                f.write("0")
+        if spec.get("uid") is not None and os.geteuid() == 0:
+            own_tree(spec["cwd"], spec["uid"], spec["gid"])
+        # pivot_root moves every process of the namespace whose root is the old one: the init too.
+        sandbox.enter_root(spec["cwd"])
         apply_limits(spec)
         if spec.get("no_new_privs", True):
             try:
@@ -369,13 +400,10 @@ def make_stdio():
 
 def run_in_place(spec, env):
     """The fast path: behave like `python script.py` inside this already-warm interpreter."""
-    atexit._clear()  # the zygote's own handlers are not the job's
-    make_stdio()
     os.environ.clear()
     os.environ.update(env)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as CPython does at start-up: BrokenPipeError, not death
-    reseed()
     path = spec["argv"][0]
     sys.argv = list(spec["argv"])
     sys.path[0] = os.path.dirname(os.path.abspath(path))
@@ -421,11 +449,18 @@ def exit_code(e):
     return 1
 
 
-def print_exception():
+def print_exception(skip=1):
+    """Prints the exception as CPython would: the traceback starts at the script's frame, not the zygote's."""
+    kind, value, tb = sys.exc_info()
+    for _ in range(skip):
+        if tb is not None:
+            tb = tb.tb_next
+    if value is not None:
+        value.__traceback__ = tb
     try:
-        sys.excepthook(*sys.exc_info())
+        sys.excepthook(kind, value, tb)
     except Exception:
-        traceback.print_exc()
+        traceback.print_exception(kind, value, tb)
 
 
 def finish(code):
@@ -439,7 +474,7 @@ def finish(code):
     except SystemExit as e:
         code = exit_code(e)
     except BaseException:
-        print_exception()
+        print_exception(skip=0)
     return code if flush_std() else 120
 
 
@@ -454,7 +489,6 @@ def flush_std():
 
 
 def reseed():
-    import random
     random.seed()
     np = sys.modules.get("numpy")
     if np is not None:
@@ -469,25 +503,30 @@ def reseed():
 class Init:
     """The zygote's view of one job init process."""
 
-    def __init__(self, pid, sock, network):
+    def __init__(self, pid, sock, job_sock, network):
         self.pid = pid
         self.sock = sock
+        self.job_sock = job_sock
         self.network = network
         self.job = None
         self.kill_at = None  # when to escalate a requested kill to SIGKILL
 
 
 def spawn_init(sandbox, network):
-    """Forks an init into fresh namespaces. Returns (host pid, socket) once it waits for its job."""
+    """Forks an init into fresh namespaces. Returns (pid, init socket, job socket); the init reports its
+    host pid, then ready once its job process waits on the job socket."""
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    job_parent, job_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     flush_std()
     pid = os.fork()
     if pid == 0:
         parent.close()
+        job_parent.close()
         try:
-            keep = child.fileno()
-            os.closerange(3, keep)
-            os.closerange(keep + 1, 65536)
+            keep = sorted((child.fileno(), job_child.fileno()))
+            os.closerange(3, keep[0])
+            os.closerange(keep[0] + 1, keep[1])
+            os.closerange(keep[1] + 1, 65536)
             os.setsid()
             sandbox.enter(network)
             if sandbox.flags(network) & CLONE_NEWPID:
@@ -495,47 +534,43 @@ def spawn_init(sandbox, network):
                 # This process only reports its host pid and leaves; the zygote (a subreaper) adopts it.
                 inner = os.fork()
                 if inner == 0:
-                    init_main(child, sandbox)
+                    init_main(child, job_child, sandbox)
                 send(child, {"pid": inner})
                 os._exit(0)
             send(child, {"pid": os.getpid()})
-            init_main(child, sandbox)
+            init_main(child, job_child, sandbox)
         except BaseException as e:
             try:
                 send(child, {"error": "init setup failed: %s" % (e,)})
             finally:
                 os._exit(1)
     child.close()
-    return pid, parent
+    job_child.close()
+    return pid, parent, job_parent
 
 
-def init_main(sock, sandbox):
-    """Pid 1 of the job (or its subreaper). Waits for the job, runs it, cleans up, reports. Never returns.
+def init_main(sock, job_sock, sandbox):
+    """Pid 1 of the job (or its subreaper). Forks the job process ahead of the job; the zygote hands the job
+    straight to it. Then waits, cleans up, reports. Never returns.
 
     It watches its socket while the job runs: a "kill" message or the zygote's end (EOF) kills the job."""
     status = {}
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         sandbox.build_root()
-        spec, fds = recv(sock, max_fds=3)
-        if spec is None:
-            os._exit(0)
-        for path in spec.get("cgroups", []):
-            with open(path, "w") as f:
-                f.write("0")
-        if spec.get("uid") is not None and os.geteuid() == 0:
-            own_tree(spec["cwd"], spec["uid"], spec["gid"])
-        sandbox.enter_root(spec["cwd"])
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda _sig, _frame: None)
+        flush_std()
         pid = os.fork()
         if pid == 0:
             sock.close()
-            job_main(spec, fds)
-        for fd in fds:
-            os.close(fd)
+            os.close(wake_r)
+            os.close(wake_w)
+            job_standby(job_sock, sandbox)
+        job_sock.close()
+        send(sock, {"ready": True})
         killed = False
         job_status = None
         while job_status is None:
@@ -556,7 +591,6 @@ def init_main(sock, sandbox):
                     job_status = wait_status
         # Whatever the job left behind (daemons, setsid, double forks) dies with it.
         kill_descendants(None)
-        import resource
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         status = {"status": job_status, "killed": killed,
                   "utime_us": int(children.ru_utime * 1e6), "stime_us": int(children.ru_stime * 1e6),
@@ -635,14 +669,20 @@ class Zygote:
         self.pool = {False: [], True: []}  # network → ready inits
         self.by_sock = {}                  # socket fd → Init
         self.jobs = {}                     # job id → Init
-        self.pending = {}                  # socket fd → (Init, waiting for its pid report)
+        self.starting = 0                  # inits forked but not ready yet
+        self.waiting = []                  # spawn requests waiting for a ready init
 
     def run(self):
         while True:
-            timeout = self.refill_or_timeout()
             readable = [self.control] + [i.sock for i in self.by_sock.values()]
             try:
-                ready, _, _ = select.select(readable, [], [], timeout)
+                # Work first; a pool refill (a fork, new namespaces) only when nothing is waiting.
+                ready, _, _ = select.select(readable, [], [], 0)
+                if not ready:
+                    if self.refill():
+                        continue
+                    timeout = 0.05 if any(i.kill_at for i in self.jobs.values()) else 1.0
+                    ready, _, _ = select.select(readable, [], [], timeout)
             except InterruptedError:
                 continue
             for sock in ready:
@@ -654,22 +694,19 @@ class Zygote:
             self.escalate_kills()
             self.reap()
 
-    def refill_or_timeout(self):
-        """Keeps the pool full, one fork per turn so a waiting command is never held up long."""
-        if len(self.pool[False]) < self.pool_size:
+    def refill(self):
+        """Starts one more init when the pool (counting those still setting up) is short. True if it did."""
+        if len(self.pool[False]) + self.starting < self.pool_size + len(self.waiting):
             self.add_to_pool(False)
-            return 0
-        return 0.05 if any(i.kill_at for i in self.jobs.values()) else 1.0
+            return True
+        return False
 
     def add_to_pool(self, network):
-        pid, sock = spawn_init(self.sandbox, network)
-        message, _ = recv(sock)
-        if message is None or "error" in message:
-            sock.close()
-            raise RuntimeError((message or {}).get("error", "job init died during setup"))
-        init = Init(message["pid"], sock, network)
+        """Forks an init; it joins the pool when it reports ready (see on_init), never blocking the loop."""
+        pid, sock, job_sock = spawn_init(self.sandbox, network)
+        init = Init(None, sock, job_sock, network)
         self.by_sock[sock.fileno()] = init
-        self.pool[network].append(init)
+        self.starting += 1
         return init
 
     def on_control(self):
@@ -688,13 +725,18 @@ class Zygote:
         return True
 
     def spawn(self, spec):
+        network = bool(spec.get("network"))
+        pool = self.pool[network]
+        if not pool:
+            self.waiting.append(spec)
+            if network:
+                self.add_to_pool(True)
+            return
+        self.dispatch(pool.pop(0), spec)
+
+    def dispatch(self, init, spec):
         job_id = spec["id"]
         try:
-            network = bool(spec.get("network"))
-            pool = self.pool[network]
-            init = pool.pop(0) if pool else self.add_to_pool(network)
-            if init in pool:
-                pool.remove(init)
             ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
             # The job reads stdin and writes stdout/stderr; each socket carries one direction only.
             ends[0][0].shutdown(socket.SHUT_RD)
@@ -702,7 +744,8 @@ class Zygote:
             for engine_end, job_end in ends[1:]:
                 engine_end.shutdown(socket.SHUT_WR)
                 job_end.shutdown(socket.SHUT_RD)
-            send(init.sock, spec, [job_end.fileno() for _, job_end in ends])
+            send(init.job_sock, spec, [job_end.fileno() for _, job_end in ends])
+            init.job_sock.close()
             init.job = job_id
             self.jobs[job_id] = init
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid},
@@ -712,6 +755,18 @@ class Zygote:
                     s.close()
         except Exception as e:
             send(self.control, {"t": "exited", "id": job_id, "error": "could not start the job: %s" % (e,)})
+
+    def on_ready(self, init):
+        for spec in self.waiting:
+            if bool(spec.get("network")) == init.network:
+                self.waiting.remove(spec)
+                self.dispatch(init, spec)
+                return
+        if init.network:
+            self.forget(init)  # networked inits are made on demand only
+            os.kill(init.pid, signal.SIGKILL)
+            return
+        self.pool[False].append(init)
 
     def kill(self, job_id):
         init = self.jobs.get(job_id)
@@ -743,6 +798,15 @@ class Zygote:
             message, _ = recv(init.sock)
         except OSError:
             message = None
+        if message is not None and init.pid is None and "pid" in message:
+            init.pid = message["pid"]
+            return
+        if message is not None and message.get("ready"):
+            self.starting -= 1
+            self.on_ready(init)
+            return
+        if init.pid is not None and init.job is None and init not in self.pool[init.network]:
+            self.starting -= 1  # died while setting up
         self.forget(init)
         if init.job is None:
             # A pooled init that died before its job (its sandbox setup failed): say so; the refill retries.
@@ -764,6 +828,7 @@ class Zygote:
         if init.job is not None:
             self.jobs.pop(init.job, None)
         init.sock.close()
+        init.job_sock.close()
 
     def reap(self):
         while True:
@@ -776,6 +841,8 @@ class Zygote:
 
     def shutdown(self):
         for init in list(self.by_sock.values()):
+            if init.pid is None:
+                continue  # still setting up: it ends when its socket closes with this process
             try:
                 os.kill(init.pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -17,10 +17,13 @@ public interface IJobClaim : IAsyncDisposable
     /// <summary>Extends the lease. False when it was lost.</summary>
     Task<bool> RenewAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Whether a client asked to cancel the job since it was claimed.</summary>
+    /// <summary>Whether a client asked to cancel the job since it was claimed (also true once the job was deleted).</summary>
     Task<bool> IsCancelRequestedAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Records the end of the job. False when the lease was lost (someone else owns the job now).</summary>
+    /// <summary>
+    /// Records the end of the job. False when the lease was lost (someone else owns the job now). Once called, disposing
+    /// no longer releases the job, even if this failed: it may have run, so the lease expires and rescue decides.
+    /// </summary>
     Task<bool> CompleteAsync(JobOutcome outcome, CancellationToken cancellationToken = default);
 
     /// <summary>Puts the job back in the queue untouched (graceful stop before it started).</summary>

@@ -1,0 +1,84 @@
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using Runbox.Execution.Runtimes;
+
+namespace Runbox.Bench;
+
+/// <summary>Issue 2's numbers: the fast path against a cold interpreter and against the bare fork floor.</summary>
+internal static class EngineBench
+{
+    private const string Hello = "print('hello world')";
+
+    // Heavy stdlib modules (and numpy where this interpreter has it): what a real script imports first.
+    private static readonly string[] Heavy = ["asyncio", "decimal", "email.mime.multipart", "http.client", "json", "xml.etree.ElementTree",
+        "sqlite3", "unittest", "logging.handlers", "argparse", "statistics", "ssl", "multiprocessing.pool", "urllib.request", "csv", "difflib", "inspect", "dataclasses", "typing", "tomllib"];
+
+    public static async Task RunAsync(int count)
+    {
+        var python = InterpreterLocator.ResolvePython();
+        var heavy = Heavy.Where(m => Importable(python, m)).ToArray();
+        var heavyScript = string.Join("\n", heavy.Select(m => $"import {m}")) + "\nprint('imported')";
+        var work = Directory.CreateTempSubdirectory("runbox-bench-").FullName;
+        var helloFile = Path.Combine(work, "hello.py");
+        var heavyFile = Path.Combine(work, "heavy.py");
+        await File.WriteAllTextAsync(helloFile, Hello);
+        await File.WriteAllTextAsync(heavyFile, heavyScript);
+
+        await using var engine = new JobEngine(new EngineOptions
+        {
+            WorkRoot = Path.Combine(work, "engine"),
+            Slots = 8,
+            PoolSize = 4,
+            Runtimes =
+            [
+                new RuntimeDefinition { Name = "default", PythonPath = python },
+                new RuntimeDefinition { Name = "heavy", PythonPath = python, Preload = heavy },
+            ],
+        });
+        await engine.WarmUpAsync("default");
+        await engine.WarmUpAsync("heavy");
+        async Task Job(string runtime, string script)
+        {
+            var result = await engine.RunAsync(new JobRequest { Script = script, Runtime = runtime });
+            if (result.Status != JobStatus.Succeeded)
+            {
+                throw new InvalidOperationException($"job {result.Status}: {result.Error} {System.Text.Encoding.UTF8.GetString(result.Stderr)}");
+            }
+        }
+
+        Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
+            $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
+        Console.WriteLine($"hello world, {count} jobs each:");
+        var results = new List<Measurement>();
+        foreach (var concurrency in new[] { 1, 4 })
+        {
+            results.Add(await Measure.RunAsync("(a) cold python3 subprocess", count / 2, concurrency, () => Cold.RunAsync(python, helloFile)));
+            results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello)));
+            results.Add(await Floor.RunAsync(python, Hello, count, concurrency));
+        }
+        foreach (var r in results)
+        {
+            Console.WriteLine("  " + r);
+        }
+        var cold1 = results[0];
+        var fast1 = results[1];
+        var floor1 = results[2];
+        Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
+        Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
+
+        Console.WriteLine($"heavy imports ({heavy.Length} modules: {string.Join(", ", heavy)}):");
+        var coldHeavy = await Measure.RunAsync("cold python3 importing them", 20, 1, () => Cold.RunAsync(python, heavyFile), warmup: 2);
+        var preloaded = await Measure.RunAsync("fast path, modules preloaded", 100, 1, () => Job("heavy", heavyScript));
+        Console.WriteLine("  " + coldHeavy);
+        Console.WriteLine("  " + preloaded);
+        Console.WriteLine($"  preloaded is {coldHeavy.P50Ms / preloaded.P50Ms:F1}x faster than cold (target >= 50x)");
+        Directory.Delete(work, recursive: true);
+    }
+
+    private static bool Importable(string python, string module)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(python, ["-c", $"import {module}"]) { RedirectStandardError = true })!;
+        process.WaitForExit();
+        return process.ExitCode == 0;
+    }
+}

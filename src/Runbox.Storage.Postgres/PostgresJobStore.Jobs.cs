@@ -1,0 +1,122 @@
+using System.Text;
+using NpgsqlTypes;
+using Runbox.Execution.Jobs;
+using Runbox.Storage.Jobs;
+
+namespace Runbox.Storage.Postgres;
+
+public sealed partial class PostgresJobStore
+{
+    private const int MaxPageSize = 1000;
+
+    public async Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken = default)
+    {
+        // One statement, one transaction: the NOTIFY is delivered at commit, when the row is visible.
+        await using var insert = Command($"""
+            WITH inserted AS ({JobRows.Insert} RETURNING id, status)
+            SELECT {NotifyChannels.NotifyJob}, CASE WHEN status = 'queued' THEN {NotifyChannels.NotifyWork} END FROM inserted
+            """).BindInsert(job);
+        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (job.Status == JobStatus.Queued)
+        {
+            signals.PulseWork();
+        }
+    }
+
+    public async Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var command = Command($"SELECT {JobRows.Columns} FROM jobs WHERE id = @id").With("id", id);
+        var jobs = await command.ReadAllAsync(JobRows.Read, cancellationToken).ConfigureAwait(false);
+        return jobs.Count == 0 ? null : jobs[0];
+    }
+
+    public async Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        var limit = Math.Clamp(query.Limit, 1, MaxPageSize);
+        var sql = new StringBuilder($"SELECT {JobRows.Columns} FROM jobs WHERE true");
+        await using var command = Command("");
+        if (query.Owner is not null)
+        {
+            sql.Append(" AND owner = @owner");
+            command.With("owner", query.Owner);
+        }
+        if (query.Status is { } status)
+        {
+            sql.Append(" AND status = @status");
+            command.With("status", status.ToWire());
+        }
+        if (query.Runtime is not null)
+        {
+            sql.Append(" AND runtime = @runtime");
+            command.With("runtime", query.Runtime);
+        }
+        if (!string.IsNullOrEmpty(query.Text))
+        {
+            sql.Append(" AND (strpos(id, @text) > 0 OR strpos(script_text, @text) > 0)");
+            command.With("text", query.Text.Replace("\0", "", StringComparison.Ordinal), NpgsqlDbType.Text);
+        }
+        if (query.Cursor is not null)
+        {
+            var cursor = JobCursor.Decode(query.Cursor);
+            sql.Append(" AND (created_at, id) < (@cursor_at, @cursor_id)");
+            command.WithTime("cursor_at", cursor.CreatedAt).With("cursor_id", cursor.Id, NpgsqlDbType.Text);
+        }
+        // One row more than asked tells whether another page exists.
+        sql.Append(" ORDER BY created_at DESC, id DESC LIMIT @limit");
+        command.With("limit", limit + 1);
+        command.CommandText = sql.ToString();
+
+        var jobs = await command.ReadAllAsync(JobRows.Read, cancellationToken).ConfigureAwait(false);
+        if (jobs.Count <= limit)
+        {
+            return new JobPage(jobs, null);
+        }
+        jobs.RemoveAt(limit);
+        var last = jobs[^1];
+        return new JobPage(jobs, new JobCursor(last.CreatedAt, last.Id).Encode());
+    }
+
+    public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default)
+    {
+        // Row locks order this against a claim: whichever commits first, the other sees its result.
+        await using var cancel = Command($"""
+            WITH changed AS (
+                UPDATE jobs SET
+                    status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+                    finished_at = CASE WHEN status = 'queued' THEN @now ELSE finished_at END,
+                    cancel_requested = true
+                WHERE id = @id AND status IN ('queued', 'running')
+                RETURNING id)
+            SELECT {NotifyChannels.NotifyJob} FROM changed
+            """).With("id", id).WithTime("now", time.GetUtcNow());
+        await cancel.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        signals.PulseJob(id);
+        return await GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default)
+    {
+        // Log lines and artifacts go with the row (ON DELETE CASCADE).
+        await using var delete = Command($"""
+            WITH deleted AS (DELETE FROM jobs WHERE id = @id RETURNING id)
+            SELECT id, {NotifyChannels.NotifyJob} FROM deleted
+            """).With("id", id);
+        var deleted = await delete.ReadAllAsync(_ => true, cancellationToken).ConfigureAwait(false);
+        signals.PulseJob(id);
+        return deleted.Count > 0;
+    }
+
+    public async Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default)
+    {
+        var counts = Enum.GetValues<JobStatus>().ToDictionary(status => status, _ => 0L);
+        await using var command = Command("SELECT status, count(*) FROM jobs GROUP BY status");
+        foreach (var (wire, count) in await command.ReadAllAsync(r => (r.GetString(0), r.GetInt64(1)), cancellationToken).ConfigureAwait(false))
+        {
+            if (JobStatusExtensions.TryParseWire(wire, out var status))
+            {
+                counts[status] = count;
+            }
+        }
+        return counts;
+    }
+}

@@ -1,0 +1,71 @@
+using Runbox.Execution.Jobs;
+
+namespace Runbox.Storage.Sqlite;
+
+public sealed partial class SqliteJobStore
+{
+    public async Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default)
+    {
+        if (lines.Count == 0)
+        {
+            return;
+        }
+        var appended = await WriteAsync(async (connection, transaction) =>
+        {
+            // A deleted job takes no lines (PostgreSQL's foreign key would refuse them too).
+            await using (var exists = connection.Command(transaction, "SELECT 1 FROM jobs WHERE id = $job").With("$job", jobId))
+            {
+                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                {
+                    return false;
+                }
+            }
+            // A worker retrying a batch after a failed acknowledgement sends lines again: the key (job_id, seq) drops them.
+            await using var insert = connection.Command(transaction,
+                "INSERT OR IGNORE INTO log_lines (job_id, seq, ts, stream, text) VALUES ($job, $seq, $ts, $stream, $text)");
+            var seq = insert.CreateParameter();
+            seq.ParameterName = "$seq";
+            var ts = insert.CreateParameter();
+            ts.ParameterName = "$ts";
+            var stream = insert.CreateParameter();
+            stream.ParameterName = "$stream";
+            var text = insert.CreateParameter();
+            text.ParameterName = "$text";
+            insert.With("$job", jobId).Parameters.AddRange([seq, ts, stream, text]);
+            foreach (var line in lines)
+            {
+                seq.Value = line.Seq;
+                ts.Value = StoreTime.ToMicros(line.Timestamp);
+                stream.Value = line.StreamName;
+                text.Value = line.Text;
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (appended)
+        {
+            signals.PulseJob(jobId);
+        }
+    }
+
+    public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<LogLine>>(async connection =>
+        {
+            await using var read = connection.Command(null,
+                "SELECT seq, ts, stream, text FROM log_lines WHERE job_id = $job AND seq > $after ORDER BY seq LIMIT $limit")
+                .With("$job", jobId)
+                .With("$after", afterSeq)
+                .With("$limit", Math.Max(0, limit));
+            var lines = new List<LogLine>();
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                lines.Add(new LogLine(
+                    reader.GetInt64(0),
+                    StoreTime.FromMicros(reader.GetInt64(1)),
+                    reader.GetString(2) == "stderr" ? LogStream.Stderr : LogStream.Stdout,
+                    reader.GetString(3)));
+            }
+            return lines;
+        }, cancellationToken);
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Runbox.Cli.Tests.Exec;
+
+/// <summary><c>runbox exec</c> end to end: the built CLI run as a user would, through <c>dotnet runbox.dll</c>.</summary>
+public sealed class ExecCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("runbox-cli-").FullName;
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string stdin, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work");
+        using var process = Process.Start(start)!;
+        await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private string Script(string name, string content)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public async Task Exec_StreamsOutput_PassesStdinAndArgs_AndExitsWithScriptCode()
+    {
+        var script = Script("echo.py", "import sys\nprint('args', sys.argv[1:])\nprint('stdin', sys.stdin.read().strip())\nprint('oops', file=sys.stderr)\nsys.exit(5)");
+        var (code, stdout, stderr) = await RunAsync("from stdin\n", "exec", script, "--", "a", "b");
+        Assert.Equal(5, code);
+        Assert.Equal("args ['a', 'b']\nstdin from stdin\n", stdout);
+        Assert.Equal("oops\n", stderr);
+    }
+
+    [Fact]
+    public async Task Exec_ReadsScriptFromStdin_WhenFileIsDash()
+    {
+        var (code, stdout, _) = await RunAsync("print('from dash')", "exec", "-");
+        Assert.Equal(0, code);
+        Assert.Equal("from dash\n", stdout);
+    }
+
+    [Fact]
+    public async Task Exec_PrintsResultJson_WithSnakeCaseFields()
+    {
+        var script = Script("json.py", "print('hi')\nopen('made.txt','w').write('x')");
+        var (code, stdout, _) = await RunAsync("", "exec", script, "--json");
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal("succeeded", json.RootElement.GetProperty("status").GetString());
+        Assert.Equal("hi\n", json.RootElement.GetProperty("stdout").GetString());
+        Assert.Equal("none", json.RootElement.GetProperty("limit_exceeded").GetString());
+        Assert.Equal("made.txt", json.RootElement.GetProperty("artifacts")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Exec_ExitsWith128PlusSignal_AndNamesTimeout()
+    {
+        var script = Script("slow.sh", "echo start; sleep 30");
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, "--timeout", "1");
+        Assert.Equal(128 + 9, code);
+        Assert.Equal("start\n", stdout);
+        Assert.Contains("wall_time limit exceeded", stderr);
+    }
+
+    [Fact]
+    public async Task Exec_RejectsUnknownLanguage()
+    {
+        var script = Script("x.txt", "print(1)");
+        var (code, _, stderr) = await RunAsync("", "exec", script, "--lang", "cobol");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown language 'cobol'", stderr);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}

@@ -1,0 +1,5 @@
+import sys
+
+print("complete line")
+sys.stdout.write("no newline at the end")
+sys.stderr.write("stderr partial")

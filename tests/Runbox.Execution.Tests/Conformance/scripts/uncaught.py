@@ -1,0 +1,5 @@
+def inner():
+    raise ValueError("bad value")
+
+print("start")
+inner()

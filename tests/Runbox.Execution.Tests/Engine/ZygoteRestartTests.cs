@@ -1,0 +1,30 @@
+using System.Text;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+
+namespace Runbox.Execution.Tests.Engine;
+
+public sealed class ZygoteRestartTests
+{
+    [Fact]
+    public async Task RunAsync_EndsInFlightJobAsError_AndRestartsZygote_WhenZygoteDies()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "runbox-tests", Guid.NewGuid().ToString("N")[..12]);
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = root, Slots = 2 });
+        var running = await engine.StartAsync(new JobRequest { Script = "import time\nprint('up')\ntime.sleep(60)" });
+        await foreach (var _ in running.ReadLogsAsync())
+        {
+            break;
+        }
+        var zygote = await engine.ZygotePidAsync("default");
+        System.Diagnostics.Process.GetProcessById(zygote).Kill();
+        var lost = await running.Completion.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(JobStatus.Error, lost.Status);
+        Assert.Contains("zygote", lost.Error);
+
+        var after = await engine.RunAsync(new JobRequest { Script = "print('alive again')" });
+        Assert.Equal(JobStatus.Succeeded, after.Status);
+        Assert.Equal("alive again\n", Encoding.UTF8.GetString(after.Stdout));
+        Assert.NotEqual(zygote, await engine.ZygotePidAsync("default"));
+    }
+}

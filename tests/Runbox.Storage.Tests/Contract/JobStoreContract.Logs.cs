@@ -1,0 +1,62 @@
+using Runbox.Execution.Jobs;
+
+namespace Runbox.Storage.Tests.Contract;
+
+public abstract partial class JobStoreContract
+{
+    [SkippableFact]
+    public async Task AppendLogs_IgnoresLinesAlreadyStored_WhenBatchIsResent()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        await store.AppendLogsAsync(job.Id, [TestJobs.Line(1, "one"), TestJobs.Line(2, "two", LogStream.Stderr)]);
+
+        await store.AppendLogsAsync(job.Id, [TestJobs.Line(2, "two again"), TestJobs.Line(3, "three ünï \t")]);
+
+        var lines = await store.ReadLogsAsync(job.Id, 0, 100);
+        Assert.Equal([TestJobs.Line(1, "one"), TestJobs.Line(2, "two", LogStream.Stderr), TestJobs.Line(3, "three ünï \t")], lines);
+    }
+
+    [SkippableFact]
+    public async Task ReadLogs_PagesBySeq_WhenLimited()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        await store.AppendLogsAsync(job.Id, [.. Enumerable.Range(1, 10).Reverse().Select(seq => TestJobs.Line(seq, $"line {seq}"))]);
+
+        var first = await store.ReadLogsAsync(job.Id, 0, 4);
+        var second = await store.ReadLogsAsync(job.Id, first[^1].Seq, 4);
+        var rest = await store.ReadLogsAsync(job.Id, second[^1].Seq, 100);
+
+        Assert.Equal([1, 2, 3, 4], first.Select(line => line.Seq));
+        Assert.Equal([5, 6, 7, 8], second.Select(line => line.Seq));
+        Assert.Equal([9, 10], rest.Select(line => line.Seq));
+        Assert.Empty(await store.ReadLogsAsync(job.Id, 10, 100));
+        Assert.Empty(await store.ReadLogsAsync("job_missing", 0, 100));
+    }
+
+    [SkippableFact]
+    public async Task AppendLogs_KeepsTextExactly_WhenItHoldsNulAndReplacementCharacters()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        var line = TestJobs.Line(1, "a\0b \uFFFD \r tab\t emoji \U0001F600 ", LogStream.Stderr);
+
+        await store.AppendLogsAsync(job.Id, [line]);
+
+        Assert.Equal([line], await store.ReadLogsAsync(job.Id, 0, 10));
+    }
+
+    [SkippableFact]
+    public async Task AppendLogs_StoresNothing_WhenNoSuchJob()
+    {
+        await using var store = await NewStoreAsync();
+
+        await store.AppendLogsAsync("job_missing", [TestJobs.Line(1, "orphan")]);
+
+        Assert.Empty(await store.ReadLogsAsync("job_missing", 0, 10));
+    }
+}
