@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(1006, LogLevel.Warning, "Could not remove {Path}: {Message}")]
     public static partial void CleanupFailed(ILogger logger, string path, string message);
+
+    [LoggerMessage(1007, LogLevel.Error, "The cgroup of slot {Slot} still holds processes after its job ended and a kill")]
+    public static partial void CgroupNotEmpty(ILogger logger, int slot);
 }

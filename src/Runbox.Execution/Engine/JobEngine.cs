@@ -50,7 +50,7 @@ public sealed class JobEngine : IJobEngine
         _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
         _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
         _runDirectory = Path.Combine(_instanceDirectory, "run");
-        _plan = SandboxPlan.Detect(Options, _runDirectory, _logger);
+        _plan = SandboxPlan.Detect(Options, _runDirectory, Path.GetFileName(_instanceDirectory), _logger);
         _capabilities = _plan.Capabilities(namespaces: null);
     }
 
@@ -105,6 +105,8 @@ public sealed class JobEngine : IJobEngine
             run.PrepareDirectory(_jobsDirectory);
             (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
             _runs[run.Id] = run;
+            run.Cgroup = _plan.Cgroups?.Slot(run.Slot);
+            run.Cgroup?.Prepare(run.Limits);
             var spec = run.BuildSpawn(runtime, _plan, Options);
             if (!zygote.Send(spec))
             {
@@ -119,6 +121,11 @@ public sealed class JobEngine : IJobEngine
         finally
         {
             _runs.TryRemove(run.Id, out _);
+            // Every path, errors included: the next job of this slot must find its cgroup empty.
+            if (run.Cgroup is { } cgroup && !cgroup.Empty(TimeSpan.FromSeconds(2)))
+            {
+                Log.CgroupNotEmpty(_logger, run.Slot);
+            }
         }
         try
         {
@@ -269,6 +276,7 @@ public sealed class JobEngine : IJobEngine
         {
             await StopZygoteAsync(name);
         }
+        _plan.Cgroups?.Dispose();
         EngineDirectories.RemoveInstance(_instanceDirectory, _logger);
         _disposing.Dispose();
     }

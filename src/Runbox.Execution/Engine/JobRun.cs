@@ -24,12 +24,15 @@ internal sealed class JobRun
     private bool _ownsDirectory;
     private string _entryPath = "";
     private int _stopReason; // a StopReason, set once
+    private CgroupUsage? _usage;
+    private static readonly TimeSpan CpuPollInterval = TimeSpan.FromMilliseconds(100);
 
     private enum StopReason
     {
         None,
         Cancelled,
         WallTime,
+        CpuTime,
         Output,
     }
 
@@ -54,6 +57,9 @@ internal sealed class JobRun
     public JobLimits Limits { get; }
 
     public string? Directory { get; private set; }
+
+    /// <summary>The slot's cgroup, prepared for this job, or null where the host has none.</summary>
+    public CgroupSlot? Cgroup { get; set; }
 
     public ZygoteProcess? Zygote { get; private set; }
 
@@ -125,7 +131,17 @@ internal sealed class JobRun
                 json.WriteString(key, value);
             }
             json.WriteEndObject();
+            // The host decides: a job's own "network: true" is ignored unless the engine allows network.
             json.WriteBoolean("network", Request.Network && options.AllowNetwork);
+            if (Cgroup is not null)
+            {
+                json.WriteStartArray("cgroups");
+                foreach (var procs in Cgroup.ProcsFiles)
+                {
+                    json.WriteStringValue(procs);
+                }
+                json.WriteEndArray();
+            }
             if (uid is { } u)
             {
                 json.WriteNumber("uid", u);
@@ -145,14 +161,15 @@ internal sealed class JobRun
             {
                 json.WriteNumber("nofile", nofile);
             }
-            // RLIMIT_NPROC counts every process of the uid: only meaningful when the job has a uid of its own.
+            // RLIMIT_NPROC counts every process of the uid: only meaningful when the job has a uid of its own. With a
+            // pids cgroup it is only a backstop, set above pids.max so the cgroup's count names the limit.
             if (Limits.Processes is { } nproc && uid is not null)
             {
-                json.WriteNumber("nproc", nproc);
+                json.WriteNumber("nproc", Cgroup?.LimitsProcesses == true ? nproc + 8 : nproc);
             }
             // Address space is a rough stand-in for memory where no cgroup measures it; V8 reserves far more than
             // it uses, so Node.js jobs go without.
-            if (Limits.MemoryBytes is { } memory && Request.Language != JobLanguage.Node && Request.Command is null)
+            if (Limits.MemoryBytes is { } memory && Cgroup?.LimitsMemory != true && Request.Language != JobLanguage.Node && Request.Command is null)
             {
                 json.WriteNumber("as", memory + (256L * 1024 * 1024));
             }
@@ -228,8 +245,13 @@ internal sealed class JobRun
             _ = FeedStdinAsync(sockets[0]);
             var pumps = Task.WhenAll(output.PumpAsync(sockets[1], LogStream.Stdout), output.PumpAsync(sockets[2], LogStream.Stderr));
             using var wall = new Timer(_ => RequestStop(StopReason.WallTime), null, Limits.Timeout ?? Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            using var cpuWatch = WatchCpu();
             var exit = await _exited.Task;
             _clock.Stop();
+            // The init killed the job's processes before reporting; the cgroup confirms none is left (and kills any
+            // that is) before the folder is read for artifacts and the slot reused.
+            Cgroup?.Empty(TimeSpan.FromSeconds(2));
+            _usage = Cgroup?.Usage();
             try
             {
                 // The init killed everything before reporting, so output ends now; an orphan out of its reach
@@ -253,6 +275,23 @@ internal sealed class JobRun
                 socket.Dispose();
             }
         }
+    }
+
+    /// <summary>RLIMIT_CPU is per process: a job spinning in many processes is caught by its cgroup's total.</summary>
+    private Timer? WatchCpu()
+    {
+        if (Limits.CpuSeconds is not { } seconds || Cgroup?.CpuUsageNs() is null)
+        {
+            return null;
+        }
+        var limitNs = (long)(seconds * 1e9);
+        return new Timer(_ =>
+        {
+            if (Cgroup.CpuUsageNs() >= limitNs)
+            {
+                RequestStop(StopReason.CpuTime);
+            }
+        }, null, CpuPollInterval, CpuPollInterval);
     }
 
     private async Task FeedStdinAsync(Socket stdin)
@@ -290,8 +329,12 @@ internal sealed class JobRun
             }
         }
         long Micro(string name) => exit.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
-        var cpuUserMs = Micro("utime_us") / 1000;
-        var cpuSystemMs = Micro("stime_us") / 1000;
+        var usage = _usage;
+        // The cgroup also counts orphans the init killed, and memory the kernel charged (page cache, tmpfs).
+        var cpuUserMs = usage?.CpuUserNs is { } userNs ? userNs / 1_000_000 : Micro("utime_us") / 1000;
+        var cpuSystemMs = usage?.CpuSystemNs is { } systemNs ? systemNs / 1_000_000 : Micro("stime_us") / 1000;
+        var peakMemory = usage?.PeakMemoryBytes ?? Micro("maxrss_kb") * 1024;
+        var failed = exitCode is not (null or 0) || signal is not null;
         var limit = LimitKind.None;
         JobStatus jobStatus;
         if (reason == StopReason.Cancelled)
@@ -302,9 +345,18 @@ internal sealed class JobRun
         {
             (jobStatus, limit) = (JobStatus.TimedOut, LimitKind.WallTime);
         }
+        else if (reason == StopReason.CpuTime)
+        {
+            (jobStatus, limit) = (JobStatus.TimedOut, LimitKind.CpuTime);
+        }
         else if (reason == StopReason.Output || output?.LimitHit == true)
         {
             (jobStatus, limit) = (JobStatus.Failed, LimitKind.Output);
+        }
+        else if (usage?.OomKilled == true)
+        {
+            // Named from the kernel's OOM-kill count, not guessed from a SIGKILL: whichever process it chose.
+            (jobStatus, limit) = (JobStatus.Failed, LimitKind.Memory);
         }
         else if (signal == SIGXCPU || (signal == Libc.SIGKILL && Limits.CpuSeconds is { } cpu && cpuUserMs + cpuSystemMs >= cpu * 1000))
         {
@@ -313,6 +365,10 @@ internal sealed class JobRun
         else if (signal == SIGXFSZ || (exitCode is not (null or 0) && FileSizeLimitReached()))
         {
             (jobStatus, limit) = (JobStatus.Failed, LimitKind.FileSize);
+        }
+        else if (usage?.ProcessLimitHit == true && failed)
+        {
+            (jobStatus, limit) = (JobStatus.Failed, LimitKind.Processes);
         }
         else if (exitCode is null && signal is null)
         {
@@ -337,7 +393,7 @@ internal sealed class JobRun
             WallMs = _clock.ElapsedMilliseconds,
             CpuUserMs = cpuUserMs,
             CpuSystemMs = cpuSystemMs,
-            PeakMemoryBytes = Micro("maxrss_kb") * 1024,
+            PeakMemoryBytes = peakMemory,
             StartedAt = StartedAt == default ? finished : StartedAt,
             FinishedAt = finished,
             Error = jobStatus == JobStatus.Error ? error : null,

@@ -31,7 +31,10 @@ internal sealed class SandboxPlan
 
     public SandboxOptions Options { get; private init; } = new();
 
-    public static SandboxPlan Detect(EngineOptions options, string runDirectory, ILogger logger)
+    /// <summary>The slots' cgroups, or null where the host gives none (or the sandbox is off).</summary>
+    public Cgroups? Cgroups { get; private set; }
+
+    public static SandboxPlan Detect(EngineOptions options, string runDirectory, string instance, ILogger logger)
     {
         var isRoot = Libc.GetEffectiveUserId() == 0;
         var sandbox = options.Sandbox;
@@ -52,6 +55,19 @@ internal sealed class SandboxPlan
         else if (!isRoot)
         {
             plan.Warn("not running as root: no namespaces and no separate uids; jobs run as this user with rlimits only");
+        }
+        if (sandbox.Enabled && !sandbox.Cgroups)
+        {
+            plan.Warn("cgroups are disabled by configuration: limits are per process (rlimits) only");
+        }
+        else if (sandbox.Enabled)
+        {
+            var problems = new List<string>();
+            plan.Cgroups = Sandbox.Cgroups.Detect(instance.Replace("engine-", "", StringComparison.Ordinal), options.Slots, problems);
+            foreach (var problem in problems)
+            {
+                plan.Warn(problem);
+            }
         }
         return plan;
     }
@@ -139,7 +155,7 @@ internal sealed class SandboxPlan
             NetworkNamespace = Works("network", Options.NetworkNamespace),
             MountNamespace = Works("mount", Options.MountNamespace),
             PidNamespace = Works("pid", Options.PidNamespace),
-            Cgroups = null,
+            Cgroups = Cgroups?.Version,
             SeparateUids = SeparateUids,
             NoNewPrivileges = true,
             Warnings = warnings,

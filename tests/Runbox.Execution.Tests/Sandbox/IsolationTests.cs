@@ -1,0 +1,248 @@
+using System.Net;
+using System.Net.Sockets;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using static Runbox.Execution.Tests.Sandbox.SandboxAssert;
+
+namespace Runbox.Execution.Tests.Sandbox;
+
+/// <summary>SECURITY.md "Isolation": the job sees and reaches nothing of the host.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class IsolationTests(SandboxFixture fixture)
+{
+    private static JobRequest Python(string script, bool network = false) => new()
+    {
+        Script = script,
+        Network = network,
+        Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(8) },
+    };
+
+    private static JobRequest Bash(string script) => new() { Language = JobLanguage.Bash, Script = script };
+
+    [SkippableFact]
+    public async Task NetworkEgress_FailsForTcpUdpIpv6AndDns()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import socket
+            def attempt(name, f):
+                try:
+                    f()
+                    print(name, "reached")
+                except OSError:
+                    print(name, "failed")
+            def tcp():
+                socket.create_connection(("1.1.1.1", 443), timeout=2)
+            def udp():
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.sendto(b"x", ("8.8.8.8", 53))
+            def ipv6():
+                socket.create_connection(("2606:4700:4700::1111", 443), timeout=2)
+            def dns():
+                socket.getaddrinfo("example.com", 80)
+            for name, f in (("tcp", tcp), ("udp", udp), ("ipv6", ipv6), ("dns", dns)):
+                attempt(name, f)
+            """));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("tcp failed\nudp failed\nipv6 failed\ndns failed\n", Stdout(result));
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)] // asking for network changes nothing where the engine does not allow it
+    public async Task AListenerOnTheHostsLoopback_IsUnreachable(bool askForNetwork)
+    {
+        fixture.RequireFullSandbox();
+        Assert.False(fixture.Engine.Options.AllowNetwork);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var result = await RunWithCanaryAsync(fixture, Python(
+            $"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('reached')\nexcept OSError:\n    print('refused')\n",
+            askForNetwork));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("refused\n", Stdout(result));
+        Assert.False(listener.Pending());
+    }
+
+    [SkippableFact]
+    public async Task HostUnixAndAbstractSockets_AreUnreachable()
+    {
+        fixture.RequireFullSandbox();
+        var path = $"/tmp/rbs-{Guid.NewGuid():N}.sock"[..30];
+        var abstractName = $"runbox-test-{Guid.NewGuid():N}";
+        using var filed = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        filed.Bind(new UnixDomainSocketEndPoint(path));
+        filed.Listen();
+        using var hidden = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        hidden.Bind(new UnixDomainSocketEndPoint("\0" + abstractName));
+        hidden.Listen();
+        try
+        {
+            var result = await RunWithCanaryAsync(fixture, Python($$"""
+                import socket
+                for address in ("{{path}}", "\0{{abstractName}}"):
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    try:
+                        s.connect(address)
+                        print("reached")
+                    except OSError:
+                        print("refused")
+                """));
+            Assert.Equal(JobStatus.Succeeded, result.Status);
+            Assert.Equal("refused\nrefused\n", Stdout(result));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Environment_HoldsOnlyTheAllowlistAndTheJobsOwnVariables()
+    {
+        fixture.RequireFullSandbox();
+        Environment.SetEnvironmentVariable("RUNBOX_TEST_SECRET", "hunter2");
+        var result = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Language = JobLanguage.Bash,
+            Script = "printenv\ncat /proc/self/environ | tr '\\0' '\\n'\ncat /proc/1/environ 2>/dev/null | tr '\\0' '\\n'\necho end",
+            Environment = new Dictionary<string, string> { ["JOB_OWN"] = "mine" },
+        });
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var output = Stdout(result);
+        Assert.Contains("JOB_OWN=mine", output);
+        Assert.DoesNotContain("hunter2", output);
+        Assert.DoesNotContain("DOTNET_", output);
+        Assert.EndsWith("end\n", output);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task OnlyDescriptorsZeroOneAndTwo_AreOpen(bool fresh)
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Fresh = fresh,
+            Script = "import os\nopen_fds = []\nfor fd in range(0, 4096):\n    try:\n        os.fstat(fd)\n        open_fds.append(fd)\n    except OSError:\n        pass\nprint(open_fds)\n",
+        });
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("[0, 1, 2]\n", Stdout(result));
+    }
+
+    [SkippableFact]
+    public async Task HostFiles_AreNotVisible()
+    {
+        fixture.RequireFullSandbox();
+        // Another job's folder, while it runs.
+        var neighbour = await fixture.Engine.StartAsync(new JobRequest { Script = "import time\ntime.sleep(2)\n" });
+        string? neighbourFolder = null;
+        for (var i = 0; i < 100 && neighbourFolder is null; i++)
+        {
+            neighbourFolder = Directory.EnumerateDirectories(fixture.WorkRoot, neighbour.Id, SearchOption.AllDirectories).FirstOrDefault();
+            await Task.Delay(20);
+        }
+        Assert.NotNull(neighbourFolder);
+        // /root itself is hidden; only an interpreter installed below it (pyenv) is shown, read-only.
+        var secret = $"/root/.rbs-secret-{Guid.NewGuid():N}";
+        await File.WriteAllTextAsync(secret, "host secret");
+        try
+        {
+            var result = await RunWithCanaryAsync(fixture, Python($"""
+                import os
+                for path in ("{neighbourFolder}", "{secret}", "/home", "/srv", "/sys", "/work", "{fixture.WorkRoot}/engine-x"):
+                    print(path.split("/")[-1] or path, os.path.exists(path))
+                seen = []
+                for dirpath, dirnames, filenames in os.walk("{fixture.WorkRoot}"):
+                    seen.extend(filenames)
+                print(sorted(seen))
+                """));
+            Assert.Equal(JobStatus.Succeeded, result.Status);
+            var lines = Stdout(result).Split('\n');
+            Assert.All(lines.Take(7), line => Assert.EndsWith(" False", line));
+            Assert.Equal("['main.py']", lines[7]); // only its own folder, holding only its own script
+        }
+        finally
+        {
+            File.Delete(secret);
+        }
+        await neighbour.Completion;
+    }
+
+    [SkippableFact]
+    public async Task ProcessList_ShowsOnlyTheJob()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("sleep 5 &\nls /proc | grep -E '^[0-9]+$' | wc -l\nps -e -o comm= | sort | tr '\\n' ' '"));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var lines = Stdout(result).Split('\n');
+        // The init, the shell, its sleep and the ls/grep/wc of the pipeline.
+        Assert.InRange(int.Parse(lines[0].Trim()), 3, 7);
+        Assert.DoesNotContain("dotnet", lines[1]);
+        Assert.DoesNotContain("zygote", lines[1]);
+    }
+
+    [SkippableFact]
+    public async Task KillingEveryProcess_HarmsNothingOutside()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("trap '' TERM\nkill -9 -1\nkill -9 1\nfor pid in 3 4 5 100 1000 32768; do [ $pid = $$ ] || kill -9 $pid 2>/dev/null; done\necho alive"));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("alive\n", Stdout(result));
+        var after = await fixture.Engine.RunAsync(new JobRequest { Script = "print('engine still works')" });
+        Assert.Equal("engine still works\n", Stdout(after));
+    }
+
+    [SkippableFact]
+    public async Task WritesToTheSystem_AreDenied()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            for path in ("/x", "/usr/x", "/etc/passwd", "/proc/sys/kernel/hostname", "/sys/fs/cgroup/cgroup.procs", "/proc/sysrq-trigger"):
+                try:
+                    with open(path, "w") as f:
+                        f.write("0")
+                    print(path, "written")
+                except OSError:
+                    print(path, "denied")
+            """));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.All(Stdout(result).TrimEnd().Split('\n'), line => Assert.EndsWith(" denied", line));
+    }
+
+    [SkippableFact]
+    public async Task SetuidBinariesUserNamespacesAndMount_GainNoPrivilege()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("""
+            ls -l /bin/su /bin/mount | cut -c1-10 | tr '\n' ' '; echo
+            mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo mount refused
+            su -c id root </dev/null >/dev/null 2>&1 && echo su worked || echo su refused
+            unshare -Ur cat /etc/shadow >/dev/null 2>&1 && echo shadow read || echo shadow refused
+            cat /etc/shadow >/dev/null 2>&1 && echo shadow read || echo shadow refused
+            id -u
+            """));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var lines = Stdout(result).Split('\n');
+        Assert.Equal("-rwsr-xr-x -rwsr-xr-x ", lines[0]); // the setuid bits are there; no_new_privs makes them inert
+        Assert.Equal(["mount refused", "su refused", "shadow refused", "shadow refused"], lines[1..5]);
+        Assert.True(int.Parse(lines[5]) >= SandboxFixture.FirstUid);
+    }
+
+    [SkippableFact]
+    public async Task NetworkTrue_IsHonouredOnlyWhereTheEngineAllowsIt()
+    {
+        fixture.RequireFullSandbox();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var script = $"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('reached')\nexcept OSError:\n    print('refused')\n";
+        await using var allowing = new JobEngine(SandboxFixture.Options(fixture.WorkRoot) with { AllowNetwork = true, Slots = 1 });
+        var granted = await allowing.RunAsync(Python(script, network: true));
+        var notAsked = await allowing.RunAsync(Python(script, network: false));
+        Assert.Equal("reached\n", Stdout(granted));
+        Assert.Equal("refused\n", Stdout(notAsked));
+    }
+}

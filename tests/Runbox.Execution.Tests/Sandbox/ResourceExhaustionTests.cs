@@ -1,0 +1,221 @@
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using static Runbox.Execution.Tests.Sandbox.SandboxAssert;
+
+namespace Runbox.Execution.Tests.Sandbox;
+
+/// <summary>SECURITY.md "Resource exhaustion": each attack ends with its precise status and limit.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class ResourceExhaustionTests(SandboxFixture fixture)
+{
+    private static JobRequest Python(string script, JobLimits? limits = null) => new() { Script = script, Limits = limits ?? new JobLimits() };
+
+    private static JobRequest Bash(string script, JobLimits? limits = null) => new() { Language = JobLanguage.Bash, Script = script, Limits = limits ?? new JobLimits() };
+
+    private static JobLimits Wall(double seconds) => new() { Timeout = TimeSpan.FromSeconds(seconds) };
+
+    [SkippableFact]
+    public async Task PythonForkBomb_IsStoppedAtTheProcessLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python("import os\nwhile True:\n    os.fork()\n", Wall(4)));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Processes, result.LimitExceeded);
+    }
+
+    [SkippableFact]
+    public async Task ShellForkBomb_IsStoppedAtTheProcessLimit()
+    {
+        fixture.RequireFullSandbox();
+        // The classic bomb, then a fork that must fail: the job's own exit says the limit held.
+        var result = await RunWithCanaryAsync(fixture, Bash("b(){ b | b & }; b; sleep 1; /bin/true || exit 3; exit 3", Wall(4)));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Processes, result.LimitExceeded);
+    }
+
+    [SkippableFact]
+    public async Task ThreadBomb_IsStoppedAtTheProcessLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n", Wall(4)));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Processes, result.LimitExceeded);
+        Assert.Contains("can't start new thread", Stderr(result));
+    }
+
+    [SkippableFact]
+    public async Task MemoryBomb_IsKilledAndNamedMemory()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "chunks = []\nwhile True:\n    chunks.append(bytearray(16 << 20))\n",
+            new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 64L << 20 }));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Memory, result.LimitExceeded);
+        Assert.InRange(result.PeakMemoryBytes, 32L << 20, 64L << 20);
+    }
+
+    [SkippableFact]
+    public async Task CpuSpinInOneProcess_EndsWithCpuTime()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python("while True:\n    pass\n", new JobLimits { CpuSeconds = 1, Timeout = TimeSpan.FromSeconds(10) }));
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        Assert.Equal(LimitKind.CpuTime, result.LimitExceeded);
+    }
+
+    [SkippableFact]
+    public async Task CpuSpinInManyProcesses_EndsWithCpuTimeOfTheirSum()
+    {
+        fixture.RequireFullSandbox();
+        // Four spinning processes with a 1 s limit each would burn 4 s under RLIMIT_CPU alone.
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "import os\nfor _ in range(3):\n    if os.fork() == 0:\n        break\nwhile True:\n    pass\n",
+            new JobLimits { CpuSeconds = 1, Timeout = TimeSpan.FromSeconds(10) }));
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        Assert.Equal(LimitKind.CpuTime, result.LimitExceeded);
+        Assert.InRange(result.CpuUserMs + result.CpuSystemMs, 1000, 2500);
+    }
+
+    [SkippableFact]
+    public async Task SleepPastTheWallLimit_EndsWithWallTime()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python("import time\ntime.sleep(60)\n", Wall(1)));
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        Assert.Equal(LimitKind.WallTime, result.LimitExceeded);
+    }
+
+    [SkippableFact]
+    public async Task StoppingItself_StillEndsAtTheWallLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("kill -STOP $$\necho never", Wall(1)));
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        Assert.Equal(LimitKind.WallTime, result.LimitExceeded);
+        Assert.Equal("", Stdout(result));
+    }
+
+    [SkippableFact]
+    public async Task StoppingItsProcessGroup_StillEndsAtTheWallLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("sleep 60 &\nkill -STOP 0\necho never", Wall(1)));
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        Assert.Equal(LimitKind.WallTime, result.LimitExceeded);
+    }
+
+    [SkippableFact]
+    public async Task DetachedDescendants_AreKilledAndTheResultComesPromptly()
+    {
+        fixture.RequireFullSandbox();
+        // setsid, nohup and a double fork, all keeping stdout open, then exit 0.
+        var result = await RunWithCanaryAsync(fixture, Bash(
+            "setsid sleep 60 &\nnohup sleep 60 &\n( ( sleep 60 & ) & )\npython3 -c 'import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        import time; time.sleep(60)' &\nsleep 0.3\necho parent done",
+            Wall(10)));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("parent done\n", Stdout(result));
+        Assert.True(result.WallMs < 3000, $"took {result.WallMs} ms");
+    }
+
+    [SkippableFact]
+    public async Task UnreapedChildren_LeaveNoZombies()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "import os, time\nfor _ in range(20):\n    if os.fork() == 0:\n        os._exit(0)\ntime.sleep(0.3)\nprint('ok')\n", Wall(5)));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("ok\n", Stdout(result));
+    }
+
+    [SkippableFact]
+    public async Task FillingTheWorkingDirectory_StopsAtTheFileSizeLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("exec dd if=/dev/zero of=big bs=1M count=100 2>/dev/null", Wall(5)));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.FileSize, result.LimitExceeded);
+    }
+
+    [SkippableTheory]
+    [InlineData("/tmp")]
+    [InlineData("/dev/shm")]
+    [InlineData("/var/tmp")]
+    public async Task FillingATemporaryFolder_StopsAtItsSizeAndLeavesTheHostAlone(string folder)
+    {
+        fixture.RequireFullSandbox();
+        var name = $"runbox-fill-{Guid.NewGuid():N}";
+        // Many files below the file size limit: the tmpfs size (or the memory limit it is charged to) stops it.
+        var result = await RunWithCanaryAsync(fixture, Bash(
+            $"for i in $(seq 1 40); do dd if=/dev/zero of={folder}/{name}-$i bs=1M count=4 2>/dev/null || {{ echo full at $i; exit 0; }}; done; echo not full",
+            new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 256L << 20 }));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.StartsWith("full at ", Stdout(result));
+        Assert.Empty(Directory.EnumerateFiles(folder, name + "*"));
+    }
+
+    [SkippableFact]
+    public async Task Yes_IsCutAtTheOutputLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Bash("yes", new JobLimits { Timeout = TimeSpan.FromSeconds(5), OutputBytes = 64 * 1024 }));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Output, result.LimitExceeded);
+        Assert.True(result.StdoutTruncated);
+        Assert.InRange(result.Stdout.Length, 1, 64 * 1024);
+    }
+
+    [SkippableFact]
+    public async Task AGigabyteLineWithoutNewline_IsCutAtTheOutputLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "import os\nchunk = b'x' * 65536\nfor _ in range(16384):\n    os.write(1, chunk)\n",
+            new JobLimits { Timeout = TimeSpan.FromSeconds(5), OutputBytes = 64 * 1024 }));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Output, result.LimitExceeded);
+        Assert.InRange(result.Stdout.Length, 1, 64 * 1024);
+    }
+
+    [SkippableFact]
+    public async Task BinaryOutput_IsKeptExactlyAndCut()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "import os\nos.write(1, bytes(range(256)))\nwhile True:\n    os.write(1, os.urandom(65536))\n",
+            new JobLimits { Timeout = TimeSpan.FromSeconds(5), OutputBytes = 64 * 1024 }));
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(LimitKind.Output, result.LimitExceeded);
+        Assert.Equal(Enumerable.Range(0, 256).Select(i => (byte)i), result.Stdout.Take(256));
+        Assert.InRange(result.Stdout.Length, 256, 64 * 1024);
+    }
+
+    [SkippableFact]
+    public async Task OpeningFilesUntilEmfile_StopsAtTheOpenFilesLimit()
+    {
+        fixture.RequireFullSandbox();
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "files = []\ntry:\n    while True:\n        files.append(open('/dev/null'))\nexcept OSError as e:\n    print(e.errno, len(files) + 3)\n",
+            new JobLimits { Timeout = TimeSpan.FromSeconds(5), OpenFiles = 40 }));
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var parts = Stdout(result).Trim().Split(' ');
+        Assert.Equal("24", parts[0]); // EMFILE
+        Assert.InRange(int.Parse(parts[1]), 30, 40);
+    }
+
+    [SkippableFact]
+    public async Task FilesLeftInTemporaryFolders_AreInvisibleToTheNextJobs()
+    {
+        fixture.RequireFullSandbox();
+        var writer = await RunWithCanaryAsync(fixture, Bash("for d in /tmp /dev/shm /var/tmp; do echo secret > $d/left-behind; done; echo written"));
+        Assert.Equal("written\n", Stdout(writer));
+        // Every slot in turn: whichever init the next job gets, it has its own empty folders.
+        for (var i = 0; i < 4; i++)
+        {
+            var reader = await fixture.Engine.RunAsync(Bash("ls -A /tmp /dev/shm /var/tmp | grep -c left-behind || true"));
+            Assert.Equal(JobStatus.Succeeded, reader.Status);
+            Assert.Equal("0\n", Stdout(reader));
+        }
+    }
+}

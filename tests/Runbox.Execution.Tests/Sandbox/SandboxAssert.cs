@@ -1,0 +1,121 @@
+using System.Text;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+
+namespace Runbox.Execution.Tests.Sandbox;
+
+/// <summary>Runs a hostile job beside a canary that must finish normally, then checks nothing of the job is left.</summary>
+internal static class SandboxAssert
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    public static string Stdout(JobResult result) => Encoding.UTF8.GetString(result.Stdout);
+
+    public static string Stderr(JobResult result) => Encoding.UTF8.GetString(result.Stderr);
+
+    public static async Task<JobResult> RunWithCanaryAsync(SandboxFixture fixture, JobRequest hostile)
+    {
+        var execution = await fixture.Engine.StartAsync(hostile);
+        var canary = await fixture.Engine.RunAsync(new JobRequest { Script = "print(sum(range(10)))" }).WaitAsync(Bound);
+        var result = await execution.Completion.WaitAsync(Bound);
+        Assert.True(canary.Status == JobStatus.Succeeded, $"canary: {canary.Status} {canary.Error} {Stderr(canary)}");
+        Assert.Equal("45\n", Stdout(canary));
+        await AssertNothingLeftAsync(fixture, result.Id);
+        return result;
+    }
+
+    public static async Task AssertNothingLeftAsync(SandboxFixture fixture, string jobId)
+    {
+        // The result comes once the job's processes are dead; allow the kernel a moment to tear them down.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        List<string> left;
+        while ((left = Leftovers(fixture, jobId)).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(left.Count == 0, "left behind: " + string.Join("; ", left));
+    }
+
+    private static List<string> Leftovers(SandboxFixture fixture, string jobId)
+    {
+        var left = new List<string>();
+        left.AddRange(SlotProcesses().Select(p => $"process {p} as a slot uid"));
+        left.AddRange(NonEmptySlotCgroups().Select(c => $"cgroup {c} not empty"));
+        foreach (var engine in Directory.EnumerateDirectories(fixture.WorkRoot, "engine-*"))
+        {
+            var folder = Path.Combine(engine, "jobs", jobId);
+            if (Directory.Exists(folder))
+            {
+                left.Add($"job folder {folder}");
+            }
+        }
+        return left;
+    }
+
+    /// <summary>Processes descended from this test process (the engine's zygotes and jobs) running as a slot uid.
+    /// Only descendants: other engines on a shared machine may use the same uids.</summary>
+    private static List<int> SlotProcesses()
+    {
+        var parents = new Dictionary<int, int>();
+        var uids = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[0] == "Z")
+                {
+                    continue; // a zombie holds nothing; its parent reaps it
+                }
+                parents[pid] = int.Parse(fields[1]);
+                var uidLine = File.ReadLines(Path.Combine(dir, "status")).First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                uids[pid] = int.Parse(uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+            {
+            }
+        }
+        var self = Environment.ProcessId;
+        bool Descends(int pid)
+        {
+            for (var hops = 0; hops < 64 && parents.TryGetValue(pid, out var parent); hops++)
+            {
+                if (parent == self)
+                {
+                    return true;
+                }
+                pid = parent;
+            }
+            return false;
+        }
+        return uids.Where(u => u.Value >= SandboxFixture.FirstUid && Descends(u.Key)).Select(u => u.Key).ToList();
+    }
+
+    /// <summary>This process's engines' slot cgroups (runbox-&lt;pid&gt;-*) that still hold a process.</summary>
+    private static List<string> NonEmptySlotCgroups()
+    {
+        var found = new List<string>();
+        if (!Directory.Exists("/sys/fs/cgroup"))
+        {
+            return found;
+        }
+        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5, IgnoreInaccessible = true };
+        foreach (var parent in Directory.EnumerateDirectories("/sys/fs/cgroup", $"runbox-{Environment.ProcessId}-*", options))
+        {
+            foreach (var slot in Directory.EnumerateDirectories(parent, "slot-*"))
+            {
+                var procs = File.ReadAllText(Path.Combine(slot, "cgroup.procs")).Trim();
+                if (procs.Length > 0)
+                {
+                    found.Add($"{slot} ({procs.Replace('\n', ' ')})");
+                }
+            }
+        }
+        return found;
+    }
+}
