@@ -70,19 +70,26 @@ public sealed partial class PostgresJobStore : IJobStore
         {
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        int current;
-        await using (var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM schema_version", connection, transaction))
+        // Applied by set, not by "above the highest": a version numbered ahead of one still missing (built in parallel)
+        // leaves a gap, and the missing one is applied when a build that knows it starts.
+        var applied = new HashSet<int>();
+        await using (var read = new NpgsqlCommand("SELECT version FROM schema_version", connection, transaction))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            current = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
         }
-        if (current > PostgresMigrations.All.Count)
+        var known = PostgresMigrations.Known();
+        if (applied.FirstOrDefault(version => known.All(m => m.Version != version)) is var unknown and > 0)
         {
             throw new InvalidOperationException(
-                $"The database has schema version {current}, newer than this Runbox knows ({PostgresMigrations.All.Count}).");
+                $"The database has schema version {unknown}, which this Runbox does not know (it knows up to {known[^1].Version}).");
         }
-        for (var version = current + 1; version <= PostgresMigrations.All.Count; version++)
+        foreach (var (version, sql) in known.Where(m => !applied.Contains(m.Version)))
         {
-            await using var migrate = new NpgsqlCommand(PostgresMigrations.All[version - 1], connection, transaction);
+            await using var migrate = new NpgsqlCommand(sql, connection, transaction);
             await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await using var record = new NpgsqlCommand("INSERT INTO schema_version (version, applied_at) VALUES (@v, now())", connection, transaction);
             record.Parameters.AddWithValue("v", version);

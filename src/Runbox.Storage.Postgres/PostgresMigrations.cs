@@ -4,7 +4,7 @@ namespace Runbox.Storage.Postgres;
 /// The schema, as an ordered list: migration i brings the database to version i + 1. Never edit a shipped entry;
 /// append a new one. Ids and names sort bytewise (COLLATE "C") so paging does not depend on the server's locale.
 /// </summary>
-internal static class PostgresMigrations
+internal static partial class PostgresMigrations
 {
     /// <summary>Taken with pg_advisory_xact_lock around migrating, so nodes starting together migrate one by one.</summary>
     public const long LockKey = 0x52756e626f78; // "Runbox"

@@ -55,19 +55,26 @@ public sealed partial class SqliteJobStore : IJobStore
             {
                 await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-            long current;
-            await using (var read = connection.Command(transaction, "SELECT coalesce(max(version), 0) FROM schema_version"))
+            // Applied by set, not by "above the highest": a version numbered ahead of one still missing (built in
+            // parallel) leaves a gap, and the missing one is applied when a build that knows it starts.
+            var applied = new HashSet<long>();
+            await using (var read = connection.Command(transaction, "SELECT version FROM schema_version"))
+            await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    applied.Add(reader.GetInt64(0));
+                }
             }
-            if (current > SqliteMigrations.All.Count)
+            var known = SqliteMigrations.Known();
+            if (applied.FirstOrDefault(version => known.All(m => m.Version != version)) is var unknown and > 0)
             {
                 throw new InvalidOperationException(
-                    $"The database {DatabaseFileName} has schema version {current}, newer than this Runbox knows ({SqliteMigrations.All.Count}).");
+                    $"The database {DatabaseFileName} has schema version {unknown}, which this Runbox does not know (it knows up to {known[^1].Version}).");
             }
-            for (var version = (int)current + 1; version <= SqliteMigrations.All.Count; version++)
+            foreach (var (version, sql) in known.Where(m => !applied.Contains(m.Version)))
             {
-                await using var migrate = connection.Command(transaction, SqliteMigrations.All[version - 1]);
+                await using var migrate = connection.Command(transaction, sql);
                 await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 await using var record = connection.Command(transaction, "INSERT INTO schema_version (version, applied_at) VALUES ($v, $at)")
                     .With("$v", version)

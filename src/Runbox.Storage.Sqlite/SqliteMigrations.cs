@@ -4,7 +4,7 @@ namespace Runbox.Storage.Sqlite;
 /// The schema, as an ordered list: migration i brings the database to version i + 1. Never edit a shipped entry;
 /// append a new one. Times are INTEGER microseconds since the Unix epoch (UTC), the precision PostgreSQL keeps too.
 /// </summary>
-internal static class SqliteMigrations
+internal static partial class SqliteMigrations
 {
     public static readonly IReadOnlyList<string> All =
     [

@@ -3,6 +3,7 @@ using Runbox.Storage.Artifacts;
 using Runbox.Storage.Claims;
 using Runbox.Storage.Jobs;
 using Runbox.Storage.Keys;
+using Runbox.Storage.Workers;
 
 namespace Runbox.Storage;
 
@@ -61,6 +62,24 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>Returns when the job may have changed (new log lines, status, cancel) or after <paramref name="maxWait"/>.</summary>
     Task WaitForJobChangeAsync(string jobId, TimeSpan maxWait, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Jobs still running under a claim of <paramref name="node"/> (worker <c>node</c> or <c>node/slot</c>), left there by an
+    /// earlier run of that node that died: handled like expired leases (re-queued with attempts left, else error
+    /// "worker lost") without waiting for the leases. Call on start, before the node claims. Returns the ids changed.
+    /// </summary>
+    Task<IReadOnlyList<string>> RescueNodeAsync(string node, CancellationToken cancellationToken = default);
+
+    // Workers
+
+    /// <summary>Inserts or replaces the worker's entry, stamping <see cref="WorkerRecord.LastSeenAt"/> with the store's clock.</summary>
+    Task HeartbeatWorkerAsync(WorkerRecord worker, CancellationToken cancellationToken = default);
+
+    /// <summary>Every registered worker, by name, alive or not: callers judge staleness from the last heartbeat.</summary>
+    Task<IReadOnlyList<WorkerRecord>> ListWorkersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the worker's entry (graceful stop). False when there was none.</summary>
+    Task<bool> RemoveWorkerAsync(string name, CancellationToken cancellationToken = default);
 
     // Log lines
 

@@ -37,6 +37,24 @@ public sealed class PostgresNodesTests(PostgresCluster cluster)
     }
 
     [SkippableFact]
+    public async Task Migrate_RefusesToStart_WhenDatabaseHasVersionThisBuildDoesNotKnow()
+    {
+        var connectionString = await cluster.NewSchemaAsync();
+        await using var store = new PostgresJobStore(connectionString);
+        await store.MigrateAsync();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var future = new NpgsqlCommand("INSERT INTO schema_version (version, applied_at) VALUES (999, now())", connection);
+            await future.ExecuteNonQueryAsync();
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync());
+
+        Assert.Contains("999", error.Message);
+    }
+
+    [SkippableFact]
     public async Task Claim_NeverGivesSameJobTwice_WhenWorkersOnSeveralNodesRace()
     {
         var connectionString = await cluster.NewSchemaAsync();

@@ -1,0 +1,78 @@
+using NpgsqlTypes;
+using Runbox.Storage.Workers;
+
+namespace Runbox.Storage.Postgres;
+
+public sealed partial class PostgresJobStore
+{
+    public async Task<IReadOnlyList<string>> RescueNodeAsync(string node, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        var now = time.GetUtcNow();
+        // A prefix compare, not LIKE: a node name may hold '%' or '_'.
+        await using var rescue = Command($"""
+            WITH orphaned AS (
+                SELECT id FROM jobs
+                WHERE status = 'running' AND (worker = @node OR left(worker, length(@node) + 1) = @node || '/')
+                FOR UPDATE),
+            requeued AS (
+                UPDATE jobs SET status = 'queued', worker = NULL, started_at = NULL, lease_token = NULL, lease_expires_at = NULL
+                FROM orphaned WHERE jobs.id = orphaned.id AND jobs.attempt < jobs.max_attempts
+                RETURNING jobs.id, true AS again),
+            ended AS (
+                UPDATE jobs SET status = 'error', error = 'worker lost', finished_at = @now, lease_token = NULL, lease_expires_at = NULL
+                FROM orphaned WHERE jobs.id = orphaned.id AND jobs.attempt >= jobs.max_attempts
+                RETURNING jobs.id, false AS again),
+            changed AS (SELECT * FROM requeued UNION ALL SELECT * FROM ended)
+            SELECT id, again, {NotifyChannels.NotifyJob}, CASE WHEN again THEN {NotifyChannels.NotifyWork} END FROM changed
+            """).With("node", node).WithTime("now", now);
+        var changed = await rescue.ReadAllAsync(r => (Id: r.GetString(0), Again: r.GetBoolean(1)), cancellationToken).ConfigureAwait(false);
+        if (changed.Any(job => job.Again))
+        {
+            signals.PulseWork();
+        }
+        foreach (var job in changed)
+        {
+            signals.PulseJob(job.Id);
+        }
+        return changed.Select(job => job.Id).ToList();
+    }
+
+    public async Task HeartbeatWorkerAsync(WorkerRecord worker, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(worker.Name);
+        await using var upsert = Command("""
+            INSERT INTO workers (name, slots, busy, runtimes, started_at, last_seen_at)
+            VALUES (@name, @slots, @busy, @runtimes, @started_at, @now)
+            ON CONFLICT (name) DO UPDATE SET slots = excluded.slots, busy = excluded.busy, runtimes = excluded.runtimes,
+                started_at = excluded.started_at, last_seen_at = excluded.last_seen_at
+            """)
+            .With("name", worker.Name)
+            .With("slots", worker.Slots)
+            .With("busy", worker.Busy)
+            .With("runtimes", worker.Runtimes.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)
+            .WithTime("started_at", worker.StartedAt)
+            .WithTime("now", time.GetUtcNow());
+        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<WorkerRecord>> ListWorkersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var list = Command("SELECT name, slots, busy, runtimes, started_at, last_seen_at FROM workers ORDER BY name");
+        return await list.ReadAllAsync(r => new WorkerRecord
+        {
+            Name = r.GetString(0),
+            Slots = r.GetInt32(1),
+            Busy = r.GetInt32(2),
+            Runtimes = r.GetFieldValue<string[]>(3),
+            StartedAt = r.GetFieldValue<DateTimeOffset>(4),
+            LastSeenAt = r.GetFieldValue<DateTimeOffset>(5),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> RemoveWorkerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var remove = Command("DELETE FROM workers WHERE name = @name").With("name", name);
+        return await remove.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+}

@@ -1,0 +1,37 @@
+namespace Runbox.Storage.Sqlite;
+
+internal static partial class SqliteMigrations
+{
+    /// <summary>
+    /// Migrations with an explicit version, for features built in parallel with others that take the next positional
+    /// number: a version missing in between is applied whenever it appears, since each one touches its own tables.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<int, string> Numbered = new Dictionary<int, string>
+    {
+        [3] = """
+            CREATE TABLE workers (
+                name          TEXT    NOT NULL PRIMARY KEY,
+                slots         INTEGER NOT NULL,
+                busy          INTEGER NOT NULL,
+                runtimes      TEXT    NOT NULL,
+                started_at    INTEGER NOT NULL,
+                last_seen_at  INTEGER NOT NULL
+            );
+            """,
+    };
+
+    /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>
+    public static IReadOnlyList<(int Version, string Sql)> Known()
+    {
+        var known = All.Select((sql, index) => (Version: index + 1, Sql: sql)).ToList();
+        foreach (var (version, sql) in Numbered)
+        {
+            if (known.Any(m => m.Version == version))
+            {
+                throw new InvalidOperationException($"Two migrations claim version {version}; renumber one.");
+            }
+            known.Add((version, sql));
+        }
+        return known.OrderBy(m => m.Version).ToList();
+    }
+}
