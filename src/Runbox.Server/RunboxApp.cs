@@ -31,6 +31,8 @@ public static class RunboxApp
     {
         ["--data"] = "Runbox:DataDirectory",
         ["--workers"] = "Runbox:Workers",
+        ["--store"] = "Runbox:Store",
+        ["--name"] = "Runbox:NodeName",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -48,7 +50,10 @@ public static class RunboxApp
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataFolder>();
-        services.AddSingleton<IJobStore>(sp => StoreFactory.Create(sp.GetRequiredService<DataFolder>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IJobStore>(sp => StoreFactory.Create(
+            sp.GetRequiredService<IOptions<RunboxOptions>>().Value, sp.GetRequiredService<DataFolder>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<WorkerRuntimes>();
         services.AddSingleton<IJobEngine>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<RunboxOptions>>().Value;
@@ -71,6 +76,8 @@ public static class RunboxApp
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
+        services.AddHostedService<WorkerHeartbeat>();
+        services.AddHostedService<LeaseRescuer>();
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
@@ -96,12 +103,18 @@ public static class RunboxApp
         app.UseRateLimiter();
         app.UseAuthorization();
 
-        app.MapOpenApi().AllowAnonymous();
         app.MapHealthApi();
+        if (configured.WorkerOnly)
+        {
+            // `runbox worker`: health probes only, no API to secure or expose.
+            return app;
+        }
+        app.MapOpenApi().AllowAnonymous();
         app.MapJobsApi();
         app.MapJobStreamsApi();
         app.MapKeysApi();
         app.MapCompatApi();
+        app.MapWorkersApi();
         return app;
     }
 

@@ -42,6 +42,12 @@ internal static partial class ServerLog
     [LoggerMessage(1110, LogLevel.Warning, "Job {JobId}: could not keep artifact {Name}")]
     public static partial void ArtifactFault(ILogger logger, string jobId, string name, Exception exception);
 
+    [LoggerMessage(1111, LogLevel.Warning, "Could not rescue expired leases; retrying")]
+    public static partial void RescueFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(1112, LogLevel.Warning, "Could not update this worker in the workers registry; retrying")]
+    public static partial void HeartbeatFault(ILogger logger, Exception exception);
+
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
 

@@ -9,6 +9,7 @@ internal static class CommandCatalog
     {
         yield return ExecCommand.Create();
         yield return ServeCommand.Create();
+        yield return WorkerCommand.Create();
         yield return RunCommand.Create();
         yield return JobsCommand.Create();
         yield return KeysCommand.Create();

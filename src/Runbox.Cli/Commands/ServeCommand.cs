@@ -6,7 +6,7 @@ using Runbox.Server;
 
 namespace Runbox.Cli.Commands;
 
-/// <summary><c>runbox serve</c>: the API, the embedded worker and the SQLite store in one process.</summary>
+/// <summary><c>runbox serve</c>: the API and the embedded worker, on SQLite in the data folder or on a shared PostgreSQL.</summary>
 internal static class ServeCommand
 {
     public static Command Create()
@@ -15,9 +15,11 @@ internal static class ServeCommand
         var data = new Option<string?>("--data") { Description = "The data folder (database, artifacts, admin.key). Default: ./runbox-data." };
         var workers = new Option<int?>("--workers") { Description = "Jobs run at once by the embedded worker." };
         var noWorker = new Option<bool>("--no-worker") { Description = "Serve the API only; jobs wait for a worker elsewhere." };
+        var store = new Option<string?>("--store") { Description = "A PostgreSQL connection string (Host=...;Database=...) shared by every node. Default: SQLite in the data folder." };
+        var name = new Option<string?>("--name") { Description = "This node's name in the workers registry (stable across restarts). Default: host name and data folder hash." };
         var command = new Command("serve", "Run the Runbox server: REST API, live streams and the embedded worker. Other settings: --Runbox:Key=value.")
         {
-            urls, data, workers, noWorker,
+            urls, data, workers, noWorker, store, name,
         };
         // Everything else on the line (--Runbox:Maximums:TimeoutSeconds=60, ...) goes to the server's configuration.
         command.TreatUnmatchedTokensAsErrors = false;
@@ -36,36 +38,42 @@ internal static class ServeCommand
             {
                 args.Add("--Runbox:NoWorker=true");
             }
+            NodeArguments.Add(args, parse.GetValue(store), parse.GetValue(name));
             args.AddRange(parse.UnmatchedTokens);
-
-            WebApplication app;
-            try
-            {
-                app = RunboxApp.Build(args.ToArray());
-                await app.StartAsync(cancellationToken);
-            }
-            catch (OptionsValidationException e)
-            {
-                await Console.Error.WriteLineAsync("runbox: invalid configuration:");
-                foreach (var failure in e.Failures)
-                {
-                    await Console.Error.WriteLineAsync("  " + failure);
-                }
-                return 2;
-            }
-            await using (app)
-            {
-                try
-                {
-                    await app.WaitForShutdownAsync(cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-                await app.StopAsync(CancellationToken.None);
-            }
-            return 0;
+            return await RunAsync(args, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>Builds and runs the server until Ctrl-C or SIGTERM; 2 when the configuration is invalid.</summary>
+    public static async Task<int> RunAsync(List<string> args, CancellationToken cancellationToken)
+    {
+        WebApplication app;
+        try
+        {
+            app = RunboxApp.Build(args.ToArray());
+            await app.StartAsync(cancellationToken);
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync("runbox: invalid configuration:");
+            foreach (var failure in e.Failures)
+            {
+                await Console.Error.WriteLineAsync("  " + failure);
+            }
+            return 2;
+        }
+        await using (app)
+        {
+            try
+            {
+                await app.WaitForShutdownAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await app.StopAsync(CancellationToken.None);
+        }
+        return 0;
     }
 }

@@ -18,6 +18,21 @@ public sealed class RunboxOptions
     public bool NoWorker { get; set; }
 
     /// <summary>
+    /// A PostgreSQL connection string (<c>Host=...;Database=...</c>) shared by every node; empty means the embedded
+    /// SQLite store in the data folder (one node).
+    /// </summary>
+    public string? Store { get; set; }
+
+    /// <summary>Run the worker only (<c>runbox worker</c>): no API, just <c>/healthz</c>.</summary>
+    public bool WorkerOnly { get; set; }
+
+    /// <summary>
+    /// This node's name in the workers registry and on the jobs it claims. Stable across restarts, so a restarted
+    /// node ends the jobs its previous run left behind at once. Default: host name and a hash of the data folder.
+    /// </summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>
     /// One node owns the store (SQLite): expired leases are looked for every second, so jobs a killed process left
     /// running end as "worker lost" as soon as their lease runs out.
     /// </summary>
@@ -78,6 +93,9 @@ public sealed class JobMaximums
     public int ValueChars { get; set; } = 32 * 1024;
 
     public int Files { get; set; } = 256;
+
+    /// <summary>Largest <c>max_attempts</c> a job may ask for.</summary>
+    public int Attempts { get; set; } = 10;
 }
 
 public sealed class RateLimitOptions

@@ -25,6 +25,18 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         {
             errors.Add($"Runbox:Workers must be between 1 and 1024 (got {options.Workers}).");
         }
+        if (options.Store is { Length: > 0 } store && !store.Contains('=', StringComparison.Ordinal))
+        {
+            errors.Add("Runbox:Store must be a PostgreSQL connection string such as \"Host=db;Database=runbox;Username=runbox\" (or empty for SQLite).");
+        }
+        if (options.NodeName is { } node && (node.Length is 0 or > 100 || node.Contains('/', StringComparison.Ordinal) || node.Any(char.IsControl)))
+        {
+            errors.Add("Runbox:NodeName must be 1-100 characters without '/' or control characters.");
+        }
+        if (options.WorkerOnly && options.NoWorker)
+        {
+            errors.Add("Runbox:WorkerOnly and Runbox:NoWorker together leave nothing to run.");
+        }
         Positive(options.LeaseSeconds, "LeaseSeconds");
         Positive(options.PollSeconds, "PollSeconds");
         Positive(options.MaxWaitSeconds, "MaxWaitSeconds");
@@ -52,6 +64,7 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         Positive(max.EnvVars, "Maximums:EnvVars");
         Positive(max.ValueChars, "Maximums:ValueChars");
         Positive(max.Files, "Maximums:Files");
+        Positive(max.Attempts, "Maximums:Attempts");
 
         Positive(options.RateLimit.RequestsPerSecond, "RateLimit:RequestsPerSecond");
         Positive(options.RateLimit.Burst, "RateLimit:Burst");

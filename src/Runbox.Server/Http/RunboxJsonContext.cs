@@ -5,6 +5,7 @@ using Runbox.Server.Compat;
 using Runbox.Server.Health;
 using Runbox.Server.Jobs;
 using Runbox.Server.Streaming;
+using Runbox.Server.Worker;
 
 namespace Runbox.Server.Http;
 
@@ -30,6 +31,7 @@ namespace Runbox.Server.Http;
 [JsonSerializable(typeof(TaskListResponse))]
 [JsonSerializable(typeof(TaskLogsResponse))]
 [JsonSerializable(typeof(TaskMetricsResponse))]
+[JsonSerializable(typeof(WorkerListResponse))]
 public sealed partial class RunboxJsonContext : JsonSerializerContext;
 
 /// <summary>The one set of JSON settings: snake_case, the generated context first, bounded depth.</summary>

@@ -35,6 +35,7 @@ public static class JobMapping
             StartedAt = job.StartedAt,
             FinishedAt = job.FinishedAt ?? outcome?.FinishedAt,
             Attempt = job.Attempt,
+            MaxAttempts = spec.MaxAttempts,
             CancelRequested = job.CancelRequested,
             ExitCode = outcome?.ExitCode,
             Signal = outcome?.Signal,

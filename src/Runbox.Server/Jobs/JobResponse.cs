@@ -29,6 +29,8 @@ public sealed record JobResponse
 
     public int Attempt { get; init; }
 
+    public int MaxAttempts { get; init; } = 1;
+
     public bool CancelRequested { get; init; }
 
     public int? ExitCode { get; init; }

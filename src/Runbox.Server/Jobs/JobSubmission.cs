@@ -30,6 +30,9 @@ public sealed record JobSubmission
 
     /// <summary>Where to POST the final job when it ends.</summary>
     public string? CallbackUrl { get; init; }
+
+    /// <summary>Runs allowed when a worker is lost mid-job (default 1: a lost job ends as error "worker lost").</summary>
+    public int? MaxAttempts { get; init; }
 }
 
 /// <summary>Limits as the API names them; each is optional and bounded by the server's maximums.</summary>

@@ -141,6 +141,11 @@ public static partial class JobSubmissionValidator
         CheckLimit(limits.OutputBytes, max.OutputBytes, "limits.output_bytes", Add);
         CheckLimit(limits.FileSizeMb, max.FileSizeMb, "limits.file_size_mb", Add);
 
+        if (body.MaxAttempts is { } attempts && (attempts < 1 || attempts > max.Attempts))
+        {
+            Add("max_attempts", $"must be between 1 and {max.Attempts} (the server maximum).");
+        }
+
         if (body.Network == true && !options.AllowNetwork)
         {
             Add("network", "this server does not allow network access for jobs.");
@@ -176,6 +181,7 @@ public static partial class JobSubmissionValidator
             Network = body.Network ?? false,
             Fresh = body.Fresh ?? false,
             CallbackUrl = body.CallbackUrl,
+            MaxAttempts = body.MaxAttempts ?? 1,
         };
     }
 

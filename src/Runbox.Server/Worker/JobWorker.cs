@@ -13,6 +13,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
 {
     private readonly IJobStore _store;
     private readonly ClaimedJobRunner _runner;
+    private readonly WorkerRuntimes _runtimes;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly RunboxOptions _options;
     private readonly TimeProvider _time;
@@ -25,6 +26,8 @@ internal sealed class JobWorker : IHostedService, IDisposable
     public JobWorker(
         IJobStore store,
         ClaimedJobRunner runner,
+        WorkerRuntimes runtimes,
+        NodeIdentity node,
         IHostApplicationLifetime lifetime,
         IOptions<RunboxOptions> options,
         TimeProvider time,
@@ -32,14 +35,15 @@ internal sealed class JobWorker : IHostedService, IDisposable
     {
         _store = store;
         _runner = runner;
+        _runtimes = runtimes;
         _lifetime = lifetime;
         _options = options.Value;
         _time = time;
         _logger = logger;
-        Node = $"{Environment.MachineName}/{Environment.ProcessId}";
+        Node = node.Name;
     }
 
-    /// <summary>This process's name in the store's worker column; slots add "/N".</summary>
+    /// <summary>This node's name in the store's worker column; slots add "/N".</summary>
     public string Node { get; }
 
     public int Slots => _options.NoWorker ? 0 : _options.Workers;
@@ -52,7 +56,12 @@ internal sealed class JobWorker : IHostedService, IDisposable
         {
             return;
         }
-        await RescueAsync(_time.GetUtcNow(), cancellationToken);
+        // Jobs this node was running when it died: nobody else is running them, so they need not wait for their leases.
+        var orphaned = await _store.RescueNodeAsync(Node, cancellationToken);
+        if (orphaned.Count > 0)
+        {
+            ServerLog.JobsRescued(_logger, string.Join(", ", orphaned));
+        }
 
         _lifetime.ApplicationStarted.Register(() =>
         {
@@ -67,7 +76,6 @@ internal sealed class JobWorker : IHostedService, IDisposable
                     var name = $"{Node}/{slot}";
                     _loops.Add(Task.Run(() => RunSlotAsync(name)));
                 }
-                _loops.Add(Task.Run(RescueLoopAsync));
             }
             ServerLog.WorkerStarted(_logger, Node, _options.Workers);
         });
@@ -111,7 +119,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
         {
             try
             {
-                var claim = await _store.ClaimAsync(worker, lease, runtimes: null, stop);
+                var claim = await _store.ClaimAsync(worker, lease, _runtimes.ClaimFilter, stop);
                 if (claim is null)
                 {
                     await _store.WaitForWorkAsync(poll, stop);
@@ -147,41 +155,6 @@ internal sealed class JobWorker : IHostedService, IDisposable
                     break;
                 }
             }
-        }
-    }
-
-    /// <summary>Ends or re-queues jobs of other workers whose lease ran out (they died).</summary>
-    private async Task RescueLoopAsync()
-    {
-        // A single node checks every second: the jobs a killed predecessor left running end as soon as their
-        // lease runs out, not a lease and a half later. The store can only tell expired leases apart, so the lease
-        // (renewed every third of it) bounds how long such a job still reads "running" after a restart.
-        var every = _options.SingleNode ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds / 2));
-        var stop = _stopClaiming.Token;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(every, _time, stop);
-                await RescueAsync(_time.GetUtcNow(), stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                ServerLog.WorkerLoopFault(_logger, e);
-            }
-        }
-    }
-
-    private async Task RescueAsync(DateTimeOffset horizon, CancellationToken cancellationToken)
-    {
-        var rescued = await _store.RescueExpiredAsync(horizon, cancellationToken);
-        if (rescued.Count > 0)
-        {
-            ServerLog.JobsRescued(_logger, string.Join(", ", rescued));
         }
     }
 }

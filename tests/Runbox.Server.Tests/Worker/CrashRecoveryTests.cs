@@ -7,15 +7,18 @@ namespace Runbox.Server.Tests.Worker;
 /// <summary>Kill -9 the real server mid-job and start it again.</summary>
 public sealed class CrashRecoveryTests(ITestOutputHelper output)
 {
+    /// <summary>A lease far longer than the test waits: only the restarted node recognising its own jobs can end them in time.</summary>
+    private const string LongLease = "--Runbox:LeaseSeconds=600";
+
     [Fact]
-    public async Task Serve_EndsTheLostJobAsWorkerLostAndRunsTheQueuedOne_WhenKilledAndRestarted()
+    public async Task Serve_EndsTheLostJobAsWorkerLostAtOnceAndRunsTheQueuedOne_WhenKilledAndRestarted()
     {
         using var data = new TempFolder();
         var port = ServeProcess.FreePort();
         string runningId;
         string queuedId;
         string key;
-        await using (var first = await ServeProcess.StartAsync(data.Path, port, output, "--workers", "1"))
+        await using (var first = await ServeProcess.StartAsync(data.Path, port, output, "--workers", "1", LongLease))
         {
             key = (await File.ReadAllTextAsync(Path.Combine(data.Path, "admin.key"))).Trim();
             using var client = first.Client(key);
@@ -26,7 +29,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
             await first.KillHardAsync();
         }
 
-        await using var second = await ServeProcess.StartAsync(data.Path, port, output, "--workers", "1");
+        await using var second = await ServeProcess.StartAsync(data.Path, port, output, "--workers", "1", LongLease);
         using var again = second.Client(key);
         var lost = await again.WaitEndedAsync(runningId, 30);
         var queued = await again.WaitEndedAsync(queuedId, 30);
