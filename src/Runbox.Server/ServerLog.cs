@@ -48,6 +48,9 @@ internal static partial class ServerLog
     [LoggerMessage(1112, LogLevel.Warning, "Could not update this worker in the workers registry; retrying")]
     public static partial void HeartbeatFault(ILogger logger, Exception exception);
 
+    [LoggerMessage(1113, LogLevel.Warning, "Job {JobId}: the store did not answer; the job goes on and the call is retried")]
+    public static partial void WatchFault(ILogger logger, string jobId, Exception exception);
+
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
 

@@ -36,6 +36,7 @@ public static class JobMapping
             FinishedAt = job.FinishedAt ?? outcome?.FinishedAt,
             Attempt = job.Attempt,
             MaxAttempts = spec.MaxAttempts,
+            Worker = job.Worker,
             CancelRequested = job.CancelRequested,
             ExitCode = outcome?.ExitCode,
             Signal = outcome?.Signal,

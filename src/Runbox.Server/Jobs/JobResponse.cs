@@ -31,6 +31,9 @@ public sealed record JobResponse
 
     public int MaxAttempts { get; init; } = 1;
 
+    /// <summary>The worker slot (<c>node/slot</c>) that ran or runs it.</summary>
+    public string? Worker { get; init; }
+
     public bool CancelRequested { get; init; }
 
     public int? ExitCode { get; init; }

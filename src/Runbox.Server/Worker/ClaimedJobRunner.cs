@@ -91,9 +91,9 @@ internal sealed class ClaimedJobRunner(
         var renewEvery = TimeSpan.FromSeconds(options.Value.LeaseSeconds / 3);
         var nextRenew = time.GetUtcNow() + renewEvery;
         var cancelled = false;
-        try
+        while (!stop.IsCancellationRequested)
         {
-            while (!stop.IsCancellationRequested)
+            try
             {
                 await store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
                 if (!cancelled && (await claim.IsCancelRequestedAsync(stop) || await store.GetJobAsync(jobId, stop) is null))
@@ -112,9 +112,24 @@ internal sealed class ClaimedJobRunner(
                 }
                 await Task.Delay(CancelCheckGap, time, stop);
             }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // The store is unreachable for a moment (a PostgreSQL restart): the job goes on, and the next renewal
+                // that reaches the store says whether the lease is still ours (unless a rescuer took it meanwhile).
+                ServerLog.WatchFault(logger, jobId, e);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), time, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
         }
         return true;
     }
@@ -138,7 +153,7 @@ internal sealed class ClaimedJobRunner(
     private async Task CompleteAsync(IJobClaim claim, JobOutcome outcome)
     {
         var job = claim.Job;
-        if (!await claim.CompleteAsync(outcome, CancellationToken.None))
+        if (!await CompleteWithRetriesAsync(claim, outcome))
         {
             ServerLog.LeaseLost(logger, job.Id);
             return;
@@ -147,6 +162,29 @@ internal sealed class ClaimedJobRunner(
         if (job.Spec.CallbackUrl is { } url)
         {
             webhooks.Enqueue(job.Id, url);
+        }
+    }
+
+    /// <summary>
+    /// Retries while the store is unreachable, for up to a lease: the result is worth keeping, and the fence makes a late
+    /// write harmless. After that the lease has expired and rescue decides.
+    /// </summary>
+    private async Task<bool> CompleteWithRetriesAsync(IJobClaim claim, JobOutcome outcome)
+    {
+        var giveUpAt = time.GetUtcNow() + TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return await claim.CompleteAsync(outcome, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not ArgumentException && time.GetUtcNow() < giveUpAt)
+            {
+                ServerLog.WatchFault(logger, claim.Job.Id, e);
+                await Task.Delay(delay, time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
         }
     }
 

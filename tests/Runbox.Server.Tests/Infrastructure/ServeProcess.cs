@@ -39,10 +39,14 @@ public sealed class ServeProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<ServeProcess> StartAsync(string dataDirectory, int port, ITestOutputHelper output, params string[] extra)
+    public static Task<ServeProcess> StartAsync(string dataDirectory, int port, ITestOutputHelper output, params string[] extra) =>
+        StartCommandAsync(["serve", "--urls", $"http://127.0.0.1:{port}", "--data", dataDirectory, .. extra], port, output, "serve");
+
+    /// <summary>Any <c>runbox</c> command that answers /healthz on <paramref name="port"/> (serve, worker), ready once it does.</summary>
+    public static async Task<ServeProcess> StartCommandAsync(string[] cliArgs, int port, ITestOutputHelper output, string label)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { CliDll, "serve", "--urls", $"http://127.0.0.1:{port}", "--data", dataDirectory }.Concat(extra))
+        foreach (var arg in new[] { CliDll }.Concat(cliArgs))
         {
             info.ArgumentList.Add(arg);
         }
@@ -55,7 +59,7 @@ public sealed class ServeProcess : IAsyncDisposable
             }
             try
             {
-                output.WriteLine($"[serve {process.Id}] {line}");
+                output.WriteLine($"[{label} {process.Id}] {line}");
             }
             catch (InvalidOperationException)
             {
@@ -71,7 +75,7 @@ public sealed class ServeProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            Assert.False(process.HasExited, $"runbox serve exited with {(process.HasExited ? process.ExitCode : 0)}");
+            Assert.False(process.HasExited, $"runbox {label} exited with {(process.HasExited ? process.ExitCode : 0)}");
             try
             {
                 if ((await probe.GetAsync("/healthz")).IsSuccessStatusCode)
@@ -82,7 +86,7 @@ public sealed class ServeProcess : IAsyncDisposable
             catch (HttpRequestException)
             {
             }
-            Assert.True(DateTime.UtcNow < deadline, "runbox serve did not answer /healthz within 60 s");
+            Assert.True(DateTime.UtcNow < deadline, $"runbox {label} did not answer /healthz within 60 s");
             await Task.Delay(200);
         }
     }

@@ -1,0 +1,99 @@
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Cluster;
+
+/// <summary>Faults with real processes: a worker node killed with SIGKILL, the LISTEN connection cut, PostgreSQL restarted.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task KilledWorkerNode_ItsJobsEndWorkerLostOrRunAgain_AndNoOtherJobIsLostOrRunTwice()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        var victim = await cluster.StartWorkerAsync("node-victim", 2);
+        using var client = cluster.Client(api);
+
+        var lost = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('working', flush=True)\ntime.sleep(300)"));
+        var retried = await client.SubmitOkAsync(ClusterApi.Python("import time\ntime.sleep(4)\nprint('done')", maxAttempts: 2));
+        await ClusterApi.UntilAsync(
+            async () => (await client.GetJobAsync(lost.Id)).Status == "running" && (await client.GetJobAsync(retried.Id)).Status == "running",
+            60, "both jobs run on the victim");
+        await cluster.StartWorkerAsync("node-survivor", 2);
+        var others = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            others.Add((await client.SubmitOkAsync(ClusterApi.Python($"print('other {i}')"))).Id);
+        }
+
+        await victim.KillHardAsync();
+        var killedAt = DateTime.UtcNow;
+
+        var lostJob = await client.WaitEndedAsync(lost.Id, 30);
+        output.WriteLine($"lost job ended {(DateTime.UtcNow - killedAt).TotalSeconds:F1} s after the kill (lease {ClusterNodes.ShortLease} s)");
+        Assert.Equal("error", lostJob.Status);
+        Assert.Equal("worker lost", lostJob.Error);
+        Assert.Equal(1, lostJob.Attempt);
+        var retriedJob = await client.WaitEndedAsync(retried.Id, 60);
+        Assert.Equal("succeeded", retriedJob.Status);
+        Assert.Equal("done\n", retriedJob.Stdout);
+        Assert.Equal(2, retriedJob.Attempt);
+        Assert.StartsWith("node-survivor/", retriedJob.Worker);
+        for (var i = 0; i < others.Count; i++)
+        {
+            var other = await client.WaitEndedAsync(others[i], 60);
+            Assert.Equal("succeeded", other.Status);
+            Assert.Equal($"other {i}\n", other.Stdout);
+            Assert.Equal(1, other.Attempt);
+        }
+    }
+
+    [SkippableFact]
+    public async Task ListenerConnectionsTerminated_WorkGoesOn()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        await cluster.StartWorkerAsync("node-a", 2);
+        using var client = cluster.Client(api);
+        // ?wait=true makes the API node listen too.
+        Assert.Equal("succeeded", (await client.SubmitOkAsync(ClusterApi.Python("print('warm')"), wait: true)).Status);
+
+        var terminated = await postgres.Server.TerminateAsync("runbox-node listener");
+
+        Assert.True(terminated >= 2, $"expected the API's and the worker's LISTEN connections, terminated {terminated}");
+        for (var i = 0; i < 3; i++)
+        {
+            var job = await client.SubmitOkAsync(ClusterApi.Python($"print('after {i}')"), wait: true);
+            var ended = job.Status == "succeeded" ? job : await client.WaitEndedAsync(job.Id, 30);
+            Assert.Equal("succeeded", ended.Status);
+            Assert.Equal($"after {i}\n", ended.Stdout);
+        }
+    }
+
+    [SkippableFact]
+    public async Task PostgresRestarted_NodesRecover_AndRunNewJobs()
+    {
+        // A lease longer than the restart, so the job running through it keeps its lease.
+        await using var cluster = new ClusterNodes(postgres, output, leaseSeconds: 15);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        await cluster.StartWorkerAsync("node-a", 2);
+        using var client = cluster.Client(api);
+        Assert.Equal("succeeded", (await client.SubmitOkAsync(ClusterApi.Python("print('before')"), wait: true)).Status);
+        var through = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('start', flush=True)\ntime.sleep(4)\nprint('end')"));
+        await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(through.Id)).Status == "running", 60, "the job runs");
+
+        await postgres.Server.RestartAsync();
+
+        var after = await client.SubmitRetryingAsync(ClusterApi.Python("print('after the restart')"), 60);
+        var afterJob = await client.WaitEndedRetryingAsync(after.Id, 60);
+        Assert.Equal("succeeded", afterJob.Status);
+        Assert.Equal("after the restart\n", afterJob.Stdout);
+        var throughJob = await client.WaitEndedRetryingAsync(through.Id, 60);
+        Assert.Equal("succeeded", throughJob.Status);
+        Assert.Equal("start\nend\n", throughJob.Stdout);
+    }
+}
