@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Runbox.Bench;
+
+/// <summary>A real <c>runbox serve</c> or <c>runbox worker</c> process (the built CLI through <c>dotnet</c>) for the cluster benchmark.</summary>
+internal sealed class BenchNode : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private BenchNode(Process process, Uri address, string dataFolder)
+    {
+        _process = process;
+        Address = address;
+        DataFolder = dataFolder;
+    }
+
+    public Uri Address { get; }
+
+    public string DataFolder { get; }
+
+    /// <summary>bench/Runbox.Bench/bin/&lt;Configuration&gt;/net10.0 → src/Runbox.Cli/bin/&lt;Configuration&gt;/net10.0/runbox.dll.</summary>
+    public static string CliDll => Path.Combine(
+        AppContext.BaseDirectory.TrimEnd('/').Replace("/bench/Runbox.Bench/", "/src/Runbox.Cli/", StringComparison.Ordinal), "runbox.dll");
+
+    public static async Task<BenchNode> StartAsync(params string[] args)
+    {
+        var port = FreePort();
+        var data = Directory.CreateTempSubdirectory("runbox-bench-node-").FullName;
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { CliDll, args[0], "--urls", $"http://127.0.0.1:{port}", "--data", data }.Concat(args[1..]))
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start runbox");
+        // Drained so the node never blocks on a full pipe; shown only if it dies.
+        var lines = new List<string>();
+        process.OutputDataReceived += (_, e) => { lock (lines) { if (e.Data is not null) { lines.Add(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { lock (lines) { if (e.Data is not null) { lines.Add(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var node = new BenchNode(process, new Uri($"http://127.0.0.1:{port}"), data);
+        using var probe = new HttpClient { BaseAddress = node.Address, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"runbox {args[0]} exited: {string.Join('\n', lines)}");
+            }
+            try
+            {
+                if ((await probe.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return node;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"runbox {args[0]} did not answer /healthz within 60 s");
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Runbox.Testing;
+
+namespace Runbox.Bench;
+
+/// <summary>
+/// Many machines: 200 jobs that each sleep 100 ms, run by one worker node and then by two of the same slots, each a real
+/// process on a PostgreSQL cluster of the benchmark's own. Target: two nodes at least 1.8x the throughput of one.
+/// Needs the CLI built in the same configuration (it is a build dependency of this project) and PostgreSQL's server
+/// binaries (initdb, pg_ctl).
+/// </summary>
+public static class ClusterBench
+{
+    private const int Jobs = 200;
+    private const int SlotsPerNode = 4;
+    private const string Script = "import time\ntime.sleep(0.1)";
+
+    public static async Task RunAsync()
+    {
+        Console.WriteLine($"Cluster: {Jobs} jobs sleeping 100 ms, worker nodes of {SlotsPerNode} slots, one API node, PostgreSQL");
+        await using var postgres = await PostgresServer.StartAsync();
+        if (postgres.Unavailable is { } why)
+        {
+            Console.WriteLine($"  skipped: {why}");
+            return;
+        }
+        var one = await MeasureAsync(postgres, nodes: 1);
+        var two = await MeasureAsync(postgres, nodes: 2);
+        Console.WriteLine($"  1 worker node : {one,7:F1} jobs/s");
+        Console.WriteLine($"  2 worker nodes: {two,7:F1} jobs/s");
+        Console.WriteLine($"  ratio {two / one:F2}x (target >= 1.8x); ideal {Jobs * 0.1 / SlotsPerNode:F1} s and {Jobs * 0.1 / SlotsPerNode / 2:F1} s of sleeping");
+    }
+
+    /// <summary>Jobs per second from the first submission until every job ended.</summary>
+    private static async Task<double> MeasureAsync(PostgresServer postgres, int nodes)
+    {
+        var store = await postgres.NewDatabaseAsync("runbox-bench");
+        await using var api = await BenchNode.StartAsync("serve", "--store", store, "--no-worker");
+        var workers = new List<BenchNode>();
+        try
+        {
+            for (var i = 0; i < nodes; i++)
+            {
+                workers.Add(await BenchNode.StartAsync("worker", "--store", store, "--name", $"bench-{i}", "--workers", SlotsPerNode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            var key = (await File.ReadAllTextAsync(Path.Combine(api.DataFolder, "admin.key"))).Trim();
+            using var client = new HttpClient { BaseAddress = api.Address, Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+
+            // Warm every slot's zygote first: start-up is not what this measures.
+            await RunBatchAsync(client, nodes * SlotsPerNode * 2);
+            var clock = Stopwatch.StartNew();
+            await RunBatchAsync(client, Jobs);
+            return Jobs / clock.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task RunBatchAsync(HttpClient client, int count)
+    {
+        var ids = new string[count];
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/jobs", new Dictionary<string, string> { ["script"] = Script }, ct);
+            response.EnsureSuccessStatusCode();
+            ids[i] = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString()!;
+        });
+        // Two one-line pages per look, not the whole list: the API node shares the CPU with the workers being measured.
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (await AnyAsync(client, "queued") || await AnyAsync(client, "running"))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("jobs did not end within 5 minutes");
+            }
+            await Task.Delay(50);
+        }
+        var pending = new HashSet<string>(ids);
+        string? cursor = null;
+        do
+        {
+            var page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs?limit=100{(cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor))}");
+            foreach (var job in page.GetProperty("jobs").EnumerateArray())
+            {
+                if (pending.Remove(job.GetProperty("id").GetString()!) && job.GetProperty("status").GetString() != "succeeded")
+                {
+                    throw new InvalidOperationException($"job {job.GetProperty("id")} ended {job.GetProperty("status")}: {job.GetProperty("error")}");
+                }
+            }
+            cursor = page.TryGetProperty("next_cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null && pending.Count > 0);
+        if (pending.Count > 0)
+        {
+            throw new InvalidOperationException($"{pending.Count} jobs are missing from the list");
+        }
+    }
+
+    private static async Task<bool> AnyAsync(HttpClient client, string status) =>
+        (await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs?status={status}&limit=1")).GetProperty("jobs").GetArrayLength() > 0;
+}
