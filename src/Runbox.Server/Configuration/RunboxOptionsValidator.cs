@@ -33,6 +33,10 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         {
             errors.Add("Runbox:NodeName must be 1-100 characters without '/' or control characters.");
         }
+        if (options.WorkerOnly && options.Store is not { Length: > 0 })
+        {
+            errors.Add("A worker node needs the shared store: Runbox:Store (--store or RUNBOX_STORE) must be a PostgreSQL connection string.");
+        }
         if (options.WorkerOnly && options.NoWorker)
         {
             errors.Add("Runbox:WorkerOnly and Runbox:NoWorker together leave nothing to run.");
