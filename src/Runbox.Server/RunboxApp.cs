@@ -13,6 +13,7 @@ using Runbox.Server.Configuration;
 using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
+using Runbox.Server.Runtimes;
 using Runbox.Server.Streaming;
 using Runbox.Server.Webhooks;
 using Runbox.Server.Worker;
@@ -31,6 +32,7 @@ public static class RunboxApp
     {
         ["--data"] = "Runbox:DataDirectory",
         ["--workers"] = "Runbox:Workers",
+        ["--socket"] = "Runbox:Socket",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -66,9 +68,12 @@ public static class RunboxApp
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<ClaimedJobRunner>();
         services.AddSingleton<JobWorker>();
+        services.AddSingleton<PackageManager>();
+        services.AddSingleton<RuntimeManager>();
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<RuntimeManager>());
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
@@ -77,6 +82,7 @@ public static class RunboxApp
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<RuntimeProblemHandler>();
         services.AddOpenApi();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -102,6 +108,7 @@ public static class RunboxApp
         app.MapJobStreamsApi();
         app.MapKeysApi();
         app.MapCompatApi();
+        app.MapRuntimesApi();
         return app;
     }
 

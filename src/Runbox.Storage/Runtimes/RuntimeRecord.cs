@@ -25,6 +25,9 @@ public sealed record RuntimeRecord
     /// <summary>The virtual environment's folder, or null for a runtime without one (<c>default</c>).</summary>
     public string? VenvPath { get; init; }
 
+    /// <summary>Whether the venv sees the base interpreter's own packages (a system Python's Debian packages).</summary>
+    public bool SystemSitePackages { get; init; }
+
     /// <summary>Packages asked for by users, in the order asked (pip requirement strings).</summary>
     public IReadOnlyList<string> Requirements { get; init; } = [];
 
@@ -42,6 +45,9 @@ public sealed record RuntimeRecord
     /// <summary>Why the runtime failed, or the last installation's error.</summary>
     public string? Error { get; init; }
 
+    /// <summary>While installing: what is being done now (the package tool's latest line).</summary>
+    public string? Progress { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset UpdatedAt { get; init; }
@@ -49,7 +55,7 @@ public sealed record RuntimeRecord
     public bool Equals(RuntimeRecord? other) =>
         other is not null && Name == other.Name && State == other.State && PythonVersionRequested == other.PythonVersionRequested
         && PythonVersion == other.PythonVersion && InterpreterPath == other.InterpreterPath && BaseInterpreterPath == other.BaseInterpreterPath
-        && VenvPath == other.VenvPath && Requirements.SequenceEqual(other.Requirements) && Packages.SequenceEqual(other.Packages)
+        && VenvPath == other.VenvPath && SystemSitePackages == other.SystemSitePackages && Progress == other.Progress && Requirements.SequenceEqual(other.Requirements) && Packages.SequenceEqual(other.Packages)
         && Preload.SequenceEqual(other.Preload) && PreloadErrors.Count == other.PreloadErrors.Count
         && PreloadErrors.All(p => other.PreloadErrors.TryGetValue(p.Key, out var v) && v == p.Value)
         && SmokeTestJobId == other.SmokeTestJobId && Error == other.Error && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt;
