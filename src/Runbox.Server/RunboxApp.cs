@@ -13,6 +13,7 @@ using Runbox.Server.Configuration;
 using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
+using Runbox.Server.Rpc;
 using Runbox.Server.Runtimes;
 using Runbox.Server.Streaming;
 using Runbox.Server.Webhooks;
@@ -70,6 +71,7 @@ public static class RunboxApp
         services.AddSingleton<JobWorker>();
         services.AddSingleton<PackageManager>();
         services.AddSingleton<RuntimeManager>();
+        services.AddSingleton<RpcMethods>();
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
@@ -79,6 +81,7 @@ public static class RunboxApp
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel((context, kestrel) => RpcSocket.Listen(kestrel, context.Configuration, configured));
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -109,6 +112,8 @@ public static class RunboxApp
         app.MapKeysApi();
         app.MapCompatApi();
         app.MapRuntimesApi();
+        app.MapRpcApi();
+        app.UseRpcSocket();
         return app;
     }
 
