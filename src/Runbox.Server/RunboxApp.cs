@@ -13,6 +13,8 @@ using Runbox.Server.Configuration;
 using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
+using Runbox.Server.Rpc;
+using Runbox.Server.Runtimes;
 using Runbox.Server.Streaming;
 using Runbox.Server.Webhooks;
 using Runbox.Server.Worker;
@@ -33,6 +35,7 @@ public static class RunboxApp
         ["--workers"] = "Runbox:Workers",
         ["--store"] = "Runbox:Store",
         ["--name"] = "Runbox:NodeName",
+        ["--socket"] = "Runbox:Socket",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -71,9 +74,13 @@ public static class RunboxApp
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<ClaimedJobRunner>();
         services.AddSingleton<JobWorker>();
+        services.AddSingleton<PackageManager>();
+        services.AddSingleton<RuntimeManager>();
+        services.AddSingleton<RpcMethods>();
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<RuntimeManager>());
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.AddHostedService<WorkerHeartbeat>();
@@ -81,9 +88,11 @@ public static class RunboxApp
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel((context, kestrel) => RpcSocket.Listen(kestrel, context.Configuration, configured));
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<RuntimeProblemHandler>();
         services.AddOpenApi();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -115,6 +124,9 @@ public static class RunboxApp
         app.MapKeysApi();
         app.MapCompatApi();
         app.MapWorkersApi();
+        app.MapRuntimesApi();
+        app.MapRpcApi();
+        app.UseRpcSocket();
         return app;
     }
 

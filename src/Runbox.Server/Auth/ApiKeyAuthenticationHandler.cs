@@ -16,8 +16,16 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
+    /// <summary>The key id of requests on the JSON-RPC Unix socket, whose file permission authenticated them.</summary>
+    public const string SocketKeyId = "unix-socket";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (Rpc.RpcSocket.IsSocketRequest(Context))
+        {
+            var socketClaims = new[] { new Claim(ClaimTypes.NameIdentifier, SocketKeyId), new Claim(ClaimTypes.Name, SocketKeyId), new Claim(ClaimTypes.Role, Caller.AdminRole) };
+            return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(socketClaims, SchemeName)), SchemeName));
+        }
         var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header))
         {

@@ -29,6 +29,7 @@ internal static class JobRequestMapper
             Stdin = spec.Stdin,
             Environment = spec.Env,
             ArtifactDirectory = artifactDirectory,
+            WorkingDirectory = spec.WorkingDirectory,
             Network = spec.Network,
             Fresh = spec.Fresh,
             Limits = new JobLimits

@@ -40,6 +40,9 @@ public sealed record JobSpec
 
     public string? CallbackUrl { get; init; }
 
+    /// <summary>An existing host folder to run in instead of a fresh one (admin only: JSON-RPC's working_dir).</summary>
+    public string? WorkingDirectory { get; init; }
+
     /// <summary>Runs allowed when a worker is lost mid-job; 1 means a lost job ends as error.</summary>
     public int MaxAttempts { get; init; } = 1;
 }
