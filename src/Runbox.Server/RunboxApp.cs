@@ -80,7 +80,13 @@ public static class RunboxApp
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
-        services.AddHostedService(sp => sp.GetRequiredService<RuntimeManager>());
+        if (!configured.WorkerOnly)
+        {
+            // Declaring runtimes is the API side's; a worker node only follows the declarations (RuntimeSync).
+            services.AddHostedService(sp => sp.GetRequiredService<RuntimeManager>());
+        }
+        services.AddSingleton<RuntimeSync>();
+        services.AddHostedService(sp => sp.GetRequiredService<RuntimeSync>());
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.AddHostedService<WorkerHeartbeat>();

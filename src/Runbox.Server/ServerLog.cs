@@ -51,6 +51,18 @@ internal static partial class ServerLog
     [LoggerMessage(1113, LogLevel.Warning, "Job {JobId}: the store did not answer; the job goes on and the call is retried")]
     public static partial void WatchFault(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(1114, LogLevel.Warning, "Could not bring this worker's runtimes in line with the store; retrying")]
+    public static partial void RuntimeSyncFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(1115, LogLevel.Information, "Runtime {Name}: building its environment on this worker in {Folder}")]
+    public static partial void RuntimeSyncBuilding(ILogger logger, string name, string folder);
+
+    [LoggerMessage(1116, LogLevel.Information, "Runtime {Name}: ready on this worker")]
+    public static partial void RuntimeSyncBuilt(ILogger logger, string name);
+
+    [LoggerMessage(1117, LogLevel.Warning, "Runtime {Name}: could not build it on this worker; its jobs go to other workers")]
+    public static partial void RuntimeSyncBuildFault(ILogger logger, string name, Exception exception);
+
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
 
