@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Runbox.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -58,5 +59,8 @@ public sealed class ClusterLoadTests(PostgresFixture postgres, ITestOutputHelper
         Assert.Equal("alive", (await client.WorkersAsync()).Workers.Single(w => w.Name == "node-a").Status);
         using var anonymous = new HttpClient { BaseAddress = api.Address };
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/workers")).StatusCode);
+        var created = await (await client.PostAsJsonAsync("/api/v1/keys", new Dictionary<string, object> { ["name"] = "user" })).JsonAsync();
+        using var user = api.Client(created.GetProperty("key").GetString()!);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await user.GetAsync("/api/v1/workers")).StatusCode);
     }
 }
