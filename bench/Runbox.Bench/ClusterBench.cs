@@ -21,6 +21,8 @@ public static class ClusterBench
     public static async Task RunAsync()
     {
         Console.WriteLine($"Cluster: {Jobs} jobs sleeping 100 ms, worker nodes of {SlotsPerNode} slots, one API node, PostgreSQL");
+        // Every node runs on this one host: the ratio shows scaling only while the host has idle cores for the second node.
+        Console.WriteLine($"  host: {Environment.ProcessorCount} cores, load average {LoadAverage()}");
         await using var postgres = await PostgresServer.StartAsync();
         if (postgres.Unavailable is { } why)
         {
@@ -33,6 +35,9 @@ public static class ClusterBench
         Console.WriteLine($"  2 worker nodes: {two,7:F1} jobs/s");
         Console.WriteLine($"  ratio {two / one:F2}x (target >= 1.8x); ideal {Jobs * 0.1 / SlotsPerNode:F1} s and {Jobs * 0.1 / SlotsPerNode / 2:F1} s of sleeping");
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     /// <summary>Jobs per second from the first submission until every job ended.</summary>
     private static async Task<double> MeasureAsync(PostgresServer postgres, int nodes)
