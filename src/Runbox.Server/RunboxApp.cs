@@ -14,6 +14,7 @@ using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Server.Streaming;
+using Runbox.Server.Ui;
 using Runbox.Server.Webhooks;
 using Runbox.Server.Worker;
 using Runbox.Storage;
@@ -66,6 +67,7 @@ public static class RunboxApp
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<ClaimedJobRunner>();
         services.AddSingleton<JobWorker>();
+        services.AddSingleton<UiAssets>();
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
@@ -102,6 +104,8 @@ public static class RunboxApp
         app.MapJobStreamsApi();
         app.MapKeysApi();
         app.MapCompatApi();
+        app.MapCallerApi();
+        app.MapUi();
         return app;
     }
 
