@@ -29,7 +29,8 @@ export async function api(method, path, body, { signal } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
     signal,
   });
-  if (response.status === 401 && session.key) {
+  // Only a signed-in session is sent back to sign-in; a key being checked reports its own refusal.
+  if (response.status === 401 && session.caller) {
     window.dispatchEvent(new CustomEvent("runbox:unauthorized"));
   }
   if (!response.ok) {

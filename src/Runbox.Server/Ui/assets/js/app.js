@@ -51,6 +51,7 @@ async function route() {
 
 async function checkKey(key) {
   try {
+    session.caller = null;
     session.key = key;
     session.caller = await get("/api/v1/me");
     return true;
