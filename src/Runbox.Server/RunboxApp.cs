@@ -13,6 +13,7 @@ using Runbox.Server.Configuration;
 using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
+using Runbox.Server.Runtimes;
 using Runbox.Server.Streaming;
 using Runbox.Server.Ui;
 using Runbox.Server.Webhooks;
@@ -32,6 +33,7 @@ public static class RunboxApp
     {
         ["--data"] = "Runbox:DataDirectory",
         ["--workers"] = "Runbox:Workers",
+        ["--socket"] = "Runbox:Socket",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -67,10 +69,13 @@ public static class RunboxApp
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<ClaimedJobRunner>();
         services.AddSingleton<JobWorker>();
+        services.AddSingleton<PackageManager>();
+        services.AddSingleton<RuntimeManager>();
         services.AddSingleton<UiAssets>();
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<RuntimeManager>());
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
@@ -79,6 +84,7 @@ public static class RunboxApp
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<RuntimeProblemHandler>();
         services.AddOpenApi();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -104,6 +110,7 @@ public static class RunboxApp
         app.MapJobStreamsApi();
         app.MapKeysApi();
         app.MapCompatApi();
+        app.MapRuntimesApi();
         app.MapCallerApi();
         app.MapUi();
         return app;

@@ -1,5 +1,6 @@
 using Npgsql;
 using Runbox.Storage.Notifications;
+using Runbox.Storage.Runtimes;
 
 namespace Runbox.Storage.Postgres;
 
@@ -8,7 +9,7 @@ namespace Runbox.Storage.Postgres;
 /// <c>FOR UPDATE SKIP LOCKED</c>; writes NOTIFY, and a dedicated LISTEN connection wakes local waiters, with polling
 /// behind it while that connection is down.
 /// </summary>
-public sealed partial class PostgresJobStore : IJobStore
+public sealed partial class PostgresJobStore : IJobStore, IRuntimeStore
 {
     /// <summary>Artifacts live in a bytea column, read whole into memory: larger ones are refused.</summary>
     public const long DefaultMaxArtifactBytes = 64L << 20;

@@ -76,5 +76,15 @@ internal static class PostgresMigrations
             revoked_at  timestamptz
         );
         """,
+        // 2: runtimes (the runtime manager's records).
+        """
+        CREATE TABLE runtimes (
+            name        text COLLATE "C" NOT NULL PRIMARY KEY,
+            state       text        NOT NULL,
+            document    json        NOT NULL,
+            created_at  timestamptz NOT NULL,
+            updated_at  timestamptz NOT NULL
+        );
+        """,
     ];
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Runbox.Storage.Notifications;
+using Runbox.Storage.Runtimes;
 
 namespace Runbox.Storage.Sqlite;
 
@@ -8,7 +9,7 @@ namespace Runbox.Storage.Sqlite;
 /// One machine only: notifications are in-process, and writes go one at a time (SQLite has a single writer; queuing
 /// them here is fairer and cheaper than spinning on SQLITE_BUSY).
 /// </summary>
-public sealed partial class SqliteJobStore : IJobStore
+public sealed partial class SqliteJobStore : IJobStore, IRuntimeStore
 {
     public const string DatabaseFileName = "runbox.db";
 

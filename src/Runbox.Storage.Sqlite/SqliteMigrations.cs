@@ -60,5 +60,15 @@ internal static class SqliteMigrations
             revoked_at  INTEGER
         );
         """,
+        // 2: runtimes (the runtime manager's records).
+        """
+        CREATE TABLE runtimes (
+            name        TEXT    NOT NULL PRIMARY KEY,
+            state       TEXT    NOT NULL,
+            document    TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        );
+        """,
     ];
 }

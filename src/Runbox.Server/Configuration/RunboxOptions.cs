@@ -53,6 +53,12 @@ public sealed class RunboxOptions
     public RateLimitOptions RateLimit { get; set; } = new();
 
     public WebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>Where runtimes' packages come from (index URL, local wheel folder, offline).</summary>
+    public Runtimes.PackageOptions Packages { get; set; } = new();
+
+    /// <summary>The JSON-RPC Unix socket (mode 0660: the file's permission is the authentication); "none" to listen on none.</summary>
+    public string? Socket { get; set; }
 }
 
 /// <summary>The largest limits a job may ask for; larger requests are refused with these numbers.</summary>

@@ -33,6 +33,10 @@ namespace Runbox.Server.Http;
 [JsonSerializable(typeof(TaskListResponse))]
 [JsonSerializable(typeof(TaskLogsResponse))]
 [JsonSerializable(typeof(TaskMetricsResponse))]
+[JsonSerializable(typeof(Runtimes.RuntimeCreateRequest))]
+[JsonSerializable(typeof(Runtimes.RuntimeInstallRequest))]
+[JsonSerializable(typeof(Runtimes.RuntimeResponse))]
+[JsonSerializable(typeof(Runtimes.RuntimeListResponse))]
 public sealed partial class RunboxJsonContext : JsonSerializerContext;
 
 /// <summary>The one set of JSON settings: snake_case, the generated context first, bounded depth.</summary>

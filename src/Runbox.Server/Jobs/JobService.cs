@@ -8,14 +8,19 @@ using Runbox.Storage.Jobs;
 namespace Runbox.Server.Jobs;
 
 /// <summary>What the REST API and the compatibility adapters share: submitting, finding with ownership, waiting.</summary>
-public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options, TimeProvider time)
+public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, Runtimes.RuntimeManager? runtimes = null)
 {
     public IJobStore Store => store;
 
     public RunboxOptions Options => options.Value;
 
+    /// <summary>Queues the job. A Python job on an unknown runtime, or one installing, throws RuntimeRequestException (400, 409).</summary>
     public async Task<JobRecord> SubmitAsync(JobSpec spec, Caller caller, CancellationToken cancellationToken)
     {
+        if (runtimes is not null && spec.Language == "python")
+        {
+            await runtimes.EnsureAcceptsJobsAsync(spec.Runtime, cancellationToken);
+        }
         var job = new JobRecord
         {
             // Version 7: ids sort by creation time, which keeps the store's newest-first index compact.

@@ -1,6 +1,6 @@
 // Runtimes: state badges that follow installs live, create, install packages, smoke test, delete with confirmation.
-// Talks to /api/v1/runtimes (admin keys); the shape follows the runtimes issue: {runtimes: [{name, state,
-// python_version, packages: [{name, version}], preload, preload_errors, smoke_test_job_id, error}]}.
+// Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version, packages: [{name,
+// version}], preload, preload_errors, smoke_test_job_id, error}]}.
 import { ApiError, del, get, post, sleep } from "../api.js";
 import { confirmDialog, field, h, statusBadge, toast } from "../dom.js";
 
@@ -12,6 +12,7 @@ export function render(main) {
   const version = h("input", { id: "runtime-python", placeholder: "newest found, or 3.12", autocomplete: "off" });
   const packages = h("input", { id: "runtime-packages", placeholder: "space separated, e.g. requests==2.32.3", autocomplete: "off" });
   const preload = h("input", { id: "runtime-preload", placeholder: "modules imported once, e.g. json", autocomplete: "off" });
+  const systemSite = h("input", { id: "runtime-system-site", type: "checkbox" });
   const createButton = h("button", { type: "submit", class: "primary", id: "create-runtime" }, "Create");
   const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", hidden: true });
 
@@ -25,6 +26,7 @@ export function render(main) {
     h("form", { class: "panel", id: "create-form", onsubmit: e => { e.preventDefault(); create(); } },
       h("h2", {}, "New runtime"),
       h("div", { class: "grid" }, field("Name", name), field("Python version", version), field("Packages", packages), field("Preload modules", preload)),
+      h("div", { class: "row" }, systemSite, h("label", { for: "runtime-system-site", class: "inline" }, "See the system's site-packages (e.g. Debian's python3-numpy)")),
       h("div", { class: "row" }, createButton)));
 
   const words = s => s.split(/[\s,]+/).filter(Boolean);
@@ -57,6 +59,7 @@ export function render(main) {
       h("td", {}, h("strong", {}, runtime.name)),
       h("td", {},
         statusBadge(runtime.state),
+        busy && runtime.progress ? h("div", { class: "muted", "data-progress": "" }, runtime.progress) : null,
         failed && runtime.smoke_test_job_id ? h("div", {}, h("a", { href: `#/jobs/${runtime.smoke_test_job_id}`, "data-smoke-test": "" }, "smoke test job")) : null,
         runtime.error ? h("div", { class: "error-text" }, runtime.error) : null,
         Object.entries(runtime.preload_errors || {}).map(([m, e]) => h("div", { class: "error-text" }, `preload ${m}: ${e}`))),
@@ -85,6 +88,7 @@ export function render(main) {
     if (version.value.trim()) request.python_version = version.value.trim();
     if (words(packages.value).length) request.packages = words(packages.value);
     if (words(preload.value).length) request.preload = words(preload.value);
+    if (systemSite.checked) request.system_site_packages = true;
     return act(`Creating ${request.name}…`, async () => {
       createButton.disabled = true;
       try { await post("/api/v1/runtimes", request); name.value = ""; } finally { createButton.disabled = false; }
@@ -98,7 +102,15 @@ export function render(main) {
 
   async function remove(runtime) {
     if (!await confirmDialog(`Delete the runtime ${runtime} and its environment?`)) return;
-    act(`${runtime} deleted.`, () => del(`/api/v1/runtimes/${encodeURIComponent(runtime)}`));
+    act(`${runtime} deleted.`, async () => {
+      try {
+        await del(`/api/v1/runtimes/${encodeURIComponent(runtime)}`);
+      } catch (error) {
+        // 409: jobs still run on it. Deleting anyway is a second, explicit choice.
+        if (!(error instanceof ApiError && error.status === 409) || !await confirmDialog(`${error.message} Delete it anyway?`, "Delete anyway")) throw error;
+        await del(`/api/v1/runtimes/${encodeURIComponent(runtime)}?force=true`);
+      }
+    });
   }
 
   // While something installs the table is fetched every second, so the badge and spinner follow it live.
