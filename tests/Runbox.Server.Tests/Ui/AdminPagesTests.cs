@@ -62,7 +62,9 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         await ui.Page.GetByLabel("Name", new() { Exact = true }).FillAsync("uitest");
         await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
         var row = ui.Page.Locator("tr[data-runtime=uitest]");
-        await Expect(row).ToBeVisibleAsync();
+        // Creating a virtual environment takes seconds: the row shows installing with its spinner first.
+        await Expect(row).ToHaveAttributeAsync("data-state", "installing");
+        await Expect(row.Locator(".badge .spinner")).ToBeVisibleAsync();
         await ui.ScreenshotAsync("runtimes");
         await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
         await ui.ScreenshotAsync("runtimes-operational");

@@ -39,12 +39,13 @@ public sealed class UiSession : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<UiSession> OpenAsync(BrowserFixture fixture, ITestOutputHelper output, string? key)
+    public static async Task<UiSession> OpenAsync(BrowserFixture fixture, ITestOutputHelper output, string? key, Uri? address = null)
     {
         fixture.RequireBrowser();
+        address ??= fixture.Server.Address;
         var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = fixture.Server.Address.ToString(),
+            BaseURL = address.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
             ColorScheme = ColorScheme.Light,
         });
@@ -54,7 +55,7 @@ public sealed class UiSession : IAsyncDisposable
             await context.AddInitScriptAsync($"sessionStorage.setItem('runbox.key', {System.Text.Json.JsonSerializer.Serialize(key)});");
         }
         var page = await context.NewPageAsync();
-        return new UiSession(context, page, output, fixture.Server.Address);
+        return new UiSession(context, page, output, address);
     }
 
     public Task GotoAsync(string hash) => Page.GotoAsync("/" + hash);

@@ -15,7 +15,7 @@ export function percentile(sorted, p) {
 }
 
 export function latencyChart(latencies, { p50, p99 }) {
-  const width = 640, height = 220, left = 44, bottom = 28, top = 10, right = 10;
+  const width = 640, height = 240, left = 44, bottom = 28, top = 40, right = 10;
   const max = Math.max(...latencies, 1);
   const bins = Math.min(30, Math.max(5, Math.ceil(Math.sqrt(latencies.length))));
   const size = max / bins;
@@ -32,8 +32,10 @@ export function latencyChart(latencies, { p50, p99 }) {
     root.append(svg("rect", { x: x(i * size) + 1, y: top + plotH - h, width: Math.max(1, plotW / bins - 2), height: h, class: "bar" }, undefined));
   });
   for (const [value, cls, label] of [[p50, "p50", "p50"], [p99, "p99", "p99"]]) {
-    root.append(svg("line", { x1: x(value), y1: top, x2: x(value), y2: top + plotH, class: cls }));
-    root.append(svg("text", { x: x(value) + 3, y: top + 12 + (cls === "p99" ? 14 : 0) }, `${label} ${Math.round(value)} ms`));
+    root.append(svg("line", { x1: x(value), y1: cls === "p99" ? 32 : 18, x2: x(value), y2: top + plotH, class: cls }));
+    // Labels sit above the plot, flipped to the line's left near the right edge so they are never clipped.
+    const right = x(value) > width * 0.7;
+    root.append(svg("text", { x: x(value) + (right ? -4 : 4), y: cls === "p99" ? 28 : 14, "text-anchor": right ? "end" : "start", class: `label-${cls}` }, `${label} ${Math.round(value)} ms`));
   }
   for (let i = 0; i <= 4; i++) {
     const ms = (max / 4) * i;
