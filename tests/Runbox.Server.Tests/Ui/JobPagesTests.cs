@@ -72,6 +72,10 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         Assert.Equal("report.txt", download.SuggestedFilename);
         Assert.Equal("hi", await File.ReadAllTextAsync((await download.PathAsync())!));
 
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Copy as curl" }).ClickAsync();
+        await Expect(ui.Page.Locator("#curl-command")).ToHaveValueAsync(new Regex(@"^curl .*/api/v1/jobs -d '\{""script"":""import sys\\nprint\('\\''replayed"));
+        await Expect(ui.Page.Locator("#curl-command")).Not.ToHaveValueAsync(new Regex(Regex.Escape(fixture.Server.AdminKey)));
+
         await ui.Page.GetByRole(AriaRole.Link, new() { Name = "Re-run" }).ClickAsync();
         await Expect(ui.Page.Locator(".CodeMirror")).ToContainTextAsync("replayed");
         ui.AssertNoBrowserErrors();
@@ -105,6 +109,9 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(ui.Page.Locator($"tr[data-job='{found.Id}']")).ToBeVisibleAsync();
         await Expect(ui.Page.Locator($"tr[data-job='{failed.Id}']")).ToBeVisibleAsync();
         await ui.ScreenshotAsync("jobs");
+        await ui.Page.SetViewportSizeAsync(390, 844);
+        await ui.ScreenshotAsync("jobs-narrow");
+        await ui.Page.SetViewportSizeAsync(1280, 860);
 
         await ui.Page.GetByLabel("Status").SelectOptionAsync("failed");
         await Expect(ui.Page.Locator($"tr[data-job='{found.Id}']")).ToHaveCountAsync(0);

@@ -13,6 +13,8 @@ export function render(main, [id]) {
   const cancelButton = h("button", { type: "button", class: "danger", id: "cancel", disabled: true, onclick: cancel }, "Cancel");
   const rerunButton = h("a", { class: "button", id: "rerun", href: `#/run/${encodeURIComponent(id)}` }, "Re-run");
   const curlButton = h("button", { type: "button", id: "copy-curl", onclick: copyCurl }, "Copy as curl");
+  const curlBox = h("textarea", { id: "curl-command", rows: 3, readonly: true, "aria-label": "curl command" });
+  const curlPanel = h("div", { class: "panel", hidden: true }, h("label", { for: "curl-command" }, "Submit it again with curl (reads the key from $RUNBOX_KEY)"), curlBox);
   const facts = h("dl", { class: "facts", id: "facts" });
   const terminal = h("div", { class: "terminal", id: "output", role: "log", "aria-label": "Output", tabindex: "0" });
   const artifacts = h("div", { id: "artifacts" }, h("p", { class: "muted" }, "Listed when the job ends."));
@@ -21,6 +23,7 @@ export function render(main, [id]) {
   main.append(
     h("h1", {}, "Job ", h("code", { class: "mono" }, id), badgeHost),
     h("div", { class: "row panel" }, cancelButton, rerunButton, curlButton, h("span", { class: "spacer" }), streamState),
+    curlPanel,
     h("div", { class: "panel" }, facts, errorBox),
     h("div", { class: "panel" },
       h("div", { class: "row" }, h("h2", {}, "Output"), h("span", { class: "spacer" }),
@@ -129,13 +132,16 @@ export function render(main, [id]) {
     // The key itself is never put on the clipboard: the command reads it from $RUNBOX_KEY.
     const json = JSON.stringify(body).replaceAll("'", "'\\''");
     const command = `curl -s -H "Authorization: Bearer $RUNBOX_KEY" -H 'Content-Type: application/json' ${location.origin}/api/v1/jobs -d '${json}'`;
+    curlBox.value = command;
+    curlPanel.hidden = false;
     try {
       await navigator.clipboard.writeText(command);
       toast("curl command copied (set RUNBOX_KEY to your key).", true);
     } catch {
-      window.prompt("Copy the curl command:", command);
+      // No clipboard access (an insecure origin, or denied): the command is shown selected for Ctrl+C.
+      curlBox.focus();
+      curlBox.select();
     }
-    curlButton.dataset.command = command;
   }
 
   load();
