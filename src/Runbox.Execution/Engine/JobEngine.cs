@@ -277,6 +277,7 @@ public sealed class JobEngine : IJobEngine
             await StopZygoteAsync(name);
         }
         _plan.Cgroups?.Dispose();
+        _plan.Dispose();
         EngineDirectories.RemoveInstance(_instanceDirectory, _logger);
         _disposing.Dispose();
     }
