@@ -45,7 +45,7 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
-    public async Task RuntimesPage_ShowsTheStateChange_WhenARuntimeIsCreated()
+    public async Task RuntimesPage_FollowsTheStateLive_WhenARuntimeIsCreatedAndAPackageInstalled()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
         await ui.GotoAsync("#/runtimes");
@@ -68,6 +68,12 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         await ui.ScreenshotAsync("runtimes");
         await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
         await ui.ScreenshotAsync("runtimes-operational");
+
+        await row.GetByLabel("Packages to install in uitest").FillAsync("uitiny");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Install" }).ClickAsync();
+        await Expect(row).ToHaveAttributeAsync("data-state", "installing");
+        await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
+        await Expect(row).ToContainTextAsync("uitiny 0.1");
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
         await ui.Page.Locator("dialog [data-confirm]").ClickAsync();

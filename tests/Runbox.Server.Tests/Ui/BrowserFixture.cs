@@ -18,6 +18,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         "--disable-component-update", "--disable-sync", "--disable-quic",
     ];
 
+    private readonly TempFolder _wheels = new();
     private IPlaywright? _playwright;
 
     public IBrowser? Browser { get; private set; }
@@ -31,7 +32,14 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await RunningServer.StartAsync(null, new Dictionary<string, string?> { ["Runbox:Workers"] = "3" });
+        // Packages come only from a local folder holding one tiny wheel: installs work without a network.
+        TinyWheel.Write(_wheels.Path, "uitiny", "0.1");
+        Server = await RunningServer.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Runbox:Workers"] = "3",
+            ["Runbox:Packages:FindLinks"] = _wheels.Path,
+            ["Runbox:Packages:Offline"] = "true",
+        });
         if (!File.Exists(ChromiumPath))
         {
             Missing = $"Chromium is not installed at {ChromiumPath} (apt-get install chromium).";
@@ -67,6 +75,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         }
         _playwright?.Dispose();
         await Server.DisposeAsync();
+        _wheels.Dispose();
     }
 }
 
