@@ -32,6 +32,10 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
             "time.sleep(3)",
             "print('second line', flush=True)");
         await page.EvaluateAsync("s => document.querySelector('.CodeMirror').CodeMirror.setValue(s)", script);
+        // Escape leaves the editor for the next control (Tab indents inside it); Ctrl+Enter in the editor runs.
+        await page.Locator(".CodeMirror textarea").FocusAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByLabel("Timeout (seconds)")).ToBeFocusedAsync();
         await page.Locator(".CodeMirror textarea").FocusAsync();
         await page.Keyboard.PressAsync("Control+Enter");
 

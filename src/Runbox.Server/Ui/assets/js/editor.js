@@ -19,12 +19,12 @@ export function createEditor(parent, { value, language, onRun, label }) {
     matchBrackets: true,
     autoCloseBrackets: true,
     screenReaderLabel: label,
-    // Tab indents; Escape then Tab leaves the editor, so keyboard users are never trapped.
+    // Tab indents; Escape leaves the editor for the next control, so keyboard users are never trapped.
     extraKeys: {
       "Ctrl-Enter": () => onRun(),
       "Cmd-Enter": () => onRun(),
       Tab: c => (c.somethingSelected() ? c.indentSelection("add") : c.replaceSelection(" ".repeat(c.getOption("indentUnit")), "end")),
-      Esc: c => c.getInputField().blur(),
+      Esc: c => focusAfter(c.getWrapperElement()),
     },
   });
   return {
@@ -33,4 +33,12 @@ export function createEditor(parent, { value, language, onRun, label }) {
     setLanguage(lang) { cm.setOption("mode", MODES[lang] || "python"); cm.setOption("indentUnit", lang === "python" ? 4 : 2); },
     focus: () => cm.focus(),
   };
+}
+
+/** Moves focus to the first focusable control after `element` in document order. */
+function focusAfter(element) {
+  const controls = [...document.querySelectorAll("a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])")]
+    .filter(el => !el.disabled && !element.contains(el) && el.offsetParent !== null);
+  const next = controls.find(el => element.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+  next?.focus();
 }
