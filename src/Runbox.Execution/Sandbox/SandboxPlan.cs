@@ -71,7 +71,7 @@ internal sealed class SandboxPlan : IDisposable
         else if (sandbox.Enabled)
         {
             var problems = new List<string>();
-            plan.Cgroups = Sandbox.Cgroups.Detect(instance.Replace("engine-", "", StringComparison.Ordinal), options.Slots, problems);
+            plan.Cgroups = Sandbox.Cgroups.Detect(instance.Replace("engine-", "", StringComparison.Ordinal), problems);
             foreach (var problem in problems)
             {
                 plan.Warn(problem);
@@ -115,6 +115,12 @@ internal sealed class SandboxPlan : IDisposable
             json.WriteBoolean("network_namespace", Options.NetworkNamespace);
             json.WriteBoolean("mount_namespace", Options.MountNamespace);
             json.WriteString("root_dir", RootDirectory);
+            json.WriteStartArray("cgroup_parents");
+            foreach (var parent in Cgroups?.Parents ?? [])
+            {
+                json.WriteStringValue(parent);
+            }
+            json.WriteEndArray();
             json.WriteStartArray("ro_paths");
             foreach (var path in ReadOnlyPaths(options))
             {
