@@ -29,7 +29,7 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
             "import os, sys, time",
             "print('\\x1b[32mfirst line\\x1b[0m', flush=True)",
             "print('a warning', file=sys.stderr, flush=True)",
-            "time.sleep(3)",
+            "time.sleep(5)",
             "print('second line', flush=True)");
         await page.EvaluateAsync("s => document.querySelector('.CodeMirror').CodeMirror.setValue(s)", script);
         // Escape leaves the editor for the next control (Tab indents inside it); Ctrl+Enter in the editor runs.

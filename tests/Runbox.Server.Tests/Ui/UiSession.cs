@@ -49,7 +49,9 @@ public sealed class UiSession : IAsyncDisposable
             ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
             ColorScheme = ColorScheme.Light,
         });
-        context.SetDefaultTimeout(20_000);
+        // Generous: CI machines are shared, and a first page load also compiles CodeMirror.
+        context.SetDefaultTimeout(30_000);
+        context.SetDefaultNavigationTimeout(30_000);
         if (key is not null)
         {
             await context.AddInitScriptAsync($"sessionStorage.setItem('runbox.key', {System.Text.Json.JsonSerializer.Serialize(key)});");
