@@ -19,7 +19,8 @@ internal static class WorkerCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var args = new List<string> { "--urls", parse.GetValue(urls)!, "--Runbox:WorkerOnly=true" };
+            // No JSON-RPC socket: a worker node serves health probes only.
+            var args = new List<string> { "--urls", parse.GetValue(urls)!, "--Runbox:WorkerOnly=true", "--Runbox:Socket=none" };
             if (parse.GetValue(data) is { } folder)
             {
                 args.Add($"--Runbox:DataDirectory={folder}");
