@@ -1,6 +1,20 @@
 using Runbox.Bench;
 
-// Prints every benchmark of Runbox in one run: timings are compared as ratios within this run.
-// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT]
+// Prints the benchmarks of Runbox in one run: timings are compared as ratios within this run.
+// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http ...]]
 var count = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 200;
-await EngineBench.RunAsync(count);
+var only = args.Skip(1).ToHashSet(StringComparer.OrdinalIgnoreCase);
+bool Wanted(string name) => only.Count == 0 || only.Contains(name);
+
+if (Wanted("engine"))
+{
+    await EngineBench.RunAsync(count);
+}
+if (Wanted("sandbox"))
+{
+    await SandboxBench.RunAsync();
+}
+if (Wanted("http"))
+{
+    await HttpBench.RunAsync(count);
+}

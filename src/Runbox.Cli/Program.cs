@@ -6,4 +6,7 @@ foreach (var command in CommandCatalog.All())
 {
     root.Subcommands.Add(command);
 }
-return await root.Parse(args).InvokeAsync();
+// Ctrl-C and SIGTERM cancel the command's token; System.CommandLine's default then forces the exit after 2 s,
+// which would cut `serve`'s drain short. The server bounds its own drain (Runbox:DrainSeconds), so wait longer.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(5) };
+return await root.Parse(args).InvokeAsync(invocation);

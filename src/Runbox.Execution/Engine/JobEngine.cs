@@ -106,8 +106,6 @@ public sealed class JobEngine : IJobEngine
             run.PrepareDirectory(_jobsDirectory);
             (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
             _runs[run.Id] = run;
-            run.Cgroup = _plan.Cgroups?.Slot(run.Slot);
-            run.Cgroup?.Prepare(run.Limits);
             var spec = run.BuildSpawn(runtime, _plan, Options);
             if (!zygote.Send(spec))
             {
@@ -122,10 +120,15 @@ public sealed class JobEngine : IJobEngine
         finally
         {
             _runs.TryRemove(run.Id, out _);
-            // Every path, errors included: the next job of this slot must find its cgroup empty.
-            if (run.Cgroup is { } cgroup && !cgroup.Empty(TimeSpan.FromSeconds(2)))
+            // Every path, errors included: nothing of the job may outlive it, and its cgroup goes (in the
+            // background: removing a cgroup waits on the kernel, and the result need not).
+            if (run.Cgroup is { } cgroup)
             {
-                Log.CgroupNotEmpty(_logger, run.Slot);
+                if (!cgroup.Empty(TimeSpan.FromSeconds(2)))
+                {
+                    Log.CgroupNotEmpty(_logger, run.Slot);
+                }
+                _ = Task.Run(cgroup.Remove);
             }
         }
         try
@@ -243,11 +246,11 @@ public sealed class JobEngine : IJobEngine
         }
     }
 
-    private void OnJobStarted(string id, int pid, int[] descriptors)
+    private void OnJobStarted(string id, int pid, string? cgroup, int[] descriptors)
     {
         if (_runs.TryGetValue(id, out var run))
         {
-            run.OnStarted(pid, descriptors);
+            run.OnStarted(pid, cgroup is null ? null : _plan.Cgroups?.Open(cgroup), descriptors);
         }
         else
         {
@@ -301,6 +304,7 @@ public sealed class JobEngine : IJobEngine
             await StopZygoteAsync(name);
         }
         _plan.Cgroups?.Dispose();
+        _plan.Dispose();
         EngineDirectories.RemoveInstance(_instanceDirectory, _logger);
         _disposing.Dispose();
     }

@@ -59,7 +59,8 @@ internal sealed class JobRun
     public string? Directory { get; private set; }
 
     /// <summary>The slot's cgroup, prepared for this job, or null where the host has none.</summary>
-    public CgroupSlot? Cgroup { get; set; }
+    /// <summary>The cgroup the job runs in, known once it started.</summary>
+    public JobCgroup? Cgroup { get; private set; }
 
     public ZygoteProcess? Zygote { get; private set; }
 
@@ -133,12 +134,17 @@ internal sealed class JobRun
             json.WriteEndObject();
             // The host decides: a job's own "network: true" is ignored unless the engine allows network.
             json.WriteBoolean("network", Request.Network && options.AllowNetwork);
-            if (Cgroup is not null)
+            if (plan.Cgroups is { } cgroups)
             {
-                json.WriteStartArray("cgroups");
-                foreach (var procs in Cgroup.ProcsFiles)
+                // Written by the job into the fresh cgroup it joined while pooled, before its own code runs.
+                json.WriteStartArray("cgroup_limits");
+                foreach (var limit in cgroups.Limits(Limits))
                 {
-                    json.WriteStringValue(procs);
+                    json.WriteStartArray();
+                    json.WriteNumberValue(limit.Parent);
+                    json.WriteStringValue(limit.File);
+                    json.WriteStringValue(limit.Value);
+                    json.WriteEndArray();
                 }
                 json.WriteEndArray();
             }
@@ -165,11 +171,11 @@ internal sealed class JobRun
             // pids cgroup it is only a backstop, set above pids.max so the cgroup's count names the limit.
             if (Limits.Processes is { } nproc && uid is not null)
             {
-                json.WriteNumber("nproc", Cgroup?.LimitsProcesses == true ? nproc + 8 : nproc);
+                json.WriteNumber("nproc", plan.Cgroups?.LimitsProcesses == true ? nproc + 8 : nproc);
             }
             // Address space is a rough stand-in for memory where no cgroup measures it; V8 reserves far more than
             // it uses, so Node.js jobs go without.
-            if (Limits.MemoryBytes is { } memory && Cgroup?.LimitsMemory != true && Request.Language != JobLanguage.Node && Request.Command is null)
+            if (Limits.MemoryBytes is { } memory && plan.Cgroups?.LimitsMemory != true && Request.Language != JobLanguage.Node && Request.Command is null)
             {
                 json.WriteNumber("as", memory + (256L * 1024 * 1024));
             }
@@ -196,7 +202,11 @@ internal sealed class JobRun
         };
     }
 
-    public void OnStarted(int pid, int[] descriptors) => _started.TrySetResult((pid, descriptors));
+    public void OnStarted(int pid, JobCgroup? cgroup, int[] descriptors)
+    {
+        Cgroup = cgroup;
+        _started.TrySetResult((pid, descriptors));
+    }
 
     public void OnExited(JsonElement message) => _exited.TrySetResult(message);
 

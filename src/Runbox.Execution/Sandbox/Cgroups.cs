@@ -1,40 +1,49 @@
+using Runbox.Execution.Jobs;
 using Runbox.Execution.Native;
 
 namespace Runbox.Execution.Sandbox;
 
+/// <summary>A file to write in a job's fresh cgroup before its code runs: which parent's folder, which file, what.</summary>
+internal sealed record CgroupLimit(int Parent, string File, string Value);
+
 /// <summary>
-/// The engine's cgroups: a <c>runbox-&lt;instance&gt;</c> parent beneath this process's own cgroup with one child
-/// per slot, made at start and removed at dispose. v2 where its controllers are enabled, otherwise v1.
+/// The engine's cgroups: a <c>runbox-&lt;instance&gt;</c> parent beneath this process's own cgroup in each
+/// hierarchy, made at start and removed at dispose. The zygote makes a fresh child per pooled job in each
+/// parent (see <see cref="JobCgroup"/>). v2 where its controllers are enabled, otherwise v1.
 /// </summary>
 internal abstract class Cgroups : IDisposable
 {
     public const string Prefix = "runbox-";
 
-    private readonly CgroupSlot[] _slots;
-
-    protected Cgroups(CgroupSlot[] slots)
-    {
-        _slots = slots;
-    }
-
     /// <summary>"v1" or "v2".</summary>
     public abstract string Version { get; }
 
-    protected abstract IEnumerable<string> Parents { get; }
+    /// <summary>The parent folders, in the order <see cref="CgroupLimit.Parent"/> indexes them.</summary>
+    public abstract IReadOnlyList<string> Parents { get; }
 
-    public CgroupSlot Slot(int slot) => _slots[slot];
+    /// <summary>Whether memory is limited (so the address-space rlimit stand-in can go).</summary>
+    public abstract bool LimitsMemory { get; }
+
+    /// <summary>Whether the number of processes is limited.</summary>
+    public abstract bool LimitsProcesses { get; }
+
+    /// <summary>The writes that put a job's limits on its fresh cgroup.</summary>
+    public abstract IReadOnlyList<CgroupLimit> Limits(JobLimits limits);
+
+    /// <summary>The job cgroup named <paramref name="name"/> in every parent.</summary>
+    public abstract JobCgroup Open(string name);
 
     /// <summary>The usable hierarchy, or null with the reasons added to <paramref name="warnings"/>.</summary>
-    public static Cgroups? Detect(string instance, int slots, List<string> warnings)
+    public static Cgroups? Detect(string instance, List<string> warnings)
     {
         var v2Problems = new List<string>();
-        var v2 = CgroupsV2.TryCreate(instance, slots, v2Problems);
+        var v2 = CgroupsV2.TryCreate(instance, v2Problems);
         if (v2 is not null)
         {
             return v2;
         }
         var v1Problems = new List<string>();
-        var v1 = CgroupsV1.TryCreate(instance, slots, v1Problems);
+        var v1 = CgroupsV1.TryCreate(instance, v1Problems);
         if (v1 is not null)
         {
             // The v2 problems only explain why v1 was chosen; the v1 ones are missing controllers.
@@ -65,33 +74,36 @@ internal abstract class Cgroups : IDisposable
             {
                 continue;
             }
-            foreach (var slot in Directory.EnumerateDirectories(parent))
-            {
-                for (var attempt = 0; attempt < 50 && !CgroupFiles.TryRemove(slot); attempt++)
-                {
-                    // A dead engine may have left its slot frozen mid-kill: thaw, so the kill can land.
-                    CgroupFiles.TryWrite(Path.Combine(slot, "freezer.state"), "THAWED");
-                    CgroupFiles.TryWrite(Path.Combine(slot, "cgroup.freeze"), "0");
-                    CgroupFiles.TryWrite(Path.Combine(slot, "cgroup.kill"), "1");
-                    foreach (var process in CgroupFiles.Processes(slot))
-                    {
-                        Libc.Kill(process, Libc.SIGKILL);
-                    }
-                    Thread.Sleep(10);
-                }
-            }
+            RemoveChildren(parent);
             CgroupFiles.TryRemove(parent);
+        }
+    }
+
+    /// <summary>Kills what each child cgroup holds and removes it.</summary>
+    protected static void RemoveChildren(string parent)
+    {
+        foreach (var child in Directory.Exists(parent) ? Directory.EnumerateDirectories(parent).ToList() : [])
+        {
+            for (var attempt = 0; attempt < 50 && !CgroupFiles.TryRemove(child); attempt++)
+            {
+                // A dead engine may have left a cgroup frozen mid-kill: thaw, so the kill can land.
+                CgroupFiles.TryWrite(Path.Combine(child, "freezer.state"), "THAWED");
+                CgroupFiles.TryWrite(Path.Combine(child, "cgroup.freeze"), "0");
+                CgroupFiles.TryWrite(Path.Combine(child, "cgroup.kill"), "1");
+                foreach (var process in CgroupFiles.Processes(child))
+                {
+                    Libc.Kill(process, Libc.SIGKILL);
+                }
+                Thread.Sleep(10);
+            }
         }
     }
 
     public void Dispose()
     {
-        foreach (var slot in _slots)
-        {
-            slot.Remove();
-        }
         foreach (var parent in Parents)
         {
+            RemoveChildren(parent);
             CgroupFiles.TryRemove(parent);
         }
     }

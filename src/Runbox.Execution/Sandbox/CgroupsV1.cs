@@ -7,19 +7,26 @@ internal sealed class CgroupsV1 : Cgroups
 {
     private static readonly string[] Controllers = ["memory", "pids", "cpuacct", "freezer"];
 
-    private readonly List<string> _parents;
+    private readonly Dictionary<string, string> _parents;
+    private readonly List<string> _order;
+    private readonly bool _swapAccounting;
 
-    private CgroupsV1(CgroupSlot[] slots, List<string> parents)
-        : base(slots)
+    private CgroupsV1(Dictionary<string, string> parents)
     {
         _parents = parents;
+        _order = Controllers.Where(parents.ContainsKey).ToList();
+        _swapAccounting = parents.TryGetValue("memory", out var memory) && File.Exists(Path.Combine(memory, "memory.memsw.limit_in_bytes"));
     }
 
     public override string Version => "v1";
 
-    protected override IEnumerable<string> Parents => _parents;
+    public override IReadOnlyList<string> Parents => _order.Select(c => _parents[c]).ToList();
 
-    public static CgroupsV1? TryCreate(string instance, int slots, List<string> problems)
+    public override bool LimitsMemory => _parents.ContainsKey("memory");
+
+    public override bool LimitsProcesses => _parents.ContainsKey("pids");
+
+    public static CgroupsV1? TryCreate(string instance, List<string> problems)
     {
         var parents = new Dictionary<string, string>();
         foreach (var controller in Controllers)
@@ -50,13 +57,7 @@ internal sealed class CgroupsV1 : Cgroups
             }
             return null;
         }
-        var made = new CgroupSlot[slots];
-        for (var i = 0; i < slots; i++)
-        {
-            var directories = parents.ToDictionary(p => p.Key, p => Directory.CreateDirectory(Path.Combine(p.Value, $"slot-{i}")).FullName);
-            made[i] = new V1Slot(directories);
-        }
-        return new CgroupsV1(made, [.. parents.Values]);
+        return new CgroupsV1(parents);
     }
 
     private static string Consequence(string controller) => controller switch
@@ -67,69 +68,36 @@ internal sealed class CgroupsV1 : Cgroups
         _ => "processes are killed without freezing the group first",
     };
 
-    private sealed class V1Slot : CgroupSlot
+    public override IReadOnlyList<CgroupLimit> Limits(JobLimits limits)
     {
-        private readonly string? _memory;
-        private readonly string? _pids;
-        private readonly string? _cpu;
-        private readonly string? _freezer;
-        private readonly bool _swapAccounting;
-        private long? _memoryLimit = -2; // what memory.limit_in_bytes holds: only rewritten when a job asks for another
-        private long _oomKills;
-        private long _pidsMaxEvents;
-
-        public V1Slot(Dictionary<string, string> directories)
+        var writes = new List<CgroupLimit>();
+        if (limits.MemoryBytes is { } memory && _order.IndexOf("memory") is var m and >= 0)
         {
-            _memory = directories.GetValueOrDefault("memory");
-            _pids = directories.GetValueOrDefault("pids");
-            _cpu = directories.GetValueOrDefault("cpuacct");
-            _freezer = directories.GetValueOrDefault("freezer");
-            _swapAccounting = _memory is not null && File.Exists(Path.Combine(_memory, "memory.memsw.limit_in_bytes"));
-            ProcsFiles = Directories.Select(d => Path.Combine(d, "cgroup.procs")).ToList();
+            // A fresh cgroup has no limits: set memory, then memory+swap to the same, so no swap is used.
+            writes.Add(new CgroupLimit(m, "memory.limit_in_bytes", memory.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            if (_swapAccounting)
+            {
+                writes.Add(new CgroupLimit(m, "memory.memsw.limit_in_bytes", memory.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
         }
+        if (limits.Processes is { } processes && _order.IndexOf("pids") is var p and >= 0)
+        {
+            writes.Add(new CgroupLimit(p, "pids.max", processes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return writes;
+    }
 
-        public override IReadOnlyList<string> ProcsFiles { get; }
+    public override JobCgroup Open(string name) =>
+        new V1Job(_parents.ToDictionary(p => p.Key, p => Path.Combine(p.Value, name)));
 
-        public override bool LimitsMemory => _memory is not null;
-
-        public override bool LimitsProcesses => _pids is not null;
+    private sealed class V1Job(Dictionary<string, string> directories) : JobCgroup
+    {
+        private readonly string? _memory = directories.GetValueOrDefault("memory");
+        private readonly string? _pids = directories.GetValueOrDefault("pids");
+        private readonly string? _cpu = directories.GetValueOrDefault("cpuacct");
+        private readonly string? _freezer = directories.GetValueOrDefault("freezer");
 
         protected override IEnumerable<string> Directories => new[] { _memory, _pids, _cpu, _freezer }.OfType<string>();
-
-        public override void Prepare(JobLimits limits)
-        {
-            if (_memory is not null)
-            {
-                if (_memoryLimit != limits.MemoryBytes)
-                {
-                    // memsw must stay >= the memory limit at every step: lift it, set the limit, then match it (no swap).
-                    var value = limits.MemoryBytes?.ToString() ?? "-1";
-                    if (_swapAccounting)
-                    {
-                        CgroupFiles.Write(Path.Combine(_memory, "memory.memsw.limit_in_bytes"), "-1");
-                    }
-                    CgroupFiles.Write(Path.Combine(_memory, "memory.limit_in_bytes"), value);
-                    if (_swapAccounting)
-                    {
-                        CgroupFiles.Write(Path.Combine(_memory, "memory.memsw.limit_in_bytes"), value);
-                    }
-                    _memoryLimit = limits.MemoryBytes;
-                }
-                CgroupFiles.Write(Path.Combine(_memory, "memory.max_usage_in_bytes"), "0");
-                CgroupFiles.TryWrite(Path.Combine(_memory, "memory.failcnt"), "0");
-                _oomKills = CgroupFiles.ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill") ?? 0;
-            }
-            if (_pids is not null)
-            {
-                // The init that joins first counts as one process of the cgroup.
-                CgroupFiles.Write(Path.Combine(_pids, "pids.max"), limits.Processes is { } n ? (n + 1).ToString() : "max");
-                _pidsMaxEvents = CgroupFiles.ReadKey(Path.Combine(_pids, "pids.events"), "max") ?? 0;
-            }
-            if (_cpu is not null)
-            {
-                CgroupFiles.Write(Path.Combine(_cpu, "cpuacct.usage"), "0");
-            }
-        }
 
         public override long? CpuUsageNs() => _cpu is null ? null : CgroupFiles.ReadNumber(Path.Combine(_cpu, "cpuacct.usage"));
 
@@ -141,11 +109,11 @@ internal sealed class CgroupsV1 : Cgroups
             if (_memory is not null)
             {
                 peak = CgroupFiles.ReadNumber(Path.Combine(_memory, "memory.max_usage_in_bytes"));
-                oom = CgroupFiles.ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill") > _oomKills;
+                oom = CgroupFiles.ReadKey(Path.Combine(_memory, "memory.oom_control"), "oom_kill") > 0;
             }
             if (_pids is not null)
             {
-                pidsHit = CgroupFiles.ReadKey(Path.Combine(_pids, "pids.events"), "max") > _pidsMaxEvents;
+                pidsHit = CgroupFiles.ReadKey(Path.Combine(_pids, "pids.events"), "max") > 0;
             }
             if (_cpu is not null)
             {

@@ -1,4 +1,3 @@
-using System.Text;
 using Runbox.Execution.Jobs;
 
 namespace Runbox.Execution.Sandbox;
@@ -7,18 +6,43 @@ namespace Runbox.Execution.Sandbox;
 internal sealed class CgroupsV2 : Cgroups
 {
     private readonly string _parent;
+    private readonly bool _swap;
 
-    private CgroupsV2(CgroupSlot[] slots, string parent)
-        : base(slots)
+    private CgroupsV2(string parent)
     {
         _parent = parent;
+        _swap = System.IO.File.Exists(Path.Combine(parent, "memory.swap.max"));
     }
 
     public override string Version => "v2";
 
-    protected override IEnumerable<string> Parents => [_parent];
+    public override IReadOnlyList<string> Parents => [_parent];
 
-    public static CgroupsV2? TryCreate(string instance, int slots, List<string> problems)
+    public override bool LimitsMemory => true;
+
+    public override bool LimitsProcesses => true;
+
+    public override IReadOnlyList<CgroupLimit> Limits(JobLimits limits)
+    {
+        var writes = new List<CgroupLimit>();
+        if (limits.MemoryBytes is { } memory)
+        {
+            writes.Add(new CgroupLimit(0, "memory.max", memory.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            if (_swap)
+            {
+                writes.Add(new CgroupLimit(0, "memory.swap.max", "0"));
+            }
+        }
+        if (limits.Processes is { } processes)
+        {
+            writes.Add(new CgroupLimit(0, "pids.max", processes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return writes;
+    }
+
+    public override JobCgroup Open(string name) => new V2Job(Path.Combine(_parent, name));
+
+    public static CgroupsV2? TryCreate(string instance, List<string> problems)
     {
         var own = CgroupFiles.OwnDirectory(controller: null);
         if (own is null)
@@ -42,110 +66,30 @@ internal sealed class CgroupsV2 : Cgroups
             CgroupFiles.Write(Path.Combine(own, "cgroup.subtree_control"), enable);
             Directory.CreateDirectory(parent);
             CgroupFiles.Write(Path.Combine(parent, "cgroup.subtree_control"), enable);
-            var made = new CgroupSlot[slots];
-            for (var i = 0; i < slots; i++)
-            {
-                made[i] = new V2Slot(Directory.CreateDirectory(Path.Combine(parent, $"slot-{i}")).FullName);
-            }
-            return new CgroupsV2(made, parent);
+            return new CgroupsV2(parent);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             problems.Add($"cannot enable cgroup v2 controllers below {own}: {e.Message}");
-            foreach (var slot in Directory.Exists(parent) ? Directory.EnumerateDirectories(parent) : [])
-            {
-                CgroupFiles.TryRemove(slot);
-            }
             CgroupFiles.TryRemove(parent);
             return null;
         }
     }
 
-    private sealed class V2Slot : CgroupSlot
+    private sealed class V2Job(string directory) : JobCgroup
     {
-        private readonly string _directory;
-        private readonly bool _swap;
-        private long? _memoryLimit = -2;
-        private long _oomKills;
-        private long _pidsMaxEvents;
-        private long _userUs;
-        private long _systemUs;
-        private long _usageUs;
-        private FileStream? _peak; // memory.peak resets per open file (kernel 6.12+): read back through the same one
+        protected override IEnumerable<string> Directories => [directory];
 
-        public V2Slot(string directory)
-        {
-            _directory = directory;
-            _swap = System.IO.File.Exists(Path.Combine(directory, "memory.swap.max"));
-            ProcsFiles = [Path.Combine(directory, "cgroup.procs")];
-        }
+        private string File(string name) => Path.Combine(directory, name);
 
-        public override IReadOnlyList<string> ProcsFiles { get; }
+        public override long? CpuUsageNs() => CgroupFiles.ReadKey(File("cpu.stat"), "usage_usec") * 1000;
 
-        public override bool LimitsMemory => true;
-
-        public override bool LimitsProcesses => true;
-
-        protected override IEnumerable<string> Directories => [_directory];
-
-        private string File(string name) => Path.Combine(_directory, name);
-
-        public override void Prepare(JobLimits limits)
-        {
-            if (_memoryLimit != limits.MemoryBytes)
-            {
-                CgroupFiles.Write(File("memory.max"), limits.MemoryBytes?.ToString() ?? "max");
-                if (_swap)
-                {
-                    CgroupFiles.Write(File("memory.swap.max"), "0");
-                }
-                _memoryLimit = limits.MemoryBytes;
-            }
-            CgroupFiles.Write(File("pids.max"), limits.Processes is { } n ? (n + 1).ToString() : "max");
-            _oomKills = CgroupFiles.ReadKey(File("memory.events"), "oom_kill") ?? 0;
-            _pidsMaxEvents = CgroupFiles.ReadKey(File("pids.events"), "max") ?? 0;
-            _usageUs = CgroupFiles.ReadKey(File("cpu.stat"), "usage_usec") ?? 0;
-            _userUs = CgroupFiles.ReadKey(File("cpu.stat"), "user_usec") ?? 0;
-            _systemUs = CgroupFiles.ReadKey(File("cpu.stat"), "system_usec") ?? 0;
-            _peak?.Dispose();
-            _peak = null;
-            try
-            {
-                var peak = new FileStream(File("memory.peak"), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
-                peak.Write("reset\n"u8);
-                _peak = peak;
-            }
-            catch (IOException)
-            {
-                // An older kernel: memory.peak (if any) covers the slot's whole life, so it is read as is.
-            }
-        }
-
-        public override long? CpuUsageNs() => (CgroupFiles.ReadKey(File("cpu.stat"), "usage_usec") - _usageUs) * 1000;
-
-        public override CgroupUsage Usage()
-        {
-            long? peak;
-            if (_peak is not null)
-            {
-                _peak.Position = 0;
-                var buffer = new byte[64];
-                var read = _peak.Read(buffer);
-                peak = long.TryParse(Encoding.ASCII.GetString(buffer, 0, read).Trim(), out var value) ? value : null;
-                _peak.Dispose();
-                _peak = null;
-            }
-            else
-            {
-                peak = CgroupFiles.ReadNumber(File("memory.peak"));
-            }
-            return new CgroupUsage(
-                peak,
-                (CgroupFiles.ReadKey(File("cpu.stat"), "user_usec") - _userUs) * 1000,
-                (CgroupFiles.ReadKey(File("cpu.stat"), "system_usec") - _systemUs) * 1000,
-                CgroupFiles.ReadKey(File("memory.events"), "oom_kill") > _oomKills,
-                CgroupFiles.ReadKey(File("pids.events"), "max") > _pidsMaxEvents);
-        }
+        public override CgroupUsage Usage() => new(
+            CgroupFiles.ReadNumber(File("memory.peak")),
+            CgroupFiles.ReadKey(File("cpu.stat"), "user_usec") * 1000,
+            CgroupFiles.ReadKey(File("cpu.stat"), "system_usec") * 1000,
+            CgroupFiles.ReadKey(File("memory.events"), "oom_kill") > 0,
+            CgroupFiles.ReadKey(File("pids.events"), "max") > 0);
 
         protected override void KillAll()
         {
@@ -156,7 +100,7 @@ internal sealed class CgroupsV2 : Cgroups
             var frozen = CgroupFiles.TryWrite(File("cgroup.freeze"), "1");
             try
             {
-                KillListed(_directory);
+                KillListed(directory);
             }
             finally
             {

@@ -11,7 +11,7 @@ namespace Runbox.Execution.Sandbox;
 /// Which isolation this engine applies, decided once at start from the options and what the host allows, and
 /// how that turns into the zygote's configuration and each job's uid.
 /// </summary>
-internal sealed class SandboxPlan
+internal sealed class SandboxPlan : IDisposable
 {
     private readonly ILogger _logger;
     private readonly List<string> _warnings = [];
@@ -56,6 +56,14 @@ internal sealed class SandboxPlan
         {
             plan.Warn("not running as root: no namespaces and no separate uids; jobs run as this user with rlimits only");
         }
+        if (plan.SeparateUids)
+        {
+            plan._uids = UidBlock.Acquire(sandbox.FirstUid, sandbox.UidCount, options.Slots);
+            if (plan._uids is null)
+            {
+                plan.Warn($"no free block of {options.Slots} uids in {sandbox.FirstUid}..{sandbox.FirstUid + sandbox.UidCount - 1}: this engine's jobs share uids with another engine's");
+            }
+        }
         if (sandbox.Enabled && !sandbox.Cgroups)
         {
             plan.Warn("cgroups are disabled by configuration: limits are per process (rlimits) only");
@@ -63,7 +71,7 @@ internal sealed class SandboxPlan
         else if (sandbox.Enabled)
         {
             var problems = new List<string>();
-            plan.Cgroups = Sandbox.Cgroups.Detect(instance.Replace("engine-", "", StringComparison.Ordinal), options.Slots, problems);
+            plan.Cgroups = Sandbox.Cgroups.Detect(instance.Replace("engine-", "", StringComparison.Ordinal), problems);
             foreach (var problem in problems)
             {
                 plan.Warn(problem);
@@ -79,7 +87,13 @@ internal sealed class SandboxPlan
     }
 
     /// <summary>The uid (and gid) a slot's jobs run as, or null to keep the engine's own.</summary>
-    public int? UidFor(int slot) => SeparateUids ? Options.FirstUid + (slot % Options.UidCount) : null;
+    public int? UidFor(int slot) => !SeparateUids ? null
+        : _uids is { } block ? block.First + slot
+        : Options.FirstUid + (slot % Options.UidCount);
+
+    private UidBlock? _uids;
+
+    public void Dispose() => _uids?.Dispose();
 
     public string ZygoteConfig(string controlSocket, RuntimeDefinition runtime, EngineOptions options)
     {
@@ -101,6 +115,12 @@ internal sealed class SandboxPlan
             json.WriteBoolean("network_namespace", Options.NetworkNamespace);
             json.WriteBoolean("mount_namespace", Options.MountNamespace);
             json.WriteString("root_dir", RootDirectory);
+            json.WriteStartArray("cgroup_parents");
+            foreach (var parent in Cgroups?.Parents ?? [])
+            {
+                json.WriteStringValue(parent);
+            }
+            json.WriteEndArray();
             json.WriteStartArray("ro_paths");
             foreach (var path in ReadOnlyPaths(options))
             {

@@ -25,8 +25,8 @@ internal sealed class ZygoteProcess : IAsyncDisposable
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _disposed;
 
-    /// <summary>Callbacks from the reader thread: a job started (id, init pid, stdin/stdout/stderr), ended, or the zygote died.</summary>
-    internal sealed record Callbacks(Action<string, int, int[]> OnStarted, Action<string, JsonElement> OnExited, Action<ZygoteProcess, string> OnDied);
+    /// <summary>Callbacks from the reader thread: a job started (id, init pid, cgroup name, stdin/stdout/stderr), ended, or the zygote died.</summary>
+    internal sealed record Callbacks(Action<string, int, string?, int[]> OnStarted, Action<string, JsonElement> OnExited, Action<ZygoteProcess, string> OnDied);
 
     private readonly Callbacks _callbacks;
 
@@ -217,7 +217,8 @@ internal sealed class ZygoteProcess : IAsyncDisposable
                 _ready.TrySetResult(ParseReady(message));
                 break;
             case "started":
-                _callbacks.OnStarted(message.GetProperty("id").GetString()!, message.GetProperty("pid").GetInt32(), [.. descriptors]);
+                var cgroup = message.TryGetProperty("cgroup", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
+                _callbacks.OnStarted(message.GetProperty("id").GetString()!, message.GetProperty("pid").GetInt32(), cgroup, [.. descriptors]);
                 return;
             case "exited":
                 _callbacks.OnExited(message.GetProperty("id").GetString()!, message.Clone());

@@ -138,6 +138,8 @@ class Sandbox:
                     and prefix not in self.ro_paths:
                 self.ro_paths.append(prefix)
         self.tmp_size = config.get("tmp_size", "64m")
+        # One folder per controller hierarchy; each pooled job gets a fresh cgroup in each.
+        self.cgroup_parents = list(config.get("cgroup_parents", []))
         self.hostname = "runbox"
         self.ipc_uts = True
 
@@ -326,28 +328,39 @@ def become_job_user(spec):
     os.setresuid(uid, uid, uid)
 
 
-def job_standby(control, sandbox):
+def job_standby(control, sandbox, cgroup_dirs, standby):
     """The pre-forked job process: does everything that does not depend on the job, then waits for it.
     Never returns."""
+    joined = None  # or why joining failed
     try:
+        # Joining a cgroup waits for an RCU grace period (milliseconds): done here, off the job's critical path.
+        for directory in cgroup_dirs:
+            try:
+                with open(directory + "/cgroup.procs", "w") as f:
+                    f.write("0")
+            except OSError as e:
+                joined = "%s: %s" % (directory, e)
         os.setpgid(0, 0)
-        keep = control.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 65536)
+        keep = sorted((control.fileno(), standby))
+        os.closerange(3, keep[0])
+        os.closerange(keep[0] + 1, keep[1])
+        os.closerange(keep[1] + 1, 65536)
         reset_signals()
         atexit._clear()  # the zygote's own handlers are not the job's
         reseed()
         make_stdio()  # bound to fds 0-2 by number: valid once the job's sockets are dup'ed there
+        os.write(standby, b"1")
+        os.close(standby)
         spec, fds = recv(control, max_fds=3)
         if spec is None:
             os._exit(0)
         control.close()
     except BaseException:
         os._exit(127)
-    job_start(spec, fds, sandbox)
+    job_start(spec, fds, sandbox, joined)
 
 
-def job_start(spec, script_fds, sandbox):
+def job_start(spec, script_fds, sandbox, joined):
     """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
     Never returns."""
     try:
@@ -357,9 +370,13 @@ def job_start(spec, script_fds, sandbox):
         for fd in script_fds:
             if fd > 2:
                 os.close(fd)
-        for path in spec.get("cgroups", []):
-            with open(path, "w") as f:
-                f.write("0")
+        directories = spec.get("cgroup_dirs", [])
+        if directories and joined is not None:
+            raise OSError("could not join the job's cgroup (%s), so its limits cannot hold" % joined)
+        # Limits go on before the job's own code runs; the files are root's, out of the job's reach.
+        for index, name, value in spec.get("cgroup_limits", []):
+            with open(directories[index] + "/" + name, "w") as f:
+                f.write(value)
         if spec.get("uid") is not None and os.geteuid() == 0:
             own_tree(spec["cwd"], spec["uid"], spec["gid"])
         # pivot_root moves every process of the namespace whose root is the old one: the init too.
@@ -512,9 +529,10 @@ class Init:
         self.network = network
         self.job = None
         self.kill_at = None  # when to escalate a requested kill to SIGKILL
+        self.cgroup = None   # name of its cgroup in every hierarchy, when cgroups are in use
 
 
-def spawn_init(sandbox, network):
+def spawn_init(sandbox, network, cgroup_dirs):
     """Forks an init into fresh namespaces. Returns (pid, init socket, job socket); the init reports its
     host pid, then ready once its job process waits on the job socket."""
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -536,11 +554,11 @@ def spawn_init(sandbox, network):
                 # This process only reports its host pid and leaves; the zygote (a subreaper) adopts it.
                 inner = os.fork()
                 if inner == 0:
-                    init_main(child, job_child, sandbox)
+                    init_main(child, job_child, sandbox, cgroup_dirs)
                 send(child, {"pid": inner})
                 os._exit(0)
             send(child, {"pid": os.getpid()})
-            init_main(child, job_child, sandbox)
+            init_main(child, job_child, sandbox, cgroup_dirs)
         except BaseException as e:
             try:
                 send(child, {"error": "init setup failed: %s" % (e,)})
@@ -551,7 +569,7 @@ def spawn_init(sandbox, network):
     return pid, parent, job_parent
 
 
-def init_main(sock, job_sock, sandbox):
+def init_main(sock, job_sock, sandbox, cgroup_dirs):
     """Pid 1 of the job (or its subreaper). Forks the job process ahead of the job; the zygote hands the job
     straight to it. Then waits, cleans up, reports. Never returns.
 
@@ -564,14 +582,20 @@ def init_main(sock, job_sock, sandbox):
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda _sig, _frame: None)
+        standby_r, standby_w = os.pipe()
         flush_std()
         pid = os.fork()
         if pid == 0:
             sock.close()
             os.close(wake_r)
             os.close(wake_w)
-            job_standby(job_sock, sandbox)
+            os.close(standby_r)
+            job_standby(job_sock, sandbox, cgroup_dirs, standby_w)
         job_sock.close()
+        os.close(standby_w)
+        # Ready only once the job process is: its cgroup must be joined before the zygote renames it.
+        os.read(standby_r, 1)
+        os.close(standby_r)
         send(sock, {"ready": True})
         killed = False
         job_status = None
@@ -672,6 +696,7 @@ class Zygote:
         self.by_sock = {}                  # socket fd → Init
         self.jobs = {}                     # job id → Init
         self.starting = 0                  # inits forked but not ready yet
+        self.counter = 0                   # names pooled cgroups
         self.waiting = []                  # spawn requests waiting for a ready init
 
     def run(self):
@@ -705,8 +730,20 @@ class Zygote:
 
     def add_to_pool(self, network):
         """Forks an init; it joins the pool when it reports ready (see on_init), never blocking the loop."""
-        pid, sock, job_sock = spawn_init(self.sandbox, network)
+        self.counter += 1
+        name = "pool-%d-%d" % (os.getpid(), self.counter)  # zygotes of several runtimes share the parents
+        dirs = []
+        for parent in self.sandbox.cgroup_parents:
+            try:
+                os.mkdir(parent + "/" + name)
+                dirs.append(parent + "/" + name)
+            except OSError as e:
+                send(self.control, {"t": "warning", "message": "cannot create cgroup %s/%s: %s" % (parent, name, e)})
+        if len(dirs) != len(self.sandbox.cgroup_parents):
+            dirs = []  # all or nothing: the job then fails rather than run with part of its limits
+        pid, sock, job_sock = spawn_init(self.sandbox, network, dirs)
         init = Init(None, sock, job_sock, network)
+        init.cgroup = name if dirs else None
         self.by_sock[sock.fileno()] = init
         self.starting += 1
         return init
@@ -746,11 +783,20 @@ class Zygote:
             for engine_end, job_end in ends[1:]:
                 engine_end.shutdown(socket.SHUT_WR)
                 job_end.shutdown(socket.SHUT_RD)
+            if self.sandbox.cgroup_parents and init.cgroup is None:
+                raise OSError("no cgroup could be made for the job")
+            if init.cgroup is not None:
+                # A rename is cheap (no migration); the job's name tells the engine which cgroup is whose.
+                name = "job-" + init.cgroup[len("pool-"):]
+                for parent in self.sandbox.cgroup_parents:
+                    os.rename(parent + "/" + init.cgroup, parent + "/" + name)
+                init.cgroup = name
+                spec["cgroup_dirs"] = [parent + "/" + name for parent in self.sandbox.cgroup_parents]
             send(init.job_sock, spec, [job_end.fileno() for _, job_end in ends])
             init.job_sock.close()
             init.job = job_id
             self.jobs[job_id] = init
-            send(self.control, {"t": "started", "id": job_id, "pid": init.pid},
+            send(self.control, {"t": "started", "id": job_id, "pid": init.pid, "cgroup": init.cgroup},
                  [engine_end.fileno() for engine_end, _ in ends])
             for pair in ends:
                 for s in pair:

@@ -221,7 +221,7 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
         var results = await Task.WhenAll(jobs);
         for (var i = 0; i < results.Length; i++)
         {
-            Assert.Equal(JobStatus.Succeeded, results[i].Status);
+            Assert.True(results[i].Status == JobStatus.Succeeded, $"job {i}: {results[i].Status} {results[i].Error} {Encoding.UTF8.GetString(results[i].Stderr)}");
             Assert.Equal($"{i * 2}\n", Out(results[i]));
         }
     }

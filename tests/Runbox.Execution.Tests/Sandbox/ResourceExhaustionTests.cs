@@ -149,7 +149,7 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
         // Many files below the file size limit: the tmpfs size (or the memory limit it is charged to) stops it.
         var result = await RunWithCanaryAsync(fixture, Bash(
             $"for i in $(seq 1 40); do dd if=/dev/zero of={folder}/{name}-$i bs=1M count=4 2>/dev/null || {{ echo full at $i; exit 0; }}; done; echo not full",
-            new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 256L << 20 }));
+            new JobLimits { Timeout = TimeSpan.FromSeconds(30), MemoryBytes = 256L << 20 }));
         Assert.Equal(JobStatus.Succeeded, result.Status);
         Assert.StartsWith("full at ", Stdout(result));
         Assert.Empty(Directory.EnumerateFiles(folder, name + "*"));

@@ -40,7 +40,7 @@ internal static class SandboxAssert
     {
         var left = new List<string>();
         left.AddRange(SlotProcesses().Select(p => $"process {p} as a slot uid"));
-        left.AddRange(NonEmptySlotCgroups().Select(c => $"cgroup {c} not empty"));
+        left.AddRange(NonEmptyJobCgroups().Select(c => $"cgroup {c} not empty"));
         foreach (var engine in Directory.EnumerateDirectories(fixture.WorkRoot, "engine-*"))
         {
             var folder = Path.Combine(engine, "jobs", jobId);
@@ -96,8 +96,11 @@ internal static class SandboxAssert
         return uids.Where(u => u.Value >= SandboxFixture.FirstUid && Descends(u.Key)).Select(u => u.Key).ToList();
     }
 
-    /// <summary>This process's engines' slot cgroups (runbox-&lt;pid&gt;-*) that still hold a process.</summary>
-    private static List<string> NonEmptySlotCgroups()
+    /// <summary>
+    /// This process's engines' job cgroups (runbox-&lt;pid&gt;-*/job-*) that still hold a process. Pooled ones
+    /// (pool-*) hold job processes waiting for their job, by design.
+    /// </summary>
+    private static List<string> NonEmptyJobCgroups()
     {
         var found = new List<string>();
         if (!Directory.Exists("/sys/fs/cgroup"))
@@ -107,12 +110,20 @@ internal static class SandboxAssert
         var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5, IgnoreInaccessible = true };
         foreach (var parent in Directory.EnumerateDirectories("/sys/fs/cgroup", $"runbox-{Environment.ProcessId}-*", options))
         {
-            foreach (var slot in Directory.EnumerateDirectories(parent, "slot-*"))
+            foreach (var job in Directory.EnumerateDirectories(parent, "job-*"))
             {
-                var procs = File.ReadAllText(Path.Combine(slot, "cgroup.procs")).Trim();
+                string procs;
+                try
+                {
+                    procs = File.ReadAllText(Path.Combine(job, "cgroup.procs")).Trim();
+                }
+                catch (IOException)
+                {
+                    continue; // removed meanwhile, as it should be
+                }
                 if (procs.Length > 0)
                 {
-                    found.Add($"{slot} ({procs.Replace('\n', ' ')})");
+                    found.Add($"{job} ({procs.Replace('\n', ' ')})");
                 }
             }
         }

@@ -1,30 +1,18 @@
-using Runbox.Execution.Jobs;
 using Runbox.Execution.Native;
 
 namespace Runbox.Execution.Sandbox;
 
-/// <summary>What a slot's cgroup measured for one job.</summary>
+/// <summary>What a job's cgroup measured.</summary>
 internal sealed record CgroupUsage(long? PeakMemoryBytes, long? CpuUserNs, long? CpuSystemNs, bool OomKilled, bool ProcessLimitHit);
 
 /// <summary>
-/// The cgroup one engine slot's jobs run in: reset and limited before each job, read after it, and emptied
-/// before the slot is used again. Only the slot's current job touches it, so no locking.
+/// The fresh cgroup one job ran in (one folder per hierarchy): made and joined by its pooled job process before
+/// the job arrived, limited by the job as it starts, read after it ends, then emptied and removed. Fresh, so
+/// every counter starts at zero.
 /// </summary>
-internal abstract class CgroupSlot
+internal abstract class JobCgroup
 {
-    /// <summary>The cgroup.procs files the job's init joins before forking the job.</summary>
-    public abstract IReadOnlyList<string> ProcsFiles { get; }
-
-    /// <summary>Whether memory is limited here (so the address-space rlimit stand-in can go).</summary>
-    public abstract bool LimitsMemory { get; }
-
-    /// <summary>Whether the number of processes is limited here.</summary>
-    public abstract bool LimitsProcesses { get; }
-
-    /// <summary>Resets the counters, sets the job's limits and notes the counters that cannot be reset.</summary>
-    public abstract void Prepare(JobLimits limits);
-
-    /// <summary>CPU time of everything in the cgroup since <see cref="Prepare"/>, in nanoseconds; null when not measured.</summary>
+    /// <summary>CPU time of everything in the cgroup so far, in nanoseconds; null when not measured.</summary>
     public abstract long? CpuUsageNs();
 
     /// <summary>What the job used and which limits it met, read after it ended.</summary>
@@ -37,8 +25,8 @@ internal abstract class CgroupSlot
 
     public bool IsEmpty => Directories.All(d => CgroupFiles.Processes(d).Count == 0);
 
-    /// <summary>Makes sure nothing of the last job is left before the slot is reused. The init exits right after
-    /// its report, so a short wait usually suffices; anything still there after it is killed.</summary>
+    /// <summary>Makes sure nothing of the job is left. The init kills everything before it reports, so this is
+    /// usually true at once; anything still there after a few checks is killed.</summary>
     public bool Empty(TimeSpan timeout)
     {
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
@@ -57,6 +45,7 @@ internal abstract class CgroupSlot
         return true;
     }
 
+    /// <summary>Empties and removes the cgroup; slow (the kernel waits for RCU), so callers run it in the background.</summary>
     public void Remove()
     {
         Empty(TimeSpan.FromSeconds(2));
