@@ -15,9 +15,10 @@ internal static class ServeCommand
         var data = new Option<string?>("--data") { Description = "The data folder (database, artifacts, admin.key). Default: ./runbox-data." };
         var workers = new Option<int?>("--workers") { Description = "Jobs run at once by the embedded worker." };
         var noWorker = new Option<bool>("--no-worker") { Description = "Serve the API only; jobs wait for a worker elsewhere." };
+        var socket = new Option<string?>("--socket") { Description = "The JSON-RPC Unix socket (mode 0660, no API key needed). Default: <data>/runbox.sock; 'none' for none." };
         var command = new Command("serve", "Run the Runbox server: REST API, live streams and the embedded worker. Other settings: --Runbox:Key=value.")
         {
-            urls, data, workers, noWorker,
+            urls, data, workers, noWorker, socket,
         };
         // Everything else on the line (--Runbox:Maximums:TimeoutSeconds=60, ...) goes to the server's configuration.
         command.TreatUnmatchedTokensAsErrors = false;
@@ -31,6 +32,10 @@ internal static class ServeCommand
             if (parse.GetValue(workers) is { } count)
             {
                 args.Add($"--Runbox:Workers={count}");
+            }
+            if (parse.GetValue(socket) is { } socketPath)
+            {
+                args.Add($"--Runbox:Socket={socketPath}");
             }
             if (parse.GetValue(noWorker))
             {
