@@ -43,6 +43,8 @@ public static class RuntimeBench
                 throw new InvalidOperationException($"preloading {module} failed: {string.Join("; ", errors.Values)}");
             }
             var script = $"import {module}\nprint({module}.__version__)\n";
+            // The engine's own per-job cost (fork, sandbox, cgroup, output): what no preload can remove.
+            var floor = await MeasureAsync(engine, new JobRequest { Runtime = "preloaded", Script = "print('hello')" });
             var cold = await MeasureAsync(engine, new JobRequest { Runtime = "plain", Script = script, Fresh = true });
             var plain = await MeasureAsync(engine, new JobRequest { Runtime = "plain", Script = script });
             var preloaded = await MeasureAsync(engine, new JobRequest { Runtime = "preloaded", Script = script });
@@ -50,7 +52,9 @@ public static class RuntimeBench
             Console.WriteLine($"  cold (fresh interpreter):     {cold,9:F2} ms");
             Console.WriteLine($"  zygote fork, no preload:      {plain,9:F2} ms");
             Console.WriteLine($"  zygote fork, {module} preloaded: {preloaded,9:F2} ms");
+            Console.WriteLine($"  hello world (the per-job floor): {floor,9:F2} ms");
             Console.WriteLine($"  cold / preloaded: {cold / preloaded:F1}x (target: at least 50x)");
+            Console.WriteLine($"  import cost above the floor: cold {cold - floor:F2} ms, preloaded {Math.Max(0, preloaded - floor):F2} ms");
         }
         finally
         {
