@@ -16,6 +16,7 @@ using Runbox.Server.Jobs;
 using Runbox.Server.Rpc;
 using Runbox.Server.Runtimes;
 using Runbox.Server.Streaming;
+using Runbox.Server.Ui;
 using Runbox.Server.Webhooks;
 using Runbox.Server.Worker;
 using Runbox.Storage;
@@ -72,6 +73,7 @@ public static class RunboxApp
         services.AddSingleton<PackageManager>();
         services.AddSingleton<RuntimeManager>();
         services.AddSingleton<RpcMethods>();
+        services.AddSingleton<UiAssets>();
 
         // Order matters: the store is ready before the worker claims, and webhooks outlive the worker's drain.
         services.AddHostedService<StoreInitializer>();
@@ -114,6 +116,8 @@ public static class RunboxApp
         app.MapRuntimesApi();
         app.MapRpcApi();
         app.UseRpcSocket();
+        app.MapCallerApi();
+        app.MapUi();
         return app;
     }
 

@@ -8,7 +8,8 @@ namespace Runbox.Server.Jobs;
 /// <summary>Between the store's records and the API's shapes.</summary>
 public static class JobMapping
 {
-    public static JobResponse ToResponse(this JobRecord job, IReadOnlyList<ArtifactRecord>? artifacts = null)
+    /// <param name="withSubmission">Adds the script, args and stdin (a single job's page re-runs it; lists stay small).</param>
+    public static JobResponse ToResponse(this JobRecord job, IReadOnlyList<ArtifactRecord>? artifacts = null, bool withSubmission = false)
     {
         var outcome = job.Outcome;
         var spec = job.Spec;
@@ -49,6 +50,9 @@ public static class JobMapping
             PeakMemoryBytes = outcome?.PeakMemoryBytes,
             Error = outcome?.Error,
             Artifacts = artifacts?.Select(a => a.ToResponse()).ToList(),
+            Script = withSubmission ? spec.Script : null,
+            Args = withSubmission ? spec.Args.ToList() : null,
+            Stdin = withSubmission && spec.Stdin is { } stdin ? Decode(stdin) : null,
         };
     }
 

@@ -58,6 +58,13 @@ public sealed record JobResponse
 
     /// <summary>Listed on a single job once it ended; null in lists.</summary>
     public List<ArtifactResponse>? Artifacts { get; init; }
+
+    /// <summary>The submitted script, args and stdin: on a single job only, so it can be run again.</summary>
+    public string? Script { get; init; }
+
+    public List<string>? Args { get; init; }
+
+    public string? Stdin { get; init; }
 }
 
 public sealed record ArtifactResponse(string Name, long Size, DateTimeOffset CreatedAt, string Url);

@@ -21,6 +21,10 @@ public static class JobsApi
             .WithSummary("Queue a job; with ?wait=true answer when it ends (bounded by the server's MaxWaitSeconds).")
             .Accepts<JobSubmission>("application/json");
         group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, a page at a time.");
+        group.MapPost("/cancel", BulkCancel.CancelAsync)
+            .WithName("CancelJobs")
+            .WithSummary("Cancel many jobs at once: the listed ids, or every queued and running job the key can see.")
+            .Accepts<BulkCancelRequest>("application/json");
         group.MapGet("/{id}", GetAsync).WithName("GetJob").WithSummary("A job with its whole result once it ended.");
         group.MapGet("/{id}/logs", LogsAsync).WithName("GetJobLogs").WithSummary("A page of log lines after a sequence number.");
         group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a queued or running job.");
@@ -71,12 +75,13 @@ public static class JobsApi
             return Problems.NotFound("job", id);
         }
         var artifacts = job.Status.IsTerminal() ? await jobs.Store.ListArtifactsAsync(id, ct) : null;
-        return TypedResults.Ok(job.ToResponse(artifacts));
+        return TypedResults.Ok(job.ToResponse(artifacts, withSubmission: true));
     }
 
     private static async Task<Results<Ok<JobListResponse>, ProblemHttpResult>> ListAsync(
         ClaimsPrincipal user, JobService jobs, CancellationToken ct,
-        [FromQuery] string? status, [FromQuery] int? limit, [FromQuery] string? cursor, [FromQuery] string? owner)
+        [FromQuery] string? status, [FromQuery] int? limit, [FromQuery] string? cursor, [FromQuery] string? owner,
+        [FromQuery] string? runtime, [FromQuery(Name = "q")] string? text)
     {
         var caller = Caller.From(user);
         JobStatus? statusFilter = null;
@@ -96,6 +101,10 @@ public static class JobsApi
         {
             return Problems.BadRequest("cursor", "is not a cursor this server gave out.");
         }
+        if (runtime is { Length: > 100 } || text is { Length: > 200 })
+        {
+            return Problems.BadRequest(runtime is { Length: > 100 } ? "runtime" : "q", "is too long.");
+        }
         if (owner is not null && !caller.IsAdmin && owner != caller.KeyId)
         {
             return Problems.BadRequest("owner", "only an admin key may list another key's jobs.");
@@ -104,6 +113,8 @@ public static class JobsApi
         {
             Owner = caller.IsAdmin ? owner : caller.KeyId,
             Status = statusFilter,
+            Runtime = string.IsNullOrEmpty(runtime) ? null : runtime,
+            Text = string.IsNullOrEmpty(text) ? null : text,
             Limit = limit ?? 50,
             Cursor = cursor,
         }, ct);

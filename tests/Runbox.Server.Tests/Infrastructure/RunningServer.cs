@@ -58,7 +58,9 @@ public sealed class RunningServer : IAsyncDisposable
         });
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        var adminKey = (await File.ReadAllTextAsync(Path.Combine(data.Path, "admin.key"))).Trim();
+        // A test may point the server at a data folder it keeps across a restart.
+        var dataDirectory = settings?.TryGetValue("Runbox:DataDirectory", out var kept) == true && kept is not null ? kept : data.Path;
+        var adminKey = (await File.ReadAllTextAsync(Path.Combine(dataDirectory, "admin.key"))).Trim();
         return new RunningServer(app, data, logs, address, adminKey) { _ownsData = ownsData };
     }
 

@@ -1,0 +1,68 @@
+// ANSI SGR colour codes to spans. Text is set with textContent and colours with classes or the CSSOM, so nothing a
+// script prints is ever read as markup. Other escape sequences (cursor moves, titles) are dropped.
+const SEQUENCE = /\x1b\[([0-9;]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+
+export class AnsiState {
+  constructor() { this.reset(); }
+
+  reset() { this.fg = null; this.bg = null; this.bold = false; this.dim = false; this.italic = false; this.underline = false; }
+
+  apply(codes) {
+    const list = codes === "" ? [0] : codes.split(";").map(c => Number(c) || 0);
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if (c === 0) this.reset();
+      else if (c === 1) this.bold = true;
+      else if (c === 2) this.dim = true;
+      else if (c === 3) this.italic = true;
+      else if (c === 4) this.underline = true;
+      else if (c === 22) { this.bold = false; this.dim = false; }
+      else if (c === 23) this.italic = false;
+      else if (c === 24) this.underline = false;
+      else if (c >= 30 && c <= 37) this.fg = c - 30;
+      else if (c >= 90 && c <= 97) this.fg = c - 90 + 8;
+      else if (c === 39) this.fg = null;
+      else if (c >= 40 && c <= 47) this.bg = c - 40;
+      else if (c >= 100 && c <= 107) this.bg = c - 100;
+      else if (c === 49) this.bg = null;
+      else if ((c === 38 || c === 48) && list[i + 1] === 5) { this.set(c, color256(list[i + 2])); i += 2; }
+      else if ((c === 38 || c === 48) && list[i + 1] === 2) { this.set(c, `rgb(${list[i + 2] | 0},${list[i + 3] | 0},${list[i + 4] | 0})`); i += 4; }
+    }
+  }
+
+  set(code, color) { if (code === 38) this.fg = color; else this.bg = color; }
+
+  span(text) {
+    const span = document.createElement("span");
+    span.textContent = text;
+    const classes = [];
+    if (typeof this.fg === "number") classes.push(`fg-${this.fg}`); else if (this.fg) span.style.color = this.fg;
+    if (typeof this.bg === "number") classes.push(`bg-${this.bg}`); else if (this.bg) span.style.backgroundColor = this.bg;
+    if (this.bold) classes.push("ansi-bold");
+    if (this.dim) classes.push("ansi-dim");
+    if (this.italic) classes.push("ansi-italic");
+    if (this.underline) classes.push("ansi-underline");
+    if (classes.length) span.className = classes.join(" ");
+    return span;
+  }
+}
+
+/** Appends the text of one line to `parent`, coloured as its escape codes say; the state carries to the next line. */
+export function renderAnsi(parent, text, state) {
+  let last = 0;
+  for (const match of text.matchAll(SEQUENCE)) {
+    if (match.index > last) parent.append(state.span(text.slice(last, match.index)));
+    if (match[2] === "m") state.apply(match[1]);
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parent.append(state.span(text.slice(last)));
+}
+
+function color256(n) {
+  n = Number(n) || 0;
+  if (n < 16) return n;
+  if (n >= 232) { const v = 8 + (n - 232) * 10; return `rgb(${v},${v},${v})`; }
+  n -= 16;
+  const step = v => (v === 0 ? 0 : 55 + v * 40);
+  return `rgb(${step(Math.floor(n / 36))},${step(Math.floor(n / 6) % 6)},${step(n % 6)})`;
+}

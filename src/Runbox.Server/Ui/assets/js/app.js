@@ -1,0 +1,121 @@
+// Entry point: sign-in, hash routes (#/run, #/jobs, #/jobs/ID, #/runtimes, #/maintenance), connection status.
+import { get, session, sleep } from "./api.js";
+import * as signIn from "./pages/signin.js";
+import * as run from "./pages/run.js";
+import * as job from "./pages/job.js";
+import * as jobs from "./pages/jobs.js";
+import * as runtimes from "./pages/runtimes.js";
+import * as maintenance from "./pages/maintenance.js";
+
+const main = document.getElementById("main");
+let cleanup = null;
+let renderId = 0;
+
+const routes = [
+  [/^#\/run(?:\/([^/]+))?$/, run, "run", "Run"],
+  [/^#\/jobs\/([^/]+)$/, job, "jobs", "Job"],
+  [/^#\/jobs$/, jobs, "jobs", "Jobs"],
+  [/^#\/runtimes$/, runtimes, "runtimes", "Runtimes"],
+  [/^#\/maintenance$/, maintenance, "maintenance", "Maintenance"],
+];
+
+async function route() {
+  const id = ++renderId;
+  cleanup?.();
+  cleanup = null;
+  main.replaceChildren();
+  if (!session.key || !session.caller) {
+    if (session.key && await checkKey(session.key)) {
+      if (id !== renderId) return;
+    } else {
+      showSignedOut();
+      cleanup = signIn.render(main, { onSignedIn: onSignedIn }) || null;
+      document.title = "Sign in · Runbox";
+      return;
+    }
+  }
+  showSignedIn();
+  const hash = location.hash || "#/run";
+  const match = routes.find(([pattern]) => pattern.test(hash));
+  if (!match) { location.replace("#/run"); return; }
+  const [pattern, page, nav, title] = match;
+  const params = hash.match(pattern).slice(1).map(p => p && decodeURIComponent(p));
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.dataset.page === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  document.title = `${title} · Runbox`;
+  cleanup = page.render(main, params, { caller: session.caller }) || null;
+  // Moves focus to the new page so screen readers announce it, without scrolling the keyboard user away.
+  if (document.activeElement === document.body || document.activeElement?.closest("nav")) main.focus({ preventScroll: true });
+}
+
+async function checkKey(key) {
+  try {
+    session.caller = null;
+    session.key = key;
+    session.caller = await get("/api/v1/me");
+    return true;
+  } catch (error) {
+    // Only a refused key signs out; a server that is down keeps the key for when it is back.
+    if (error.status === 401 || error.status === 403) session.key = null;
+    session.caller = null;
+    return false;
+  }
+}
+
+async function onSignedIn(key) {
+  const ok = await checkKey(key);
+  if (ok) route();
+  return ok;
+}
+
+function showSignedIn() {
+  document.querySelector("nav").hidden = false;
+  for (const el of document.querySelectorAll("[data-admin]")) el.hidden = !session.caller.admin;
+  document.getElementById("who").textContent = `${session.caller.admin ? "admin" : "key"} ${session.caller.key_id}`;
+  document.getElementById("sign-out").hidden = false;
+}
+
+function showSignedOut() {
+  document.querySelector("nav").hidden = true;
+  document.getElementById("who").textContent = "";
+  document.getElementById("sign-out").hidden = true;
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  session.key = null;
+  session.caller = null;
+  route();
+});
+window.addEventListener("runbox:unauthorized", () => {
+  session.key = null;
+  session.caller = null;
+  route();
+});
+window.addEventListener("hashchange", route);
+
+/** Polls /healthz: the badge says whether the server answers, and pages refresh when it comes back. */
+async function watchConnection() {
+  const badge = document.getElementById("connection");
+  const text = badge.querySelector(".conn-text");
+  let online = null;
+  for (;;) {
+    let ok = false;
+    try {
+      const response = await fetch("/healthz", { cache: "no-store" });
+      ok = response.ok;
+    } catch { ok = false; }
+    if (ok !== online) {
+      const wasOffline = online === false;
+      online = ok;
+      badge.className = `conn ${ok ? "online" : "offline"}`;
+      text.textContent = ok ? "Connected" : "Disconnected — retrying";
+      if (ok && wasOffline) window.dispatchEvent(new CustomEvent("runbox:reconnected"));
+    }
+    await sleep(ok ? 3000 : 1000);
+  }
+}
+
+// CodeMirror loads as a deferred classic script, which runs before module scripts: it is ready by now.
+route();
+watchConnection();

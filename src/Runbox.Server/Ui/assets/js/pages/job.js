@@ -1,0 +1,149 @@
+// Job: live status, live output (SSE, replayed for ended jobs), result facts, artifacts, cancel, re-run, copy as curl.
+import { ApiError, download, followJob, get, post, sleep } from "../api.js";
+import { AnsiState, renderAnsi } from "../ansi.js";
+import { formatBytes, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
+
+const ENDED = new Set(["succeeded", "failed", "timed_out", "cancelled", "error"]);
+
+export function render(main, [id]) {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const badgeHost = h("span", { id: "job-status", "aria-live": "polite" });
+  const streamState = h("span", { class: "muted", id: "stream-state" });
+  const cancelButton = h("button", { type: "button", class: "danger", id: "cancel", disabled: true, onclick: cancel }, "Cancel");
+  const rerunButton = h("a", { class: "button", id: "rerun", href: `#/run/${encodeURIComponent(id)}` }, "Re-run");
+  const curlButton = h("button", { type: "button", id: "copy-curl", onclick: copyCurl }, "Copy as curl");
+  const curlBox = h("textarea", { id: "curl-command", rows: 3, readonly: true, "aria-label": "curl command" });
+  const curlPanel = h("div", { class: "panel", hidden: true }, h("label", { for: "curl-command" }, "Submit it again with curl (reads the key from $RUNBOX_KEY)"), curlBox);
+  const facts = h("dl", { class: "facts", id: "facts" });
+  const terminal = h("div", { class: "terminal", id: "output", role: "log", "aria-label": "Output", tabindex: "0" });
+  const artifacts = h("div", { id: "artifacts" }, h("p", { class: "muted" }, "Listed when the job ends."));
+  const errorBox = h("p", { class: "error-text", id: "job-error", hidden: true });
+
+  main.append(
+    h("h1", {}, "Job ", h("code", { class: "mono" }, id), badgeHost),
+    h("div", { class: "row panel" }, cancelButton, rerunButton, curlButton, h("span", { class: "spacer" }), streamState),
+    curlPanel,
+    h("div", { class: "panel" }, facts, errorBox),
+    h("div", { class: "panel" },
+      h("div", { class: "row" }, h("h2", {}, "Output"), h("span", { class: "spacer" }),
+        h("span", { class: "muted" }, h("span", { class: "legend-out" }, "stdout"), " · ", h("span", { class: "error-text" }, "stderr"))),
+      terminal),
+    h("div", { class: "panel" }, h("h2", {}, "Artifacts"), artifacts));
+
+  const ansi = { stdout: new AnsiState(), stderr: new AnsiState() };
+  let job = null;
+  let ended = false;
+
+  function show(next) {
+    job = next;
+    badgeHost.replaceChildren(statusBadge(job.status));
+    cancelButton.disabled = ENDED.has(job.status) || job.cancel_requested;
+    const cpu = job.cpu_user_ms === null || job.cpu_user_ms === undefined ? null : job.cpu_user_ms + (job.cpu_system_ms || 0);
+    const fact = (name, value, key) => h("div", { "data-fact": key }, h("dt", {}, name), h("dd", {}, value ?? "—"));
+    facts.replaceChildren(
+      fact("Exit code", job.exit_code ?? (job.signal ? `signal ${job.signal}` : null), "exit_code"),
+      fact("Limit hit", job.limit_exceeded && job.limit_exceeded !== "none" ? job.limit_exceeded.replace("_", " ") : ENDED.has(job.status) ? "none" : null, "limit"),
+      fact("Wall time", formatMs(job.wall_ms), "wall"),
+      fact("CPU time", formatMs(cpu), "cpu"),
+      fact("Peak memory", formatBytes(job.peak_memory_bytes), "memory"),
+      fact("Language", job.language, "language"),
+      fact("Runtime", job.runtime, "runtime"),
+      fact("Created", formatTime(job.created_at), "created"));
+    errorBox.hidden = !job.error;
+    errorBox.textContent = job.error ? `Runbox could not run it: ${job.error}` : "";
+    if (ENDED.has(job.status) && job.artifacts) showArtifacts(job.artifacts);
+  }
+
+  function showArtifacts(list) {
+    if (!list.length) { artifacts.replaceChildren(h("p", { class: "muted" }, "The script left no files.")); return; }
+    artifacts.replaceChildren(h("ul", {}, list.map(a => h("li", {},
+      h("button", { type: "button", class: "link", onclick: () => download(a.url, a.name.split("/").pop()).catch(e => toast(e.message)) }, a.name),
+      h("span", { class: "muted" }, ` ${formatBytes(a.size)}`)))));
+  }
+
+  function appendLine(line) {
+    const stick = terminal.scrollTop + terminal.clientHeight >= terminal.scrollHeight - 8;
+    const el = h("span", { class: `line ${line.stream}`, "data-seq": line.seq });
+    renderAnsi(el, line.text, ansi[line.stream] || ansi.stdout);
+    terminal.append(el);
+    if (stick) terminal.scrollTop = terminal.scrollHeight;
+  }
+
+  async function load() {
+    try {
+      show(await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }));
+    } catch (error) {
+      if (signal.aborted) return;
+      main.replaceChildren(h("h1", {}, "Job not found"), h("p", {}, error instanceof ApiError && error.status === 404 ? `No job ${id} is visible to this key.` : error.message));
+      controller.abort();
+      return;
+    }
+    pollStatus();
+    try {
+      await followJob(id, {
+        signal,
+        onLog: appendLine,
+        onState: s => { streamState.textContent = s === "live" ? (ended ? "" : "● live") : "Reconnecting…"; },
+        onResult: result => {
+          ended = true;
+          streamState.textContent = "";
+          show(result);
+          if (!terminal.childElementCount) terminal.append(h("span", { class: "line note" }, "(no output)"));
+          // The result event lists no artifacts; the job's own answer does.
+          get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(() => {});
+        },
+      });
+    } catch (error) {
+      if (!signal.aborted) toast(`Output stream stopped: ${error.message}`);
+    }
+  }
+
+  // The event stream carries log lines and the final result; queued → running shows through a light poll.
+  async function pollStatus() {
+    while (!signal.aborted && !ended) {
+      await sleep(1000, signal);
+      if (signal.aborted || ended) return;
+      try {
+        const next = await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal });
+        if (!ended) show(next);
+      } catch { /* offline: the connection badge says so */ }
+    }
+  }
+
+  async function cancel() {
+    cancelButton.disabled = true;
+    try {
+      show(await post(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`));
+      toast("Cancel requested.", true);
+    } catch (error) {
+      toast(`Not cancelled: ${error.message}`);
+    }
+  }
+
+  async function copyCurl() {
+    let full = job;
+    try { full = await get(`/api/v1/jobs/${encodeURIComponent(id)}`); } catch { /* use what we have */ }
+    const body = { script: full.script ?? "", language: full.language, runtime: full.runtime };
+    const limits = Object.fromEntries(Object.entries(full.limits || {}).filter(([, v]) => v !== null));
+    if (Object.keys(limits).length) body.limits = limits;
+    if (full.args?.length) body.args = full.args;
+    if (full.stdin) body.stdin = full.stdin;
+    // The key itself is never put on the clipboard: the command reads it from $RUNBOX_KEY.
+    const json = JSON.stringify(body).replaceAll("'", "'\\''");
+    const command = `curl -s -H "Authorization: Bearer $RUNBOX_KEY" -H 'Content-Type: application/json' ${location.origin}/api/v1/jobs -d '${json}'`;
+    curlBox.value = command;
+    curlPanel.hidden = false;
+    try {
+      await navigator.clipboard.writeText(command);
+      toast("curl command copied (set RUNBOX_KEY to your key).", true);
+    } catch {
+      // No clipboard access (an insecure origin, or denied): the command is shown selected for Ctrl+C.
+      curlBox.focus();
+      curlBox.select();
+    }
+  }
+
+  load();
+  return () => controller.abort();
+}

@@ -1,0 +1,135 @@
+// Jobs: newest first, refreshed live, filtered by status, runtime and text, paged by cursor; select many to act.
+import { del, get, post, sleep } from "../api.js";
+import { confirmDialog, field, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
+import { fillSelect, runtimeNames } from "../runtimes-list.js";
+
+const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "error"];
+const PAGE = 25;
+
+export function render(main) {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const status = h("select", { id: "filter-status" }, new Option("any", ""), STATUSES.map(s => new Option(s.replace("_", " "), s)));
+  const runtime = h("select", { id: "filter-runtime" }, new Option("any", ""));
+  const text = h("input", { id: "filter-text", type: "search", placeholder: "id or script text" });
+  const body = h("tbody", { id: "jobs-body" });
+  const selectAll = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select all jobs on this page" });
+  const cancelSelected = h("button", { type: "button", id: "cancel-selected", disabled: true, onclick: cancelMany }, "Cancel selected");
+  const deleteSelected = h("button", { type: "button", class: "danger", id: "delete-selected", disabled: true, onclick: deleteMany }, "Delete selected");
+  const selectedCount = h("span", { class: "muted", id: "selected-count", "aria-live": "polite" });
+  const newer = h("button", { type: "button", id: "page-first", disabled: true, onclick: () => { cursors = [null]; refresh(); } }, "« Newest");
+  const older = h("button", { type: "button", id: "page-next", disabled: true, onclick: () => { cursors.push(nextCursor); refresh(); } }, "Older »");
+  const pageLabel = h("span", { class: "muted", id: "page-label" });
+
+  main.append(
+    h("h1", {}, "Jobs"),
+    h("form", { class: "panel grid", role: "search", onsubmit: e => e.preventDefault() },
+      field("Status", status), field("Runtime", runtime), field("Search", text)),
+    h("div", { class: "panel" },
+      h("div", { class: "row" }, cancelSelected, deleteSelected, selectedCount, h("span", { class: "spacer" }), newer, pageLabel, older),
+      h("div", { class: "table-wrap" }, h("table", { id: "jobs-table" },
+        h("caption", { class: "sr-only" }, "Jobs, newest first"),
+        h("thead", {}, h("tr", {},
+          h("th", { scope: "col" }, selectAll), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Job"),
+          h("th", { scope: "col", class: "hide-narrow" }, "Language"), h("th", { scope: "col" }, "Runtime"),
+          h("th", { scope: "col", class: "hide-narrow" }, "Created"), h("th", { scope: "col", class: "num" }, "Wall"))),
+        body))));
+
+  let cursors = [null];
+  let nextCursor = null;
+  const selected = new Set();
+  let version = 0;
+
+  const changed = () => { cursors = [null]; refresh(); };
+  status.addEventListener("change", changed);
+  runtime.addEventListener("change", changed);
+  let typing;
+  text.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(changed, 250); });
+  selectAll.addEventListener("change", () => {
+    for (const box of body.querySelectorAll("input[type=checkbox]")) {
+      box.checked = selectAll.checked;
+      if (selectAll.checked) selected.add(box.value); else selected.delete(box.value);
+    }
+    updateSelection();
+  });
+  runtimeNames().then(names => fillSelect(runtime, ["", ...names], runtime.value)).then(() => { runtime.options[0].text = "any"; });
+
+  function query() {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (status.value) q.set("status", status.value);
+    if (runtime.value) q.set("runtime", runtime.value);
+    if (text.value.trim()) q.set("q", text.value.trim());
+    if (cursors.at(-1)) q.set("cursor", cursors.at(-1));
+    return q;
+  }
+
+  async function refresh() {
+    const mine = ++version;
+    let page;
+    try {
+      page = await get(`/api/v1/jobs?${query()}`, { signal });
+    } catch (error) {
+      if (!signal.aborted && mine === version) body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "empty" }, `Could not list jobs: ${error.message}`)));
+      return;
+    }
+    if (mine !== version) return;
+    nextCursor = page.next_cursor;
+    older.disabled = !nextCursor;
+    newer.disabled = cursors.length === 1;
+    pageLabel.textContent = `page ${cursors.length}`;
+    const visible = new Set(page.jobs.map(j => j.id));
+    for (const id of [...selected]) if (!visible.has(id)) selected.delete(id);
+    body.replaceChildren(...(page.jobs.length ? page.jobs.map(row) : [h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No jobs match."))]));
+    updateSelection();
+  }
+
+  function row(job) {
+    const box = h("input", { type: "checkbox", value: job.id, checked: selected.has(job.id), "aria-label": `Select job ${job.id}`,
+      onchange: e => { if (e.target.checked) selected.add(job.id); else selected.delete(job.id); updateSelection(); } });
+    return h("tr", { "data-job": job.id, "data-status": job.status },
+      h("td", {}, box),
+      h("td", {}, statusBadge(job.status)),
+      h("td", {}, h("a", { href: `#/jobs/${job.id}`, class: "mono" }, job.id.slice(0, 12) + "…")),
+      h("td", { class: "hide-narrow" }, job.language),
+      h("td", {}, job.runtime),
+      h("td", { class: "hide-narrow" }, formatTime(job.created_at)),
+      h("td", { class: "num" }, formatMs(job.wall_ms)));
+  }
+
+  function updateSelection() {
+    cancelSelected.disabled = deleteSelected.disabled = selected.size === 0;
+    selectedCount.textContent = selected.size ? `${selected.size} selected` : "";
+    const boxes = body.querySelectorAll("input[type=checkbox]");
+    selectAll.checked = boxes.length > 0 && [...boxes].every(b => b.checked);
+  }
+
+  async function cancelMany() {
+    try {
+      const result = await post("/api/v1/jobs/cancel", { ids: [...selected] });
+      toast(`${result.cancelled.length} job(s) cancelled.`, true);
+    } catch (error) { toast(error.message); }
+    refresh();
+  }
+
+  async function deleteMany() {
+    if (!await confirmDialog(`Delete ${selected.size} job(s) with their output and artifacts?`)) return;
+    const ids = [...selected];
+    const results = await Promise.allSettled(ids.map(id => del(`/api/v1/jobs/${encodeURIComponent(id)}`)));
+    const failed = results.filter(r => r.status === "rejected").length;
+    toast(failed ? `${failed} of ${ids.length} could not be deleted.` : `${ids.length} job(s) deleted.`, !failed);
+    selected.clear();
+    refresh();
+  }
+
+  // Live: the visible page is fetched again every two seconds while the tab shows it.
+  (async () => {
+    await refresh();
+    while (!signal.aborted) {
+      await sleep(2000, signal);
+      if (!signal.aborted && !document.hidden) await refresh();
+    }
+  })();
+  const onReconnect = () => refresh();
+  window.addEventListener("runbox:reconnected", onReconnect);
+  return () => { controller.abort(); window.removeEventListener("runbox:reconnected", onReconnect); };
+}

@@ -1,0 +1,130 @@
+// Runtimes: state badges that follow installs live, create, install packages, smoke test, delete with confirmation.
+// Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version, packages: [{name,
+// version}], preload, preload_errors, smoke_test_job_id, error}]}.
+import { ApiError, del, get, post, sleep } from "../api.js";
+import { confirmDialog, field, h, statusBadge, toast } from "../dom.js";
+
+export function render(main) {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const body = h("tbody", { id: "runtimes-body" });
+  const name = h("input", { id: "runtime-name", required: true, pattern: "[a-z0-9][a-z0-9_.\\-]{0,62}", placeholder: "e.g. data", autocomplete: "off" });
+  const version = h("input", { id: "runtime-python", placeholder: "newest found, or 3.12", autocomplete: "off" });
+  const packages = h("input", { id: "runtime-packages", placeholder: "space separated, e.g. requests==2.32.3", autocomplete: "off" });
+  const preload = h("input", { id: "runtime-preload", placeholder: "modules imported once, e.g. json", autocomplete: "off" });
+  const systemSite = h("input", { id: "runtime-system-site", type: "checkbox" });
+  const createButton = h("button", { type: "submit", class: "primary", id: "create-runtime" }, "Create");
+  const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", hidden: true });
+
+  main.append(
+    h("h1", {}, "Runtimes"),
+    unavailable,
+    h("div", { class: "panel" }, h("div", { class: "table-wrap" }, h("table", { id: "runtimes-table" },
+      h("caption", { class: "sr-only" }, "Runtimes"),
+      h("thead", {}, h("tr", {}, ["Name", "State", "Python", "Packages", "Preload", "Actions"].map(t => h("th", { scope: "col" }, t)))),
+      body))),
+    h("form", { class: "panel", id: "create-form", onsubmit: e => { e.preventDefault(); create(); } },
+      h("h2", {}, "New runtime"),
+      h("div", { class: "grid" }, field("Name", name), field("Python version", version), field("Packages", packages), field("Preload modules", preload)),
+      h("div", { class: "row" }, systemSite, h("label", { for: "runtime-system-site", class: "inline" }, "See the system's site-packages (e.g. Debian's python3-numpy)")),
+      h("div", { class: "row" }, createButton)));
+
+  const words = s => s.split(/[\s,]+/).filter(Boolean);
+
+  async function refresh() {
+    let list;
+    try {
+      const answer = await get("/api/v1/runtimes", { signal });
+      list = Array.isArray(answer) ? answer : answer.runtimes || [];
+      unavailable.hidden = true;
+    } catch (error) {
+      if (signal.aborted) return false;
+      unavailable.hidden = false;
+      unavailable.textContent = error instanceof ApiError && error.status === 404
+        ? "This server has no runtimes API yet: only the default runtime is available."
+        : error instanceof ApiError && error.status === 403 ? "Runtimes are managed with an admin key." : `Could not list runtimes: ${error.message}`;
+      body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "—")));
+      return false;
+    }
+    body.replaceChildren(...(list.length ? list.map(row) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))]));
+    return list.some(r => r.state === "installing" || r.state === "ready");
+  }
+
+  function row(runtime) {
+    const packagesText = (runtime.packages || []).map(p => (typeof p === "string" ? p : `${p.name} ${p.version}`)).join(", ");
+    const failed = runtime.state === "failed";
+    const busy = runtime.state === "installing";
+    const install = h("input", { "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
+    return h("tr", { "data-runtime": runtime.name, "data-state": runtime.state },
+      h("td", {}, h("strong", {}, runtime.name)),
+      h("td", {},
+        statusBadge(runtime.state),
+        busy && runtime.progress ? h("div", { class: "muted", "data-progress": "" }, runtime.progress) : null,
+        failed && runtime.smoke_test_job_id ? h("div", {}, h("a", { href: `#/jobs/${runtime.smoke_test_job_id}`, "data-smoke-test": "" }, "smoke test job")) : null,
+        runtime.error ? h("div", { class: "error-text" }, runtime.error) : null,
+        Object.entries(runtime.preload_errors || {}).map(([m, e]) => h("div", { class: "error-text" }, `preload ${m}: ${e}`))),
+      h("td", {}, runtime.python_version || "—"),
+      h("td", { class: "muted" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
+      h("td", {}, (runtime.preload || []).join(", ") || "—"),
+      h("td", {}, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, words(install.value)); } },
+        install,
+        h("button", { type: "submit", disabled: busy }, "Install"),
+        h("button", { type: "button", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
+        runtime.name === "default" ? null : h("button", { type: "button", class: "danger", onclick: () => remove(runtime.name) }, "Delete"))));
+  }
+
+  async function act(what, call) {
+    try {
+      await call();
+      toast(what, true);
+    } catch (error) {
+      toast(error.message);
+    }
+    follow();
+  }
+
+  function create() {
+    const request = { name: name.value.trim() };
+    if (version.value.trim()) request.python_version = version.value.trim();
+    if (words(packages.value).length) request.packages = words(packages.value);
+    if (words(preload.value).length) request.preload = words(preload.value);
+    if (systemSite.checked) request.system_site_packages = true;
+    return act(`Creating ${request.name}…`, async () => {
+      createButton.disabled = true;
+      try { await post("/api/v1/runtimes", request); name.value = ""; } finally { createButton.disabled = false; }
+    });
+  }
+
+  const installPackages = (runtime, list) => list.length
+    ? act(`Installing in ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, { packages: list }))
+    : toast("Name at least one package.");
+  const smokeTest = runtime => act(`Testing ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/test`, {}));
+
+  async function remove(runtime) {
+    if (!await confirmDialog(`Delete the runtime ${runtime} and its environment?`)) return;
+    act(`${runtime} deleted.`, async () => {
+      try {
+        await del(`/api/v1/runtimes/${encodeURIComponent(runtime)}`);
+      } catch (error) {
+        // 409: jobs still run on it. Deleting anyway is a second, explicit choice.
+        if (!(error instanceof ApiError && error.status === 409) || !await confirmDialog(`${error.message} Delete it anyway?`, "Delete anyway")) throw error;
+        await del(`/api/v1/runtimes/${encodeURIComponent(runtime)}?force=true`);
+      }
+    });
+  }
+
+  // While something installs the table is fetched every second, so the badge and spinner follow it live.
+  let following = false;
+  async function follow() {
+    if (following) { await refresh(); return; }
+    following = true;
+    try {
+      while (!signal.aborted && await refresh()) await sleep(1000, signal);
+    } finally { following = false; }
+  }
+
+  follow();
+  const onReconnect = () => follow();
+  window.addEventListener("runbox:reconnected", onReconnect);
+  return () => { controller.abort(); window.removeEventListener("runbox:reconnected", onReconnect); };
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Runbox.Server.Tests.Ui;
+
+/// <summary>Runtimes and Maintenance pages, and what a non-admin key sees.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task MaintenancePage_ShowsThroughputAndLatency_WhenABenchmarkRuns()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        await ui.GotoAsync("#/maintenance");
+        await ui.Page.GetByLabel("Jobs (N)").FillAsync("12");
+        await ui.Page.GetByLabel("Concurrency (C)").FillAsync("3");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Start benchmark" }).ClickAsync();
+
+        await Expect(ui.Page.Locator("#bench-status")).ToContainTextAsync("Finished 12 jobs", new() { Timeout = 60_000 });
+        await Expect(ui.Page.Locator("#bench-progress")).ToHaveAttributeAsync("aria-valuenow", "100");
+        await Expect(ui.Page.Locator("[data-fact=outcomes] dd")).ToHaveTextAsync("12 succeeded");
+        await Expect(ui.Page.Locator("[data-fact=errors] dd")).ToHaveTextAsync("0");
+        await Expect(ui.Page.Locator("[data-fact=p50] dd")).ToContainTextAsync("s");
+        await Expect(ui.Page.Locator("[data-fact=p99] dd")).ToContainTextAsync("s");
+        await Expect(ui.Page.Locator("svg.chart rect.bar")).Not.ToHaveCountAsync(0);
+        await ui.ScreenshotAsync("maintenance");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task MaintenancePage_CancelsEveryRunningJob_WhenCancelAllIsConfirmed()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var (user, _) = await fixture.Server.UserAsync("someone");
+        var job = await Infrastructure.Api.SubmitOkAsync(user, new Runbox.Server.Jobs.JobSubmission { Script = "import time\ntime.sleep(120)" });
+
+        await ui.GotoAsync("#/maintenance");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Cancel all running jobs" }).ClickAsync();
+        await ui.Page.Locator("dialog [data-confirm]").ClickAsync();
+
+        Assert.Equal("cancelled", (await Infrastructure.Api.WaitEndedAsync(fixture.Server.Admin, job.Id)).Status);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task RuntimesPage_FollowsTheStateLive_WhenARuntimeIsCreatedAndAPackageInstalled()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        await ui.GotoAsync("#/runtimes");
+        await Expect(ui.Page.GetByRole(AriaRole.Heading, new() { Name = "Runtimes" })).ToBeVisibleAsync();
+        var probe = await fixture.Server.Admin.GetAsync("/api/v1/runtimes");
+        if (probe.StatusCode == HttpStatusCode.NotFound)
+        {
+            await Expect(ui.Page.Locator("#runtimes-unavailable")).ToBeVisibleAsync();
+            await ui.ScreenshotAsync("runtimes");
+            Skip.If(true, "This branch has no /api/v1/runtimes yet (it is built on the runtimes branch); the page says so.");
+        }
+        await Expect(ui.Page.Locator("tr[data-runtime=default]")).ToBeVisibleAsync();
+
+        await ui.Page.GetByLabel("Name", new() { Exact = true }).FillAsync("uitest");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+        var row = ui.Page.Locator("tr[data-runtime=uitest]");
+        // Creating a virtual environment takes seconds: the row shows installing with its spinner first.
+        await Expect(row).ToHaveAttributeAsync("data-state", "installing");
+        await Expect(row.Locator(".badge .spinner")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("runtimes");
+        await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
+        await ui.ScreenshotAsync("runtimes-operational");
+
+        await row.GetByLabel("Packages to install in uitest").FillAsync("uitiny");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Install" }).ClickAsync();
+        await Expect(row).ToHaveAttributeAsync("data-state", "installing");
+        await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
+        await Expect(row).ToContainTextAsync("uitiny 0.1");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        await ui.Page.Locator("dialog [data-confirm]").ClickAsync();
+        await Expect(row).ToHaveCountAsync(0);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task Navigation_HidesMaintenance_WhenTheKeyIsNotAdmin()
+    {
+        var (user, _) = await fixture.Server.UserAsync("viewer");
+        var key = user.DefaultRequestHeaders.Authorization!.Parameter!;
+        await using var ui = await UiSession.OpenAsync(fixture, output, key);
+        await ui.GotoAsync("#/jobs");
+
+        await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Jobs" })).ToBeVisibleAsync();
+        await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Maintenance" })).ToBeHiddenAsync();
+        await Expect(ui.Page.Locator("#who")).ToContainTextAsync("key ");
+        await Expect(ui.Page.Locator("#connection")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task SignIn_RefusesAWrongKey_WhenSubmitted()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, key: null);
+        await ui.GotoAsync("");
+        await ui.Page.GetByLabel("API key").FillAsync("rbx_not_a_key");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(ui.Page.Locator(".signin .error-text")).ToContainTextAsync("refused");
+        await Expect(ui.Page.GetByRole(AriaRole.Navigation)).ToBeHiddenAsync();
+    }
+}

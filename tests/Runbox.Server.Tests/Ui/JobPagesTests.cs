@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Runbox.Server.Tests.Ui;
+
+/// <summary>Run, Job and Jobs pages in a real Chromium against the real server.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task RunPage_ShowsOutputLive_WhenAJobIsSubmittedWithCtrlEnter()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, key: null);
+        var page = ui.Page;
+        await ui.GotoAsync("");
+        await ui.ScreenshotAsync("signin");
+        await page.GetByLabel("API key").FillAsync(fixture.Server.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Run a script" })).ToBeVisibleAsync();
+        await Expect(page.Locator(".CodeMirror")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("run");
+
+        // The pause between the lines lets the test see the first one while the job still runs.
+        var script = string.Join('\n',
+            "import os, sys, time",
+            "print('\\x1b[32mfirst line\\x1b[0m', flush=True)",
+            "print('a warning', file=sys.stderr, flush=True)",
+            "time.sleep(5)",
+            "print('second line', flush=True)");
+        await page.EvaluateAsync("s => document.querySelector('.CodeMirror').CodeMirror.setValue(s)", script);
+        // Escape leaves the editor for the next control (Tab indents inside it); Ctrl+Enter in the editor runs.
+        await page.Locator(".CodeMirror textarea").FocusAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByLabel("Timeout (seconds)")).ToBeFocusedAsync();
+        await page.Locator(".CodeMirror textarea").FocusAsync();
+        await page.Keyboard.PressAsync("Control+Enter");
+
+        await page.WaitForURLAsync(JobUrl());
+        var output1 = page.Locator("#output");
+        await Expect(output1.Locator(".line.stdout", new() { HasText = "first line" })).ToBeVisibleAsync();
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "running");
+        await Expect(output1).Not.ToContainTextAsync("second line");
+        await Expect(output1.Locator(".line.stderr", new() { HasText = "a warning" })).ToBeVisibleAsync();
+        // ANSI green became a class, not raw escape characters.
+        await Expect(output1.Locator(".fg-2", new() { HasText = "first line" })).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("job-running");
+
+        await Expect(output1.Locator(".line.stdout", new() { HasText = "second line" })).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "succeeded");
+        await Expect(page.Locator("[data-fact=exit_code] dd")).ToHaveTextAsync("0");
+        await Expect(page.Locator("[data-fact=limit] dd")).ToHaveTextAsync("none");
+        await ui.ScreenshotAsync("job-succeeded");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_ReplaysOutputAndArtifacts_WhenTheJobAlreadyEnded()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys\nprint('replayed')\nopen('report.txt', 'w').write('hi')\nsys.exit(3)",
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        await Expect(ui.Page.Locator("#output")).ToContainTextAsync("replayed");
+        await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "failed");
+        await Expect(ui.Page.Locator("[data-fact=exit_code] dd")).ToHaveTextAsync("3");
+        await Expect(ui.Page.Locator("#artifacts")).ToContainTextAsync("report.txt");
+        var download = await ui.Page.RunAndWaitForDownloadAsync(() => ui.Page.GetByRole(AriaRole.Button, new() { Name = "report.txt" }).ClickAsync());
+        Assert.Equal("report.txt", download.SuggestedFilename);
+        Assert.Equal("hi", await File.ReadAllTextAsync((await download.PathAsync())!));
+
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Copy as curl" }).ClickAsync();
+        await Expect(ui.Page.Locator("#curl-command")).ToHaveValueAsync(new Regex(@"^curl .*/api/v1/jobs -d '\{""script"":""import sys\\nprint\('\\''replayed"));
+        await Expect(ui.Page.Locator("#curl-command")).Not.ToHaveValueAsync(new Regex(Regex.Escape(fixture.Server.AdminKey)));
+
+        await ui.Page.GetByRole(AriaRole.Link, new() { Name = "Re-run" }).ClickAsync();
+        await Expect(ui.Page.Locator(".CodeMirror")).ToContainTextAsync("replayed");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_CancelsTheJob_WhenCancelIsClickedWhileItRuns()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(120)" });
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(ui.Page.Locator("#output")).ToContainTextAsync("started");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+
+        await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "cancelled", new() { Timeout = 30_000 });
+        Assert.Equal("cancelled", (await fixture.Server.Admin.GetJobAsync(job.Id)).Status);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobsPage_FiltersByStatusAndText_WhenFiltersChange()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var marker = $"needle{Guid.NewGuid():N}"[..16];
+        var found = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"print('{marker}')" }, wait: true);
+        var failed = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "raise SystemExit(2)" }, wait: true);
+
+        await ui.GotoAsync("#/jobs");
+        var rows = ui.Page.Locator("#jobs-body tr[data-job]");
+        await Expect(ui.Page.Locator($"tr[data-job='{found.Id}']")).ToBeVisibleAsync();
+        await Expect(ui.Page.Locator($"tr[data-job='{failed.Id}']")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("jobs");
+        await ui.Page.SetViewportSizeAsync(390, 844);
+        await ui.ScreenshotAsync("jobs-narrow");
+        await ui.Page.SetViewportSizeAsync(1280, 860);
+
+        await ui.Page.GetByLabel("Status").SelectOptionAsync("failed");
+        await Expect(ui.Page.Locator($"tr[data-job='{found.Id}']")).ToHaveCountAsync(0);
+        await Expect(ui.Page.Locator($"tr[data-job='{failed.Id}']")).ToBeVisibleAsync();
+        foreach (var status in await rows.EvaluateAllAsync<string[]>("rs => rs.map(r => r.dataset.status)"))
+        {
+            Assert.Equal("failed", status);
+        }
+
+        await ui.Page.GetByLabel("Status").SelectOptionAsync("");
+        await ui.Page.GetByLabel("Search").FillAsync(marker);
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(ui.Page.Locator($"tr[data-job='{found.Id}']")).ToBeVisibleAsync();
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobsPage_CancelsAndDeletesSelectedJobs_WhenManyAreSelected()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var marker = $"bulk{Guid.NewGuid():N}"[..14];
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            ids.Add((await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}\nimport time\ntime.sleep(120)" })).Id);
+        }
+
+        await ui.GotoAsync("#/jobs");
+        await ui.Page.GetByLabel("Search").FillAsync(marker);
+        await Expect(ui.Page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(2);
+        await ui.Page.GetByLabel("Select all jobs on this page").CheckAsync();
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Cancel selected" }).ClickAsync();
+        foreach (var id in ids)
+        {
+            Assert.Equal("cancelled", (await fixture.Server.Admin.WaitEndedAsync(id)).Status);
+        }
+        await Expect(ui.Page.Locator("#jobs-body tr[data-status=cancelled]")).ToHaveCountAsync(2);
+
+        await ui.Page.GetByLabel("Select all jobs on this page").CheckAsync();
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Delete selected" }).ClickAsync();
+        await ui.Page.Locator("dialog [data-confirm]").ClickAsync();
+        await Expect(ui.Page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(0);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await fixture.Server.Admin.GetAsync($"/api/v1/jobs/{ids[0]}")).StatusCode);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]
+    private static partial Regex JobUrl();
+}
