@@ -17,7 +17,7 @@ internal sealed class RunboxClientException(HttpStatusCode status, string messag
 }
 
 /// <summary>The REST API as the CLI uses it.</summary>
-internal sealed class RunboxClient : IDisposable
+internal sealed partial class RunboxClient : IDisposable
 {
     private readonly HttpClient _http;
 

@@ -13,5 +13,6 @@ internal static class CommandCatalog
         yield return RunCommand.Create();
         yield return JobsCommand.Create();
         yield return KeysCommand.Create();
+        yield return RuntimesCommand.Create();
     }
 }

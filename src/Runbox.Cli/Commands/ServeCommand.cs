@@ -17,9 +17,10 @@ internal static class ServeCommand
         var noWorker = new Option<bool>("--no-worker") { Description = "Serve the API only; jobs wait for a worker elsewhere." };
         var store = new Option<string?>("--store") { Description = "A PostgreSQL connection string (Host=...;Database=...) shared by every node. Default: SQLite in the data folder." };
         var name = new Option<string?>("--name") { Description = "This node's name in the workers registry (stable across restarts). Default: host name and data folder hash." };
+        var socket = new Option<string?>("--socket") { Description = "The JSON-RPC Unix socket (mode 0660, no API key needed). Default: <data>/runbox.sock; 'none' for none." };
         var command = new Command("serve", "Run the Runbox server: REST API, live streams and the embedded worker. Other settings: --Runbox:Key=value.")
         {
-            urls, data, workers, noWorker, store, name,
+            urls, data, workers, noWorker, store, name, socket,
         };
         // Everything else on the line (--Runbox:Maximums:TimeoutSeconds=60, ...) goes to the server's configuration.
         command.TreatUnmatchedTokensAsErrors = false;
@@ -33,6 +34,10 @@ internal static class ServeCommand
             if (parse.GetValue(workers) is { } count)
             {
                 args.Add($"--Runbox:Workers={count}");
+            }
+            if (parse.GetValue(socket) is { } socketPath)
+            {
+                args.Add($"--Runbox:Socket={socketPath}");
             }
             if (parse.GetValue(noWorker))
             {

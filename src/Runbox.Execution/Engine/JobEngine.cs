@@ -63,13 +63,14 @@ public sealed class JobEngine : IJobEngine
     public void SetRuntime(RuntimeDefinition runtime)
     {
         _runtimes[runtime.Name] = runtime;
-        _ = StopZygoteAsync(runtime.Name);
+        // Jobs running on the old zygote finish there; new jobs get a zygote with the new interpreter and preloads.
+        _ = StopZygoteAsync(runtime.Name, killRunning: false);
     }
 
     public async Task RemoveRuntimeAsync(string name)
     {
         _runtimes.TryRemove(name, out _);
-        await StopZygoteAsync(name);
+        await StopZygoteAsync(name, killRunning: true);
     }
 
     public async Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default)
@@ -209,16 +210,39 @@ public sealed class JobEngine : IJobEngine
     /// <summary>The process id of a runtime's zygote, starting it if needed (tests kill it to test restarts).</summary>
     internal async Task<int> ZygotePidAsync(string runtime) => (await GetZygoteAsync(runtime, CancellationToken.None)).Zygote.Pid;
 
-    private async Task StopZygoteAsync(string name)
+    /// <summary>
+    /// Takes the runtime's zygote out of use. Its running jobs are only reachable through it (kill goes over its control
+    /// channel, and their exit is reported on it): they are cancelled first (<paramref name="killRunning"/>), or left
+    /// to finish with the zygote stopped after the last one.
+    /// </summary>
+    private async Task StopZygoteAsync(string name, bool killRunning = true)
     {
         Task<ZygoteProcess>? task;
         lock (_zygoteLock)
         {
             _zygotes.TryRemove(name, out task);
         }
-        if (task is { IsCompletedSuccessfully: true })
+        if (task is not { IsCompletedSuccessfully: true })
         {
-            await task.Result.DisposeAsync();
+            return;
+        }
+        var zygote = task.Result;
+        var running = _runs.Values.Where(r => r.Zygote == zygote).ToList();
+        if (running.Count > 0 && !killRunning)
+        {
+            _ = Task.WhenAll(running.Select(r => r.Execution.Completion)).ContinueWith(_ => zygote.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
+            return;
+        }
+        foreach (var run in running)
+        {
+            run.Execution.Cancel();
+        }
+        await Task.WhenAny(Task.WhenAll(running.Select(r => r.Execution.Completion)), Task.Delay(TimeSpan.FromSeconds(5)));
+        await zygote.DisposeAsync();
+        // A deliberate stop reports no death: any job still waiting hears it here rather than never.
+        foreach (var run in running.Where(r => !r.Execution.Completion.IsCompleted))
+        {
+            run.OnZygoteDied("the runtime was removed while the job ran");
         }
     }
 

@@ -184,6 +184,12 @@ class Sandbox:
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         root = self.root_dir
         mount("runbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
+        # The private /tmp first: a read-only path under /tmp (a venv in a data folder there) is bound on top of it,
+        # not hidden beneath it.
+        for path, mode in (("/dev/shm", "1777"), ("/tmp", "1777"), ("/var/tmp", "1777")):
+            os.makedirs(root + path, exist_ok=True)
+            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV,
+                  "mode=%s,size=%s" % (mode, self.tmp_size))
         for path in ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"] + list(self.ro_paths):
             self.bind_readonly(path, root)
         os.makedirs(root + "/proc", exist_ok=True)
@@ -197,10 +203,6 @@ class Sandbox:
         for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
             os.symlink(target, dev + "/" + name)
-        for path, mode in (("/dev/shm", "1777"), ("/tmp", "1777"), ("/var/tmp", "1777")):
-            os.makedirs(root + path, exist_ok=True)
-            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV,
-                  "mode=%s,size=%s" % (mode, self.tmp_size))
         os.makedirs(root + "/.oldroot", exist_ok=True)
 
     def bind_readonly(self, path, root):

@@ -189,9 +189,9 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     private async Task<JsonElement> SessionLogsAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
         var p = new RpcParams(parameters, "session_id", "after_seq", "limit");
-        var job = await FindSessionAsync(p, caller, ct);
         var after = p.OptionalInteger("after_seq", 0, long.MaxValue) ?? 0;
         var limit = (int)(p.OptionalInteger("limit", 1, 5000) ?? 1000);
+        var job = await FindSessionAsync(p, caller, ct);
         var lines = await jobs.Store.ReadLogsAsync(job.Id, after, limit, ct);
         var next = lines.Count > 0 ? lines[^1].Seq : after;
         return Json(new RpcSessionLogs(lines.Select(l => l.ToResponse()).ToList(), next, job.Status.IsTerminal() && lines.Count < limit),

@@ -15,6 +15,7 @@ namespace Runbox.Server.Tests.Infrastructure;
 public sealed class RunningServer : IAsyncDisposable
 {
     private readonly TempFolder _data;
+    private bool _ownsData = true;
 
     private RunningServer(WebApplication app, TempFolder data, XunitLoggerProvider logs, Uri address, string adminKey)
     {
@@ -39,9 +40,11 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>A client with the admin key.</summary>
     public HttpClient Admin { get; }
 
-    public static async Task<RunningServer> StartAsync(ITestOutputHelper? output, IDictionary<string, string?>? settings = null)
+    /// <summary>Starts a server; on <paramref name="data"/> (kept when this server is disposed) to test restarts.</summary>
+    public static async Task<RunningServer> StartAsync(ITestOutputHelper? output, IDictionary<string, string?>? settings = null, TempFolder? data = null)
     {
-        var data = new TempFolder();
+        var ownsData = data is null;
+        data ??= new TempFolder();
         var args = new List<string> { "--urls=http://127.0.0.1:0", $"--Runbox:DataDirectory={data.Path}", "--Runbox:Workers=2" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -58,7 +61,7 @@ public sealed class RunningServer : IAsyncDisposable
         // A test may point the server at a data folder it keeps across a restart.
         var dataDirectory = settings?.TryGetValue("Runbox:DataDirectory", out var kept) == true && kept is not null ? kept : data.Path;
         var adminKey = (await File.ReadAllTextAsync(Path.Combine(dataDirectory, "admin.key"))).Trim();
-        return new RunningServer(app, data, logs, address, adminKey);
+        return new RunningServer(app, data, logs, address, adminKey) { _ownsData = ownsData };
     }
 
     public HttpClient Client(string? key)
@@ -90,7 +93,10 @@ public sealed class RunningServer : IAsyncDisposable
         finally
         {
             await App.DisposeAsync();
-            _data.Dispose();
+            if (_ownsData)
+            {
+                _data.Dispose();
+            }
         }
     }
 }

@@ -1,0 +1,50 @@
+using System.Text;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using Runbox.Execution.Runtimes;
+
+namespace Runbox.Execution.Tests.Engine;
+
+/// <summary>What happens to running jobs when the runtime manager replaces or removes their runtime.</summary>
+public sealed class RuntimeReplacementTests
+{
+    private static string Root() => Path.Combine(Path.GetTempPath(), "runbox-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    private static RuntimeDefinition Runtime(params string[] preload) =>
+        new() { Name = "r", PythonPath = InterpreterLocator.ResolvePython(), Preload = preload };
+
+    [Fact]
+    public async Task SetRuntime_LetsRunningJobFinishOnOldZygote_WhileNewJobsGetTheNewPreloads()
+    {
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = Root(), Slots = 2, Runtimes = [Runtime()] });
+        var running = await engine.StartAsync(new JobRequest { Runtime = "r", Script = "import sys, time\nprint('up', flush=True)\ntime.sleep(1)\nprint('fractions' in sys.modules)" });
+        await foreach (var _ in running.ReadLogsAsync())
+        {
+            break;
+        }
+
+        engine.SetRuntime(Runtime("fractions"));
+        var fresh = await engine.RunAsync(new JobRequest { Runtime = "r", Script = "import sys; print('fractions' in sys.modules)" });
+        var old = await running.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(JobStatus.Succeeded, old.Status);
+        Assert.Equal("up\nFalse\n", Encoding.UTF8.GetString(old.Stdout));
+        Assert.Equal("True\n", Encoding.UTF8.GetString(fresh.Stdout));
+    }
+
+    [Fact]
+    public async Task RemoveRuntime_CancelsItsRunningJobs_InsteadOfLeavingThemUnreachable()
+    {
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = Root(), Slots = 2, Runtimes = [Runtime()] });
+        var running = await engine.StartAsync(new JobRequest { Runtime = "r", Script = "import time\nprint('up', flush=True)\ntime.sleep(60)" });
+        await foreach (var _ in running.ReadLogsAsync())
+        {
+            break;
+        }
+
+        await engine.RemoveRuntimeAsync("r").WaitAsync(TimeSpan.FromSeconds(15));
+        var result = await running.Completion.WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.Equal(JobStatus.Cancelled, result.Status);
+    }
+}

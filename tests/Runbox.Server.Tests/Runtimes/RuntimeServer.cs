@@ -1,0 +1,66 @@
+using System.Net.Http.Json;
+using Runbox.Server.Http;
+using Runbox.Server.Runtimes;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Runtimes;
+
+/// <summary>A server whose packages come only from a local wheel folder (offline), with the wheels the tests use.</summary>
+public static class RuntimeServer
+{
+    public static Dictionary<string, string?> Settings(string wheels) => new()
+    {
+        ["Runbox:Packages:FindLinks"] = wheels,
+        ["Runbox:Packages:Offline"] = "true",
+    };
+
+    /// <summary>tinypkg 0.1 and 0.2, extrapkg 1.0, and brokenprint 1.0 whose .pth breaks print() at interpreter start.</summary>
+    public static string WriteWheels(string folder)
+    {
+        TinyWheel.Write(folder, "tinypkg", "0.1", new Dictionary<string, string> { ["tinypkg/__init__.py"] = "VALUE = 1\n" });
+        TinyWheel.Write(folder, "extrapkg", "1.0", new Dictionary<string, string> { ["extrapkg/__init__.py"] = "VALUE = 'extra'\n" });
+        TinyWheel.Write(folder, "brokenprint", "1.0", new Dictionary<string, string>
+        {
+            ["brokenprint.pth"] = "import builtins; builtins.print = lambda *a, **k: (_ for _ in ()).throw(RuntimeError('print is broken in this runtime'))\n",
+        });
+        return folder;
+    }
+
+    public static async Task<RunningServer> StartAsync(ITestOutputHelper output, TempFolder? data = null)
+    {
+        var wheels = Path.Combine(Path.GetTempPath(), "runbox-wheels-" + Environment.ProcessId);
+        if (!Directory.Exists(wheels))
+        {
+            WriteWheels(wheels);
+        }
+        return await RunningServer.StartAsync(output, Settings(wheels), data);
+    }
+
+    public static async Task<RuntimeResponse> CreateAsync(this HttpClient client, RuntimeCreateRequest request)
+    {
+        var response = await client.PostAsJsonAsync("/api/v1/runtimes", request, RunboxJson.Options);
+        var created = await response.ReadAsync<RuntimeResponse>();
+        Assert.Equal("installing", created.State);
+        return created;
+    }
+
+    public static async Task<RuntimeResponse> GetRuntimeAsync(this HttpClient client, string name) =>
+        await (await client.GetAsync($"/api/v1/runtimes/{name}")).ReadAsync<RuntimeResponse>();
+
+    /// <summary>Polls until the runtime is no longer installing (nor waiting on its smoke test).</summary>
+    public static async Task<RuntimeResponse> WaitSettledAsync(this HttpClient client, string name, double seconds = 180)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var runtime = await client.GetRuntimeAsync(name);
+            if (runtime.State is "operational" or "failed")
+            {
+                return runtime;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"runtime {name} still {runtime.State} ({runtime.Progress}) after {seconds} s");
+            await Task.Delay(200);
+        }
+    }
+}
