@@ -30,8 +30,9 @@ public sealed class ClusterRuntimesTests(PostgresFixture postgres, ITestOutputHe
             return state == "operational";
         }, 240, "runtime extra operational");
 
-        var workers = (await client.WorkersAsync()).Workers;
-        Assert.Contains("extra", Assert.Single(workers).Runtimes);
+        // The registry shows it from the worker's next heartbeat (every third of a lease).
+        await ClusterApi.UntilAsync(
+            async () => Assert.Single((await client.WorkersAsync()).Workers).Runtimes.Contains("extra"), 30, "the worker lists runtime extra");
         var job = await client.SubmitOkAsync(new Runbox.Server.Jobs.JobSubmission { Script = "import sys\nprint(sys.prefix)", Runtime = "extra" });
         var ended = await client.WaitEndedAsync(job.Id, 60);
         Assert.Equal("succeeded", ended.Status);
