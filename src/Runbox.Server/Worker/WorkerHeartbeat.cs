@@ -50,7 +50,8 @@ internal sealed class WorkerHeartbeat(
             }
             try
             {
-                await Task.Delay(Every, time, stoppingToken);
+                await Task.WhenAny(Task.Delay(Every, time, stoppingToken), runtimes.Changed);
+                stoppingToken.ThrowIfCancellationRequested();
             }
             catch (OperationCanceledException)
             {
