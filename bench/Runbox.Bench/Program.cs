@@ -1,7 +1,7 @@
 using Runbox.Bench;
 
 // Prints the benchmarks of Runbox in one run: timings are compared as ratios within this run.
-// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime ...]]
+// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster ...]]
 var count = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 200;
 var only = args.Skip(1).ToHashSet(StringComparer.OrdinalIgnoreCase);
 bool Wanted(string name) => only.Count == 0 || only.Contains(name);
@@ -21,4 +21,8 @@ if (Wanted("http"))
 if (Wanted("runtime"))
 {
     await RuntimeBench.RunAsync();
+}
+if (Wanted("cluster"))
+{
+    await ClusterBench.RunAsync();
 }
