@@ -5,7 +5,7 @@ using Runbox.Storage.Jobs;
 
 namespace Runbox.Storage.Postgres;
 
-public sealed partial class PostgresJobStore
+public sealed partial class PostgresJobStore : ILeaseStore
 {
     /// <summary>Every write a claim makes is fenced on this: the job is running under this lease token and attempt.</summary>
     private const string Fence = "id = @id AND status = 'running' AND lease_token = @token AND attempt = @attempt";
@@ -40,7 +40,7 @@ public sealed partial class PostgresJobStore
             return null;
         }
         signals.PulseJob(jobs[0].Id);
-        return new PostgresJobClaim(this, jobs[0], token, lease);
+        return new LeasedJobClaim(this, jobs[0], token, lease);
     }
 
     public async Task<IReadOnlyList<string>> RescueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -72,7 +72,7 @@ public sealed partial class PostgresJobStore
         return changed.Select(job => job.Id).ToList();
     }
 
-    internal async Task<bool> RenewAsync(string id, string token, int attempt, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<bool> RenewAsync(string id, string token, int attempt, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var renew = Command($"UPDATE jobs SET lease_expires_at = @expires WHERE {Fence}")
             .WithTime("expires", time.GetUtcNow() + lease)
@@ -80,14 +80,14 @@ public sealed partial class PostgresJobStore
         return await renew.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    internal async Task<bool> IsCancelRequestedAsync(string id, CancellationToken cancellationToken)
+    public async Task<bool> IsCancelRequestedAsync(string id, CancellationToken cancellationToken)
     {
         await using var read = Command("SELECT cancel_requested FROM jobs WHERE id = @id").With("id", id);
         // A deleted job counts as cancelled: its worker should stop.
         return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not bool flag || flag;
     }
 
-    internal async Task<bool> CompleteAsync(string id, string token, int attempt, JobOutcome outcome, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(string id, string token, int attempt, JobOutcome outcome, CancellationToken cancellationToken)
     {
         if (!outcome.Status.IsTerminal())
         {
@@ -111,7 +111,7 @@ public sealed partial class PostgresJobStore
         return completed.Count == 1;
     }
 
-    internal async Task ReleaseAsync(string id, string token, int attempt, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string id, string token, int attempt, CancellationToken cancellationToken)
     {
         // The run never started, so it does not count as an attempt.
         await using var release = Command($"""

@@ -6,7 +6,7 @@ using Runbox.Storage.Jobs;
 
 namespace Runbox.Storage.Sqlite;
 
-public sealed partial class SqliteJobStore
+public sealed partial class SqliteJobStore : ILeaseStore
 {
     /// <summary>Every write a claim makes is fenced on this: the job is running under this lease token and attempt.</summary>
     private const string Fence = "id = $id AND status = 'running' AND lease_token = $token AND attempt = $attempt";
@@ -40,7 +40,7 @@ public sealed partial class SqliteJobStore
             return null;
         }
         signals.PulseJob(job.Id);
-        return new SqliteJobClaim(this, job, token, lease);
+        return new LeasedJobClaim(this, job, token, lease);
     }
 
     public async Task<IReadOnlyList<string>> RescueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -73,7 +73,7 @@ public sealed partial class SqliteJobStore
         return [.. requeued, .. ended];
     }
 
-    internal async Task<bool> RenewAsync(string id, string token, int attempt, TimeSpan lease, CancellationToken cancellationToken) =>
+    public async Task<bool> RenewAsync(string id, string token, int attempt, TimeSpan lease, CancellationToken cancellationToken) =>
         await WriteAsync(async (connection, transaction) =>
         {
             await using var renew = connection.Command(transaction, $"UPDATE jobs SET lease_expires_at = $expires WHERE {Fence}")
@@ -82,7 +82,7 @@ public sealed partial class SqliteJobStore
             return await renew.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken).ConfigureAwait(false);
 
-    internal async Task<bool> IsCancelRequestedAsync(string id, CancellationToken cancellationToken) =>
+    public async Task<bool> IsCancelRequestedAsync(string id, CancellationToken cancellationToken) =>
         await ReadAsync(async connection =>
         {
             await using var read = connection.Command(null, "SELECT cancel_requested FROM jobs WHERE id = $id").With("$id", id);
@@ -90,7 +90,7 @@ public sealed partial class SqliteJobStore
             return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long flag || flag != 0;
         }, cancellationToken).ConfigureAwait(false);
 
-    internal async Task<bool> CompleteAsync(string id, string token, int attempt, JobOutcome outcome, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(string id, string token, int attempt, JobOutcome outcome, CancellationToken cancellationToken)
     {
         if (!outcome.Status.IsTerminal())
         {
@@ -116,7 +116,7 @@ public sealed partial class SqliteJobStore
         return completed;
     }
 
-    internal async Task ReleaseAsync(string id, string token, int attempt, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string id, string token, int attempt, CancellationToken cancellationToken)
     {
         var released = await WriteAsync(async (connection, transaction) =>
         {

@@ -1,9 +1,9 @@
-using Runbox.Storage.Claims;
 using Runbox.Storage.Jobs;
 
-namespace Runbox.Storage.Sqlite;
+namespace Runbox.Storage.Claims;
 
-internal sealed class SqliteJobClaim(SqliteJobStore store, JobRecord job, string leaseToken, TimeSpan lease) : IJobClaim
+/// <summary>A claimed job held under a lease, for any backend that provides <see cref="ILeaseStore"/>.</summary>
+public sealed class LeasedJobClaim(ILeaseStore store, JobRecord job, string leaseToken, TimeSpan lease) : IJobClaim
 {
     // Set before completing: if completing fails the job may have run, so disposing must not put it back untouched;
     // the lease then expires and rescue decides.
