@@ -48,7 +48,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         // Playwright's .NET driver is a Node.js program; the package ships the node binary beside the test assembly.
         _playwright = await Playwright.CreateAsync();
         // Expectations wait for what a user would see; 5 s (the default) is short on a busy shared machine.
-        Assertions.SetDefaultExpectTimeout(15_000);
+        Assertions.SetDefaultExpectTimeout(45_000);
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ChromiumPath,

@@ -29,7 +29,7 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
             "import os, sys, time",
             "print('\\x1b[32mfirst line\\x1b[0m', flush=True)",
             "print('a warning', file=sys.stderr, flush=True)",
-            "time.sleep(5)",
+            "time.sleep(10)",
             "print('second line', flush=True)");
         await page.EvaluateAsync("s => document.querySelector('.CodeMirror').CodeMirror.setValue(s)", script);
         // Escape leaves the editor for the next control (Tab indents inside it); Ctrl+Enter in the editor runs.
@@ -49,7 +49,7 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(output1.Locator(".fg-2", new() { HasText = "first line" })).ToBeVisibleAsync();
         await ui.ScreenshotAsync("job-running");
 
-        await Expect(output1.Locator(".line.stdout", new() { HasText = "second line" })).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(output1.Locator(".line.stdout", new() { HasText = "second line" })).ToBeVisibleAsync(new() { Timeout = 60_000 });
         await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "succeeded");
         await Expect(page.Locator("[data-fact=exit_code] dd")).ToHaveTextAsync("0");
         await Expect(page.Locator("[data-fact=limit] dd")).ToHaveTextAsync("none");

@@ -50,8 +50,8 @@ public sealed class UiSession : IAsyncDisposable
             ColorScheme = ColorScheme.Light,
         });
         // Generous: CI machines are shared, and a first page load also compiles CodeMirror.
-        context.SetDefaultTimeout(30_000);
-        context.SetDefaultNavigationTimeout(30_000);
+        context.SetDefaultTimeout(90_000); // generous: the whole suite shares two cores; tests assert behaviour, not speed
+        context.SetDefaultNavigationTimeout(90_000);
         if (key is not null)
         {
             await context.AddInitScriptAsync($"sessionStorage.setItem('runbox.key', {System.Text.Json.JsonSerializer.Serialize(key)});");
