@@ -183,20 +183,21 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         {
             reason = $"the zygote's control channel failed: {e.Message}";
         }
-        if (!_process.WaitForExit(2000))
+        // Disposal waits for this thread before disposing the process; the catch is for anything else racing it.
+        try
         {
-            reason += " (still running; killed)";
-            try
+            if (!_process.WaitForExit(2000))
             {
+                reason += " (still running; killed)";
                 _process.Kill(entireProcessTree: true);
             }
-            catch (InvalidOperationException)
+            else if (!_disposed)
             {
+                reason += $" (exit status {_process.ExitCode})";
             }
         }
-        else if (!_disposed)
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
         {
-            reason += $" (exit status {_process.ExitCode})";
         }
         _ready.TrySetException(new InvalidOperationException($"Runtime '{Runtime}': {reason}."));
         _exited.TrySetResult();
@@ -283,6 +284,11 @@ internal sealed class ZygoteProcess : IAsyncDisposable
             await WaitForExitAsync(TimeSpan.FromSeconds(2));
         }
         _control.Dispose();
+        // The reader thread still touches the process after the channel closes: let it finish first.
+        if (_reader.IsAlive && Thread.CurrentThread != _reader)
+        {
+            _reader.Join(TimeSpan.FromSeconds(5));
+        }
         _process.Dispose();
     }
 

@@ -110,7 +110,16 @@ internal static class SandboxAssert
         var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5, IgnoreInaccessible = true };
         foreach (var parent in Directory.EnumerateDirectories("/sys/fs/cgroup", $"runbox-{Environment.ProcessId}-*", options))
         {
-            foreach (var job in Directory.EnumerateDirectories(parent, "job-*"))
+            List<string> jobs;
+            try
+            {
+                jobs = Directory.EnumerateDirectories(parent, "job-*").ToList();
+            }
+            catch (DirectoryNotFoundException)
+            {
+                continue; // another engine of this test process was disposed meanwhile, cgroups and all
+            }
+            foreach (var job in jobs)
             {
                 string procs;
                 try
