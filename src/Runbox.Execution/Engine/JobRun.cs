@@ -215,7 +215,10 @@ internal sealed class JobRun
         if (_started.Task.IsCompletedSuccessfully)
         {
             // The init's PID namespace (or its process group) dies with it.
-            Libc.Kill(_started.Task.Result.Pid, Libc.SIGKILL);
+            if (_started.Task.Result.Pid > 0)
+            {
+                Libc.Kill(_started.Task.Result.Pid, Libc.SIGKILL);
+            }
         }
         _started.TrySetException(new InvalidOperationException(reason));
         using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(

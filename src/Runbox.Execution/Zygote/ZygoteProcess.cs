@@ -219,7 +219,8 @@ internal sealed class ZygoteProcess : IAsyncDisposable
                 break;
             case "started":
                 var cgroup = message.TryGetProperty("cgroup", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
-                _callbacks.OnStarted(message.GetProperty("id").GetString()!, message.GetProperty("pid").GetInt32(), cgroup, [.. descriptors]);
+                var pid = message.TryGetProperty("pid", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : 0;
+                _callbacks.OnStarted(message.GetProperty("id").GetString()!, pid, cgroup, [.. descriptors]);
                 return;
             case "exited":
                 _callbacks.OnExited(message.GetProperty("id").GetString()!, message.Clone());

@@ -530,6 +530,7 @@ class Init:
         self.job = None
         self.kill_at = None  # when to escalate a requested kill to SIGKILL
         self.cgroup = None   # name of its cgroup in every hierarchy, when cgroups are in use
+        self.ready_early = False  # said ready before its host pid was reported
 
 
 def spawn_init(sandbox, network, cgroup_dirs):
@@ -848,8 +849,16 @@ class Zygote:
             message = None
         if message is not None and init.pid is None and "pid" in message:
             init.pid = message["pid"]
+            if init.ready_early:
+                self.starting -= 1
+                self.on_ready(init)
             return
         if message is not None and message.get("ready"):
+            if init.pid is None:
+                # In a PID namespace a helper reports the init's host pid, and may be slower than the init's own
+                # "ready" on the same socket: hold it until the pid is known.
+                init.ready_early = True
+                return
             self.starting -= 1
             self.on_ready(init)
             return
