@@ -1,3 +1,4 @@
+using Npgsql;
 using NpgsqlTypes;
 using Runbox.Execution.Jobs;
 using Runbox.Storage.Claims;
@@ -46,20 +47,30 @@ public sealed partial class PostgresJobStore : ILeaseStore
     public async Task<IReadOnlyList<string>> RescueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         // SKIP LOCKED: a row a worker is completing right now is left for the next rescue pass.
-        await using var rescue = Command($"""
-            WITH expired AS (
-                SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < @now FOR UPDATE SKIP LOCKED),
+        return await RescueAsync(
+            "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < @now FOR UPDATE SKIP LOCKED",
+            command => command, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Re-queues (attempts left) or ends as "worker lost" the running jobs that <paramref name="lostJobs"/> selects
+    /// (a <c>SELECT id ... FOR UPDATE</c>), notifies other nodes and wakes local waiters. Returns the ids changed.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RescueAsync(string lostJobs, Func<NpgsqlCommand, NpgsqlCommand> bind, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var rescue = bind(Command($"""
+            WITH lost AS ({lostJobs}),
             requeued AS (
                 UPDATE jobs SET status = 'queued', worker = NULL, started_at = NULL, lease_token = NULL, lease_expires_at = NULL
-                FROM expired WHERE jobs.id = expired.id AND jobs.attempt < jobs.max_attempts
+                FROM lost WHERE jobs.id = lost.id AND jobs.attempt < jobs.max_attempts
                 RETURNING jobs.id, true AS again),
             ended AS (
                 UPDATE jobs SET status = 'error', error = 'worker lost', finished_at = @now, lease_token = NULL, lease_expires_at = NULL
-                FROM expired WHERE jobs.id = expired.id AND jobs.attempt >= jobs.max_attempts
+                FROM lost WHERE jobs.id = lost.id AND jobs.attempt >= jobs.max_attempts
                 RETURNING jobs.id, false AS again),
             changed AS (SELECT * FROM requeued UNION ALL SELECT * FROM ended)
             SELECT id, again, {NotifyChannels.NotifyJob}, CASE WHEN again THEN {NotifyChannels.NotifyWork} END FROM changed
-            """).WithTime("now", now);
+            """).WithTime("now", now));
         var changed = await rescue.ReadAllAsync(r => (Id: r.GetString(0), Again: r.GetBoolean(1)), cancellationToken).ConfigureAwait(false);
         if (changed.Any(job => job.Again))
         {

@@ -10,32 +10,9 @@ public sealed partial class PostgresJobStore
         ArgumentException.ThrowIfNullOrEmpty(node);
         var now = time.GetUtcNow();
         // A prefix compare, not LIKE: a node name may hold '%' or '_'.
-        await using var rescue = Command($"""
-            WITH orphaned AS (
-                SELECT id FROM jobs
-                WHERE status = 'running' AND (worker = @node OR left(worker, length(@node) + 1) = @node || '/')
-                FOR UPDATE),
-            requeued AS (
-                UPDATE jobs SET status = 'queued', worker = NULL, started_at = NULL, lease_token = NULL, lease_expires_at = NULL
-                FROM orphaned WHERE jobs.id = orphaned.id AND jobs.attempt < jobs.max_attempts
-                RETURNING jobs.id, true AS again),
-            ended AS (
-                UPDATE jobs SET status = 'error', error = 'worker lost', finished_at = @now, lease_token = NULL, lease_expires_at = NULL
-                FROM orphaned WHERE jobs.id = orphaned.id AND jobs.attempt >= jobs.max_attempts
-                RETURNING jobs.id, false AS again),
-            changed AS (SELECT * FROM requeued UNION ALL SELECT * FROM ended)
-            SELECT id, again, {NotifyChannels.NotifyJob}, CASE WHEN again THEN {NotifyChannels.NotifyWork} END FROM changed
-            """).With("node", node).WithTime("now", now);
-        var changed = await rescue.ReadAllAsync(r => (Id: r.GetString(0), Again: r.GetBoolean(1)), cancellationToken).ConfigureAwait(false);
-        if (changed.Any(job => job.Again))
-        {
-            signals.PulseWork();
-        }
-        foreach (var job in changed)
-        {
-            signals.PulseJob(job.Id);
-        }
-        return changed.Select(job => job.Id).ToList();
+        return await RescueAsync(
+            "SELECT id FROM jobs WHERE status = 'running' AND (worker = @node OR left(worker, length(@node) + 1) = @node || '/') FOR UPDATE",
+            command => command.With("node", node), now, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task HeartbeatWorkerAsync(WorkerRecord worker, CancellationToken cancellationToken = default)
