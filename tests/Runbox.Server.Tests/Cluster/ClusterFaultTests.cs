@@ -17,7 +17,9 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
         using var client = cluster.Client(api);
 
         var lost = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('working', flush=True)\ntime.sleep(300)"));
-        var retried = await client.SubmitOkAsync(ClusterApi.Python("import time\ntime.sleep(4)\nprint('done')", maxAttempts: 2));
+        // Long enough to still be running when the victim dies, however slowly the survivor starts under load
+        // (4 s was not: on a loaded CI machine it finished first and ran once).
+        var retried = await client.SubmitOkAsync(ClusterApi.Python("import time\ntime.sleep(15)\nprint('done')", maxAttempts: 2));
         await ClusterApi.UntilAsync(
             async () => (await client.GetJobAsync(lost.Id)).Status == "running" && (await client.GetJobAsync(retried.Id)).Status == "running",
             60, "both jobs run on the victim");
@@ -28,6 +30,7 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
             others.Add((await client.SubmitOkAsync(ClusterApi.Python($"print('other {i}')"))).Id);
         }
 
+        Assert.Equal("running", (await client.GetJobAsync(retried.Id)).Status);
         await victim.KillHardAsync();
         var killedAt = DateTime.UtcNow;
 
@@ -36,7 +39,7 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
         Assert.Equal("error", lostJob.Status);
         Assert.Equal("worker lost", lostJob.Error);
         Assert.Equal(1, lostJob.Attempt);
-        var retriedJob = await client.WaitEndedAsync(retried.Id, 60);
+        var retriedJob = await client.WaitEndedAsync(retried.Id, 120);
         Assert.Equal("succeeded", retriedJob.Status);
         Assert.Equal("done\n", retriedJob.Stdout);
         Assert.Equal(2, retriedJob.Attempt);
