@@ -13,7 +13,7 @@ internal static class EngineBench
     private static readonly string[] Heavy = ["asyncio", "decimal", "email.mime.multipart", "http.client", "json", "xml.etree.ElementTree",
         "sqlite3", "unittest", "logging.handlers", "argparse", "statistics", "ssl", "multiprocessing.pool", "urllib.request", "csv", "difflib", "inspect", "dataclasses", "typing", "tomllib"];
 
-    public static async Task RunAsync(int count)
+    public static async Task RunAsync(int count, bool fastPathOnly = false)
     {
         var python = InterpreterLocator.ResolvePython();
         var heavy = Heavy.Where(m => Importable(python, m)).ToArray();
@@ -48,6 +48,12 @@ internal static class EngineBench
 
         Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
             $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
+        if (fastPathOnly)
+        {
+            // For profiling (perf record -a while it runs): the fast path alone, one job at a time.
+            Console.WriteLine("  " + await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, 1, () => Job("default", Hello)));
+            return;
+        }
         Console.WriteLine($"hello world, {count} jobs each:");
         var results = new List<Measurement>();
         foreach (var concurrency in new[] { 1, 4 })

@@ -38,12 +38,16 @@ print(" ".join("%.4f" % x for x in lat))
 
     public static async Task<Measurement> RunAsync(string python, string code, int count, int concurrency)
     {
+        var busyBefore = MachineCpu.BusyMs();
         var clock = Stopwatch.StartNew();
         var parts = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => LoopAsync(python, code, count / concurrency)));
         var elapsed = clock.Elapsed.TotalSeconds;
         var latencies = parts.SelectMany(p => p).ToArray();
         Array.Sort(latencies);
-        return new Measurement("floor: bare Python fork loop", concurrency, Measure.Percentile(latencies, 0.5), Measure.Percentile(latencies, 0.99), latencies.Length / elapsed);
+        return new Measurement("floor: bare Python fork loop", concurrency, Measure.Percentile(latencies, 0.5), Measure.Percentile(latencies, 0.99), latencies.Length / elapsed)
+        {
+            MachineCpuMsPerJob = (MachineCpu.BusyMs() - busyBefore) / latencies.Length,
+        };
     }
 
     private static async Task<double[]> LoopAsync(string python, string code, int count)

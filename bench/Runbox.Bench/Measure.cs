@@ -5,8 +5,16 @@ namespace Runbox.Bench;
 /// <summary>Latency percentiles and throughput of one way of running a job, measured in this run.</summary>
 internal sealed record Measurement(string Name, int Concurrency, double P50Ms, double P99Ms, double JobsPerSecond)
 {
+    /// <summary>CPU time the whole machine spent per job (every process, the kernel's own work included).</summary>
+    public double? MachineCpuMsPerJob { get; init; }
+
+    /// <summary>CPU time this benchmark's own .NET process (the engine, for in-process jobs) spent per job.</summary>
+    public double? ProcessCpuMsPerJob { get; init; }
+
     public override string ToString() =>
-        $"{Name,-34} c={Concurrency,-2} p50 {P50Ms,8:F2} ms   p99 {P99Ms,8:F2} ms   {JobsPerSecond,8:F1} jobs/s";
+        $"{Name,-34} c={Concurrency,-2} p50 {P50Ms,8:F2} ms   p99 {P99Ms,8:F2} ms   {JobsPerSecond,8:F1} jobs/s" +
+        (MachineCpuMsPerJob is { } cpu ? $"   cpu {cpu,6:F1} ms/job" : "") +
+        (ProcessCpuMsPerJob is { } own ? $" ({own:F1} in .NET)" : "");
 }
 
 internal static class Measure
@@ -20,6 +28,8 @@ internal static class Measure
         }
         var latencies = new double[count];
         var next = -1;
+        var busyBefore = MachineCpu.BusyMs();
+        var ownBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -32,8 +42,13 @@ internal static class Measure
             }
         }));
         var elapsed = clock.Elapsed.TotalSeconds;
+        var busy = MachineCpu.BusyMs() - busyBefore;
         Array.Sort(latencies);
-        return new Measurement(name, concurrency, Percentile(latencies, 0.50), Percentile(latencies, 0.99), count / elapsed);
+        return new Measurement(name, concurrency, Percentile(latencies, 0.50), Percentile(latencies, 0.99), count / elapsed)
+        {
+            MachineCpuMsPerJob = busy / count,
+            ProcessCpuMsPerJob = (Process.GetCurrentProcess().TotalProcessorTime - ownBefore).TotalMilliseconds / count,
+        };
     }
 
     public static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

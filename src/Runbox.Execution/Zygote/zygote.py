@@ -2,10 +2,12 @@
 # runtime's preload modules once, then forks a child per job. Python 3.8+; stdlib only.
 #
 # Processes:
-#   zygote ── keeps a small pool of job inits, forked ahead of demand into fresh namespaces
-#     └─ init (one per job; pid 1 of its own PID namespace where available) ── waits for its job, then
-#          └─ job: drops privileges, limits itself, then runs the script in place (fast path) or execve()s.
-#   When the job ends the init kills whatever the job left behind, reports the exit status, and exits.
+#   zygote ── keeps a small pool of ready inits, forked ahead of demand into fresh namespaces
+#     └─ init (pid 1 of its own PID namespace where available; serves jobs one at a time) ── per job:
+#          └─ job: forked ahead as a standby in its own cgroup, mount and IPC namespaces; drops privileges,
+#             limits itself, then runs the script in place (fast path) or execve()s.
+#   When a job ends its init kills whatever the job left behind, reports the exit status, and forks the next
+#   standby: a job costs one fork, not a new sandbox.
 #
 # Control channel: a SOCK_SEQPACKET Unix socket to the engine, one JSON object per message. Job stdio are
 # socket pairs made here; the engine's ends travel to it with SCM_RIGHTS in the "started" message, so output
@@ -47,6 +49,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
 MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -138,6 +141,7 @@ class Sandbox:
                     and prefix not in self.ro_paths:
                 self.ro_paths.append(prefix)
         self.tmp_size = config.get("tmp_size", "64m")
+        self.jobs_per_init = config.get("jobs_per_init", 200)
         # One folder per controller hierarchy; each pooled job gets a fresh cgroup in each.
         self.cgroup_parents = list(config.get("cgroup_parents", []))
         self.hostname = "runbox"
@@ -177,21 +181,25 @@ class Sandbox:
         if flags & CLONE_NEWNET:
             loopback_up()
 
+    # Fresh for every job, in the job's own mount namespace: what a job writes outside its folder goes here.
+    TMP_DIRS = (("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"))
+
+    def under_tmp(self, path):
+        return any(path == tmp or path.startswith(tmp + "/") for tmp, _ in self.TMP_DIRS)
+
     def build_root(self):
-        """Inside the init (pid 1 of the new PID namespace): a tmpfs root with the system read-only."""
+        """Once per init (pid 1 of the new PID namespace): a tmpfs root with the system read-only. Each job copies
+        it into a mount namespace of its own (enter_job), so nothing a job does here outlives it."""
         if not self.mount_ns:
             return
-        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        # Slave, not private: a mount the engine makes on the host later (a job folder's own tmpfs) still reaches
+        # the jobs; nothing mounted in here flows back to the host.
+        mount(None, "/", None, MS_REC | MS_SLAVE)
         root = self.root_dir
         mount("runbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
-        # The private /tmp first: a read-only path under /tmp (a venv in a data folder there) is bound on top of it,
-        # not hidden beneath it.
-        for path, mode in (("/dev/shm", "1777"), ("/tmp", "1777"), ("/var/tmp", "1777")):
-            os.makedirs(root + path, exist_ok=True)
-            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV,
-                  "mode=%s,size=%s" % (mode, self.tmp_size))
         for path in ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"] + list(self.ro_paths):
-            self.bind_readonly(path, root)
+            if not self.under_tmp(path):
+                self.bind_readonly(path, root)
         os.makedirs(root + "/proc", exist_ok=True)
         mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         dev = root + "/dev"
@@ -203,7 +211,29 @@ class Sandbox:
         for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
             os.symlink(target, dev + "/" + name)
+        for path, _ in self.TMP_DIRS:
+            os.makedirs(root + path, exist_ok=True)
         os.makedirs(root + "/.oldroot", exist_ok=True)
+
+    def enter_job(self):
+        """In each standby job process, ahead of its job: namespaces of its own for what a job could leave behind
+        (mounts, System V IPC), and a fresh /tmp, /var/tmp and /dev/shm."""
+        flags = 0
+        if self.mount_ns:
+            flags |= CLONE_NEWNS
+        if self.namespaces and self.ipc_uts:
+            flags |= CLONE_NEWIPC
+        if flags:
+            unshare(flags)
+        if not self.mount_ns:
+            return
+        root = self.root_dir
+        for path, mode in self.TMP_DIRS:
+            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=%s,size=%s" % (mode, self.tmp_size))
+        # A read-only path under /tmp (a venv in a data folder there) goes on top of the fresh /tmp, not beneath it.
+        for path in self.ro_paths:
+            if self.under_tmp(path):
+                self.bind_readonly(path, root)
 
     def bind_readonly(self, path, root):
         if not os.path.lexists(path):
@@ -221,10 +251,15 @@ class Sandbox:
         mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
 
     def enter_root(self, workdir):
-        """At job time: mount the job's own folder, then make the tmpfs the root."""
+        """At job time, in the job's own mount namespace: mount its folder, then make the tmpfs the root."""
         if not self.mount_ns:
             return
         root = self.root_dir
+        # The folders above the job's own are a fresh tmpfs too: the shared root keeps no trace of earlier jobs.
+        parent = os.path.dirname(workdir.rstrip("/"))
+        if parent not in ("", "/"):
+            os.makedirs(root + parent, exist_ok=True)
+            mount("jobs", root + parent, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
         target = root + workdir
         os.makedirs(target, exist_ok=True)
         mount(workdir, target, None, MS_BIND)
@@ -328,36 +363,53 @@ def become_job_user(spec):
     os.setresuid(uid, uid, uid)
 
 
-def job_standby(control, sandbox, cgroup_dirs, standby):
-    """The pre-forked job process: does everything that does not depend on the job, then waits for it.
-    Never returns."""
+def job_standby(control, sandbox, cgroup_procs, standby):
+    """The pre-forked job process: does what does not depend on the job, then waits for it. Tells its init "R"
+    when ready and "J" when its job arrived. Never returns.
+
+    The init did the rest once for all its jobs (see become_job_parent): what is done here is done per job, and
+    every Python object made here costs page copies, since this process shares its pages with the init."""
     joined = None  # or why joining failed
     try:
         # Joining a cgroup waits for an RCU grace period (milliseconds): done here, off the job's critical path.
-        for directory in cgroup_dirs:
+        for procs in cgroup_procs:
             try:
-                with open(directory + "/cgroup.procs", "w") as f:
-                    f.write("0")
+                write_file(procs, b"0")
             except OSError as e:
-                joined = "%s: %s" % (directory, e)
+                joined = "%s: %s" % (os.fsdecode(procs), e)
         os.setpgid(0, 0)
         keep = sorted((control.fileno(), standby))
         os.closerange(3, keep[0])
         os.closerange(keep[0] + 1, keep[1])
         os.closerange(keep[1] + 1, 65536)
-        reset_signals()
-        atexit._clear()  # the zygote's own handlers are not the job's
         reseed()
-        make_stdio()  # bound to fds 0-2 by number: valid once the job's sockets are dup'ed there
-        os.write(standby, b"1")
-        os.close(standby)
+        sandbox.enter_job()
+        os.write(standby, b"R")
         spec, fds = recv(control, max_fds=3)
         if spec is None:
             os._exit(0)
+        os.write(standby, b"J")
+        os.close(standby)
         control.close()
     except BaseException:
         os._exit(127)
     job_start(spec, fds, sandbox, joined)
+
+
+def become_job_parent():
+    """Once in each init: the state every job starts from, inherited by each standby it forks."""
+    reset_signals()
+    atexit._clear()  # the zygote's own handlers are not the job's
+    make_stdio()  # bound to fds 0-2 by number: valid once a job's sockets are dup'ed there
+
+
+def write_file(path, value):
+    """A control file written with one write(2): no Python file object, so few pages written."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, value if isinstance(value, bytes) else value.encode())
+    finally:
+        os.close(fd)
 
 
 def job_start(spec, script_fds, sandbox, joined):
@@ -375,11 +427,9 @@ def job_start(spec, script_fds, sandbox, joined):
             raise OSError("could not join the job's cgroup (%s), so its limits cannot hold" % joined)
         # Limits go on before the job's own code runs; the files are root's, out of the job's reach.
         for index, name, value in spec.get("cgroup_limits", []):
-            with open(directories[index] + "/" + name, "w") as f:
-                f.write(value)
+            write_file(directories[index] + "/" + name, value)
         if spec.get("uid") is not None and os.geteuid() == 0:
             own_tree(spec["cwd"], spec["uid"], spec["gid"])
-        # pivot_root moves every process of the namespace whose root is the old one: the init too.
         sandbox.enter_root(spec["cwd"])
         apply_limits(spec)
         if spec.get("no_new_privs", True):
@@ -508,7 +558,10 @@ def flush_std():
 
 
 def reseed():
-    random.seed()
+    """Random values differ between jobs: the random module reseeds itself in every forked child (its at-fork
+    hook, Python 3.7+); numpy, when preloaded, does not."""
+    if not hasattr(os, "register_at_fork"):
+        random.seed()
     np = sys.modules.get("numpy")
     if np is not None:
         try:
@@ -520,22 +573,25 @@ def reseed():
 # -------------------------------------------------------------------------------------------------- init
 
 class Init:
-    """The zygote's view of one job init process."""
+    """The zygote's view of one init: a sandbox that serves jobs one at a time."""
 
-    def __init__(self, pid, sock, job_sock, network):
-        self.pid = pid
+    def __init__(self, sock, job_sock, network):
+        self.pid = None            # host pid; reported by the init, or by its helper in PID-namespace mode
         self.sock = sock
-        self.job_sock = job_sock
+        self.job_sock = job_sock   # a job's spec goes through here straight to the init's standby job process
         self.network = network
+        self.state = "starting"    # starting → ready → busy → preparing → ready → ...
         self.job = None
-        self.kill_at = None  # when to escalate a requested kill to SIGKILL
-        self.cgroup = None   # name of its cgroup in every hierarchy, when cgroups are in use
-        self.ready_early = False  # said ready before its host pid was reported
+        self.seq = None            # which of its jobs the init is on; a kill names it
+        self.cgroup = None         # the standby's cgroup name in every hierarchy, when cgroups are in use
+        self.early = None          # a ready message that came before the host pid
+        self.kill_at = None        # when to escalate a requested kill to SIGKILL
+        self.idle_since = None
 
 
-def spawn_init(sandbox, network, cgroup_dirs):
+def spawn_init(sandbox, network, cgroup_base):
     """Forks an init into fresh namespaces. Returns (pid, init socket, job socket); the init reports its
-    host pid, then ready once its job process waits on the job socket."""
+    host pid, then ready once its standby job process waits on the job socket."""
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     job_parent, job_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     flush_std()
@@ -555,11 +611,11 @@ def spawn_init(sandbox, network, cgroup_dirs):
                 # This process only reports its host pid and leaves; the zygote (a subreaper) adopts it.
                 inner = os.fork()
                 if inner == 0:
-                    init_main(child, job_child, sandbox, cgroup_dirs)
+                    init_main(child, job_child, sandbox, cgroup_base)
                 send(child, {"pid": inner})
                 os._exit(0)
             send(child, {"pid": os.getpid()})
-            init_main(child, job_child, sandbox, cgroup_dirs)
+            init_main(child, job_child, sandbox, cgroup_base)
         except BaseException as e:
             try:
                 send(child, {"error": "init setup failed: %s" % (e,)})
@@ -570,62 +626,201 @@ def spawn_init(sandbox, network, cgroup_dirs):
     return pid, parent, job_parent
 
 
-def init_main(sock, job_sock, sandbox, cgroup_dirs):
-    """Pid 1 of the job (or its subreaper). Forks the job process ahead of the job; the zygote hands the job
-    straight to it. Then waits, cleans up, reports. Never returns.
+def init_main(sock, job_sock, sandbox, cgroup_base):
+    """Pid 1 of a sandbox (or a subreaper where PID namespaces are missing). Builds what its jobs share once, then
+    serves them one at a time, so a job costs one fork, not a new sandbox. Never returns.
 
-    It watches its socket while the job runs: a "kill" message or the zygote's end (EOF) kills the job."""
-    status = {}
+    Per job: a fresh cgroup and a standby job process forked ahead of the job (the zygote hands the job straight to
+    it), "ready"; then waits for the job to end, a "kill" or "exit" message, or the zygote's end (EOF); kills
+    whatever the job left behind; reports. Retires after jobs_per_init jobs, so nothing that slipped past the
+    cleanup can pile up."""
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         sandbox.build_root()
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        signal.set_wakeup_fd(wake_w)
-        signal.signal(signal.SIGCHLD, lambda _sig, _frame: None)
-        standby_r, standby_w = os.pipe()
-        flush_std()
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            os.close(wake_r)
-            os.close(wake_w)
-            os.close(standby_r)
-            job_standby(job_sock, sandbox, cgroup_dirs, standby_w)
-        job_sock.close()
-        os.close(standby_w)
-        # Ready only once the job process is: its cgroup must be joined before the zygote renames it.
-        os.read(standby_r, 1)
-        os.close(standby_r)
-        send(sock, {"ready": True})
-        killed = False
-        job_status = None
-        while job_status is None:
-            ready, _, _ = select.select([sock, wake_r], [], [])
-            if wake_r in ready:
-                os.read(wake_r, 4096)
-            if sock in ready:
-                message, _ = recv(sock)
-                if message is None or message.get("op") == "kill":
-                    killed = True
-                    job_status = kill_descendants(pid)
-            if job_status is None:
-                try:
-                    done, wait_status = os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    done, wait_status = pid, signal.SIGKILL  # reaped while killing: it died by SIGKILL
-                if done:
-                    job_status = wait_status
-        # Whatever the job left behind (daemons, setsid, double forks) dies with it.
-        kill_descendants(None)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        status = {"status": job_status, "killed": killed,
-                  "utime_us": int(children.ru_utime * 1e6), "stime_us": int(children.ru_stime * 1e6),
-                  "maxrss_kb": children.ru_maxrss}
+        become_job_parent()
     except BaseException as e:
-        status = {"error": "job setup failed: %s" % (e,)}
-    try:
+        send_and_exit(sock, {"error": "init setup failed: %s" % (e,)})
+    seq = 0
+    while True:
+        seq += 1
+        try:
+            status = serve_job(sock, job_sock, sandbox, cgroup_base, seq)
+        except BaseException as e:
+            kill_descendants(None, Usage())
+            status = {"error": "job setup failed: %s" % (e,)}
+        if status is None:
+            os._exit(0)  # retired by the zygote, or the zygote is gone
+        if "error" in status or seq >= sandbox.jobs_per_init:
+            status["last"] = True
+            send_and_exit(sock, status)
         send(sock, status)
+
+
+def serve_job(sock, job_sock, sandbox, cgroup_base, seq):
+    """One job: returns its status report, or None when the init is to exit."""
+    cgroup, dirs, warning = make_cgroups(sandbox.cgroup_parents, cgroup_base and "%s-%d" % (cgroup_base, seq))
+    procs = [os.fsencode(directory + "/cgroup.procs") for directory in dirs]  # made here: the standby makes little
+    standby_r, standby_w = os.pipe()
+    flush_std()
+    pid = fork_lean()
+    if pid == 0:
+        os.close(standby_r)
+        job_standby(job_sock, sandbox, procs, standby_w)
+    os.close(standby_w)
+    # The job's end wakes the loop through a pidfd: no SIGCHLD handler here for every job to undo.
+    exited = open_pidfd(pid)
+    usage = Usage()
+    has_job = killed = False
+    job_status = None
+    while job_status is None:
+        watched = [sock] + [fd for fd in (standby_r, exited) if fd is not None]
+        ready, _, _ = select.select(watched, [], [], None if exited is not None else 0.05)
+        if standby_r in ready:
+            said = os.read(standby_r, 16)
+            if b"R" in said:
+                report = {"ready": True, "seq": seq, "cgroup": cgroup}
+                if warning:
+                    report["warning"] = warning
+                send(sock, report)
+            has_job = has_job or b"J" in said
+            if not said:
+                os.close(standby_r)
+                standby_r = None
+        if sock in ready:
+            message, _ = recv(sock)
+            if message is None or message.get("op") == "exit":
+                kill_descendants(None, usage)
+                remove_cgroups(dirs)
+                close_fds(standby_r, exited)
+                return None
+            # A kill meant for an earlier job (it crossed that job's report) is ignored.
+            if message.get("op") == "kill" and message.get("seq") == seq:
+                killed = has_job = True
+                job_status = kill_descendants(pid, usage)
+                if job_status is None:
+                    job_status = signal.SIGKILL  # reaped while killing: it died by SIGKILL
+        if job_status is None:
+            try:
+                done, wait_status, rusage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, wait_status, rusage = pid, signal.SIGKILL, None
+            if done:
+                usage.add(rusage)
+                job_status = wait_status
+    if standby_r is not None:
+        has_job = has_job or b"J" in os.read(standby_r, 16)
+    close_fds(standby_r, exited)
+    # Whatever the job left behind (daemons, setsid, double forks) dies with it.
+    kill_descendants(None, usage)
+    # A job that was killed before it read its spec leaves it queued: it must not reach the next standby.
+    drain(job_sock)
+    if not has_job:
+        remove_cgroups(dirs)
+        return {"error": "the standby job process ended before its job (wait status %d)" % job_status}
+    return {"status": job_status, "killed": killed, "utime_us": int(usage.utime * 1e6),
+            "stime_us": int(usage.stime * 1e6), "maxrss_kb": usage.maxrss}
+
+
+def fork_lean():
+    """fork(2) without Python's after-fork work in the child (reinitialising thread state, locks and every
+    registered at-fork hook): in a process that shares its pages with its parent, that work writes hundreds of
+    pages, each a page copy. Safe here because the zygote, and so each init, is single-threaded (checked at start):
+    no lock can be held by another thread. What the hooks would do that matters is redone: random reseeds."""
+    try:
+        import ctypes
+        fork = ctypes.PyDLL(None, use_errno=True).fork  # PyDLL: the call keeps the GIL, so the child holds it too
+    except (ImportError, OSError, AttributeError):
+        return os.fork()
+    fork.restype = ctypes.c_int
+    pid = fork()
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), "fork failed")
+    if pid == 0:
+        random.seed()
+        main = threading.main_thread()
+        if hasattr(main, "_set_native_id"):
+            main._set_native_id()
+    return pid
+
+
+def open_pidfd(pid):
+    """A descriptor that turns readable when the process ends (Linux 5.3+), or None."""
+    try:
+        if hasattr(os, "pidfd_open"):
+            return os.pidfd_open(pid)
+        fd = libc().syscall(434, pid, 0)  # pidfd_open on every architecture
+        return fd if fd >= 0 else None
+    except OSError:
+        return None
+
+
+def close_fds(*fds):
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)
+
+
+class Usage:
+    """What the processes of one job used, summed from what wait4 reported as each was reaped."""
+
+    def __init__(self):
+        self.utime = self.stime = 0.0
+        self.maxrss = 0
+
+    def add(self, rusage):
+        if rusage is not None:
+            self.utime += rusage.ru_utime
+            self.stime += rusage.ru_stime
+            self.maxrss = max(self.maxrss, rusage.ru_maxrss)
+
+
+def make_cgroups(parents, name):
+    """A fresh cgroup in every hierarchy, all or nothing (a job then fails rather than run with part of its
+    limits). Returns (name or None, directories, warning)."""
+    if not parents or not name:
+        return None, [], None
+    made = []
+    for parent in parents:
+        try:
+            os.mkdir(parent + "/" + name)
+            made.append(parent + "/" + name)
+        except OSError as e:
+            remove_cgroups(made)
+            return None, [], "cannot create cgroup %s/%s: %s" % (parent, name, e)
+    return name, made, None
+
+
+def remove_cgroups(dirs):
+    for directory in dirs:
+        for _ in range(50):
+            try:
+                os.rmdir(directory)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.002)  # its last process is still leaving
+
+
+def drain(sock):
+    sock.setblocking(False)
+    try:
+        while True:
+            try:
+                message, fds = recv(sock, max_fds=3)
+            except (BlockingIOError, InterruptedError):
+                return
+            for fd in fds:
+                os.close(fd)
+            if message is None:
+                return
+    finally:
+        sock.setblocking(True)
+
+
+def send_and_exit(sock, message):
+    try:
+        send(sock, message)
     finally:
         os._exit(0)
 
@@ -638,8 +833,8 @@ def own_tree(path, uid, gid):
             os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
 
 
-def kill_descendants(job_pid):
-    """Kills everything the job started, however it detached (setsid, double fork), and reaps it all.
+def kill_descendants(job_pid, usage):
+    """Kills everything the job started, however it detached (setsid, double fork), and reaps it all into usage.
     Returns the wait status of job_pid when it was reaped here."""
     job_status = None
     for _ in range(10000):
@@ -657,11 +852,12 @@ def kill_descendants(job_pid):
         reaped_any = False
         while True:
             try:
-                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+                pid, wait_status, rusage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return job_status
             if pid == 0:
                 break
+            usage.add(rusage)
             if pid == job_pid:
                 job_status = wait_status
             reaped_any = True
@@ -693,18 +889,18 @@ class Zygote:
         self.config = config
         self.sandbox = Sandbox(config.get("sandbox", {}))
         self.pool_size = config.get("pool", 2)
-        self.pool = {False: [], True: []}  # network → ready inits
-        self.by_sock = {}                  # socket fd → Init
+        self.idle_seconds = config.get("idle_seconds", 10)
+        self.inits = {}                    # socket fd → Init
+        self.pool = {False: [], True: []}  # network → ready inits, the most recently used last
         self.jobs = {}                     # job id → Init
-        self.starting = 0                  # inits forked but not ready yet
-        self.counter = 0                   # names pooled cgroups
+        self.counter = 0                   # names inits' cgroups
         self.waiting = []                  # spawn requests waiting for a ready init
 
     def run(self):
         while True:
-            readable = [self.control] + [i.sock for i in self.by_sock.values()]
+            readable = [self.control] + [i.sock for i in self.inits.values()]
             try:
-                # Work first; a pool refill (a fork, new namespaces) only when nothing is waiting.
+                # Work first; a new init (a fork, new namespaces) only when nothing is waiting.
                 ready, _, _ = select.select(readable, [], [], 0)
                 if not ready:
                     if self.refill():
@@ -718,35 +914,34 @@ class Zygote:
                     if not self.on_control():
                         return
                 else:
-                    self.on_init(self.by_sock.get(sock.fileno()))
+                    self.on_init(self.inits.get(sock.fileno()))
             self.escalate_kills()
+            self.retire_idle()
             self.reap()
 
+    def coming(self, network):
+        """Inits that will be ready soon: starting, or preparing their next job after one ended."""
+        return sum(1 for i in self.inits.values() if i.network == network and i.state in ("starting", "preparing"))
+
     def refill(self):
-        """Starts one more init when the pool (counting those still setting up) is short. True if it did."""
-        if len(self.pool[False]) + self.starting < self.pool_size + len(self.waiting):
-            self.add_to_pool(False)
-            return True
+        """Starts one more init when ready ones plus those coming fall short of the pool (or of waiting jobs;
+        networked inits are made on demand only). True if it did."""
+        for network in (False, True):
+            waiting = sum(1 for spec in self.waiting if bool(spec.get("network")) == network)
+            wanted = waiting + (0 if network else self.pool_size)
+            if len(self.pool[network]) + self.coming(network) < wanted:
+                self.add_init(network)
+                return True
         return False
 
-    def add_to_pool(self, network):
+    def add_init(self, network):
         """Forks an init; it joins the pool when it reports ready (see on_init), never blocking the loop."""
         self.counter += 1
-        name = "pool-%d-%d" % (os.getpid(), self.counter)  # zygotes of several runtimes share the parents
-        dirs = []
-        for parent in self.sandbox.cgroup_parents:
-            try:
-                os.mkdir(parent + "/" + name)
-                dirs.append(parent + "/" + name)
-            except OSError as e:
-                send(self.control, {"t": "warning", "message": "cannot create cgroup %s/%s: %s" % (parent, name, e)})
-        if len(dirs) != len(self.sandbox.cgroup_parents):
-            dirs = []  # all or nothing: the job then fails rather than run with part of its limits
-        pid, sock, job_sock = spawn_init(self.sandbox, network, dirs)
-        init = Init(None, sock, job_sock, network)
-        init.cgroup = name if dirs else None
-        self.by_sock[sock.fileno()] = init
-        self.starting += 1
+        # Zygotes of several runtimes share the cgroup parents; the init numbers its jobs' cgroups after this.
+        base = "pool-%d-%d" % (os.getpid(), self.counter) if self.sandbox.cgroup_parents else None
+        _pid, sock, job_sock = spawn_init(self.sandbox, network, base)
+        init = Init(sock, job_sock, network)
+        self.inits[sock.fileno()] = init
         return init
 
     def on_control(self):
@@ -765,17 +960,17 @@ class Zygote:
         return True
 
     def spawn(self, spec):
-        network = bool(spec.get("network"))
-        pool = self.pool[network]
+        pool = self.pool[bool(spec.get("network"))]
         if not pool:
             self.waiting.append(spec)
-            if network:
-                self.add_to_pool(True)
             return
-        self.dispatch(pool.pop(0), spec)
+        self.dispatch(pool.pop(), spec)  # the most recently used: its pages are the warmest
 
     def dispatch(self, init, spec):
         job_id = spec["id"]
+        init.state = "busy"
+        init.job = job_id
+        self.jobs[job_id] = init
         try:
             ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
             # The job reads stdin and writes stdout/stderr; each socket carries one direction only.
@@ -794,51 +989,14 @@ class Zygote:
                 init.cgroup = name
                 spec["cgroup_dirs"] = [parent + "/" + name for parent in self.sandbox.cgroup_parents]
             send(init.job_sock, spec, [job_end.fileno() for _, job_end in ends])
-            init.job_sock.close()
-            init.job = job_id
-            self.jobs[job_id] = init
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid, "cgroup": init.cgroup},
                  [engine_end.fileno() for engine_end, _ in ends])
             for pair in ends:
                 for s in pair:
                     s.close()
         except Exception as e:
+            self.retire(init)
             send(self.control, {"t": "exited", "id": job_id, "error": "could not start the job: %s" % (e,)})
-
-    def on_ready(self, init):
-        for spec in self.waiting:
-            if bool(spec.get("network")) == init.network:
-                self.waiting.remove(spec)
-                self.dispatch(init, spec)
-                return
-        if init.network:
-            self.forget(init)  # networked inits are made on demand only
-            os.kill(init.pid, signal.SIGKILL)
-            return
-        self.pool[False].append(init)
-
-    def kill(self, job_id):
-        init = self.jobs.get(job_id)
-        if init is None:
-            return
-        try:
-            send(init.sock, {"op": "kill"})
-        except OSError:
-            pass
-        if init.kill_at is None:
-            init.kill_at = time.monotonic() + 1.0
-
-    def escalate_kills(self):
-        now = time.monotonic()
-        for init in list(self.jobs.values()):
-            if init.kill_at is not None and now >= init.kill_at:
-                # The init did not answer: kill its whole tree from here (a PID namespace dies with its init).
-                for target in descendants(init.pid) + [init.pid]:
-                    try:
-                        os.kill(target, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-                init.kill_at = now + 1.0
 
     def on_init(self, init):
         if init is None:
@@ -847,38 +1005,96 @@ class Zygote:
             message, _ = recv(init.sock)
         except OSError:
             message = None
-        if message is not None and init.pid is None and "pid" in message:
+        if message is None:
+            self.on_init_gone(init)
+        elif "pid" in message and init.pid is None:
             init.pid = message["pid"]
-            if init.ready_early:
-                self.starting -= 1
-                self.on_ready(init)
-            return
-        if message is not None and message.get("ready"):
+            if init.early is not None:
+                self.on_ready(init, init.early)
+        elif message.get("ready"):
             if init.pid is None:
                 # In a PID namespace a helper reports the init's host pid, and may be slower than the init's own
                 # "ready" on the same socket: hold it until the pid is known.
-                init.ready_early = True
-                return
-            self.starting -= 1
-            self.on_ready(init)
-            return
-        if init.pid is not None and init.job is None and init not in self.pool[init.network]:
-            self.starting -= 1  # died while setting up
-        self.forget(init)
-        if init.job is None:
-            # A pooled init that died before its job (its sandbox setup failed): say so; the refill retries.
-            send(self.control, {"t": "warning", "message": (message or {}).get("error", "a job init died")})
-            return
-        report = {"t": "exited", "id": init.job}
-        if message is None:
-            report["error"] = "the job's init process died"
-            report["lost"] = True
+                init.early = message
+            else:
+                self.on_ready(init, message)
+        elif init.state == "busy":
+            report = {"t": "exited", "id": init.job}
+            report.update((k, v) for k, v in message.items() if k != "last")
+            self.jobs.pop(init.job, None)
+            init.job = None
+            init.kill_at = None
+            init.state = "preparing"
+            if message.get("last"):
+                self.forget(init)  # it exits now; a new one takes its place
+            send(self.control, report)
         else:
-            report.update(message)
-        send(self.control, report)
+            # An init that failed before any job (its sandbox could not be set up): say so; the refill retries.
+            self.forget(init)
+            send(self.control, {"t": "warning", "message": message.get("error", "a job init failed")})
+
+    def on_init_gone(self, init):
+        self.forget(init)
+        if init.state == "busy":
+            send(self.control, {"t": "exited", "id": init.job, "error": "the job's init process died", "lost": True})
+        else:
+            send(self.control, {"t": "warning", "message": "a job init died"})
+
+    def on_ready(self, init, message):
+        init.early = None
+        init.state = "ready"
+        init.seq = message.get("seq")
+        init.cgroup = message.get("cgroup")
+        if message.get("warning"):
+            send(self.control, {"t": "warning", "message": message["warning"]})
+        for spec in self.waiting:
+            if bool(spec.get("network")) == init.network:
+                self.waiting.remove(spec)
+                self.dispatch(init, spec)
+                return
+        init.idle_since = time.monotonic()
+        self.pool[init.network].append(init)
+
+    def retire_idle(self):
+        """Inits beyond the pool (made for a burst, or networked) leave after idle_seconds without a job."""
+        now = time.monotonic()
+        for network, pool in self.pool.items():
+            keep = 0 if network else self.pool_size
+            while len(pool) > keep and now - pool[0].idle_since >= self.idle_seconds:
+                self.retire(pool[0])
+
+    def retire(self, init):
+        try:
+            send(init.sock, {"op": "exit"})
+        except OSError:
+            pass
+        self.forget(init)
+
+    def kill(self, job_id):
+        init = self.jobs.get(job_id)
+        if init is None:
+            return
+        try:
+            send(init.sock, {"op": "kill", "seq": init.seq})
+        except OSError:
+            pass
+        if init.kill_at is None:
+            init.kill_at = time.monotonic() + 1.0
+
+    def escalate_kills(self):
+        now = time.monotonic()
+        for init in list(self.jobs.values()):
+            if init.kill_at is not None and now >= init.kill_at and init.pid is not None:
+                # The init did not answer: kill its whole tree from here (a PID namespace dies with its init).
+                for target in descendants(init.pid) + [init.pid]:
+                    try:
+                        os.kill(target, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                init.kill_at = now + 1.0
 
     def forget(self, init):
-        self.by_sock.pop(init.sock.fileno(), None)
+        self.inits.pop(init.sock.fileno(), None)
         for pool in self.pool.values():
             if init in pool:
                 pool.remove(init)
@@ -897,7 +1113,7 @@ class Zygote:
                 return
 
     def shutdown(self):
-        for init in list(self.by_sock.values()):
+        for init in list(self.inits.values()):
             if init.pid is None:
                 continue  # still setting up: it ends when its socket closes with this process
             try:

@@ -1,0 +1,72 @@
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+using static Runbox.Execution.Tests.Sandbox.SandboxAssert;
+
+namespace Runbox.Execution.Tests.Sandbox;
+
+/// <summary>
+/// A sandbox (an init and its namespaces) serves many jobs one after another; nothing one job leaves behind may
+/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets, processes.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class SandboxReuseTests(SandboxFixture fixture)
+{
+    private const string Writer = """
+        import ctypes, os, socket, subprocess
+        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+            with open(folder + "/left-by-writer", "w") as f:
+                f.write("secret")
+        assert ctypes.CDLL(None).shmget(0x5EC, 4096, 0o1666) >= 0  # IPC_CREAT | 0666
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind("\0left-by-writer")
+        listener.listen()
+        subprocess.Popen(["sleep", "30"], start_new_session=True)
+        print(os.getpid())
+        """;
+
+    private const string Checker = """
+        import os
+        found = []
+        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+            # The job's own folder may lie under one of them (the engine's work root): that path is its own.
+            found += [folder + "/" + name for name in os.listdir(folder) if not os.getcwd().startswith(folder + "/" + name + "/")]
+        found += ["shm " + line.split()[0] for line in open("/proc/sysvipc/shm").read().splitlines()[1:]]
+        found += [line for line in open("/proc/net/unix").read().splitlines() if "left-by-writer" in line]
+        for pid in os.listdir("/proc"):
+            if pid.isdigit() and int(pid) not in (1, os.getpid()):
+                found.append("process " + open("/proc/%s/comm" % pid).read().strip())
+        print(os.getpid())
+        print(found)
+        """;
+
+    [SkippableFact]
+    public async Task NothingAJobLeaves_ReachesTheNextJobOfItsSandbox()
+    {
+        fixture.RequireFullSandbox();
+        var checkerPids = new List<int>();
+        for (var round = 0; round < 4; round++)
+        {
+            var writer = await fixture.Engine.RunAsync(new JobRequest { Script = Writer });
+            Assert.True(writer.Status == JobStatus.Succeeded, $"writer: {writer.Status} {writer.Error} {Stderr(writer)}");
+            var checker = await fixture.Engine.RunAsync(new JobRequest { Script = Checker });
+            Assert.True(checker.Status == JobStatus.Succeeded, $"checker: {checker.Status} {checker.Error} {Stderr(checker)}");
+            var lines = Stdout(checker).Split('\n');
+            Assert.Equal("[]", lines[1]);
+            checkerPids.Add(int.Parse(lines[0]));
+        }
+        // Each sandbox's first job is its pid 2: a higher pid shows a checker ran in a sandbox that served a job before.
+        Assert.Contains(checkerPids, pid => pid > 2);
+    }
+
+    [SkippableFact]
+    public async Task DevShm_IsWritable_SoMultiprocessingLocksWork()
+    {
+        fixture.RequireFullSandbox();
+        var result = await fixture.Engine.RunAsync(new JobRequest
+        {
+            Script = "import multiprocessing\nlock = multiprocessing.Lock()\nwith lock:\n    print('locked')",
+        });
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal("locked\n", Stdout(result));
+    }
+}
