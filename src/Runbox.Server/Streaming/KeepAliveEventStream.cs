@@ -35,8 +35,10 @@ public sealed class KeepAliveEventStream(IAsyncEnumerable<SseItem<string>> event
         {
             while (true)
             {
-                using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+                // A replay yields its events at once: the idle timer is armed only when the next one has to be waited for.
+                if (!next.IsCompleted)
                 {
+                    using var quiet = CancellationTokenSource.CreateLinkedTokenSource(aborted);
                     var idle = Task.Delay(interval, time, quiet.Token);
                     if (await Task.WhenAny(next, idle) != next)
                     {
