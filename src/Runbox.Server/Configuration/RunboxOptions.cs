@@ -56,6 +56,12 @@ public sealed class RunboxOptions
     /// <summary>Longest answer to <c>POST /api/v1/jobs?wait=true</c>; past it the job is returned still running.</summary>
     public double MaxWaitSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// After this many seconds without an event, a server-sent events stream gets a <c>: keep-alive</c> comment, so
+    /// proxies and browsers do not drop the stream of a job that prints nothing for a while.
+    /// </summary>
+    public double StreamKeepAliveSeconds { get; set; } = 15;
+
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
     public int MaxJsonDepth { get; set; } = 32;

@@ -44,6 +44,7 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         Positive(options.LeaseSeconds, "LeaseSeconds");
         Positive(options.PollSeconds, "PollSeconds");
         Positive(options.MaxWaitSeconds, "MaxWaitSeconds");
+        Positive(options.StreamKeepAliveSeconds, "StreamKeepAliveSeconds");
         if (options.DrainSeconds < 0)
         {
             errors.Add($"Runbox:DrainSeconds must not be negative (got {options.DrainSeconds}).");

@@ -6,7 +6,9 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Runbox.Server.Auth;
+using Runbox.Server.Configuration;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Storage;
@@ -15,7 +17,7 @@ namespace Runbox.Server.Streaming;
 
 /// <summary>
 /// Live output: <c>/events</c> as server-sent events (<c>id:</c> = seq, <c>event: log</c>, a final <c>event: result</c>,
-/// then the stream closes; <c>Last-Event-ID</c> resumes) and <c>/ws</c> with the same messages over a WebSocket.
+/// then the stream closes; <c>Last-Event-ID</c> resumes; <c>: keep-alive</c> comments while the job is silent) and <c>/ws</c> with the same messages over a WebSocket.
 /// </summary>
 public static class JobStreamsApi
 {
@@ -60,7 +62,8 @@ public static class JobStreamsApi
             return Problems.TooManyStreams(limiter.PerKey);
         }
         http.Response.RegisterForDispose(lease);
-        return TypedResults.ServerSentEvents(ToSse(http, jobs.Store, id, after, http.RequestAborted));
+        var keepAlive = TimeSpan.FromSeconds(http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value.StreamKeepAliveSeconds);
+        return new KeepAliveEventStream(ToSse(jobs.Store, id, after, http.RequestAborted), keepAlive, http.RequestServices.GetRequiredService<TimeProvider>());
     }
 
     private static async Task<IResult> EventsAsync(
@@ -73,11 +76,8 @@ public static class JobStreamsApi
         return await ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after);
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> ToSse(HttpContext http, IJobStore store, string id, long after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> ToSse(IJobStore store, string id, long after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // The result has set the headers by now; sending them at once lets a client of a queued job see the stream open
-        // instead of waiting for the first line.
-        await http.Response.Body.FlushAsync(cancellationToken);
         await foreach (var item in JobEventFeed.ReadAsync(store, id, after, cancellationToken))
         {
             if (item.Line is { } line)

@@ -20,12 +20,16 @@ public static class RuntimeServer
     {
         TinyWheel.Write(folder, "tinypkg", "0.1", new Dictionary<string, string> { ["tinypkg/__init__.py"] = "VALUE = 1\n" });
         TinyWheel.Write(folder, "extrapkg", "1.0", new Dictionary<string, string> { ["extrapkg/__init__.py"] = "VALUE = 'extra'\n" });
+        WriteBrokenPrintWheel(folder);
+        return folder;
+    }
+
+    /// <summary>brokenprint 1.0: its .pth replaces print() at interpreter start, so a runtime with it fails its smoke test.</summary>
+    public static void WriteBrokenPrintWheel(string folder) =>
         TinyWheel.Write(folder, "brokenprint", "1.0", new Dictionary<string, string>
         {
             ["brokenprint.pth"] = "import builtins; builtins.print = lambda *a, **k: (_ for _ in ()).throw(RuntimeError('print is broken in this runtime'))\n",
         });
-        return folder;
-    }
 
     public static async Task<RunningServer> StartAsync(ITestOutputHelper output, TempFolder? data = null)
     {

@@ -73,6 +73,43 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Events_SendsKeepAliveCommentsAndTheSameEvents_WhenTheJobIsSilentLongerThanTheInterval()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:StreamKeepAliveSeconds"] = "0.5" });
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('before', flush=True)\ntime.sleep(4)\nprint('after')" });
+
+        using var response = await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStringAsync();
+
+        var blocks = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        // The comment comes while the job sleeps: between its two lines, never inside an event.
+        var before = Array.FindIndex(blocks, b => b.Contains("\"text\":\"before\"", StringComparison.Ordinal));
+        var after = Array.FindIndex(blocks, b => b.Contains("\"text\":\"after\"", StringComparison.Ordinal));
+        Assert.Contains(": keep-alive", blocks[(before + 1)..after]);
+        Assert.All(blocks.Where(b => b.Contains(": keep-alive", StringComparison.Ordinal)), b => Assert.Equal(": keep-alive", b));
+        var events = blocks.Where(b => b != ": keep-alive").ToArray();
+        Assert.Equal(3, events.Length);
+        Assert.Equal($"event: log\ndata: {{\"seq\":1,\"timestamp\":{Timestamp(events[0])},\"stream\":\"stdout\",\"text\":\"before\"}}\nid: 1", events[0]);
+        Assert.Equal($"event: log\ndata: {{\"seq\":2,\"timestamp\":{Timestamp(events[1])},\"stream\":\"stdout\",\"text\":\"after\"}}\nid: 2", events[1]);
+        Assert.StartsWith("event: result\ndata: {\"id\":\"" + job.Id + "\",", events[2]);
+        Assert.EndsWith("\n\n", body);
+    }
+
+    [Fact]
+    public async Task SessionEvents_SendsKeepAliveComments_WhenTheSessionIsSilent()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:StreamKeepAliveSeconds"] = "0.5" });
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\ntime.sleep(3)\nprint('done')" });
+
+        using var response = await server.Admin.GetAsync($"/sse/session/{job.Id}", HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.StartsWith(": keep-alive\n\n", body);
+        Assert.Contains("\"text\":\"done\"", body);
+        Assert.Contains("event: result", body);
+    }
+
+    [Fact]
     public async Task WebSocket_SendsLogMessagesThenTheResultAndCloses_WhenConnected()
     {
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('a', flush=True)\ntime.sleep(0.5)\nprint('b')" });

@@ -1,11 +1,17 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Runbox.Server.Tests.Infrastructure;
+using Runbox.Server.Tests.Runtimes;
+using Runbox.Server.Worker;
+using Runbox.Storage;
+using Runbox.Storage.Workers;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
 namespace Runbox.Server.Tests.Ui;
 
-/// <summary>Runtimes and Maintenance pages, and what a non-admin key sees.</summary>
+/// <summary>Runtimes, Workers and Maintenance pages, and what a non-admin key sees.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper output)
 {
@@ -82,6 +88,83 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
+    public async Task RuntimesPage_LinksAFailedRuntimeToItsKeptSmokeTestJob_WhenTheSmokeTestFails()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        try
+        {
+            await ui.GotoAsync("#/runtimes");
+            await ui.Page.GetByLabel("Name", new() { Exact = true }).FillAsync("uibroken");
+            // brokenprint's .pth replaces print() at interpreter start, so the smoke test's hello world fails.
+            await ui.Page.GetByLabel("Packages", new() { Exact = true }).FillAsync("brokenprint");
+            await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+            var row = ui.Page.Locator("tr[data-runtime=uibroken]");
+            await Expect(row).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 180_000 });
+            await Expect(row.Locator(".badge")).ToHaveTextAsync("failed");
+            await Expect(row).ToContainTextAsync("print is broken");
+            await ui.ScreenshotAsync("runtimes-failed");
+            var smokeTestJobId = (await fixture.Server.Admin.GetRuntimeAsync("uibroken")).SmokeTestJobId;
+            Assert.NotNull(smokeTestJobId);
+
+            await row.GetByRole(AriaRole.Link, new() { Name = "smoke test job" }).ClickAsync();
+
+            await ui.Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex($"#/jobs/{smokeTestJobId}$"));
+            await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "failed");
+            await Expect(ui.Page.Locator("#output .line.stderr", new() { HasText = "RuntimeError: print is broken" })).ToBeVisibleAsync();
+            await Expect(ui.Page.Locator("[data-fact=exit_code] dd")).Not.ToHaveTextAsync("0");
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            await fixture.Server.Admin.DeleteAsync("/api/v1/runtimes/uibroken?force=true");
+        }
+    }
+
+    [SkippableFact]
+    public async Task WorkersPage_ListsEachNodeAndShowsOneTurnStaleLive_WhenItsHeartbeatsStop()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var store = fixture.Server.App.Services.GetRequiredService<IJobStore>();
+        var local = Assert.Single((await (await fixture.Server.Admin.GetAsync("/api/v1/workers")).ReadAsync<WorkerListResponse>()).Workers);
+        // A node that heartbeats once and never again: it turns stale a lease (10 s) later, as a killed node would.
+        await store.HeartbeatWorkerAsync(new WorkerRecord
+        {
+            Name = "ui-ghost-node",
+            Slots = 5,
+            Busy = 2,
+            Runtimes = ["default", "science"],
+            StartedAt = DateTimeOffset.UtcNow.AddMinutes(-5),
+        });
+        try
+        {
+            await ui.GotoAsync("#/workers");
+
+            var ghost = ui.Page.Locator("tr[data-worker=ui-ghost-node]");
+            await Expect(ghost).ToHaveAttributeAsync("data-status", "alive");
+            await Expect(ghost.Locator("[data-slots]")).ToHaveTextAsync("5");
+            await Expect(ghost.Locator("[data-busy]")).ToHaveTextAsync("2");
+            await Expect(ghost.Locator("[data-runtimes]")).ToHaveTextAsync("default, science");
+            await Expect(ghost.Locator("[data-last-seen]")).ToContainTextAsync("ago");
+            var node = ui.Page.Locator($"tr[data-worker='{local.Name}']");
+            await Expect(node).ToHaveAttributeAsync("data-status", "alive");
+            await Expect(node.Locator("[data-slots]")).ToHaveTextAsync("3");
+            await Expect(node.Locator("[data-runtimes]")).ToContainTextAsync("default");
+            await ui.ScreenshotAsync("workers");
+
+            // No reload: the page refreshes itself, and the ghost's badge changes while the local node stays alive.
+            await Expect(ghost).ToHaveAttributeAsync("data-status", "stale", new() { Timeout = 90_000 });
+            await Expect(ghost.Locator(".badge")).ToHaveTextAsync("stale");
+            await Expect(node).ToHaveAttributeAsync("data-status", "alive");
+            await ui.ScreenshotAsync("workers-stale");
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            await store.RemoveWorkerAsync("ui-ghost-node");
+        }
+    }
+
+    [SkippableFact]
     public async Task Navigation_HidesMaintenance_WhenTheKeyIsNotAdmin()
     {
         var (user, _) = await fixture.Server.UserAsync("viewer");
@@ -91,6 +174,7 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
 
         await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Jobs" })).ToBeVisibleAsync();
         await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Maintenance" })).ToBeHiddenAsync();
+        await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Workers" })).ToBeHiddenAsync();
         await Expect(ui.Page.Locator("#who")).ToContainTextAsync("key ");
         await Expect(ui.Page.Locator("#connection")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
         ui.AssertNoBrowserErrors();

@@ -32,8 +32,9 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Packages come only from a local folder holding one tiny wheel: installs work without a network.
+        // Packages come only from a local folder holding two tiny wheels (one breaks print()): installs work without a network.
         TinyWheel.Write(_wheels.Path, "uitiny", "0.1");
+        Runtimes.RuntimeServer.WriteBrokenPrintWheel(_wheels.Path);
         Server = await RunningServer.StartAsync(null, new Dictionary<string, string?>
         {
             ["Runbox:Workers"] = "3",

@@ -1,4 +1,4 @@
-// Entry point: sign-in, hash routes (#/run, #/jobs, #/jobs/ID, #/runtimes, #/maintenance), connection status.
+// Entry point: sign-in, hash routes (#/run, #/jobs, #/jobs/ID, #/runtimes, #/workers, #/maintenance), connection status.
 import { get, session, sleep } from "./api.js";
 import * as signIn from "./pages/signin.js";
 import * as run from "./pages/run.js";
@@ -6,6 +6,7 @@ import * as job from "./pages/job.js";
 import * as jobs from "./pages/jobs.js";
 import * as runtimes from "./pages/runtimes.js";
 import * as maintenance from "./pages/maintenance.js";
+import * as workers from "./pages/workers.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
@@ -16,6 +17,7 @@ const routes = [
   [/^#\/jobs\/([^/]+)$/, job, "jobs", "Job"],
   [/^#\/jobs$/, jobs, "jobs", "Jobs"],
   [/^#\/runtimes$/, runtimes, "runtimes", "Runtimes"],
+  [/^#\/workers$/, workers, "workers", "Workers"],
   [/^#\/maintenance$/, maintenance, "maintenance", "Maintenance"],
 ];
 

@@ -1,0 +1,74 @@
+using System.Net.ServerSentEvents;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Runbox.Server.Streaming;
+
+/// <summary>
+/// Writes server-sent events like <c>TypedResults.ServerSentEvents</c> (same headers, same bytes per event), and a
+/// comment line <c>: keep-alive</c> whenever no event was written for <see cref="Interval"/>: proxies and browsers
+/// drop a connection that stays silent, and a job may print nothing for minutes. SSE clients ignore comments.
+/// </summary>
+public sealed class KeepAliveEventStream(IAsyncEnumerable<SseItem<string>> events, TimeSpan interval, TimeProvider time) : IResult
+{
+    private static readonly ReadOnlyMemory<byte> KeepAlive = ": keep-alive\n\n"u8.ToArray();
+
+    public TimeSpan Interval => interval;
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache,no-store";
+        response.Headers.Pragma = "no-cache";
+        response.Headers.ContentEncoding = "identity";
+        httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        var aborted = httpContext.RequestAborted;
+        // Headers at once: a client of a queued job sees the stream open instead of waiting for the first line.
+        await response.Body.FlushAsync(aborted);
+
+        // The next event is awaited while keep-alives are written; its own token lets the finally block stop it
+        // before the enumerator is disposed, whatever ended the loop.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var items = events.GetAsyncEnumerator(reading.Token);
+        var next = items.MoveNextAsync().AsTask();
+        try
+        {
+            while (true)
+            {
+                // A replay yields its events at once: the idle timer is armed only when the next one has to be waited for.
+                if (!next.IsCompleted)
+                {
+                    using var quiet = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                    var idle = Task.Delay(interval, time, quiet.Token);
+                    if (await Task.WhenAny(next, idle) != next)
+                    {
+                        aborted.ThrowIfCancellationRequested();
+                        await response.Body.WriteAsync(KeepAlive, aborted);
+                        await response.Body.FlushAsync(aborted);
+                        continue;
+                    }
+                    await quiet.CancelAsync();
+                }
+                if (!await next)
+                {
+                    break;
+                }
+                await SseFormatter.WriteAsync(new[] { items.Current }.ToAsyncEnumerable(), response.Body, aborted);
+                next = items.MoveNextAsync().AsTask();
+            }
+        }
+        finally
+        {
+            await reading.CancelAsync();
+            try
+            {
+                await next;
+            }
+            catch (Exception)
+            {
+                // Cancelled above, or the failure that ended the loop, which is already on its way up.
+            }
+            await items.DisposeAsync();
+        }
+    }
+}
