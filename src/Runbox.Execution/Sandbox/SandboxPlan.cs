@@ -80,11 +80,10 @@ internal sealed class SandboxPlan : IDisposable
                 plan.Warn(problem);
             }
         }
-        // Not root is warned about above already; a root that may not mount is a warning of its own.
         if (sandbox.Enabled)
         {
             plan.Disks = SlotDisks.TryCreate(disksDirectory, options.Slots, out var diskProblem);
-            if (diskProblem is not null && isRoot)
+            if (diskProblem is not null)
             {
                 plan.Warn(diskProblem);
             }
