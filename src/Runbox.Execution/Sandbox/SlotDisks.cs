@@ -21,10 +21,16 @@ internal sealed class SlotDisks : IDisposable
     private const long FullMargin = 64 * 1024;
 
     private readonly string[] _mounts;
+    private readonly EventHandler _onExit;
+    private int _disposed;
 
     private SlotDisks(string[] mounts)
     {
         _mounts = mounts;
+        // Mounts outlive the process: an engine never disposed (a program that just exits) must not leave them.
+        // A killed process leaves them to the next engine's start (UnmountBeneath).
+        _onExit = (_, _) => Dispose();
+        AppDomain.CurrentDomain.ProcessExit += _onExit;
     }
 
     /// <summary>One tmpfs per slot below <paramref name="directory"/>, or null (with why) where mounting is not allowed.</summary>
@@ -100,6 +106,11 @@ internal sealed class SlotDisks : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        AppDomain.CurrentDomain.ProcessExit -= _onExit;
         foreach (var mount in _mounts)
         {
             Libc.Unmount(mount, Libc.MNT_DETACH);
