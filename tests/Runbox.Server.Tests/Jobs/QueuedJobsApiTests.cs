@@ -260,5 +260,9 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         {
             Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
         }
+        var limitKinds = document.GetProperty("components").GetProperty("schemas").GetProperty("JobResponse")
+            .GetProperty("properties").GetProperty("limit_exceeded").GetProperty("enum").EnumerateArray()
+            .Select(v => v.ValueKind == System.Text.Json.JsonValueKind.Null ? null : v.GetString());
+        Assert.Equal(["none", "wall_time", "cpu_time", "memory", "processes", "output", "file_size", "disk", null], limitKinds);
     }
 }
