@@ -101,7 +101,7 @@ public static class RunboxApp
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<RuntimeProblemHandler>();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddSchemaTransformer(OpenApiEnums.ApplyAsync));
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -17,12 +17,13 @@ internal static class ExecCommand
         var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit in seconds." };
         var memory = new Option<long?>("--memory") { Description = "Memory limit in MB." };
         var cpu = new Option<double?>("--cpu") { Description = "CPU time limit in seconds." };
+        var disk = new Option<long?>("--disk") { Description = "Size limit of the job's working folder in MB (as root; default 256)." };
         var network = new Option<bool>("--network") { Description = "Allow network access." };
         var fresh = new Option<bool>("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
         var json = new Option<bool>("--json") { Description = "Print the whole result as one JSON object instead of the output." };
         var command = new Command("exec", "Run a script locally through the engine, without a server.")
         {
-            file, args, lang, timeout, memory, cpu, network, fresh, json,
+            file, args, lang, timeout, memory, cpu, disk, network, fresh, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -63,6 +64,7 @@ internal static class ExecCommand
                     Timeout = parse.GetValue(timeout) is { } t ? TimeSpan.FromSeconds(t) : null,
                     MemoryBytes = parse.GetValue(memory) * 1024 * 1024,
                     CpuSeconds = parse.GetValue(cpu),
+                    DiskBytes = parse.GetValue(disk) * 1024 * 1024,
                 },
             };
             var options = new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(network) };

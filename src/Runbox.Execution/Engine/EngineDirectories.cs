@@ -41,6 +41,8 @@ internal static class EngineDirectories
     {
         try
         {
+            // A dead engine's slot disks are still mounted; removing through them would fail on their mount points.
+            Sandbox.SlotDisks.UnmountBeneath(directory);
             JobFiles.Remove(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -27,6 +27,7 @@ public sealed record EngineOptions
         OutputBytes = 1024 * 1024,
         FileSizeBytes = 64L * 1024 * 1024,
         OpenFiles = 256,
+        DiskBytes = 256L * 1024 * 1024,
     };
 
     /// <summary>Whether a job that asks for network gets it. The decision is the host's, never the job's alone.</summary>

@@ -50,7 +50,7 @@ public sealed class JobEngine : IJobEngine
         _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
         _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
         _runDirectory = Path.Combine(_instanceDirectory, "run");
-        _plan = SandboxPlan.Detect(Options, _runDirectory, Path.GetFileName(_instanceDirectory), _logger);
+        _plan = SandboxPlan.Detect(Options, _runDirectory, Path.Combine(_instanceDirectory, "disks"), Path.GetFileName(_instanceDirectory), _logger);
         _capabilities = _plan.Capabilities(namespaces: null);
     }
 
@@ -103,7 +103,7 @@ public sealed class JobEngine : IJobEngine
         try
         {
             var runtime = RuntimeFor(run.Request);
-            run.PrepareDirectory(_jobsDirectory);
+            run.PrepareDirectory(_jobsDirectory, _plan.Disks);
             (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
             _runs[run.Id] = run;
             var spec = run.BuildSpawn(runtime, _plan, Options);

@@ -22,6 +22,7 @@ internal sealed class JobRun
     private readonly Stopwatch _clock = new();
     private Dictionary<string, (long Size, DateTime Modified)> _inputs = [];
     private bool _ownsDirectory;
+    private SlotDisks? _disk; // set when the job's folder is its slot's size-limited tmpfs
     private string _entryPath = "";
     private int _stopReason; // a StopReason, set once
     private CgroupUsage? _usage;
@@ -77,15 +78,23 @@ internal sealed class JobRun
         OutputBytes = asked.OutputBytes ?? defaults.OutputBytes,
         FileSizeBytes = asked.FileSizeBytes ?? defaults.FileSizeBytes,
         OpenFiles = asked.OpenFiles ?? defaults.OpenFiles,
+        DiskBytes = asked.DiskBytes ?? defaults.DiskBytes,
     };
 
-    public void PrepareDirectory(string jobsDirectory)
+    public void PrepareDirectory(string jobsDirectory, SlotDisks? disks)
     {
         if (Request.WorkingDirectory is { } given)
         {
+            // The caller's own host folder: mounting over it would hide what is there, so no disk limit.
             Directory = given;
             // What the caller put there beforehand is theirs, not the job's output.
             _inputs = JobFiles.Snapshot(given);
+        }
+        else if (disks is not null && Limits.DiskBytes is { } diskBytes)
+        {
+            _disk = disks;
+            _ownsDirectory = true;
+            Directory = disks.Prepare(Slot, Id, diskBytes);
         }
         else
         {
@@ -379,6 +388,11 @@ internal sealed class JobRun
         {
             (jobStatus, limit) = (JobStatus.Failed, LimitKind.FileSize);
         }
+        else if (failed && _disk?.IsFull(Slot) == true)
+        {
+            // ENOSPC in the job's folder: the job may report it however it likes, so the folder itself says it.
+            (jobStatus, limit) = (JobStatus.Failed, LimitKind.Disk);
+        }
         else if (usage?.ProcessLimitHit == true && failed)
         {
             (jobStatus, limit) = (JobStatus.Failed, LimitKind.Processes);
@@ -456,7 +470,12 @@ internal sealed class JobRun
         }
         finally
         {
-            if (_ownsDirectory)
+            if (_disk is not null)
+            {
+                // The slot's tmpfs stays mounted for its next job, empty; its space is the host's memory.
+                _disk.Clear(Slot);
+            }
+            else if (_ownsDirectory)
             {
                 JobFiles.Remove(Directory);
             }

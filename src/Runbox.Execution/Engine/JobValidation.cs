@@ -72,6 +72,10 @@ internal static class JobValidation
         {
             return $"environment exceeds {MaxEnvironmentBytes} bytes";
         }
+        if (request.Limits.DiskBytes is <= 0)
+        {
+            return "the disk limit must be a positive number of bytes";
+        }
         if (request.WorkingDirectory is { } cwd && (!Path.IsPathRooted(cwd) || !Directory.Exists(cwd)))
         {
             return $"working directory '{cwd}' does not exist or is not absolute";

@@ -22,4 +22,10 @@ public sealed record JobLimits
     public long? FileSizeBytes { get; init; }
 
     public int? OpenFiles { get; init; }
+
+    /// <summary>
+    /// Total bytes of the job's working folder (inputs included); past it writes fail with ENOSPC and a failed job
+    /// is named <see cref="LimitKind.Disk"/>. Only where the engine may mount (root); see <c>SandboxCapabilities.DiskLimit</c>.
+    /// </summary>
+    public long? DiskBytes { get; init; }
 }

@@ -10,6 +10,7 @@ public enum LimitKind
     Processes,
     Output,
     FileSize,
+    Disk,
 }
 
 public static class LimitKindExtensions
@@ -22,6 +23,7 @@ public static class LimitKindExtensions
         LimitKind.Processes => "processes",
         LimitKind.Output => "output",
         LimitKind.FileSize => "file_size",
+        LimitKind.Disk => "disk",
         _ => "none",
     };
 

@@ -64,6 +64,40 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chmod(string path, int mode);
 
+    public const ulong MS_NOSUID = 2;
+    public const ulong MS_NODEV = 4;
+    public const ulong MS_REMOUNT = 32;
+    public const int MNT_DETACH = 2;
+
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MountNative(string source, string target, string? fileSystem, ulong flags, string? data);
+
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Umount2Native(string target, int flags);
+
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int StatVfsNative(string path, byte* buffer);
+
+    /// <summary>mount(2); null when it worked, else the errno's message.</summary>
+    public static string? Mount(string source, string target, string? fileSystem, ulong flags, string? data) =>
+        MountNative(source, target, fileSystem, flags, data) == 0 ? null : Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+
+    /// <summary>umount2(2); null when it worked, else the errno's message.</summary>
+    public static string? Unmount(string target, int flags) =>
+        Umount2Native(target, flags) == 0 ? null : Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+
+    /// <summary>Bytes and inodes an unprivileged writer may still use on the file system holding a path; null on error.</summary>
+    public static (long FreeBytes, long FreeInodes)? FreeSpace(string path)
+    {
+        // glibc's struct statvfs on 64-bit Linux: bsize, frsize, blocks, bfree, bavail, files, ffree, favail, ... (8 bytes each)
+        var buffer = stackalloc ulong[16];
+        if (StatVfsNative(path, (byte*)buffer) != 0)
+        {
+            return null;
+        }
+        return ((long)(buffer[4] * buffer[1]), (long)buffer[7]);
+    }
+
     /// <summary>
     /// Receives one datagram and the descriptors sent with it (marked close-on-exec, so no later child inherits
     /// them). Returns the byte count, 0 at end of stream.

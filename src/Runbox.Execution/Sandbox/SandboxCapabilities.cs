@@ -19,8 +19,11 @@ public sealed record SandboxCapabilities
 
     public bool Rlimits { get; init; } = true;
 
+    /// <summary>Job folders are size-limited tmpfs mounts (the <c>disk</c> limit); without it only the file size limit applies.</summary>
+    public bool DiskLimit { get; init; }
+
     /// <summary>Why each missing feature is missing, one sentence each.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
-    public bool FullyIsolated => NetworkNamespace && MountNamespace && PidNamespace && Cgroups is not null && SeparateUids;
+    public bool FullyIsolated => NetworkNamespace && MountNamespace && PidNamespace && Cgroups is not null && SeparateUids && DiskLimit;
 }

@@ -34,7 +34,10 @@ internal sealed class SandboxPlan : IDisposable
     /// <summary>The slots' cgroups, or null where the host gives none (or the sandbox is off).</summary>
     public Cgroups? Cgroups { get; private set; }
 
-    public static SandboxPlan Detect(EngineOptions options, string runDirectory, string instance, ILogger logger)
+    /// <summary>The slots' size-limited job folders, or null where mounting is not allowed (or the sandbox is off).</summary>
+    public SlotDisks? Disks { get; private set; }
+
+    public static SandboxPlan Detect(EngineOptions options, string runDirectory, string disksDirectory, string instance, ILogger logger)
     {
         var isRoot = Libc.GetEffectiveUserId() == 0;
         var sandbox = options.Sandbox;
@@ -77,6 +80,14 @@ internal sealed class SandboxPlan : IDisposable
                 plan.Warn(problem);
             }
         }
+        if (sandbox.Enabled)
+        {
+            plan.Disks = SlotDisks.TryCreate(disksDirectory, options.Slots, out var diskProblem);
+            if (diskProblem is not null)
+            {
+                plan.Warn(diskProblem);
+            }
+        }
         return plan;
     }
 
@@ -93,7 +104,11 @@ internal sealed class SandboxPlan : IDisposable
 
     private UidBlock? _uids;
 
-    public void Dispose() => _uids?.Dispose();
+    public void Dispose()
+    {
+        Disks?.Dispose();
+        _uids?.Dispose();
+    }
 
     public string ZygoteConfig(string controlSocket, RuntimeDefinition runtime, EngineOptions options)
     {
@@ -178,6 +193,7 @@ internal sealed class SandboxPlan : IDisposable
             Cgroups = Cgroups?.Version,
             SeparateUids = SeparateUids,
             NoNewPrivileges = true,
+            DiskLimit = Disks is not null,
             Warnings = warnings,
         };
     }

@@ -97,6 +97,9 @@ public sealed class JobMaximums
 
     public long FileSizeMb { get; set; } = 1024;
 
+    /// <summary>Largest working folder a job may ask for; it is a tmpfs, so its files take the host's memory.</summary>
+    public long DiskMb { get; set; } = 4096;
+
     public int Args { get; set; } = 256;
 
     public int EnvVars { get; set; } = 256;

@@ -65,6 +65,7 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         Positive(max.Processes, "Maximums:Processes");
         Positive(max.OutputBytes, "Maximums:OutputBytes");
         Positive(max.FileSizeMb, "Maximums:FileSizeMb");
+        Positive(max.DiskMb, "Maximums:DiskMb");
         Positive(max.Args, "Maximums:Args");
         Positive(max.EnvVars, "Maximums:EnvVars");
         Positive(max.ValueChars, "Maximums:ValueChars");

@@ -26,6 +26,7 @@ public sealed record SandboxReadiness(
     bool SeparateUids,
     bool NoNewPrivileges,
     bool Rlimits,
+    bool DiskLimit,
     bool FullyIsolated,
     List<string> Warnings);
 

@@ -29,6 +29,7 @@ public static class JobMapping
                 Processes = spec.Processes,
                 OutputBytes = spec.OutputBytes,
                 FileSizeMb = spec.FileSizeMb,
+                DiskMb = spec.DiskMb,
             },
             Network = spec.Network,
             CallbackUrl = spec.CallbackUrl,

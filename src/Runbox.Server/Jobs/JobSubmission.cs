@@ -49,4 +49,7 @@ public sealed record JobLimitsBody
     public long? OutputBytes { get; init; }
 
     public long? FileSizeMb { get; init; }
+
+    /// <summary>Total size of the job's working folder: inputs and every file it writes there.</summary>
+    public long? DiskMb { get; init; }
 }

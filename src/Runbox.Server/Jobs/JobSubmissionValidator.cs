@@ -140,6 +140,7 @@ public static partial class JobSubmissionValidator
         CheckLimit(limits.Processes, max.Processes, "limits.processes", Add);
         CheckLimit(limits.OutputBytes, max.OutputBytes, "limits.output_bytes", Add);
         CheckLimit(limits.FileSizeMb, max.FileSizeMb, "limits.file_size_mb", Add);
+        CheckLimit(limits.DiskMb, max.DiskMb, "limits.disk_mb", Add);
 
         if (body.MaxAttempts is { } attempts && (attempts < 1 || attempts > max.Attempts))
         {
@@ -178,6 +179,7 @@ public static partial class JobSubmissionValidator
             Processes = limits.Processes,
             OutputBytes = limits.OutputBytes,
             FileSizeMb = limits.FileSizeMb,
+            DiskMb = limits.DiskMb,
             Network = body.Network ?? false,
             Fresh = body.Fresh ?? false,
             CallbackUrl = body.CallbackUrl,

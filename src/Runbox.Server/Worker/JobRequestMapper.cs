@@ -40,6 +40,7 @@ internal static class JobRequestMapper
                 Processes = spec.Processes,
                 OutputBytes = spec.OutputBytes,
                 FileSizeBytes = spec.FileSizeMb * Mb,
+                DiskBytes = spec.DiskMb * Mb,
             },
         };
     }

@@ -34,6 +34,9 @@ public sealed record JobSpec
 
     public long? FileSizeMb { get; init; }
 
+    /// <summary>Total size of the job's working folder (the engine's <c>disk</c> limit).</summary>
+    public long? DiskMb { get; init; }
+
     public bool Network { get; init; }
 
     public bool Fresh { get; init; }

@@ -79,6 +79,22 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Contains("wall_time limit exceeded", stderr);
     }
 
+    [SkippableFact]
+    public async Task Exec_NamesTheDiskLimit_WhenTheScriptFillsItsFolder()
+    {
+        // Job folders are size-limited tmpfs mounts only where the engine may mount.
+        if (Environment.UserName != "root")
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI runs as root, where job folders have a disk limit");
+            Skip.If(true, "the disk limit needs root");
+        }
+        var script = Script("fill.py", "with open('fill', 'wb') as f:\n    while True:\n        f.write(b'z' * 65536)");
+        var (code, _, stderr) = await RunAsync("", "exec", script, "--disk", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("No space left on device", stderr);
+        Assert.Contains("disk limit exceeded", stderr);
+    }
+
     [Fact]
     public async Task Exec_RejectsUnknownLanguage()
     {

@@ -212,6 +212,16 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
         Assert.Contains(expected, result.Error);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task StartAsync_RejectsADiskLimitThatIsNotPositive(long bytes)
+    {
+        var result = await Engine.RunAsync(Python("print(1)") with { Limits = new JobLimits { DiskBytes = bytes } });
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal("the disk limit must be a positive number of bytes", result.Error);
+    }
+
     [Fact]
     public async Task StartAsync_RejectsUnknownRuntime()
     {

@@ -43,10 +43,15 @@ internal static class SandboxAssert
         left.AddRange(NonEmptyJobCgroups().Select(c => $"cgroup {c} not empty"));
         foreach (var engine in Directory.EnumerateDirectories(fixture.WorkRoot, "engine-*"))
         {
-            var folder = Path.Combine(engine, "jobs", jobId);
-            if (Directory.Exists(folder))
+            // On the host's disk (jobs/<id>), or in its slot's size-limited tmpfs (disks/<slot>/<id>).
+            var disks = Path.Combine(engine, "disks");
+            var folders = Directory.Exists(disks) ? Directory.EnumerateDirectories(disks).Select(d => Path.Combine(d, jobId)) : [];
+            foreach (var folder in folders.Append(Path.Combine(engine, "jobs", jobId)))
             {
-                left.Add($"job folder {folder}");
+                if (Directory.Exists(folder))
+                {
+                    left.Add($"job folder {folder}");
+                }
             }
         }
         return left;

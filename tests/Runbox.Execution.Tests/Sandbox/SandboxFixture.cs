@@ -41,6 +41,7 @@ public sealed class SandboxFixture : IAsyncLifetime
             OutputBytes = 256 * 1024,
             FileSizeBytes = 8L * 1024 * 1024,
             OpenFiles = 64,
+            DiskBytes = 64L * 1024 * 1024,
         },
     };
 

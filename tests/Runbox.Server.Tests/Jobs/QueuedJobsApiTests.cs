@@ -47,7 +47,7 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         var response = await _server.Admin.SubmitAsync(new JobSubmission
         {
             Script = "print(1)",
-            Limits = new JobLimitsBody { TimeoutSeconds = 100_000, MemoryMb = 1_000_000, Processes = 0 },
+            Limits = new JobLimitsBody { TimeoutSeconds = 100_000, MemoryMb = 1_000_000, Processes = 0, DiskMb = 1_000_000 },
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -58,6 +58,7 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("at most 600", errors.GetProperty("limits.timeout_seconds")[0].GetString());
         Assert.Contains("at most 4096", errors.GetProperty("limits.memory_mb")[0].GetString());
         Assert.Contains("greater than 0", errors.GetProperty("limits.processes")[0].GetString());
+        Assert.Contains("at most 4096", errors.GetProperty("limits.disk_mb")[0].GetString());
     }
 
     [Theory]
@@ -259,5 +260,9 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         {
             Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
         }
+        var limitKinds = document.GetProperty("components").GetProperty("schemas").GetProperty("JobResponse")
+            .GetProperty("properties").GetProperty("limit_exceeded").GetProperty("enum").EnumerateArray()
+            .Select(v => v.ValueKind == System.Text.Json.JsonValueKind.Null ? null : v.GetString());
+        Assert.Equal(["none", "wall_time", "cpu_time", "memory", "processes", "output", "file_size", "disk", null], limitKinds);
     }
 }

@@ -140,6 +140,29 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal("wall_time", job.LimitExceeded);
     }
 
+    [SkippableFact]
+    public async Task Submit_EndsFailedWithDisk_WhenTheScriptFillsItsFolder()
+    {
+        using var anonymous = _server.Client(null);
+        var ready = await (await anonymous.GetAsync("/readyz")).JsonAsync();
+        if (!ready.GetProperty("sandbox").GetProperty("disk_limit").GetBoolean())
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI runs as root, where job folders have a disk limit");
+            Skip.If(true, "job folders have no disk limit here (not root)");
+        }
+
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "with open('fill', 'wb') as f:\n    while True:\n        f.write(b'z' * 65536)",
+            Limits = new JobLimitsBody { DiskMb = 2, FileSizeMb = 64 },
+        }, wait: true);
+
+        Assert.Equal("failed", job.Status);
+        Assert.Equal("disk", job.LimitExceeded);
+        Assert.Contains("No space left on device", job.Stderr);
+        Assert.Equal(2, job.Limits.DiskMb);
+    }
+
     [Fact]
     public async Task Get_ShowsLiveOutput_WhileTheJobRuns()
     {
