@@ -42,7 +42,7 @@ public sealed record EngineOptions
     public string BashPath { get; init; } = "/bin/bash";
 
     /// <summary>After the job's main process exits, how long to keep reading output an orphan may still write.</summary>
-    public TimeSpan OutputDrain { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan OutputDrain { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Largest total size of the files copied out of one job as artifacts.</summary>
     public long MaxArtifactBytes { get; init; } = 64L * 1024 * 1024;

@@ -121,6 +121,12 @@ internal sealed class JobRun
         var (mode, argv) = Command(runtime, options);
         var env = JobEnvironment.For(Request, Request.Language == JobLanguage.Python ? runtime : null, Directory!);
         var uid = plan.UidFor(Slot);
+        if (uid is { } owner)
+        {
+            // The folder (holding only the inputs yet) becomes the job's uid's here, not in the job process: there
+            // each file touched costs page copies on the job's critical path.
+            JobFiles.ChownTree(Directory!, (uint)owner, (uint)owner);
+        }
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
