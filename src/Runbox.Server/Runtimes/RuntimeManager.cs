@@ -188,10 +188,14 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Invalid("packages", "give at least one package to install (or preload module to add).");
         }
-        if (!RunsJobs && _builds.TryRemove(name, out var waiting))
+        if (!RunsJobs)
         {
-            // The wait for the last smoke test: this install's own smoke test replaces it.
-            await waiting.CancelAsync();
+            CheckInstallable(await GetAsync(name, cancellationToken), wanted);
+            if (_builds.TryRemove(name, out var waiting))
+            {
+                // The wait for the last smoke test (it holds the runtime's lock): this install's own smoke test replaces it.
+                await waiting.CancelAsync();
+            }
         }
         var gate = Lock(name);
         await gate.WaitAsync(cancellationToken);
@@ -202,15 +206,7 @@ public sealed partial class RuntimeManager(
             {
                 return await DeclareInstallAsync(runtime, wanted, modules, cancellationToken);
             }
-            if (runtime.State == RuntimeState.Installing)
-            {
-                throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing already; wait until it is done.");
-            }
-            if (runtime.VenvPath is null && wanted.Count > 0)
-            {
-                throw RuntimeRequestException.Invalid("packages",
-                    $"runtime '{name}' is the host's own Python without a virtual environment; create a runtime to install packages.");
-            }
+            CheckInstallable(runtime, wanted);
             var installing = await SaveAsync(runtime with
             {
                 State = RuntimeState.Installing,
@@ -296,15 +292,7 @@ public sealed partial class RuntimeManager(
     private async Task<RuntimeRecord> DeclareInstallAsync(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules,
         CancellationToken cancellationToken)
     {
-        if (runtime.State == RuntimeState.Installing)
-        {
-            throw RuntimeRequestException.Conflict($"Runtime '{runtime.Name}' is installing already; wait until it is done.");
-        }
-        if (runtime.VenvPath is null && wanted.Count > 0)
-        {
-            throw RuntimeRequestException.Invalid("packages",
-                $"runtime '{runtime.Name}' is the host's own Python without a virtual environment; create a runtime to install packages.");
-        }
+        CheckInstallable(runtime, wanted);
         var declared = await SaveAsync(runtime with
         {
             State = RuntimeState.Ready,
@@ -315,6 +303,19 @@ public sealed partial class RuntimeManager(
         }, cancellationToken);
         Background(runtime.Name, token => SmokeTestAsync(declared, WorkerBuildTimeout, token));
         return declared;
+    }
+
+    private static void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted)
+    {
+        if (runtime.State == RuntimeState.Installing)
+        {
+            throw RuntimeRequestException.Conflict($"Runtime '{runtime.Name}' is installing already; wait until it is done.");
+        }
+        if (runtime.VenvPath is null && wanted.Count > 0)
+        {
+            throw RuntimeRequestException.Invalid("packages",
+                $"runtime '{runtime.Name}' is the host's own Python without a virtual environment; create a runtime to install packages.");
+        }
     }
 
     private async Task CreateDefaultAsync(RuntimeRecord? existing, CancellationToken cancellationToken)
