@@ -1,3 +1,4 @@
+using Npgsql;
 using NpgsqlTypes;
 using Runbox.Storage.Keys;
 
@@ -17,6 +18,29 @@ public sealed partial class PostgresJobStore
             .WithTime("created_at", key.CreatedAt)
             .WithTime("revoked_at", key.RevokedAt);
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> InsertFirstAdminKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        // Under READ COMMITTED two nodes could both see "no admin" and both insert. This mode conflicts with itself and
+        // with inserts, so a second node waits here and then sees the first one's committed key (the lock is per
+        // table, so nodes on other schemas of the same database are not held up).
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE", connection, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using var insert = new NpgsqlCommand(
+            $"INSERT INTO api_keys ({KeyColumns}) SELECT @id, @name, @hash, true, @created_at, NULL " +
+            "WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE is_admin AND revoked_at IS NULL)", connection, transaction)
+            .With("id", key.Id)
+            .With("name", key.Name)
+            .With("hash", key.Hash)
+            .WithTime("created_at", key.CreatedAt);
+        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return inserted;
     }
 
     public async Task<ApiKeyRecord?> FindKeyAsync(string hash, CancellationToken cancellationToken = default)

@@ -20,6 +20,21 @@ public sealed partial class SqliteJobStore
             return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
+    public Task<bool> InsertFirstAdminKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken = default) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            // One statement in a write transaction (SQLite has one writer per file): the check and the insert cannot
+            // interleave with another process's, so a second server on the same data folder finds the first one's key.
+            await using var insert = connection.Command(transaction,
+                $"INSERT INTO api_keys ({KeyColumns}) SELECT $id, $name, $hash, 1, $created_at, NULL " +
+                "WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE is_admin AND revoked_at IS NULL)")
+                .With("$id", key.Id)
+                .With("$name", key.Name)
+                .With("$hash", key.Hash)
+                .With("$created_at", StoreTime.ToMicros(key.CreatedAt));
+            return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }, cancellationToken);
+
     public async Task<ApiKeyRecord?> FindKeyAsync(string hash, CancellationToken cancellationToken = default)
     {
         var keys = await ReadKeysAsync($"SELECT {KeyColumns} FROM api_keys WHERE hash = $hash AND revoked_at IS NULL", hash, cancellationToken)

@@ -109,6 +109,12 @@ public interface IJobStore : IAsyncDisposable
 
     Task InsertKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Inserts the admin key <paramref name="key"/> only when the store holds no admin key that is not revoked, as one
+    /// atomic step: of several nodes starting together on one store exactly one inserts. True when this call inserted it.
+    /// </summary>
+    Task<bool> InsertFirstAdminKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken = default);
+
     /// <summary>The key with that hash if it exists and is not revoked.</summary>
     Task<ApiKeyRecord?> FindKeyAsync(string hash, CancellationToken cancellationToken = default);
 

@@ -116,12 +116,25 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             return;
         }
-        if (Unavailable is null)
+        try
         {
-            NpgsqlConnection.ClearAllPools();
-            await RunServerToolAsync("pg_ctl", "-D", DataFolder, "-m", "immediate", "-w", "stop");
+            if (Unavailable is null)
+            {
+                NpgsqlConnection.ClearAllPools();
+                await RunServerToolAsync("pg_ctl", "-D", DataFolder, "-m", "immediate", "-w", "stop");
+            }
         }
-        Directory.Delete(folder, recursive: true);
+        finally
+        {
+            // Even when stopping failed (a server that died already): the cluster's files would stay in /tmp for good.
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     private async Task ExecuteAsync(string sql)

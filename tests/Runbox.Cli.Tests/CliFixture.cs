@@ -29,6 +29,12 @@ public sealed class CliFixture : IAsyncLifetime
         await _app.StopAsync();
         await _app.DisposeAsync();
         Directory.Delete(DataDirectory, recursive: true);
+        // The engine's work root beside it (/tmp/runbox-work-HASH) stays after a stop; nothing else will remove it.
+        var workRoot = Runbox.Server.Configuration.DataFolder.WorkRootFor(DataDirectory);
+        if (Directory.Exists(workRoot))
+        {
+            Directory.Delete(workRoot, recursive: true);
+        }
     }
 
     /// <summary>Runs <c>runbox ARGS --server URL --data DIR</c> in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>

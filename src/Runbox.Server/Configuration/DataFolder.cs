@@ -31,13 +31,13 @@ public sealed class DataFolder
     /// The engine's work root, one per data folder: stable across restarts so leftovers of a killed process are
     /// found, and apart from other servers on the same host.
     /// </summary>
-    public string DefaultWorkRoot
+    public string DefaultWorkRoot => WorkRootFor(Root);
+
+    /// <summary>The default work root of a server on the data folder <paramref name="dataRoot"/> (tests remove it with the folder).</summary>
+    public static string WorkRootFor(string dataRoot)
     {
-        get
-        {
-            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Root)))[..12];
-            return Path.Combine(Path.GetTempPath(), "runbox-work-" + hash);
-        }
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataRoot))))[..12];
+        return Path.Combine(Path.GetTempPath(), "runbox-work-" + hash);
     }
 
     /// <summary>Writes a secret readable by the owner only (0600), created with that mode so it is never exposed.</summary>

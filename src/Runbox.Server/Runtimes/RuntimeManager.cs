@@ -15,6 +15,8 @@ namespace Runbox.Server.Runtimes;
 /// Owns the runtimes: finds interpreters, builds virtual environments, installs packages, registers each runtime with
 /// the engine (its zygote preloads), smoke-tests it through the normal job path, and keeps every step in the store.
 /// Work that takes long (venvs, installs, smoke tests) runs in the background; callers see <c>installing</c> at once.
+/// On an API-only node (<c>--no-worker</c>) it only declares: no environment is built there and no zygote started; the
+/// worker nodes build their own (<see cref="Worker.RuntimeSync"/>) and the smoke test tells when one has.
 /// </summary>
 public sealed partial class RuntimeManager(
     IJobStore store, IJobEngine engine, PackageManager packages, DataFolder data, IOptions<RunboxOptions> options, TimeProvider time,
@@ -25,6 +27,14 @@ public sealed partial class RuntimeManager(
     public const string SystemOwner = "runbox-runtimes";
 
     private static readonly TimeSpan SmokeTestTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How long an API-only node waits for the smoke test of a runtime it declared: worker nodes first build the
+    /// environment (the tools' own limits are 5 minutes for the venv and 30 for the packages).
+    /// </summary>
+    private static readonly TimeSpan WorkerBuildTimeout = TimeSpan.FromMinutes(40);
+
+    private const string WaitingForWorkers = "waiting for a worker node to build its environment and run the smoke test";
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _builds = new();
@@ -37,6 +47,12 @@ public sealed partial class RuntimeManager(
     private IRuntimeStore Runtimes => store.Runtimes()
         ?? throw new InvalidOperationException("This store does not keep runtimes; runtimes need the SQLite or PostgreSQL store.");
 
+    /// <summary>Whether this node runs jobs (an embedded worker): only such a node builds environments and starts zygotes.</summary>
+    private bool RunsJobs => !options.Value.NoWorker;
+
+    /// <summary>SQLite: no other node shares the records, so this node may rewrite <c>default</c> for its own host.</summary>
+    private bool SoleNode => options.Value.Store is not { Length: > 0 };
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (store.Runtimes() is null)
@@ -45,6 +61,11 @@ public sealed partial class RuntimeManager(
         }
         foreach (var runtime in await Runtimes.ListRuntimesAsync(cancellationToken))
         {
+            if (!RunsJobs)
+            {
+                // An API-only node builds nothing, so a runtime installing now is another node's work in progress.
+                continue;
+            }
             var current = runtime;
             if (current.State == RuntimeState.Installing)
             {
@@ -59,7 +80,9 @@ public sealed partial class RuntimeManager(
             Register(current);
         }
         var existing = await Runtimes.GetRuntimeAsync(RuntimeRules.DefaultName, cancellationToken);
-        if (existing is null || !File.Exists(existing.InterpreterPath))
+        // Rewritten for this host's Python only where no other node reads it: with a shared store each worker finds its
+        // own interpreter for default, and nodes on hosts with other Pythons would otherwise overwrite each other.
+        if (existing is null || (RunsJobs && SoleNode && !File.Exists(existing.InterpreterPath)))
         {
             await CreateDefaultAsync(existing, cancellationToken);
         }
@@ -143,11 +166,16 @@ public sealed partial class RuntimeManager(
             CreatedAt = now,
             UpdatedAt = now,
         };
+        if (!RunsJobs)
+        {
+            record = record with { State = RuntimeState.Ready, Progress = WaitingForWorkers };
+        }
         if (!await Runtimes.TryInsertRuntimeAsync(record, cancellationToken))
         {
             throw RuntimeRequestException.Conflict($"A runtime named '{name}' exists already.");
         }
-        Background(name!, token => BuildAsync(record, token));
+        var declared = record;
+        Background(name!, token => RunsJobs ? BuildAsync(declared, token) : SmokeTestAsync(declared, WorkerBuildTimeout, token));
         return record;
     }
 
@@ -160,20 +188,25 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Invalid("packages", "give at least one package to install (or preload module to add).");
         }
+        if (!RunsJobs)
+        {
+            CheckInstallable(await GetAsync(name, cancellationToken), wanted);
+            if (_builds.TryRemove(name, out var waiting))
+            {
+                // The wait for the last smoke test (it holds the runtime's lock): this install's own smoke test replaces it.
+                await waiting.CancelAsync();
+            }
+        }
         var gate = Lock(name);
         await gate.WaitAsync(cancellationToken);
         try
         {
             var runtime = await GetAsync(name, cancellationToken);
-            if (runtime.State == RuntimeState.Installing)
+            if (!RunsJobs)
             {
-                throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing already; wait until it is done.");
+                return await DeclareInstallAsync(runtime, wanted, modules, cancellationToken);
             }
-            if (runtime.VenvPath is null && wanted.Count > 0)
-            {
-                throw RuntimeRequestException.Invalid("packages",
-                    $"runtime '{name}' is the host's own Python without a virtual environment; create a runtime to install packages.");
-            }
+            CheckInstallable(runtime, wanted);
             var installing = await SaveAsync(runtime with
             {
                 State = RuntimeState.Installing,
@@ -197,13 +230,16 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing; test it when that is done.");
         }
-        if (!File.Exists(runtime.InterpreterPath))
+        if (RunsJobs)
         {
-            throw RuntimeRequestException.Conflict($"Runtime '{name}' has no interpreter at {runtime.InterpreterPath}; install it again or delete it.");
+            if (!File.Exists(runtime.InterpreterPath))
+            {
+                throw RuntimeRequestException.Conflict($"Runtime '{name}' has no interpreter at {runtime.InterpreterPath}; install it again or delete it.");
+            }
+            Register(runtime);
         }
-        Register(runtime);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        return await SmokeTestAsync(runtime, linked.Token);
+        return await SmokeTestAsync(runtime, SmokeTestTimeout, linked.Token);
     }
 
     /// <summary>Removes the runtime and its environment; refused while jobs are queued or running on it unless forced.</summary>
@@ -249,6 +285,39 @@ public sealed partial class RuntimeManager(
         }
     }
 
+    /// <summary>
+    /// An API-only node records the new requirements and preloads (workers rebuild when the requirements change, and
+    /// restart the zygote when the preloads do) and waits for a worker to run the smoke test.
+    /// </summary>
+    private async Task<RuntimeRecord> DeclareInstallAsync(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules,
+        CancellationToken cancellationToken)
+    {
+        CheckInstallable(runtime, wanted);
+        var declared = await SaveAsync(runtime with
+        {
+            State = RuntimeState.Ready,
+            Progress = WaitingForWorkers,
+            Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
+            Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
+            Error = null,
+        }, cancellationToken);
+        Background(runtime.Name, token => SmokeTestAsync(declared, WorkerBuildTimeout, token));
+        return declared;
+    }
+
+    private static void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted)
+    {
+        if (runtime.State == RuntimeState.Installing)
+        {
+            throw RuntimeRequestException.Conflict($"Runtime '{runtime.Name}' is installing already; wait until it is done.");
+        }
+        if (runtime.VenvPath is null && wanted.Count > 0)
+        {
+            throw RuntimeRequestException.Invalid("packages",
+                $"runtime '{runtime.Name}' is the host's own Python without a virtual environment; create a runtime to install packages.");
+        }
+    }
+
     private async Task CreateDefaultAsync(RuntimeRecord? existing, CancellationToken cancellationToken)
     {
         // The newest Python found: no venv and nothing to download, so default works on a fresh host at once.
@@ -269,15 +338,18 @@ public sealed partial class RuntimeManager(
         };
         if (existing is null)
         {
-            await Runtimes.TryInsertRuntimeAsync(record, cancellationToken);
+            if (!await Runtimes.TryInsertRuntimeAsync(record, cancellationToken))
+            {
+                return; // another node starting at the same time declared it
+            }
         }
         else
         {
             await SaveAsync(record, cancellationToken);
         }
-        Register(record);
-        if (!options.Value.NoWorker)
+        if (RunsJobs)
         {
+            Register(record);
             Background(record.Name, token => CheckDefaultAsync(record, token));
         }
     }
@@ -372,14 +444,14 @@ public sealed partial class RuntimeManager(
             Error = null,
         }, cancellationToken);
         Log.RuntimeReady(logger, runtime.Name, installed.Count, preloadErrors.Count);
-        await SmokeTestAsync(ready, cancellationToken);
+        await SmokeTestAsync(ready, SmokeTestTimeout, cancellationToken);
     }
 
     /// <summary>
     /// <c>print('hello world')</c> and the version, through the store and a worker like any job, so the whole path is
     /// tested. The job is kept: its id is on the runtime, its logs tell why a failed runtime failed.
     /// </summary>
-    private async Task<RuntimeRecord> SmokeTestAsync(RuntimeRecord runtime, CancellationToken cancellationToken)
+    private async Task<RuntimeRecord> SmokeTestAsync(RuntimeRecord runtime, TimeSpan wait, CancellationToken cancellationToken)
     {
         var job = new JobRecord
         {
@@ -390,7 +462,7 @@ public sealed partial class RuntimeManager(
             CreatedAt = time.GetUtcNow(),
         };
         await store.InsertJobAsync(job, cancellationToken);
-        var ended = await WaitForEndAsync(job.Id, cancellationToken);
+        var ended = await WaitForEndAsync(job.Id, wait, cancellationToken);
         var latest = await Runtimes.GetRuntimeAsync(runtime.Name, cancellationToken) ?? runtime;
         if (latest.State == RuntimeState.Installing && runtime.State != RuntimeState.Installing)
         {
@@ -400,7 +472,10 @@ public sealed partial class RuntimeManager(
         string? error = null;
         if (ended?.Outcome is null)
         {
-            error = $"The smoke test job {job.Id} did not end within {SmokeTestTimeout.TotalSeconds:0} s (is a worker running?).";
+            error = RunsJobs
+                ? $"The smoke test job {job.Id} did not end within {wait.TotalSeconds:0} s (is a worker running?)."
+                : $"The smoke test job {job.Id} did not end within {wait.TotalMinutes:0} min: no worker node has built this runtime's " +
+                  "environment (their logs say why) or none is running.";
         }
         else if (ended.Outcome.Status != JobStatus.Succeeded || !stdout.Contains("hello world", StringComparison.Ordinal))
         {
@@ -428,9 +503,9 @@ public sealed partial class RuntimeManager(
 
     private const string SmokeTestScript = "import sys\nprint('hello world')\nprint(sys.version)\n";
 
-    private async Task<JobRecord?> WaitForEndAsync(string id, CancellationToken cancellationToken)
+    private async Task<JobRecord?> WaitForEndAsync(string id, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var deadline = time.GetUtcNow() + SmokeTestTimeout;
+        var deadline = time.GetUtcNow() + wait;
         while (true)
         {
             var job = await store.GetJobAsync(id, cancellationToken);

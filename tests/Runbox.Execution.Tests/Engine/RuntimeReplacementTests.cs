@@ -6,9 +6,14 @@ using Runbox.Execution.Runtimes;
 namespace Runbox.Execution.Tests.Engine;
 
 /// <summary>What happens to running jobs when the runtime manager replaces or removes their runtime.</summary>
-public sealed class RuntimeReplacementTests
+public sealed class RuntimeReplacementTests : IDisposable
 {
-    private static string Root() => Path.Combine(Path.GetTempPath(), "runbox-tests", Guid.NewGuid().ToString("N")[..12]);
+    // xunit makes an instance per test and disposes it after the test, so after the test's engine.
+    private readonly WorkRootFolder _root = new();
+
+    private string Root() => _root.Path;
+
+    public void Dispose() => _root.Dispose();
 
     private static RuntimeDefinition Runtime(params string[] preload) =>
         new() { Name = "r", PythonPath = InterpreterLocator.ResolvePython(), Preload = preload };

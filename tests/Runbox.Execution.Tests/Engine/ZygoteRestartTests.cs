@@ -9,8 +9,8 @@ public sealed class ZygoteRestartTests
     [Fact]
     public async Task RunAsync_EndsInFlightJobAsError_AndRestartsZygote_WhenZygoteDies()
     {
-        var root = Path.Combine(Path.GetTempPath(), "runbox-tests", Guid.NewGuid().ToString("N")[..12]);
-        await using var engine = new JobEngine(new EngineOptions { WorkRoot = root, Slots = 2 });
+        using var root = new WorkRootFolder();
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 2 });
         var running = await engine.StartAsync(new JobRequest { Script = "import time\nprint('up')\ntime.sleep(60)" });
         await foreach (var _ in running.ReadLogsAsync())
         {

@@ -11,12 +11,19 @@ public sealed class UidBlockTests
     {
         Requires.Component(Native.Libc.GetEffectiveUserId() == 0, "separate job uids need root");
         var root = Path.Combine(Path.GetTempPath(), "rbu-" + Environment.ProcessId);
-        await using var first = new JobEngine(new EngineOptions { WorkRoot = root, Slots = 2 });
-        await using var second = new JobEngine(new EngineOptions { WorkRoot = root, Slots = 2 });
-        var request = new JobRequest { Script = "import os\nprint(os.getuid())" };
-        var a = Encoding.UTF8.GetString((await first.RunAsync(request)).Stdout).Trim();
-        var b = Encoding.UTF8.GetString((await second.RunAsync(request)).Stdout).Trim();
-        Assert.NotEqual("", a);
-        Assert.NotEqual(a, b);
+        try
+        {
+            await using var first = new JobEngine(new EngineOptions { WorkRoot = root, Slots = 2 });
+            await using var second = new JobEngine(new EngineOptions { WorkRoot = root, Slots = 2 });
+            var request = new JobRequest { Script = "import os\nprint(os.getuid())" };
+            var a = Encoding.UTF8.GetString((await first.RunAsync(request)).Stdout).Trim();
+            var b = Encoding.UTF8.GetString((await second.RunAsync(request)).Stdout).Trim();
+            Assert.NotEqual("", a);
+            Assert.NotEqual(a, b);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 }

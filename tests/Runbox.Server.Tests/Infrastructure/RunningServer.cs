@@ -16,6 +16,7 @@ public sealed class RunningServer : IAsyncDisposable
 {
     private readonly TempFolder _data;
     private bool _ownsData = true;
+    private readonly List<IDisposable> _owned = [];
 
     private RunningServer(WebApplication app, TempFolder data, XunitLoggerProvider logs, Uri address, string adminKey)
     {
@@ -56,13 +57,29 @@ public sealed class RunningServer : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(logs);
         });
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        // A test may point the server at a data folder it keeps across a restart.
-        var dataDirectory = settings?.TryGetValue("Runbox:DataDirectory", out var kept) == true && kept is not null ? kept : data.Path;
-        var adminKey = (await File.ReadAllTextAsync(Path.Combine(dataDirectory, "admin.key"))).Trim();
-        return new RunningServer(app, data, logs, address, adminKey) { _ownsData = ownsData };
+        try
+        {
+            await app.StartAsync();
+            var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            // A test may point the server at a data folder it keeps across a restart.
+            var dataDirectory = settings?.TryGetValue("Runbox:DataDirectory", out var kept) == true && kept is not null ? kept : data.Path;
+            var adminKey = (await File.ReadAllTextAsync(Path.Combine(dataDirectory, "admin.key"))).Trim();
+            return new RunningServer(app, data, logs, address, adminKey) { _ownsData = ownsData };
+        }
+        catch
+        {
+            // No server object to dispose: stop this one here, or its folder (and work root) stays in /tmp.
+            await app.DisposeAsync();
+            if (ownsData)
+            {
+                data.Dispose();
+            }
+            throw;
+        }
     }
+
+    /// <summary>Disposed with the server (a folder the test made for it, such as a wheel folder).</summary>
+    public void Owns(IDisposable resource) => _owned.Add(resource);
 
     public HttpClient Client(string? key)
     {
@@ -96,6 +113,10 @@ public sealed class RunningServer : IAsyncDisposable
             if (_ownsData)
             {
                 _data.Dispose();
+            }
+            foreach (var resource in _owned)
+            {
+                resource.Dispose();
             }
         }
     }

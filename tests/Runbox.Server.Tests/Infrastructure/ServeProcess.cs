@@ -46,6 +46,8 @@ public sealed class ServeProcess : IAsyncDisposable
     public static async Task<ServeProcess> StartCommandAsync(string[] cliArgs, int port, ITestOutputHelper output, string label)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // No debugger pipes or diagnostics socket in /tmp: nodes are killed, and a killed process never removes them.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var arg in new[] { CliDll }.Concat(cliArgs))
         {
             info.ArgumentList.Add(arg);
@@ -71,23 +73,32 @@ public sealed class ServeProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         var server = new ServeProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        using var probe = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        try
         {
-            Assert.False(process.HasExited, $"runbox {label} exited with {(process.HasExited ? process.ExitCode : 0)}");
-            try
+            using var probe = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
             {
-                if ((await probe.GetAsync("/healthz")).IsSuccessStatusCode)
+                Assert.False(process.HasExited, $"runbox {label} exited with {(process.HasExited ? process.ExitCode : 0)}");
+                try
                 {
-                    return server;
+                    if ((await probe.GetAsync("/healthz")).IsSuccessStatusCode)
+                    {
+                        return server;
+                    }
                 }
+                catch (HttpRequestException)
+                {
+                }
+                Assert.True(DateTime.UtcNow < deadline, $"runbox {label} did not answer /healthz within 60 s");
+                await Task.Delay(200);
             }
-            catch (HttpRequestException)
-            {
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"runbox {label} did not answer /healthz within 60 s");
-            await Task.Delay(200);
+        }
+        catch
+        {
+            // The caller never gets it to dispose: a node left running would go on writing into a folder being removed.
+            await server.DisposeAsync();
+            throw;
         }
     }
 

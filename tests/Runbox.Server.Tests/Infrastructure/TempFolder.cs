@@ -1,6 +1,11 @@
+using Runbox.Server.Configuration;
+
 namespace Runbox.Server.Tests.Infrastructure;
 
-/// <summary>A fresh folder under the system temp folder, removed on dispose.</summary>
+/// <summary>
+/// A fresh folder under the system temp folder, removed on dispose together with the engine work root a server on it
+/// makes beside it (<c>/tmp/runbox-work-HASH</c>), which a killed server process leaves behind.
+/// </summary>
 public sealed class TempFolder : IDisposable
 {
     public TempFolder()
@@ -13,12 +18,23 @@ public sealed class TempFolder : IDisposable
 
     public void Dispose()
     {
-        try
+        Remove(Path);
+        Remove(DataFolder.WorkRootFor(Path));
+    }
+
+    /// <summary>Best effort, a few tries: a process that is just ending may still be adding files to it.</summary>
+    public static void Remove(string folder)
+    {
+        for (var attempt = 0; attempt < 5 && Directory.Exists(folder); attempt++)
         {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(200);
+            }
         }
     }
 }

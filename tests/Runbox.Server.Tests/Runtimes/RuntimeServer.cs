@@ -31,14 +31,22 @@ public static class RuntimeServer
             ["brokenprint.pth"] = "import builtins; builtins.print = lambda *a, **k: (_ for _ in ()).throw(RuntimeError('print is broken in this runtime'))\n",
         });
 
+    /// <summary>A server with a wheel folder of its own (a few kilobytes), removed when the server is disposed.</summary>
     public static async Task<RunningServer> StartAsync(ITestOutputHelper output, TempFolder? data = null)
     {
-        var wheels = Path.Combine(Path.GetTempPath(), "runbox-wheels-" + Environment.ProcessId);
-        if (!Directory.Exists(wheels))
+        var wheels = new TempFolder();
+        try
         {
-            WriteWheels(wheels);
+            WriteWheels(wheels.Path);
+            var server = await RunningServer.StartAsync(output, Settings(wheels.Path), data);
+            server.Owns(wheels);
+            return server;
         }
-        return await RunningServer.StartAsync(output, Settings(wheels), data);
+        catch
+        {
+            wheels.Dispose();
+            throw;
+        }
     }
 
     public static async Task<RuntimeResponse> CreateAsync(this HttpClient client, RuntimeCreateRequest request)
