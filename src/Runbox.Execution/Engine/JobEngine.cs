@@ -24,6 +24,9 @@ public sealed class JobEngine : IJobEngine
     private readonly string _jobsDirectory;
     private readonly string _runDirectory;
     private readonly SandboxPlan _plan;
+
+    /// <summary>Its uids and cgroups, for tests that check a job left nothing behind.</summary>
+    internal SandboxPlan Plan => _plan;
     private readonly CancellationTokenSource _disposing = new();
     private volatile SandboxCapabilities _capabilities;
     private int _jobCounter;

@@ -39,8 +39,11 @@ internal static class SandboxAssert
     private static List<string> Leftovers(SandboxFixture fixture, string jobId)
     {
         var left = new List<string>();
-        left.AddRange(SlotProcesses().Select(p => $"process {p} as a slot uid"));
-        left.AddRange(NonEmptyJobCgroups().Select(c => $"cgroup {c} not empty"));
+        // Only this fixture's engine: other test classes run jobs of their own engines meanwhile.
+        var plan = fixture.Engine.Plan;
+        var uids = Enumerable.Range(0, fixture.Engine.Options.Slots).Select(plan.UidFor).OfType<int>().ToHashSet();
+        left.AddRange(SlotProcesses(uids).Select(p => $"process {p} as a slot uid"));
+        left.AddRange(NonEmptyJobCgroups(plan.Cgroups?.Parents ?? []).Select(c => $"cgroup {c} not empty"));
         foreach (var engine in Directory.EnumerateDirectories(fixture.WorkRoot, "engine-*"))
         {
             // On the host's disk (jobs/<id>), or in its slot's size-limited tmpfs (disks/<slot>/<id>).
@@ -57,9 +60,9 @@ internal static class SandboxAssert
         return left;
     }
 
-    /// <summary>Processes descended from this test process (the engine's zygotes and jobs) running as a slot uid.
-    /// Only descendants: other engines on a shared machine may use the same uids.</summary>
-    private static List<int> SlotProcesses()
+    /// <summary>Processes descended from this test process (the engine's zygotes and jobs) running as one of the
+    /// engine's slot uids. Only descendants: other engines on a shared machine may use the same uids.</summary>
+    private static List<int> SlotProcesses(HashSet<int> slotUids)
     {
         var parents = new Dictionary<int, int>();
         var uids = new Dictionary<int, int>();
@@ -98,22 +101,17 @@ internal static class SandboxAssert
             }
             return false;
         }
-        return uids.Where(u => u.Value >= SandboxFixture.FirstUid && Descends(u.Key)).Select(u => u.Key).ToList();
+        return uids.Where(u => slotUids.Contains(u.Value) && Descends(u.Key)).Select(u => u.Key).ToList();
     }
 
     /// <summary>
-    /// This process's engines' job cgroups (runbox-&lt;pid&gt;-*/job-*) that still hold a process. Pooled ones
-    /// (pool-*) hold job processes waiting for their job, by design.
+    /// The engine's job cgroups (job-* in each of its parents) that still hold a process. Pooled ones (pool-*) hold
+    /// job processes waiting for their job, by design.
     /// </summary>
-    private static List<string> NonEmptyJobCgroups()
+    private static List<string> NonEmptyJobCgroups(IReadOnlyList<string> parents)
     {
         var found = new List<string>();
-        if (!Directory.Exists("/sys/fs/cgroup"))
-        {
-            return found;
-        }
-        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5, IgnoreInaccessible = true };
-        foreach (var parent in Directory.EnumerateDirectories("/sys/fs/cgroup", $"runbox-{Environment.ProcessId}-*", options))
+        foreach (var parent in parents)
         {
             List<string> jobs;
             try
@@ -122,7 +120,7 @@ internal static class SandboxAssert
             }
             catch (DirectoryNotFoundException)
             {
-                continue; // another engine of this test process was disposed meanwhile, cgroups and all
+                continue; // the engine was disposed meanwhile, cgroups and all
             }
             foreach (var job in jobs)
             {
