@@ -455,10 +455,13 @@ def warm_up():
     """Does, ahead of the job, the first steps of every job: decode a spec, compile and run code, print. This
     process shares its pages with its init until it writes them, and each first write costs a page copy (tens of
     microseconds in a VM); taken here, those copies are off the job's critical path. Prints nothing."""
-    json.loads('{"op":"spawn","id":"0123456789abcdef","mode":"script","argv":["/w/main.py"],"cwd":"/w",'
-               '"env":{"PATH":"/usr/bin:/bin"},"rlimits":{"core":0},"uid":1,"gid":1}')
-    exec(compile("x = 1\n", "/w/main.py", "exec", dont_inherit=True), {"__builtins__": builtins})
-    print("", end="")
+    try:
+        json.loads('{"op":"spawn","id":"0123456789abcdef","mode":"script","argv":["/w/main.py"],"cwd":"/w",'
+                   '"env":{"PATH":"/usr/bin:/bin"},"rlimits":{"core":0},"uid":1,"gid":1}')
+        exec(compile("x = 1\n", "/w/main.py", "exec", dont_inherit=True), {"__builtins__": builtins})
+        print("", end="")
+    except BaseException:
+        pass  # a runtime may break even print (its smoke test must still run and say so)
 
 
 def make_stdio():
@@ -896,6 +899,8 @@ class Zygote:
         self.jobs = {}                     # job id → Init
         self.counter = 0                   # names inits' cgroups
         self.waiting = []                  # spawn requests waiting for a ready init
+        self.failures = 0                  # inits in a row that failed before serving a job
+        self.retry_at = 0.0                # after repeated failures, no new init before this (monotonic)
 
     def run(self):
         while True:
@@ -927,6 +932,8 @@ class Zygote:
     def refill(self):
         """Starts one more init when ready ones plus those coming fall short of the pool (or of waiting jobs;
         networked inits are made on demand only). True if it did."""
+        if self.failures and time.monotonic() < self.retry_at:
+            return False
         for network in (False, True):
             waiting = sum(1 for spec in self.waiting if bool(spec.get("network")) == network)
             wanted = waiting + (0 if network else self.pool_size)
@@ -1032,16 +1039,28 @@ class Zygote:
         else:
             # An init that failed before any job (its sandbox could not be set up): say so; the refill retries.
             self.forget(init)
-            send(self.control, {"t": "warning", "message": message.get("error", "a job init failed")})
+            self.on_init_failed(message.get("error", "a job init failed"))
 
     def on_init_gone(self, init):
         self.forget(init)
         if init.state == "busy":
             send(self.control, {"t": "exited", "id": init.job, "error": "the job's init process died", "lost": True})
         else:
-            send(self.control, {"t": "warning", "message": "a job init died"})
+            self.on_init_failed("a job init died")
+
+    def on_init_failed(self, reason):
+        """Warns; after several inits in a row failed before any job, fails the jobs waiting for one rather than
+        let them wait for ever while the refill retries."""
+        send(self.control, {"t": "warning", "message": reason})
+        self.failures += 1
+        if self.failures >= 3:
+            self.retry_at = time.monotonic() + min(self.failures, 10) * 0.5  # no busy loop of failing forks
+            for spec in self.waiting:
+                send(self.control, {"t": "exited", "id": spec["id"], "error": "could not start the job: %s" % reason})
+            self.waiting = []
 
     def on_ready(self, init, message):
+        self.failures = 0
         init.early = None
         init.state = "ready"
         init.seq = message.get("seq")
