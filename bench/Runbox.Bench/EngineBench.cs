@@ -59,7 +59,7 @@ internal static class EngineBench
         foreach (var concurrency in new[] { 1, 4 })
         {
             results.Add(await Measure.RunAsync("(a) cold python3 subprocess", count / 2, concurrency, () => Cold.RunAsync(python, helloFile)));
-            results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello)));
+            results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello), warmup: 30));
             results.Add(await Floor.RunAsync(python, Hello, count, concurrency));
         }
         foreach (var r in results)

@@ -13,7 +13,7 @@ namespace Runbox.Bench;
 public static class RuntimeBench
 {
     private const string SystemPython = "/usr/bin/python3";
-    private const int Warmup = 3;
+    private const int Warmup = 10;
     private const int Runs = 30;
 
     public static async Task RunAsync()
@@ -44,17 +44,17 @@ public static class RuntimeBench
             }
             var script = $"import {module}\nprint({module}.__version__)\n";
             // The engine's own per-job cost (fork, sandbox, cgroup, output): what no preload can remove.
-            var floor = await MeasureAsync(engine, new JobRequest { Runtime = "preloaded", Script = "print('hello')" });
-            var cold = await MeasureAsync(engine, new JobRequest { Runtime = "plain", Script = script, Fresh = true });
-            var plain = await MeasureAsync(engine, new JobRequest { Runtime = "plain", Script = script });
-            var preloaded = await MeasureAsync(engine, new JobRequest { Runtime = "preloaded", Script = script });
-            Console.WriteLine($"import {module} ({SystemPython}), p50 of {Runs} jobs:");
-            Console.WriteLine($"  cold (fresh interpreter):     {cold,9:F2} ms");
-            Console.WriteLine($"  zygote fork, no preload:      {plain,9:F2} ms");
-            Console.WriteLine($"  zygote fork, {module} preloaded: {preloaded,9:F2} ms");
-            Console.WriteLine($"  hello world (the per-job floor): {floor,9:F2} ms");
-            Console.WriteLine($"  cold / preloaded: {cold / preloaded:F1}x (target: at least 50x)");
-            Console.WriteLine($"  import cost above the floor: cold {cold - floor:F2} ms, preloaded {Math.Max(0, preloaded - floor):F2} ms");
+            var floor = await MeasureAsync(engine, "hello world (the per-job floor)", new JobRequest { Runtime = "preloaded", Script = "print('hello')" });
+            var cold = await MeasureAsync(engine, "cold (fresh interpreter)", new JobRequest { Runtime = "plain", Script = script, Fresh = true });
+            var plain = await MeasureAsync(engine, "zygote fork, no preload", new JobRequest { Runtime = "plain", Script = script });
+            var preloaded = await MeasureAsync(engine, $"zygote fork, {module} preloaded", new JobRequest { Runtime = "preloaded", Script = script });
+            Console.WriteLine($"import {module} ({SystemPython}), {Runs} jobs one at a time:");
+            foreach (var measurement in new[] { cold, plain, preloaded, floor })
+            {
+                Console.WriteLine("  " + measurement);
+            }
+            Console.WriteLine($"  cold / preloaded: {cold.P50Ms / preloaded.P50Ms:F1}x (target: at least 50x)");
+            Console.WriteLine($"  import cost above the floor: cold {cold.P50Ms - floor.P50Ms:F2} ms, preloaded {Math.Max(0, preloaded.P50Ms - floor.P50Ms):F2} ms");
         }
         finally
         {
@@ -83,24 +83,13 @@ public static class RuntimeBench
         return null;
     }
 
-    private static async Task<double> MeasureAsync(IJobEngine engine, JobRequest request)
-    {
-        var times = new List<double>();
-        for (var i = 0; i < Warmup + Runs; i++)
+    private static async Task<Measurement> MeasureAsync(IJobEngine engine, string name, JobRequest request) =>
+        await Measure.RunAsync(name, Runs, 1, async () =>
         {
-            var clock = Stopwatch.StartNew();
             var result = await engine.RunAsync(request);
-            clock.Stop();
             if (result.Status != JobStatus.Succeeded)
             {
                 throw new InvalidOperationException($"the import job failed: {result.Status} {result.Error} {System.Text.Encoding.UTF8.GetString(result.Stderr)}");
             }
-            if (i >= Warmup)
-            {
-                times.Add(clock.Elapsed.TotalMilliseconds);
-            }
-        }
-        times.Sort();
-        return times[times.Count / 2];
-    }
+        }, Warmup);
 }

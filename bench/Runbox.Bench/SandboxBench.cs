@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Runbox.Execution.Engine;
 using Runbox.Execution.Jobs;
 
@@ -7,7 +6,7 @@ namespace Runbox.Bench;
 /// <summary>Fast-path hello world with the full sandbox on and off, in one run: what the sandbox costs per job.</summary>
 public static class SandboxBench
 {
-    private const int Warmup = 20;
+    private const int Warmup = 30;
     private const int Runs = 200;
 
     public static async Task RunAsync()
@@ -15,11 +14,12 @@ public static class SandboxBench
         var workRoot = $"/tmp/rbb-{Environment.ProcessId}"; // short: control socket paths must fit 108 bytes
         try
         {
-            var on = await MeasureAsync(new EngineOptions { WorkRoot = workRoot, Slots = 1 });
-            var off = await MeasureAsync(new EngineOptions { WorkRoot = workRoot, Slots = 1, Sandbox = new SandboxOptions { Enabled = false } });
-            Console.WriteLine($"sandbox on  ({on.Capabilities}): p50 {on.P50:F2} ms  p99 {on.P99:F2} ms");
-            Console.WriteLine($"sandbox off: p50 {off.P50:F2} ms  p99 {off.P99:F2} ms");
-            Console.WriteLine($"sandbox cost: p50 {on.P50 - off.P50:+0.00;-0.00} ms  p99 {on.P99 - off.P99:+0.00;-0.00} ms (target: at most 1 ms at p50)");
+            var (on, capabilities) = await MeasureAsync("sandbox on", new EngineOptions { WorkRoot = workRoot, Slots = 1 });
+            var (off, _) = await MeasureAsync("sandbox off", new EngineOptions { WorkRoot = workRoot, Slots = 1, Sandbox = new SandboxOptions { Enabled = false } });
+            Console.WriteLine($"fast-path hello world, {Runs} jobs one at a time; the sandbox on is: {capabilities}");
+            Console.WriteLine("  " + on);
+            Console.WriteLine("  " + off);
+            Console.WriteLine($"  sandbox cost: p50 {on.P50Ms - off.P50Ms:+0.00;-0.00} ms  p99 {on.P99Ms - off.P99Ms:+0.00;-0.00} ms (target: at most 1 ms at p50)");
         }
         finally
         {
@@ -30,28 +30,19 @@ public static class SandboxBench
         }
     }
 
-    private static async Task<(double P50, double P99, string Capabilities)> MeasureAsync(EngineOptions options)
+    private static async Task<(Measurement Measurement, string Capabilities)> MeasureAsync(string name, EngineOptions options)
     {
         await using var engine = new JobEngine(options);
         var request = new JobRequest { Script = "print('hello')" };
-        var times = new List<double>();
-        for (var i = 0; i < Warmup + Runs; i++)
+        var measurement = await Measure.RunAsync(name, Runs, 1, async () =>
         {
-            var clock = Stopwatch.StartNew();
             var result = await engine.RunAsync(request);
-            clock.Stop();
             if (result.Status != JobStatus.Succeeded)
             {
                 throw new InvalidOperationException($"hello world failed: {result.Status} {result.Error}");
             }
-            if (i >= Warmup)
-            {
-                times.Add(clock.Elapsed.TotalMilliseconds);
-            }
-        }
-        times.Sort();
+        }, Warmup);
         var caps = engine.Capabilities;
-        var described = $"cgroups {caps.Cgroups ?? "none"}, pid ns {caps.PidNamespace}, net ns {caps.NetworkNamespace}, mount ns {caps.MountNamespace}, uids {caps.SeparateUids}";
-        return (times[times.Count / 2], times[(int)(times.Count * 0.99)], described);
+        return (measurement, $"cgroups {caps.Cgroups ?? "none"}, pid ns {caps.PidNamespace}, net ns {caps.NetworkNamespace}, mount ns {caps.MountNamespace}, uids {caps.SeparateUids}, disk limit {caps.DiskLimit}");
     }
 }
