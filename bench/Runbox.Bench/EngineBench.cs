@@ -24,7 +24,7 @@ internal static class EngineBench
         await File.WriteAllTextAsync(helloFile, Hello);
         await File.WriteAllTextAsync(heavyFile, heavyScript);
 
-        await using var engine = new JobEngine(new EngineOptions
+        var engine = new JobEngine(new EngineOptions
         {
             WorkRoot = Path.Combine(work, "engine"),
             Slots = 8,
@@ -35,50 +35,58 @@ internal static class EngineBench
                 new RuntimeDefinition { Name = "heavy", PythonPath = python, Preload = heavy },
             ],
         });
-        await engine.WarmUpAsync("default");
-        await engine.WarmUpAsync("heavy");
-        async Task Job(string runtime, string script)
+        try
         {
-            var result = await engine.RunAsync(new JobRequest { Script = script, Runtime = runtime });
-            if (result.Status != JobStatus.Succeeded)
+            await engine.WarmUpAsync("default");
+            await engine.WarmUpAsync("heavy");
+            async Task Job(string runtime, string script)
             {
-                throw new InvalidOperationException($"job {result.Status}: {result.Error} {System.Text.Encoding.UTF8.GetString(result.Stderr)}");
+                var result = await engine.RunAsync(new JobRequest { Script = script, Runtime = runtime });
+                if (result.Status != JobStatus.Succeeded)
+                {
+                    throw new InvalidOperationException($"job {result.Status}: {result.Error} {System.Text.Encoding.UTF8.GetString(result.Stderr)}");
+                }
             }
-        }
 
-        Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
-            $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
-        if (fastPathOnly)
-        {
-            // For profiling (perf record -a while it runs): the fast path alone, one job at a time.
-            Console.WriteLine("  " + await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, 1, () => Job("default", Hello)));
-            return;
-        }
-        Console.WriteLine($"hello world, {count} jobs each:");
-        var results = new List<Measurement>();
-        foreach (var concurrency in new[] { 1, 4 })
-        {
-            results.Add(await Measure.RunAsync("(a) cold python3 subprocess", count / 2, concurrency, () => Cold.RunAsync(python, helloFile)));
-            results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello), warmup: 30));
-            results.Add(await Floor.RunAsync(python, Hello, count, concurrency));
-        }
-        foreach (var r in results)
-        {
-            Console.WriteLine("  " + r);
-        }
-        var cold1 = results[0];
-        var fast1 = results[1];
-        var floor1 = results[2];
-        Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
-        Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
+            Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
+                $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
+            if (fastPathOnly)
+            {
+                // For profiling (perf record -a while it runs): the fast path alone, one job at a time.
+                Console.WriteLine("  " + await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, 1, () => Job("default", Hello)));
+                return;
+            }
+            Console.WriteLine($"hello world, {count} jobs each:");
+            var results = new List<Measurement>();
+            foreach (var concurrency in new[] { 1, 4 })
+            {
+                results.Add(await Measure.RunAsync("(a) cold python3 subprocess", count / 2, concurrency, () => Cold.RunAsync(python, helloFile)));
+                results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello), warmup: 30));
+                results.Add(await Floor.RunAsync(python, Hello, count, concurrency));
+            }
+            foreach (var r in results)
+            {
+                Console.WriteLine("  " + r);
+            }
+            var cold1 = results[0];
+            var fast1 = results[1];
+            var floor1 = results[2];
+            Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
+            Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
 
-        Console.WriteLine($"heavy imports ({heavy.Length} modules: {string.Join(", ", heavy)}):");
-        var coldHeavy = await Measure.RunAsync("cold python3 importing them", 20, 1, () => Cold.RunAsync(python, heavyFile), warmup: 2);
-        var preloaded = await Measure.RunAsync("fast path, modules preloaded", 100, 1, () => Job("heavy", heavyScript));
-        Console.WriteLine("  " + coldHeavy);
-        Console.WriteLine("  " + preloaded);
-        Console.WriteLine($"  preloaded is {coldHeavy.P50Ms / preloaded.P50Ms:F1}x faster than cold (target >= 50x)");
-        Directory.Delete(work, recursive: true);
+            Console.WriteLine($"heavy imports ({heavy.Length} modules: {string.Join(", ", heavy)}):");
+            var coldHeavy = await Measure.RunAsync("cold python3 importing them", 20, 1, () => Cold.RunAsync(python, heavyFile), warmup: 2);
+            var preloaded = await Measure.RunAsync("fast path, modules preloaded", 100, 1, () => Job("heavy", heavyScript));
+            Console.WriteLine("  " + coldHeavy);
+            Console.WriteLine("  " + preloaded);
+            Console.WriteLine($"  preloaded is {coldHeavy.P50Ms / preloaded.P50Ms:F1}x faster than cold (target >= 50x)");
+        }
+        finally
+        {
+            // The engine first: its slots' disk mounts are in the folder.
+            await engine.DisposeAsync();
+            Directory.Delete(work, recursive: true);
+        }
     }
 
     private static bool Importable(string python, string module)
