@@ -60,7 +60,11 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Returns when work may be waiting (a hint) or after <paramref name="maxWait"/>.</summary>
     Task WaitForWorkAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns when the job may have changed (new log lines, status, cancel) or after <paramref name="maxWait"/>.</summary>
+    /// <summary>
+    /// Returns when the job may have changed (new log lines, status, cancel) or after <paramref name="maxWait"/>.
+    /// The wait starts when this is called, not when it is awaited: call it before reading the job and await it
+    /// after, so a change made between the read and the wait is not missed.
+    /// </summary>
     Task WaitForJobChangeAsync(string jobId, TimeSpan maxWait, CancellationToken cancellationToken = default);
 
     /// <summary>

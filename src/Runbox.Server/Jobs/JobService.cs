@@ -51,13 +51,15 @@ public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options,
         var deadline = time.GetUtcNow() + maxWait;
         while (true)
         {
-            var job = await store.GetJobAsync(id, cancellationToken);
+            // Waiting starts before the read: a job that ends between the read and the wait still wakes this.
             var left = deadline - time.GetUtcNow();
+            var changed = store.WaitForJobChangeAsync(id, left > TimeSpan.Zero && left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
+            var job = await store.GetJobAsync(id, cancellationToken);
             if (job is null || job.Status.IsTerminal() || left <= TimeSpan.Zero)
             {
                 return job;
             }
-            await store.WaitForJobChangeAsync(id, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
+            await changed;
         }
     }
 }

@@ -508,12 +508,14 @@ public sealed partial class RuntimeManager(
         var deadline = time.GetUtcNow() + wait;
         while (true)
         {
+            // Waiting starts before the read, so an end between the two is not missed.
+            var changed = store.WaitForJobChangeAsync(id, TimeSpan.FromSeconds(1), cancellationToken);
             var job = await store.GetJobAsync(id, cancellationToken);
             if (job is null || job.Status.IsTerminal() || time.GetUtcNow() >= deadline)
             {
                 return job;
             }
-            await store.WaitForJobChangeAsync(id, TimeSpan.FromSeconds(1), cancellationToken);
+            await changed;
         }
     }
 

@@ -21,6 +21,8 @@ public static class JobEventFeed
         var after = afterSeq;
         while (true)
         {
+            // Waiting starts before the reads, so lines or an end stored meanwhile wake the next round at once.
+            var changed = store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(2), cancellationToken);
             // Read the status before the lines: lines are stored before the outcome, so once a terminal status was
             // seen, the read that follows it holds every line there will ever be.
             var job = await store.GetJobAsync(jobId, cancellationToken);
@@ -45,7 +47,7 @@ public static class JobEventFeed
                 yield return new JobEvent(null, job);
                 yield break;
             }
-            await store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(2), cancellationToken);
+            await changed;
         }
     }
 }

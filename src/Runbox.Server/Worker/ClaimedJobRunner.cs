@@ -91,11 +91,14 @@ internal sealed class ClaimedJobRunner(
         var renewEvery = TimeSpan.FromSeconds(options.Value.LeaseSeconds / 3);
         var nextRenew = time.GetUtcNow() + renewEvery;
         var cancelled = false;
+        var changed = store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
+                await changed;
+                // The next wait starts before the reads below, so a cancel asked meanwhile is not missed.
+                changed = store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
                 if (!cancelled && (await claim.IsCancelRequestedAsync(stop) || await store.GetJobAsync(jobId, stop) is null))
                 {
                     execution.Cancel();

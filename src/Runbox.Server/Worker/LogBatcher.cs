@@ -39,10 +39,12 @@ internal static class LogBatcher
         var reader = channel.Reader;
         while (await reader.WaitToReadAsync())
         {
-            // Let a burst gather for one window unless a full batch is already waiting.
-            if (reader.Count < MaxBatch && !reader.Completion.IsCompleted)
+            // Let a burst gather for one window unless a full batch is already waiting or the output has ended.
+            // Not reader.Completion: that completes only once the lines are read too, so it always cost the
+            // whole window (50 ms on every job's result).
+            if (reader.Count < MaxBatch && !reading.IsCompleted)
             {
-                await Task.WhenAny(Task.Delay(Window), reader.Completion);
+                await Task.WhenAny(Task.Delay(Window), reading);
             }
             while (reader.TryRead(out var line))
             {
