@@ -23,12 +23,20 @@ internal abstract class JobCgroup
 
     protected abstract IEnumerable<string> Directories { get; }
 
-    public bool IsEmpty => Directories.All(d => CgroupFiles.Processes(d).Count == 0);
+    // Once empty, for good: only root moves a process into a job's cgroup, and nothing does after the job started.
+    private volatile bool _emptied;
+
+    /// <summary>Whether no process is left. One hierarchy tells: the job's processes are in every one of them.</summary>
+    public bool IsEmpty => CgroupFiles.Processes(Directories.First()).Count == 0;
 
     /// <summary>Makes sure nothing of the job is left. The init kills everything before it reports, so this is
     /// usually true at once; anything still there after a few checks is killed.</summary>
     public bool Empty(TimeSpan timeout)
     {
+        if (_emptied)
+        {
+            return true;
+        }
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         for (var spins = 0; !IsEmpty; spins++)
         {
@@ -42,6 +50,7 @@ internal abstract class JobCgroup
             }
             Thread.Sleep(1);
         }
+        _emptied = true;
         return true;
     }
 
