@@ -215,16 +215,21 @@ class Sandbox:
             os.makedirs(root + path, exist_ok=True)
         os.makedirs(root + "/.oldroot", exist_ok=True)
 
-    def enter_job(self):
+    def enter_job(self, network):
         """In each standby job process, ahead of its job: namespaces of its own for what a job could leave behind
-        (mounts, System V IPC), and a fresh /tmp, /var/tmp and /dev/shm."""
+        (mounts, System V IPC, sockets and ports: a port in TIME_WAIT would refuse the next job's bind), and a
+        fresh /tmp, /var/tmp and /dev/shm."""
         flags = 0
         if self.mount_ns:
             flags |= CLONE_NEWNS
         if self.namespaces and self.ipc_uts:
             flags |= CLONE_NEWIPC
+        if self.net_ns and not network:
+            flags |= CLONE_NEWNET
         if flags:
             unshare(flags)
+        if flags & CLONE_NEWNET:
+            loopback_up()
         if not self.mount_ns:
             return
         root = self.root_dir
@@ -363,7 +368,7 @@ def become_job_user(spec):
     os.setresuid(uid, uid, uid)
 
 
-def job_standby(control, sandbox, cgroup_procs, standby):
+def job_standby(control, sandbox, cgroup_procs, standby, network):
     """The pre-forked job process: does what does not depend on the job, then waits for it. Tells its init "R"
     when ready and "J" when its job arrived. Never returns.
 
@@ -383,7 +388,7 @@ def job_standby(control, sandbox, cgroup_procs, standby):
         os.closerange(keep[0] + 1, keep[1])
         os.closerange(keep[1] + 1, 65536)
         reseed()
-        sandbox.enter_job()
+        sandbox.enter_job(network)
         warm_up()
         os.write(standby, b"R")
         spec, fds = recv(control, max_fds=3)
@@ -623,11 +628,11 @@ def spawn_init(sandbox, network, cgroup_base):
                 # This process only reports its host pid and leaves; the zygote (a subreaper) adopts it.
                 inner = os.fork()
                 if inner == 0:
-                    init_main(child, job_child, sandbox, cgroup_base)
+                    init_main(child, job_child, sandbox, cgroup_base, network)
                 send(child, {"pid": inner})
                 os._exit(0)
             send(child, {"pid": os.getpid()})
-            init_main(child, job_child, sandbox, cgroup_base)
+            init_main(child, job_child, sandbox, cgroup_base, network)
         except BaseException as e:
             try:
                 send(child, {"error": "init setup failed: %s" % (e,)})
@@ -638,7 +643,7 @@ def spawn_init(sandbox, network, cgroup_base):
     return pid, parent, job_parent
 
 
-def init_main(sock, job_sock, sandbox, cgroup_base):
+def init_main(sock, job_sock, sandbox, cgroup_base, network):
     """Pid 1 of a sandbox (or a subreaper where PID namespaces are missing). Builds what its jobs share once, then
     serves them one at a time, so a job costs one fork, not a new sandbox. Never returns.
 
@@ -656,7 +661,7 @@ def init_main(sock, job_sock, sandbox, cgroup_base):
     while True:
         seq += 1
         try:
-            status = serve_job(sock, job_sock, sandbox, cgroup_base, seq)
+            status = serve_job(sock, job_sock, sandbox, cgroup_base, seq, network)
         except BaseException as e:
             kill_descendants(None, Usage())
             status = {"error": "job setup failed: %s" % (e,)}
@@ -668,7 +673,7 @@ def init_main(sock, job_sock, sandbox, cgroup_base):
         send(sock, status)
 
 
-def serve_job(sock, job_sock, sandbox, cgroup_base, seq):
+def serve_job(sock, job_sock, sandbox, cgroup_base, seq, network):
     """One job: returns its status report, or None when the init is to exit."""
     cgroup, dirs, warning = make_cgroups(sandbox.cgroup_parents, cgroup_base and "%s-%d" % (cgroup_base, seq))
     procs = [os.fsencode(directory + "/cgroup.procs") for directory in dirs]  # made here: the standby makes little
@@ -677,7 +682,7 @@ def serve_job(sock, job_sock, sandbox, cgroup_base, seq):
     pid = fork_lean()
     if pid == 0:
         os.close(standby_r)
-        job_standby(job_sock, sandbox, procs, standby_w)
+        job_standby(job_sock, sandbox, procs, standby_w, network)
     os.close(standby_w)
     # The job's end wakes the loop through a pidfd: no SIGCHLD handler here for every job to undo.
     exited = open_pidfd(pid)

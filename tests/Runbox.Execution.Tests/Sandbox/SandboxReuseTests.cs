@@ -6,7 +6,7 @@ namespace Runbox.Execution.Tests.Sandbox;
 
 /// <summary>
 /// A sandbox (an init and its namespaces) serves many jobs one after another; nothing one job leaves behind may
-/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets, processes.
+/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes.
 /// </summary>
 [Collection(SandboxCollection.Name)]
 public sealed class SandboxReuseTests(SandboxFixture fixture)
@@ -21,17 +21,31 @@ public sealed class SandboxReuseTests(SandboxFixture fixture)
         listener.bind("\0left-by-writer")
         listener.listen()
         subprocess.Popen(["sleep", "30"], start_new_session=True)
+        # A connection the server side closes first leaves its port in TIME_WAIT for a minute.
+        server = socket.socket()
+        server.bind(("127.0.0.1", 8765))
+        server.listen()
+        client = socket.create_connection(("127.0.0.1", 8765))
+        accepted, _ = server.accept()
+        accepted.close()
+        client.close()
+        server.close()
         print(os.getpid())
         """;
 
     private const string Checker = """
-        import os
+        import os, socket
         found = []
         for folder in ("/tmp", "/var/tmp", "/dev/shm"):
             # The job's own folder may lie under one of them (the engine's work root): that path is its own.
             found += [folder + "/" + name for name in os.listdir(folder) if not os.getcwd().startswith(folder + "/" + name + "/")]
         found += ["shm " + line.split()[0] for line in open("/proc/sysvipc/shm").read().splitlines()[1:]]
         found += [line for line in open("/proc/net/unix").read().splitlines() if "left-by-writer" in line]
+        found += ["tcp " + line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:]]
+        try:
+            socket.socket().bind(("127.0.0.1", 8765))  # no SO_REUSEADDR: refused while the port is in TIME_WAIT
+        except OSError as e:
+            found.append("bind 8765: %s" % e)
         for pid in os.listdir("/proc"):
             if pid.isdigit() and int(pid) not in (1, os.getpid()):
                 found.append("process " + open("/proc/%s/comm" % pid).read().strip())
