@@ -39,7 +39,16 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await page.Locator(".CodeMirror textarea").FocusAsync();
         await page.Keyboard.PressAsync("Control+Enter");
 
-        await page.WaitForURLAsync(JobUrl());
+        // Polled, not a navigation event: the job page is a hash change. On failure the run button's text tells
+        // whether the submission started ("Submitting…") and the output holds any toast (logged to the console).
+        try
+        {
+            await Expect(page).ToHaveURLAsync(JobUrl());
+        }
+        catch (PlaywrightException e)
+        {
+            throw new Xunit.Sdk.XunitException($"no job page after Ctrl+Enter; the run button says '{await page.Locator("#run").TextContentAsync()}': {e.Message}");
+        }
         var output1 = page.Locator("#output");
         await Expect(output1.Locator(".line.stdout", new() { HasText = "first line" })).ToBeVisibleAsync();
         await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "running");

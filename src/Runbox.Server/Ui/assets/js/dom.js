@@ -31,6 +31,7 @@ export function toast(message, ok = false) {
   el.textContent = message;
   el.classList.toggle("ok", ok);
   el.hidden = false;
+  console.info(`toast: ${message}`); // it fades after 5 s: the console keeps it for whoever debugs
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { el.hidden = true; }, 5000);
 }
