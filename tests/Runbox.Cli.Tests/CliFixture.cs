@@ -31,6 +31,7 @@ public sealed class CliFixture : IAsyncLifetime
         Directory.Delete(DataDirectory, recursive: true);
         // The engine's work root beside it (/tmp/runbox-work-HASH) stays after a stop; nothing else will remove it.
         var workRoot = Runbox.Server.Configuration.DataFolder.WorkRootFor(DataDirectory);
+        Runbox.Execution.Engine.JobEngine.RemoveLeftovers(workRoot);
         if (Directory.Exists(workRoot))
         {
             Directory.Delete(workRoot, recursive: true);

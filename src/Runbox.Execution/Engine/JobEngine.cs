@@ -57,6 +57,19 @@ public sealed class JobEngine : IJobEngine
         _capabilities = _plan.Capabilities(namespaces: null);
     }
 
+    /// <summary>
+    /// Removes what engines that died under <paramref name="workRoot"/> left behind (their folders, and their slot
+    /// disks, which stay mounted when an engine is killed). An engine does this itself when it starts on that root; this
+    /// is for a root no engine will start on again. A running engine's folder is left alone.
+    /// </summary>
+    public static void RemoveLeftovers(string workRoot, ILogger? logger = null)
+    {
+        if (Directory.Exists(workRoot))
+        {
+            EngineDirectories.RemoveLeftovers(workRoot, logger ?? NullLogger.Instance);
+        }
+    }
+
     public EngineOptions Options { get; }
 
     public SandboxCapabilities Capabilities => _capabilities;

@@ -21,6 +21,24 @@ public sealed class DiskLimitTests(SandboxFixture fixture) : IDisposable
     private static JobLimits Disk(long bytes) => new() { DiskBytes = bytes, Timeout = TimeSpan.FromSeconds(10) };
 
     [SkippableFact]
+    public void RemoveLeftovers_UnmountsTheSlotDisksOfADeadEngineAndRemovesItsFolder()
+    {
+        fixture.RequireFullSandbox();
+        using var root = new WorkRootFolder();
+        // What a killed engine leaves: its folder, named for a pid that no longer runs, with a slot disk mounted in it.
+        var dead = Path.Combine(root.Path, "engine-99999999-0123456789ab");
+        var disk = Path.Combine(dead, "disks", "0");
+        Directory.CreateDirectory(disk);
+        Assert.Null(Runbox.Execution.Native.Libc.Mount("runbox-disk", disk, "tmpfs", 0, "size=1m"));
+        File.WriteAllText(Path.Combine(disk, "left.txt"), "x");
+
+        JobEngine.RemoveLeftovers(root.Path);
+
+        Assert.False(Directory.Exists(dead));
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), line => line.Contains(dead, StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task WritingPastTheDiskLimit_FailsWithEnospcAndIsNamedDisk()
     {
         fixture.RequireFullSandbox();

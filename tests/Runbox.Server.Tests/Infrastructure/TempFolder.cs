@@ -19,6 +19,8 @@ public sealed class TempFolder : IDisposable
     public void Dispose()
     {
         Remove(Path);
+        // A server killed by a test leaves its slot disks mounted there: unmounted first, or nothing could go.
+        Runbox.Execution.Engine.JobEngine.RemoveLeftovers(DataFolder.WorkRootFor(Path));
         Remove(DataFolder.WorkRootFor(Path));
     }
 
