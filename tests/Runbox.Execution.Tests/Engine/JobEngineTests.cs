@@ -162,7 +162,25 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
         {
             await Task.Delay(50);
         }
-        Assert.Empty(SleepersOf(300));
+        var survivors = SleepersOf(300);
+        Assert.True(survivors.Count == 0, "still running: " + string.Join("; ", survivors.Select(Describe)));
+    }
+
+    /// <summary>What a surviving process is doing: its state, parent, pids per namespace, cgroups and wait channel.</summary>
+    private static string Describe(int pid)
+    {
+        try
+        {
+            var status = File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("State:", StringComparison.Ordinal)
+                || l.StartsWith("PPid:", StringComparison.Ordinal) || l.StartsWith("NSpid:", StringComparison.Ordinal) || l.StartsWith("Uid:", StringComparison.Ordinal));
+            var cgroups = File.ReadLines($"/proc/{pid}/cgroup").Where(l => l.Contains("freezer", StringComparison.Ordinal) || l.Contains("pids", StringComparison.Ordinal));
+            var wchan = File.Exists($"/proc/{pid}/wchan") ? File.ReadAllText($"/proc/{pid}/wchan") : "";
+            return $"pid {pid}: {string.Join(", ", status.Concat(cgroups))}, wchan {wchan}".Replace('\t', ' ');
+        }
+        catch (IOException)
+        {
+            return $"pid {pid}: gone";
+        }
     }
 
     [Fact]
