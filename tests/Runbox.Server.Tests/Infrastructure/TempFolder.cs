@@ -19,18 +19,19 @@ public sealed class TempFolder : IDisposable
     public void Dispose()
     {
         Remove(Path);
-        // A server killed by a test leaves its slot disks mounted there: unmounted first, or nothing could go.
-        Runbox.Execution.Engine.JobEngine.RemoveLeftovers(DataFolder.WorkRootFor(Path));
-        Remove(DataFolder.WorkRootFor(Path));
+        // A server killed by a test leaves its slot disks mounted there. They are unmounted once its process is gone
+        // (it may still be ending), so each try unmounts first; else nothing could go.
+        Remove(DataFolder.WorkRootFor(Path), before: root => Runbox.Execution.Engine.JobEngine.RemoveLeftovers(root));
     }
 
     /// <summary>Best effort, a few tries: a process that is just ending may still be adding files to it.</summary>
-    public static void Remove(string folder)
+    public static void Remove(string folder, Action<string>? before = null)
     {
         for (var attempt = 0; attempt < 5 && Directory.Exists(folder); attempt++)
         {
             try
             {
+                before?.Invoke(folder);
                 Directory.Delete(folder, recursive: true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
