@@ -136,16 +136,6 @@ public sealed class JobEngine : IJobEngine
         finally
         {
             _runs.TryRemove(run.Id, out _);
-            // Every path, errors included: nothing of the job may outlive it, and its cgroup goes (in the
-            // background: removing a cgroup waits on the kernel, and the result need not).
-            if (run.Cgroup is { } cgroup)
-            {
-                if (!cgroup.Empty(TimeSpan.FromSeconds(2)))
-                {
-                    Log.CgroupNotEmpty(_logger, run.Slot);
-                }
-                _ = Task.Run(cgroup.Remove);
-            }
         }
         try
         {
@@ -155,11 +145,26 @@ public sealed class JobEngine : IJobEngine
         {
             Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
         }
+        // The result goes out as soon as it is known: a job that said it ended may still be exiting (freeing its
+        // memory takes the kernel a millisecond or two), and its caller need not wait for that.
+        run.Execution.Complete(result);
+        try
+        {
+            // Every path, errors included: nothing of the job may outlive it, on its slot's uid, when the slot is
+            // reused; its cgroup goes in the background (removing a cgroup waits on the kernel).
+            if (run.Cgroup is { } cgroup)
+            {
+                if (!cgroup.Empty(TimeSpan.FromSeconds(2)))
+                {
+                    Log.CgroupNotEmpty(_logger, run.Slot);
+                }
+                _ = Task.Run(cgroup.Remove);
+            }
+        }
         finally
         {
             _freeSlots.Writer.TryWrite(run.Slot);
         }
-        run.Execution.Complete(result);
     }
 
     private RuntimeDefinition RuntimeFor(JobRequest request)

@@ -270,15 +270,18 @@ internal sealed class JobRun
         try
         {
             var output = new JobOutput(Execution, Limits.OutputBytes ?? long.MaxValue, () => RequestStop(StopReason.Output));
+            if (sockets.Length > 3)
+            {
+                _ = ReadStatusAsync(sockets[3]);
+            }
             _ = FeedStdinAsync(sockets[0]);
             var pumps = Task.WhenAll(output.PumpAsync(sockets[1], LogStream.Stdout), output.PumpAsync(sockets[2], LogStream.Stderr));
             using var wall = new Timer(_ => RequestStop(StopReason.WallTime), null, Limits.Timeout ?? Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             using var cpuWatch = WatchCpu();
             var exit = await _exited.Task;
             _clock.Stop();
-            // The init killed the job's processes before reporting; the cgroup confirms none is left (and kills any
-            // that is) before the folder is read for artifacts and the slot reused.
-            Cgroup?.Empty(TimeSpan.FromSeconds(2));
+            // The init killed the job's processes before reporting, though the kernel may still be tearing them
+            // down: the cgroup's counters are final; that none is left is made sure before the slot is reused.
             _usage = Cgroup?.Usage();
             try
             {
@@ -320,6 +323,41 @@ internal sealed class JobRun
                 RequestStop(StopReason.CpuTime);
             }
         }, null, CpuPollInterval, CpuPollInterval);
+    }
+
+    /// <summary>
+    /// The init's report, straight from it: one JSON object, then the end of the stream. An end with nothing (the
+    /// init died) leaves the word to the zygote, which then reports the job lost.
+    /// </summary>
+    private async Task ReadStatusAsync(Socket status)
+    {
+        var buffer = new byte[4096];
+        var length = 0;
+        try
+        {
+            int read;
+            while (length < buffer.Length && (read = await status.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None)) > 0)
+            {
+                length += read;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return;
+        }
+        if (length == 0)
+        {
+            return;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+            OnExited(document.RootElement.Clone());
+        }
+        catch (JsonException)
+        {
+            // Not a report; the zygote's word decides.
+        }
     }
 
     private async Task FeedStdinAsync(Socket stdin)

@@ -25,7 +25,7 @@ internal sealed class ZygoteProcess : IAsyncDisposable
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _disposed;
 
-    /// <summary>Callbacks from the reader thread: a job started (id, init pid, cgroup name, stdin/stdout/stderr), ended, or the zygote died.</summary>
+    /// <summary>Callbacks from the reader thread: a job started (id, init pid, cgroup name, stdin/stdout/stderr and the status socket), ended, or the zygote died.</summary>
     internal sealed record Callbacks(Action<string, int, string?, int[]> OnStarted, Action<string, JsonElement> OnExited, Action<ZygoteProcess, string> OnDied);
 
     private readonly Callbacks _callbacks;
@@ -79,6 +79,8 @@ internal sealed class ZygoteProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(ZygoteScript.Bootstrap);
         start.ArgumentList.Add(scriptPath);
         start.ArgumentList.Add(configFor(socketPath));
         // The zygote and every job it forks start from a clean environment: the server's secrets never pass.

@@ -11,7 +11,8 @@
 #
 # Control channel: a SOCK_SEQPACKET Unix socket to the engine, one JSON object per message. Job stdio are
 # socket pairs made here; the engine's ends travel to it with SCM_RIGHTS in the "started" message, so output
-# flows from the job straight to the engine.
+# flows from the job straight to the engine. So does a fourth, the job's status socket: its init writes the
+# job's report there, straight to the engine, and tells the zygote only that the job is over.
 
 import array
 import atexit
@@ -56,6 +57,12 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
+
+# Where a fast-path job tells its init "ended, with this code" before it exits (see report_exit): a socket the
+# init listens on in the root it builds, so the job holds no descriptor for it. Path inside the job's root.
+EXIT_SOCKET = "/.runbox-exit"
+_init_listens = False  # whether this process's init listens there (inherited by each job it forks)
+_exit_pid = None       # the job's own process, once it started, when its init listens
 
 _libc = None
 
@@ -109,17 +116,22 @@ def send(sock, obj, fds=()):
 
 def recv(sock, max_fds=0):
     """One message and the descriptors that came with it; (None, []) at end of stream."""
+    data, fds = recv_bytes(sock, max_fds)
+    if not data:
+        return None, fds
+    return json.loads(data), fds
+
+
+def recv_bytes(sock, max_fds=0, size=MAX_MESSAGE):
     fds = array.array("i")
     if max_fds:
-        data, ancdata, _flags, _addr = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(max_fds * fds.itemsize))
+        data, ancdata, _flags, _addr = sock.recvmsg(size, socket.CMSG_SPACE(max_fds * fds.itemsize))
         for level, kind, payload in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
     else:
-        data = sock.recv(MAX_MESSAGE)
-    if not data:
-        return None, list(fds)
-    return json.loads(data), list(fds)
+        data = sock.recv(size)
+    return data, list(fds)
 
 
 # ------------------------------------------------------------------------------------------------ sandbox
@@ -368,9 +380,9 @@ def become_job_user(spec):
     os.setresuid(uid, uid, uid)
 
 
-def job_standby(control, sandbox, cgroup_procs, standby, network):
+def job_standby(control, sandbox, cgroup_procs, channel, network):
     """The pre-forked job process: does what does not depend on the job, then waits for it. Tells its init "R"
-    when ready and "J" when its job arrived. Never returns.
+    when ready and "J" (with the job's status socket) when its job arrived. Never returns.
 
     The init did the rest once for all its jobs (see become_job_parent): what is done here is done per job, and
     every Python object made here costs page copies, since this process shares its pages with the init."""
@@ -383,20 +395,24 @@ def job_standby(control, sandbox, cgroup_procs, standby, network):
             except OSError as e:
                 joined = "%s: %s" % (os.fsdecode(procs), e)
         os.setpgid(0, 0)
-        keep = sorted((control.fileno(), standby))
+        keep = sorted((control.fileno(), channel.fileno()))
         os.closerange(3, keep[0])
         os.closerange(keep[0] + 1, keep[1])
         os.closerange(keep[1] + 1, 65536)
         reseed()
         sandbox.enter_job(network)
         warm_up()
-        os.write(standby, b"R")
-        spec, fds = recv(control, max_fds=3)
+        channel.send(b"R")
+        spec, fds = recv(control, max_fds=4)
         if spec is None:
             os._exit(0)
-        os.write(standby, b"J")
-        os.close(standby)
+        # The status socket is the init's alone: the job never holds it.
+        status = fds[3:4]
+        channel.sendmsg([b"J"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", status))] if status else [])
+        close_fds(*fds[3:])
+        fds = fds[:3]
         control.close()
+        channel.close()
     except BaseException:
         os._exit(127)
     job_start(spec, fds, sandbox, joined)
@@ -421,7 +437,10 @@ def write_file(path, value):
 def job_start(spec, script_fds, sandbox, joined):
     """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
     Never returns."""
+    global _exit_pid
     try:
+        if _init_listens:
+            _exit_pid = os.getpid()
         # Stdio first, so that a setup failure below is reported on the job's own stderr.
         for i, fd in enumerate(script_fds):
             os.dup2(fd, i)
@@ -517,7 +536,29 @@ def run_in_place(spec, env):
         flush_std()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
+    report_exit(code)
     os._exit(code)
+
+
+def report_exit(code):
+    """Tells the init the job's exit code ahead of the exit itself: freeing the job's address space and its
+    namespaces takes a millisecond or two that the caller need not wait for. Stdio are closed first, so the job's
+    output has ended when its report arrives. The init takes it only from the job's own process (its peer
+    credentials say which): a child forked by the script ends the same way but is not the job."""
+    if _exit_pid is None or os.getpid() != _exit_pid:
+        return
+    try:
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for fd in (0, 1, 2):
+            os.close(fd)
+        report = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        report.connect(EXIT_SOCKET)
+        report.send(b"X %d %d %d %d" % (
+            code, int((mine.ru_utime + children.ru_utime) * 1e6), int((mine.ru_stime + children.ru_stime) * 1e6),
+            max(mine.ru_maxrss, children.ru_maxrss)))
+    except OSError:
+        pass  # the init then learns of the end from the exit itself
 
 
 def exit_code(e):
@@ -655,64 +696,120 @@ def init_main(sock, job_sock, sandbox, cgroup_base, network):
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         sandbox.build_root()
         become_job_parent()
+        listener = listen_for_exits(sandbox)
     except BaseException as e:
         send_and_exit(sock, {"error": "init setup failed: %s" % (e,)})
     seq = 0
     while True:
         seq += 1
+        job = InitJob(sock, seq, seq >= sandbox.jobs_per_init)
         try:
-            status = serve_job(sock, job_sock, sandbox, cgroup_base, seq, network)
+            going_on = serve_job(job, job_sock, sandbox, cgroup_base, network, listener)
         except BaseException as e:
             kill_descendants(None, Usage())
-            status = {"error": "job setup failed: %s" % (e,)}
-        if status is None:
-            os._exit(0)  # retired by the zygote, or the zygote is gone
-        if "error" in status or seq >= sandbox.jobs_per_init:
+            job.report({"error": "job setup failed: %s" % (e,)})
+            going_on = False
+        if not going_on:
+            os._exit(0)  # retired by the zygote, the zygote is gone, or the report was its last
+
+
+def listen_for_exits(sandbox):
+    """Where the init's fast-path jobs say they ended (see report_exit): a socket in the root it built. Only as
+    pid 1 of a PID namespace, where one kill(-1) ends every process of the job at once, so the report can go out
+    before the kernel has torn them down. Returns the listening socket, or None."""
+    global _init_listens
+    if not sandbox.mount_ns or os.getpid() != 1:
+        return None
+    path = sandbox.root_dir + EXIT_SOCKET
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    os.chmod(path, 0o666)  # jobs run as their slot's uid; the peer's credentials decide whose report counts
+    listener.listen(8)
+    listener.setblocking(False)
+    _init_listens = True
+    return listener
+
+
+class InitJob:
+    """One job as its init sees it, and where its report goes."""
+
+    def __init__(self, sock, seq, last):
+        self.sock = sock
+        self.seq = seq
+        self.last = last          # the init's last job: it exits after this one's report
+        self.status_fd = None     # the job's status socket to the engine, passed on by the standby with "J"
+        self.has_job = False
+        self.reported = False
+
+    def report(self, status):
+        """Sends the job's report straight to the engine through its status socket when there is one, and to
+        the zygote, which forwards it only if it did not go straight. True if the init goes on after it."""
+        if self.reported:
+            return not self.last
+        self.reported = True
+        if "error" in status:
+            self.last = True
+        if self.status_fd is not None:
+            data = json.dumps(status, separators=(",", ":")).encode()
+            try:
+                if os.write(self.status_fd, data) == len(data):
+                    status["direct"] = True
+            except OSError:
+                pass
+            os.close(self.status_fd)
+            self.status_fd = None
+        if self.last:
             status["last"] = True
-            send_and_exit(sock, status)
-        send(sock, status)
+        send(self.sock, status)
+        return not self.last
+
+    def close(self):
+        close_fds(self.status_fd)
+        self.status_fd = None
 
 
-def serve_job(sock, job_sock, sandbox, cgroup_base, seq, network):
-    """One job: returns its status report, or None when the init is to exit."""
+def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
+    """One job, up to its report and the clean-up after it. False when the init is to exit."""
+    seq = job.seq
     cgroup, dirs, warning = make_cgroups(sandbox.cgroup_parents, cgroup_base and "%s-%d" % (cgroup_base, seq))
     procs = [os.fsencode(directory + "/cgroup.procs") for directory in dirs]  # made here: the standby makes little
-    standby_r, standby_w = os.pipe()
+    channel, standby_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     flush_std()
     pid = fork_lean()
     if pid == 0:
-        os.close(standby_r)
-        job_standby(job_sock, sandbox, procs, standby_w, network)
-    os.close(standby_w)
+        channel.close()
+        job_standby(job_sock, sandbox, procs, standby_end, network)
+    standby_end.close()
     # The job's end wakes the loop through a pidfd: no SIGCHLD handler here for every job to undo.
     exited = open_pidfd(pid)
     usage = Usage()
-    has_job = killed = False
+    exits = ExitReports(listener, pid)
+    killed = early = False
     job_status = None
     while job_status is None:
-        watched = [sock] + [fd for fd in (standby_r, exited) if fd is not None]
+        watched = [x for x in (job.sock, channel, exited) if x is not None] + exits.watched(job.has_job)
         ready, _, _ = select.select(watched, [], [], None if exited is not None else 0.05)
-        if standby_r in ready:
-            said = os.read(standby_r, 16)
-            if b"R" in said:
-                report = {"ready": True, "seq": seq, "cgroup": cgroup}
-                if warning:
-                    report["warning"] = warning
-                send(sock, report)
-            has_job = has_job or b"J" in said
-            if not said:
-                os.close(standby_r)
-                standby_r = None
-        if sock in ready:
-            message, _ = recv(sock)
+        if channel is not None and channel in ready:
+            if not hear_standby(channel, job, cgroup, warning):
+                channel.close()
+                channel = None
+        heard = exits.hear(ready, usage)
+        if heard is not None:
+            job_status, early = heard, True
+        if job.sock in ready:
+            message, _ = recv(job.sock)
             if message is None or message.get("op") == "exit":
                 kill_descendants(None, usage)
                 remove_cgroups(dirs)
-                close_fds(standby_r, exited)
-                return None
+                close_fds(exited)
+                if channel is not None:
+                    channel.close()
+                exits.close()
+                job.close()
+                return False
             # A kill meant for an earlier job (it crossed that job's report) is ignored.
             if message.get("op") == "kill" and message.get("seq") == seq:
-                killed = has_job = True
+                killed = job.has_job = True
                 job_status = kill_descendants(pid, usage)
                 if job_status is None:
                     job_status = signal.SIGKILL  # reaped while killing: it died by SIGKILL
@@ -724,18 +821,128 @@ def serve_job(sock, job_sock, sandbox, cgroup_base, seq, network):
             if done:
                 usage.add(rusage)
                 job_status = wait_status
-    if standby_r is not None:
-        has_job = has_job or b"J" in os.read(standby_r, 16)
-    close_fds(standby_r, exited)
-    # Whatever the job left behind (daemons, setsid, double forks) dies with it.
-    kill_descendants(None, usage)
+    exits.close()
+    if channel is not None:
+        # A "J" sent just before the standby died is still to be read.
+        channel.setblocking(False)
+        try:
+            while not job.has_job and hear_standby(channel, job, cgroup, warning):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        channel.close()
+    close_fds(exited)
+    if not job.has_job:
+        kill_descendants(None, usage)
+        drain(job_sock)
+        remove_cgroups(dirs)
+        return job.report({"error": "the standby job process ended before its job (wait status %d)" % job_status})
+    status = {"status": job_status, "killed": killed}
+    if early:
+        # The job said it ended: everything of it dies now (from pid 1, one kill(-1) reaches every process, even one
+        # forking), and the report goes before the kernel has finished tearing the processes down.
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        going_on = job.report(usage.into(status))
+        kill_descendants(None, Usage())
+    else:
+        # Whatever the job left behind (daemons, setsid, double forks) dies with it.
+        kill_descendants(None, usage)
+        going_on = job.report(usage.into(status))
     # A job that was killed before it read its spec leaves it queued: it must not reach the next standby.
     drain(job_sock)
-    if not has_job:
-        remove_cgroups(dirs)
-        return {"error": "the standby job process ended before its job (wait status %d)" % job_status}
-    return {"status": job_status, "killed": killed, "utime_us": int(usage.utime * 1e6),
-            "stime_us": int(usage.stime * 1e6), "maxrss_kb": usage.maxrss}
+    return going_on
+
+
+def hear_standby(channel, job, cgroup, warning):
+    """One message from the standby job process: "R" (ready; told to the zygote) or "J" (its job arrived, with the
+    job's status socket). False at the end of the stream."""
+    data, fds = recv_bytes(channel, max_fds=1, size=16)
+    if data == b"R" and not job.has_job:
+        report = {"ready": True, "seq": job.seq, "cgroup": cgroup}
+        if warning:
+            report["warning"] = warning
+        send(job.sock, report)
+    elif data == b"J" and not job.has_job:
+        job.has_job = True
+        job.status_fd = fds.pop() if fds else None
+    close_fds(*fds)
+    return bool(data)
+
+
+class ExitReports:
+    """The connections on which a job may say it ended (see report_exit), heard only from the job's own process."""
+
+    MAX_PENDING = 8
+
+    def __init__(self, listener, pid):
+        self.listener = listener
+        self.pid = pid
+        self.pending = []
+
+    def watched(self, has_job):
+        if self.listener is None or not has_job:
+            return []
+        return [self.listener] + self.pending
+
+    def hear(self, ready, usage):
+        """The job's wait status when its own process said it ended, else None."""
+        if self.listener is None:
+            return None
+        readable = [c for c in self.pending if c in ready]
+        if self.listener in ready:
+            try:
+                connection, _ = self.listener.accept()
+                connection.setblocking(False)
+                readable.append(connection)  # the job sends as it connects: most likely there already
+            except (BlockingIOError, InterruptedError):
+                pass
+        for connection in readable:
+            if connection in self.pending:
+                self.pending.remove(connection)
+            try:
+                peer, _, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+                data = connection.recv(64)
+            except (BlockingIOError, InterruptedError):
+                if len(self.pending) < self.MAX_PENDING:
+                    self.pending.append(connection)  # heard when it says something
+                else:
+                    connection.close()  # a job flooding the socket gets nowhere
+                continue
+            except OSError:
+                peer, data = None, b""
+            connection.close()
+            status = self.parse(data, usage) if peer == self.pid else None
+            if status is not None:
+                return status
+        return None
+
+    @staticmethod
+    def parse(data, usage):
+        """ "X code utime_us stime_us maxrss_kb" → the wait status of exit(code); the usage goes into usage."""
+        try:
+            tag, code, utime_us, stime_us, maxrss_kb = data.split()
+            code, utime_us, stime_us, maxrss_kb = int(code), int(utime_us), int(stime_us), int(maxrss_kb)
+        except ValueError:
+            return None
+        if tag != b"X" or not 0 <= code <= 255:
+            return None
+        usage.utime, usage.stime = max(utime_us, 0) / 1e6, max(stime_us, 0) / 1e6
+        usage.maxrss = max(maxrss_kb, 0)
+        return code << 8
+
+    def close(self):
+        """Drops every connection, and any still queued, so none reaches the next job."""
+        for connection in self.pending:
+            connection.close()
+        self.pending = []
+        while self.listener is not None:
+            try:
+                self.listener.accept()[0].close()
+            except (BlockingIOError, InterruptedError):
+                break
 
 
 def fork_lean():
@@ -783,6 +990,10 @@ class Usage:
     def __init__(self):
         self.utime = self.stime = 0.0
         self.maxrss = 0
+
+    def into(self, status):
+        status.update(utime_us=int(self.utime * 1e6), stime_us=int(self.stime * 1e6), maxrss_kb=self.maxrss)
+        return status
 
     def add(self, rusage):
         if rusage is not None:
@@ -985,8 +1196,8 @@ class Zygote:
         init.job = job_id
         self.jobs[job_id] = init
         try:
-            ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
-            # The job reads stdin and writes stdout/stderr; each socket carries one direction only.
+            ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(4)]
+            # The job reads stdin and writes stdout/stderr; its init writes the status. One direction each.
             ends[0][0].shutdown(socket.SHUT_RD)
             ends[0][1].shutdown(socket.SHUT_WR)
             for engine_end, job_end in ends[1:]:
@@ -1033,14 +1244,15 @@ class Zygote:
                 self.on_ready(init, message)
         elif init.state == "busy":
             report = {"t": "exited", "id": init.job}
-            report.update((k, v) for k, v in message.items() if k != "last")
+            report.update((k, v) for k, v in message.items() if k not in ("last", "direct"))
             self.jobs.pop(init.job, None)
             init.job = None
             init.kill_at = None
             init.state = "preparing"
             if message.get("last"):
                 self.forget(init)  # it exits now; a new one takes its place
-            send(self.control, report)
+            if not message.get("direct"):
+                send(self.control, report)
         else:
             # An init that failed before any job (its sandbox could not be set up): say so; the refill retries.
             self.forget(init)
