@@ -158,6 +158,7 @@ class Sandbox:
         self.cgroup_parents = list(config.get("cgroup_parents", []))
         self.hostname = "runbox"
         self.ipc_uts = True
+        self.net_per_job = False  # set in an init that cannot turn TIME_WAIT off in its network namespace
 
     def apply_probe(self, results):
         """Uses only what the probe showed to work; the engine reports the rest as missing."""
@@ -192,6 +193,10 @@ class Sandbox:
             socket.sethostname(self.hostname)
         if flags & CLONE_NEWNET:
             loopback_up()
+            try:
+                forget_closed_connections()
+            except OSError:
+                self.net_per_job = True  # /proc/sys read-only (a container): then a namespace per job instead
 
     # Fresh for every job, in the job's own mount namespace: what a job writes outside its folder goes here.
     TMP_DIRS = (("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"))
@@ -229,14 +234,16 @@ class Sandbox:
 
     def enter_job(self, network):
         """In each standby job process, ahead of its job: namespaces of its own for what a job could leave behind
-        (mounts, System V IPC, sockets and ports: a port in TIME_WAIT would refuse the next job's bind), and a
-        fresh /tmp, /var/tmp and /dev/shm."""
+        (mounts, System V IPC), and a fresh /tmp, /var/tmp and /dev/shm. The network namespace is the init's, as
+        the PID namespace is: a job's sockets die with its processes, and its closed connections are not kept (see
+        forget_closed_connections); a namespace per job cost about 1.2 ms of CPU (made, then torn down by a kernel
+        worker) for nothing more."""
         flags = 0
         if self.mount_ns:
             flags |= CLONE_NEWNS
         if self.namespaces and self.ipc_uts:
             flags |= CLONE_NEWIPC
-        if self.net_ns and not network:
+        if self.net_per_job and self.net_ns and not network:
             flags |= CLONE_NEWNET
         if flags:
             unshare(flags)
@@ -285,6 +292,13 @@ class Sandbox:
         os.chdir("/")
         umount2("/.oldroot", MNT_DETACH)
         mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def forget_closed_connections():
+    """In an init's own network namespace: no TIME_WAIT. A TCP port a job closed would otherwise stay taken for a
+    minute, and the next job's bind(2) of it (without SO_REUSEADDR) would fail. Over a private loopback there are
+    no stray segments for TIME_WAIT to guard against."""
+    write_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", b"0")
 
 
 def loopback_up():
