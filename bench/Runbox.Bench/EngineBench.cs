@@ -50,6 +50,7 @@ internal static class EngineBench
 
             Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
                 $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
+            await Measure.WarmUpAsync(() => Job("default", Hello), Measure.JitWarmUp);
             if (fastPathOnly)
             {
                 // For profiling (perf record -a while it runs): the fast path alone, one job at a time.

@@ -56,6 +56,7 @@ internal static class HttpBench
 
             Console.WriteLine($"HTTP service, hello world, {count} jobs each (8 worker slots, SQLite):");
             var rows = new List<(Measurement Engine, Measurement Http)>();
+            await Measure.WarmUpAsync(Http, Measure.JitWarmUp);
             foreach (var concurrency in new[] { 1, 16 })
             {
                 // A server's steady state: enough warm-up that JIT tiering of the HTTP path is not what is measured.
