@@ -99,6 +99,8 @@ internal sealed class CgroupsV1 : Cgroups
 
         protected override IEnumerable<string> Directories => new[] { _memory, _pids, _cpu, _freezer }.OfType<string>();
 
+        protected override string? PidsDirectory => _pids;
+
         public override long? CpuUsageNs() => _cpu is null ? null : CgroupFiles.ReadNumber(Path.Combine(_cpu, "cpuacct.usage"));
 
         public override CgroupUsage Usage()

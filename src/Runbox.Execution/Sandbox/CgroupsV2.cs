@@ -80,6 +80,8 @@ internal sealed class CgroupsV2 : Cgroups
     {
         protected override IEnumerable<string> Directories => [directory];
 
+        protected override string? PidsDirectory => directory; // v2 is usable only with the pids controller
+
         private string File(string name) => Path.Combine(directory, name);
 
         public override long? CpuUsageNs() => CgroupFiles.ReadKey(File("cpu.stat"), "usage_usec") * 1000;

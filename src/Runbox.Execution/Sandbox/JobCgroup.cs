@@ -26,8 +26,17 @@ internal abstract class JobCgroup
     // Once empty, for good: only root moves a process into a job's cgroup, and nothing does after the job started.
     private volatile bool _emptied;
 
-    /// <summary>Whether no process is left. One hierarchy tells: the job's processes are in every one of them.</summary>
-    public bool IsEmpty => CgroupFiles.Processes(Directories.First()).Count == 0;
+    /// <summary>The folder of the pids controller, when the job's cgroup has one.</summary>
+    protected abstract string? PidsDirectory { get; }
+
+    /// <summary>
+    /// Whether no process is left, dead ones not yet reaped included. A zombie is out of cgroup.procs but still
+    /// counts against RLIMIT_NPROC of the slot's uid, so the slot's next job could meet that limit early; pids.current
+    /// counts a task until it is reaped. Without a pids controller, one hierarchy's cgroup.procs tells.
+    /// </summary>
+    public bool IsEmpty => PidsDirectory is { } pids
+        ? CgroupFiles.ReadNumber(Path.Combine(pids, "pids.current")) is null or 0
+        : CgroupFiles.Processes(Directories.First()).Count == 0;
 
     /// <summary>Makes sure nothing of the job is left. The init kills everything before it reports, so this is
     /// usually true at once; anything still there after a few checks is killed.</summary>
