@@ -152,6 +152,7 @@ public sealed class JobEngine : IJobEngine
         {
             // Every path, errors included: nothing of the job may outlive it, on its slot's uid, when the slot is
             // reused; its cgroup goes in the background (removing a cgroup waits on the kernel).
+            await run.WaitReapedAsync(TimeSpan.FromSeconds(2));
             if (run.Cgroup is { } cgroup)
             {
                 if (!cgroup.Empty(TimeSpan.FromSeconds(2)))

@@ -26,6 +26,7 @@ internal sealed class JobRun
     private string _entryPath = "";
     private int _stopReason; // a StopReason, set once
     private CgroupUsage? _usage;
+    private Task _reaped = Task.CompletedTask; // the status socket's reader, which ends once the job's processes are reaped
     private static readonly TimeSpan CpuPollInterval = TimeSpan.FromMilliseconds(100);
 
     private enum StopReason
@@ -272,7 +273,7 @@ internal sealed class JobRun
             var output = new JobOutput(Execution, Limits.OutputBytes ?? long.MaxValue, () => RequestStop(StopReason.Output));
             if (sockets.Length > 3)
             {
-                _ = ReadStatusAsync(sockets[3]);
+                _reaped = ReadStatusAsync(sockets[3]);
             }
             _ = FeedStdinAsync(sockets[0]);
             var pumps = Task.WhenAll(output.PumpAsync(sockets[1], LogStream.Stdout), output.PumpAsync(sockets[2], LogStream.Stderr));
@@ -291,7 +292,7 @@ internal sealed class JobRun
             }
             catch (TimeoutException)
             {
-                foreach (var socket in sockets)
+                foreach (var socket in sockets.Take(3))
                 {
                     socket.Dispose();
                 }
@@ -301,10 +302,27 @@ internal sealed class JobRun
         }
         finally
         {
-            foreach (var socket in sockets)
+            // The status socket is its reader's to close: it ends only once the job's processes are all reaped.
+            foreach (var socket in sockets.Take(3))
             {
                 socket.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the init has reaped every process of the job (it then closes the job's status socket), at most
+    /// <paramref name="timeout"/>: the result may go out before that, the slot and its uid only after.
+    /// </summary>
+    public async Task WaitReapedAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _reaped.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            // The cgroup check that follows kills what is left.
         }
     }
 
@@ -326,32 +344,46 @@ internal sealed class JobRun
     }
 
     /// <summary>
-    /// The init's report, straight from it: one JSON object, then the end of the stream. An end with nothing (the
-    /// init died) leaves the word to the zygote, which then reports the job lost.
+    /// The init's report, straight from it: one line of JSON, then, once every process of the job is reaped, the end
+    /// of the stream. An end with no report (the init died) leaves the word to the zygote, which then reports the
+    /// job lost.
     /// </summary>
     private async Task ReadStatusAsync(Socket status)
     {
+        using var _ = status;
         var buffer = new byte[4096];
         var length = 0;
+        var reported = false;
         try
         {
             int read;
-            while (length < buffer.Length && (read = await status.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None)) > 0)
+            while ((read = await status.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None)) > 0)
             {
                 length += read;
+                var end = reported ? -1 : Array.IndexOf(buffer, (byte)'\n', 0, length);
+                if (end >= 0)
+                {
+                    reported = true;
+                    OnReport(buffer.AsSpan(0, end));
+                }
+                if (reported || length == buffer.Length)
+                {
+                    length = 0; // nothing more is expected but the end
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            return;
+            // The init is gone: whatever it did not report, the zygote does.
         }
-        if (length == 0)
-        {
-            return;
-        }
+    }
+
+    private void OnReport(ReadOnlySpan<byte> line)
+    {
         try
         {
-            using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+            var reader = new Utf8JsonReader(line);
+            using var document = JsonDocument.ParseValue(ref reader);
             OnExited(document.RootElement.Clone());
         }
         catch (JsonException)

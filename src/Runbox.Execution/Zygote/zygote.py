@@ -756,22 +756,22 @@ class InitJob:
         self.reported = False
 
     def report(self, status):
-        """Sends the job's report straight to the engine through its status socket when there is one, and to
-        the zygote, which forwards it only if it did not go straight. True if the init goes on after it."""
+        """Sends the job's report straight to the engine through its status socket when there is one (one line of
+        JSON), and to the zygote, which forwards it only if it did not go straight. True if the init goes on after
+        it. The status socket stays open until close(): its end tells the engine that every process of the job
+        is reaped, so its slot (and uid) can go to the next job."""
         if self.reported:
             return not self.last
         self.reported = True
         if "error" in status:
             self.last = True
         if self.status_fd is not None:
-            data = json.dumps(status, separators=(",", ":")).encode()
+            data = json.dumps(status, separators=(",", ":")).encode() + b"\n"
             try:
                 if os.write(self.status_fd, data) == len(data):
                     status["direct"] = True
             except OSError:
                 pass
-            os.close(self.status_fd)
-            self.status_fd = None
         if self.last:
             status["last"] = True
         send(self.sock, status)
@@ -850,7 +850,9 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
         kill_descendants(None, usage)
         drain(job_sock)
         remove_cgroups(dirs)
-        return job.report({"error": "the standby job process ended before its job (wait status %d)" % job_status})
+        going_on = job.report({"error": "the standby job process ended before its job (wait status %d)" % job_status})
+        job.close()
+        return going_on
     status = {"status": job_status, "killed": killed}
     if early:
         # The job said it ended: everything of it dies now (from pid 1, one kill(-1) reaches every process, even one
@@ -865,6 +867,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
         # Whatever the job left behind (daemons, setsid, double forks) dies with it.
         kill_descendants(None, usage)
         going_on = job.report(usage.into(status))
+    job.close()
     # A job that was killed before it read its spec leaves it queued: it must not reach the next standby.
     drain(job_sock)
     return going_on
