@@ -282,7 +282,8 @@ internal sealed class JobRun
             var exit = await _exited.Task;
             _clock.Stop();
             // The init killed the job's processes before reporting, though the kernel may still be tearing them
-            // down: the cgroup's counters are final; that none is left is made sure before the slot is reused.
+            // down: the cgroup's counters already hold what the job did; that none is left is made sure before the
+            // slot is reused (JobEngine.RunAsync).
             _usage = Cgroup?.Usage();
             try
             {
