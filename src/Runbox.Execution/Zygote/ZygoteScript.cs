@@ -13,13 +13,15 @@ internal static class ZygoteScript
         import marshal, os, sys
         path = sys.argv[1]
         sys.argv = sys.argv[1:]
+        def compiled():
+            with open(path, "rb") as f:
+                return compile(f.read(), path, "exec", dont_inherit=True)
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(r)
             try:
-                with open(path, "rb") as f:
-                    data = marshal.dumps(compile(f.read(), path, "exec", dont_inherit=True))
+                data = marshal.dumps(compiled())
                 while data:
                     data = data[os.write(w, data):]
             finally:
@@ -36,8 +38,7 @@ internal static class ZygoteScript
         try:
             code = marshal.loads(b"".join(chunks))
         except (EOFError, ValueError, TypeError):
-            with open(path, "rb") as f:
-                code = compile(f.read(), path, "exec", dont_inherit=True)
+            code = compiled()
         del chunks
         exec(code, {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__})
         """;

@@ -1077,9 +1077,7 @@ def kill_descendants(job_pid, usage):
     SIGCHLD is held back meanwhile, so waiting for the next death is a sigtimedwait that returns as it comes rather
     than a sleep: the job's slot is freed once its last process is reaped, not a scheduler tick or two later."""
     job_status = None
-    held = hasattr(signal, "sigtimedwait")
-    if held:
-        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
     try:
         for _ in range(10000):
             if os.getpid() == 1:
@@ -1106,14 +1104,10 @@ def kill_descendants(job_pid, usage):
                     job_status = wait_status
                 reaped_any = True
             if not reaped_any:
-                if held:
-                    signal.sigtimedwait([signal.SIGCHLD], 0.001)
-                else:
-                    time.sleep(0.001)
+                signal.sigtimedwait([signal.SIGCHLD], 0.001)
         return job_status
     finally:
-        if held:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
 
 
 def descendants(root):
