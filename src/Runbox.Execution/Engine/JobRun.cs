@@ -268,6 +268,9 @@ internal sealed class JobRun
             zygote.Kill(Id);
         }
         var sockets = descriptors.Select(fd => new Socket(new SafeSocketHandle(fd, ownsHandle: true))).ToArray();
+        // Stdin, stdout and stderr are closed here; the status socket (the fourth) by its reader, as it ends only once
+        // the job's processes are all reaped.
+        var stdio = sockets[..3];
         try
         {
             var output = new JobOutput(Execution, Limits.OutputBytes ?? long.MaxValue, () => RequestStop(StopReason.Output));
@@ -275,8 +278,8 @@ internal sealed class JobRun
             {
                 _reaped = ReadStatusAsync(sockets[3]);
             }
-            _ = FeedStdinAsync(sockets[0]);
-            var pumps = Task.WhenAll(output.PumpAsync(sockets[1], LogStream.Stdout), output.PumpAsync(sockets[2], LogStream.Stderr));
+            _ = FeedStdinAsync(stdio[0]);
+            var pumps = Task.WhenAll(output.PumpAsync(stdio[1], LogStream.Stdout), output.PumpAsync(stdio[2], LogStream.Stderr));
             using var wall = new Timer(_ => RequestStop(StopReason.WallTime), null, Limits.Timeout ?? Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             using var cpuWatch = WatchCpu();
             var exit = await _exited.Task;
@@ -293,7 +296,7 @@ internal sealed class JobRun
             }
             catch (TimeoutException)
             {
-                foreach (var socket in sockets.Take(3))
+                foreach (var socket in stdio)
                 {
                     socket.Dispose();
                 }
@@ -303,8 +306,7 @@ internal sealed class JobRun
         }
         finally
         {
-            // The status socket is its reader's to close: it ends only once the job's processes are all reaped.
-            foreach (var socket in sockets.Take(3))
+            foreach (var socket in stdio)
             {
                 socket.Dispose();
             }
