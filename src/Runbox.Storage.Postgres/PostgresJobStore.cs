@@ -34,7 +34,7 @@ public sealed partial class PostgresJobStore : IJobStore, IRuntimeStore
         time = timeProvider ?? TimeProvider.System;
         this.maxArtifactBytes = maxArtifactBytes;
         this.pollInterval = pollInterval ?? DefaultPollInterval;
-        dataSource = NpgsqlDataSource.Create(connectionString);
+        dataSource = NpgsqlDataSource.Create(PostgresConnectionDefaults.Apply(connectionString));
         var listenerSettings = new NpgsqlConnectionStringBuilder(connectionString)
         {
             // Its own name so operators (and tests) can tell it in pg_stat_activity; never pooled, it lives for good.
