@@ -37,8 +37,11 @@ internal static class Measure
         }
     }
 
-    /// <summary>Runs <paramref name="job"/> <paramref name="count"/> times, <paramref name="concurrency"/> at once.</summary>
-    public static async Task<Measurement> RunAsync(string name, int count, int concurrency, Func<Task> job, int warmup = 5)
+    /// <summary>
+    /// Runs <paramref name="job"/> <paramref name="count"/> times, <paramref name="concurrency"/> at once, each runner
+    /// idle for <paramref name="pause"/> after each of its jobs (none by default: back to back).
+    /// </summary>
+    public static async Task<Measurement> RunAsync(string name, int count, int concurrency, Func<Task> job, int warmup = 5, TimeSpan pause = default)
     {
         for (var i = 0; i < warmup; i++)
         {
@@ -57,6 +60,10 @@ internal static class Measure
                 var start = Stopwatch.GetTimestamp();
                 await job();
                 latencies[index] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (pause > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause);
+                }
             }
         }));
         var elapsed = clock.Elapsed.TotalSeconds;

@@ -52,6 +52,12 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MS_SLAVE = 1 << 19
 MNT_DETACH = 2
+AT_FDCWD = -100
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+MOVE_MOUNT_F_EMPTY_PATH = 4
+SYS_OPEN_TREE = 428  # the same number on every architecture (Linux 5.2+)
+SYS_MOVE_MOUNT = 429
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
@@ -102,6 +108,22 @@ def umount2(target, flags):
 
 def pivot_root(new_root, put_old):
     check(libc().syscall(155, new_root.encode(), put_old.encode()), "pivot_root")
+
+
+def open_tree(path):
+    """A detached copy of the mount at path (a bind mount belonging to no namespace yet), as a descriptor."""
+    fd = libc().syscall(SYS_OPEN_TREE, AT_FDCWD, path.encode(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+    if fd < 0:
+        import ctypes
+        e = ctypes.get_errno()
+        raise OSError(e, "open_tree %s: %s" % (path, os.strerror(e)))
+    return fd
+
+
+def move_mount(fd, target):
+    """Attaches a detached mount (see open_tree) at target, in this process's mount namespace."""
+    check(libc().syscall(SYS_MOVE_MOUNT, fd, b"", AT_FDCWD, target.encode(), MOVE_MOUNT_F_EMPTY_PATH),
+          "move_mount %s" % target)
 
 
 # ----------------------------------------------------------------------------------------------- messages
@@ -156,9 +178,14 @@ class Sandbox:
         self.jobs_per_init = config.get("jobs_per_init", 200)
         # One folder per controller hierarchy; each pooled job gets a fresh cgroup in each.
         self.cgroup_parents = list(config.get("cgroup_parents", []))
+        self.cgroup_fds = []  # the parents, opened by each init (see open_cgroup_parents)
         self.hostname = "runbox"
         self.ipc_uts = True
         self.net_per_job = False  # set in an init that cannot turn TIME_WAIT off in its network namespace
+        # Whether the kernel hands out detached mounts (open_tree, Linux 5.2+): then each init pivots into its root
+        # once, and a job's folder comes into its namespace as a detached mount, with no host tree to unmount per job.
+        self.detached_mounts = False
+        self.pivoted = False  # in an init (and its jobs) that pivoted into its root: paths below are the root's own
 
     def apply_probe(self, results):
         """Uses only what the probe showed to work; the engine reports the rest as missing."""
@@ -170,6 +197,10 @@ class Sandbox:
         if results.get("ipc") != "1":
             self.namespaces = self.net_ns or self.mount_ns or self.pid_ns
             self.ipc_uts = False
+
+    def inside(self, path):
+        """Where a path of the job's root is from this process: the root is "/" once pivoted into."""
+        return path if self.pivoted else self.root_dir + path
 
     def flags(self, network):
         f = 0
@@ -230,7 +261,31 @@ class Sandbox:
             os.symlink(target, dev + "/" + name)
         for path, _ in self.TMP_DIRS:
             os.makedirs(root + path, exist_ok=True)
+        if self.detached_mounts:
+            # A read-only path under /tmp goes on top of each job's fresh /tmp; once the host's tree is gone, from here.
+            for path in self.ro_paths:
+                if self.under_tmp(path):
+                    self.bind_readonly(path, root + self.HIDDEN)
         os.makedirs(root + "/.oldroot", exist_ok=True)
+
+    # Where build_root keeps, inside the root, what each job binds again on top of its fresh /tmp (see enter_job).
+    HIDDEN = "/.runbox-ro"
+
+    def pivot_once(self):
+        """In an init whose jobs get their folders as detached mounts: into the root for good, the host's tree
+        unmounted once here rather than in each job (an unmount waits for an RCU grace period, which interrupts every
+        CPU). Each job's mount namespace is then a copy of this small tree."""
+        if not (self.mount_ns and self.detached_mounts):
+            return
+        pivot_root(self.root_dir, self.root_dir + "/.oldroot")
+        os.chdir("/")
+        umount2("/.oldroot", MNT_DETACH)
+        self.pivoted = True
+
+    def open_cgroup_parents(self):
+        """The cgroup parents as descriptors, opened before pivot_once: the job cgroups are made, joined, limited
+        and removed relative to them, wherever this process's root is."""
+        self.cgroup_fds = [os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) for parent in self.cgroup_parents]
 
     def enter_job(self, network):
         """In each standby job process, ahead of its job: namespaces of its own for what a job could leave behind
@@ -251,18 +306,20 @@ class Sandbox:
             loopback_up()
         if not self.mount_ns:
             return
-        root = self.root_dir
         for path, mode in self.TMP_DIRS:
-            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=%s,size=%s" % (mode, self.tmp_size))
+            mount("tmpfs", self.inside(path), "tmpfs", MS_NOSUID | MS_NODEV, "mode=%s,size=%s" % (mode, self.tmp_size))
         # A read-only path under /tmp (a venv in a data folder there) goes on top of the fresh /tmp, not beneath it.
         for path in self.ro_paths:
             if self.under_tmp(path):
-                self.bind_readonly(path, root)
+                if self.pivoted:
+                    self.bind_readonly(self.HIDDEN + path, "", target=path)
+                else:
+                    self.bind_readonly(path, self.root_dir)
 
-    def bind_readonly(self, path, root):
+    def bind_readonly(self, path, root, target=None):
         if not os.path.lexists(path):
             return
-        target = root + path
+        target = root + path if target is None else target
         if os.path.islink(path):
             if not os.path.lexists(target):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -274,9 +331,13 @@ class Sandbox:
         mount(path, target, None, MS_BIND | MS_REC)
         mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
 
-    def enter_root(self, workdir):
-        """At job time, in the job's own mount namespace: mount its folder, then make the tmpfs the root."""
+    def enter_root(self, workdir, folder):
+        """At job time, in the job's own mount namespace: mount its folder, then make the tmpfs the root. Pivoted
+        already (see pivot_once), the folder is the detached mount the zygote made of it."""
         if not self.mount_ns:
+            return
+        if self.pivoted:
+            self.mount_folder(workdir, folder)
             return
         root = self.root_dir
         # The folders above the job's own are a fresh tmpfs too: the shared root keeps no trace of earlier jobs.
@@ -291,6 +352,20 @@ class Sandbox:
         pivot_root(root, root + "/.oldroot")
         os.chdir("/")
         umount2("/.oldroot", MNT_DETACH)
+        mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+    def mount_folder(self, workdir, folder):
+        """The job's folder at its own path under a fresh tmpfs (the shared root keeps no trace of earlier jobs),
+        then the root read-only: mounts only, nothing unmounted."""
+        if folder is None:
+            raise OSError("no folder came with the job")
+        parent = os.path.dirname(workdir.rstrip("/"))
+        if parent not in ("", "/"):
+            os.makedirs(parent, exist_ok=True)
+            mount("jobs", parent, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+        os.makedirs(workdir, exist_ok=True)
+        move_mount(folder, workdir)
+        mount(None, workdir, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
         mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
@@ -350,6 +425,17 @@ def probe(sandbox):
     return results
 
 
+def can_detach_mounts(sandbox):
+    """Whether this kernel makes detached mounts (open_tree, Linux 5.2+) for us: tried once on the root's folder."""
+    if not sandbox.mount_ns or not sandbox.root_dir:
+        return False
+    try:
+        os.close(open_tree(sandbox.root_dir))
+        return True
+    except OSError:
+        return False
+
+
 # --------------------------------------------------------------------------------------------------- job
 
 def reset_signals():
@@ -403,33 +489,34 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
     joined = None  # or why joining failed
     try:
         # Joining a cgroup waits for an RCU grace period (milliseconds): done here, off the job's critical path.
-        for procs in cgroup_procs:
+        for parent, path in zip(sandbox.cgroup_parents, sandbox.cgroup_fds) if cgroup_procs else ():
             try:
-                write_file(procs, b"0")
+                write_file(cgroup_procs, b"0", parent=path)
             except OSError as e:
-                joined = "%s: %s" % (os.fsdecode(procs), e)
+                joined = "%s/%s: %s" % (parent, os.fsdecode(cgroup_procs), e)
         os.setpgid(0, 0)
-        keep = sorted((control.fileno(), channel.fileno()))
-        os.closerange(3, keep[0])
-        os.closerange(keep[0] + 1, keep[1])
-        os.closerange(keep[1] + 1, 65536)
+        # The cgroups' parents stay open until the job has written its limits (job_start).
+        close_all_but(control.fileno(), channel.fileno(), *sandbox.cgroup_fds)
         reseed()
         sandbox.enter_job(network)
         warm_up()
         channel.send(b"R")
-        spec, fds = recv(control, max_fds=4)
+        spec, fds = recv(control, max_fds=5)
         if spec is None:
             os._exit(0)
-        # The status socket is the init's alone: the job never holds it.
+        # The status socket (the fourth) is the init's alone: the job never holds it. The fifth, when the init
+        # pivoted, is the job's folder as a detached mount.
         status = fds[3:4]
         channel.sendmsg([b"J"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", status))] if status else [])
-        close_fds(*fds[3:])
+        close_fds(*status)
+        folder = fds[4] if len(fds) > 4 else None
+        close_fds(*fds[5:])
         fds = fds[:3]
         control.close()
         channel.close()
     except BaseException:
         os._exit(127)
-    job_start(spec, fds, sandbox, joined)
+    job_start(spec, fds, folder, sandbox, joined)
 
 
 def become_job_parent():
@@ -439,16 +526,17 @@ def become_job_parent():
     make_stdio()  # bound to fds 0-2 by number: valid once a job's sockets are dup'ed there
 
 
-def write_file(path, value):
-    """A control file written with one write(2): no Python file object, so few pages written."""
-    fd = os.open(path, os.O_WRONLY)
+def write_file(path, value, parent=None):
+    """A control file written with one write(2): no Python file object, so few pages written. A relative path is
+    taken from the directory descriptor parent."""
+    fd = os.open(path, os.O_WRONLY, dir_fd=parent)
     try:
         os.write(fd, value if isinstance(value, bytes) else value.encode())
     finally:
         os.close(fd)
 
 
-def job_start(spec, script_fds, sandbox, joined):
+def job_start(spec, script_fds, folder, sandbox, joined):
     """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
     Never returns."""
     global _exit_pid
@@ -461,13 +549,15 @@ def job_start(spec, script_fds, sandbox, joined):
         for fd in script_fds:
             if fd > 2:
                 os.close(fd)
-        directories = spec.get("cgroup_dirs", [])
-        if directories and joined is not None:
+        cgroup = spec.get("cgroup_name")
+        if cgroup and joined is not None:
             raise OSError("could not join the job's cgroup (%s), so its limits cannot hold" % joined)
         # Limits go on before the job's own code runs; the files are root's, out of the job's reach.
-        for index, name, value in spec.get("cgroup_limits", []):
-            write_file(directories[index] + "/" + name, value)
-        sandbox.enter_root(spec["cwd"])
+        for index, name, value in spec.get("cgroup_limits", []) if cgroup else []:
+            write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+        close_fds(*sandbox.cgroup_fds)
+        sandbox.enter_root(spec["cwd"], folder)
+        close_fds(folder)
         apply_limits(spec)
         if spec.get("no_new_privs", True):
             try:
@@ -708,9 +798,11 @@ def init_main(sock, job_sock, sandbox, cgroup_base, network):
     cleanup can pile up."""
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
+        sandbox.open_cgroup_parents()
         sandbox.build_root()
         become_job_parent()
         listener = listen_for_exits(sandbox)
+        sandbox.pivot_once()
     except BaseException as e:
         send_and_exit(sock, {"error": "init setup failed: %s" % (e,)})
     seq = 0
@@ -785,8 +877,8 @@ class InitJob:
 def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     """One job, up to its report and the clean-up after it. False when the init is to exit."""
     seq = job.seq
-    cgroup, dirs, warning = make_cgroups(sandbox.cgroup_parents, cgroup_base and "%s-%d" % (cgroup_base, seq))
-    procs = [os.fsencode(directory + "/cgroup.procs") for directory in dirs]  # made here: the standby makes little
+    cgroup, warning = make_cgroups(sandbox, cgroup_base and "%s-%d" % (cgroup_base, seq))
+    procs = os.fsencode(cgroup + "/cgroup.procs") if cgroup else None  # made here: the standby makes little
     channel, standby_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     flush_std()
     pid = fork_lean()
@@ -814,7 +906,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
             message, _ = recv(job.sock)
             if message is None or message.get("op") == "exit":
                 kill_descendants(None, usage)
-                remove_cgroups(dirs)
+                remove_cgroups(sandbox, cgroup)
                 close_fds(exited)
                 if channel is not None:
                     channel.close()
@@ -849,7 +941,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     if not job.has_job:
         kill_descendants(None, usage)
         drain(job_sock)
-        remove_cgroups(dirs)
+        remove_cgroups(sandbox, cgroup)
         going_on = job.report({"error": "the standby job process ended before its job (wait status %d)" % job_status})
         job.close()
         return going_on
@@ -995,6 +1087,16 @@ def open_pidfd(pid):
         return None
 
 
+def close_all_but(*keep):
+    """Closes every descriptor from 3 up, except those in keep."""
+    low = 3
+    for fd in sorted(set(keep)):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, 65536)
+
+
 def close_fds(*fds):
     for fd in fds:
         if fd is not None:
@@ -1019,27 +1121,27 @@ class Usage:
             self.maxrss = max(self.maxrss, rusage.ru_maxrss)
 
 
-def make_cgroups(parents, name):
-    """A fresh cgroup in every hierarchy, all or nothing (a job then fails rather than run with part of its
-    limits). Returns (name or None, directories, warning)."""
-    if not parents or not name:
-        return None, [], None
-    made = []
-    for parent in parents:
+def make_cgroups(sandbox, name):
+    """A fresh cgroup in every hierarchy (relative to the parents' descriptors), all or nothing (a job then fails
+    rather than run with part of its limits). Returns (name or None, warning)."""
+    if not sandbox.cgroup_fds or not name:
+        return None, None
+    for made, parent in enumerate(sandbox.cgroup_fds):
         try:
-            os.mkdir(parent + "/" + name)
-            made.append(parent + "/" + name)
+            os.mkdir(name, dir_fd=parent)
         except OSError as e:
-            remove_cgroups(made)
-            return None, [], "cannot create cgroup %s/%s: %s" % (parent, name, e)
-    return name, made, None
+            remove_cgroups(sandbox, name, sandbox.cgroup_fds[:made])
+            return None, "cannot create cgroup %s/%s: %s" % (sandbox.cgroup_parents[made], name, e)
+    return name, None
 
 
-def remove_cgroups(dirs):
-    for directory in dirs:
+def remove_cgroups(sandbox, name, parents=None):
+    if not name:
+        return
+    for parent in sandbox.cgroup_fds if parents is None else parents:
         for _ in range(50):
             try:
-                os.rmdir(directory)
+                os.rmdir(name, dir_fd=parent)
                 break
             except FileNotFoundError:
                 break
@@ -1235,8 +1337,18 @@ class Zygote:
                 for parent in self.sandbox.cgroup_parents:
                     os.rename(parent + "/" + init.cgroup, parent + "/" + name)
                 init.cgroup = name
-                spec["cgroup_dirs"] = [parent + "/" + name for parent in self.sandbox.cgroup_parents]
-            send(init.job_sock, spec, [job_end.fileno() for _, job_end in ends])
+                spec["cgroup_name"] = name
+            fds = [job_end.fileno() for _, job_end in ends]
+            if self.sandbox.detached_mounts and self.sandbox.mount_ns:
+                # The init pivoted into its root: the job's folder goes in as a detached mount (see enter_root).
+                folder = open_tree(spec["cwd"])
+                fds.append(folder)
+            else:
+                folder = None
+            try:
+                send(init.job_sock, spec, fds)
+            finally:
+                close_fds(folder)
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid, "cgroup": init.cgroup},
                  [engine_end.fileno() for engine_end, _ in ends])
             for pair in ends:
@@ -1407,6 +1519,7 @@ def main():
     zygote = Zygote(control, config)
     namespaces = probe(zygote.sandbox)
     zygote.sandbox.apply_probe(namespaces)
+    zygote.sandbox.detached_mounts = can_detach_mounts(zygote.sandbox)
     gc.collect()
     if hasattr(gc, "freeze"):
         gc.freeze()  # keeps the preloaded objects' pages shared with every forked job
