@@ -99,7 +99,8 @@ internal sealed class ClaimedJobRunner(
                 await changed;
                 // The next wait starts before the reads below, so a cancel asked meanwhile is not missed.
                 changed = store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
-                if (!cancelled && (await claim.IsCancelRequestedAsync(stop) || await store.GetJobAsync(jobId, stop) is null))
+                // True too once the job was deleted (the store's contract): one query per wake.
+                if (!cancelled && await claim.IsCancelRequestedAsync(stop))
                 {
                     execution.Cancel();
                     cancelled = true;

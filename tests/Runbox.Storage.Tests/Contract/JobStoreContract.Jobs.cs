@@ -224,6 +224,21 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task IsCancelRequested_IsTrue_WhenTheRunningJobWasDeleted()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        await using var claim = await store.ClaimAsync("worker-1", TimeSpan.FromMinutes(1));
+        Assert.NotNull(claim);
+
+        Assert.True(await store.DeleteJobAsync(job.Id));
+
+        // The worker's only check while a job runs: a deleted job must stop as a cancelled one does.
+        Assert.True(await claim.IsCancelRequestedAsync());
+    }
+
+    [SkippableFact]
     public async Task RequestCancel_ChangesNothing_WhenJobEnded()
     {
         await using var store = await NewStoreAsync();
