@@ -1054,19 +1054,27 @@ class ExitReports:
                 break
 
 
+_fork = None  # glibc's fork(), looked up once per process that forks jobs (see fork_lean); False if unavailable
+
+
 def fork_lean():
     """fork(2) without Python's after-fork work in the child (reinitialising thread state, locks and every
     registered at-fork hook): in a process that shares its pages with its parent, that work writes hundreds of
     pages, each a page copy. Safe here because the zygote, and so each init, is single-threaded (checked at start):
     no lock can be held by another thread. What the hooks would do that matters is redone: random reseeds."""
-    try:
-        import ctypes
-        fork = ctypes.PyDLL(None, use_errno=True).fork  # PyDLL: the call keeps the GIL, so the child holds it too
-    except (ImportError, OSError, AttributeError):
+    global _fork
+    if _fork is None:
+        try:
+            import ctypes
+            _fork = ctypes.PyDLL(None, use_errno=True).fork  # PyDLL: the call keeps the GIL, so the child holds it too
+            _fork.restype = ctypes.c_int
+        except (ImportError, OSError, AttributeError):
+            _fork = False
+    if _fork is False:
         return os.fork()
-    fork.restype = ctypes.c_int
-    pid = fork()
+    pid = _fork()
     if pid < 0:
+        import ctypes
         raise OSError(ctypes.get_errno(), "fork failed")
     if pid == 0:
         random.seed()
