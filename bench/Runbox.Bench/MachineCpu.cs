@@ -28,6 +28,14 @@ internal static class MachineCpu
         var directory = Path.Combine(Root, $"runbench-{Environment.ProcessId}");
         try
         {
+            // Those of earlier runs, with what their engines and killed cluster nodes left in them.
+            foreach (var stale in Directory.EnumerateDirectories(Root, "runbench-*"))
+            {
+                if (int.TryParse(Path.GetFileName(stale)["runbench-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+                {
+                    RemoveEmptyTree(stale);
+                }
+            }
             Directory.CreateDirectory(directory);
             File.WriteAllText(Path.Combine(directory, "cgroup.procs"), Environment.ProcessId.ToString());
             AppDomain.CurrentDomain.ProcessExit += (_, _) =>
@@ -35,7 +43,7 @@ internal static class MachineCpu
                 try
                 {
                     File.WriteAllText(Path.Combine(Root, "cgroup.procs"), Environment.ProcessId.ToString());
-                    Directory.Delete(directory);
+                    RemoveEmptyTree(directory);
                 }
                 catch (IOException)
                 {
@@ -47,6 +55,22 @@ internal static class MachineCpu
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    /// <summary>Removes a cgroup and those below it, deepest first; any still holding a process stays.</summary>
+    private static void RemoveEmptyTree(string directory)
+    {
+        foreach (var child in Directory.EnumerateDirectories(directory))
+        {
+            RemoveEmptyTree(child);
+        }
+        try
+        {
+            Directory.Delete(directory);
+        }
+        catch (IOException)
+        {
         }
     }
 }

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Runbox.Execution.Jobs;
+using Runbox.Execution.Sandbox;
+
+namespace Runbox.Execution.Tests.Sandbox;
+
+/// <summary>
+/// The engine's last line: when a job's init did not kill everything the job started (it died, or a process got
+/// past it), the engine empties the job's cgroup itself before the slot is reused, even while its processes fork.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class JobCgroupTests(SandboxFixture fixture)
+{
+    private const string Name = "job-storm";
+
+    [SkippableFact]
+    public void Empty_KillsEveryProcess_WhileTheGroupKeepsForking()
+    {
+        fixture.RequireFullSandbox();
+        using var cgroups = Cgroups.Detect($"{Environment.ProcessId}-storm", []);
+        Assert.NotNull(cgroups);
+        foreach (var parent in cgroups.Parents)
+        {
+            Directory.CreateDirectory(Path.Combine(parent, Name));
+        }
+        foreach (var limit in cgroups.Limits(new JobLimits { Processes = 48, MemoryBytes = 256L * 1024 * 1024 }))
+        {
+            File.WriteAllText(Path.Combine(cgroups.Parents[limit.Parent], Name, limit.File), limit.Value);
+        }
+        var job = cgroups.Open(Name);
+        var members = Path.Combine(cgroups.Parents[0], Name);
+        // The shell joins the group or stops; then every process keeps starting another in the background: a storm held
+        // to 48 processes by pids.max, which never stops forking while it is being killed.
+        var join = string.Join(" && ", cgroups.Parents.Select(parent => $"echo $$ > {Path.Combine(parent, Name, "cgroup.procs")}"));
+        using var storm = Process.Start(new ProcessStartInfo("bash", ["-c", $"{join} || exit 3; f() {{ while :; do (f &) 2>/dev/null; sleep 0.005; done; }}; f"])
+        {
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (CgroupFiles.Processes(members).Count < 16 && !storm.HasExited && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(10);
+            }
+            Assert.False(storm.HasExited, "the storm did not start: " + storm.StandardError.ReadToEnd());
+            Assert.True(CgroupFiles.Processes(members).Count >= 16, $"only {CgroupFiles.Processes(members).Count} processes in the group");
+
+            Assert.True(job.Empty(TimeSpan.FromSeconds(10)), $"{CgroupFiles.Processes(members).Count} processes left");
+
+            Assert.True(job.IsEmpty);
+            Assert.True(storm.WaitForExit(5000), "the storm's first shell is still running");
+        }
+        finally
+        {
+            job.Remove();
+        }
+    }
+}
