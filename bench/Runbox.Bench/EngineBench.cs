@@ -19,6 +19,14 @@ internal static class EngineBench
     /// </summary>
     private static readonly TimeSpan IdleGap = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>/usr/bin/python3 when it is another interpreter than <paramref name="python"/>, else null.</summary>
+    private static string? OtherSystemPython(string python)
+    {
+        const string System = "/usr/bin/python3";
+        static string Real(string path) => new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(path);
+        return File.Exists(System) && Real(System) != Real(python) ? System : null;
+    }
+
     public static async Task RunAsync(int count, bool fastPathOnly = false)
     {
         var python = InterpreterLocator.ResolvePython();
@@ -82,6 +90,12 @@ internal static class EngineBench
             Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
             Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
             Console.WriteLine("  " + await Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: IdleGap));
+            if (OtherSystemPython(python) is { } system)
+            {
+                // The cold baseline depends on the interpreter's own start (a site-packages .pth file that imports
+                // something makes it slower): the distribution's python3 beside it, for reference only.
+                Console.WriteLine("  " + await Measure.RunAsync($"(ref) cold {system}", count / 4, 1, () => Cold.RunAsync(system, helloFile)));
+            }
 
             Console.WriteLine($"heavy imports ({heavy.Length} modules: {string.Join(", ", heavy)}):");
             var coldHeavy = await Measure.RunAsync("cold python3 importing them", 20, 1, () => Cold.RunAsync(python, heavyFile), warmup: 2);
