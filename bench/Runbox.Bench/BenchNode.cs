@@ -75,25 +75,7 @@ internal sealed class BenchNode : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        // A killed node leaves its slot disks mounted in its work root, which no node will start on again.
-        var workRoot = Runbox.Server.Configuration.DataFolder.WorkRootFor(DataFolder);
-        Runbox.Execution.Engine.JobEngine.RemoveLeftovers(workRoot);
-        foreach (var folder in new[] { DataFolder, workRoot })
-        {
-            try
-            {
-                if (Directory.Exists(folder))
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
+        ServerFolders.Remove(DataFolder);
     }
 
     private static int FreePort()

@@ -74,6 +74,7 @@ internal static class HttpBench
         {
             await app.StopAsync();
             await app.DisposeAsync();
+            ServerFolders.Remove(data.Path);
         }
         await IdleMemoryAsync();
     }
@@ -119,6 +120,7 @@ internal static class HttpBench
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+            ServerFolders.Remove(data.Path);
         }
     }
 
