@@ -64,12 +64,15 @@ internal static class EngineBench
 
             Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
                 $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
+            Task<Measurement> IdleFastPath() =>
+                Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: IdleGap);
+
             await Measure.WarmUpAsync(() => Job("default", Hello), Measure.JitWarmUp);
             if (fastPathOnly)
             {
                 // For profiling (perf record -a while it runs): the fast path alone, one job at a time.
                 Console.WriteLine("  " + await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, 1, () => Job("default", Hello)));
-                Console.WriteLine("  " + await Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: IdleGap));
+                Console.WriteLine("  " + await IdleFastPath());
                 return;
             }
             Console.WriteLine($"hello world, {count} jobs each:");
@@ -89,7 +92,7 @@ internal static class EngineBench
             var floor1 = results[2];
             Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
             Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
-            Console.WriteLine("  " + await Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: IdleGap));
+            Console.WriteLine("  " + await IdleFastPath());
             if (OtherSystemPython(python) is { } system)
             {
                 // The cold baseline depends on the interpreter's own start (a site-packages .pth file that imports

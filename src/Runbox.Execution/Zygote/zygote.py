@@ -182,8 +182,9 @@ class Sandbox:
         self.hostname = "runbox"
         self.ipc_uts = True
         self.net_per_job = False  # set in an init that cannot turn TIME_WAIT off in its network namespace
-        # Whether the kernel hands out detached mounts (open_tree, Linux 5.2+): then each init pivots into its root
-        # once, and a job's folder comes into its namespace as a detached mount, with no host tree to unmount per job.
+        # Whether the kernel hands out detached mounts (open_tree, Linux 5.2+) and jobs have a mount namespace: then
+        # each init pivots into its root once, and a job's folder comes into its namespace as a detached mount, with
+        # no host tree to unmount per job. Set by can_detach_mounts.
         self.detached_mounts = False
         self.pivoted = False  # in an init (and its jobs) that pivoted into its root: paths below are the root's own
 
@@ -247,7 +248,7 @@ class Sandbox:
         mount("runbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
         for path in ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"] + list(self.ro_paths):
             if not self.under_tmp(path):
-                self.bind_readonly(path, root)
+                self.bind_readonly(path, root + path)
         os.makedirs(root + "/proc", exist_ok=True)
         mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         dev = root + "/dev"
@@ -265,7 +266,7 @@ class Sandbox:
             # A read-only path under /tmp goes on top of each job's fresh /tmp; once the host's tree is gone, from here.
             for path in self.ro_paths:
                 if self.under_tmp(path):
-                    self.bind_readonly(path, root + self.HIDDEN)
+                    self.bind_readonly(path, root + self.HIDDEN + path)
         os.makedirs(root + "/.oldroot", exist_ok=True)
 
     # Where build_root keeps, inside the root, what each job binds again on top of its fresh /tmp (see enter_job).
@@ -275,7 +276,7 @@ class Sandbox:
         """In an init whose jobs get their folders as detached mounts: into the root for good, the host's tree
         unmounted once here rather than in each job (an unmount waits for an RCU grace period, which interrupts every
         CPU). Each job's mount namespace is then a copy of this small tree."""
-        if not (self.mount_ns and self.detached_mounts):
+        if not self.detached_mounts:
             return
         pivot_root(self.root_dir, self.root_dir + "/.oldroot")
         os.chdir("/")
@@ -311,15 +312,13 @@ class Sandbox:
         # A read-only path under /tmp (a venv in a data folder there) goes on top of the fresh /tmp, not beneath it.
         for path in self.ro_paths:
             if self.under_tmp(path):
-                if self.pivoted:
-                    self.bind_readonly(self.HIDDEN + path, "", target=path)
-                else:
-                    self.bind_readonly(path, self.root_dir)
+                self.bind_readonly(self.HIDDEN + path if self.pivoted else path, self.inside(path))
 
-    def bind_readonly(self, path, root, target=None):
+    @staticmethod
+    def bind_readonly(path, target):
+        """path, read-only and without setuid, at target (a symlink is copied as one)."""
         if not os.path.lexists(path):
             return
-        target = root + path if target is None else target
         if os.path.islink(path):
             if not os.path.lexists(target):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -332,40 +331,29 @@ class Sandbox:
         mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
 
     def enter_root(self, workdir, folder):
-        """At job time, in the job's own mount namespace: mount its folder, then make the tmpfs the root. Pivoted
-        already (see pivot_once), the folder is the detached mount the zygote made of it."""
+        """At job time, in the job's own mount namespace: mount its folder, then the root read-only. Pivoted already
+        (see pivot_once), the folder is the detached mount the zygote made of it and nothing is unmounted; otherwise
+        the folder is bound from the host's tree, and the job pivots into the root and unmounts that tree itself."""
         if not self.mount_ns:
             return
-        if self.pivoted:
-            self.mount_folder(workdir, folder)
-            return
-        root = self.root_dir
+        if self.pivoted and folder is None:
+            raise OSError("no folder came with the job")
         # The folders above the job's own are a fresh tmpfs too: the shared root keeps no trace of earlier jobs.
         parent = os.path.dirname(workdir.rstrip("/"))
         if parent not in ("", "/"):
-            os.makedirs(root + parent, exist_ok=True)
-            mount("jobs", root + parent, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
-        target = root + workdir
+            os.makedirs(self.inside(parent), exist_ok=True)
+            mount("jobs", self.inside(parent), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+        target = self.inside(workdir)
         os.makedirs(target, exist_ok=True)
-        mount(workdir, target, None, MS_BIND)
+        if self.pivoted:
+            move_mount(folder, target)
+        else:
+            mount(workdir, target, None, MS_BIND)
         mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
-        pivot_root(root, root + "/.oldroot")
-        os.chdir("/")
-        umount2("/.oldroot", MNT_DETACH)
-        mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-
-    def mount_folder(self, workdir, folder):
-        """The job's folder at its own path under a fresh tmpfs (the shared root keeps no trace of earlier jobs),
-        then the root read-only: mounts only, nothing unmounted."""
-        if folder is None:
-            raise OSError("no folder came with the job")
-        parent = os.path.dirname(workdir.rstrip("/"))
-        if parent not in ("", "/"):
-            os.makedirs(parent, exist_ok=True)
-            mount("jobs", parent, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
-        os.makedirs(workdir, exist_ok=True)
-        move_mount(folder, workdir)
-        mount(None, workdir, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
+        if not self.pivoted:
+            pivot_root(self.root_dir, self.root_dir + "/.oldroot")
+            os.chdir("/")
+            umount2("/.oldroot", MNT_DETACH)
         mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
@@ -762,10 +750,7 @@ def spawn_init(sandbox, network, cgroup_base):
         parent.close()
         job_parent.close()
         try:
-            keep = sorted((child.fileno(), job_child.fileno()))
-            os.closerange(3, keep[0])
-            os.closerange(keep[0] + 1, keep[1])
-            os.closerange(keep[1] + 1, 65536)
+            close_all_but(child.fileno(), job_child.fileno())
             os.setsid()
             sandbox.enter(network)
             if sandbox.flags(network) & CLONE_NEWPID:
@@ -1347,7 +1332,7 @@ class Zygote:
                 init.cgroup = name
                 spec["cgroup_name"] = name
             fds = [job_end.fileno() for _, job_end in ends]
-            if self.sandbox.detached_mounts and self.sandbox.mount_ns:
+            if self.sandbox.detached_mounts:
                 # The init pivoted into its root: the job's folder goes in as a detached mount (see enter_root).
                 folder = open_tree(spec["cwd"])
                 fds.append(folder)
