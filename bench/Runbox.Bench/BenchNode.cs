@@ -75,7 +75,7 @@ internal sealed class BenchNode : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        ServerFolders.Remove(DataFolder);
+        Runbox.Testing.ServerFolders.Remove(DataFolder);
     }
 
     private static int FreePort()

@@ -74,7 +74,7 @@ internal static class HttpBench
         {
             await app.StopAsync();
             await app.DisposeAsync();
-            ServerFolders.Remove(data.Path);
+            Runbox.Testing.ServerFolders.Remove(data.Path);
         }
         await IdleMemoryAsync();
     }
@@ -120,7 +120,7 @@ internal static class HttpBench
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            ServerFolders.Remove(data.Path);
+            Runbox.Testing.ServerFolders.Remove(data.Path);
         }
     }
 

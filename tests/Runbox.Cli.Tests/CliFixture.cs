@@ -28,14 +28,8 @@ public sealed class CliFixture : IAsyncLifetime
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        Directory.Delete(DataDirectory, recursive: true);
-        // The engine's work root beside it (/tmp/runbox-work-HASH) stays after a stop; nothing else will remove it.
-        var workRoot = Runbox.Server.Configuration.DataFolder.WorkRootFor(DataDirectory);
-        Runbox.Execution.Engine.JobEngine.RemoveLeftovers(workRoot);
-        if (Directory.Exists(workRoot))
-        {
-            Directory.Delete(workRoot, recursive: true);
-        }
+        // With the engine's work root beside it, which stays after a stop.
+        Runbox.Testing.ServerFolders.Remove(DataDirectory);
     }
 
     /// <summary>Runs <c>runbox ARGS --server URL --data DIR</c> in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>
