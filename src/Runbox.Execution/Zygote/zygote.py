@@ -636,7 +636,11 @@ def report_exit(code):
     """Tells the init the job's exit code ahead of the exit itself: freeing the job's address space and its
     namespaces takes a millisecond or two that the caller need not wait for. Stdio are closed first, so the job's
     output has ended when its report arrives. The init takes it only from the job's own process (its peer
-    credentials say which): a child forked by the script ends the same way but is not the job."""
+    credentials say which): a child forked by the script ends the same way but is not the job.
+
+    Then the job waits, rather than exit, until its init has reported and killed it (or turned the report down by
+    closing the connection): the init is most often woken on this process's CPU, and an exit there would make it
+    wait for the kernel to free this process's memory first."""
     if _exit_pid is None or os.getpid() != _exit_pid:
         return
     try:
@@ -649,6 +653,7 @@ def report_exit(code):
         report.send(b"X %d %d %d %d" % (
             code, int((mine.ru_utime + children.ru_utime) * 1e6), int((mine.ru_stime + children.ru_stime) * 1e6),
             max(mine.ru_maxrss, children.ru_maxrss)))
+        report.recv(1)
     except OSError:
         pass  # the init then learns of the end from the exit itself
 
@@ -932,14 +937,16 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
         return going_on
     status = {"status": job_status, "killed": killed}
     if early:
-        # The job said it ended: everything of it dies now (from pid 1, one kill(-1) reaches every process, even one
-        # forking), and the report goes before the kernel has finished tearing the processes down.
+        # The job said it ended: everything of it stops now (from pid 1, one kill(-1) reaches every process, even one
+        # forking), so no code of the job runs once the report is out; it is killed after the report, so the kernel
+        # tears its processes down while the engine already has the result.
         try:
-            os.kill(-1, signal.SIGKILL)
+            os.kill(-1, signal.SIGSTOP)
         except ProcessLookupError:
             pass
         going_on = job.report(usage.into(status))
         kill_descendants(None, Usage())
+        exits.release()
     else:
         # Whatever the job left behind (daemons, setsid, double forks) dies with it.
         kill_descendants(None, usage)
@@ -975,6 +982,7 @@ class ExitReports:
         self.listener = listener
         self.pid = pid
         self.pending = []
+        self.held = None  # the connection the job's report came on: the job waits on it (see report_exit)
 
     def watched(self, has_job):
         if self.listener is None or not has_job:
@@ -1007,11 +1015,18 @@ class ExitReports:
                 continue
             except OSError:
                 peer, data = None, b""
-            connection.close()
             status = self.parse(data, usage) if peer == self.pid else None
             if status is not None:
+                self.held = connection
                 return status
+            connection.close()
         return None
+
+    def release(self):
+        """Closes the connection the job's report came on: a job still waiting on it goes on to exit."""
+        if self.held is not None:
+            self.held.close()
+            self.held = None
 
     @staticmethod
     def parse(data, usage):
@@ -1028,7 +1043,8 @@ class ExitReports:
         return code << 8
 
     def close(self):
-        """Drops every connection, and any still queued, so none reaches the next job."""
+        """Drops every connection, and any still queued, so none reaches the next job; the report's own stays open
+        until release()."""
         for connection in self.pending:
             connection.close()
         self.pending = []
