@@ -29,6 +29,9 @@ internal sealed class SandboxPlan : IDisposable
 
     public string RootDirectory { get; private init; } = "";
 
+    /// <summary>The engine's own folder (run/, jobs/, disks/): each job sees a fresh tmpfs there with only its folder.</summary>
+    public string FoldersRoot { get; private init; } = "";
+
     public SandboxOptions Options { get; private init; } = new();
 
     /// <summary>The slots' cgroups, or null where the host gives none (or the sandbox is off).</summary>
@@ -50,6 +53,7 @@ internal sealed class SandboxPlan : IDisposable
             Namespaces = sandbox.Enabled && isRoot,
             SeparateUids = sandbox.Enabled && isRoot,
             RootDirectory = root,
+            FoldersRoot = Path.GetDirectoryName(Path.GetFullPath(runDirectory))!,
         };
         if (!sandbox.Enabled)
         {
@@ -130,6 +134,7 @@ internal sealed class SandboxPlan : IDisposable
             json.WriteBoolean("network_namespace", Options.NetworkNamespace);
             json.WriteBoolean("mount_namespace", Options.MountNamespace);
             json.WriteString("root_dir", RootDirectory);
+            json.WriteString("folders_root", FoldersRoot);
             json.WriteStartArray("cgroup_parents");
             foreach (var parent in Cgroups?.Parents ?? [])
             {

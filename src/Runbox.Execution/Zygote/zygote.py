@@ -175,6 +175,9 @@ class Sandbox:
                     and prefix not in self.ro_paths:
                 self.ro_paths.append(prefix)
         self.tmp_size = config.get("tmp_size", "64m")
+        # The engine's own folder, above every folder it makes for a job: each job sees a fresh tmpfs there, holding
+        # only its own folder (mounted by the standby, off the job's critical path; see enter_root).
+        self.folders_root = config.get("folders_root")
         self.jobs_per_init = config.get("jobs_per_init", 200)
         # One folder per controller hierarchy; each pooled job gets a fresh cgroup in each.
         self.cgroup_parents = list(config.get("cgroup_parents", []))
@@ -313,6 +316,18 @@ class Sandbox:
         for path in self.ro_paths:
             if self.under_tmp(path):
                 self.bind_readonly(self.HIDDEN + path if self.pivoted else path, self.inside(path))
+        if self.folders_root:
+            self.hide(self.folders_root)
+
+    def hide(self, folder):
+        """A fresh tmpfs over folder, so the job sees there nothing but what it is given."""
+        os.makedirs(self.inside(folder), exist_ok=True)
+        mount("jobs", self.inside(folder), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+
+    def hidden(self, folder):
+        """Whether folder lies in the tmpfs the standby put over the engine's folder (see hide)."""
+        root = self.folders_root
+        return bool(root) and folder.startswith(root.rstrip("/") + "/")
 
     @staticmethod
     def bind_readonly(path, target):
@@ -338,11 +353,13 @@ class Sandbox:
             return
         if self.pivoted and folder is None:
             raise OSError("no folder came with the job")
-        # The folders above the job's own are a fresh tmpfs too: the shared root keeps no trace of earlier jobs.
+        # The folders above the job's own are a fresh tmpfs too: the shared root keeps no trace of earlier jobs. A
+        # folder of the engine's lies in the one the standby mounted; a folder of the caller's gets one here.
         parent = os.path.dirname(workdir.rstrip("/"))
-        if parent not in ("", "/"):
+        if self.hidden(workdir):
             os.makedirs(self.inside(parent), exist_ok=True)
-            mount("jobs", self.inside(parent), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+        elif parent not in ("", "/"):
+            self.hide(parent)
         target = self.inside(workdir)
         os.makedirs(target, exist_ok=True)
         if self.pivoted:

@@ -83,4 +83,39 @@ public sealed class SandboxReuseTests(SandboxFixture fixture)
         Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
         Assert.Equal("locked\n", Stdout(result));
     }
+
+    [SkippableFact]
+    public async Task TheEnginesFolder_ShowsEachJobOnlyItsOwnFolder()
+    {
+        fixture.RequireFullSandbox();
+        // Outside /tmp: a job's /tmp is fresh anyway, while the rest of its root is its init's, shared by its jobs.
+        var workRoot = $"/var/lib/rbs-{Environment.ProcessId}";
+        var engine = new JobEngine(SandboxFixture.Options(workRoot));
+        try
+        {
+            // Every folder the job finds under the work root is on the way to its own: no other slot's, no earlier job's.
+            var script = $$"""
+                import os
+                cwd = os.getcwd()
+                for dirpath, dirnames, filenames in os.walk("{{workRoot}}"):
+                    if not (cwd + "/").startswith(dirpath.rstrip("/") + "/") and not dirpath.startswith(cwd + "/"):
+                        print(dirpath)
+                """;
+            // Three at a time take the three slots (each its own folder); the inits serve jobs of every slot in turn.
+            for (var round = 0; round < 4; round++)
+            {
+                var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => engine.RunAsync(new JobRequest { Script = script })));
+                foreach (var result in results)
+                {
+                    Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+                    Assert.Equal("", Stdout(result));
+                }
+            }
+        }
+        finally
+        {
+            await engine.DisposeAsync();
+            Directory.Delete(workRoot, recursive: true);
+        }
+    }
 }
