@@ -505,6 +505,7 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         reseed()
         sandbox.enter_job(network)
         warm_up()
+        main = prepare_in_place()
         channel.send(b"R")
         spec, fds = recv(control, max_fds=5)
         if spec is None:
@@ -521,7 +522,7 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         channel.close()
     except BaseException:
         os._exit(127)
-    job_start(spec, fds, folder, sandbox, joined)
+    job_start(spec, fds, folder, sandbox, joined, main)
 
 
 def become_job_parent():
@@ -541,7 +542,7 @@ def write_file(path, value, parent=None):
         os.close(fd)
 
 
-def job_start(spec, script_fds, folder, sandbox, joined):
+def job_start(spec, script_fds, folder, sandbox, joined, main):
     """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
     Never returns."""
     global _exit_pid
@@ -575,8 +576,9 @@ def job_start(spec, script_fds, folder, sandbox, joined):
         env = spec.get("env", {})
         if spec["mode"] == "exec":
             argv = spec["argv"]
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # an ignored signal stays ignored across execve
             os.execve(argv[0], argv, env)
-        run_in_place(spec, env)
+        run_in_place(spec, env, main)
     except BaseException:
         try:
             os.write(2, ("runbox: could not start the job: %s\n" % (sys.exc_info()[1],)).encode(errors="replace"))
@@ -585,16 +587,43 @@ def job_start(spec, script_fds, folder, sandbox, joined):
 
 
 def warm_up():
-    """Does, ahead of the job, the first steps of every job: decode a spec, compile and run code, print. This
-    process shares its pages with its init until it writes them, and each first write costs a page copy (tens of
-    microseconds in a VM); taken here, those copies are off the job's critical path. Prints nothing."""
+    """Does, ahead of the job, the first steps of every job: decode a spec, compile and run code, print, and the
+    calls its end makes (see report_exit). This process shares its pages with its init until it writes them, and
+    each first write costs a page copy (microseconds in a VM, hundreds per job); taken here, those copies are off
+    the job's critical path. Prints nothing."""
     try:
         json.loads('{"op":"spawn","id":"0123456789abcdef","mode":"script","argv":["/w/main.py"],"cwd":"/w",'
                    '"env":{"PATH":"/usr/bin:/bin"},"rlimits":{"core":0},"uid":1,"gid":1}')
         exec(compile("x = 1\n", "/w/main.py", "exec", dont_inherit=True), {"__builtins__": builtins})
         print("", end="")
+        resource.getrusage(resource.RUSAGE_SELF)
+        resource.getrusage(resource.RUSAGE_CHILDREN)
+        socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).close()
     except BaseException:
         pass  # a runtime may break even print (its smoke test must still run and say so)
+
+
+def prepare_in_place():
+    """What run_in_place sets up that no job changes: the signals as `python` sets them at start (an exec'd job
+    puts SIGPIPE back), and the __main__ module without its file. Done in the standby, off the job's critical
+    path; returns the module."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as CPython does at start-up: BrokenPipeError, not death
+    main = types.ModuleType("__main__")
+    main.__dict__.update({"__file__": None, "__builtins__": builtins, "__cached__": None, "__package__": None,
+                          "__spec__": None, "__annotations__": {}})  # __file__ is set in its place at job time
+    sys.modules["__main__"] = main
+    return main
+
+
+def set_environ(env):
+    """os.environ (and the C library's environment) as env. Only what differs from this process's own is changed:
+    a job's environment is mostly the zygote's base, and each putenv or unsetenv costs page copies here."""
+    for key in [key for key in os.environ if key not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def make_stdio():
@@ -612,19 +641,13 @@ def make_stdio():
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdin, stdout, stderr
 
 
-def run_in_place(spec, env):
-    """The fast path: behave like `python script.py` inside this already-warm interpreter."""
-    os.environ.clear()
-    os.environ.update(env)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as CPython does at start-up: BrokenPipeError, not death
+def run_in_place(spec, env, main):
+    """The fast path: behave like `python script.py` inside this already-warm interpreter (see prepare_in_place)."""
+    set_environ(env)
     path = spec["argv"][0]
     sys.argv = list(spec["argv"])
     sys.path[0] = os.path.dirname(os.path.abspath(path))
-    main = types.ModuleType("__main__")
-    main.__dict__.update({"__file__": path, "__builtins__": builtins, "__cached__": None,
-                          "__package__": None, "__spec__": None, "__annotations__": {}})
-    sys.modules["__main__"] = main
+    main.__file__ = path
     code = 0
     interrupted = False
     try:
@@ -707,7 +730,9 @@ def print_exception(skip=1):
 def finish(code):
     """CPython's shutdown order: join non-daemon threads, run atexit handlers, flush."""
     try:
-        threading._shutdown()
+        # With no other thread and no thread hook there is nothing to wait for (and its work costs page copies).
+        if threading.active_count() > 1 or getattr(threading, "_threading_atexits", None):
+            threading._shutdown()
     except BaseException:
         pass
     try:

@@ -108,6 +108,17 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
     }
 
     [Fact]
+    public async Task RunAsync_BashJob_StartsWithSigpipeDefault()
+    {
+        // The fast path ignores SIGPIPE as python does; a program exec'd by a job must not inherit that: `yes` then
+        // dies quietly when head closes the pipe, instead of failing its writes.
+        var result = await Engine.RunAsync(new JobRequest { Language = JobLanguage.Bash, Script = "yes | head -n 1\ntrap -p" });
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("y\n", Out(result));
+        Assert.Equal("", Encoding.UTF8.GetString(result.Stderr));
+    }
+
+    [Fact]
     public async Task RunAsync_RunsBashJob()
     {
         var result = await Engine.RunAsync(new JobRequest { Language = JobLanguage.Bash, Script = "echo \"bash $1\"; exit 7", Args = ["arg"] });
