@@ -487,7 +487,7 @@ def become_job_user(spec):
 
 def job_standby(control, sandbox, cgroup_procs, channel, network):
     """The pre-forked job process: does what does not depend on the job, then waits for it. Tells its init "R"
-    when ready and "J" (with the job's status socket) when its job arrived. Never returns.
+    when ready and "J" when its job arrived. Never returns.
 
     The init did the rest once for all its jobs (see become_job_parent): what is done here is done per job, and
     every Python object made here costs page copies, since this process shares its pages with the init."""
@@ -507,16 +507,13 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         warm_up()
         main = prepare_in_place()
         channel.send(b"R")
-        spec, fds = recv(control, max_fds=5)
+        spec, fds = recv(control, max_fds=4)
         if spec is None:
             os._exit(0)
-        # The status socket (the fourth) is the init's alone: the job never holds it. The fifth, when the init
-        # pivoted, is the job's folder as a detached mount.
-        status = fds[3:4]
-        channel.sendmsg([b"J"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", status))] if status else [])
-        close_fds(*status)
-        folder = fds[4] if len(fds) > 4 else None
-        close_fds(*fds[5:])
+        channel.send(b"J")
+        # The fourth, when the init pivoted, is the job's folder as a detached mount.
+        folder = fds[3] if len(fds) > 3 else None
+        close_fds(*fds[4:])
         fds = fds[:3]
         control.close()
         channel.close()
@@ -781,6 +778,7 @@ class Init:
         self.job = None
         self.seq = None            # which of its jobs the init is on; a kill names it
         self.cgroup = None         # the standby's cgroup name in every hierarchy, when cgroups are in use
+        self.status_fd = None      # the engine's end of the next job's status socket, sent by the init with "ready"
         self.early = None          # a ready message that came before the host pid
         self.kill_at = None        # when to escalate a requested kill to SIGKILL
         self.idle_since = None
@@ -875,7 +873,8 @@ class InitJob:
         self.sock = sock
         self.seq = seq
         self.last = last          # the init's last job: it exits after this one's report
-        self.status_fd = None     # the job's status socket to the engine, passed on by the standby with "J"
+        self.status_fd = None     # the init's end of the job's status socket to the engine (see serve_job)
+        self.ready = False        # the standby said it waits for its job ("R")
         self.has_job = False
         self.reported = False
 
@@ -912,10 +911,18 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     cgroup, warning = make_cgroups(sandbox, cgroup_base and "%s-%d" % (cgroup_base, seq))
     procs = os.fsencode(cgroup + "/cgroup.procs") if cgroup else None  # made here: the standby makes little
     channel, standby_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # The job's status socket: the engine's end goes with "ready" to the zygote, which hands it to the engine with
+    # the job. Made here, ahead, so nothing wakes the init while its job starts; the job never holds it.
+    status_end, engine_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    status_end.shutdown(socket.SHUT_RD)
+    engine_end.shutdown(socket.SHUT_WR)
+    job.status_fd = status_end.detach()
     flush_std()
     pid = fork_lean()
     if pid == 0:
         channel.close()
+        engine_end.close()
+        os.close(job.status_fd)
         job_standby(job_sock, sandbox, procs, standby_end, network)
     standby_end.close()
     # The job's end wakes the loop through a pidfd: no SIGCHLD handler here for every job to undo.
@@ -925,15 +932,18 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     killed = early = False
     job_status = None
     while job_status is None:
-        watched = [x for x in (job.sock, channel, exited) if x is not None] + exits.watched(job.has_job)
+        # Once ready, the standby is not heard until the job's end: its "J" waits in the channel (see hear_standby).
+        listened = channel if not job.ready else None
+        watched = [x for x in (job.sock, listened, exited) if x is not None] + exits.watched(job.ready)
         ready, _, _ = select.select(watched, [], [], None if exited is not None else 0.05)
-        if channel is not None and channel in ready:
-            if not hear_standby(channel, job, cgroup, warning):
+        if listened is not None and listened in ready:
+            if not hear_standby(channel, job, cgroup, warning, engine_end):
                 channel.close()
                 channel = None
         heard = exits.hear(ready, usage)
         if heard is not None:
             job_status, early = heard, True
+            job.has_job = True  # only the job's own process reports, once it has its job
         if job.sock in ready:
             message, _ = recv(job.sock)
             if message is None or message.get("op") == "exit":
@@ -942,6 +952,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
                 close_fds(exited)
                 if channel is not None:
                     channel.close()
+                engine_end.close()
                 exits.close()
                 job.close()
                 return False
@@ -960,11 +971,12 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
                 usage.add(rusage)
                 job_status = wait_status
     exits.close()
+    engine_end.close()
     if channel is not None:
-        # A "J" sent just before the standby died is still to be read.
+        # Whether the standby had its job: its "J" is read now (see hear_standby).
         channel.setblocking(False)
         try:
-            while not job.has_job and hear_standby(channel, job, cgroup, warning):
+            while not job.has_job and hear_standby(channel, job, cgroup, warning, None):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
@@ -999,19 +1011,21 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     return going_on
 
 
-def hear_standby(channel, job, cgroup, warning):
-    """One message from the standby job process: "R" (ready; told to the zygote) or "J" (its job arrived, with the
-    job's status socket). False at the end of the stream."""
-    data, fds = recv_bytes(channel, max_fds=1, size=16)
-    if data == b"R" and not job.has_job:
+def hear_standby(channel, job, cgroup, warning, engine_end):
+    """One message from the standby job process: "R" (ready; told to the zygote, with the engine's end of the job's
+    status socket) or "J" (its job arrived). False at the end of the stream.
+
+    "J" is read only after the job (see serve_job): hearing it as it came would wake the init while the job starts,
+    on a small machine most often on the job's own CPU."""
+    data = channel.recv(16)
+    if data == b"R" and not job.ready:
+        job.ready = True
         report = {"ready": True, "seq": job.seq, "cgroup": cgroup}
         if warning:
             report["warning"] = warning
-        send(job.sock, report)
-    elif data == b"J" and not job.has_job:
+        send(job.sock, report, [engine_end.fileno()])
+    elif data == b"J":
         job.has_job = True
-        job.status_fd = fds.pop() if fds else None
-    close_fds(*fds)
     return bool(data)
 
 
@@ -1026,8 +1040,9 @@ class ExitReports:
         self.pending = []
         self.held = None  # the connection the job's report came on: the job waits on it (see report_exit)
 
-    def watched(self, has_job):
-        if self.listener is None or not has_job:
+    def watched(self, ready):
+        """Once the standby is ready; only its process's report counts (see hear)."""
+        if self.listener is None or not ready:
             return []
         return [self.listener] + self.pending
 
@@ -1373,8 +1388,10 @@ class Zygote:
         init.job = job_id
         self.jobs[job_id] = init
         try:
-            ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(4)]
-            # The job reads stdin and writes stdout/stderr; its init writes the status. One direction each.
+            if init.status_fd is None:
+                raise OSError("the init sent no status socket")
+            ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
+            # The job reads stdin and writes stdout/stderr. One direction each.
             ends[0][0].shutdown(socket.SHUT_RD)
             ends[0][1].shutdown(socket.SHUT_WR)
             for engine_end, job_end in ends[1:]:
@@ -1401,7 +1418,9 @@ class Zygote:
             finally:
                 close_fds(folder)
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid, "cgroup": init.cgroup},
-                 [engine_end.fileno() for engine_end, _ in ends])
+                 [engine_end.fileno() for engine_end, _ in ends] + [init.status_fd])
+            close_fds(init.status_fd)
+            init.status_fd = None
             for pair in ends:
                 for s in pair:
                     s.close()
@@ -1413,9 +1432,13 @@ class Zygote:
         if init is None:
             return
         try:
-            message, _ = recv(init.sock)
+            message, fds = recv(init.sock, max_fds=1)
         except OSError:
-            message = None
+            message, fds = None, []
+        if message is not None and message.get("ready") and fds:
+            close_fds(init.status_fd)
+            init.status_fd = fds.pop()
+        close_fds(*fds)
         if message is None:
             self.on_init_gone(init)
         elif "pid" in message and init.pid is None:
@@ -1524,6 +1547,8 @@ class Zygote:
                 pool.remove(init)
         if init.job is not None:
             self.jobs.pop(init.job, None)
+        close_fds(init.status_fd)
+        init.status_fd = None
         init.sock.close()
         init.job_sock.close()
 
