@@ -150,6 +150,14 @@ public sealed class JobEngine : IJobEngine
         run.Execution.Complete(result);
         try
         {
+            run.RemoveFolder();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
+        }
+        try
+        {
             // Every path, errors included: nothing of the job may outlive it, on its slot's uid, when the slot is
             // reused; its cgroup goes in the background (removing a cgroup waits on the kernel).
             await run.WaitReapedAsync(TimeSpan.FromSeconds(2));

@@ -524,7 +524,10 @@ internal sealed class JobRun
         }
     }
 
-    /// <summary>Collects artifacts and removes the job's folder; runs on every path, errors included.</summary>
+    /// <summary>
+    /// Collects artifacts; runs on every path, errors included. A caller's own folder is handed back to this process's
+    /// user here, before the result goes out; a folder of the engine's is removed after it (see RemoveFolder).
+    /// </summary>
     public JobResult Finish(JobResult result)
     {
         if (Directory is null)
@@ -549,20 +552,25 @@ internal sealed class JobRun
         }
         finally
         {
-            if (_disk is not null)
-            {
-                // The slot's tmpfs stays mounted for its next job, empty; its space is the host's memory.
-                _disk.Clear(Slot);
-            }
-            else if (_ownsDirectory)
-            {
-                JobFiles.Remove(Directory);
-            }
-            else
+            if (!_ownsDirectory)
             {
                 // The job ran as a slot uid that owned the caller's folder meanwhile; hand it all back.
                 JobFiles.ChownTree(Directory, Libc.GetEffectiveUserId(), Libc.GetEffectiveGroupId());
             }
+        }
+    }
+
+    /// <summary>Removes the engine's folder for the job (or empties its slot's disk), after the result went out.</summary>
+    public void RemoveFolder()
+    {
+        if (_disk is not null)
+        {
+            // The slot's tmpfs stays mounted for its next job, empty; its space is the host's memory.
+            _disk.Clear(Slot);
+        }
+        else if (_ownsDirectory && Directory is not null)
+        {
+            JobFiles.Remove(Directory);
         }
     }
 

@@ -21,12 +21,14 @@ internal sealed class SlotDisks : IDisposable
     private const long FullMargin = 64 * 1024;
 
     private readonly string[] _mounts;
+    private readonly long[] _sizes; // each slot's tmpfs size as last set: a job with the same limit needs no remount
     private readonly EventHandler _onExit;
     private int _disposed;
 
     private SlotDisks(string[] mounts)
     {
         _mounts = mounts;
+        _sizes = mounts.Select(_ => PageSize).ToArray();
         // Mounts outlive the process: an engine never disposed (a program that just exits) must not leave them.
         // A killed process leaves them to the next engine's start (UnmountBeneath).
         _onExit = (_, _) => Dispose();
@@ -74,9 +76,14 @@ internal sealed class SlotDisks : IDisposable
         var root = _mounts[slot];
         Clear(slot);
         var size = Math.Max(PageSize, (limitBytes + PageSize - 1) / PageSize * PageSize);
-        if (Libc.Mount("runbox-disk", root, null, Libc.MS_REMOUNT | Libc.MS_NOSUID | Libc.MS_NODEV, Options(size)) is { } error)
+        if (size != _sizes[slot])
         {
-            throw new InvalidOperationException($"could not set the job folder's disk limit: {error}");
+            if (Libc.Mount("runbox-disk", root, null, Libc.MS_REMOUNT | Libc.MS_NOSUID | Libc.MS_NODEV, Options(size)) is { } error)
+            {
+                _sizes[slot] = 0; // unknown now: set again next time
+                throw new InvalidOperationException($"could not set the job folder's disk limit: {error}");
+            }
+            _sizes[slot] = size;
         }
         var folder = Path.Combine(root, jobId);
         Directory.CreateDirectory(folder);

@@ -129,6 +129,11 @@ public sealed class DiskLimitTests(SandboxFixture fixture) : IDisposable
             Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
             var disks = Directory.GetDirectories(Directory.GetDirectories(workRoot, "engine-*").Single(), "disks").Single();
             Assert.Equal(2, MountsBeneath(disks).Count);
+            // Emptied just after the result goes out (the caller need not wait for it), before the slot's next job.
+            for (var i = 0; i < 250 && Directory.GetDirectories(disks).Any(slot => Directory.EnumerateFileSystemEntries(slot).Any()); i++)
+            {
+                await Task.Delay(20);
+            }
             Assert.All(Directory.GetDirectories(disks), slot => Assert.Empty(Directory.EnumerateFileSystemEntries(slot)));
         }
         finally
