@@ -27,7 +27,15 @@ internal static class EngineBench
         return File.Exists(System) && Real(System) != Real(python) ? System : null;
     }
 
-    public static async Task RunAsync(int count, bool fastPathOnly = false)
+    /// <summary>What to measure: everything, or (for profiling and quick comparisons) one part.</summary>
+    public enum Part
+    {
+        All,
+        FastPath,
+        Heavy,
+    }
+
+    public static async Task RunAsync(int count, Part part = Part.All)
     {
         var python = InterpreterLocator.ResolvePython();
         var heavy = Heavy.Where(m => Importable(python, m)).ToArray();
@@ -68,36 +76,43 @@ internal static class EngineBench
                 Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: IdleGap);
 
             await Measure.WarmUpAsync(() => Job("default", Hello), Measure.JitWarmUp);
-            if (fastPathOnly)
+            if (part == Part.FastPath)
             {
                 // For profiling (perf record -a while it runs): the fast path alone, one job at a time.
                 Console.WriteLine("  " + await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, 1, () => Job("default", Hello)));
                 Console.WriteLine("  " + await IdleFastPath());
                 return;
             }
-            Console.WriteLine($"hello world, {count} jobs each:");
-            var results = new List<Measurement>();
-            foreach (var concurrency in new[] { 1, 4 })
+            if (part == Part.All)
             {
-                results.Add(await Measure.RunAsync("(a) cold python3 subprocess", count / 2, concurrency, () => Cold.RunAsync(python, helloFile)));
-                results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello), warmup: 30));
-                results.Add(await Floor.RunAsync(python, Hello, count, concurrency));
+                await HelloWorldAsync();
             }
-            foreach (var r in results)
+            async Task HelloWorldAsync()
             {
-                Console.WriteLine("  " + r);
-            }
-            var cold1 = results[0];
-            var fast1 = results[1];
-            var floor1 = results[2];
-            Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
-            Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
-            Console.WriteLine("  " + await IdleFastPath());
-            if (OtherSystemPython(python) is { } system)
-            {
-                // The cold baseline depends on the interpreter's own start (a site-packages .pth file that imports
-                // something makes it slower): the distribution's python3 beside it, for reference only.
-                Console.WriteLine("  " + await Measure.RunAsync($"(ref) cold {system}", count / 4, 1, () => Cold.RunAsync(system, helloFile)));
+                Console.WriteLine($"hello world, {count} jobs each:");
+                var results = new List<Measurement>();
+                foreach (var concurrency in new[] { 1, 4 })
+                {
+                    results.Add(await Measure.RunAsync("(a) cold python3 subprocess", count / 2, concurrency, () => Cold.RunAsync(python, helloFile)));
+                    results.Add(await Measure.RunAsync("(b) fast path (zygote + sandbox)", count, concurrency, () => Job("default", Hello), warmup: 30));
+                    results.Add(await Floor.RunAsync(python, Hello, count, concurrency));
+                }
+                foreach (var r in results)
+                {
+                    Console.WriteLine("  " + r);
+                }
+                var cold1 = results[0];
+                var fast1 = results[1];
+                var floor1 = results[2];
+                Console.WriteLine($"  fast path p50 is {cold1.P50Ms / fast1.P50Ms:F1}x lower than cold (target >= 15x); {fast1.P50Ms / floor1.P50Ms:F2}x the floor (target <= 2x)");
+                Console.WriteLine($"  throughput c=4: fast path {results[4].JobsPerSecond:F0}/s vs cold {results[3].JobsPerSecond:F0}/s vs floor {results[5].JobsPerSecond:F0}/s");
+                Console.WriteLine("  " + await IdleFastPath());
+                if (OtherSystemPython(python) is { } system)
+                {
+                    // The cold baseline depends on the interpreter's own start (a site-packages .pth file that imports
+                    // something makes it slower): the distribution's python3 beside it, for reference only.
+                    Console.WriteLine("  " + await Measure.RunAsync($"(ref) cold {system}", count / 4, 1, () => Cold.RunAsync(system, helloFile)));
+                }
             }
 
             Console.WriteLine($"heavy imports ({heavy.Length} modules: {string.Join(", ", heavy)}):");

@@ -1,7 +1,7 @@
 using Runbox.Bench;
 
 // Prints the benchmarks of Runbox in one run: timings are compared as ratios within this run.
-// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster|fastpath ...]]
+// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster|fastpath|heavy ...]]
 var count = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 200;
 var only = args.Skip(1).ToHashSet(StringComparer.OrdinalIgnoreCase);
 bool Wanted(string name) => only.Count == 0 || only.Contains(name);
@@ -14,7 +14,11 @@ if (Wanted("engine"))
 }
 if (only.Contains("fastpath"))
 {
-    await EngineBench.RunAsync(count, fastPathOnly: true);
+    await EngineBench.RunAsync(count, EngineBench.Part.FastPath);
+}
+if (only.Contains("heavy"))
+{
+    await EngineBench.RunAsync(count, EngineBench.Part.Heavy);
 }
 if (Wanted("sandbox"))
 {
