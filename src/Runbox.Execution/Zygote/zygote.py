@@ -1303,6 +1303,17 @@ def descendants(root):
 
 # ------------------------------------------------------------------------------------------------ zygote
 
+def stdio_pairs():
+    """A job's stdin, stdout and stderr: socket pairs (engine's end, job's end), one direction each."""
+    ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
+    ends[0][0].shutdown(socket.SHUT_RD)
+    ends[0][1].shutdown(socket.SHUT_WR)
+    for engine_end, job_end in ends[1:]:
+        engine_end.shutdown(socket.SHUT_WR)
+        job_end.shutdown(socket.SHUT_RD)
+    return ends
+
+
 class Zygote:
     def __init__(self, control, config):
         self.control = control
@@ -1317,6 +1328,7 @@ class Zygote:
         self.waiting = []                  # spawn requests waiting for a ready init
         self.failures = 0                  # inits in a row that failed before serving a job
         self.retry_at = 0.0                # after repeated failures, no new init before this (monotonic)
+        self.stdio = []                    # the next jobs' stdio socket pairs, made while idle (see make_stdio)
 
     def run(self):
         while True:
@@ -1325,7 +1337,7 @@ class Zygote:
                 # Work first; a new init (a fork, new namespaces) only when nothing is waiting.
                 ready, _, _ = select.select(readable, [], [], 0)
                 if not ready:
-                    if self.refill():
+                    if self.refill() or self.make_stdio():
                         continue
                     timeout = 0.05 if any(i.kill_at for i in self.jobs.values()) else 1.0
                     ready, _, _ = select.select(readable, [], [], timeout)
@@ -1340,6 +1352,16 @@ class Zygote:
             self.escalate_kills()
             self.retire_idle()
             self.reap()
+
+    STDIO_AHEAD = 2
+
+    def make_stdio(self):
+        """Makes one more job's stdio socket pairs ahead, while nothing else is to be done, so a job's dispatch does
+        not wait for them. True if it did."""
+        if len(self.stdio) >= self.STDIO_AHEAD:
+            return False
+        self.stdio.append(stdio_pairs())
+        return True
 
     def coming(self, network):
         """Inits that will be ready soon: starting, or preparing their next job after one ended."""
@@ -1398,13 +1420,7 @@ class Zygote:
         try:
             if init.status_fd is None:
                 raise OSError("the init sent no status socket")
-            ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
-            # The job reads stdin and writes stdout/stderr. One direction each.
-            ends[0][0].shutdown(socket.SHUT_RD)
-            ends[0][1].shutdown(socket.SHUT_WR)
-            for engine_end, job_end in ends[1:]:
-                engine_end.shutdown(socket.SHUT_WR)
-                job_end.shutdown(socket.SHUT_RD)
+            ends = self.stdio.pop() if self.stdio else stdio_pairs()
             if self.sandbox.cgroup_parents and init.cgroup is None:
                 raise OSError("no cgroup could be made for the job")
             if init.cgroup is not None:
