@@ -59,6 +59,7 @@ MOVE_MOUNT_F_EMPTY_PATH = 4
 SYS_OPEN_TREE = 428  # the same number on every architecture (Linux 5.2+)
 SYS_MOVE_MOUNT = 429
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 SIOCSIFFLAGS = 0x8914
@@ -575,6 +576,9 @@ def job_start(spec, script_fds, folder, sandbox, joined, main):
             argv = spec["argv"]
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # an ignored signal stays ignored across execve
             os.execve(argv[0], argv, env)
+        # Changing uid made the process undumpable, so its own /proc files (environ, mem) became root's; a program
+        # exec'd is dumpable again, and so is `python script.py`. No core is written (RLIMIT_CORE is 0).
+        prctl(PR_SET_DUMPABLE, 1)
         run_in_place(spec, env, main)
     except BaseException:
         try:

@@ -35,6 +35,7 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
     [InlineData("bytes_out.py")]
     [InlineData("excepthook.py")]
     [InlineData("signals.py")]
+    [InlineData("proc_self.py")]
     [InlineData("forks.py", "exit")]
     [InlineData("forks.py", "fallthrough")]
     public async Task FastPath_MatchesPlainPython_ForScript(string script, params string[] args)
