@@ -1030,7 +1030,7 @@ def hear_standby(channel, job, cgroup, warning, engine_end):
     "J" is read only after the job (see serve_job): hearing it as it came would wake the init while the job starts,
     on a small machine most often on the job's own CPU."""
     data = channel.recv(16)
-    if data == b"R" and not job.ready:
+    if data == b"R" and not job.ready and engine_end is not None:  # not once the job is over (engine_end None)
         job.ready = True
         report = {"ready": True, "seq": job.seq, "cgroup": cgroup}
         if warning:
@@ -1319,6 +1319,8 @@ def stdio_pairs():
 
 
 class Zygote:
+    STDIO_AHEAD = 2  # jobs whose stdio socket pairs are made ahead
+
     def __init__(self, control, config):
         self.control = control
         self.config = config
@@ -1356,8 +1358,6 @@ class Zygote:
             self.escalate_kills()
             self.retire_idle()
             self.reap()
-
-    STDIO_AHEAD = 2
 
     def make_stdio(self):
         """Makes one more job's stdio socket pairs ahead, while nothing else is to be done, so a job's dispatch does
