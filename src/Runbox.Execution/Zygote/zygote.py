@@ -357,9 +357,7 @@ class Sandbox:
         # The folders above the job's own are a fresh tmpfs too: the shared root keeps no trace of earlier jobs. A
         # folder of the engine's lies in the one the standby mounted; a folder of the caller's gets one here.
         parent = os.path.dirname(workdir.rstrip("/"))
-        if self.hidden(workdir):
-            os.makedirs(self.inside(parent), exist_ok=True)
-        elif parent not in ("", "/"):
+        if not self.hidden(workdir) and parent not in ("", "/"):
             self.hide(parent)
         target = self.inside(workdir)
         os.makedirs(target, exist_ok=True)
@@ -925,9 +923,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     channel, standby_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     # The job's status socket: the engine's end goes with "ready" to the zygote, which hands it to the engine with
     # the job. Made here, ahead, so nothing wakes the init while its job starts; the job never holds it.
-    status_end, engine_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    status_end.shutdown(socket.SHUT_RD)
-    engine_end.shutdown(socket.SHUT_WR)
+    engine_end, status_end = one_way_pair()
     job.status_fd = status_end.detach()
     flush_std()
     pid = fork_lean()
@@ -1165,6 +1161,14 @@ def open_pidfd(pid):
         return None
 
 
+def one_way_pair():
+    """A stream socket pair that carries data one way: (the end that reads, the end that writes)."""
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    reader.shutdown(socket.SHUT_WR)
+    writer.shutdown(socket.SHUT_RD)
+    return reader, writer
+
+
 def close_all_but(*keep):
     """Closes every descriptor from 3 up, except those in keep."""
     low = 3
@@ -1309,13 +1313,8 @@ def descendants(root):
 
 def stdio_pairs():
     """A job's stdin, stdout and stderr: socket pairs (engine's end, job's end), one direction each."""
-    ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]
-    ends[0][0].shutdown(socket.SHUT_RD)
-    ends[0][1].shutdown(socket.SHUT_WR)
-    for engine_end, job_end in ends[1:]:
-        engine_end.shutdown(socket.SHUT_WR)
-        job_end.shutdown(socket.SHUT_RD)
-    return ends
+    job_stdin, engine_stdin = one_way_pair()
+    return [(engine_stdin, job_stdin), one_way_pair(), one_way_pair()]
 
 
 class Zygote:
