@@ -14,6 +14,12 @@ public sealed record EngineOptions
     /// <summary>Children each zygote keeps forked ahead of demand, so a job starts without waiting for setup.</summary>
     public int PoolSize { get; init; } = 2;
 
+    /// <summary>
+    /// Whether each zygote hands its ready children to the engine, which then sends a job straight to one rather than
+    /// through the zygote (a process hop fewer on the job's way in). Off: every job goes through the zygote.
+    /// </summary>
+    public bool OfferInits { get; init; } = true;
+
     /// <summary>Runtimes by name. When empty, <c>default</c> is the python3 found on PATH.</summary>
     public IReadOnlyList<RuntimeDefinition> Runtimes { get; init; } = [];
 

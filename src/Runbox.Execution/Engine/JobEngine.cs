@@ -122,8 +122,7 @@ public sealed class JobEngine : IJobEngine
             run.PrepareDirectory(_jobsDirectory, _plan.Disks);
             (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
             _runs[run.Id] = run;
-            var spec = run.BuildSpawn(runtime, _plan, Options);
-            if (!zygote.Send(spec))
+            if (!TryStartOffered(run, zygote, runtime) && !zygote.Send(run.BuildSpawn(runtime, _plan, Options)))
             {
                 throw new InvalidOperationException("the runtime's zygote is not running");
             }
@@ -174,6 +173,67 @@ public sealed class JobEngine : IJobEngine
         {
             _freeSlots.Writer.TryWrite(run.Slot);
         }
+    }
+
+    /// <summary>
+    /// Starts the job on an init the zygote offered (see <see cref="ZygoteOffer"/>): the job goes straight to its
+    /// standby, and the zygote hears of it after. False when no live init is on offer, or the job has a network
+    /// (networked inits are made on demand): then the zygote is asked to spawn it.
+    /// </summary>
+    private bool TryStartOffered(JobRun run, ZygoteProcess zygote, RuntimeDefinition runtime)
+    {
+        if (run.Request.Network && Options.AllowNetwork)
+        {
+            return false;
+        }
+        while (zygote.TakeOffer() is { } offer)
+        {
+            var folder = -1;
+            string? cgroup;
+            try
+            {
+                folder = offer.Folder ? Libc.OpenTree(run.Directory!) : -1;
+                cgroup = offer.Cgroup is { } pooled && _plan.Cgroups is { } cgroups ? cgroups.Claim(pooled) : null;
+            }
+            catch (IOException e)
+            {
+                // The job's side failed, not the init: it goes back, to be retired.
+                if (folder >= 0)
+                {
+                    Libc.Close(folder);
+                }
+                zygote.Drop(offer);
+                throw new InvalidOperationException($"could not start the job: {e.Message}");
+            }
+            int[] descriptors;
+            try
+            {
+                descriptors = offer.Send(run.BuildSpawn(runtime, _plan, Options, cgroup), folder);
+            }
+            catch (IOException e)
+            {
+                // The init died since its offer (its job socket is closed): the next offer, or the zygote, then.
+                Log.OfferFailed(_logger, zygote.Runtime, e.Message);
+                if (cgroup is not null)
+                {
+                    _ = Task.Run(_plan.Cgroups!.Open(cgroup).Remove);
+                }
+                continue;
+            }
+            finally
+            {
+                if (folder >= 0)
+                {
+                    Libc.Close(folder);
+                }
+            }
+            // Said after the job went, so an init that died before is simply skipped. The zygote reads a "took"
+            // before the report of the init it names (see hear_engine in zygote.py).
+            zygote.Took(offer, run.Id);
+            run.OnStarted(offer.Pid, cgroup is null ? null : _plan.Cgroups!.Open(cgroup), descriptors);
+            return true;
+        }
+        return false;
     }
 
     private RuntimeDefinition RuntimeFor(JobRequest request)
@@ -239,6 +299,8 @@ public sealed class JobEngine : IJobEngine
 
     /// <summary>The process id of a runtime's zygote, starting it if needed (tests kill it to test restarts).</summary>
     internal async Task<int> ZygotePidAsync(string runtime) => (await GetZygoteAsync(runtime, CancellationToken.None)).Zygote.Pid;
+
+    internal async Task<int> OffersAsync(string runtime) => (await GetZygoteAsync(runtime, CancellationToken.None)).Zygote.Offers;
 
     /// <summary>
     /// Takes the runtime's zygote out of use. Its running jobs are only reachable through it (kill goes over its control

@@ -116,8 +116,11 @@ internal sealed class JobRun
         _entryPath = Path.Combine(Directory, entry);
     }
 
-    /// <summary>The zygote's "spawn" message for this job.</summary>
-    public byte[] BuildSpawn(RuntimeDefinition runtime, SandboxPlan plan, EngineOptions options)
+    /// <summary>
+    /// The zygote's "spawn" message for this job; also what a standby job process reads when the job goes to it
+    /// straight, with the name of the cgroup it waits in (<paramref name="cgroup"/>; the zygote adds it otherwise).
+    /// </summary>
+    public byte[] BuildSpawn(RuntimeDefinition runtime, SandboxPlan plan, EngineOptions options, string? cgroup = null)
     {
         var (mode, argv) = Command(runtime, options);
         var env = JobEnvironment.For(Request, Request.Language == JobLanguage.Python ? runtime : null, Directory!);
@@ -150,6 +153,10 @@ internal sealed class JobRun
             json.WriteEndObject();
             // The host decides: a job's own "network: true" is ignored unless the engine allows network.
             json.WriteBoolean("network", Request.Network && options.AllowNetwork);
+            if (cgroup is not null)
+            {
+                json.WriteString("cgroup_name", cgroup);
+            }
             if (plan.Cgroups is { } cgroups)
             {
                 // Written by the job into the fresh cgroup it joined while pooled, before its own code runs.

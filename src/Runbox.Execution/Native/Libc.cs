@@ -12,6 +12,7 @@ internal static unsafe partial class Libc
     private const int SOL_SOCKET = 1;
     private const int SCM_RIGHTS = 1;
     private const int MSG_CMSG_CLOEXEC = 0x40000000;
+    private const int MSG_NOSIGNAL = 0x4000;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVec
@@ -42,6 +43,16 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
     private static partial nint RecvMsgNative(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    private static partial nint SendMsgNative(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameNative(string from, string to);
+
+    // open_tree(2) has no libc wrapper in older glibc: through syscall(2), whose extra arguments are plain integers.
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial int Syscall(nint number, nint arg1, byte* arg2, nint arg3);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
@@ -104,7 +115,7 @@ internal static unsafe partial class Libc
     /// </summary>
     public static int ReceiveWithDescriptors(int socketFd, byte[] buffer, List<int> descriptors)
     {
-        const int maxFds = 8;
+        const int maxFds = 12;
         var control = stackalloc byte[sizeof(CmsgHdr) + (maxFds * sizeof(int)) + 8];
         var controlLength = sizeof(CmsgHdr) + (maxFds * sizeof(int));
         fixed (byte* data = buffer)
@@ -138,6 +149,63 @@ internal static unsafe partial class Libc
             return (int)received;
         }
     }
+
+    /// <summary>Sends one datagram with <paramref name="descriptors"/> attached (SCM_RIGHTS). Throws on failure.</summary>
+    public static void SendWithDescriptors(int socketFd, ReadOnlySpan<byte> data, ReadOnlySpan<int> descriptors)
+    {
+        var controlLength = sizeof(CmsgHdr) + (descriptors.Length * sizeof(int));
+        var control = stackalloc byte[controlLength + 8];
+        var cmsg = (CmsgHdr*)control;
+        cmsg->Length = (nuint)controlLength;
+        cmsg->Level = SOL_SOCKET;
+        cmsg->Type = SCM_RIGHTS;
+        descriptors.CopyTo(new Span<int>(control + sizeof(CmsgHdr), descriptors.Length));
+        fixed (byte* bytes = data)
+        {
+            var iov = new IoVec { Base = bytes, Length = (nuint)data.Length };
+            var header = new MsgHdr { Iov = &iov, IovLength = 1 };
+            if (descriptors.Length > 0)
+            {
+                header.Control = control;
+                header.ControlLength = (nuint)controlLength;
+            }
+            nint sent;
+            do
+            {
+                sent = SendMsgNative(socketFd, &header, MSG_NOSIGNAL);
+            }
+            while (sent < 0 && Marshal.GetLastPInvokeError() == EINTR);
+            if (sent < 0)
+            {
+                throw new IOException($"sendmsg failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A detached copy of the mount at <paramref name="path"/> (open_tree with OPEN_TREE_CLONE, Linux 5.2+), as a
+    /// close-on-exec descriptor that can be attached in another mount namespace.
+    /// </summary>
+    public static int OpenTree(string path)
+    {
+        const int SYS_open_tree = 428; // the same number on every architecture
+        const int AT_FDCWD = -100;
+        const int OPEN_TREE_CLONE = 1;
+        const int O_CLOEXEC = 0x80000;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            var fd = Syscall(SYS_open_tree, AT_FDCWD, p, OPEN_TREE_CLONE | O_CLOEXEC);
+            if (fd < 0)
+            {
+                throw new IOException($"open_tree {path}: errno {Marshal.GetLastPInvokeError()}");
+            }
+            return fd;
+        }
+    }
+
+    /// <summary>rename(2); null on success, else the errno.</summary>
+    public static int? Rename(string from, string to) => RenameNative(from, to) == 0 ? null : Marshal.GetLastPInvokeError();
 
     /// <summary>Sends a signal; false when the process no longer exists.</summary>
     public static bool Kill(int pid, int signal) => KillNative(pid, signal) == 0;

@@ -33,6 +33,32 @@ internal abstract class Cgroups : IDisposable
     /// <summary>The job cgroup named <paramref name="name"/> in every parent.</summary>
     public abstract JobCgroup Open(string name);
 
+    /// <summary>
+    /// Renames an offered standby's cgroup (pool-*) to a job's (job-*) in every parent, as the zygote does when it
+    /// dispatches: the name tells which cgroups are jobs'. A rename moves no process. Returns the job's name.
+    /// </summary>
+    public string Claim(string pooled)
+    {
+        const string pool = "pool-";
+        if (!pooled.StartsWith(pool, StringComparison.Ordinal) || pooled.Contains('/'))
+        {
+            throw new IOException($"not a pooled cgroup: '{pooled}'");
+        }
+        var name = "job-" + pooled[pool.Length..];
+        for (var i = 0; i < Parents.Count; i++)
+        {
+            if (Libc.Rename(Path.Combine(Parents[i], pooled), Path.Combine(Parents[i], name)) is { } errno)
+            {
+                for (var done = 0; done < i; done++)
+                {
+                    Libc.Rename(Path.Combine(Parents[done], name), Path.Combine(Parents[done], pooled));
+                }
+                throw new IOException($"cannot rename cgroup {Path.Combine(Parents[i], pooled)}: errno {errno}");
+            }
+        }
+        return name;
+    }
+
     /// <summary>The usable hierarchy, or null with the reasons added to <paramref name="warnings"/>.</summary>
     public static Cgroups? Detect(string instance, List<string> warnings)
     {

@@ -128,6 +128,7 @@ internal sealed class SandboxPlan : IDisposable
             }
             json.WriteEndArray();
             json.WriteNumber("pool", options.PoolSize);
+            json.WriteBoolean("offer", options.OfferInits);
             json.WriteStartObject("sandbox");
             json.WriteBoolean("namespaces", Namespaces);
             json.WriteBoolean("pid_namespace", Options.PidNamespace);

@@ -23,6 +23,7 @@ internal sealed class ZygoteProcess : IAsyncDisposable
     private readonly Lock _sendLock = new();
     private readonly TaskCompletionSource<ZygoteReady> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<ZygoteOffer> _offers = []; // the most recently offered last: its pages are the warmest
     private volatile bool _disposed;
 
     /// <summary>Callbacks from the reader thread: a job started (id, init pid, cgroup name, stdin/stdout/stderr and the status socket), ended, or the zygote died.</summary>
@@ -160,6 +161,95 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>How many ready inits the engine holds.</summary>
+    public int Offers
+    {
+        get
+        {
+            lock (_offers)
+            {
+                return _offers.Count;
+            }
+        }
+    }
+
+    /// <summary>A ready init to send a job to straight (see <see cref="ZygoteOffer"/>), or null: then "spawn".</summary>
+    public ZygoteOffer? TakeOffer()
+    {
+        lock (_offers)
+        {
+            if (_offers.Count == 0 || _disposed)
+            {
+                return null;
+            }
+            var offer = _offers[^1];
+            _offers.RemoveAt(_offers.Count - 1);
+            return offer;
+        }
+    }
+
+    /// <summary>
+    /// Tells the zygote the offered init runs job <paramref name="jobId"/>: said before the job goes to the init, so
+    /// the zygote knows the job (to kill it, or report it lost) before its init can report. False when the zygote is gone.
+    /// </summary>
+    public bool Took(ZygoteOffer offer, string jobId) => Send(JsonSerializer.SerializeToUtf8Bytes(
+        new ZygoteTook("took", jobId, offer.Reference, offer.Seq), ZygoteJson.Default.ZygoteTook));
+
+    /// <summary>Gives an offer back unused: the zygote retires its init.</summary>
+    public void Drop(ZygoteOffer offer)
+    {
+        offer.Close();
+        Send(JsonSerializer.SerializeToUtf8Bytes(new ZygoteDrop("drop", offer.Reference, offer.Seq), ZygoteJson.Default.ZygoteDrop));
+    }
+
+    private void OnOffer(JsonElement message, List<int> descriptors)
+    {
+        var offer = new ZygoteOffer(
+            message.GetProperty("init").GetInt32(),
+            message.GetProperty("seq").GetInt32(),
+            message.TryGetProperty("pid", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : 0,
+            message.TryGetProperty("cgroup", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null,
+            message.TryGetProperty("folder", out var f) && f.ValueKind == JsonValueKind.True,
+            [.. descriptors]);
+        lock (_offers)
+        {
+            if (!_disposed)
+            {
+                _offers.Add(offer);
+                return;
+            }
+        }
+        offer.Close();
+    }
+
+    private void OnWithdrawn(int reference)
+    {
+        ZygoteOffer? withdrawn;
+        lock (_offers)
+        {
+            withdrawn = _offers.Find(o => o.Reference == reference);
+            if (withdrawn is not null)
+            {
+                _offers.Remove(withdrawn);
+            }
+        }
+        withdrawn?.Close();
+    }
+
+    private void CloseOffers()
+    {
+        List<ZygoteOffer> offers;
+        lock (_offers)
+        {
+            offers = [.. _offers];
+            _offers.Clear();
+        }
+        foreach (var offer in offers)
+        {
+            offer.Close();
+        }
+    }
+
     public bool Kill(string jobId) => Send(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["op"] = "kill", ["id"] = jobId }, ZygoteJson.Default.DictionaryStringString));
 
     private void ReadLoop()
@@ -201,6 +291,7 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
         {
         }
+        CloseOffers();
         _ready.TrySetException(new InvalidOperationException($"Runtime '{Runtime}': {reason}."));
         _exited.TrySetResult();
         if (!_disposed)
@@ -224,6 +315,12 @@ internal sealed class ZygoteProcess : IAsyncDisposable
                 var pid = message.TryGetProperty("pid", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : 0;
                 _callbacks.OnStarted(message.GetProperty("id").GetString()!, pid, cgroup, [.. descriptors]);
                 return;
+            case "offer":
+                OnOffer(message, descriptors);
+                return;
+            case "withdrawn":
+                OnWithdrawn(message.GetProperty("init").GetInt32());
+                break;
             case "exited":
                 _callbacks.OnExited(message.GetProperty("id").GetString()!, message.Clone());
                 break;
@@ -267,6 +364,7 @@ internal sealed class ZygoteProcess : IAsyncDisposable
             return;
         }
         _disposed = true;
+        CloseOffers();
         Send("{\"op\":\"exit\"}"u8);
         try
         {

@@ -13,6 +13,11 @@
 # socket pairs made here; the engine's ends travel to it with SCM_RIGHTS in the "started" message, so output
 # flows from the job straight to the engine. So does a fourth, the job's status socket: its init writes the
 # job's report there, straight to the engine, and tells the zygote only that the job is over.
+#
+# Offers: a ready init (up to the pool's size) is handed to the engine ahead of any job, with its job socket, its
+# status socket and a set of stdio pairs. The engine then sends a job straight to the standby, so the zygote is
+# not woken on the job's way in; it says "took" right after, so the zygote still knows which init runs which job
+# (to kill it, or to report it lost). Jobs with no live offer, and networked ones, come as "spawn" as before.
 
 import array
 import atexit
@@ -783,8 +788,9 @@ class Init:
         self.pid = None            # host pid; reported by the init, or by its helper in PID-namespace mode
         self.sock = sock
         self.job_sock = job_sock   # a job's spec goes through here straight to the init's standby job process
+        self.ref = None            # names the init in offers to the engine and in its answers
         self.network = network
-        self.state = "starting"    # starting → ready → busy → preparing → ready → ...
+        self.state = "starting"    # starting → ready (or offered) → busy → preparing → ready → ...
         self.job = None
         self.seq = None            # which of its jobs the init is on; a kill names it
         self.cgroup = None         # the standby's cgroup name in every hierarchy, when cgroups are in use
@@ -1334,6 +1340,9 @@ class Zygote:
         self.failures = 0                  # inits in a row that failed before serving a job
         self.retry_at = 0.0                # after repeated failures, no new init before this (monotonic)
         self.stdio = []                    # the next jobs' stdio socket pairs, made while idle (see make_stdio)
+        self.offering = config.get("offer", False)  # whether ready inits are handed to the engine (see offer)
+        self.offered = {}                  # ref → Init held by the engine
+        self.untaken = set()               # (ref, seq) of offered inits whose job ended before the engine's "took"
 
     def run(self):
         while True:
@@ -1378,7 +1387,8 @@ class Zygote:
         for network in (False, True):
             waiting = sum(1 for spec in self.waiting if bool(spec.get("network")) == network)
             wanted = waiting + (0 if network else self.pool_size)
-            if len(self.pool[network]) + self.coming(network) < wanted:
+            offered = 0 if network else len(self.offered)
+            if len(self.pool[network]) + offered + self.coming(network) < wanted:
                 self.add_init(network)
                 return True
         return False
@@ -1390,6 +1400,7 @@ class Zygote:
         base = "pool-%d-%d" % (os.getpid(), self.counter) if self.sandbox.cgroup_parents else None
         _pid, sock, job_sock = spawn_init(self.sandbox, network, base)
         init = Init(sock, job_sock, network)
+        init.ref = self.counter
         self.inits[sock.fileno()] = init
         return init
 
@@ -1404,9 +1415,57 @@ class Zygote:
         op = message.get("op")
         if op == "spawn":
             self.spawn(message)
+        elif op == "took":
+            self.took(message)
+        elif op == "drop":
+            init = self.offered.get(message.get("init"))
+            if init is not None and init.seq == message.get("seq"):
+                self.retire(init)
         elif op == "kill":
             self.kill(message["id"])
         return True
+
+    def took(self, message):
+        """The engine sent a job straight to an offered init's standby (see offer): the init is busy with it now."""
+        job_id = message["id"]
+        key = (message.get("init"), message.get("seq"))
+        if key in self.untaken:
+            self.untaken.discard(key)  # the job is over: its init reported it straight to the engine
+            return
+        init = self.offered.get(key[0])
+        if init is None or init.seq != key[1]:
+            # Its init died before its job could be reported: this is the job's only word.
+            send(self.control, {"t": "exited", "id": job_id, "error": "the job's init process died", "lost": True})
+            return
+        del self.offered[init.ref]
+        init.state = "busy"
+        init.job = job_id
+        self.jobs[job_id] = init
+
+    def hear_engine(self):
+        """Handles every message the engine has sent so far. An offered init's report may be read before the
+        engine's "took" for its job, queued behind other messages: that is read first."""
+        while select.select([self.control], [], [], 0)[0]:
+            if not self.on_control():
+                return False
+        return True
+
+    def offer(self, init):
+        """Hands a ready init to the engine: its job socket, the engine's end of its status socket, and a job's
+        stdio pairs (both ends: the job's go with the job). The engine takes it for a job, or drops it."""
+        ends = self.stdio.pop() if self.stdio else stdio_pairs()
+        try:
+            send(self.control, {"t": "offer", "init": init.ref, "seq": init.seq, "pid": init.pid, "cgroup": init.cgroup,
+                                "folder": self.sandbox.detached_mounts},
+                 [init.job_sock.fileno(), init.status_fd] + [s.fileno() for pair in ends for s in pair])
+        finally:
+            for pair in ends:
+                for s in pair:
+                    s.close()
+        close_fds(init.status_fd)
+        init.status_fd = None
+        init.state = "offered"
+        self.offered[init.ref] = init
 
     def spawn(self, spec):
         pool = self.pool[bool(spec.get("network"))]
@@ -1442,6 +1501,13 @@ class Zygote:
                 folder = None
             try:
                 send(init.job_sock, spec, fds)
+            except (BrokenPipeError, ConnectionRefusedError, ConnectionResetError):
+                # The init died since it was ready (its end of the job socket is closed): another one takes the job.
+                self.retire(init)
+                self.jobs.pop(job_id, None)
+                self.stdio.append(ends)
+                self.spawn(spec)
+                return
             finally:
                 close_fds(folder)
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid, "cgroup": init.cgroup},
@@ -1466,6 +1532,14 @@ class Zygote:
             close_fds(init.status_fd)
             init.status_fd = fds.pop()
         close_fds(*fds)
+        if init.state == "offered":
+            if not self.hear_engine() or init.sock.fileno() not in self.inits:
+                return
+            if init.state == "offered" and message is not None and "pid" not in message and not message.get("ready"):
+                # A report, its "took" not sent yet: the job reported straight to the engine; it ends here.
+                del self.offered[init.ref]
+                self.untaken.add((init.ref, init.seq))
+                init.state = "busy"
         if message is None:
             self.on_init_gone(init)
         elif "pid" in message and init.pid is None:
@@ -1488,7 +1562,7 @@ class Zygote:
             init.state = "preparing"
             if message.get("last"):
                 self.forget(init)  # it exits now; a new one takes its place
-            if not message.get("direct"):
+            if not message.get("direct") and report["id"] is not None:
                 send(self.control, report)
         else:
             # An init that failed before any job (its sandbox could not be set up): say so; the refill retries.
@@ -1498,9 +1572,13 @@ class Zygote:
     def on_init_gone(self, init):
         self.forget(init)
         if init.state == "busy":
-            send(self.control, {"t": "exited", "id": init.job, "error": "the job's init process died", "lost": True})
-        else:
+            if init.job is not None:
+                send(self.control, {"t": "exited", "id": init.job, "error": "the job's init process died", "lost": True})
+        elif init.state == "starting":
             self.on_init_failed("a job init died")
+        else:
+            # One that had been ready (killed from outside, say): the refill replaces it; not a failure to set up.
+            send(self.control, {"t": "warning", "message": "a job init died"})
 
     def on_init_failed(self, reason):
         """Warns; after several inits in a row failed before any job, fails the jobs waiting for one rather than
@@ -1526,6 +1604,9 @@ class Zygote:
                 self.waiting.remove(spec)
                 self.dispatch(init, spec)
                 return
+        if self.offering and not init.network and init.status_fd is not None and len(self.offered) < self.pool_size:
+            self.offer(init)
+            return
         init.idle_since = time.monotonic()
         self.pool[init.network].append(init)
 
@@ -1569,6 +1650,9 @@ class Zygote:
 
     def forget(self, init):
         self.inits.pop(init.sock.fileno(), None)
+        if self.offered.get(init.ref) is init:
+            del self.offered[init.ref]
+            send(self.control, {"t": "withdrawn", "init": init.ref})  # the engine must not send it a job now
         for pool in self.pool.values():
             if init in pool:
                 pool.remove(init)
