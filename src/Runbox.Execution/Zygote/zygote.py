@@ -75,6 +75,7 @@ IFF_UP = 0x1
 EXIT_SOCKET = "/.runbox-exit"
 _init_listens = False  # whether this process's init listens there (inherited by each job it forks)
 _exit_pid = None       # the job's own process, once it started, when its init listens
+_preset = frozenset()  # the limit writes already made in the standby's cgroup (see preset_limits)
 
 _libc = None
 
@@ -188,6 +189,9 @@ class Sandbox:
         # One folder per controller hierarchy; each pooled job gets a fresh cgroup in each.
         self.cgroup_parents = list(config.get("cgroup_parents", []))
         self.cgroup_fds = []  # the parents, opened by each init (see open_cgroup_parents)
+        # The writes of the engine's default limits: each init makes them in a standby's cgroup ahead of its job, which
+        # then writes only the limits of its own that differ (see preset_limits).
+        self.cgroup_defaults = [tuple(write) for write in config.get("cgroup_defaults", [])]
         self.hostname = "runbox"
         self.ipc_uts = True
         self.net_per_job = False  # set in an init that cannot turn TIME_WAIT off in its network namespace
@@ -543,6 +547,37 @@ def write_file(path, value, parent=None):
         os.close(fd)
 
 
+def preset_limits(sandbox, cgroup):
+    """In the init, before its standby joins the fresh cgroup: the engine's default limits, so a job with the
+    defaults writes none on its critical path. Returns the writes made."""
+    made = set()
+    for write in sandbox.cgroup_defaults if cgroup else ():
+        index, name, value = write
+        try:
+            write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+            made.add(write)
+        except OSError:
+            pass  # then the job writes it
+    return frozenset(made)
+
+
+def write_limits(spec, cgroup, sandbox):
+    """The job's cgroup limits that its init did not preset. A write refused for its order (cgroup v1 keeps
+    memory.limit_in_bytes at most memory.memsw.limit_in_bytes, so raising both takes memsw first) is retried once
+    the others are made."""
+    refused = []
+    for write in spec.get("cgroup_limits", []):
+        index, name, value = write
+        if (index, name, value) in _preset:
+            continue
+        try:
+            write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+        except OSError:
+            refused.append(write)
+    for index, name, value in refused:
+        write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+
+
 def job_start(spec, script_fds, folder, sandbox, joined, main):
     """Becomes the job: its cgroups, folder and root (while still root), stdio, limits, uid, then its program.
     Never returns."""
@@ -560,8 +595,8 @@ def job_start(spec, script_fds, folder, sandbox, joined, main):
         if cgroup and joined is not None:
             raise OSError("could not join the job's cgroup (%s), so its limits cannot hold" % joined)
         # Limits go on before the job's own code runs; the files are root's, out of the job's reach.
-        for index, name, value in spec.get("cgroup_limits", []) if cgroup else []:
-            write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+        if cgroup:
+            write_limits(spec, cgroup, sandbox)
         close_fds(*sandbox.cgroup_fds)
         sandbox.enter_root(spec["cwd"], folder)
         close_fds(folder)
@@ -924,7 +959,9 @@ class InitJob:
 def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     """One job, up to its report and the clean-up after it. False when the init is to exit."""
     seq = job.seq
+    global _preset
     cgroup, warning = make_cgroups(sandbox, cgroup_base and "%s-%d" % (cgroup_base, seq))
+    _preset = preset_limits(sandbox, cgroup)  # inherited by the standby
     procs = os.fsencode(cgroup + "/cgroup.procs") if cgroup else None  # made here: the standby makes little
     channel, standby_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     # The job's status socket: the engine's end goes with "ready" to the zygote, which hands it to the engine with

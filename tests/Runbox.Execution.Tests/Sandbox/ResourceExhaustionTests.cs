@@ -46,6 +46,20 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task MemoryAboveTheDefault_CanBeUsed_WhenTheJobAsksForIt()
+    {
+        fixture.RequireFullSandbox();
+        // Each init writes the default limits (128 MB here) into a standby's cgroup ahead; a job asking for more
+        // raises them (on cgroup v1, memory+swap before memory).
+        var result = await RunWithCanaryAsync(fixture, Python(
+            "chunks = [bytearray(16 << 20) for _ in range(10)]\nprint(sum(len(c) for c in chunks) >> 20)\n",
+            new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 256L << 20 }));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded}: {result.Error} {Stderr(result)}");
+        Assert.Equal("160\n", Stdout(result));
+        Assert.InRange(result.PeakMemoryBytes, 160L << 20, 256L << 20);
+    }
+
+    [SkippableFact]
     public async Task MemoryBomb_IsKilledAndNamedMemory()
     {
         fixture.RequireFullSandbox();
