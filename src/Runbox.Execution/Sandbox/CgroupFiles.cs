@@ -28,17 +28,7 @@ internal static class CgroupFiles
     {
         try
         {
-            // A handle and plain reads: control files are small, and a job's usage is read on its result's path,
-            // where File.ReadAllText's stream, reader and encoding sniffing cost several times the read itself.
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            Span<byte> buffer = stackalloc byte[4096];
-            var length = 0;
-            int read;
-            while (length < buffer.Length && (read = RandomAccess.Read(handle, buffer[length..], length)) > 0)
-            {
-                length += read;
-            }
-            return length < buffer.Length ? System.Text.Encoding.ASCII.GetString(buffer[..length]) : File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
