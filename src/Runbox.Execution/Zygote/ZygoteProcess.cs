@@ -189,8 +189,9 @@ internal sealed class ZygoteProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Tells the zygote the offered init runs job <paramref name="jobId"/>: said before the job goes to the init, so
-    /// the zygote knows the job (to kill it, or report it lost) before its init can report. False when the zygote is gone.
+    /// Tells the zygote the offered init runs job <paramref name="jobId"/>, right after the job went to it, so the zygote
+    /// knows the job (to kill it, or to report it lost if the init dies; see took and hear_engine in zygote.py).
+    /// False when the zygote is gone.
     /// </summary>
     public bool Took(ZygoteOffer offer, string jobId) => Send(JsonSerializer.SerializeToUtf8Bytes(
         new ZygoteTook("took", jobId, offer.Reference, offer.Seq), ZygoteJson.Default.ZygoteTook));
