@@ -31,8 +31,8 @@ public static class ClusterBench
         }
         var one = await MeasureAsync(postgres, nodes: 1);
         var two = await MeasureAsync(postgres, nodes: 2);
-        Console.WriteLine($"  1 worker node : {one.Ended,7:F1} jobs/s ({one.Seen:F1} until the poller saw the end)");
-        Console.WriteLine($"  2 worker nodes: {two.Ended,7:F1} jobs/s ({two.Seen:F1} until the poller saw the end)");
+        Console.WriteLine($"  1 worker node : {one.Ended,7:F1} jobs/s ({one.Seen:F1} until the poller saw the end); {one.Slots}");
+        Console.WriteLine($"  2 worker nodes: {two.Ended,7:F1} jobs/s ({two.Seen:F1} until the poller saw the end); {two.Slots}");
         Console.WriteLine($"  ratio {two.Ended / one.Ended:F2}x (target >= 1.8x; {two.Seen / one.Seen:F2}x by the poller); ideal {Jobs * 0.1 / SlotsPerNode:F1} s and {Jobs * 0.1 / SlotsPerNode / 2:F1} s of sleeping");
     }
 
@@ -43,7 +43,7 @@ public static class ClusterBench
     /// Jobs per second from the first submission until the last job ended (its finished_at), and until the poller saw
     /// that (it looks every 50 ms, with two requests: up to a few percent of a run on two nodes).
     /// </summary>
-    private static async Task<(double Ended, double Seen)> MeasureAsync(PostgresServer postgres, int nodes)
+    private static async Task<(double Ended, double Seen, SlotTimes Slots)> MeasureAsync(PostgresServer postgres, int nodes)
     {
         var store = await postgres.NewDatabaseAsync("runbox-bench");
         await using var api = await BenchNode.StartAsync("serve", "--store", store, "--no-worker");
@@ -62,9 +62,9 @@ public static class ClusterBench
             await RunBatchAsync(client, nodes * SlotsPerNode * 2);
             var start = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
-            var lastEnd = await RunBatchAsync(client, Jobs);
+            var (lastEnd, slots) = await RunBatchAsync(client, Jobs);
             var seen = clock.Elapsed;
-            return (Jobs / (lastEnd - start).TotalSeconds, Jobs / seen.TotalSeconds);
+            return (Jobs / (lastEnd - start).TotalSeconds, Jobs / seen.TotalSeconds, slots);
         }
         finally
         {
@@ -75,8 +75,21 @@ public static class ClusterBench
         }
     }
 
-    /// <summary>Submits count jobs, waits until none is queued or running, checks they all succeeded; returns when the last ended.</summary>
-    private static async Task<DateTimeOffset> RunBatchAsync(HttpClient client, int count)
+    /// <summary>
+    /// Where a worker slot's time went, medians: from a job's claim (its started_at) to its result (finished_at), the
+    /// job's own wall time in the sandbox within that, and from a job's result to the same slot's next claim.
+    /// </summary>
+    private sealed record SlotTimes(double HeldMs, double WallMs, double GapMs)
+    {
+        public override string ToString() =>
+            $"a job held its slot {HeldMs:F1} ms (the job itself {WallMs:F1}), then {GapMs:F1} ms to the slot's next claim (p50)";
+    }
+
+    /// <summary>
+    /// Submits count jobs, waits until none is queued or running, checks they all succeeded; returns when the last ended
+    /// and where the slots' time went.
+    /// </summary>
+    private static async Task<(DateTimeOffset LastEnd, SlotTimes Slots)> RunBatchAsync(HttpClient client, int count)
     {
         var ids = new string[count];
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
@@ -97,6 +110,7 @@ public static class ClusterBench
         }
         var pending = new HashSet<string>(ids);
         var lastEnd = DateTimeOffset.MinValue;
+        var runs = new List<(string Worker, DateTimeOffset Claimed, DateTimeOffset Finished, double WallMs)>();
         string? cursor = null;
         do
         {
@@ -113,6 +127,7 @@ public static class ClusterBench
                 }
                 var finished = job.GetProperty("finished_at").GetDateTimeOffset();
                 lastEnd = finished > lastEnd ? finished : lastEnd;
+                runs.Add((job.GetProperty("worker").GetString()!, job.GetProperty("started_at").GetDateTimeOffset(), finished, job.GetProperty("wall_ms").GetDouble()));
             }
             cursor = page.TryGetProperty("next_cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
         }
@@ -121,7 +136,32 @@ public static class ClusterBench
         {
             throw new InvalidOperationException($"{pending.Count} jobs are missing from the list");
         }
-        return lastEnd;
+        // A worker column names the node and its slot ("bench-0/3"): one slot's jobs ran one after another.
+        var gaps = runs.GroupBy(r => r.Worker)
+            .SelectMany(slot => slot.OrderBy(r => r.Claimed).Pairwise().Select(p => (p.Next.Claimed - p.Previous.Finished).TotalMilliseconds));
+        return (lastEnd, new SlotTimes(
+            Median(runs.Select(r => (r.Finished - r.Claimed).TotalMilliseconds)), Median(runs.Select(r => r.WallMs)), Median(gaps)));
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+    }
+
+    private static IEnumerable<(T Previous, T Next)> Pairwise<T>(this IEnumerable<T> items)
+    {
+        using var e = items.GetEnumerator();
+        if (!e.MoveNext())
+        {
+            yield break;
+        }
+        var previous = e.Current;
+        while (e.MoveNext())
+        {
+            yield return (previous, e.Current);
+            previous = e.Current;
+        }
     }
 
     private static async Task<bool> AnyAsync(HttpClient client, string status) =>
