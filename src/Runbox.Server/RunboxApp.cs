@@ -65,6 +65,9 @@ public static class RunboxApp
             {
                 WorkRoot = options.WorkRoot ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
                 Slots = options.Workers,
+                // Jobs of a queue tend to start in waves (slots freed together claim together): a ready init per slot,
+                // up to 8, lets a wave go straight to standbys instead of waiting for inits to be prepared.
+                PoolSize = Math.Clamp(options.Workers, 2, 8),
                 AllowNetwork = options.AllowNetwork,
             }, sp.GetRequiredService<ILoggerFactory>());
         });
