@@ -1641,7 +1641,10 @@ class Zygote:
                 self.waiting.remove(spec)
                 self.dispatch(init, spec)
                 return
-        if self.offering and not init.network and init.status_fd is not None and len(self.offered) < self.pool_size:
+        # Not one whose cgroup could not be made: dispatched by the zygote, such a job fails rather than run without.
+        cgroup_ok = init.cgroup is not None or not self.sandbox.cgroup_parents
+        if self.offering and not init.network and init.status_fd is not None and cgroup_ok \
+                and len(self.offered) < self.pool_size:
             self.offer(init)
             return
         init.idle_since = time.monotonic()
