@@ -137,32 +137,16 @@ public static class ClusterBench
             throw new InvalidOperationException($"{pending.Count} jobs are missing from the list");
         }
         // A worker column names the node and its slot ("bench-0/3"): one slot's jobs ran one after another.
-        var gaps = runs.GroupBy(r => r.Worker)
-            .SelectMany(slot => slot.OrderBy(r => r.Claimed).Pairwise().Select(p => (p.Next.Claimed - p.Previous.Finished).TotalMilliseconds));
+        var gaps = runs.GroupBy(r => r.Worker).SelectMany(slot =>
+        {
+            var ordered = slot.OrderBy(r => r.Claimed).ToList();
+            return ordered.Zip(ordered.Skip(1), (previous, next) => (next.Claimed - previous.Finished).TotalMilliseconds);
+        });
         return (lastEnd, new SlotTimes(
             Median(runs.Select(r => (r.Finished - r.Claimed).TotalMilliseconds)), Median(runs.Select(r => r.WallMs)), Median(gaps)));
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
-    }
-
-    private static IEnumerable<(T Previous, T Next)> Pairwise<T>(this IEnumerable<T> items)
-    {
-        using var e = items.GetEnumerator();
-        if (!e.MoveNext())
-        {
-            yield break;
-        }
-        var previous = e.Current;
-        while (e.MoveNext())
-        {
-            yield return (previous, e.Current);
-            previous = e.Current;
-        }
-    }
+    private static double Median(IEnumerable<double> values) => Measure.Percentile([.. values.Order()], 0.5);
 
     private static async Task<bool> AnyAsync(HttpClient client, string status) =>
         (await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs?status={status}&limit=1")).GetProperty("jobs").GetArrayLength() > 0;

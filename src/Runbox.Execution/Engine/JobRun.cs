@@ -160,16 +160,7 @@ internal sealed class JobRun
             if (plan.Cgroups is { } cgroups)
             {
                 // Written by the job into the fresh cgroup it joined while pooled, before its own code runs.
-                json.WriteStartArray("cgroup_limits");
-                foreach (var limit in cgroups.Limits(Limits))
-                {
-                    json.WriteStartArray();
-                    json.WriteNumberValue(limit.Parent);
-                    json.WriteStringValue(limit.File);
-                    json.WriteStringValue(limit.Value);
-                    json.WriteEndArray();
-                }
-                json.WriteEndArray();
+                CgroupLimit.WriteArray(json, "cgroup_limits", cgroups.Limits(Limits));
             }
             if (uid is { } u)
             {

@@ -50,9 +50,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenameNative(string from, string to);
 
-    // open_tree(2) has no libc wrapper in older glibc: through syscall(2), whose extra arguments are plain integers.
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial int Syscall(nint number, nint arg1, byte* arg2, nint arg3);
+    // open_tree(2) has no libc wrapper in older glibc: through syscall(2), whose extra arguments are plain words.
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SyscallWithPath(nint number, nint dirFd, string path, nint flags);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
@@ -192,16 +192,8 @@ internal static unsafe partial class Libc
         const int AT_FDCWD = -100;
         const int OPEN_TREE_CLONE = 1;
         const int O_CLOEXEC = 0x80000;
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-        {
-            var fd = Syscall(SYS_open_tree, AT_FDCWD, p, OPEN_TREE_CLONE | O_CLOEXEC);
-            if (fd < 0)
-            {
-                throw new IOException($"open_tree {path}: errno {Marshal.GetLastPInvokeError()}");
-            }
-            return fd;
-        }
+        var fd = SyscallWithPath(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
+        return fd >= 0 ? fd : throw new IOException($"open_tree {path}: errno {Marshal.GetLastPInvokeError()}");
     }
 
     /// <summary>rename(2); null on success, else the errno.</summary>

@@ -4,7 +4,23 @@ using Runbox.Execution.Native;
 namespace Runbox.Execution.Sandbox;
 
 /// <summary>A file to write in a job's fresh cgroup before its code runs: which parent's folder, which file, what.</summary>
-internal sealed record CgroupLimit(int Parent, string File, string Value);
+internal sealed record CgroupLimit(int Parent, string File, string Value)
+{
+    /// <summary>Writes <paramref name="limits"/> as the zygote reads them: an array of [parent, file, value].</summary>
+    public static void WriteArray(System.Text.Json.Utf8JsonWriter json, string name, IEnumerable<CgroupLimit> limits)
+    {
+        json.WriteStartArray(name);
+        foreach (var limit in limits)
+        {
+            json.WriteStartArray();
+            json.WriteNumberValue(limit.Parent);
+            json.WriteStringValue(limit.File);
+            json.WriteStringValue(limit.Value);
+            json.WriteEndArray();
+        }
+        json.WriteEndArray();
+    }
+}
 
 /// <summary>
 /// The engine's cgroups: a <c>runbox-&lt;instance&gt;</c> parent beneath this process's own cgroup in each

@@ -143,16 +143,7 @@ internal sealed class SandboxPlan : IDisposable
             }
             json.WriteEndArray();
             // Written by each init into a standby's cgroup ahead of its job; a job writes only its limits that differ.
-            json.WriteStartArray("cgroup_defaults");
-            foreach (var limit in Cgroups?.Limits(options.DefaultLimits) ?? [])
-            {
-                json.WriteStartArray();
-                json.WriteNumberValue(limit.Parent);
-                json.WriteStringValue(limit.File);
-                json.WriteStringValue(limit.Value);
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
+            CgroupLimit.WriteArray(json, "cgroup_defaults", Cgroups?.Limits(options.DefaultLimits) ?? []);
             json.WriteStartArray("ro_paths");
             foreach (var path in ReadOnlyPaths(options))
             {

@@ -547,14 +547,19 @@ def write_file(path, value, parent=None):
         os.close(fd)
 
 
+def write_limit(sandbox, cgroup, write):
+    """One [parent index, file, value] of the engine's limit writes, into cgroup below that parent."""
+    index, name, value = write
+    write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+
+
 def preset_limits(sandbox, cgroup):
     """In the init, before its standby joins the fresh cgroup: the engine's default limits, so a job with the
     defaults writes none on its critical path. Returns the writes made."""
     made = set()
     for write in sandbox.cgroup_defaults if cgroup else ():
-        index, name, value = write
         try:
-            write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+            write_limit(sandbox, cgroup, write)
             made.add(write)
         except OSError:
             pass  # then the job writes it
@@ -566,16 +571,15 @@ def write_limits(spec, cgroup, sandbox):
     memory.limit_in_bytes at most memory.memsw.limit_in_bytes, so raising both takes memsw first) is retried once
     the others are made."""
     refused = []
-    for write in spec.get("cgroup_limits", []):
-        index, name, value = write
-        if (index, name, value) in _preset:
+    for write in map(tuple, spec.get("cgroup_limits", [])):
+        if write in _preset:
             continue
         try:
-            write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+            write_limit(sandbox, cgroup, write)
         except OSError:
             refused.append(write)
-    for index, name, value in refused:
-        write_file(cgroup + "/" + name, value, parent=sandbox.cgroup_fds[index])
+    for write in refused:
+        write_limit(sandbox, cgroup, write)
 
 
 def job_start(spec, script_fds, folder, sandbox, joined, main):
@@ -1540,8 +1544,7 @@ class Zygote:
                 send(init.job_sock, spec, fds)
             except (BrokenPipeError, ConnectionRefusedError, ConnectionResetError):
                 # The init died since it was ready (its end of the job socket is closed): another one takes the job.
-                self.retire(init)
-                self.jobs.pop(job_id, None)
+                self.retire(init)  # forgets its job too
                 self.stdio.append(ends)
                 self.spawn(spec)
                 return
