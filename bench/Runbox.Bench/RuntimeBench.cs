@@ -14,7 +14,7 @@ public static class RuntimeBench
 {
     private const string SystemPython = "/usr/bin/python3";
     private const int Warmup = 10;
-    private const int Runs = 30;
+    private const int Runs = 100;
 
     public static async Task RunAsync()
     {
@@ -30,7 +30,9 @@ public static class RuntimeBench
             await using var engine = new JobEngine(new EngineOptions
             {
                 WorkRoot = workRoot,
-                Slots = 1,
+                // As a default `runbox serve` (2 workers): with one slot, each job would also wait for the one before
+                // it to be torn down (its uid is reused only then), which two slots take in turns.
+                Slots = 2,
                 Runtimes =
                 [
                     new RuntimeDefinition { Name = "plain", PythonPath = SystemPython },
@@ -45,11 +47,12 @@ public static class RuntimeBench
             var script = $"import {module}\nprint({module}.__version__)\n";
             // The engine's own per-job cost (fork, sandbox, cgroup, output): what no preload can remove.
             var floor = await MeasureAsync(engine, "hello world (the per-job floor)", new JobRequest { Runtime = "preloaded", Script = "print('hello')" });
+            var small = await MeasureAsync(engine, "hello world, no preload", new JobRequest { Runtime = "plain", Script = "print('hello')" });
             var cold = await MeasureAsync(engine, "cold (fresh interpreter)", new JobRequest { Runtime = "plain", Script = script, Fresh = true });
             var plain = await MeasureAsync(engine, "zygote fork, no preload", new JobRequest { Runtime = "plain", Script = script });
             var preloaded = await MeasureAsync(engine, $"zygote fork, {module} preloaded", new JobRequest { Runtime = "preloaded", Script = script });
             Console.WriteLine($"import {module} ({SystemPython}), {Runs} jobs one at a time:");
-            foreach (var measurement in new[] { cold, plain, preloaded, floor })
+            foreach (var measurement in new[] { cold, plain, preloaded, floor, small })
             {
                 Console.WriteLine("  " + measurement);
             }
