@@ -17,6 +17,7 @@ public static class ClusterBench
     private const int Jobs = 200;
     private const int SlotsPerNode = 4;
     private const string Script = "import time\ntime.sleep(0.1)";
+    private const int WarmRounds = 3; // each node settles within its first 200-400 jobs (printed)
 
     public static async Task RunAsync()
     {
@@ -32,9 +33,16 @@ public static class ClusterBench
         var one = await MeasureAsync(postgres, nodes: 1);
         var two = await MeasureAsync(postgres, nodes: 2);
         Console.WriteLine($"  1 worker node : {one.Ended,7:F1} jobs/s ({one.Seen:F1} until the poller saw the end); {one.Slots}");
+        Console.WriteLine($"                  {one.Cpu}");
+        Console.WriteLine($"                  warming up, {WarmRounds} rounds of {Jobs}: {Warming(one.Warming)}");
         Console.WriteLine($"  2 worker nodes: {two.Ended,7:F1} jobs/s ({two.Seen:F1} until the poller saw the end); {two.Slots}");
+        Console.WriteLine($"                  {two.Cpu}");
+        Console.WriteLine($"                  warming up, {WarmRounds} rounds of {Jobs}: {Warming(two.Warming)}");
         Console.WriteLine($"  ratio {two.Ended / one.Ended:F2}x (target >= 1.8x; {two.Seen / one.Seen:F2}x by the poller); ideal {Jobs * 0.1 / SlotsPerNode:F1} s and {Jobs * 0.1 / SlotsPerNode / 2:F1} s of sleeping");
     }
+
+    private static string Warming(List<NodeCpu> rounds) =>
+        $"CPU per job: API node {string.Join(" / ", rounds.Select(r => $"{r.ApiMs:F1}"))} ms, worker nodes {string.Join(" / ", rounds.Select(r => $"{r.WorkersMs:F1}"))} ms";
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
@@ -43,7 +51,7 @@ public static class ClusterBench
     /// Jobs per second from the first submission until the last job ended (its finished_at), and until the poller saw
     /// that (it looks every 50 ms, with two requests: up to a few percent of a run on two nodes).
     /// </summary>
-    private static async Task<(double Ended, double Seen, SlotTimes Slots)> MeasureAsync(PostgresServer postgres, int nodes)
+    private static async Task<(double Ended, double Seen, SlotTimes Slots, NodeCpu Cpu, List<NodeCpu> Warming)> MeasureAsync(PostgresServer postgres, int nodes)
     {
         var store = await postgres.NewDatabaseAsync("runbox-bench");
         await using var api = await BenchNode.StartAsync("serve", "--store", store, "--no-worker");
@@ -58,13 +66,24 @@ public static class ClusterBench
             using var client = new HttpClient { BaseAddress = api.Address, Timeout = TimeSpan.FromSeconds(60) };
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
-            // Warm every slot's zygote first: start-up is not what this measures.
+            // Warm every slot's zygote first, then run batches until the nodes' .NET code has settled: for its first few
+            // hundred jobs a node compiles its hot methods again, optimized (tiered compilation), at several times the
+            // CPU per job it takes after. Start-up is not what this measures.
             await RunBatchAsync(client, nodes * SlotsPerNode * 2);
+            var warming = new List<NodeCpu>();
+            for (var round = 0; round < WarmRounds; round++)
+            {
+                var before = CpuSnapshot.Take(api, workers);
+                await RunBatchAsync(client, Jobs);
+                warming.Add(before.PerJob(Jobs));
+            }
             var start = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
+            var measured = CpuSnapshot.Take(api, workers);
             var (lastEnd, slots) = await RunBatchAsync(client, Jobs);
             var seen = clock.Elapsed;
-            return (Jobs / (lastEnd - start).TotalSeconds, Jobs / seen.TotalSeconds, slots);
+            var cpu = measured.PerJob(Jobs);
+            return (Jobs / (lastEnd - start).TotalSeconds, Jobs / seen.TotalSeconds, slots, cpu, warming);
         }
         finally
         {
@@ -83,6 +102,28 @@ public static class ClusterBench
     {
         public override string ToString() =>
             $"a job held its slot {HeldMs:F1} ms (the job itself {WallMs:F1}), then {GapMs:F1} ms to the slot's next claim (p50)";
+    }
+
+    /// <summary>CPU time per job while the batch ran: the API node's process, the worker nodes' processes (without their
+    /// zygotes and jobs), and everything the benchmark started (PostgreSQL and the poller too).</summary>
+    private sealed record NodeCpu(double ApiMs, double WorkersMs, double AllMs, string Scope)
+    {
+        public override string ToString() =>
+            $"CPU per job: API node {ApiMs:F1} ms, worker nodes {WorkersMs:F1} ms (.NET only), {Scope} {AllMs:F1} ms";
+    }
+
+    /// <summary>The CPU time the nodes' processes and the whole benchmark had used at one moment.</summary>
+    private sealed record CpuSnapshot(BenchNode Api, IReadOnlyList<BenchNode> Workers, double ApiMs, double WorkersMs, double AllMs)
+    {
+        public static CpuSnapshot Take(BenchNode api, IReadOnlyList<BenchNode> workers) =>
+            new(api, workers, api.CpuMs(), workers.Sum(w => w.CpuMs()), MachineCpu.BusyMs());
+
+        /// <summary>What was used since, per job of the jobs run meanwhile.</summary>
+        public NodeCpu PerJob(int jobs)
+        {
+            var now = Take(Api, Workers);
+            return new((now.ApiMs - ApiMs) / jobs, (now.WorkersMs - WorkersMs) / jobs, (now.AllMs - AllMs) / jobs, MachineCpu.Scope);
+        }
     }
 
     /// <summary>
