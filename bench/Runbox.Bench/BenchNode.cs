@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -73,7 +74,7 @@ internal sealed class BenchNode : IAsyncDisposable
         // After the command's closing parenthesis: state is field 3, utime and stime fields 14 and 15.
         var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) * 10.0;
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
     }
 
     public async ValueTask DisposeAsync()

@@ -51,7 +51,7 @@ public static class ClusterBench
     /// Jobs per second from the first submission until the last job ended (its finished_at), and until the poller saw
     /// that (it looks every 50 ms, with two requests: up to a few percent of a run on two nodes).
     /// </summary>
-    private static async Task<(double Ended, double Seen, SlotTimes Slots, NodeCpu Cpu, List<NodeCpu> Warming)> MeasureAsync(PostgresServer postgres, int nodes)
+    private static async Task<NodesRun> MeasureAsync(PostgresServer postgres, int nodes)
     {
         var store = await postgres.NewDatabaseAsync("runbox-bench");
         await using var api = await BenchNode.StartAsync("serve", "--store", store, "--no-worker");
@@ -83,7 +83,7 @@ public static class ClusterBench
             var (lastEnd, slots) = await RunBatchAsync(client, Jobs);
             var seen = clock.Elapsed;
             var cpu = measured.PerJob(Jobs);
-            return (Jobs / (lastEnd - start).TotalSeconds, Jobs / seen.TotalSeconds, slots, cpu, warming);
+            return new(Jobs / (lastEnd - start).TotalSeconds, Jobs / seen.TotalSeconds, slots, cpu, warming);
         }
         finally
         {
@@ -103,6 +103,9 @@ public static class ClusterBench
         public override string ToString() =>
             $"a job held its slot {HeldMs:F1} ms (the job itself {WallMs:F1}), then {GapMs:F1} ms to the slot's next claim (p50)";
     }
+
+    /// <summary>One measured run: jobs per second by the jobs' records and by the poller, and where time and CPU went.</summary>
+    private sealed record NodesRun(double Ended, double Seen, SlotTimes Slots, NodeCpu Cpu, List<NodeCpu> Warming);
 
     /// <summary>CPU time per job while the batch ran: the API node's process, the worker nodes' processes (without their
     /// zygotes and jobs), and everything the benchmark started (PostgreSQL and the poller too).</summary>
