@@ -84,8 +84,11 @@ def libc():
     global _libc
     if _libc is None:
         import ctypes
-        import ctypes.util
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        try:
+            _libc = ctypes.CDLL("libc.so.6", use_errno=True)  # glibc's name; find_library runs ldconfig (3 ms)
+        except OSError:
+            import ctypes.util
+            _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     return _libc
 
 

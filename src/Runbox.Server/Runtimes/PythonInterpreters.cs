@@ -93,7 +93,7 @@ public static partial class PythonInterpreters
 
     private static async Task<PythonInterpreter?> ProbeAsync(string candidate, CancellationToken cancellationToken)
     {
-        var output = await ToolProcess.RunAsync(candidate, ["-I", "-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"],
+        var output = await ToolProcess.RunAsync(candidate, ["-S", "-I", "-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"],
             TimeSpan.FromSeconds(15), cancellationToken: cancellationToken);
         var lines = output.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (!output.Ok || lines.Length < 2 || !Version.TryParse(lines[1], out var version) || version < Oldest)
