@@ -635,9 +635,9 @@ def job_start(spec, script_fds, folder, sandbox, joined, main):
 
 def warm_up():
     """Does, ahead of the job, the first steps of every job: decode a spec, compile and run code, print, the calls
-    its end makes (see report_exit), and the imports of the runtime's preloaded modules. This process shares its pages with its init until it writes them, and
-    each first write costs a page copy (microseconds in a VM, hundreds per job); taken here, those copies are off
-    the job's critical path. Prints nothing."""
+    its end makes (see report_exit), and the imports of the runtime's preloaded modules. This process shares its
+    pages with its init until it writes them, and each first write costs a page copy (microseconds in a VM, hundreds
+    per job); taken here, those copies are off the job's critical path. Prints nothing."""
     try:
         json.loads('{"op":"spawn","id":"0123456789abcdef","mode":"script","argv":["/w/main.py"],"cwd":"/w",'
                    '"env":{"PATH":"/usr/bin:/bin"},"rlimits":{"core":0},"uid":1,"gid":1}')
@@ -1745,6 +1745,7 @@ def preload(modules):
 
 
 def main():
+    global _preloaded
     config = json.loads(sys.argv[1])
     control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     control.connect(config["control"])
@@ -1752,7 +1753,6 @@ def main():
     # The engine (a .NET process) may pass ignored signals on; the zygote itself wants defaults for children.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    global _preloaded
     errors = preload(config.get("preload", []))
     _preloaded = tuple(name for name in config.get("preload", []) if name not in errors)
     threads = threading.active_count()
