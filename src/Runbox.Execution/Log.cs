@@ -20,12 +20,12 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Warning, "Sandbox: {Message}")]
     public static partial void SandboxDegraded(ILogger logger, string message);
 
-    [LoggerMessage(1010, LogLevel.Warning, "Zygote of runtime {Runtime}: an offered job process could not take a job ({Message}); trying another")]
-    public static partial void OfferFailed(ILogger logger, string runtime, string message);
-
     [LoggerMessage(1006, LogLevel.Warning, "Could not remove {Path}: {Message}")]
     public static partial void CleanupFailed(ILogger logger, string path, string message);
 
     [LoggerMessage(1007, LogLevel.Error, "The cgroup of slot {Slot} still holds processes after its job ended and a kill")]
     public static partial void CgroupNotEmpty(ILogger logger, int slot);
+
+    [LoggerMessage(1010, LogLevel.Warning, "Zygote of runtime {Runtime}: an offered job process could not take a job ({Message}); trying another")]
+    public static partial void OfferFailed(ILogger logger, string runtime, string message);
 }

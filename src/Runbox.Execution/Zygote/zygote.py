@@ -970,8 +970,8 @@ class InitJob:
 
 def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     """One job, up to its report and the clean-up after it. False when the init is to exit."""
-    seq = job.seq
     global _preset
+    seq = job.seq
     cgroup, warning = make_cgroups(sandbox, cgroup_base and "%s-%d" % (cgroup_base, seq))
     _preset = preset_limits(sandbox, cgroup)  # inherited by the standby
     procs = os.fsencode(cgroup + "/cgroup.procs") if cgroup else None  # made here: the standby makes little
@@ -1484,7 +1484,7 @@ class Zygote:
         init = self.offered.get(key[0])
         if init is None or init.seq != key[1]:
             # Its init died before its job could be reported: this is the job's only word.
-            send(self.control, {"t": "exited", "id": job_id, "error": "the job's init process died", "lost": True})
+            self.report_lost(job_id)
             return
         del self.offered[init.ref]
         init.state = "busy"
@@ -1621,12 +1621,15 @@ class Zygote:
         self.forget(init)
         if init.state == "busy":
             if init.job is not None:
-                send(self.control, {"t": "exited", "id": init.job, "error": "the job's init process died", "lost": True})
+                self.report_lost(init.job)
         elif init.state == "starting":
             self.on_init_failed("a job init died")
         else:
             # One that had been ready (killed from outside, say): the refill replaces it; not a failure to set up.
             send(self.control, {"t": "warning", "message": "a job init died"})
+
+    def report_lost(self, job_id):
+        send(self.control, {"t": "exited", "id": job_id, "error": "the job's init process died", "lost": True})
 
     def on_init_failed(self, reason):
         """Warns; after several inits in a row failed before any job, fails the jobs waiting for one rather than
