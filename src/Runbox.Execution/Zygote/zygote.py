@@ -513,13 +513,13 @@ _SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}.get(os.uname().machine)
 
 
 def set_slice(attr):
-    """How long this process may keep its CPU once another wants it (Linux 6.12+; a no-op before). A process whose
-    wake-up is a job's next step (a standby woken by its job, an init by its job's report) asks for a short slice:
-    woken, it takes its CPU at once, rather than wait for the slice of whatever runs there, most often the work a job
-    before left (its teardown, the next standby's warm-up): up to 1.5 ms with 2 CPUs. Everything else, the job's own
-    code first, keeps the default."""
+    """How long this process may keep its CPU once another wants it (Linux 6.12+; older kernels ignore it). A
+    process whose wake-up is a job's next step (a standby woken by its job, an init by its job's report) asks for a
+    short slice: woken, it takes its CPU at once, rather than wait for the slice of whatever runs there, most often
+    the work a job before left (its teardown, the next standby's warm-up): up to 1.5 ms with 2 CPUs. Everything else,
+    the job's own code first, keeps the default."""
     if _SCHED_SETATTR is not None:
-        libc().syscall(_SCHED_SETATTR, 0, attr, 0)  # refused by an older kernel: nothing changes
+        libc().syscall(_SCHED_SETATTR, 0, attr, 0)  # a refusal changes nothing: the default slice stays
 
 
 def job_standby(control, sandbox, cgroup_procs, channel, network):
