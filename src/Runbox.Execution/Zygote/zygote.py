@@ -513,11 +513,12 @@ _SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}.get(os.uname().machine)
 
 
 def set_slice(attr):
-    """How long this process may keep its CPU once another wants it (Linux 6.12+; older kernels ignore it). A
-    process whose wake-up is a job's next step (a standby woken by its job, an init by its job's report) asks for a
-    short slice: woken, it takes its CPU at once, rather than wait for the slice of whatever runs there, most often
-    the work a job before left (its teardown, the next standby's warm-up): up to 1.5 ms with 2 CPUs. Everything else,
-    the job's own code first, keeps the default."""
+    """How long this process may keep its CPU once another wants it (Linux 6.12+; older kernels ignore it). An init
+    asks for a short slice while its job runs: woken by the job's report, it takes its CPU at once, rather than wait
+    for the slice of whatever runs there, most often the work a job before left (its teardown, the next standby's
+    warm-up): up to 1.5 ms with 2 CPUs. It takes the default back before it forks the next standby, so jobs run with
+    the default. (A standby asking for one too, and the job then taking the default back, was slower: a process that
+    lengthens its own slice makes way for what waits, and the job did that on its way in.)"""
     if _SCHED_SETATTR is not None:
         libc().syscall(_SCHED_SETATTR, 0, attr, 0)  # a refusal changes nothing: the default slice stays
 
@@ -543,7 +544,6 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         sandbox.enter_job(network)
         warm_up()
         main = prepare_in_place()
-        set_slice(SLICE_SHORT)  # woken by its job (see set_slice)
         channel.send(b"R")
         spec, fds = recv(control, max_fds=4)
         if spec is None:
@@ -617,7 +617,6 @@ def job_start(spec, script_fds, folder, sandbox, joined, main):
     Never returns."""
     global _exit_pid
     try:
-        set_slice(SLICE_DEFAULT)  # the job's own code is scheduled as any program's (see set_slice)
         if _init_listens:
             _exit_pid = os.getpid()
         # Stdio first, so that a setup failure below is reported on the job's own stderr.
@@ -999,7 +998,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     """One job, up to its report and the clean-up after it. False when the init is to exit."""
     global _preset
     seq = job.seq
-    set_slice(SLICE_DEFAULT)  # what follows does not wait on the job (see set_slice)
+    set_slice(SLICE_DEFAULT)  # what follows does not wait on a job; the standby inherits it (see set_slice)
     cgroup, warning = make_cgroups(sandbox, cgroup_base and "%s-%d" % (cgroup_base, seq))
     _preset = preset_limits(sandbox, cgroup)  # inherited by the standby
     procs = os.fsencode(cgroup + "/" + sandbox.join_file) if cgroup else None  # made here: the standby makes little
@@ -1022,7 +1021,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
     exits = ExitReports(listener, pid)
     killed = early = False
     job_status = None
-    set_slice(SLICE_SHORT)  # woken by the job's report (see set_slice); the standby forked above has the default
+    set_slice(SLICE_SHORT)  # woken by the job's report (see set_slice)
     while job_status is None:
         # Once ready, the standby is not heard until the job's end: its "J" waits in the channel (see hear_standby).
         listened = channel if not job.ready else None

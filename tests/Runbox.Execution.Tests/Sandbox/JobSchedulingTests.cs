@@ -7,7 +7,7 @@ namespace Runbox.Execution.Tests.Sandbox;
 
 /// <summary>
 /// How a job's processes sit in the kernel: every thread and child in the job's own cgroups (a standby joins them as
-/// its one thread), and the job's code scheduled with the default slice (standbys and inits ask for a short one).
+/// its one thread), and the job's code scheduled with the default slice (its init asks for a short one while the job runs).
 /// </summary>
 [Collection(SandboxCollection.Name)]
 public sealed class JobSchedulingTests(SandboxFixture fixture)
