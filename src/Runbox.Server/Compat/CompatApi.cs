@@ -40,7 +40,7 @@ public static class CompatApi
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> ExecuteAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)
     {
-        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.ExecuteRequest);
+        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.ExecuteRequest, ignoreUnknownFields: true);
         if (read.Problem is { } problem)
         {
             return problem;
@@ -74,7 +74,7 @@ public static class CompatApi
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)
     {
-        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.TaskCreateRequest);
+        var read = await RequestBody.ReadJsonAsync(http, RunboxJsonContext.Default.TaskCreateRequest, ignoreUnknownFields: true);
         if (read.Problem is { } problem)
         {
             return problem;

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -9,13 +11,18 @@ namespace Runbox.Server.Http;
 
 /// <summary>
 /// Reads a JSON body with the server's size and depth caps. Too big answers 413 before the body is buffered
-/// whole; malformed JSON, invalid UTF-8 and too deep nesting answer 400 naming where it went wrong.
+/// whole; malformed JSON, invalid UTF-8, too deep nesting and fields the body does not have answer 400 naming where
+/// it went wrong. Unknown fields are refused because a misspelt limit (<c>"timeout"</c> for <c>"timeout_seconds"</c>)
+/// would otherwise run the job without it; the compatibility adapters ignore them, as the services they stand in for.
 /// </summary>
 public static class RequestBody
 {
     public readonly record struct Read<T>(T? Value, ProblemHttpResult? Problem);
 
-    public static async Task<Read<T>> ReadJsonAsync<T>(HttpContext http, JsonTypeInfo<T> typeInfo)
+    /// <summary>One set of options per depth cap and unknown-field rule: each set builds its type metadata once.</summary>
+    private static readonly ConcurrentDictionary<(int Depth, bool IgnoreUnknown), JsonSerializerOptions> ReadOptions = new();
+
+    public static async Task<Read<T>> ReadJsonAsync<T>(HttpContext http, JsonTypeInfo<T> typeInfo, bool ignoreUnknownFields = false)
         where T : class
     {
         var options = http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value;
@@ -53,17 +60,30 @@ public static class RequestBody
             return new(null, Problems.BadRequest("body", "a JSON object is required."));
         }
 
+        var serializerOptions = ReadOptions.GetOrAdd((options.MaxJsonDepth, ignoreUnknownFields), key =>
+        {
+            var created = new JsonSerializerOptions(RunboxJson.Options)
+            {
+                MaxDepth = key.Depth,
+                UnmappedMemberHandling = key.IgnoreUnknown ? JsonUnmappedMemberHandling.Skip : JsonUnmappedMemberHandling.Disallow,
+            };
+            created.MakeReadOnly();
+            return created;
+        });
         try
         {
-            var serializerOptions = new JsonSerializerOptions(RunboxJson.Options) { MaxDepth = options.MaxJsonDepth };
-            var info = (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T));
-            var value = JsonSerializer.Deserialize(buffer.WrittenSpan, info);
+            var value = JsonSerializer.Deserialize(buffer.WrittenSpan, (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T)));
             return value is null
                 ? new(null, Problems.BadRequest("body", "a JSON object is required."))
                 : new(value, null);
         }
         catch (JsonException e)
         {
+            // Where unknown fields are skipped, an error inside one (too deep, say) stops at its path too: not a refusal.
+            if (!ignoreUnknownFields && UnknownField.Find(serializerOptions.GetTypeInfo(typeof(T)), e.Path) is { } unknown)
+            {
+                return new(null, Problems.BadRequest(unknown.Field, $"unknown field; expected one of {string.Join(", ", unknown.Known)}."));
+            }
             var path = string.IsNullOrEmpty(e.Path) ? "body" : e.Path.TrimStart('$', '.');
             return new(null, Problems.BadRequest(path.Length == 0 ? "body" : path, $"invalid JSON: {Describe(e)}"));
         }

@@ -42,6 +42,18 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Execute_RunsTheScript_WhenTheBodyHasFieldsRunboxDoesNotKnow()
+    {
+        // Clients of the replaced service send its other fields; the adapter ignores them as that service did.
+        var response = await _server.Admin.PostAsJsonAsync("/execute", new { script = "print('hi')", priority = "high", tags = new[] { "a" } });
+        var taskId = (await response.JsonAsync()).GetProperty("task_id").GetString()!;
+
+        var status = await WaitStateAsync(taskId);
+
+        Assert.Equal("success", status.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task Execute_Returns400_WhenScriptMissing()
     {
         var response = await _server.Admin.PostAsJsonAsync("/execute", new { code = "print(1)" });

@@ -1,0 +1,89 @@
+using System.Text.Json.Serialization.Metadata;
+
+namespace Runbox.Server.Http;
+
+/// <summary>
+/// Tells a body's unknown field apart from its other JSON errors, by the path the serializer stopped at: the field is
+/// unknown when the object it sits in has no property of that name.
+/// </summary>
+internal static class UnknownField
+{
+    public readonly record struct Found(string Field, IReadOnlyList<string> Known);
+
+    public static Found? Find(JsonTypeInfo root, string? path)
+    {
+        var segments = Segments(path);
+        if (segments is null || segments.Count == 0)
+        {
+            return null;
+        }
+        var type = root;
+        for (var i = 0; i < segments.Count - 1; i++)
+        {
+            var next = Step(type, segments[i]);
+            if (next is null)
+            {
+                return null;
+            }
+            type = next;
+        }
+        var name = segments[^1];
+        if (type.Kind != JsonTypeInfoKind.Object || name.StartsWith('[') || type.Properties.Any(p => Named(p, name)))
+        {
+            return null;
+        }
+        var field = string.Concat(segments.Select((s, i) => i == 0 || s.StartsWith('[') ? s : "." + s));
+        return new Found(field, type.Properties.Select(p => p.Name).ToArray());
+    }
+
+    /// <summary>The type one segment down: a property of an object, or the element of a list or dictionary.</summary>
+    private static JsonTypeInfo? Step(JsonTypeInfo type, string segment) => type.Kind switch
+    {
+        JsonTypeInfoKind.Object => type.Properties.FirstOrDefault(p => Named(p, segment)) is { } property
+            ? type.Options.GetTypeInfo(property.PropertyType)
+            : null,
+        JsonTypeInfoKind.Enumerable or JsonTypeInfoKind.Dictionary when type.ElementType is { } element => type.Options.GetTypeInfo(element),
+        _ => null,
+    };
+
+    private static bool Named(JsonPropertyInfo property, string name) =>
+        string.Equals(property.Name, name, property.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>"$.limits.timeout" as [limits, timeout]; "$.files['a.py']" and "$.args[0]" keep the bracket.</summary>
+    private static List<string>? Segments(string? path)
+    {
+        if (path is null || !path.StartsWith('$'))
+        {
+            return null;
+        }
+        var segments = new List<string>();
+        var i = 1;
+        while (i < path.Length)
+        {
+            if (path[i] == '.')
+            {
+                var end = path.IndexOfAny(['.', '['], i + 1);
+                end = end < 0 ? path.Length : end;
+                segments.Add(path[(i + 1)..end]);
+                i = end;
+            }
+            else if (path[i] == '[')
+            {
+                var end = path.IndexOf(']', i);
+                if (end < 0)
+                {
+                    return null;
+                }
+                var inside = path[(i + 1)..end];
+                // ['name'] is an object's property whose name needs quoting; [0] and dictionary keys are elements.
+                segments.Add(inside.StartsWith('\'') && inside.EndsWith('\'') && inside.Length >= 2 ? inside[1..^1] : $"[{inside}]");
+                i = end + 1;
+            }
+            else
+            {
+                return null;
+            }
+        }
+        return segments;
+    }
+}
