@@ -32,7 +32,7 @@ public sealed class CliFixture : IAsyncLifetime
         Runbox.Testing.ServerFolders.Remove(DataDirectory);
     }
 
-    /// <summary>Runs <c>runbox ARGS --server URL --data DIR</c> in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>
+    /// <summary>Runs <c>runbox ARGS --server URL --data DIR [-- SCRIPT ARGS]</c> in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>
     public async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? stdin, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
@@ -43,7 +43,9 @@ public sealed class CliFixture : IAsyncLifetime
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
-        foreach (var arg in args)
+        // Runbox's own options go before a "--": what follows it is the script's.
+        var dash = Array.IndexOf(args, "--");
+        foreach (var arg in dash < 0 ? args : args[..dash])
         {
             info.ArgumentList.Add(arg);
         }
@@ -51,6 +53,10 @@ public sealed class CliFixture : IAsyncLifetime
         info.ArgumentList.Add(Server);
         info.ArgumentList.Add("--data");
         info.ArgumentList.Add(DataDirectory);
+        foreach (var arg in dash < 0 ? [] : args[dash..])
+        {
+            info.ArgumentList.Add(arg);
+        }
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

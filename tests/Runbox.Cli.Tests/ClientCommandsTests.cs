@@ -20,6 +20,40 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_SaysWhichLimitEndedTheJob_WhenTheScriptExceedsOne()
+    {
+        var (code, _, stderr) = await fixture.RunAsync("x = []\nwhile True:\n    x.append(bytearray(10**7))\n", "run", "-", "--memory", "64");
+        output.WriteLine(stderr);
+
+        Assert.Equal(137, code);
+        Assert.Contains("failed: memory limit exceeded", stderr);
+    }
+
+    [Fact]
+    public async Task Run_SubmitsToTheNamedRuntime_WhenRuntimeIsGiven()
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", "--runtime", "nosuch");
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("no runtime 'nosuch'", stderr);
+    }
+
+    [Fact]
+    public async Task Run_RefusesAnOptionItDoesNotKnow_UnlessItComesAfterDoubleDash()
+    {
+        const string Argv = "import sys\nprint(sys.argv[1:])\n";
+
+        var refused = await fixture.RunAsync(Argv, "run", "-", "--timeot", "5");
+        var passed = await fixture.RunAsync(Argv, "run", "-", "plain", "--", "--timeot", "5");
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("unknown option '--timeot'", refused.Stderr);
+        Assert.Equal(0, passed.ExitCode);
+        Assert.Equal("['plain', '--timeot', '5']\n", passed.Stdout);
+    }
+
+    [Fact]
     public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");

@@ -12,7 +12,7 @@ internal static class ExecCommand
     public static Command Create()
     {
         var file = new Argument<string>("file") { Description = "The script to run, or - to read it from stdin." };
-        var args = new Argument<string[]>("args") { Description = "Arguments for the script (after --).", Arity = ArgumentArity.ZeroOrMore };
+        var args = ScriptArguments.Create();
         var lang = new Option<string?>("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
         var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit in seconds." };
         var memory = new Option<long?>("--memory") { Description = "Memory limit in MB." };
@@ -27,6 +27,11 @@ internal static class ExecCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (ScriptArguments.Refusal(parse, args) is { } refusal)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {refusal}");
+                return 2;
+            }
             var path = parse.GetValue(file)!;
             var language = ChooseLanguage(parse.GetValue(lang), path);
             if (language is null)

@@ -17,15 +17,29 @@ internal static class RunCommand
     {
         var client = new ClientOptions();
         var file = new Argument<string>("file") { Description = "The script to run, or - to read it from stdin." };
-        var args = new Argument<string[]>("args") { Description = "Arguments for the script (after --).", Arity = ArgumentArity.ZeroOrMore };
+        var args = ScriptArguments.Create();
         var lang = new Option<string?>("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
+        var runtime = new Option<string?>("--runtime") { Description = "The runtime (Python environment) to run in (default: default)." };
         var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit in seconds." };
+        var memory = new Option<long?>("--memory") { Description = "Memory limit in MB." };
+        var cpu = new Option<double?>("--cpu") { Description = "CPU time limit in seconds." };
+        var disk = new Option<long?>("--disk") { Description = "Size limit of the job's working folder in MB." };
+        var network = new Option<bool>("--network") { Description = "Allow network access (when the server allows it)." };
+        var fresh = new Option<bool>("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
         var detach = new Option<bool>("--detach") { Description = "Print the job id and return without waiting." };
         var json = new Option<bool>("--json") { Description = "Print the ended job as JSON instead of its output." };
-        var command = new Command("run", "Run a script on a Runbox server, streaming its output live.") { file, args, lang, timeout, detach, json };
+        var command = new Command("run", "Run a script on a Runbox server, streaming its output live.")
+        {
+            file, args, lang, runtime, timeout, memory, cpu, disk, network, fresh, detach, json,
+        };
         client.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (ScriptArguments.Refusal(parse, args) is { } refusal)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {refusal}");
+                return 2;
+            }
             var path = parse.GetValue(file)!;
             var language = parse.GetValue(lang) ?? LanguageOf(path);
             string script;
@@ -47,7 +61,16 @@ internal static class RunCommand
                     Script = script,
                     Language = language,
                     Args = [.. parse.GetValue(args) ?? []],
-                    Limits = parse.GetValue(timeout) is { } t ? new JobLimitsBody { TimeoutSeconds = t } : null,
+                    Runtime = parse.GetValue(runtime),
+                    Network = parse.GetValue(network) ? true : null,
+                    Fresh = parse.GetValue(fresh) ? true : null,
+                    Limits = new JobLimitsBody
+                    {
+                        TimeoutSeconds = parse.GetValue(timeout),
+                        MemoryMb = parse.GetValue(memory),
+                        CpuSeconds = parse.GetValue(cpu),
+                        DiskMb = parse.GetValue(disk),
+                    },
                 }, cancellationToken);
             }
             catch (RunboxClientException e)
@@ -84,9 +107,12 @@ internal static class RunCommand
                     {
                         Console.Out.WriteLine(JsonSerializer.Serialize(final, RunboxJsonContext.Default.JobResponse));
                     }
-                    else if (final.Status is "error" or "timed_out" or "cancelled")
+                    else if (final.Status is "error" or "timed_out" or "cancelled" || final.LimitExceeded is not (null or "none"))
                     {
-                        await Console.Error.WriteLineAsync($"runbox: job {final.Id} {final.Status}" + (final.Error is { } error ? $": {error}" : ""));
+                        // A job killed at a limit otherwise ends with only a signal's exit code (137 for memory), as
+                        // `runbox exec` says too.
+                        var why = final.Error ?? (final.LimitExceeded is not (null or "none") ? $"{final.LimitExceeded} limit exceeded" : null);
+                        await Console.Error.WriteLineAsync($"runbox: job {final.Id} {final.Status}" + (why is not null ? $": {why}" : ""));
                     }
                     return final.ShellExitCode();
                 }

@@ -104,5 +104,15 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Contains("unknown language 'cobol'", stderr);
     }
 
+    [Fact]
+    public async Task Exec_RefusesAMisspeltOption_RatherThanPassItToTheScript()
+    {
+        var script = Script("argv.py", "import sys\nprint(sys.argv[1:])");
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, "--timeot", "1");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("unknown option '--timeot'", stderr);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
