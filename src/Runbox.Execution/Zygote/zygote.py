@@ -1787,6 +1787,9 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     errors = preload(config.get("preload", []))
     _preloaded = tuple(name for name in config.get("preload", []) if name not in errors)
+    # Jobs write no bytecode caches (as `python -B`): a job's folder is new each time, so a `__pycache__` there would
+    # never be read again, and would show up among the files the job produced. The preloads above did write theirs.
+    sys.dont_write_bytecode = True
     threads = threading.active_count()
     zygote = Zygote(control, config)
     namespaces = probe(zygote.sandbox)

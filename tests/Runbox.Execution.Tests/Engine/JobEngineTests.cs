@@ -207,6 +207,26 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
         Directory.Delete(artifacts, recursive: true);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunAsync_LeavesNoBytecodeCache_WhenTheScriptImportsASiblingModule(bool fresh)
+    {
+        var result = await Engine.RunAsync(new JobRequest
+        {
+            Files = new Dictionary<string, byte[]>
+            {
+                ["main.py"] = Encoding.UTF8.GetBytes("import helper\nprint(helper.X)\nopen('made.txt', 'w').write('x')"),
+                ["helper.py"] = Encoding.UTF8.GetBytes("X = 42"),
+            },
+            Entrypoint = "main.py",
+            Fresh = fresh,
+        });
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("42\n", Out(result));
+        Assert.Equal("made.txt", Assert.Single(result.Artifacts).Name);
+    }
+
     [Fact]
     public async Task RunAsync_InGivenDirectory_ReportsOnlyNewFiles_AndKeepsOwnership()
     {
