@@ -103,6 +103,9 @@ public static class RunboxApp
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // A query value that does not convert (?limit=abc) throws, so that the handler above can name it; otherwise
+        // the framework answers a bare 400.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<RuntimeProblemHandler>();
         services.AddOpenApi(o => o.AddSchemaTransformer(OpenApiEnums.ApplyAsync));
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -6,10 +7,15 @@ namespace Runbox.Server.Http;
 
 /// <summary>
 /// Turns request faults that escape a handler (an oversized body, bad route values, malformed JSON) into the
-/// problem details of their status code instead of a 500.
+/// problem details of their status code instead of a 500. A query or route value the framework could not convert
+/// (<c>?limit=abc</c>; thrown since <c>ThrowOnBadRequest</c> is on) names its field and rule, as every other error does.
 /// </summary>
-internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
+    // The framework's words for a value it could not convert: Failed to bind parameter "int? limit" from "abc".
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>[^ "]+) (?<name>[^"]+)" from "(?<value>.*)"\.$""")]
+    private static partial Regex BindFailure();
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
         var (status, detail) = exception switch
@@ -22,12 +28,24 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems
         {
             return false;
         }
-        http.Response.StatusCode = status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetails { Status = status, Title = "Invalid request", Detail = detail };
+        if (exception is BadHttpRequestException && BindFailure().Match(detail) is { Success: true } bind)
         {
-            HttpContext = http,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Title = "Invalid request", Detail = detail },
-        });
+            // Query names are the parameters' names in snake_case (afterSeq is after_seq).
+            var field = JsonNamingPolicy.SnakeCaseLower.ConvertName(bind.Groups["name"].Value);
+            var rule = Rule(bind.Groups["type"].Value, bind.Groups["value"].Value);
+            problem.Detail = $"{field}: {rule}";
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [rule] };
+        }
+        http.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, Exception = exception, ProblemDetails = problem });
     }
+
+    /// <summary>The rule a value of <paramref name="type"/> breaks ("Nullable&lt;int&gt;", "int?" or "Int32" alike).</summary>
+    private static string Rule(string type, string value) => type.Replace("Nullable<", "").TrimEnd('>', '?') switch
+    {
+        "int" or "long" or "Int32" or "Int64" => $"must be a whole number (got '{value}').",
+        "bool" or "Boolean" => $"must be true or false (got '{value}').",
+        _ => $"cannot be read from '{value}'.",
+    };
 }

@@ -99,6 +99,29 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains(expected, rule);
     }
 
+    [Theory]
+    [InlineData("/api/v1/jobs?limit=abc", "limit", "whole number")]
+    [InlineData("/api/v1/jobs/01a23aca58517ad2838101ef30a41222/logs?after_seq=x", "after_seq", "whole number")]
+    [InlineData("/api/v1/jobs/01a23aca58517ad2838101ef30a41222/logs?limit=9999999999", "limit", "whole number")]
+    public async Task Get_Returns400NamingTheQueryValue_WhenItDoesNotConvert(string url, string field, string rule)
+    {
+        var response = await _server.Admin.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Contains(rule, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.StartsWith($"{field}: ", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_Returns400NamingWait_WhenItIsNotABoolean()
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/jobs?wait=maybe", new StringContent("""{"script":"x"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("true or false", (await response.JsonAsync()).GetProperty("errors").GetProperty("wait")[0].GetString());
+    }
+
     [Fact]
     public async Task Submit_Returns400_WhenBodyIsNotUtf8()
     {
