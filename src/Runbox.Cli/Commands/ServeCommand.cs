@@ -53,7 +53,7 @@ internal static class ServeCommand
     /// <summary>Builds and runs the server until Ctrl-C or SIGTERM; 2 when the configuration is invalid.</summary>
     public static async Task<int> RunAsync(List<string> args, CancellationToken cancellationToken)
     {
-        WebApplication app;
+        WebApplication? app = null;
         try
         {
             app = RunboxApp.Build(args.ToArray());
@@ -67,6 +67,15 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync("  " + failure);
             }
             return 2;
+        }
+        catch (IOException e) when (app is not null)
+        {
+            // The address is taken (another server there), or the socket's folder cannot be written: say which, not
+            // a stack trace. What had started already (the worker, its zygotes) is stopped.
+            await Console.Error.WriteLineAsync($"runbox: cannot start: {e.Message}");
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            return 1;
         }
         await using (app)
         {
