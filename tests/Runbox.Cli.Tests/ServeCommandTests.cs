@@ -16,23 +16,63 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var (code, stderr) = await ServeAsync("--urls", url, "--data", _data);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"runbox: cannot start: Failed to bind to address {url}: address already in use.", stderr);
+        AssertNoStackTrace(stderr);
+    }
+
+    [Fact]
+    public async Task Serve_ExitsWithAMessage_WhenTheStoreCannotBeReached()
+    {
+        var closed = new TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now: the connection is refused at once
+
+        var (code, stderr) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data,
+            "--store", $"Host=127.0.0.1;Port={port};Database=runbox;Username=runbox;Password=x;Timeout=5");
+
+        Assert.Equal(1, code);
+        Assert.Contains("runbox: cannot start: Failed to connect to 127.0.0.1", stderr);
+        AssertNoStackTrace(stderr);
+    }
+
+    [Fact]
+    public async Task Serve_ExitsWithAMessage_WhenTheDataFolderCannotBeMade()
+    {
+        var (code, stderr) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", "/proc/runbox-data");
+
+        Assert.Equal(1, code);
+        Assert.Contains("runbox: cannot start: ", stderr);
+        Assert.Contains("/proc/runbox-data", stderr);
+        AssertNoStackTrace(stderr);
+    }
+
+    private async Task<(int ExitCode, string Stderr)> ServeAsync(params string[] args)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "runbox.dll"), "serve", "--urls", url, "--data", _data })
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        start.ArgumentList.Add("serve");
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
-
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        output.WriteLine(await stdout);
         output.WriteLine(await stderr);
+        return (process.ExitCode, await stderr);
+    }
 
-        Assert.Equal(1, process.ExitCode);
-        Assert.Contains($"runbox: cannot start: Failed to bind to address {url}: address already in use.", await stderr);
-        Assert.DoesNotContain("Unhandled exception", await stderr);
-        Assert.DoesNotContain("   at ", await stderr);
-        _ = await stdout;
+    private static void AssertNoStackTrace(string stderr)
+    {
+        Assert.DoesNotContain("Unhandled exception", stderr);
+        Assert.DoesNotContain("   at ", stderr);
     }
 
     public void Dispose() => Runbox.Testing.ServerFolders.Remove(_data);

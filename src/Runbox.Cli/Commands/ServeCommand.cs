@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
@@ -68,13 +69,23 @@ internal static class ServeCommand
             }
             return 2;
         }
-        catch (IOException e) when (app is not null)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DbException)
         {
-            // The address is taken (another server there), or the socket's folder cannot be written: say which, not
-            // a stack trace. What had started already (the worker, its zygotes) is stopped.
+            // The address is taken, the data folder cannot be written, the store cannot be reached: say which, not a
+            // stack trace. What had started already (the worker, its zygotes) is stopped.
             await Console.Error.WriteLineAsync($"runbox: cannot start: {e.Message}");
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
+            if (app is not null)
+            {
+                try
+                {
+                    await app.StopAsync(CancellationToken.None);
+                    await app.DisposeAsync();
+                }
+                catch (Exception stop) when (stop is IOException or DbException or InvalidOperationException)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: stopping after that failed too: {stop.Message}");
+                }
+            }
             return 1;
         }
         await using (app)
