@@ -1,5 +1,5 @@
-using System.Data.Common;
 using System.CommandLine;
+using System.Data.Common;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -51,7 +51,7 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary>Builds and runs the server until Ctrl-C or SIGTERM; 2 when the configuration is invalid.</summary>
+    /// <summary>Builds and runs the server until Ctrl-C or SIGTERM; 2 when the configuration is invalid, 1 when it cannot start.</summary>
     public static async Task<int> RunAsync(List<string> args, CancellationToken cancellationToken)
     {
         WebApplication? app = null;
