@@ -28,15 +28,11 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
         {
             return false;
         }
-        var problem = new ProblemDetails { Status = status, Title = "Invalid request", Detail = detail };
-        if (exception is BadHttpRequestException && BindFailure().Match(detail) is { Success: true } bind)
-        {
+        var problem = exception is BadHttpRequestException && BindFailure().Match(detail) is { Success: true } bind
             // Query names are the parameters' names in snake_case (afterSeq is after_seq).
-            var field = JsonNamingPolicy.SnakeCaseLower.ConvertName(bind.Groups["name"].Value);
-            var rule = Rule(bind.Groups["type"].Value, bind.Groups["value"].Value);
-            problem.Detail = $"{field}: {rule}";
-            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [rule] };
-        }
+            ? Problems.BadRequest(JsonNamingPolicy.SnakeCaseLower.ConvertName(bind.Groups["name"].Value),
+                Rule(bind.Groups["type"].Value, bind.Groups["value"].Value)).ProblemDetails
+            : new ProblemDetails { Status = status, Title = "Invalid request", Detail = detail };
         http.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, Exception = exception, ProblemDetails = problem });
     }

@@ -70,22 +70,23 @@ public static class RequestBody
             created.MakeReadOnly();
             return created;
         });
+        var info = (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T));
         try
         {
-            var value = JsonSerializer.Deserialize(buffer.WrittenSpan, (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T)));
+            var value = JsonSerializer.Deserialize(buffer.WrittenSpan, info);
             return value is null
                 ? new(null, Problems.BadRequest("body", "a JSON object is required."))
                 : new(value, null);
         }
         catch (JsonException e)
         {
+            var field = e.Path?.TrimStart('$', '.') is { Length: > 0 } path ? path : "body";
             // Where unknown fields are skipped, an error inside one (too deep, say) stops at its path too: not a refusal.
-            if (!ignoreUnknownFields && UnknownField.Find(serializerOptions.GetTypeInfo(typeof(T)), e.Path) is { } unknown)
+            if (!ignoreUnknownFields && UnknownField.KnownBeside(info, e.Path) is { } known)
             {
-                return new(null, Problems.BadRequest(unknown.Field, $"unknown field; expected one of {string.Join(", ", unknown.Known)}."));
+                return new(null, Problems.BadRequest(field, $"unknown field; expected one of {string.Join(", ", known)}."));
             }
-            var path = string.IsNullOrEmpty(e.Path) ? "body" : e.Path.TrimStart('$', '.');
-            return new(null, Problems.BadRequest(path.Length == 0 ? "body" : path, $"invalid JSON: {Describe(e)}"));
+            return new(null, Problems.BadRequest(field, $"invalid JSON: {Describe(e)}"));
         }
         catch (InvalidOperationException e)
         {

@@ -8,9 +8,8 @@ namespace Runbox.Server.Http;
 /// </summary>
 internal static class UnknownField
 {
-    public readonly record struct Found(string Field, IReadOnlyList<string> Known);
-
-    public static Found? Find(JsonTypeInfo root, string? path)
+    /// <summary>When <paramref name="path"/> ends at a field its object does not have, the names that object has.</summary>
+    public static IReadOnlyList<string>? KnownBeside(JsonTypeInfo root, string? path)
     {
         var segments = Segments(path);
         if (segments is null || segments.Count == 0)
@@ -32,8 +31,7 @@ internal static class UnknownField
         {
             return null;
         }
-        var field = string.Concat(segments.Select((s, i) => i == 0 || s.StartsWith('[') ? s : "." + s));
-        return new Found(field, type.Properties.Select(p => p.Name).ToArray());
+        return type.Properties.Select(p => p.Name).ToArray();
     }
 
     /// <summary>The type one segment down: a property of an object, or the element of a list or dictionary.</summary>
