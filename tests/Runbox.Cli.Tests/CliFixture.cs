@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -32,40 +31,12 @@ public sealed class CliFixture : IAsyncLifetime
         Runbox.Testing.ServerFolders.Remove(DataDirectory);
     }
 
-    /// <summary>Runs <c>runbox ARGS --server URL --data DIR [-- SCRIPT ARGS]</c> in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>
-    public async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? stdin, params string[] args)
+    /// <summary>Runs <c>runbox ARGS --server URL --data DIR [-- SCRIPT ARGS]</c> and returns its exit code and output.</summary>
+    public Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? stdin, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
         // Runbox's own options go before a "--": what follows it is the script's.
         var dash = Array.IndexOf(args, "--");
-        foreach (var arg in dash < 0 ? args : args[..dash])
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.ArgumentList.Add("--server");
-        info.ArgumentList.Add(Server);
-        info.ArgumentList.Add("--data");
-        info.ArgumentList.Add(DataDirectory);
-        foreach (var arg in dash < 0 ? [] : args[dash..])
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        return (process.ExitCode, await stdout, await stderr);
+        string[] own = dash < 0 ? args : args[..dash], script = dash < 0 ? [] : args[dash..];
+        return RunboxProcess.RunAsync(stdin, [.. own, "--server", Server, "--data", DataDirectory, .. script], TimeSpan.FromSeconds(90));
     }
 }

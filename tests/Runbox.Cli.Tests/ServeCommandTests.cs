@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Xunit.Abstractions;
@@ -53,20 +52,10 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
 
     private async Task<(int ExitCode, string Stderr)> ServeAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
-        start.ArgumentList.Add("serve");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        output.WriteLine(await stdout);
-        output.WriteLine(await stderr);
-        return (process.ExitCode, await stderr);
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["serve", .. args], TimeSpan.FromSeconds(90));
+        output.WriteLine(stdout);
+        output.WriteLine(stderr);
+        return (code, stderr);
     }
 
     private static void AssertNoStackTrace(string stderr)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Runbox.Cli.Tests.Exec;
@@ -8,28 +7,9 @@ public sealed class ExecCommandTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("runbox-cli-").FullName;
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string stdin, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work");
-        using var process = Process.Start(start)!;
-        await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string stdin, params string[] args) =>
+        RunboxProcess.RunAsync(stdin, args, TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
 
     private string Script(string name, string content)
     {
@@ -95,23 +75,16 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Contains("disk limit exceeded", stderr);
     }
 
-    [Fact]
-    public async Task Exec_RejectsUnknownLanguage()
+    [Theory]
+    [InlineData("x.txt", "--lang", "cobol", "unknown language 'cobol'")]
+    [InlineData("argv.py", "--timeot", "1", "unknown option '--timeot'")]
+    public async Task Exec_ExitsWith2NamingTheWrongArgument_RatherThanRunTheScript(string name, string option, string value, string message)
     {
-        var script = Script("x.txt", "print(1)");
-        var (code, _, stderr) = await RunAsync("", "exec", script, "--lang", "cobol");
-        Assert.Equal(2, code);
-        Assert.Contains("unknown language 'cobol'", stderr);
-    }
-
-    [Fact]
-    public async Task Exec_RefusesAMisspeltOption_RatherThanPassItToTheScript()
-    {
-        var script = Script("argv.py", "import sys\nprint(sys.argv[1:])");
-        var (code, stdout, stderr) = await RunAsync("", "exec", script, "--timeot", "1");
+        var script = Script(name, "import sys\nprint(sys.argv[1:])");
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, option, value);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Contains("unknown option '--timeot'", stderr);
+        Assert.Contains(message, stderr);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+
+namespace Runbox.Cli.Tests;
+
+/// <summary>The built CLI (<c>dotnet runbox.dll</c>) run as a user runs it: its own process, stdin given then closed.</summary>
+internal static class RunboxProcess
+{
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string? stdin, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+        process.StandardInput.Close();
+        await process.WaitForExitAsync().WaitAsync(timeout);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
