@@ -11,32 +11,23 @@ internal static class ExecCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("file") { Description = "The script to run, or - to read it from stdin." };
-        var args = ScriptArguments.Create();
-        var lang = new Option<string?>("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
-        var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit in seconds." };
-        var memory = new Option<long?>("--memory") { Description = "Memory limit in MB." };
-        var cpu = new Option<double?>("--cpu") { Description = "CPU time limit in seconds." };
-        var disk = new Option<long?>("--disk") { Description = "Size limit of the job's working folder in MB (as root; default 256)." };
-        var network = new Option<bool>("--network") { Description = "Allow network access." };
-        var fresh = new Option<bool>("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
+        var scriptOptions = new ScriptOptions();
         var json = new Option<bool>("--json") { Description = "Print the whole result as one JSON object instead of the output." };
-        var command = new Command("exec", "Run a script locally through the engine, without a server.")
-        {
-            file, args, lang, timeout, memory, cpu, disk, network, fresh, json,
-        };
+        var command = new Command("exec", "Run a script locally through the engine, without a server.");
+        scriptOptions.AddTo(command);
+        command.Options.Add(json);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (ScriptArguments.Refusal(parse, args) is { } refusal)
+            if (scriptOptions.Refusal(parse) is { } refusal)
             {
                 await Console.Error.WriteLineAsync($"runbox: {refusal}");
                 return 2;
             }
-            var path = parse.GetValue(file)!;
-            var language = ChooseLanguage(parse.GetValue(lang), path);
+            var path = parse.GetValue(scriptOptions.File)!;
+            var language = ChooseLanguage(parse.GetValue(scriptOptions.Lang), path);
             if (language is null)
             {
-                await Console.Error.WriteLineAsync($"runbox: unknown language '{parse.GetValue(lang)}'; use python, bash or node.");
+                await Console.Error.WriteLineAsync($"runbox: unknown language '{parse.GetValue(scriptOptions.Lang)}'; use python, bash or node.");
                 return 2;
             }
             byte[] script;
@@ -60,19 +51,19 @@ internal static class ExecCommand
                 Language = language.Value,
                 Files = new Dictionary<string, byte[]> { [entry] = script },
                 Entrypoint = entry,
-                Args = parse.GetValue(args) ?? [],
+                Args = parse.GetValue(scriptOptions.Args) ?? [],
                 Stdin = stdin,
-                Network = parse.GetValue(network),
-                Fresh = parse.GetValue(fresh),
+                Network = parse.GetValue(scriptOptions.Network),
+                Fresh = parse.GetValue(scriptOptions.Fresh),
                 Limits = new JobLimits
                 {
-                    Timeout = parse.GetValue(timeout) is { } t ? TimeSpan.FromSeconds(t) : null,
-                    MemoryBytes = parse.GetValue(memory) * 1024 * 1024,
-                    CpuSeconds = parse.GetValue(cpu),
-                    DiskBytes = parse.GetValue(disk) * 1024 * 1024,
+                    Timeout = parse.GetValue(scriptOptions.Timeout) is { } t ? TimeSpan.FromSeconds(t) : null,
+                    MemoryBytes = parse.GetValue(scriptOptions.Memory) * 1024 * 1024,
+                    CpuSeconds = parse.GetValue(scriptOptions.Cpu),
+                    DiskBytes = parse.GetValue(scriptOptions.Disk) * 1024 * 1024,
                 },
             };
-            var options = new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(network) };
+            var options = new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(scriptOptions.Network) };
             if (Environment.GetEnvironmentVariable("RUNBOX_WORK_ROOT") is { Length: > 0 } workRoot)
             {
                 options = options with { WorkRoot = workRoot };

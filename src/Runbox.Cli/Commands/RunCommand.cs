@@ -16,32 +16,26 @@ internal static class RunCommand
     public static Command Create()
     {
         var client = new ClientOptions();
-        var file = new Argument<string>("file") { Description = "The script to run, or - to read it from stdin." };
-        var args = ScriptArguments.Create();
-        var lang = new Option<string?>("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
+        var scriptOptions = new ScriptOptions();
         var runtime = new Option<string?>("--runtime") { Description = "The runtime (Python environment) to run in (default: default)." };
-        var timeout = new Option<double?>("--timeout") { Description = "Wall-clock limit in seconds." };
-        var memory = new Option<long?>("--memory") { Description = "Memory limit in MB." };
-        var cpu = new Option<double?>("--cpu") { Description = "CPU time limit in seconds." };
-        var disk = new Option<long?>("--disk") { Description = "Size limit of the job's working folder in MB." };
-        var network = new Option<bool>("--network") { Description = "Allow network access (when the server allows it)." };
-        var fresh = new Option<bool>("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
         var detach = new Option<bool>("--detach") { Description = "Print the job id and return without waiting." };
         var json = new Option<bool>("--json") { Description = "Print the ended job as JSON instead of its output." };
-        var command = new Command("run", "Run a script on a Runbox server, streaming its output live.")
+        var command = new Command("run", "Run a script on a Runbox server, streaming its output live.");
+        scriptOptions.AddTo(command);
+        foreach (var option in new Option[] { runtime, detach, json })
         {
-            file, args, lang, runtime, timeout, memory, cpu, disk, network, fresh, detach, json,
-        };
+            command.Options.Add(option);
+        }
         client.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (ScriptArguments.Refusal(parse, args) is { } refusal)
+            if (scriptOptions.Refusal(parse) is { } refusal)
             {
                 await Console.Error.WriteLineAsync($"runbox: {refusal}");
                 return 2;
             }
-            var path = parse.GetValue(file)!;
-            var language = parse.GetValue(lang) ?? LanguageOf(path);
+            var path = parse.GetValue(scriptOptions.File)!;
+            var language = parse.GetValue(scriptOptions.Lang) ?? LanguageOf(path);
             string script;
             try
             {
@@ -60,16 +54,16 @@ internal static class RunCommand
                 {
                     Script = script,
                     Language = language,
-                    Args = [.. parse.GetValue(args) ?? []],
+                    Args = [.. parse.GetValue(scriptOptions.Args) ?? []],
                     Runtime = parse.GetValue(runtime),
-                    Network = parse.GetValue(network) ? true : null,
-                    Fresh = parse.GetValue(fresh) ? true : null,
+                    Network = parse.GetValue(scriptOptions.Network) ? true : null,
+                    Fresh = parse.GetValue(scriptOptions.Fresh) ? true : null,
                     Limits = new JobLimitsBody
                     {
-                        TimeoutSeconds = parse.GetValue(timeout),
-                        MemoryMb = parse.GetValue(memory),
-                        CpuSeconds = parse.GetValue(cpu),
-                        DiskMb = parse.GetValue(disk),
+                        TimeoutSeconds = parse.GetValue(scriptOptions.Timeout),
+                        MemoryMb = parse.GetValue(scriptOptions.Memory),
+                        CpuSeconds = parse.GetValue(scriptOptions.Cpu),
+                        DiskMb = parse.GetValue(scriptOptions.Disk),
                     },
                 }, cancellationToken);
             }

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace Runbox.Cli.Commands;
+
+/// <summary>
+/// The script and how to run it, as <c>runbox exec</c> (locally) and <c>runbox run</c> (on a server) both take them:
+/// the file, its arguments, its language, its limits, network and a fresh interpreter.
+/// Runbox's options go before <c>--</c> and the script's after it. Before <c>--</c>, a word that looks like an option
+/// but is none of Runbox's is refused rather than passed to the script: a misspelt <c>--timeout</c> or an option the
+/// command lacks would otherwise run the job without it, silently.
+/// </summary>
+internal sealed class ScriptOptions
+{
+    public Argument<string> File { get; } = new("file") { Description = "The script to run, or - to read it from stdin." };
+
+    public Argument<string[]> Args { get; } = new("args")
+    {
+        Description = "Arguments for the script, after -- (words not starting with - may also come before it).",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    public Option<string?> Lang { get; } = new("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
+
+    public Option<double?> Timeout { get; } = new("--timeout") { Description = "Wall-clock limit in seconds." };
+
+    public Option<long?> Memory { get; } = new("--memory") { Description = "Memory limit in MB." };
+
+    public Option<double?> Cpu { get; } = new("--cpu") { Description = "CPU time limit in seconds." };
+
+    public Option<long?> Disk { get; } = new("--disk") { Description = "Size limit of the job's working folder in MB (needs root where the job runs)." };
+
+    public Option<bool> Network { get; } = new("--network") { Description = "Allow network access (a server may not allow it)." };
+
+    public Option<bool> Fresh { get; } = new("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
+
+    public void AddTo(Command command)
+    {
+        command.Arguments.Add(File);
+        command.Arguments.Add(Args);
+        foreach (var option in new Option[] { Lang, Timeout, Memory, Cpu, Disk, Network, Fresh })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    /// <summary>The message for the first word before <c>--</c> that looks like an unknown option, or null.</summary>
+    public string? Refusal(ParseResult parse)
+    {
+        var dash = IndexOf(parse.Tokens, parse.Tokens.FirstOrDefault(t => t.Type == TokenType.DoubleDash));
+        foreach (var token in parse.GetResult(Args)?.Tokens ?? [])
+        {
+            var index = IndexOf(parse.Tokens, token);
+            if (token.Value.StartsWith('-') && token.Value != "-" && (dash < 0 || index < dash))
+            {
+                return $"unknown option '{token.Value}'; the script's own options go after --, as in: runbox {parse.CommandResult.Command.Name} FILE -- {token.Value}";
+            }
+        }
+        return null;
+    }
+
+    private static int IndexOf(IReadOnlyList<Token> tokens, Token? token)
+    {
+        for (var i = 0; token is not null && i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+}
