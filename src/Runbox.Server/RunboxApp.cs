@@ -99,7 +99,7 @@ public static class RunboxApp
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
-        builder.WebHost.ConfigureKestrel((context, kestrel) => RpcSocket.Listen(kestrel, context.Configuration, configured));
+        RpcSocket.Listen(builder, configured);
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();

@@ -1,7 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Runbox.Server.Configuration;
 
 namespace Runbox.Server.Rpc;
@@ -38,39 +38,46 @@ public static class RpcSocket
     public static bool IsSocketRequest(HttpContext http) => SocketConnections.ContainsKey(http.Connection.Id);
 
     /// <summary>
-    /// Listens on the HTTP addresses (<c>--urls</c>) and on the socket. Kestrel ignores --urls once any endpoint is set
-    /// in code, so the addresses are bound here too.
+    /// Listens on the socket beside the HTTP addresses (<c>--urls</c>, Kestrel's default when none). Kestrel binds
+    /// either its addresses or endpoints set in code, and warns at every start when it is given both; so the socket
+    /// joins the addresses, and its connections are told apart by its path.
     /// </summary>
-    public static void Listen(KestrelServerOptions kestrel, IConfiguration configuration, RunboxOptions options)
+    public static void Listen(WebApplicationBuilder builder, RunboxOptions options)
     {
         var path = PathFor(options);
         if (path is null)
         {
             return;
         }
-        var urls = configuration["urls"] is { Length: > 0 } given ? given : "http://localhost:5000";
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } given ? given : "http://localhost:5000";
+        builder.WebHost.UseUrls($"{urls};http://unix:{path}");
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ListenOn(kestrel, url);
-        }
-        if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
-        {
-            throw new InvalidOperationException($"The socket path {path} is longer than {MaxPathBytes} bytes; give a shorter one with --socket.");
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        RemoveStale(path);
-        kestrel.ListenUnixSocket(path, listen => listen.Use(next => async connection =>
-        {
-            SocketConnections[connection.ConnectionId] = true;
-            try
+            if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes || path.Contains(';'))
             {
-                await next(connection);
+                throw new InvalidOperationException($"The socket path {path} is longer than {MaxPathBytes} bytes or holds a ';'; give another one with --socket.");
             }
-            finally
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            RemoveStale(path);
+            kestrel.ConfigureEndpointDefaults(listen =>
             {
-                SocketConnections.TryRemove(connection.ConnectionId, out _);
-            }
-        }));
+                if (listen.SocketPath == path)
+                {
+                    listen.Use(next => async connection =>
+                    {
+                        SocketConnections[connection.ConnectionId] = true;
+                        try
+                        {
+                            await next(connection);
+                        }
+                        finally
+                        {
+                            SocketConnections.TryRemove(connection.ConnectionId, out _);
+                        }
+                    });
+                }
+            });
+        });
     }
 
     /// <summary>Sets mode 0660 once Kestrel has made the file, and removes it when the server stops.</summary>
@@ -89,35 +96,6 @@ public static class RpcSocket
             }
         });
         app.Lifetime.ApplicationStopped.Register(() => File.Delete(path));
-    }
-
-    private static void ListenOn(KestrelServerOptions kestrel, string url)
-    {
-        if (url.StartsWith("http://unix:", StringComparison.OrdinalIgnoreCase))
-        {
-            kestrel.ListenUnixSocket(url["http://unix:".Length..]);
-            return;
-        }
-        // "+" and "*" are not valid URI hosts; they mean every address, as Kestrel reads them.
-        var normalized = url.Replace("://+", "://any-address", StringComparison.Ordinal).Replace("://*", "://any-address", StringComparison.Ordinal);
-        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
-        {
-            throw new InvalidOperationException($"Cannot listen on '{url}': with the Unix socket on, --urls takes http:// addresses only (use --socket none otherwise).");
-        }
-        var port = uri.IsDefaultPort && !url.Contains(":80", StringComparison.Ordinal) ? 80 : uri.Port;
-        var host = uri.Host.Trim('[', ']');
-        if (host == "localhost")
-        {
-            kestrel.ListenLocalhost(port);
-        }
-        else if (IPAddress.TryParse(host, out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
-        {
-            kestrel.Listen(address, port);
-        }
-        else
-        {
-            kestrel.ListenAnyIP(port);
-        }
     }
 
     /// <summary>A socket file left by a killed server is removed; one a live server answers on is not taken over.</summary>

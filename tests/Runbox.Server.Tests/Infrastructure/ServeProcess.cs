@@ -10,14 +10,19 @@ namespace Runbox.Server.Tests.Infrastructure;
 public sealed class ServeProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
 
-    private ServeProcess(Process process, Uri address)
+    private ServeProcess(Process process, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
         Address = address;
+        _output = output;
     }
 
     public Uri Address { get; }
+
+    /// <summary>Every line it has written so far, stdout and stderr together.</summary>
+    public IReadOnlyList<string> Output => _output.ToArray();
 
     public int Id => _process.Id;
 
@@ -53,12 +58,14 @@ public sealed class ServeProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
         var process = Process.Start(info)!;
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         void Copy(string? line)
         {
             if (line is null)
             {
                 return;
             }
+            lines.Enqueue(line);
             try
             {
                 output.WriteLine($"[{label} {process.Id}] {line}");
@@ -72,7 +79,7 @@ public sealed class ServeProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new ServeProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var server = new ServeProcess(process, new Uri($"http://127.0.0.1:{port}"), lines);
         try
         {
             using var probe = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
