@@ -13,12 +13,6 @@ internal static class EngineBench
     private static readonly string[] Heavy = ["asyncio", "decimal", "email.mime.multipart", "http.client", "json", "xml.etree.ElementTree",
         "sqlite3", "unittest", "logging.handlers", "argparse", "statistics", "ssl", "multiprocessing.pool", "urllib.request", "csv", "difflib", "inspect", "dataclasses", "typing", "tomllib"];
 
-    /// <summary>
-    /// The pause between jobs for the idle-machine numbers. Jobs back to back keep both cores busy; a job submitted
-    /// now and then, as most are, finds them idle, and on a virtual machine waking an idle core takes its time.
-    /// </summary>
-    private static readonly TimeSpan IdleGap = TimeSpan.FromMilliseconds(20);
-
     /// <summary>/usr/bin/python3 when it is another interpreter than <paramref name="python"/>, else null.</summary>
     private static string? OtherSystemPython(string python)
     {
@@ -73,7 +67,7 @@ internal static class EngineBench
             Console.WriteLine($"Python {python}; sandbox: {(engine.Capabilities.FullyIsolated ? "full" : "partial")} " +
                 $"(net {engine.Capabilities.NetworkNamespace}, mount {engine.Capabilities.MountNamespace}, pid {engine.Capabilities.PidNamespace}, uids {engine.Capabilities.SeparateUids})");
             Task<Measurement> IdleFastPath() =>
-                Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: IdleGap);
+                Measure.RunAsync("(b) fast path, 20 ms idle between", count / 2, 1, () => Job("default", Hello), pause: Measure.IdleGap);
 
             await Measure.WarmUpAsync(() => Job("default", Hello), Measure.JitWarmUp);
             if (part == Part.FastPath)
@@ -118,12 +112,15 @@ internal static class EngineBench
             Console.WriteLine($"heavy imports ({heavy.Length} modules: {string.Join(", ", heavy)}):");
             var coldHeavy = await Measure.RunAsync("cold python3 importing them", 20, 1, () => Cold.RunAsync(python, heavyFile), warmup: 2);
             var preloaded = await Measure.RunAsync("fast path, modules preloaded", 100, 1, () => Job("heavy", heavyScript));
+            var preloadedIdle = await Measure.RunAsync("the same, 20 ms idle between", 50, 1, () => Job("heavy", heavyScript), pause: Measure.IdleGap);
             // What the ratio could be at best here: the same script forked from a bare Python loop that imported them.
             var heavyFloor = await Floor.RunAsync(python, heavyScript, 100, 1, heavy, "bare fork loop, them imported");
             Console.WriteLine("  " + coldHeavy);
             Console.WriteLine("  " + preloaded);
+            Console.WriteLine("  " + preloadedIdle);
             Console.WriteLine("  " + heavyFloor);
             Console.WriteLine($"  preloaded is {coldHeavy.P50Ms / preloaded.P50Ms:F1}x faster than cold (target >= 50x); " +
+                $"with 20 ms idle between jobs {coldHeavy.P50Ms / preloadedIdle.P50Ms:F1}x; " +
                 $"the bare fork loop {coldHeavy.P50Ms / heavyFloor.P50Ms:F1}x; preloaded is {preloaded.P50Ms / heavyFloor.P50Ms:F2}x that loop");
         }
         finally

@@ -27,6 +27,13 @@ internal static class Measure
     /// </summary>
     public static readonly TimeSpan JitWarmUp = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// The pause between jobs for the idle-machine numbers. Jobs back to back keep both cores busy with what the job
+    /// before left (its teardown, the next standby's fork); a job submitted now and then, as most are, finds them idle,
+    /// and on a virtual machine waking an idle core takes its time.
+    /// </summary>
+    public static readonly TimeSpan IdleGap = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Runs <paramref name="job"/> until <paramref name="duration"/> has passed (see <see cref="JitWarmUp"/>).</summary>
     public static async Task WarmUpAsync(Func<Task> job, TimeSpan duration)
     {
