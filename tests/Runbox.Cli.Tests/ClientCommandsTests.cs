@@ -86,6 +86,43 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task RunSave_DownloadsTheJobsArtifacts_AndJobsArtifactsListsAndDownloadsThemLater()
+    {
+        const string Make = "import os\nos.makedirs('out/deep')\nopen('out/deep/r.txt','w').write('deep')\nopen('top.csv','w').write('a,b')\nprint('made')\n";
+        var saved = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);
+        var later = saved + "-later";
+
+        var run = await fixture.RunAsync(Make, "run", "-", "--save", saved);
+        using var newest = System.Text.Json.JsonDocument.Parse((await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout);
+        var id = newest.RootElement.GetProperty("jobs")[0].GetProperty("id").GetString()!;
+        var table = await fixture.RunAsync(null, "jobs", "artifacts", id);
+        var download = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", later);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("made\n", run.Stdout);
+        Assert.Contains($"2 artifacts saved in {saved}", run.Stderr);
+        foreach (var folder in new[] { saved, later })
+        {
+            Assert.Equal("deep", await File.ReadAllTextAsync(Path.Combine(folder, "out", "deep", "r.txt")));
+            Assert.Equal("a,b", await File.ReadAllTextAsync(Path.Combine(folder, "top.csv")));
+        }
+        Assert.Matches(@"NAME +SIZE +CREATED\nout/deep/r\.txt +4 .*\ntop\.csv +3 ", table.Stdout);
+        Assert.Equal(0, download.ExitCode);
+    }
+
+    [Fact]
+    public async Task RunSave_RefusesAFolderItCannotMake_BeforeSubmitting()
+    {
+        var before = (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout;
+
+        var (code, _, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", "--save", "/proc/runbox-nowhere");
+
+        Assert.Equal(2, code);
+        Assert.Contains("cannot save artifacts in /proc/runbox-nowhere", stderr);
+        Assert.Equal(before, (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout);
+    }
+
+    [Fact]
     public async Task Keys_CreateListRevoke_WithTheAdminKeyFile()
     {
         var created = await fixture.RunAsync(null, "keys", "create", "robot");

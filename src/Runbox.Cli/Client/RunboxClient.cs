@@ -66,6 +66,19 @@ internal sealed partial class RunboxClient : IDisposable
         await EnsureAsync(response, ct);
     }
 
+    public Task<ArtifactListResponse> ArtifactsAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts", null, RunboxJsonContext.Default.ArtifactListResponse, ct);
+
+    /// <summary>Copies one artifact's bytes into <paramref name="target"/> as they arrive.</summary>
+    public async Task DownloadArtifactAsync(string id, string name, Stream target, CancellationToken ct)
+    {
+        var path = $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts/{string.Join('/', name.Split('/').Select(Uri.EscapeDataString))}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureAsync(response, ct);
+        await response.Content.CopyToAsync(target, ct);
+    }
+
     /// <summary>The job's live events: log lines, then the final job. Reconnects with Last-Event-ID if the stream drops.</summary>
     public async IAsyncEnumerable<(LogLineResponse? Line, JobResponse? Final)> EventsAsync(string id, [EnumeratorCancellation] CancellationToken ct)
     {
@@ -124,19 +137,20 @@ internal sealed partial class RunboxClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
-        HttpResponseMessage response;
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync(type, ct))!;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken ct)
+    {
         try
         {
-            response = await _http.SendAsync(request, ct);
+            return await _http.SendAsync(request, completion, ct);
         }
         catch (HttpRequestException e)
         {
             throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}");
-        }
-        using (response)
-        {
-            await EnsureAsync(response, ct);
-            return (await response.Content.ReadFromJsonAsync(type, ct))!;
         }
     }
 

@@ -30,6 +30,12 @@ internal static class ExecCommand
                 await Console.Error.WriteLineAsync($"runbox: unknown language '{parse.GetValue(scriptOptions.Lang)}'; use python, bash or node.");
                 return 2;
             }
+            var save = parse.GetValue(scriptOptions.Save);
+            if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {unusable}");
+                return 2;
+            }
             byte[] script;
             byte[]? stdin = null;
             try
@@ -55,6 +61,7 @@ internal static class ExecCommand
                 Stdin = stdin,
                 Network = parse.GetValue(scriptOptions.Network),
                 Fresh = parse.GetValue(scriptOptions.Fresh),
+                ArtifactDirectory = save is null ? null : Path.GetFullPath(save),
                 Limits = new JobLimits
                 {
                     Timeout = parse.GetValue(scriptOptions.Timeout) is { } t ? TimeSpan.FromSeconds(t) : null,
@@ -75,9 +82,11 @@ internal static class ExecCommand
             {
                 var result = await execution.Completion;
                 await Console.Out.WriteLineAsync(JsonSerializer.Serialize(JobResultJson.From(result), CliJson.Default.JobResultJson));
+                await ReportSavedAsync(result, save);
                 return result.ShellExitCode;
             }
             var final = await LiveOutput.WriteAsync(execution);
+            await ReportSavedAsync(final, save);
             if (final.Status == JobStatus.Error)
             {
                 await Console.Error.WriteLineAsync($"runbox: {final.Error}");
@@ -89,6 +98,15 @@ internal static class ExecCommand
             return final.ShellExitCode;
         });
         return command;
+    }
+
+    /// <summary>The engine copied the artifacts into the folder as the job ended; this says so.</summary>
+    private static async Task ReportSavedAsync(JobResult result, string? save)
+    {
+        if (save is not null)
+        {
+            await Console.Error.WriteLineAsync(SavedArtifacts.Summary(result.Artifacts.Count, save));
+        }
     }
 
     private static JobLanguage? ChooseLanguage(string? asked, string path)

@@ -6,7 +6,7 @@ using Runbox.Server.Jobs;
 
 namespace Runbox.Cli.Commands;
 
-/// <summary><c>runbox jobs list|get|logs [-f]|cancel|delete</c>.</summary>
+/// <summary><c>runbox jobs list|get|logs [-f]|artifacts [--save]|cancel|delete</c>.</summary>
 internal static class JobsCommand
 {
     public static Command Create()
@@ -15,6 +15,7 @@ internal static class JobsCommand
         command.Subcommands.Add(List());
         command.Subcommands.Add(Get());
         command.Subcommands.Add(Logs());
+        command.Subcommands.Add(Artifacts());
         command.Subcommands.Add(Simple("cancel", "Cancel a queued or running job.", async (api, id, ct) =>
         {
             var job = await api.CancelAsync(id, ct);
@@ -107,6 +108,37 @@ internal static class JobsCommand
         return command;
     }
 
+    private static Command Artifacts()
+    {
+        var client = new ClientOptions();
+        var id = new Argument<string>("id") { Description = "The job id." };
+        var save = new Option<string?>("--save") { Description = "Download them into this folder, their paths kept." };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
+        var command = new Command("artifacts", "List the files a job left in its working folder, or download them.") { id, save, json };
+        client.AddTo(command);
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            using var api = client.Connect(parse);
+            var jobId = parse.GetValue(id)!;
+            var list = await api.ArtifactsAsync(jobId, ct);
+            if (parse.GetValue(save) is { } folder)
+            {
+                await SavedArtifacts.DownloadAsync(api, jobId, list.Artifacts, folder, ct);
+                await Console.Error.WriteLineAsync(SavedArtifacts.Summary(list.Artifacts.Count, folder));
+            }
+            if (parse.GetValue(json))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(list, RunboxJsonContext.Default.ArtifactListResponse));
+            }
+            else if (parse.GetValue(save) is null)
+            {
+                Table.Write(["NAME", "SIZE", "CREATED"],
+                    list.Artifacts.Select(a => new[] { a.Name, a.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), a.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss") }));
+            }
+        }));
+        return command;
+    }
+
     private static Command Simple(string name, string description, Func<RunboxClient, string, CancellationToken, Task> action)
     {
         var client = new ClientOptions();
@@ -121,7 +153,7 @@ internal static class JobsCommand
         return command;
     }
 
-    /// <summary>Runs a client call: 0 when it worked, 1 with the server's message when it did not.</summary>
+    /// <summary>Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not.</summary>
     internal static async Task<int> Guard(Func<Task> action)
     {
         try
@@ -129,7 +161,7 @@ internal static class JobsCommand
             await action();
             return 0;
         }
-        catch (RunboxClientException e)
+        catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
             return 1;

@@ -36,6 +36,12 @@ internal static class RunCommand
             }
             var path = parse.GetValue(scriptOptions.File)!;
             var language = parse.GetValue(scriptOptions.Lang) ?? LanguageOf(path);
+            var save = parse.GetValue(scriptOptions.Save);
+            if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {unusable}");
+                return 2;
+            }
             string script;
             try
             {
@@ -77,7 +83,8 @@ internal static class RunCommand
                 Console.Out.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(job, RunboxJsonContext.Default.JobResponse) : job.Id);
                 return 0;
             }
-            return await FollowAsync(api, job.Id, parse.GetValue(json), cancellationToken);
+            var code = await FollowAsync(api, job.Id, parse.GetValue(json), cancellationToken);
+            return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
     }
@@ -132,6 +139,23 @@ internal static class RunCommand
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>Downloads the ended job's artifacts; the script's exit code, or 1 for a failed save after a job that succeeded.</summary>
+    private static async Task<int> SaveAsync(RunboxClient api, string id, string folder, int code, CancellationToken ct)
+    {
+        try
+        {
+            var artifacts = (await api.ArtifactsAsync(id, ct)).Artifacts;
+            await SavedArtifacts.DownloadAsync(api, id, artifacts, folder, ct);
+            await Console.Error.WriteLineAsync(SavedArtifacts.Summary(artifacts.Count, folder));
+            return code;
+        }
+        catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"runbox: could not save job {id}'s artifacts: {e.Message}");
+            return code == 0 ? 1 : code;
         }
     }
 

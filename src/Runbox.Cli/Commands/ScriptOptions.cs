@@ -5,7 +5,7 @@ namespace Runbox.Cli.Commands;
 
 /// <summary>
 /// The script and how to run it, as <c>runbox exec</c> (locally) and <c>runbox run</c> (on a server) both take them:
-/// the file, its arguments, its language, its limits, network and a fresh interpreter.
+/// the file, its arguments, its language, its limits, network, a fresh interpreter and where to save its artifacts.
 /// Runbox's options go before <c>--</c> and the script's after it. Before <c>--</c>, a word that looks like an option
 /// but is none of Runbox's is refused rather than passed to the script: a misspelt <c>--timeout</c> or an option the
 /// command lacks would otherwise run the job without it, silently.
@@ -34,11 +34,13 @@ internal sealed class ScriptOptions
 
     public Option<bool> Fresh { get; } = new("--fresh") { Description = "Python: run in a freshly started interpreter instead of the zygote's fast path." };
 
+    public Option<string?> Save { get; } = new("--save") { Description = "Save the job's artifacts (the files it leaves in its working folder) into this folder." };
+
     public void AddTo(Command command)
     {
         command.Arguments.Add(File);
         command.Arguments.Add(Args);
-        foreach (var option in new Option[] { Lang, Timeout, Memory, Cpu, Disk, Network, Fresh })
+        foreach (var option in new Option[] { Lang, Timeout, Memory, Cpu, Disk, Network, Fresh, Save })
         {
             command.Options.Add(option);
         }

@@ -75,8 +75,25 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Contains("disk limit exceeded", stderr);
     }
 
+    [Fact]
+    public async Task Exec_CopiesTheFilesTheScriptLeft_IntoTheSaveFolder_WithTheirPaths()
+    {
+        var script = Script("make.py", "import os\nos.makedirs('out/deep')\nopen('out/deep/r.txt','w').write('deep')\nopen('top.csv','w').write('a,b')");
+        var saved = Path.Combine(_directory, "saved");
+
+        var (code, _, stderr) = await RunAsync("", "exec", script, "--save", saved);
+
+        Assert.Equal(0, code);
+        Assert.Equal("deep", File.ReadAllText(Path.Combine(saved, "out", "deep", "r.txt")));
+        Assert.Equal("a,b", File.ReadAllText(Path.Combine(saved, "top.csv")));
+        // The script itself was an input, not something the job made.
+        Assert.False(File.Exists(Path.Combine(saved, "make.py")));
+        Assert.Contains($"2 artifacts saved in {saved}", stderr);
+    }
+
     [Theory]
     [InlineData("x.txt", "--lang", "cobol", "unknown language 'cobol'")]
+    [InlineData("made.py", "--save", "/proc/runbox-nowhere", "cannot save artifacts in /proc/runbox-nowhere")]
     [InlineData("argv.py", "--timeot", "1", "unknown option '--timeot'")]
     public async Task Exec_ExitsWith2NamingTheWrongArgument_RatherThanRunTheScript(string name, string option, string value, string message)
     {
