@@ -110,15 +110,17 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, download.ExitCode);
     }
 
-    [Fact]
-    public async Task RunSave_RefusesAFolderItCannotMake_BeforeSubmitting()
+    [Theory]
+    [InlineData("/proc/runbox-nowhere", null, "cannot save artifacts in /proc/runbox-nowhere")]
+    [InlineData("saved", "--detach", "--save waits for the job's end")]
+    public async Task RunSave_IsRefusedBeforeSubmitting_WhenItCannotBeDone(string folder, string? detach, string message)
     {
         var before = (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout;
 
-        var (code, _, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", "--save", "/proc/runbox-nowhere");
+        var (code, _, stderr) = await fixture.RunAsync("print(1)\n", ["run", "-", "--save", Path.Combine(fixture.DataDirectory, folder), .. detach is null ? [] : new[] { detach }]);
 
         Assert.Equal(2, code);
-        Assert.Contains("cannot save artifacts in /proc/runbox-nowhere", stderr);
+        Assert.Contains(message, stderr);
         Assert.Equal(before, (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout);
     }
 

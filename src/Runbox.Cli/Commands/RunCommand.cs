@@ -37,6 +37,11 @@ internal static class RunCommand
             var path = parse.GetValue(scriptOptions.File)!;
             var language = parse.GetValue(scriptOptions.Lang) ?? LanguageOf(path);
             var save = parse.GetValue(scriptOptions.Save);
+            if (save is not null && parse.GetValue(detach))
+            {
+                await Console.Error.WriteLineAsync("runbox: --save waits for the job's end, --detach does not; use 'runbox jobs artifacts ID --save DIR' later instead.");
+                return 2;
+            }
             if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
             {
                 await Console.Error.WriteLineAsync($"runbox: {unusable}");
