@@ -32,7 +32,16 @@ internal static class RunboxProcess
             await process.StandardInput.WriteAsync(stdin);
         }
         process.StandardInput.Close();
-        await process.WaitForExitAsync().WaitAsync(timeout);
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            // A command that should have ended (a server that should have refused to start) is not left running.
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
         return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -50,6 +50,19 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         AssertNoStackTrace(stderr);
     }
 
+    [Theory]
+    [InlineData("/tmp/runbox:tests.sock", "holds a ':' or ';'")]
+    [InlineData("/tmp/runbox-tests-a-socket-path-well-beyond-what-the-address-of-a-unix-socket-can-hold-which-is-107-bytes.sock", "is longer than 107 bytes")]
+    public async Task Serve_ExitsWith2NamingTheSocketSetting_WhenNoSocketCanBeAtThatPath(string socket, string why)
+    {
+        var (code, stderr) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data, "--socket", socket);
+
+        Assert.Equal(2, code);
+        Assert.Contains("runbox: invalid configuration:", stderr);
+        Assert.Contains($"Runbox:Socket: the socket path {socket} {why}", stderr);
+        AssertNoStackTrace(stderr);
+    }
+
     private async Task<(int ExitCode, string Stderr)> ServeAsync(params string[] args)
     {
         var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["serve", .. args], TimeSpan.FromSeconds(90));

@@ -21,6 +21,10 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         {
             errors.Add("Runbox:DataDirectory must not be empty.");
         }
+        else if (Rpc.RpcSocket.PathFor(options) is { } socket && Rpc.RpcSocket.Unusable(socket) is { } unusable)
+        {
+            errors.Add($"Runbox:Socket: {unusable}");
+        }
         if (options.Workers is < 1 or > 1024)
         {
             errors.Add($"Runbox:Workers must be between 1 and 1024 (got {options.Workers}).");

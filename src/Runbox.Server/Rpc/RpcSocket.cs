@@ -38,6 +38,21 @@ public static class RpcSocket
     public static bool IsSocketRequest(HttpContext http) => SocketConnections.ContainsKey(http.Connection.Id);
 
     /// <summary>
+    /// Why there can be no socket at <paramref name="path"/>, or null: a Unix socket's address holds at most 107 bytes,
+    /// and Kestrel reads its address (<c>http://unix:PATH</c>) only up to a ':' and splits address lists at ';'.
+    /// </summary>
+    public static string? Unusable(string path)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+        {
+            return $"the socket path {path} is longer than {MaxPathBytes} bytes; give a shorter one with --socket (or --socket none).";
+        }
+        return path.IndexOfAny([':', ';']) >= 0
+            ? $"the socket path {path} holds a ':' or ';', which the server cannot listen on; give another one with --socket (or --socket none)."
+            : null;
+    }
+
+    /// <summary>
     /// Listens on the socket beside the HTTP addresses (<c>--urls</c>, Kestrel's default when none). Kestrel binds
     /// either its addresses or endpoints set in code, and warns at every start when it is given both; so the socket
     /// joins the addresses, and its connections are told apart by its path.
@@ -53,10 +68,7 @@ public static class RpcSocket
         builder.WebHost.UseUrls($"{urls};http://unix:{path}");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes || path.Contains(';'))
-            {
-                throw new InvalidOperationException($"The socket path {path} is longer than {MaxPathBytes} bytes or holds a ';'; give another one with --socket.");
-            }
+            // The path was checked with the other settings (Unusable), before the server started.
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             RemoveStale(path);
             kestrel.ConfigureEndpointDefaults(listen =>
