@@ -50,6 +50,28 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         AssertNoStackTrace(stderr);
     }
 
+    [Fact]
+    public async Task Serve_ExitsWithAMessage_WhenAnotherServerListensOnItsSocket()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"runbox-taken-{Guid.NewGuid():N}.sock");
+        using var other = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        other.Bind(new UnixDomainSocketEndPoint(path));
+        other.Listen();
+        try
+        {
+            var (code, stderr) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data, "--socket", path);
+
+            Assert.Equal(1, code);
+            Assert.Contains($"runbox: cannot start: Another server listens on {path}; stop it or give another path with --socket.", stderr);
+            AssertNoStackTrace(stderr);
+            Assert.True(File.Exists(path), "the other server's socket was left in place");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData("/tmp/runbox:tests.sock", "holds a ':' or ';'")]
     [InlineData("/tmp/runbox-tests-a-socket-path-well-beyond-what-the-address-of-a-unix-socket-can-hold-which-is-107-bytes.sock", "is longer than 107 bytes")]

@@ -127,6 +127,6 @@ public static class RpcSocket
             File.Delete(path);
             return;
         }
-        throw new InvalidOperationException($"Another server listens on {path}; stop it or give another path with --socket.");
+        throw new IOException($"Another server listens on {path}; stop it or give another path with --socket.");
     }
 }
