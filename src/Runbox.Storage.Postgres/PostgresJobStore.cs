@@ -85,7 +85,7 @@ public sealed partial class PostgresJobStore : IJobStore, IRuntimeStore
         var known = PostgresMigrations.Known();
         if (applied.FirstOrDefault(version => known.All(m => m.Version != version)) is var unknown and > 0)
         {
-            throw new InvalidOperationException(
+            throw new StoreVersionException(
                 $"The database has schema version {unknown}, which this Runbox does not know (it knows up to {known[^1].Version}).");
         }
         foreach (var (version, sql) in known.Where(m => !applied.Contains(m.Version)))

@@ -70,7 +70,7 @@ public sealed partial class SqliteJobStore : IJobStore, IRuntimeStore
             var known = SqliteMigrations.Known();
             if (applied.FirstOrDefault(version => known.All(m => m.Version != version)) is var unknown and > 0)
             {
-                throw new InvalidOperationException(
+                throw new StoreVersionException(
                     $"The database {DatabaseFileName} has schema version {unknown}, which this Runbox does not know (it knows up to {known[^1].Version}).");
             }
             foreach (var (version, sql) in known.Where(m => !applied.Contains(m.Version)))

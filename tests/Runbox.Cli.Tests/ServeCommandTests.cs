@@ -51,6 +51,28 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Serve_ExitsWithAMessage_WhenANewerRunboxMigratedItsDatabase()
+    {
+        await using (var store = new Runbox.Storage.Sqlite.SqliteJobStore(_data))
+        {
+            await store.MigrateAsync();
+        }
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_data, "runbox.db")};Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var future = connection.CreateCommand();
+            future.CommandText = "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)";
+            await future.ExecuteNonQueryAsync();
+        }
+
+        var (code, stderr) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data);
+
+        Assert.Equal(1, code);
+        Assert.Contains("runbox: cannot start: The database runbox.db has schema version 999, which this Runbox does not know", stderr);
+        AssertNoStackTrace(stderr);
+    }
+
+    [Fact]
     public async Task Serve_ExitsWithAMessage_WhenAnotherServerListensOnItsSocket()
     {
         var path = Path.Combine(Path.GetTempPath(), $"runbox-taken-{Guid.NewGuid():N}.sock");

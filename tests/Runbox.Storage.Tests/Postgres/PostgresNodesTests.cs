@@ -49,7 +49,7 @@ public sealed class PostgresNodesTests(PostgresCluster cluster)
             await future.ExecuteNonQueryAsync();
         }
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync());
+        var error = await Assert.ThrowsAsync<StoreVersionException>(() => store.MigrateAsync());
 
         Assert.Contains("999", error.Message);
     }
