@@ -96,7 +96,8 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         using var newest = System.Text.Json.JsonDocument.Parse((await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout);
         var id = newest.RootElement.GetProperty("jobs")[0].GetProperty("id").GetString()!;
         var table = await fixture.RunAsync(null, "jobs", "artifacts", id);
-        var download = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", later);
+        // With a trailing slash, as a shell's completion writes a folder.
+        var download = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", later + "/");
 
         Assert.Equal(0, run.ExitCode);
         Assert.Equal("made\n", run.Stdout);

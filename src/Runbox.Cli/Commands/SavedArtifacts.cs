@@ -10,7 +10,8 @@ internal static class SavedArtifacts
     /// <summary>Downloads each artifact from the server into <paramref name="folder"/> (made if missing).</summary>
     public static async Task DownloadAsync(RunboxClient api, string jobId, IReadOnlyList<ArtifactResponse> artifacts, string folder, CancellationToken ct)
     {
-        var root = Path.GetFullPath(folder);
+        // "out/" as much as "out": without its trailing slash, so that root + '/' prefixes every path inside it.
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         Directory.CreateDirectory(root);
         foreach (var artifact in artifacts)
         {
