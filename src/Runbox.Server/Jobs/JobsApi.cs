@@ -97,7 +97,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("limit", "must be between 1 and 200.");
         }
-        if (cursor is { Length: > 512 })
+        if (cursor is not null && (cursor.Length > 512 || !JobCursor.TryDecode(cursor, out _)))
         {
             return Problems.BadRequest("cursor", "is not a cursor this server gave out.");
         }

@@ -161,21 +161,18 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
             status = JobStatusExtensions.TryParseWire(text, out var parsed) ? parsed
                 : throw RpcException.Params("status must be one of queued, running, succeeded, failed, timed_out, cancelled, error");
         }
-        JobPage page;
-        try
-        {
-            page = await jobs.Store.ListJobsAsync(new JobQuery
-            {
-                Owner = caller.IsAdmin ? null : caller.KeyId,
-                Status = status,
-                Limit = (int)(p.OptionalInteger("limit", 1, 200) ?? 50),
-                Cursor = p.OptionalString("cursor"),
-            }, ct);
-        }
-        catch (ArgumentException)
+        var cursor = p.OptionalString("cursor");
+        if (cursor is not null && !JobCursor.TryDecode(cursor, out _))
         {
             throw RpcException.Params("cursor is not one this server gave out");
         }
+        var page = await jobs.Store.ListJobsAsync(new JobQuery
+        {
+            Owner = caller.IsAdmin ? null : caller.KeyId,
+            Status = status,
+            Limit = (int)(p.OptionalInteger("limit", 1, 200) ?? 50),
+            Cursor = cursor,
+        }, ct);
         return Json(new RpcSessionList(page.Jobs.Select(j => j.ToResponse()).ToList(), page.NextCursor), RpcJsonContext.Default.RpcSessionList);
     }
 

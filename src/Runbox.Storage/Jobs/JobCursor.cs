@@ -17,15 +17,21 @@ public readonly record struct JobCursor(DateTimeOffset CreatedAt, string Id)
     }
 
     /// <exception cref="ArgumentException">The cursor was not made by <see cref="Encode"/>.</exception>
-    public static JobCursor Decode(string cursor)
+    public static JobCursor Decode(string cursor) =>
+        TryDecode(cursor, out var decoded) ? decoded : throw new ArgumentException("The cursor is not one this store returned.", nameof(cursor));
+
+    /// <summary>Whether <paramref name="cursor"/> was made by <see cref="Encode"/>: what the API checks before a store sees it.</summary>
+    public static bool TryDecode(string cursor, out JobCursor decoded)
     {
+        decoded = default;
         try
         {
             var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
             var bar = text.IndexOf('|', StringComparison.Ordinal);
             if (bar > 0 && long.TryParse(text.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
             {
-                return new JobCursor(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
+                decoded = new JobCursor(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
+                return true;
             }
         }
         catch (FormatException)
@@ -34,6 +40,6 @@ public readonly record struct JobCursor(DateTimeOffset CreatedAt, string Id)
         catch (ArgumentOutOfRangeException)
         {
         }
-        throw new ArgumentException("The cursor is not one this store returned.", nameof(cursor));
+        return false;
     }
 }

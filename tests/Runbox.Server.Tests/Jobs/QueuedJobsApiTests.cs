@@ -103,6 +103,8 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData("/api/v1/jobs?limit=abc", "limit", "whole number")]
     [InlineData("/api/v1/jobs/01a23aca58517ad2838101ef30a41222/logs?after_seq=x", "after_seq", "whole number")]
     [InlineData("/api/v1/jobs/01a23aca58517ad2838101ef30a41222/logs?limit=9999999999", "limit", "whole number")]
+    [InlineData("/api/v1/jobs?cursor=zzz", "cursor", "is not a cursor this server gave out")]
+    [InlineData("/api/v1/jobs?cursor=eHx5", "cursor", "is not a cursor this server gave out")]
     public async Task Get_Returns400NamingTheQueryValue_WhenItDoesNotConvert(string url, string field, string rule)
     {
         var response = await _server.Admin.GetAsync(url);
