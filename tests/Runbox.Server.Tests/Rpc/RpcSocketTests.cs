@@ -147,6 +147,7 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         Assert.Equal(-32602, noRuntime.Code);
         Assert.Contains("nowhere", noRuntime.Data);
         Assert.Equal(-32001, (await rpc.ErrorAsync("session_get", new { session_id = "nope" })).Code);
+        Assert.Equal((-32602, "cursor is not one this server gave out"), await rpc.ErrorAsync("session_list", new { cursor = "zzz" }));
     }
 
     [Fact]
