@@ -24,6 +24,7 @@ internal sealed class JobRun
     private bool _ownsDirectory;
     private SlotDisks? _disk; // set when the job's folder is its slot's size-limited tmpfs
     private string _entryPath = "";
+    private string? _scriptInCallersFolder; // the script text, written into the caller's folder under a name of ours
     private int _stopReason; // a StopReason, set once
     private CgroupUsage? _usage;
     private Task _reaped = Task.CompletedTask; // the status socket's reader, which ends once the job's processes are reaped
@@ -105,6 +106,13 @@ internal sealed class JobRun
         }
         var files = new Dictionary<string, byte[]>(Request.Files ?? new Dictionary<string, byte[]>());
         var entry = Request.Entrypoint ?? Request.Language.DefaultEntrypoint();
+        if (Request.Script is not null && !_ownsDirectory && Request.Entrypoint is null)
+        {
+            // The caller's folder may hold a main.py of its own: the script text goes in under a name of the engine's,
+            // never over a file of theirs, and leaves with the job (Finish).
+            entry = $".runbox-script-{Guid.NewGuid().ToString("N")[..12]}{Path.GetExtension(entry)}";
+            _scriptInCallersFolder = Path.Combine(Directory, entry);
+        }
         if (Request.Script is not null)
         {
             files[entry] = Encoding.UTF8.GetBytes(Request.Script);
@@ -551,6 +559,10 @@ internal sealed class JobRun
         }
         finally
         {
+            if (_scriptInCallersFolder is not null)
+            {
+                File.Delete(_scriptInCallersFolder);
+            }
             if (!_ownsDirectory)
             {
                 // The job ran as a slot uid that owned the caller's folder meanwhile; hand it all back.

@@ -242,6 +242,22 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
         Directory.Delete(directory, recursive: true);
     }
 
+    [Fact]
+    public async Task RunAsync_InGivenDirectory_LeavesTheCallersMainPyAlone_AndTakesItsScriptAway()
+    {
+        var directory = Directory.CreateTempSubdirectory("runbox-given-").FullName;
+        File.WriteAllText(Path.Combine(directory, "main.py"), "print('the caller\'s own main')");
+
+        var result = await Engine.RunAsync(Python("import os, sys\nprint(open('main.py').read())\nprint(os.path.basename(sys.argv[0]) != 'main.py')") with { WorkingDirectory = directory });
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("print('the caller\'s own main')\nTrue\n", Out(result));
+        Assert.Equal("print('the caller\'s own main')", File.ReadAllText(Path.Combine(directory, "main.py")));
+        Assert.Equal(["main.py"], Directory.GetFiles(directory).Select(Path.GetFileName));
+        Assert.Empty(result.Artifacts);
+        Directory.Delete(directory, recursive: true);
+    }
+
     private static long OwnerOf(string path)
     {
         using var process = System.Diagnostics.Process.Start(new ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true })!;
