@@ -39,6 +39,22 @@ public static class RunboxApp
         ["--socket"] = "Runbox:Socket",
     };
 
+    /// <summary>
+    /// The settings as given. A value that does not convert (<c>--Runbox:Workers=abc</c>) is an invalid configuration,
+    /// reported as the validator's findings are, not an exception from the binder.
+    /// </summary>
+    private static RunboxOptions Bind(IConfiguration configuration)
+    {
+        try
+        {
+            return configuration.GetSection(RunboxOptions.Section).Get<RunboxOptions>() ?? new RunboxOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions), [e.Message]);
+        }
+    }
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
@@ -50,7 +66,7 @@ public static class RunboxApp
         var services = builder.Services;
         services.AddOptions<RunboxOptions>().BindConfiguration(RunboxOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RunboxOptions>, RunboxOptionsValidator>();
-        var configured = builder.Configuration.GetSection(RunboxOptions.Section).Get<RunboxOptions>() ?? new RunboxOptions();
+        var configured = Bind(builder.Configuration);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataFolder>();

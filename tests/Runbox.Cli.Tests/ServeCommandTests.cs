@@ -94,6 +94,17 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Serve_ExitsWith2NamingTheSetting_WhenAValueDoesNotConvert()
+    {
+        var (code, stderr) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data, "--Runbox:Maximums:TimeoutSeconds=abc");
+
+        Assert.Equal(2, code);
+        Assert.Contains("runbox: invalid configuration:", stderr);
+        Assert.Contains("'abc' at 'Runbox:Maximums:TimeoutSeconds'", stderr);
+        AssertNoStackTrace(stderr);
+    }
+
     [Theory]
     [InlineData("/tmp/runbox:tests.sock", "holds a ':' or ';'")]
     [InlineData("/tmp/runbox-tests-a-socket-path-well-beyond-what-the-address-of-a-unix-socket-can-hold-which-is-107-bytes.sock", "is longer than 107 bytes")]
