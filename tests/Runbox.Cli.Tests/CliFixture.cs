@@ -18,7 +18,10 @@ public sealed class CliFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = RunboxApp.Build(["--urls=http://127.0.0.1:0", $"--Runbox:DataDirectory={DataDirectory}", "--Runbox:Workers=2"], builder => builder.Logging.ClearProviders());
+        // Packages only from an empty local folder: an install fails at once, and nothing is fetched from elsewhere.
+        var wheels = Directory.CreateDirectory(Path.Combine(DataDirectory, "wheels")).FullName;
+        _app = RunboxApp.Build(["--urls=http://127.0.0.1:0", $"--Runbox:DataDirectory={DataDirectory}", "--Runbox:Workers=2",
+            "--Runbox:Packages:Offline=true", $"--Runbox:Packages:FindLinks={wheels}"], builder => builder.Logging.ClearProviders());
         await _app.StartAsync();
         Server = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }

@@ -126,6 +126,23 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Runtimes_ExitWith1AndSayWhy_WhenTheRuntimeDidNotBuild()
+    {
+        var create = await fixture.RunAsync(null, "runtimes", "create", "clibroken", "-p", "nosuchpackage");
+        var test = await fixture.RunAsync(null, "runtimes", "test", "clibroken");
+        var delete = await fixture.RunAsync(null, "runtimes", "delete", "clibroken");
+        output.WriteLine(create.Stdout + create.Stderr + test.Stderr);
+
+        Assert.Equal(1, create.ExitCode);
+        Assert.Contains("clibroken: failed", create.Stdout);
+        Assert.Contains("error: Installing packages failed", create.Stdout);
+        Assert.DoesNotContain("smoke test job", create.Stdout);
+        Assert.Equal(1, test.ExitCode);
+        Assert.Contains("did not build", test.Stderr);
+        Assert.Equal(0, delete.ExitCode);
+    }
+
+    [Fact]
     public async Task Keys_CreateListRevoke_WithTheAdminKeyFile()
     {
         var created = await fixture.RunAsync(null, "keys", "create", "robot");

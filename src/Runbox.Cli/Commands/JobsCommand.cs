@@ -154,12 +154,18 @@ internal static class JobsCommand
     }
 
     /// <summary>Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not.</summary>
-    internal static async Task<int> Guard(Func<Task> action)
+    internal static Task<int> Guard(Func<Task> action) => Guard(async () =>
+    {
+        await action();
+        return 0;
+    });
+
+    /// <summary>As above, for a call that decides its own exit code when it gets an answer.</summary>
+    internal static async Task<int> Guard(Func<Task<int>> action)
     {
         try
         {
-            await action();
-            return 0;
+            return await action();
         }
         catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)
         {

@@ -45,7 +45,7 @@ internal static class RuntimesCommand
                 Preload = [.. parse.GetValue(preload) ?? []],
                 SystemSitePackages = parse.GetValue(systemSite),
             }, ct);
-            await FollowAsync(api, runtime, parse.GetValue(noWait), ct);
+            return await FollowAsync(api, runtime, parse.GetValue(noWait), ct);
         }));
         command.Subcommands.Add(create);
 
@@ -64,7 +64,7 @@ internal static class RuntimesCommand
                 Packages = [.. parse.GetValue(installPackages) ?? []],
                 Preload = [.. parse.GetValue(installPreload) ?? []],
             }, ct);
-            await FollowAsync(api, runtime, parse.GetValue(installNoWait), ct);
+            return await FollowAsync(api, runtime, parse.GetValue(installNoWait), ct);
         }));
         command.Subcommands.Add(install);
 
@@ -75,7 +75,7 @@ internal static class RuntimesCommand
         test.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
             using var api = testClient.Connect(parse);
-            Report(await api.TestRuntimeAsync(parse.GetValue(testName)!, ct));
+            return Report(await api.TestRuntimeAsync(parse.GetValue(testName)!, ct));
         }));
         command.Subcommands.Add(test);
 
@@ -94,8 +94,8 @@ internal static class RuntimesCommand
         return command;
     }
 
-    /// <summary>Polls the runtime, printing each new progress line, until it is operational or failed.</summary>
-    private static async Task FollowAsync(RunboxClient api, RuntimeResponse runtime, bool noWait, CancellationToken ct)
+    /// <summary>Polls the runtime, printing each new progress line, until it is operational or failed: 1 when failed.</summary>
+    private static async Task<int> FollowAsync(RunboxClient api, RuntimeResponse runtime, bool noWait, CancellationToken ct)
     {
         string? last = null;
         while (!noWait && runtime.State is "installing" or "ready")
@@ -109,10 +109,11 @@ internal static class RuntimesCommand
             await Task.Delay(500, ct);
             runtime = await api.GetRuntimeAsync(runtime.Name, ct);
         }
-        Report(runtime);
+        return Report(runtime);
     }
 
-    private static void Report(RuntimeResponse runtime)
+    /// <summary>Prints the runtime's state: 0 as it stands, 1 when it failed (the command then failed too).</summary>
+    private static int Report(RuntimeResponse runtime)
     {
         Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {runtime.Packages.Count} packages)");
         foreach (var (module, error) in runtime.PreloadErrors)
@@ -126,7 +127,8 @@ internal static class RuntimesCommand
             {
                 Console.Out.WriteLine($"  smoke test job: {job} (runbox jobs logs {job})");
             }
-            Environment.ExitCode = 1;
+            return 1;
         }
+        return 0;
     }
 }

@@ -74,6 +74,7 @@ public sealed partial class RuntimeManager(
                 {
                     State = RuntimeState.Failed,
                     Progress = null,
+                    SmokeTestJobId = null,
                     Error = "The server stopped while this runtime was installing; install again or delete it.",
                 }, cancellationToken);
             }
@@ -188,9 +189,10 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Invalid("packages", "give at least one package to install (or preload module to add).");
         }
+        // Before the lock, which a build in progress holds until it ends: an install then is refused, not queued behind it.
+        CheckInstallable(await GetAsync(name, cancellationToken), wanted);
         if (!RunsJobs)
         {
-            CheckInstallable(await GetAsync(name, cancellationToken), wanted);
             if (_builds.TryRemove(name, out var waiting))
             {
                 // The wait for the last smoke test (it holds the runtime's lock): this install's own smoke test replaces it.
@@ -230,6 +232,11 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing; test it when that is done.");
         }
+        if (runtime.State == RuntimeState.Failed && runtime.SmokeTestJobId is null)
+        {
+            // Its environment never finished building (FailAsync): a smoke test would pass on half of it.
+            throw RuntimeRequestException.Conflict($"Runtime '{name}' did not build ({runtime.Error}); install packages again or delete it.");
+        }
         if (RunsJobs)
         {
             if (!File.Exists(runtime.InterpreterPath))
@@ -237,6 +244,11 @@ public sealed partial class RuntimeManager(
                 throw RuntimeRequestException.Conflict($"Runtime '{name}' has no interpreter at {runtime.InterpreterPath}; install it again or delete it.");
             }
             Register(runtime);
+        }
+        if (runtime.State == RuntimeState.Failed)
+        {
+            // Workers claim jobs only of runtimes ready or operational: the smoke test's own job included.
+            runtime = await SaveAsync(runtime with { State = RuntimeState.Ready, Progress = "smoke test", Error = null }, cancellationToken);
         }
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         return await SmokeTestAsync(runtime, SmokeTestTimeout, linked.Token);
@@ -248,6 +260,19 @@ public sealed partial class RuntimeManager(
         if (name == RuntimeRules.DefaultName)
         {
             throw RuntimeRequestException.Invalid("name", "runtime 'default' cannot be deleted.");
+        }
+        if ((await GetAsync(name, cancellationToken)).State == RuntimeState.Installing)
+        {
+            // Before the lock, which the build holds until it ends: refused at once, or (forced) the build is stopped
+            // rather than waited for.
+            if (!force)
+            {
+                throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing; delete with force=true to stop it.");
+            }
+            if (_builds.TryRemove(name, out var building))
+            {
+                await building.CancelAsync();
+            }
         }
         var gate = Lock(name);
         await gate.WaitAsync(cancellationToken);
@@ -522,7 +547,8 @@ public sealed partial class RuntimeManager(
     private async Task FailAsync(RuntimeRecord runtime, string error, CancellationToken cancellationToken)
     {
         Log.RuntimeFailed(logger, runtime.Name, error);
-        await SaveAsync(runtime with { State = RuntimeState.Failed, Progress = null, Error = error }, cancellationToken);
+        // No smoke test ran on what failed to build: one kept from before would be taken for this failure's (TestAsync).
+        await SaveAsync(runtime with { State = RuntimeState.Failed, Progress = null, Error = error, SmokeTestJobId = null }, cancellationToken);
     }
 
     /// <summary>Tells the engine about the runtime; its zygote (re)starts with these preloads on next use.</summary>

@@ -102,6 +102,48 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Test_RerunsTheSmokeTest_WhenItFailed_ButIsRefused_WhenTheRuntimeDidNotBuild()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "broken", Packages = ["brokenprint"] });
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "unbuilt", Packages = ["nosuchpackage"] });
+        var broken = await server.Admin.WaitSettledAsync("broken");
+        var unbuilt = await server.Admin.WaitSettledAsync("unbuilt");
+
+        var retest = await server.Admin.PostAsync("/api/v1/runtimes/broken/test", null);
+        var refused = await server.Admin.PostAsync("/api/v1/runtimes/unbuilt/test", null);
+
+        Assert.Equal(("failed", "failed"), (broken.State, unbuilt.State));
+        Assert.Null(unbuilt.SmokeTestJobId);
+        // The smoke test ran again (a new job, claimed although the runtime had failed) and failed as before.
+        var tested = await retest.ReadAsync<RuntimeResponse>();
+        Assert.Equal("failed", tested.State);
+        Assert.NotEqual(broken.SmokeTestJobId, tested.SmokeTestJobId);
+        Assert.Contains("print is broken", tested.Error);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("did not build", (await refused.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task DeleteAndInstall_AreRefusedAtOnce_WhileInstalling_UntilDeleteIsForced()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "slow", Packages = ["tinypkg"] });
+
+        var delete = await server.Admin.DeleteAsync("/api/v1/runtimes/slow");
+        var install = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/slow/packages", new RuntimeInstallRequest { Packages = ["extrapkg"] }, RunboxJson.Options);
+        // Still installing once both were answered: they were refused, not queued behind the build (a venv, then pip).
+        var state = (await server.Admin.GetRuntimeAsync("slow")).State;
+        var forced = await server.Admin.DeleteAsync("/api/v1/runtimes/slow?force=true");
+
+        Assert.Equal("installing", state);
+        Assert.Equal(HttpStatusCode.Conflict, delete.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, install.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, forced.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Admin.GetAsync("/api/v1/runtimes/slow")).StatusCode);
+    }
+
+    [Fact]
     public async Task Submit_RefusesWithProblem_WhenRuntimeUnknown()
     {
         await using var server = await RuntimeServer.StartAsync(output);
