@@ -94,6 +94,19 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("serve", "--wrokers", "2")]
+    [InlineData("worker", "--stroe=Host=x", "")]
+    public async Task Node_ExitsWith2NamingAMisspeltOption_RatherThanStartWithoutIt(string command, string option, string value)
+    {
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [command, "--urls", "http://127.0.0.1:0", "--data", _data, option, .. value.Length > 0 ? new[] { value } : []],
+            TimeSpan.FromSeconds(90));
+        output.WriteLine(stdout + stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"runbox: unknown option '{option.Split('=')[0]}'", stderr);
+    }
+
     [Fact]
     public async Task Serve_ExitsWith2NamingTheSetting_WhenAValueDoesNotConvert()
     {

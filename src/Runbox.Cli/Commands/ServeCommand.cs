@@ -45,6 +45,11 @@ internal static class ServeCommand
                 args.Add("--Runbox:NoWorker=true");
             }
             NodeArguments.Add(args, parse.GetValue(store), parse.GetValue(name));
+            if (NodeArguments.Refusal(parse.UnmatchedTokens, "serve") is { } refusal)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {refusal}");
+                return 2;
+            }
             args.AddRange(parse.UnmatchedTokens);
             return await RunAsync(args, cancellationToken);
         });
