@@ -5,17 +5,24 @@ namespace Runbox.Cli.Tests;
 /// <summary>The built CLI (<c>dotnet runbox.dll</c>) run as a user runs it: its own process, stdin given then closed.</summary>
 internal static class RunboxProcess
 {
+    /// <param name="mergeStderr">Both streams into one pipe, as on a terminal: all of it comes back as Stdout.</param>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
-        string? stdin, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+        string? stdin, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null, bool mergeStderr = false)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var dll = Path.Combine(AppContext.BaseDirectory, "runbox.dll");
+        var start = new ProcessStartInfo(mergeStderr ? "sh" : "dotnet")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        if (mergeStderr)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("exec dotnet \"$0\" \"$@\" 2>&1");
+        }
+        start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -11,36 +11,14 @@ internal static class LiveOutput
     {
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
-        // A line's newline is written when the next line of its stream arrives, and the last one only if the
-        // job really ended its output with one, so the bytes match what the job wrote.
-        bool stdoutOpen = false, stderrOpen = false;
         await foreach (var line in execution.ReadLogsAsync())
         {
-            var (stream, open) = line.Stream == LogStream.Stdout ? (stdout, stdoutOpen) : (stderr, stderrOpen);
-            if (open)
-            {
-                stream.WriteByte((byte)'\n');
-            }
-            stream.Write(Encoding.UTF8.GetBytes(line.Text));
+            var stream = line.Stream == LogStream.Stdout ? stdout : stderr;
+            // Each line with its newline at once (so lines of the two streams interleave whole on a terminal), and none
+            // where the job wrote none: the bytes match what it wrote.
+            stream.Write(Encoding.UTF8.GetBytes(line.Ended ? line.Text + "\n" : line.Text));
             stream.Flush();
-            if (line.Stream == LogStream.Stdout)
-            {
-                stdoutOpen = true;
-            }
-            else
-            {
-                stderrOpen = true;
-            }
         }
-        var result = await execution.Completion;
-        if (stdoutOpen && result.Stdout is [.., (byte)'\n'])
-        {
-            stdout.WriteByte((byte)'\n');
-        }
-        if (stderrOpen && result.Stderr is [.., (byte)'\n'])
-        {
-            stderr.WriteByte((byte)'\n');
-        }
-        return result;
+        return await execution.Completion;
     }
 }

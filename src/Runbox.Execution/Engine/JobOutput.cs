@@ -99,12 +99,12 @@ internal sealed class JobOutput
                     line.Write(data);
                     if (line.Length >= MaxLineBytes)
                     {
-                        PublishLocked(stream, line);
+                        PublishLocked(stream, line, ended: false);
                     }
                     break;
                 }
                 line.Write(data[..newline]);
-                PublishLocked(stream, line);
+                PublishLocked(stream, line, ended: true);
                 data = data[(newline + 1)..];
             }
         }
@@ -121,15 +121,15 @@ internal sealed class JobOutput
             var line = stream == LogStream.Stdout ? _stdoutLine : _stderrLine;
             if (line.Length > 0)
             {
-                PublishLocked(stream, line);
+                PublishLocked(stream, line, ended: false);
             }
         }
     }
 
-    private void PublishLocked(LogStream stream, MemoryStream line)
+    private void PublishLocked(LogStream stream, MemoryStream line, bool ended)
     {
         var text = Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length);
         line.SetLength(0);
-        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, stream, text));
+        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, stream, text) { Ended = ended });
     }
 }

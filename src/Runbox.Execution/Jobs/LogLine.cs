@@ -13,5 +13,12 @@ public enum LogStream
 /// </summary>
 public sealed record LogLine(long Seq, DateTimeOffset Timestamp, LogStream Stream, string Text)
 {
+    /// <summary>
+    /// Whether the job ended this line with a newline. False for the last line of a stream that did not end with one, and
+    /// for each piece of a line too long to wait for: what follows it continues the same line. Live only: lines read
+    /// back from a store say true.
+    /// </summary>
+    public bool Ended { get; init; } = true;
+
     public string StreamName => Stream == LogStream.Stdout ? "stdout" : "stderr";
 }

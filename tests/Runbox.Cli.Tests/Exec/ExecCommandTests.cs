@@ -29,6 +29,20 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_WritesEachLineWithItsNewlineAtOnce_SoStreamsInterleaveWholeOnOneTerminal()
+    {
+        // Pauses between the streams: they reach the CLI on two sockets, so only time orders them.
+        var script = Script("both.py", "import sys, time\nprint('out 0', flush=True)\ntime.sleep(0.3)\nprint('err 0', file=sys.stderr, flush=True)\n" +
+            "time.sleep(0.3)\nprint('out 1', flush=True)\nsys.stdout.write('no newline')");
+        // As on a terminal: both streams into one.
+        var (code, combined, _) = await RunboxProcess.RunAsync(null, ["exec", script], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") }, mergeStderr: true);
+
+        Assert.Equal(0, code);
+        Assert.Equal("out 0\nerr 0\nout 1\nno newline", combined);
+    }
+
+    [Fact]
     public async Task Exec_ReadsScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await RunAsync("print('from dash')", "exec", "-");
