@@ -34,6 +34,22 @@ internal static class UnknownField
         return type.Properties.Select(p => p.Name).ToArray();
     }
 
+    /// <summary>The type the body should hold at <paramref name="path"/>, or null where the path leads nowhere known.</summary>
+    public static JsonTypeInfo? TypeAt(JsonTypeInfo root, string? path)
+    {
+        var segments = Segments(path);
+        var type = root;
+        foreach (var segment in segments ?? [])
+        {
+            if (Step(type, segment) is not { } next)
+            {
+                return null;
+            }
+            type = next;
+        }
+        return segments is null ? null : type;
+    }
+
     /// <summary>The type one segment down: a property of an object, or the element of a list or dictionary.</summary>
     private static JsonTypeInfo? Step(JsonTypeInfo type, string segment) => type.Kind switch
     {
@@ -48,7 +64,7 @@ internal static class UnknownField
         string.Equals(property.Name, name, property.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     /// <summary>"$.limits.timeout" as [limits, timeout]; "$.files['a.py']" and "$.args[0]" keep the bracket.</summary>
-    private static List<string>? Segments(string? path)
+    internal static List<string>? Segments(string? path)
     {
         if (path is null || !path.StartsWith('$'))
         {

@@ -115,6 +115,23 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.StartsWith($"{field}: ", problem.GetProperty("detail").GetString());
     }
 
+    [Theory]
+    [InlineData("""{"script":"x","env":[]}""", "env", "must be an object.")]
+    [InlineData("""{"script":"x","args":"a b"}""", "args", "must be an array.")]
+    [InlineData("""{"script":7}""", "script", "must be a string.")]
+    [InlineData("""{"script":"x","network":"yes"}""", "network", "must be true or false.")]
+    [InlineData("""{"script":"x","limits":{"memory_mb":"lots"}}""", "limits.memory_mb", "must be a whole number.")]
+    [InlineData("""["script"]""", "body", "must be an object.")]
+    public async Task Submit_Returns400SayingWhatKindOfValueAFieldTakes_WhenItHasAnother(string body, string field, string rule)
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Equal(rule, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.DoesNotContain("System.", problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Submit_Returns400NamingWait_WhenItIsNotABoolean()
     {
