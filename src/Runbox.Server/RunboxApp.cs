@@ -117,7 +117,14 @@ public static class RunboxApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
         RpcSocket.Listen(builder, configured);
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // The framework's own 415 says nothing of what to send.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Detail is null)
+            {
+                context.ProblemDetails.Detail = "The body must be JSON: send it with Content-Type: application/json.";
+            }
+        });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // A query value that does not convert (?limit=abc) throws, so that the handler above can name it; otherwise
         // the framework answers a bare 400.

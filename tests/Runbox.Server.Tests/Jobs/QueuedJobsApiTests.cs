@@ -133,6 +133,15 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Submit_Returns415SayingWhatToSend_WhenTheBodyIsNotMarkedJson()
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent("""{"script":"print(1)"}""", Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("Content-Type: application/json", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Submit_Returns400NamingWait_WhenItIsNotABoolean()
     {
         var response = await _server.Admin.PostAsync("/api/v1/jobs?wait=maybe", new StringContent("""{"script":"x"}""", Encoding.UTF8, "application/json"));
