@@ -80,6 +80,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Contains("STATUS", list.Stdout);
         Assert.Contains(id, list.Stdout);
         Assert.Contains("\"status\": \"succeeded\"", get.Stdout);
+        Assert.Contains("\"script\": \"print('detached')\\n\"", get.Stdout);
         Assert.Equal(0, delete.ExitCode);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("no job", missing.Stderr);

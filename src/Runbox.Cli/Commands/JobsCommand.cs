@@ -57,6 +57,16 @@ internal static class JobsCommand
         return command;
     }
 
+    /// <summary>
+    /// For a person at a terminal: indented, and quotes, apostrophes and non-ASCII text as they are rather than
+    /// \u-escaped (the escaping guards JSON pasted into HTML, which this is not).
+    /// </summary>
+    private static readonly JsonSerializerOptions Readable = new(RunboxJson.Options)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     private static Command Get()
     {
         var client = new ClientOptions();
@@ -67,7 +77,7 @@ internal static class JobsCommand
         {
             using var api = client.Connect(parse);
             var job = await api.GetAsync(parse.GetValue(id)!, ct);
-            Console.Out.WriteLine(JsonSerializer.Serialize(job, new JsonSerializerOptions(RunboxJson.Options) { WriteIndented = true }.GetTypeInfo(typeof(JobResponse))));
+            Console.Out.WriteLine(JsonSerializer.Serialize(job, Readable.GetTypeInfo(typeof(JobResponse))));
         }));
         return command;
     }
