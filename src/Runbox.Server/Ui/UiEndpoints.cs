@@ -17,7 +17,8 @@ public static class UiEndpoints
     {
         app.MapGet("/", (HttpContext http, UiAssets assets) => Serve(http, assets, "index.html"))
             .WithName("Ui").WithSummary("The web UI.").ExcludeFromDescription().AllowAnonymous();
-        app.MapGet("/ui/{**path}", (string path, HttpContext http, UiAssets assets) => Serve(http, assets, path))
+        // "/ui/" binds no path: a 404 like any other missing file, not a 400 for a missing parameter.
+        app.MapGet("/ui/{**path}", (string? path, HttpContext http, UiAssets assets) => Serve(http, assets, path ?? ""))
             .WithName("UiAsset").ExcludeFromDescription().AllowAnonymous();
         return app;
     }

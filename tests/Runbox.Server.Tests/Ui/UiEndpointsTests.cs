@@ -17,6 +17,7 @@ public sealed class UiEndpointsTests(ITestOutputHelper output)
         var script = await anonymous.GetAsync("/ui/js/app.js");
         var editor = await anonymous.GetAsync("/ui/vendor/codemirror/codemirror.js");
         var missing = await anonymous.GetAsync("/ui/js/nope.js");
+        var folder = await anonymous.GetAsync("/ui/");
         var api = await anonymous.GetAsync("/api/v1/jobs");
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -30,6 +31,7 @@ public sealed class UiEndpointsTests(ITestOutputHelper output)
         Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
         Assert.Equal(HttpStatusCode.OK, editor.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, folder.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
     }
 
