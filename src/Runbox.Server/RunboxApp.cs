@@ -62,6 +62,9 @@ public static class RunboxApp
         builder.Configuration.AddCommandLine(args, SwitchMappings);
         // One line per request is noise for a job server; Runbox's own events say what happened.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The authentication handler's base class logs two lines for every request without a valid key: a scanner
+        // would fill the log. Refused requests are counted by their 401s, not logged one by one.
+        builder.Logging.AddFilter(typeof(Auth.ApiKeyAuthenticationHandler).FullName, LogLevel.Warning);
 
         var services = builder.Services;
         services.AddOptions<RunboxOptions>().BindConfiguration(RunboxOptions.Section).ValidateOnStart();

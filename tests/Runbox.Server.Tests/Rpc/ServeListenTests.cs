@@ -7,7 +7,7 @@ namespace Runbox.Server.Tests.Rpc;
 public sealed class ServeListenTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Serve_NamesItsAddressAndSocket_AndWarnsOfNothing_WhenStartedAsDocumented()
+    public async Task Serve_NamesItsAddressAndSocket_AndLogsNoWarningNorRefusedRequest_WhenStartedAsDocumented()
     {
         using var data = new TempFolder();
         var port = ServeProcess.FreePort();
@@ -19,10 +19,21 @@ public sealed class ServeListenTests(ITestOutputHelper output)
             await Task.Delay(100);
         }
 
+        using (var anonymous = new HttpClient { BaseAddress = serve.Address })
+        {
+            // Requests without a valid key are refused, not logged one by one.
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/jobs")).StatusCode);
+            anonymous.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "rbx_wrong");
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/jobs")).StatusCode);
+        }
+        // The console logger writes from a queue of its own: time for a line about that request to come out.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
         var lines = serve.Output;
         Assert.Contains(lines, line => line.Contains($"Now listening on: http://127.0.0.1:{port}"));
         Assert.Contains(lines, line => line.Contains($"Now listening on: http://unix:{Path.Combine(data.Path, "runbox.sock")}"));
         // A warning at every start (Kestrel's "Overriding address(es)", once) teaches operators to ignore warnings.
         Assert.DoesNotContain(lines, line => line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.Contains("ApiKeyAuthenticationHandler", StringComparison.Ordinal));
     }
 }
