@@ -141,6 +141,8 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("a", messages[0].GetProperty("text").GetString());
         Assert.Equal(2, messages[1].GetProperty("seq").GetInt64());
         Assert.Equal("succeeded", messages[2].GetProperty("job").GetProperty("status").GetString());
+        Assert.Equal(["type", "seq", "timestamp", "stream", "text"], messages[0].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["type", "job"], messages[2].EnumerateObject().Select(p => p.Name));
         Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
     }
 
