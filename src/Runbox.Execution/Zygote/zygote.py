@@ -1785,6 +1785,11 @@ def main():
     # The engine (a .NET process) may pass ignored signals on; the zygote itself wants defaults for children.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    # The zygote shares its engine's process group, so a signal for the whole group (Ctrl-C at a terminal, a service
+    # manager's or `kill -- -PGID`'s SIGTERM) would end it, and every running job with it, before the engine has
+    # drained them. It ends when its control channel closes instead; inits and jobs take the defaults back.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     errors = preload(config.get("preload", []))
     _preloaded = tuple(name for name in config.get("preload", []) if name not in errors)
     # Jobs write no bytecode caches (as `python -B`): a job's folder is new each time, so a `__pycache__` there would

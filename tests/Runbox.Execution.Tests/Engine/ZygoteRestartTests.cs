@@ -27,4 +27,28 @@ public sealed class ZygoteRestartTests
         Assert.Equal("alive again\n", Encoding.UTF8.GetString(after.Stdout));
         Assert.NotEqual(zygote, await engine.ZygotePidAsync("default"));
     }
+
+    [Fact]
+    public async Task Zygote_OutlivesSignalsMeantForItsProcessGroup_SoRunningJobsFinish()
+    {
+        using var root = new WorkRootFolder();
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 2 });
+        var running = await engine.StartAsync(new JobRequest { Script = "import time\nprint('up', flush=True)\ntime.sleep(1)\nprint('done')" });
+        await foreach (var _ in running.ReadLogsAsync())
+        {
+            break;
+        }
+        var zygote = await engine.ZygotePidAsync("default");
+
+        // What Ctrl-C at a terminal, a closed terminal or `kill -- -PGID` send to the engine's whole process group.
+        foreach (var signal in new[] { 2, 15, 1 })
+        {
+            Runbox.Execution.Native.Libc.Kill(zygote, signal);
+        }
+        var finished = await running.Completion.WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.Equal(JobStatus.Succeeded, finished.Status);
+        Assert.Equal("up\ndone\n", Encoding.UTF8.GetString(finished.Stdout));
+        Assert.Equal(zygote, await engine.ZygotePidAsync("default"));
+    }
 }
