@@ -71,8 +71,8 @@ public sealed class RunnerContext
         }
     }
 
-    /// <summary>Reports one line live without keeping it.</summary>
-    public void Report(LogStream stream, string line)
+    /// <summary>Reports one line live without keeping it; <paramref name="ended"/> false where no newline ended it.</summary>
+    public void Report(LogStream stream, string line, bool ended = true)
     {
         Action<LogLine>? callback;
         long seq;
@@ -87,7 +87,7 @@ public sealed class RunnerContext
         }
         try
         {
-            callback(new LogLine(seq, TimeProvider.GetUtcNow(), stream, line));
+            callback(new LogLine(seq, TimeProvider.GetUtcNow(), stream, line) { Ended = ended });
         }
         catch (Exception ex)
         {
@@ -113,9 +113,11 @@ public sealed class RunnerContext
         var text = Encoding.UTF8.GetString(bytes);
         if (text.Length > 0)
         {
-            foreach (var line in text.TrimEnd('\n').Split('\n'))
+            var lines = text.TrimEnd('\n').Split('\n');
+            for (var i = 0; i < lines.Length; i++)
             {
-                Report(LogStream.Stdout, line.TrimEnd('\r'));
+                // The body's last line is unfinished unless the body ends with a newline.
+                Report(LogStream.Stdout, lines[i].TrimEnd('\r'), ended: i < lines.Length - 1 || text.EndsWith('\n'));
             }
         }
     }

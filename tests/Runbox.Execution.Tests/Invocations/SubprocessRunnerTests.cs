@@ -39,6 +39,9 @@ public sealed class SubprocessRunnerTests(EngineFixture fixture) : IClassFixture
         Assert.Equal("one\ntwo\n", await File.ReadAllTextAsync(result.StdoutPath!));
         Assert.Equal("warn", await File.ReadAllTextAsync(result.StderrPath!));
         Assert.Equal(["one", "two"], lines.Where(line => line.Stream == LogStream.Stdout).Select(line => line.Text));
+        // "warn" had no newline after it: the live line says so, as the engine's did.
+        Assert.All(lines.Where(line => line.Stream == LogStream.Stdout), line => Assert.True(line.Ended));
+        Assert.False(Assert.Single(lines, line => line.Stream == LogStream.Stderr).Ended);
     }
 
     [SkippableFact]
