@@ -41,6 +41,7 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
         }
 
         string runId;
+        byte[] lastAnswer;
         using (var request = spec.Build())
         using (var response = await _client.SendAsync(request, cancellationToken))
         {
@@ -58,6 +59,7 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
                 return RuntimeResult.Failed(null, $"The kick-off answer has no run id at '{settings.RunIdPath}'.");
             }
             runId = id;
+            lastAnswer = body;
         }
         context.Metadata[RunIdMetadata] = runId;
         context.Report(LogStream.Stderr, $"started run {runId}");
@@ -68,12 +70,28 @@ public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
             return RuntimeResult.Failed(null, $"'{PollUrlKey}' with run id '{runId}' is not an http or https URL.");
         }
 
+        try
+        {
+            return await PollAsync(context, spec, settings, pollUrl, runId, answer => lastAnswer = answer, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cut at the deadline or cancelled: the stdout file is still the last answer (the kick-off's if none came).
+            await context.WriteStdoutAsync(lastAnswer, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task<RuntimeResult> PollAsync(RunnerContext context, HttpRequestSpec spec, PollSettings settings, Uri pollUrl, string runId,
+        Action<byte[]> answered, CancellationToken cancellationToken)
+    {
         string? lastState = null;
         while (true)
         {
             using var request = spec.Build(pollUrl, HttpMethod.Get, withBody: false);
             using var response = await _client.SendAsync(request, cancellationToken);
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            answered(body);
             var status = (int)response.StatusCode;
             context.Metadata["http.status"] = status.ToString(CultureInfo.InvariantCulture);
             if (settings.PendingStatusCodes.Contains(response.StatusCode))

@@ -116,6 +116,8 @@ public sealed class HttpAsyncRunnerTests(RunServer server) : IClassFixture<RunSe
         Assert.Equal(RuntimeStatus.TimedOut, result.Status);
         Assert.StartsWith("run-", result.Metadata[HttpAsyncRunner.RunIdMetadata]);
         Assert.Equal("running", result.Metadata[HttpAsyncRunner.StateMetadata]);
+        // The stdout file is the last poll answer, as for a run that ended.
+        Assert.Equal("""{"run":{"state":"running"}}""", await File.ReadAllTextAsync(result.StdoutPath!));
     }
 
     [Fact]
