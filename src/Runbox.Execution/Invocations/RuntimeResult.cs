@@ -58,7 +58,7 @@ public sealed record RuntimeResult
         ErrorSummary = errorSummary,
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, InvocationJsonContext.Default.RuntimeResult);
+    public string ToJson() => JsonSerializer.Serialize(this, InvocationJsonContext.Readable.RuntimeResult);
 
     public static RuntimeResult FromJson(string json) =>
         JsonSerializer.Deserialize(json, InvocationJsonContext.Default.RuntimeResult)

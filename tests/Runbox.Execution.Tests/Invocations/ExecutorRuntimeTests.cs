@@ -58,6 +58,8 @@ public sealed class ExecutorRuntimeTests : IAsyncLifetime
         Assert.Contains("manual, python, subprocess", result.ErrorSummary);
         Assert.Null(result.ExitCode);
         Assert.Equal(("inv-1", "default", "teleport"), (result.InvocationId, result.RuntimeName, result.RuntimeKind));
+        // The JSON people read (ToJson, result files) keeps the apostrophes as they are, not \u0027.
+        Assert.Contains("runtime_kind 'teleport'", result.ToJson());
     }
 
     [Fact]
