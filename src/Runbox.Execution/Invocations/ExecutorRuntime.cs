@@ -187,10 +187,22 @@ public sealed class ExecutorRuntime : IAsyncDisposable
     private static async Task WriteResultAsync(RuntimeResult result, string path)
     {
         var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temporary = $"{full}.{Guid.NewGuid():N}.tmp";
-        await File.WriteAllTextAsync(temporary, result.ToJson());
-        File.Move(temporary, full, overwrite: true);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllTextAsync(temporary, result.ToJson());
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The framework's message names whichever path failed (a parent that is a file, say): say what was being written.
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+            throw new IOException($"The result could not be written to {full}: {e.Message}", e);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -193,6 +193,24 @@ public sealed class ExecutorRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_ThrowsNamingTheResultPath_WhenItCannotBeWritten()
+    {
+        var file = _directory.Combine("a-file");
+        await File.WriteAllTextAsync(file, "not a folder");
+        var outputPath = Path.Combine(file, "result.json");
+
+        var error = await Assert.ThrowsAsync<IOException>(() => _runtime.RunAsync(new RuntimeInvocation
+        {
+            InvocationId = "inv-3",
+            RuntimeName = "default",
+            RuntimeKind = "teleport",
+            OutputResultPath = outputPath,
+        }));
+
+        Assert.StartsWith($"The result could not be written to {outputPath}: ", error.Message);
+    }
+
+    [Fact]
     public async Task RunAsync_WritesSnakeCaseJson_WhenOutputResultPathIsSet()
     {
         var outputPath = _directory.Combine("rejected.json");
