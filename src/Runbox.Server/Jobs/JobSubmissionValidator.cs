@@ -169,7 +169,9 @@ public static partial class JobSubmissionValidator
             Script = body.Script,
             Files = body.Files,
             Entrypoint = body.Entrypoint,
-            Runtime = runtime,
+            // Runtimes are Python environments: Bash and Node.js jobs ignore the name, and run where any worker claims
+            // them (a runtime no worker has ready would leave them queued for good).
+            Runtime = language == JobLanguage.Python ? runtime : "default",
             Args = body.Args ?? [],
             Stdin = body.Stdin is null ? null : Encoding.UTF8.GetBytes(body.Stdin),
             Env = body.Env ?? [],

@@ -126,7 +126,7 @@ public sealed partial class RuntimeManager(
                     $"Runtime '{name}' is still installing ({runtime.Progress ?? "working"}); submit the job when its state is operational.");
             case RuntimeState.Failed:
                 throw RuntimeRequestException.Conflict(
-                    $"Runtime '{name}' failed: {runtime.Error} Fix it (install packages, test) or use another runtime.");
+                    $"Runtime '{name}' failed: {runtime.Error?.TrimEnd('.')}. Fix it ({(DidNotBuild(runtime) ? "install packages again" : "install packages, or test it again")}) or use another runtime.");
         }
     }
 
@@ -209,6 +209,21 @@ public sealed partial class RuntimeManager(
                 return await DeclareInstallAsync(runtime, wanted, modules, cancellationToken);
             }
             CheckInstallable(runtime, wanted);
+            if (DidNotBuild(runtime) && runtime.VenvPath is not null)
+            {
+                // Its environment may be half made (a failed venv, a stop mid-build): built again from scratch, with
+                // what it asked for before and these.
+                var rebuilding = await SaveAsync(runtime with
+                {
+                    State = RuntimeState.Installing,
+                    Progress = "waiting to start",
+                    Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
+                    Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
+                    Error = null,
+                }, cancellationToken);
+                Background(name, token => BuildAsync(rebuilding, token));
+                return rebuilding;
+            }
             var installing = await SaveAsync(runtime with
             {
                 State = RuntimeState.Installing,
@@ -232,7 +247,7 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing; test it when that is done.");
         }
-        if (runtime.State == RuntimeState.Failed && runtime.SmokeTestJobId is null)
+        if (DidNotBuild(runtime))
         {
             // Its environment never finished building (FailAsync): a smoke test would pass on half of it.
             throw RuntimeRequestException.Conflict($"Runtime '{name}' did not build ({runtime.Error}); install packages again or delete it.");
@@ -418,7 +433,9 @@ public sealed partial class RuntimeManager(
             var install = await packages.InstallAsync(runtime.InterpreterPath, runtime.Requirements, line => Progress(runtime.Name, line), cancellationToken);
             if (!install.Ok)
             {
-                await FailAsync(runtime, "Installing packages failed: " + install.Tail(), cancellationToken);
+                // The requirements say what the environment holds, and this one did not build: installing again starts
+                // it afresh with what is asked then.
+                await FailAsync(runtime with { Requirements = [] }, "Installing packages failed: " + install.Tail(), cancellationToken);
                 return;
             }
         }
@@ -543,6 +560,9 @@ public sealed partial class RuntimeManager(
             await changed;
         }
     }
+
+    /// <summary>Failed before any smoke test: its environment never finished building (FailAsync clears the smoke test).</summary>
+    private static bool DidNotBuild(RuntimeRecord runtime) => runtime.State == RuntimeState.Failed && runtime.SmokeTestJobId is null;
 
     private async Task FailAsync(RuntimeRecord runtime, string error, CancellationToken cancellationToken)
     {

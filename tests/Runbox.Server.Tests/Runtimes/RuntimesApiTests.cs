@@ -122,6 +122,25 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Contains("print is broken", tested.Error);
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Contains("did not build", (await refused.JsonAsync()).GetProperty("detail").GetString());
+        var job = await server.Admin.SubmitAsync(new JobSubmission { Runtime = "unbuilt", Script = "print(1)" });
+        Assert.Contains("Fix it (install packages again)", (await job.JsonAsync()).GetProperty("detail").GetString());
+
+        // Installing again builds it afresh, with what is asked now (the package that never installed is not kept).
+        var install = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/unbuilt/packages", new RuntimeInstallRequest { Packages = ["tinypkg"] }, RunboxJson.Options);
+        var rebuilt = await server.Admin.WaitSettledAsync("unbuilt");
+        Assert.Equal(HttpStatusCode.Accepted, install.StatusCode);
+        Assert.Equal("operational", rebuilt.State);
+        Assert.Equal(["tinypkg"], rebuilt.Requirements);
+    }
+
+    [Fact]
+    public async Task BashAndNodeJobs_IgnoreTheRuntimeNamed_AndRun()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Language = "bash", Runtime = "nosuchruntime", Script = "echo ran" }, wait: true);
+
+        Assert.Equal(("succeeded", "ran\n", "default"), (job.Status, job.Stdout, job.Runtime));
     }
 
     [Fact]
