@@ -86,7 +86,31 @@ public static partial class PythonInterpreters
         return names.Where(File.Exists).Distinct();
     }
 
-    private static string RealPath(string path) => new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+    /// <summary>
+    /// The path with every link on the way resolved, as realpath(3) gives it: /bin/python3.11 is /usr/bin/python3.11 where
+    /// /bin links to usr/bin, though neither file is a link itself.
+    /// </summary>
+    internal static string RealPath(string path)
+    {
+        var resolved = "/";
+        var parts = new Queue<string>(System.IO.Path.GetFullPath(path).Split('/', StringSplitOptions.RemoveEmptyEntries));
+        // A bound on the links followed, as the kernel's: a loop of links ends here rather than never.
+        for (var links = 0; parts.Count > 0 && links < 40;)
+        {
+            var next = System.IO.Path.Combine(resolved, parts.Dequeue());
+            if (new FileInfo(next).LinkTarget is { } target)
+            {
+                links++;
+                // The target's own components are resolved in turn, from the link's folder or from the root.
+                var rest = parts.ToArray();
+                parts = new Queue<string>(System.IO.Path.GetFullPath(target, resolved).Split('/', StringSplitOptions.RemoveEmptyEntries).Concat(rest));
+                resolved = "/";
+                continue;
+            }
+            resolved = next;
+        }
+        return parts.Count == 0 ? resolved : path;
+    }
 
     private static IEnumerable<string> Glob(string folder, string relative) =>
         Directory.Exists(folder) ? Directory.EnumerateDirectories(folder).Select(d => System.IO.Path.Combine(d, relative)) : [];
