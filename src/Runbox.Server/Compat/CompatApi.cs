@@ -101,8 +101,9 @@ public static class CompatApi
             {
                 return Problems.BadRequest("cpu_limit", "must be a positive number of CPU cores.");
             }
-            // Runbox limits CPU time, not cores: cores for the whole timeout is the most CPU time the task could use.
-            var wall = body.Timeout ?? jobs.Options.Maximums.TimeoutSeconds;
+            // Runbox limits CPU time, not cores: cores for the whole timeout is the most CPU time the task could use. Without
+            // a timeout the task gets the engine's default one.
+            var wall = body.Timeout ?? DefaultTimeoutSeconds;
             cpuSeconds = Math.Min(cores.Value * wall, jobs.Options.Maximums.CpuSeconds);
         }
         var submission = new JobSubmission
@@ -126,6 +127,9 @@ public static class CompatApi
         var job = await jobs.SubmitAsync(spec, Caller.From(user), http.RequestAborted);
         return TypedResults.Ok(new TaskIdResponse(job.Id));
     }
+
+    /// <summary>The wall-time limit of a job that names none: the engine's default.</summary>
+    private static readonly double DefaultTimeoutSeconds = new Runbox.Execution.Engine.EngineOptions().DefaultLimits.Timeout?.TotalSeconds ?? 30;
 
     private static async Task<Results<Ok<TaskListResponse>, ProblemHttpResult>> ListTasksAsync(
         ClaimsPrincipal user, JobService jobs, CancellationToken ct, [FromQuery] int? limit)

@@ -134,13 +134,13 @@ public static partial class JobSubmissionValidator
         }
 
         var limits = body.Limits ?? new JobLimitsBody();
-        CheckLimit(limits.TimeoutSeconds, max.TimeoutSeconds, "limits.timeout_seconds", Add);
-        CheckLimit(limits.CpuSeconds, max.CpuSeconds, "limits.cpu_seconds", Add);
-        CheckLimit(limits.MemoryMb, max.MemoryMb, "limits.memory_mb", Add);
-        CheckLimit(limits.Processes, max.Processes, "limits.processes", Add);
-        CheckLimit(limits.OutputBytes, max.OutputBytes, "limits.output_bytes", Add);
-        CheckLimit(limits.FileSizeMb, max.FileSizeMb, "limits.file_size_mb", Add);
-        CheckLimit(limits.DiskMb, max.DiskMb, "limits.disk_mb", Add);
+        CheckLimit(limits.TimeoutSeconds, max.TimeoutSeconds, "limits.timeout_seconds", "seconds", Add);
+        CheckLimit(limits.CpuSeconds, max.CpuSeconds, "limits.cpu_seconds", "seconds", Add);
+        CheckLimit(limits.MemoryMb, max.MemoryMb, "limits.memory_mb", "MB", Add);
+        CheckLimit(limits.Processes, max.Processes, "limits.processes", "processes", Add);
+        CheckLimit(limits.OutputBytes, max.OutputBytes, "limits.output_bytes", "bytes", Add);
+        CheckLimit(limits.FileSizeMb, max.FileSizeMb, "limits.file_size_mb", "MB", Add);
+        CheckLimit(limits.DiskMb, max.DiskMb, "limits.disk_mb", "MB", Add);
 
         if (body.MaxAttempts is { } attempts && (attempts < 1 || attempts > max.Attempts))
         {
@@ -211,7 +211,9 @@ public static partial class JobSubmissionValidator
         return null;
     }
 
-    private static void CheckLimit(double? value, double maximum, string field, Action<string, string> add)
+    /// <param name="unit">Named in the message, so that it reads right where the value was given in other units (the
+    /// compatibility adapters' "100g").</param>
+    private static void CheckLimit(double? value, double maximum, string field, string unit, Action<string, string> add)
     {
         if (value is not { } v)
         {
@@ -223,7 +225,7 @@ public static partial class JobSubmissionValidator
         }
         else if (v > maximum)
         {
-            add(field, $"must be at most {maximum} (the server maximum).");
+            add(field, $"must be at most {maximum} {unit} (the server maximum).");
         }
     }
 

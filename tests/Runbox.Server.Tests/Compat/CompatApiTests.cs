@@ -89,6 +89,19 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(10, job.Limits.CpuSeconds);
     }
 
+    [Fact]
+    public async Task Tasks_GiveCpuLimitTimesTheDefaultTimeout_WhenNoTimeoutIsGiven_AndNameUnitsInRefusals()
+    {
+        var create = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 1 });
+        var big = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", memory_limit = "100g" });
+        var job = await _server.Admin.GetJobAsync((await create.JsonAsync()).GetProperty("task_id").GetString()!);
+
+        // One core for the 30 s a task without a timeout may run, not for the server's longest timeout.
+        Assert.Equal(30, job.Limits.CpuSeconds);
+        Assert.Equal(HttpStatusCode.BadRequest, big.StatusCode);
+        Assert.Matches(@"memory_limit: must be at most \d+ MB \(the server maximum\)", (await big.JsonAsync()).GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("""{"code":"x","memory_limit":"lots"}""", "memory_limit")]
     [InlineData("""{"code":"x","timeout":100000}""", "timeout")]
