@@ -81,6 +81,9 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Contains(id, list.Stdout);
         Assert.Contains("\"status\": \"succeeded\"", get.Stdout);
         Assert.Contains("\"script\": \"print('detached')\\n\"", get.Stdout);
+        // One line per runtime, however many lines pip's error had.
+        Assert.All(list.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.Matches("^(default|clibroken) ", line));
+        Assert.Contains("Installing packages failed", list.Stdout);
         Assert.Equal(0, delete.ExitCode);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("no job", missing.Stderr);
@@ -131,6 +134,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     {
         var create = await fixture.RunAsync(null, "runtimes", "create", "clibroken", "-p", "nosuchpackage");
         var test = await fixture.RunAsync(null, "runtimes", "test", "clibroken");
+        var list = await fixture.RunAsync(null, "runtimes", "list");
         var delete = await fixture.RunAsync(null, "runtimes", "delete", "clibroken");
         output.WriteLine(create.Stdout + create.Stderr + test.Stderr);
 

@@ -20,7 +20,7 @@ internal static class RuntimesCommand
             var runtimes = await api.ListRuntimesAsync(ct);
             Table.Write(["NAME", "STATE", "PYTHON", "PACKAGES", "PRELOAD", "ERROR"], runtimes.Runtimes.Select(r => new[]
             {
-                r.Name, r.State, r.PythonVersion, r.Packages.Count.ToString(), string.Join(",", r.Preload), r.Error ?? "",
+                r.Name, r.State, r.PythonVersion, r.Packages.Count.ToString(), string.Join(",", r.Preload), OneLine(r.Error),
             }));
         }));
         command.Subcommands.Add(list);
@@ -110,6 +110,21 @@ internal static class RuntimesCommand
             runtime = await api.GetRuntimeAsync(runtime.Name, ct);
         }
         return Report(runtime);
+    }
+
+    /// <summary>
+    /// An error for a table cell: a traceback's first line and its last (what went wrong), not every line between, which
+    /// would break the table; `runbox runtimes test NAME` prints it whole.
+    /// </summary>
+    private static string OneLine(string? error)
+    {
+        var lines = (error ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length switch
+        {
+            0 => "",
+            1 => lines[0],
+            _ => $"{lines[0]} ... {lines[^1]}",
+        };
     }
 
     /// <summary>Prints the runtime's state: 0 as it stands, 1 when it failed (the command then failed too).</summary>
