@@ -213,12 +213,10 @@ public sealed partial class RuntimeManager(
             {
                 // Its environment may be half made (a failed venv, a stop mid-build): built again from scratch, with
                 // what it asked for before and these.
-                var rebuilding = await SaveAsync(runtime with
+                var rebuilding = await SaveAsync(WithAdded(runtime, wanted, modules) with
                 {
                     State = RuntimeState.Installing,
                     Progress = "waiting to start",
-                    Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
-                    Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
                     Error = null,
                 }, cancellationToken);
                 Background(name, token => BuildAsync(rebuilding, token));
@@ -333,12 +331,10 @@ public sealed partial class RuntimeManager(
         CancellationToken cancellationToken)
     {
         CheckInstallable(runtime, wanted);
-        var declared = await SaveAsync(runtime with
+        var declared = await SaveAsync(WithAdded(runtime, wanted, modules) with
         {
             State = RuntimeState.Ready,
             Progress = WaitingForWorkers,
-            Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
-            Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
             Error = null,
         }, cancellationToken);
         Background(runtime.Name, token => SmokeTestAsync(declared, WorkerBuildTimeout, token));
@@ -453,12 +449,15 @@ public sealed partial class RuntimeManager(
                 return;
             }
         }
-        await ActivateAsync(runtime with
-        {
-            Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
-            Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
-        }, cancellationToken);
+        await ActivateAsync(WithAdded(runtime, wanted, modules), cancellationToken);
     }
+
+    /// <summary>The runtime with these requirements and preload modules added after its own, none twice.</summary>
+    private static RuntimeRecord WithAdded(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules) => runtime with
+    {
+        Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
+        Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
+    };
 
     /// <summary>Records what is installed, restarts the zygote with the preloads, then smoke-tests.</summary>
     private async Task ActivateAsync(RuntimeRecord runtime, CancellationToken cancellationToken)
