@@ -11,35 +11,19 @@ internal static class UnknownField
     /// <summary>When <paramref name="path"/> ends at a field its object does not have, the names that object has.</summary>
     public static IReadOnlyList<string>? KnownBeside(JsonTypeInfo root, string? path)
     {
-        var segments = Segments(path);
-        if (segments is null || segments.Count == 0)
+        if (Segments(path) is not { Count: > 0 } segments || TypeAt(root, segments[..^1]) is not { Kind: JsonTypeInfoKind.Object } type)
         {
             return null;
-        }
-        var type = root;
-        for (var i = 0; i < segments.Count - 1; i++)
-        {
-            var next = Step(type, segments[i]);
-            if (next is null)
-            {
-                return null;
-            }
-            type = next;
         }
         var name = segments[^1];
-        if (type.Kind != JsonTypeInfoKind.Object || name.StartsWith('[') || type.Properties.Any(p => Named(p, name)))
-        {
-            return null;
-        }
-        return type.Properties.Select(p => p.Name).ToArray();
+        return name.StartsWith('[') || type.Properties.Any(p => Named(p, name)) ? null : type.Properties.Select(p => p.Name).ToArray();
     }
 
-    /// <summary>The type the body should hold at <paramref name="path"/>, or null where the path leads nowhere known.</summary>
-    public static JsonTypeInfo? TypeAt(JsonTypeInfo root, string? path)
+    /// <summary>The type the body should hold at the path <paramref name="segments"/> lead to, or null where they lead nowhere known.</summary>
+    public static JsonTypeInfo? TypeAt(JsonTypeInfo root, IEnumerable<string> segments)
     {
-        var segments = Segments(path);
         var type = root;
-        foreach (var segment in segments ?? [])
+        foreach (var segment in segments)
         {
             if (Step(type, segment) is not { } next)
             {
@@ -47,7 +31,7 @@ internal static class UnknownField
             }
             type = next;
         }
-        return segments is null ? null : type;
+        return type;
     }
 
     /// <summary>The type one segment down: a property of an object, or the element of a list or dictionary.</summary>

@@ -16,7 +16,8 @@ internal static class WrongKind
     /// </summary>
     public static string? At(ReadOnlyMemory<byte> body, int maxDepth, JsonTypeInfo root, string? path)
     {
-        if (UnknownField.TypeAt(root, path) is not { } expected || UnknownField.Segments(path) is not { } segments)
+        if (UnknownField.Segments(path) is not { } segments || UnknownField.TypeAt(root, segments) is not { } type
+            || Expected(type) is not { } expected)
         {
             return null;
         }
@@ -47,34 +48,24 @@ internal static class WrongKind
                 }
                 value = next;
             }
-            if (JsonKind(expected) is not { } kind)
-            {
-                return null;
-            }
-            var matches = value.ValueKind switch
-            {
-                JsonValueKind.Object => kind == "an object",
-                JsonValueKind.Array => kind == "an array",
-                JsonValueKind.String => kind == "a string",
-                JsonValueKind.True or JsonValueKind.False => kind == "true or false",
-                JsonValueKind.Number => kind is "a number" or "a whole number",
-                _ => true, // null: the serializer's own message
-            };
-            return matches ? null : kind;
+            // null is left to the serializer's own message; false is the same kind as true.
+            var given = value.ValueKind == JsonValueKind.False ? JsonValueKind.True : value.ValueKind;
+            return given == JsonValueKind.Null || given == expected.Kind ? null : expected.Words;
         }
     }
 
-    private static string? JsonKind(JsonTypeInfo type)
+    /// <summary>The kind of JSON value a type is read from (true standing for both booleans), and its name in a message.</summary>
+    private static (JsonValueKind Kind, string Words)? Expected(JsonTypeInfo type)
     {
         var clr = Nullable.GetUnderlyingType(type.Type) ?? type.Type;
         return type.Kind switch
         {
-            JsonTypeInfoKind.Object or JsonTypeInfoKind.Dictionary => "an object",
-            JsonTypeInfoKind.Enumerable => "an array",
-            _ when clr == typeof(string) => "a string",
-            _ when clr == typeof(bool) => "true or false",
-            _ when clr == typeof(int) || clr == typeof(long) => "a whole number",
-            _ when clr == typeof(double) || clr == typeof(decimal) || clr == typeof(float) => "a number",
+            JsonTypeInfoKind.Object or JsonTypeInfoKind.Dictionary => (JsonValueKind.Object, "an object"),
+            JsonTypeInfoKind.Enumerable => (JsonValueKind.Array, "an array"),
+            _ when clr == typeof(string) => (JsonValueKind.String, "a string"),
+            _ when clr == typeof(bool) => (JsonValueKind.True, "true or false"),
+            _ when clr == typeof(int) || clr == typeof(long) => (JsonValueKind.Number, "a whole number"),
+            _ when clr == typeof(double) || clr == typeof(decimal) || clr == typeof(float) => (JsonValueKind.Number, "a number"),
             _ => null,
         };
     }
