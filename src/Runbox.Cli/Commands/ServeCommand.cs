@@ -45,20 +45,23 @@ internal static class ServeCommand
                 args.Add("--Runbox:NoWorker=true");
             }
             NodeArguments.Add(args, parse.GetValue(store), parse.GetValue(name));
-            if (NodeArguments.Refusal(parse.UnmatchedTokens, "serve") is { } refusal)
-            {
-                await Console.Error.WriteLineAsync($"runbox: {refusal}");
-                return 2;
-            }
-            args.AddRange(parse.UnmatchedTokens);
-            return await RunAsync(args, cancellationToken);
+            return await RunAsync(parse, args, cancellationToken);
         });
         return command;
     }
 
-    /// <summary>Builds and runs the server until Ctrl-C or SIGTERM; 2 when the configuration is invalid, 1 when it cannot start.</summary>
-    public static async Task<int> RunAsync(List<string> args, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds and runs the server with <paramref name="args"/> and the settings left on the command line until Ctrl-C or
+    /// SIGTERM; 2 when a leftover word is no setting or the configuration is invalid, 1 when it cannot start.
+    /// </summary>
+    public static async Task<int> RunAsync(ParseResult parse, List<string> args, CancellationToken cancellationToken)
     {
+        if (NodeArguments.Refusal(parse.UnmatchedTokens, parse.CommandResult.Command.Name) is { } refusal)
+        {
+            await Console.Error.WriteLineAsync($"runbox: {refusal}");
+            return 2;
+        }
+        args.AddRange(parse.UnmatchedTokens);
         WebApplication? app = null;
         try
         {

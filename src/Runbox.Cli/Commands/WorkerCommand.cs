@@ -30,13 +30,7 @@ internal static class WorkerCommand
                 args.Add($"--Runbox:Workers={count}");
             }
             NodeArguments.Add(args, parse.GetValue(store), parse.GetValue(name));
-            if (NodeArguments.Refusal(parse.UnmatchedTokens, "worker") is { } refusal)
-            {
-                await Console.Error.WriteLineAsync($"runbox: {refusal}");
-                return 2;
-            }
-            args.AddRange(parse.UnmatchedTokens);
-            return await ServeCommand.RunAsync(args, cancellationToken);
+            return await ServeCommand.RunAsync(parse, args, cancellationToken);
         });
         return command;
     }
