@@ -134,7 +134,6 @@ internal static class JobsCommand
             if (parse.GetValue(save) is { } folder)
             {
                 await SavedArtifacts.DownloadAsync(api, jobId, list.Artifacts, folder, ct);
-                await Console.Error.WriteLineAsync(SavedArtifacts.Summary(list.Artifacts.Count, folder));
             }
             if (parse.GetValue(json))
             {

@@ -152,9 +152,7 @@ internal static class RunCommand
     {
         try
         {
-            var artifacts = (await api.ArtifactsAsync(id, ct)).Artifacts;
-            await SavedArtifacts.DownloadAsync(api, id, artifacts, folder, ct);
-            await Console.Error.WriteLineAsync(SavedArtifacts.Summary(artifacts.Count, folder));
+            await SavedArtifacts.DownloadAsync(api, id, (await api.ArtifactsAsync(id, ct)).Artifacts, folder, ct);
             return code;
         }
         catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)

@@ -7,7 +7,7 @@ namespace Runbox.Cli.Commands;
 /// <summary><c>--save FOLDER</c>: a job's artifacts written into a folder of the user's, their relative paths kept.</summary>
 internal static class SavedArtifacts
 {
-    /// <summary>Downloads each artifact from the server into <paramref name="folder"/> (made if missing).</summary>
+    /// <summary>Downloads each artifact from the server into <paramref name="folder"/> (made if missing), then says so.</summary>
     public static async Task DownloadAsync(RunboxClient api, string jobId, IReadOnlyList<ArtifactResponse> artifacts, string folder, CancellationToken ct)
     {
         // "out/" as much as "out": without its trailing slash, so that root + '/' prefixes every path inside it.
@@ -35,6 +35,7 @@ internal static class SavedArtifacts
                 throw;
             }
         }
+        await Console.Error.WriteLineAsync(Summary(artifacts.Count, folder));
     }
 
     /// <summary>
