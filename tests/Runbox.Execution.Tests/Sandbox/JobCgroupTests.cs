@@ -39,7 +39,10 @@ public sealed class JobCgroupTests(SandboxFixture fixture)
         try
         {
             var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (CgroupFiles.Processes(members).Count < 16 && !storm.HasExited && DateTime.UtcNow < deadline)
+            // One reading, kept: the storm's count comes and goes (each subshell forks and leaves), so a second reading
+            // for the assert could be below the one that ended the wait.
+            int count;
+            while ((count = CgroupFiles.Processes(members).Count) < 16 && !storm.HasExited && DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(10);
             }
@@ -48,7 +51,7 @@ public sealed class JobCgroupTests(SandboxFixture fixture)
                 // Read only once it has exited: while the storm runs, its processes hold stderr open.
                 Assert.Fail("the storm did not start: " + storm.StandardError.ReadToEnd());
             }
-            Assert.True(CgroupFiles.Processes(members).Count >= 16, $"only {CgroupFiles.Processes(members).Count} processes in the group");
+            Assert.True(count >= 16, $"only {count} processes in the group");
 
             Assert.True(job.Empty(TimeSpan.FromSeconds(10)), $"{CgroupFiles.Processes(members).Count} processes left");
 
