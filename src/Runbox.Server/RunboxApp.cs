@@ -115,6 +115,7 @@ public static class RunboxApp
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.AddHostedService<WorkerHeartbeat>();
         services.AddHostedService<LeaseRescuer>();
+        services.AddHostedService<JobRetention>();
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);

@@ -63,6 +63,12 @@ internal static partial class ServerLog
     [LoggerMessage(1117, LogLevel.Warning, "Runtime {Name}: could not build it on this worker; its jobs go to other workers")]
     public static partial void RuntimeSyncBuildFault(ILogger logger, string name, Exception exception);
 
+    [LoggerMessage(1118, LogLevel.Information, "Deleted {Count} jobs that ended more than {Days} days ago, with their logs and artifacts")]
+    public static partial void JobsExpired(ILogger logger, int count, double days);
+
+    [LoggerMessage(1119, LogLevel.Warning, "Could not delete expired jobs; retrying")]
+    public static partial void RetentionFault(ILogger logger, Exception exception);
+
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
 

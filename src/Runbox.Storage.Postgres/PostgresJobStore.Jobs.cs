@@ -106,6 +106,26 @@ public sealed partial class PostgresJobStore
         return deleted.Count > 0;
     }
 
+    public async Task<IReadOnlyList<string>> DeleteEndedJobsAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        // SKIP LOCKED: two nodes sweeping at once take different rows rather than waiting on each other.
+        await using var delete = Command($"""
+            WITH deleted AS (
+                DELETE FROM jobs WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE finished_at IS NOT NULL AND finished_at < @before AND status NOT IN ('queued', 'running')
+                    ORDER BY finished_at LIMIT @limit FOR UPDATE SKIP LOCKED)
+                RETURNING id)
+            SELECT id, {NotifyChannels.NotifyJob} FROM deleted
+            """).WithTime("before", finishedBefore).With("limit", Math.Max(limit, 0));
+        var ids = await delete.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false);
+        foreach (var id in ids)
+        {
+            signals.PulseJob(id);
+        }
+        return ids;
+    }
+
     public async Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default)
     {
         var counts = Enum.GetValues<JobStatus>().ToDictionary(status => status, _ => 0L);

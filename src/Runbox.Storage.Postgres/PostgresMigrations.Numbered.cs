@@ -18,6 +18,10 @@ internal static partial class PostgresMigrations
                 last_seen_at  timestamptz NOT NULL
             );
             """,
+        // 4: retention finds ended jobs by when they finished.
+        [4] = """
+            CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

@@ -114,6 +114,46 @@ public sealed partial class SqliteJobStore
         return deleted;
     }
 
+    public async Task<IReadOnlyList<string>> DeleteEndedJobsAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        var ids = await WriteAsync<IReadOnlyList<string>>(async (connection, transaction) =>
+        {
+            var found = new List<string>();
+            await using (var select = connection.Command(transaction, """
+                SELECT id FROM jobs
+                WHERE finished_at IS NOT NULL AND finished_at < $before AND status NOT IN ('queued', 'running')
+                ORDER BY finished_at LIMIT $limit
+                """).With("$before", StoreTime.ToMicros(finishedBefore)).With("$limit", Math.Max(limit, 0)))
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    found.Add(reader.GetString(0));
+                }
+            }
+            await using var delete = connection.Command(transaction, """
+                DELETE FROM log_lines WHERE job_id = $id;
+                DELETE FROM jobs WHERE id = $id;
+                """);
+            var id = delete.CreateParameter();
+            id.ParameterName = "$id";
+            delete.Parameters.Add(id);
+            foreach (var each in found)
+            {
+                id.Value = each;
+                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            return found;
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var id in ids)
+        {
+            // As in DeleteJobAsync: files after the rows.
+            artifacts.DeleteJob(id);
+            signals.PulseJob(id);
+        }
+        return ids;
+    }
+
     public Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyDictionary<JobStatus, long>>(async connection =>
         {

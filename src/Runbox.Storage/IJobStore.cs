@@ -43,6 +43,13 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Removes the job, its log lines and artifacts. False when there was no such job.</summary>
     Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Removes up to <paramref name="limit"/> ended jobs that finished before <paramref name="finishedBefore"/>, oldest
+    /// first, with their log lines and artifacts (retention). Queued and running jobs are never touched. Returns the ids
+    /// removed; fewer than <paramref name="limit"/> means none older is left.
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteEndedJobsAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Counts jobs by status (dashboards, readiness).</summary>
     Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default);
 

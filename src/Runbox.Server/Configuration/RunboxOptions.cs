@@ -62,6 +62,12 @@ public sealed class RunboxOptions
     /// </summary>
     public double StreamKeepAliveSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// Ended jobs, with their logs and artifacts, are deleted this many days after they end; 0 keeps them for good.
+    /// Fractions are allowed (0.5 is twelve hours).
+    /// </summary>
+    public double RetentionDays { get; set; }
+
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
     public int MaxJsonDepth { get; set; } = 32;

@@ -53,6 +53,10 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         {
             errors.Add($"Runbox:DrainSeconds must not be negative (got {options.DrainSeconds}).");
         }
+        if (options.RetentionDays is < 0 or > 36500 || double.IsNaN(options.RetentionDays))
+        {
+            errors.Add($"Runbox:RetentionDays must be between 0 (keep ended jobs for good) and 36500 (got {options.RetentionDays}).");
+        }
         if (options.MaxRequestBodyBytes < 1024)
         {
             errors.Add($"Runbox:MaxRequestBodyBytes must be at least 1024 (got {options.MaxRequestBodyBytes}).");

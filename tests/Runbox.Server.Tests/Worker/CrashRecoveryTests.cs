@@ -46,7 +46,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     {
         using var data = new TempFolder();
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { ServeProcess.CliDll, "serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--workers", "0", "--Runbox:LeaseSeconds=-1", "--Runbox:Maximums:MemoryMb=0" })
+        foreach (var arg in new[] { ServeProcess.CliDll, "serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--workers", "0", "--Runbox:LeaseSeconds=-1", "--Runbox:Maximums:MemoryMb=0", "--Runbox:RetentionDays=-1" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -60,6 +60,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
         Assert.Contains("Runbox:Workers", await stderr);
         Assert.Contains("Runbox:LeaseSeconds", await stderr);
         Assert.Contains("Runbox:Maximums:MemoryMb", await stderr);
+        Assert.Contains("Runbox:RetentionDays must be between 0", await stderr);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, double seconds)

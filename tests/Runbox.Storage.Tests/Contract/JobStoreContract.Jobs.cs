@@ -277,6 +277,68 @@ public abstract partial class JobStoreContract
         Assert.False(await store.DeleteJobAsync(job.Id));
     }
 
+    [SkippableFact]
+    public async Task DeleteEndedJobs_RemovesJobsThatEndedBeforeTheTime_WithTheirLogsAndArtifacts()
+    {
+        await using var store = await NewStoreAsync();
+        var cutoff = TestJobs.Epoch.AddHours(1);
+        var old = Ended(JobStatus.Succeeded, cutoff.AddMinutes(-30));
+        var oldFailed = Ended(JobStatus.Failed, cutoff.AddMinutes(-1));
+        var recent = Ended(JobStatus.Succeeded, cutoff.AddMinutes(1));
+        // Queued and running jobs stay whatever their times say.
+        var queued = TestJobs.Queued() with { FinishedAt = cutoff.AddDays(-1) };
+        var running = TestJobs.Queued();
+        await store.InsertJobAsync(running);
+        await using var claim = await store.ClaimAsync("worker-1", TimeSpan.FromMinutes(1));
+        Assert.Equal(running.Id, claim?.Job.Id);
+        foreach (var job in new[] { old, oldFailed, recent, queued })
+        {
+            await store.InsertJobAsync(job);
+        }
+        await store.AppendLogsAsync(old.Id, [TestJobs.Line(1, "gone")]);
+        await store.AppendLogsAsync(recent.Id, [TestJobs.Line(1, "kept")]);
+        await store.SaveArtifactAsync(old.Id, "out/result.txt", TestJobs.Bytes("gone"));
+        await store.SaveArtifactAsync(recent.Id, "result.txt", TestJobs.Bytes("kept"));
+
+        var deleted = await store.DeleteEndedJobsAsync(cutoff, 100);
+
+        Assert.Equal([old.Id, oldFailed.Id], deleted);
+        Assert.Null(await store.GetJobAsync(old.Id));
+        Assert.Null(await store.GetJobAsync(oldFailed.Id));
+        Assert.Empty(await store.ReadLogsAsync(old.Id, 0, 100));
+        Assert.Null(await store.OpenArtifactAsync(old.Id, "out/result.txt"));
+        Assert.NotNull(await store.GetJobAsync(recent.Id));
+        Assert.Single(await store.ReadLogsAsync(recent.Id, 0, 100));
+        Assert.Single(await store.ListArtifactsAsync(recent.Id));
+        Assert.Equal(JobStatus.Queued, (await GetAsync(store, queued.Id)).Status);
+        Assert.Equal(JobStatus.Running, (await GetAsync(store, running.Id)).Status);
+    }
+
+    [SkippableFact]
+    public async Task DeleteEndedJobs_TakesTheOldestFirst_UpToTheLimit()
+    {
+        await using var store = await NewStoreAsync();
+        var first = Ended(JobStatus.Cancelled, TestJobs.Epoch.AddMinutes(1));
+        var second = Ended(JobStatus.TimedOut, TestJobs.Epoch.AddMinutes(2));
+        var third = Ended(JobStatus.Error, TestJobs.Epoch.AddMinutes(3));
+        foreach (var job in new[] { third, first, second })
+        {
+            await store.InsertJobAsync(job);
+        }
+
+        Assert.Equal([first.Id, second.Id], await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 2));
+        Assert.Equal([third.Id], await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 2));
+        Assert.Empty(await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 2));
+    }
+
+    private static JobRecord Ended(JobStatus status, DateTimeOffset finishedAt) => TestJobs.Queued() with
+    {
+        Status = status,
+        StartedAt = finishedAt.AddSeconds(-1),
+        FinishedAt = finishedAt,
+        Outcome = new JobOutcome { Status = status, FinishedAt = finishedAt },
+    };
+
     private static async Task<List<string>> ListIdsAsync(IJobStore store, JobQuery query) =>
         (await store.ListJobsAsync(query)).Jobs.Select(job => job.Id).ToList();
 }
