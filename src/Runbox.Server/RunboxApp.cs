@@ -65,6 +65,10 @@ public static class RunboxApp
         // The authentication handler's base class logs two lines for every request without a valid key: a scanner
         // would fill the log. Refused requests are counted by their 401s, not logged one by one.
         builder.Logging.AddFilter(typeof(Auth.ApiKeyAuthenticationHandler).FullName, LogLevel.Warning);
+        // The host logs a failed start ("Hosting failed to start", a stack trace) and then throws the same exception to
+        // whoever started it: `runbox serve` says it in one line, an embedding program gets the exception. A background
+        // service that stops the host is still logged, with its exception, at Critical.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         var services = builder.Services;
         services.AddOptions<RunboxOptions>().BindConfiguration(RunboxOptions.Section).ValidateOnStart();

@@ -63,7 +63,8 @@ internal sealed class WorkerHeartbeat(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (options.Value.NoWorker)
+        // Not started (a failed start stops every service): there is no entry to remove, and the store may be why.
+        if (options.Value.NoWorker || ExecuteTask is null)
         {
             return;
         }
