@@ -220,7 +220,7 @@ internal sealed class JobRun
             JobLanguage.Bash => ("exec", [options.BashPath, _entryPath, .. Request.Args]),
             JobLanguage.Node => ("exec", [options.NodePath ?? InterpreterLocator.FindOnPath("node") ?? throw new InvalidOperationException("Node.js is not installed on this host"), _entryPath, .. Request.Args]),
             // -B: no __pycache__ in the job's folder (see zygote.py's main), as on the fast path.
-            _ when Request.Fresh => ("exec", [runtime.PythonPath, "-u", "-B", _entryPath, .. Request.Args]),
+            _ when Request.Fresh || StartupVariables.AnyIn(Request.Environment) => ("exec", [runtime.PythonPath, "-u", "-B", _entryPath, .. Request.Args]),
             _ => ("script", [_entryPath, .. Request.Args]),
         };
     }

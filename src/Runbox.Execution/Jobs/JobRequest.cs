@@ -49,6 +49,10 @@ public sealed record JobRequest
     /// <summary>Network access; honoured only where the engine's options allow it.</summary>
     public bool Network { get; init; }
 
-    /// <summary>Python only: run in a freshly exec'd interpreter instead of the zygote's fast path.</summary>
+    /// <summary>
+    /// Python only: run in a freshly exec'd interpreter instead of the zygote's fast path. A job whose
+    /// <see cref="Environment"/> sets a variable CPython reads only as it starts (<c>PYTHONPATH</c>, <c>PYTHONHASHSEED</c>,
+    /// ...) runs that way too.
+    /// </summary>
     public bool Fresh { get; init; }
 }

@@ -50,6 +50,18 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
     }
 
     [Fact]
+    public async Task Job_HonoursVariablesReadAtInterpreterStart_AsPlainPythonDoes()
+    {
+        // PYTHONPATH, PYTHONOPTIMIZE and PYTHONHASHSEED mean nothing to an interpreter forked after its start.
+        var env = new Dictionary<string, string> { ["PYTHONPATH"] = "/opt/extra", ["PYTHONOPTIMIZE"] = "1", ["PYTHONHASHSEED"] = "123" };
+
+        var plain = await AssertSameAsync("startup_env.py", [], stdin: null, env);
+
+        // Both ways honoured them (the same output could also mean neither did).
+        Assert.StartsWith("['/opt/extra'] 1 1\nasserts stripped\n", plain.Stdout);
+    }
+
+    [Fact]
     public async Task FastPath_GivesEachJobFreshRandomState()
     {
         var first = await RunEngineAsync("randomness.py", [], null);
@@ -58,15 +70,16 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
         Assert.NotEqual(Encoding.UTF8.GetString(first.Stdout), Encoding.UTF8.GetString(second.Stdout));
     }
 
-    private async Task AssertSameAsync(string script, string[] args, byte[]? stdin)
+    private async Task<Outcome> AssertSameAsync(string script, string[] args, byte[]? stdin, IReadOnlyDictionary<string, string>? env = null)
     {
-        var plain = await RunPlainAsync(script, args, stdin);
-        var engine = await RunEngineAsync(script, args, stdin);
+        var plain = await RunPlainAsync(script, args, stdin, env);
+        var engine = await RunEngineAsync(script, args, stdin, env);
         Assert.NotEqual(JobStatus.Error, engine.Status);
         Assert.Equal(plain.Stdout, Normalize(engine.Stdout, engine.Directory));
         Assert.Equal(plain.Stderr, Normalize(engine.Stderr, engine.Directory) + (engine.Stderr.Length == 0 ? "" : ""));
         Assert.Equal(plain.ExitCode, engine.ExitCode);
         Assert.Equal(plain.Signal, engine.Signal);
+        return plain;
     }
 
     private sealed record Outcome(string Stdout, string Stderr, int? ExitCode, int? Signal);
@@ -74,7 +87,7 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
     private static string Normalize(byte[] output, string directory) =>
         Encoding.UTF8.GetString(output).Replace(directory, "<dir>", StringComparison.Ordinal);
 
-    private static async Task<Outcome> RunPlainAsync(string script, string[] args, byte[]? stdin)
+    private static async Task<Outcome> RunPlainAsync(string script, string[] args, byte[]? stdin, IReadOnlyDictionary<string, string>? env)
     {
         var directory = Directory.CreateTempSubdirectory("runbox-plain-").FullName;
         try
@@ -104,6 +117,10 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
             start.Environment["LANG"] = "C.UTF-8";
             start.Environment["LC_ALL"] = "C.UTF-8";
             start.Environment["PYTHONUNBUFFERED"] = "1";
+            foreach (var (key, value) in env ?? new Dictionary<string, string>())
+            {
+                start.Environment[key] = value;
+            }
             using var process = Process.Start(start)!;
             if (stdin is not null)
             {
@@ -132,7 +149,7 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
 
     private sealed record EngineOutcome(JobStatus Status, byte[] Stdout, byte[] Stderr, int? ExitCode, int? Signal, string Directory);
 
-    private async Task<EngineOutcome> RunEngineAsync(string script, string[] args, byte[]? stdin)
+    private async Task<EngineOutcome> RunEngineAsync(string script, string[] args, byte[]? stdin, IReadOnlyDictionary<string, string>? env = null)
     {
         var files = Directory.GetFiles(Corpus).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
         var directory = Directory.CreateTempSubdirectory("runbox-engine-").FullName;
@@ -146,6 +163,7 @@ public sealed class ConformanceTests(EngineFixture fixture) : IClassFixture<Engi
                 Entrypoint = script,
                 Args = args,
                 Stdin = stdin,
+                Environment = env ?? new Dictionary<string, string>(),
                 WorkingDirectory = directory,
                 Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(20) },
             });

@@ -148,6 +148,19 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
     }
 
     [Fact]
+    public async Task RunAsync_StaysOnTheFastPath_WhenTheJobSetsOnlyVariablesItHonoursThere()
+    {
+        var script = "import sys\nprint('-u' in sys.orig_argv)";
+        var env = new Dictionary<string, string> { ["PYTHONUNBUFFERED"] = "1", ["PYTHONDONTWRITEBYTECODE"] = "1", ["PYTHONBREAKPOINT"] = "0", ["MY_PYTHON"] = "x" };
+
+        var fast = await Engine.RunAsync(Python(script) with { Environment = env });
+        var fresh = await Engine.RunAsync(Python(script) with { Environment = new Dictionary<string, string>(env) { ["PYTHONPATH"] = "/opt" } });
+
+        Assert.Equal("False\n", Out(fast));
+        Assert.Equal("True\n", Out(fresh));
+    }
+
+    [Fact]
     public async Task RunAsync_ExecutesCommand_WithArgv()
     {
         var result = await Engine.RunAsync(new JobRequest { Command = ["sh", "-c", "echo $0-$1", "zero", "one"] });
