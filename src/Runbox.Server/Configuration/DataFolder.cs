@@ -4,13 +4,28 @@ using Microsoft.Extensions.Options;
 
 namespace Runbox.Server.Configuration;
 
-/// <summary>The paths inside the data folder, resolved once to absolute paths.</summary>
-public sealed class DataFolder
+/// <summary>
+/// The paths inside the data folder, resolved once to absolute paths. One process at a time: it holds a lock on
+/// <c>runbox.lock</c> while it lives, since a second node on the same folder would take the same node name and end the
+/// first one's running jobs as "worker lost" at its start, and share its work root.
+/// </summary>
+public sealed class DataFolder : IDisposable
 {
+    private readonly FileStream _lock;
+
     public DataFolder(IOptions<RunboxOptions> options)
     {
         Root = Path.GetFullPath(options.Value.DataDirectory);
         Directory.CreateDirectory(Root);
+        try
+        {
+            // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Unix; the kernel drops it when the process dies.
+            _lock = new FileStream(Path.Combine(Root, "runbox.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new IOException($"Another Runbox process uses the data folder {Root}; stop it, or give this one another --data.", e);
+        }
         Directory.CreateDirectory(Scratch);
     }
 
@@ -39,6 +54,8 @@ public sealed class DataFolder
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataRoot))))[..12];
         return Path.Combine(Path.GetTempPath(), "runbox-work-" + hash);
     }
+
+    public void Dispose() => _lock.Dispose();
 
     /// <summary>Writes a secret readable by the owner only (0600), created with that mode so it is never exposed.</summary>
     public static void WriteSecretFile(string path, string content)

@@ -9,7 +9,7 @@ internal static class StoreFactory
 {
     public static IJobStore Create(RunboxOptions options, DataFolder data, TimeProvider time) =>
         options.Store is { Length: > 0 } connectionString
-            ? new PostgresJobStore(connectionString, time)
+            ? new PostgresJobStore(connectionString, time, pollInterval: TimeSpan.FromSeconds(options.PollSeconds))
             : new SqliteJobStore(data.Root, time);
 
     /// <summary>Where the store is, for logs: never the password.</summary>

@@ -31,7 +31,7 @@ internal sealed class ClaimedJobRunner(
         var artifactDirectory = Path.Combine(data.Scratch, $"{job.Id}-{claim.Attempt}");
         try
         {
-            var request = JobRequestMapper.TryMap(job, artifactDirectory, out var mapError);
+            var request = JobRequestMapper.TryMap(job, artifactDirectory, options.Value.AllowNetwork, out var mapError);
             if (request is null)
             {
                 await CompleteAsync(claim, ErrorOutcome(mapError!));

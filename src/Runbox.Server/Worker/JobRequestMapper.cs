@@ -8,12 +8,18 @@ internal static class JobRequestMapper
 {
     private const long Mb = 1024 * 1024;
 
-    public static JobRequest? TryMap(JobRecord job, string artifactDirectory, out string? error)
+    public static JobRequest? TryMap(JobRecord job, string artifactDirectory, bool allowNetwork, out string? error)
     {
         var spec = job.Spec;
         if (!JobLanguageExtensions.TryParse(spec.Language, out var language))
         {
             error = $"unknown language '{spec.Language}'";
+            return null;
+        }
+        if (spec.Network && !allowNetwork)
+        {
+            // An API node with AllowNetwork let it in; run without, and the job would fail in ways that name nothing.
+            error = "the job asks for network, which this worker does not allow (Runbox:AllowNetwork must be set on every node)";
             return null;
         }
         error = null;

@@ -42,25 +42,61 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Serve_RefusesToStart_WhenAnotherServerUsesItsDataFolder_AndItsJobsRunOn()
+    {
+        await using var first = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:Socket"] = "none" });
+        var running = await first.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('working', flush=True)\ntime.sleep(3)\nprint('done')" });
+        await WaitUntilAsync(async () => (await first.Admin.GetJobAsync(running.Id)).Status == "running", 30);
+
+        // Without its socket the first server leaves no other trace a second one would stumble on.
+        var (code, stderr) = await RunServeAsync("--urls", "http://127.0.0.1:0", "--data", first.DataDirectory, "--socket", "none");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"runbox: cannot start: Another Runbox process uses the data folder {first.DataDirectory}", stderr);
+        var ended = await first.Admin.WaitEndedAsync(running.Id, 30);
+        Assert.Equal("succeeded", ended.Status);
+        Assert.Equal("working\ndone\n", ended.Stdout);
+    }
+
+    [Fact]
     public async Task Serve_ExitsListingEveryError_WhenConfigurationIsInvalid()
     {
         using var data = new TempFolder();
+
+        var (code, stderr) = await RunServeAsync("--urls", "http://127.0.0.1:0", "--data", data.Path, "--workers", "0",
+            "--Runbox:LeaseSeconds=-1", "--Runbox:Maximums:MemoryMb=0", "--Runbox:RetentionDays=-1");
+
+        Assert.Equal(2, code);
+        Assert.Contains("Runbox:Workers", stderr);
+        Assert.Contains("Runbox:LeaseSeconds", stderr);
+        Assert.Contains("Runbox:Maximums:MemoryMb", stderr);
+        Assert.Contains("Runbox:RetentionDays must be between 0", stderr);
+    }
+
+    /// <summary>Runs <c>runbox serve</c> to its end (one that cannot start); its exit code and stderr.</summary>
+    private async Task<(int ExitCode, string Stderr)> RunServeAsync(params string[] args)
+    {
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { ServeProcess.CliDll, "serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--workers", "0", "--Runbox:LeaseSeconds=-1", "--Runbox:Maximums:MemoryMb=0", "--Runbox:RetentionDays=-1" })
+        foreach (var arg in (string[])[ServeProcess.CliDll, "serve", .. args])
         {
             info.ArgumentList.Add(arg);
         }
         using var process = System.Diagnostics.Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("runbox serve started rather than refusing to");
+        }
+        output.WriteLine(await stdout);
         output.WriteLine(await stderr);
-
-        Assert.Equal(2, process.ExitCode);
-        Assert.Contains("Runbox:Workers", await stderr);
-        Assert.Contains("Runbox:LeaseSeconds", await stderr);
-        Assert.Contains("Runbox:Maximums:MemoryMb", await stderr);
-        Assert.Contains("Runbox:RetentionDays must be between 0", await stderr);
+        return (process.ExitCode, await stderr);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, double seconds)
