@@ -24,6 +24,9 @@ internal static partial class ServerLog
     [LoggerMessage(1104, LogLevel.Warning, "Job {JobId}: the lease was lost; another worker owns it now")]
     public static partial void LeaseLost(ILogger logger, string jobId);
 
+    [LoggerMessage(1121, LogLevel.Information, "Job {JobId} was deleted while it ran; its result is not kept")]
+    public static partial void DeletedWhileRunning(ILogger logger, string jobId);
+
     [LoggerMessage(1105, LogLevel.Error, "Job {JobId} failed inside Runbox")]
     public static partial void JobFault(ILogger logger, string jobId, Exception exception);
 
@@ -36,7 +39,7 @@ internal static partial class ServerLog
     [LoggerMessage(1108, LogLevel.Warning, "Worker stop deadline passed; cancelling the jobs still running")]
     public static partial void WorkerDeadline(ILogger logger);
 
-    [LoggerMessage(1109, LogLevel.Warning, "Job {JobId}: could not store log lines")]
+    [LoggerMessage(1109, LogLevel.Warning, "Job {JobId}: could not store log lines; retrying for up to a lease")]
     public static partial void LogAppendFault(ILogger logger, string jobId, Exception exception);
 
     [LoggerMessage(1110, LogLevel.Warning, "Job {JobId}: could not keep artifact {Name}")]
@@ -68,6 +71,9 @@ internal static partial class ServerLog
 
     [LoggerMessage(1119, LogLevel.Warning, "Could not delete expired jobs; retrying")]
     public static partial void RetentionFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(1120, LogLevel.Error, "Job {JobId}: gave up storing {Count} log lines (its result keeps stdout and stderr)")]
+    public static partial void LogAppendDropped(ILogger logger, string jobId, int count, Exception exception);
 
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);

@@ -70,6 +70,12 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>pg_ctl restart (fast): every connection is cut, the server is back on the same port.</summary>
     public Task RestartAsync() => PgCtlAsync("restart");
 
+    /// <summary>pg_ctl stop (fast): the server is down until <see cref="StartAgainAsync"/>.</summary>
+    public Task StopAsync() => PgCtlAsync("stop");
+
+    /// <summary>pg_ctl start after <see cref="StopAsync"/>, on the same port.</summary>
+    public Task StartAgainAsync() => PgCtlAsync("start");
+
     /// <summary>pg_terminate_backend on every connection whose application_name matches (LIKE pattern); returns how many.</summary>
     public async Task<int> TerminateAsync(string applicationNamePattern)
     {

@@ -53,7 +53,7 @@ internal sealed class ClaimedJobRunner(
 
             await using var onDeadline = stopDeadline.Register(execution.Cancel);
             using var watchStop = new CancellationTokenSource();
-            var pump = LogBatcher.PumpAsync(execution, job.Id, store, logger);
+            var pump = LogBatcher.PumpAsync(execution, job.Id, store, TimeSpan.FromSeconds(options.Value.LeaseSeconds), logger);
             var watch = WatchAsync(claim, execution, watchStop.Token);
 
             var result = await execution.Completion;
@@ -159,13 +159,33 @@ internal sealed class ClaimedJobRunner(
         var job = claim.Job;
         if (!await CompleteWithRetriesAsync(claim, outcome))
         {
-            ServerLog.LeaseLost(logger, job.Id);
+            // Refused: fenced off by a rescue (an alert), or the job is gone (a client's delete, which is routine).
+            if (await JobExistsAsync(job.Id))
+            {
+                ServerLog.LeaseLost(logger, job.Id);
+            }
+            else
+            {
+                ServerLog.DeletedWhileRunning(logger, job.Id);
+            }
             return;
         }
         ServerLog.JobEnded(logger, job.Id, outcome.Status.ToWire(), outcome.WallMs);
         if (job.Spec.CallbackUrl is { } url)
         {
             webhooks.Enqueue(job.Id, url);
+        }
+    }
+
+    private async Task<bool> JobExistsAsync(string id)
+    {
+        try
+        {
+            return await store.GetJobAsync(id) is not null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return true;
         }
     }
 

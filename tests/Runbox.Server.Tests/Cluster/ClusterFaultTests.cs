@@ -99,4 +99,27 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
         Assert.Equal("succeeded", throughJob.Status);
         Assert.Equal("start\nend\n", throughJob.Stdout);
     }
+
+    [SkippableFact]
+    public async Task PostgresDownForSeconds_TheRunningJobKeepsEveryLogLine()
+    {
+        await using var cluster = new ClusterNodes(postgres, output, leaseSeconds: 20);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        await cluster.StartWorkerAsync("node-a", 1);
+        using var client = cluster.Client(api);
+        var job = await client.SubmitOkAsync(ClusterApi.Python("import time\nfor i in range(10):\n    print(i, flush=True)\n    time.sleep(0.5)"));
+        await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(job.Id)).Status == "running", 60, "the job runs");
+
+        // Down for a while, as a failover: the lines printed meanwhile must wait, not be dropped.
+        await postgres.Server.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await postgres.Server.StartAgainAsync();
+
+        var ended = await client.WaitEndedRetryingAsync(job.Id, 60);
+        Assert.Equal("succeeded", ended.Status);
+        var logs = await (await client.GetAsync($"/api/v1/jobs/{job.Id}/logs")).JsonAsync();
+        var texts = logs.GetProperty("lines").EnumerateArray().Select(line => line.GetProperty("text").GetString()).ToList();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"{i}"), texts);
+    }
 }

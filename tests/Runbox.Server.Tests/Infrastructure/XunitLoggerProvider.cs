@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -14,6 +15,9 @@ public sealed class XunitLoggerProvider : ILoggerProvider
         set => _output = value;
     }
 
+    /// <summary>The event ids logged so far, for tests that check what an operator would see.</summary>
+    public ConcurrentQueue<EventId> Events { get; } = new();
+
     public ILogger CreateLogger(string categoryName) => new XunitLogger(this, categoryName);
 
     public void Dispose()
@@ -29,7 +33,12 @@ public sealed class XunitLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsEnabled(logLevel) || provider.Output is not { } output)
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+            provider.Events.Enqueue(eventId);
+            if (provider.Output is not { } output)
             {
                 return;
             }

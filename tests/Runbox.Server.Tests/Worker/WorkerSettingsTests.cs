@@ -1,5 +1,7 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Runbox.Execution.Jobs;
+using Runbox.Server.Jobs;
 using Runbox.Server.Tests.Infrastructure;
 using Runbox.Storage;
 using Runbox.Storage.Jobs;
@@ -7,7 +9,7 @@ using Xunit.Abstractions;
 
 namespace Runbox.Server.Tests.Worker;
 
-/// <summary>A worker whose settings differ from the API node that let a job in.</summary>
+/// <summary>The worker side of a job the API side changed: settings that differ, a job deleted while it ran.</summary>
 public sealed class WorkerSettingsTests(ITestOutputHelper output)
 {
     [Fact]
@@ -30,5 +32,26 @@ public sealed class WorkerSettingsTests(ITestOutputHelper output)
         Assert.Equal("error", ended.Status);
         Assert.Contains("Runbox:AllowNetwork must be set on every node", ended.Error);
         Assert.Equal("", ended.Stdout ?? "");
+    }
+
+    [Fact]
+    public async Task RunningJobDeleted_IsLoggedAsADelete_NotAsALostLease()
+    {
+        await using var server = await RunningServer.StartAsync(output);
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('working', flush=True)\ntime.sleep(30)" });
+        while ((await server.Admin.GetJobAsync(job.Id)).Status != "running")
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}")).StatusCode);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!server.Logs.Events.Any(e => e.Id == 1121))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no 'deleted while it ran' event");
+            await Task.Delay(100);
+        }
+        Assert.DoesNotContain(server.Logs.Events, e => e.Id == 1104);
     }
 }
