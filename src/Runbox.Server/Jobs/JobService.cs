@@ -8,7 +8,8 @@ using Runbox.Storage.Jobs;
 namespace Runbox.Server.Jobs;
 
 /// <summary>What the REST API and the compatibility adapters share: submitting, finding with ownership, waiting.</summary>
-public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, Runtimes.RuntimeManager? runtimes = null)
+public sealed class JobService(
+    IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, Runtimes.RuntimeManager? runtimes = null, IHostApplicationLifetime? lifetime = null)
 {
     public IJobStore Store => store;
 
@@ -45,7 +46,10 @@ public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options,
         return job is not null && caller.CanSee(job.Owner) ? job : null;
     }
 
-    /// <summary>Waits until the job ends or <paramref name="maxWait"/> passes; returns the latest state either way.</summary>
+    /// <summary>
+    /// Waits until the job ends or <paramref name="maxWait"/> passes; returns the latest state either way. Returns early,
+    /// within a second, when the server begins to stop (see <see cref="Streaming.ServerStopping"/>).
+    /// </summary>
     public async Task<JobRecord?> WaitForEndAsync(string id, TimeSpan maxWait, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + maxWait;
@@ -55,7 +59,7 @@ public sealed class JobService(IJobStore store, IOptions<RunboxOptions> options,
             var left = deadline - time.GetUtcNow();
             var changed = store.WaitForJobChangeAsync(id, left > TimeSpan.Zero && left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
             var job = await store.GetJobAsync(id, cancellationToken);
-            if (job is null || job.Status.IsTerminal() || left <= TimeSpan.Zero)
+            if (job is null || job.Status.IsTerminal() || left <= TimeSpan.Zero || lifetime?.ApplicationStopping.IsCancellationRequested == true)
             {
                 return job;
             }

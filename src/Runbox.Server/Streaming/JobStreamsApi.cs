@@ -117,11 +117,14 @@ public static class JobStreamsApi
         }
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        // The client sends nothing but a close; reading is how that close (or a dropped connection) is noticed.
+        // The client sends nothing but a close; reading is how that close (or a dropped connection) is noticed. Its
+        // token is not the server's stopping one: a cancelled receive aborts the socket, and no close could be sent.
         var reader = DrainAsync(socket, closed);
+        var feed = CancellationTokenSource.CreateLinkedTokenSource(closed.Token, ServerStopping.OrAborted(http));
+        http.Response.RegisterForDispose(feed);
         try
         {
-            await foreach (var item in JobEventFeed.ReadAsync(jobs.Store, id, afterSeq ?? 0, closed.Token))
+            await foreach (var item in JobEventFeed.ReadAsync(jobs.Store, id, afterSeq ?? 0, feed.Token))
             {
                 StreamMessage message;
                 if (item.Line is { } line)
@@ -139,6 +142,12 @@ public static class JobStreamsApi
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "job ended", CancellationToken.None);
             await reader.WaitAsync(TimeSpan.FromSeconds(5));
         }
+        catch (OperationCanceledException) when (!closed.IsCancellationRequested && socket.State == WebSocketState.Open)
+        {
+            // The server is stopping: say so, and the client reconnects and resumes.
+            await CloseQuietlyAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "server stopping");
+            await reader.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or TimeoutException)
         {
         }
@@ -147,6 +156,18 @@ public static class JobStreamsApi
             await closed.CancelAsync();
         }
         return TypedResults.Empty;
+    }
+
+    private static async Task CloseQuietlyAsync(WebSocket socket, WebSocketCloseStatus status, string reason)
+    {
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await socket.CloseOutputAsync(status, reason, deadline.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+        }
     }
 
     private static async Task DrainAsync(WebSocket socket, CancellationTokenSource closed)

@@ -22,7 +22,8 @@ public sealed class KeepAliveEventStream(IAsyncEnumerable<SseItem<string>> event
         response.Headers.Pragma = "no-cache";
         response.Headers.ContentEncoding = "identity";
         httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
-        var aborted = httpContext.RequestAborted;
+        // Also when the server begins to stop: the stream ends cleanly and the client resumes elsewhere or later.
+        var aborted = ServerStopping.OrAborted(httpContext);
         // Headers at once: a client of a queued job sees the stream open instead of waiting for the first line.
         await response.Body.FlushAsync(aborted);
 
@@ -42,14 +43,28 @@ public sealed class KeepAliveEventStream(IAsyncEnumerable<SseItem<string>> event
                     var idle = Task.Delay(interval, time, quiet.Token);
                     if (await Task.WhenAny(next, idle) != next)
                     {
-                        aborted.ThrowIfCancellationRequested();
+                        if (aborted.IsCancellationRequested)
+                        {
+                            // The idle wait was cancelled: by the client (thrown) or the server stopping (ended).
+                            httpContext.RequestAborted.ThrowIfCancellationRequested();
+                            break;
+                        }
                         await response.Body.WriteAsync(KeepAlive, aborted);
                         await response.Body.FlushAsync(aborted);
                         continue;
                     }
                     await quiet.CancelAsync();
                 }
-                if (!await next)
+                bool more;
+                try
+                {
+                    more = await next;
+                }
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested && !httpContext.RequestAborted.IsCancellationRequested)
+                {
+                    break;
+                }
+                if (!more)
                 {
                     break;
                 }

@@ -147,6 +147,35 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streams_EndAndTheServerStopsCleanly_WhenItStopsWhileTheJobRuns()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:DrainSeconds"] = "1" });
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('start', flush=True)\ntime.sleep(60)" });
+        using var response = await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        using var events = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await events.ReadLineAsync() is { } line && !line.Contains("\"start\"", StringComparison.Ordinal))
+        {
+        }
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + server.AdminKey);
+        await socket.ConnectAsync(new Uri(new Uri(server.Address, $"/api/v1/jobs/{job.Id}/ws").ToString().Replace("http://", "ws://", StringComparison.Ordinal)), CancellationToken.None);
+
+        // Kestrel stops first and waits for open requests: streams held open by the running job used to hold the stop
+        // until the shutdown timeout, which then failed with "One or more hosted services failed to stop".
+        await server.App.StopAsync();
+
+        Assert.DoesNotContain("event: result", await events.ReadToEndAsync());
+        var buffer = new byte[1 << 16];
+        WebSocketReceiveResult received;
+        do
+        {
+            received = await socket.ReceiveAsync(buffer, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        }
+        while (received.MessageType != WebSocketMessageType.Close);
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, socket.CloseStatus);
+    }
+
+    [Fact]
     public async Task WebSocket_Returns400_WhenNotAnUpgrade()
     {
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
