@@ -45,8 +45,7 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         var (code, stderr, stdout) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", "/proc/runbox-data");
 
         Assert.Equal(1, code);
-        Assert.Contains("runbox: cannot start: ", stderr);
-        Assert.Contains("/proc/runbox-data", stderr);
+        Assert.Contains("runbox: cannot start: The data folder /proc/runbox-data cannot be made or written: ", stderr);
         AssertNoStackTrace(stderr + stdout);
     }
 
@@ -115,6 +114,16 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("runbox: invalid configuration:", stderr);
         Assert.Contains("'abc' at 'Runbox:Maximums:TimeoutSeconds'", stderr);
+        AssertNoStackTrace(stderr + stdout);
+    }
+
+    [Fact]
+    public async Task Serve_ExitsWith2SayingWhatUrlsTakes_WhenAnAddressCannotBeParsed()
+    {
+        var (code, stderr, stdout) = await ServeAsync("--urls", "notaurl", "--data", _data);
+
+        Assert.Equal(2, code);
+        Assert.Contains("runbox: invalid configuration: Invalid url: 'notaurl'; --urls takes addresses such as http://127.0.0.1:8000", stderr);
         AssertNoStackTrace(stderr + stdout);
     }
 

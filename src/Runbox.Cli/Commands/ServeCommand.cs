@@ -77,23 +77,19 @@ internal static class ServeCommand
             }
             return 2;
         }
+        catch (FormatException e)
+        {
+            // Kestrel's only word on an address it cannot parse (--urls notaurl), thrown as it binds.
+            await Console.Error.WriteLineAsync($"runbox: invalid configuration: {e.Message}; --urls takes addresses such as http://127.0.0.1:8000, separated by ';'.");
+            await StopAfterFailedStartAsync(app);
+            return 2;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or DbException)
         {
             // The address is taken, the data folder cannot be written, the store cannot be reached: say which, not a
             // stack trace. What had started already (the worker, its zygotes) is stopped.
             await Console.Error.WriteLineAsync($"runbox: cannot start: {e.Message}");
-            if (app is not null)
-            {
-                try
-                {
-                    await app.StopAsync(CancellationToken.None);
-                    await app.DisposeAsync();
-                }
-                catch (Exception stop) when (stop is IOException or DbException or InvalidOperationException)
-                {
-                    await Console.Error.WriteLineAsync($"runbox: stopping after that failed too: {stop.Message}");
-                }
-            }
+            await StopAfterFailedStartAsync(app);
             return 1;
         }
         await using (app)
@@ -108,5 +104,22 @@ internal static class ServeCommand
             await app.StopAsync(CancellationToken.None);
         }
         return 0;
+    }
+
+    private static async Task StopAfterFailedStartAsync(WebApplication? app)
+    {
+        if (app is null)
+        {
+            return;
+        }
+        try
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+        catch (Exception stop) when (stop is IOException or DbException or InvalidOperationException)
+        {
+            await Console.Error.WriteLineAsync($"runbox: stopping after that failed too: {stop.Message}");
+        }
     }
 }

@@ -16,13 +16,18 @@ public sealed class DataFolder : IDisposable
     public DataFolder(IOptions<RunboxOptions> options)
     {
         Root = Path.GetFullPath(options.Value.DataDirectory);
-        Directory.CreateDirectory(Root);
         try
         {
+            Directory.CreateDirectory(Root);
             // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Unix; the kernel drops it when the process dies.
             _lock = new FileStream(Path.Combine(Root, "runbox.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            // Where no folder can be (/proc/x) mkdir may look done and only the first file inside fails.
+            throw new IOException($"The data folder {Root} cannot be made or written: {e.Message}", e);
+        }
+        catch (IOException e)
         {
             throw new IOException($"Another Runbox process uses the data folder {Root}; stop it, or give this one another --data.", e);
         }

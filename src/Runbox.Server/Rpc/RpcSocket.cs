@@ -68,8 +68,18 @@ public static class RpcSocket
         builder.WebHost.UseUrls($"{urls};http://unix:{path}");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // The path was checked with the other settings (Unusable), before the server started.
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            // The path was checked with the other settings (Unusable), before the server started. Kestrel is configured
+            // before the data folder is first used, so a folder that cannot be made is reported from here.
+            var folder = Path.GetDirectoryName(path)!;
+            try
+            {
+                Directory.CreateDirectory(folder);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var what = folder == Path.GetFullPath(options.DataDirectory) ? "data folder" : "socket's folder";
+                throw new IOException($"The {what} {folder} cannot be made or written: {e.Message}", e);
+            }
             RemoveStale(path);
             kestrel.ConfigureEndpointDefaults(listen =>
             {
