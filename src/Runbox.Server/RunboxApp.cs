@@ -45,9 +45,15 @@ public static class RunboxApp
     /// </summary>
     private static RunboxOptions Bind(IConfiguration configuration)
     {
+        var section = configuration.GetSection(RunboxOptions.Section);
+        var fromVariables = RunboxVariables().Select(v => v.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (UnknownSettings.Find(section, fromVariables) is { Count: > 0 } unknown)
+        {
+            throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions), unknown);
+        }
         try
         {
-            return configuration.GetSection(RunboxOptions.Section).Get<RunboxOptions>() ?? new RunboxOptions();
+            return section.Get<RunboxOptions>() ?? new RunboxOptions();
         }
         catch (InvalidOperationException e)
         {

@@ -107,6 +107,22 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Serve_ExitsWith2NamingTheNearestSetting_WhenASettingIsMisspelt()
+    {
+        // The client's own variables share the RUNBOX_ prefix; they are no server setting and must not be refused.
+        var client = new Dictionary<string, string> { ["RUNBOX_SERVER"] = "http://127.0.0.1:9", ["RUNBOX_KEY"] = "rbx_x" };
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null,
+            ["serve", "--urls", "http://127.0.0.1:0", "--data", _data, "--Runbox:LeaseSecond=5", "--Runbox:Maximums:Memry=5"], TimeSpan.FromSeconds(90), client);
+        output.WriteLine(stdout + stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains("Runbox:LeaseSecond is not a setting; did you mean Runbox:LeaseSeconds?", stderr);
+        Assert.Contains("Runbox:Maximums:Memry is not a setting", stderr);
+        Assert.DoesNotContain("SERVER", stderr);
+        Assert.DoesNotContain("Runbox:KEY", stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Serve_ExitsWith2NamingTheSetting_WhenAValueDoesNotConvert()
     {
         var (code, stderr, stdout) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data, "--Runbox:Maximums:TimeoutSeconds=abc");
