@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Error, "The cgroup of slot {Slot} still holds processes after its job ended and a kill")]
     public static partial void CgroupNotEmpty(ILogger logger, int slot);
 
+    [LoggerMessage(1011, LogLevel.Warning, "Job {JobId}: {Count} files it left are not kept as artifacts: past the {MaxMb} MB in total or {MaxCount} files a job's artifacts may hold")]
+    public static partial void ArtifactsSkipped(ILogger logger, string jobId, int count, long maxMb, int maxCount);
+
     [LoggerMessage(1010, LogLevel.Warning, "Zygote of runtime {Runtime}: an offered job process could not take a job ({Message}); trying another")]
     public static partial void OfferFailed(ILogger logger, string runtime, string message);
 }

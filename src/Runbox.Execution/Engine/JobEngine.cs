@@ -139,6 +139,10 @@ public sealed class JobEngine : IJobEngine
         try
         {
             result = run.Finish(result);
+            if (result.ArtifactsSkipped > 0)
+            {
+                Log.ArtifactsSkipped(_logger, run.Id, result.ArtifactsSkipped, Options.MaxArtifactBytes >> 20, Options.MaxArtifactCount);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -58,18 +58,26 @@ internal static class JobFiles
         return written;
     }
 
+    /// <summary>Files left out are counted up to this many (a job may leave a million).</summary>
+    public const int SkippedCountLimit = 10_000;
+
     /// <summary>
     /// The regular files the job left (not its unchanged inputs), copied to <paramref name="destination"/> when
-    /// given, within the count and size limits. Symlinks and special files are skipped, never followed.
+    /// given, within the count and size limits; <paramref name="skipped"/> counts those past the limits. Symlinks and
+    /// special files are skipped, never followed.
     /// </summary>
+
     public static List<Artifact> Collect(string directory, IReadOnlyDictionary<string, (long Size, DateTime Modified)> inputs,
-        string? destination, long maxBytes, int maxCount)
+        string? destination, long maxBytes, int maxCount, out int skipped)
     {
         var artifacts = new List<Artifact>();
         long total = 0;
+        skipped = 0;
         var stack = new Stack<string>();
         stack.Push(directory);
-        while (stack.Count > 0 && artifacts.Count < maxCount)
+        // Walked on past the count, so the files left out are counted and the caller can say so; but not through a
+        // million empty files: counting stops at SkippedCountLimit.
+        while (stack.Count > 0 && skipped < SkippedCountLimit)
         {
             var current = stack.Pop();
             IEnumerable<FileSystemInfo> entries;
@@ -104,6 +112,7 @@ internal static class JobFiles
                 }
                 if (artifacts.Count >= maxCount || total + file.Length > maxBytes)
                 {
+                    skipped++;
                     continue;
                 }
                 var kept = destination is null ? entry.FullName : CopyOut(entry.FullName, Path.Combine(destination, name));

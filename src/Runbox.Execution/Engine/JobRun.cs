@@ -549,13 +549,13 @@ internal sealed class JobRun
             }
             // Copying a folder onto itself would truncate every file: list in place instead.
             var destination = Request.ArtifactDirectory is { } target && JobFiles.SameDirectory(target, Directory) ? null : Request.ArtifactDirectory;
-            var artifacts = JobFiles.Collect(Directory, _inputs, destination, _options.MaxArtifactBytes, _options.MaxArtifactCount);
+            var artifacts = JobFiles.Collect(Directory, _inputs, destination, _options.MaxArtifactBytes, _options.MaxArtifactCount, out var skipped);
             if (_ownsDirectory && Request.ArtifactDirectory is null)
             {
                 // Listed, but the folder goes away with the job: paths would point at nothing.
                 artifacts = artifacts.Select(a => a with { Path = "" }).ToList();
             }
-            return result with { Artifacts = artifacts };
+            return result with { Artifacts = artifacts, ArtifactsSkipped = skipped };
         }
         finally
         {

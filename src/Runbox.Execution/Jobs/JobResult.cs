@@ -37,6 +37,12 @@ public sealed record JobResult
 
     public IReadOnlyList<Artifact> Artifacts { get; init; } = [];
 
+    /// <summary>
+    /// Files the job left that are not among <see cref="Artifacts"/> because they were past
+    /// <see cref="Engine.EngineOptions.MaxArtifactBytes"/> (in total) or <see cref="Engine.EngineOptions.MaxArtifactCount"/>.
+    /// </summary>
+    public int ArtifactsSkipped { get; init; }
+
     public DateTimeOffset StartedAt { get; init; }
 
     public DateTimeOffset FinishedAt { get; init; }

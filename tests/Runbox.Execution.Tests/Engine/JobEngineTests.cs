@@ -161,6 +161,16 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
     }
 
     [Fact]
+    public async Task RunAsync_CountsTheFilesNotKept_WhenTheJobLeavesMoreThanTheArtifactLimit()
+    {
+        var result = await Engine.RunAsync(Python("for i in range(1003):\n    open(f'f{i:04}.txt', 'w').write('x')"));
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal(1000, result.Artifacts.Count);
+        Assert.Equal(3, result.ArtifactsSkipped);
+    }
+
+    [Fact]
     public async Task RunAsync_ExecutesCommand_WithArgv()
     {
         var result = await Engine.RunAsync(new JobRequest { Command = ["sh", "-c", "echo $0-$1", "zero", "one"] });
