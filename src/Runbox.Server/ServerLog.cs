@@ -9,6 +9,9 @@ internal static partial class ServerLog
     [LoggerMessage(1001, LogLevel.Information, "Store ready at {Path}")]
     public static partial void StoreReady(ILogger logger, string path);
 
+    [LoggerMessage(1002, LogLevel.Warning, "No worker: jobs stay queued, since worker nodes need the PostgreSQL store (--store) and cannot share this SQLite file; start without --no-worker to run them here")]
+    public static partial void NoWorkerForSqlite(ILogger logger);
+
     [LoggerMessage(1100, LogLevel.Information, "Worker {Node} started with {Slots} slots")]
     public static partial void WorkerStarted(ILogger logger, string node, int slots);
 

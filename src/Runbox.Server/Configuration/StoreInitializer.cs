@@ -34,6 +34,11 @@ internal sealed class StoreInitializer(IJobStore store, DataFolder data, IOption
             }
         }
         ServerLog.StoreReady(logger, StoreFactory.Describe(options.Value, data));
+        if (options.Value.NoWorker && options.Value.Store is not { Length: > 0 })
+        {
+            // No worker node can share a SQLite file: jobs would wait for good, and nothing else would say why.
+            ServerLog.NoWorkerForSqlite(logger);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

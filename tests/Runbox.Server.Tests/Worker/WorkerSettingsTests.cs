@@ -54,4 +54,12 @@ public sealed class WorkerSettingsTests(ITestOutputHelper output)
         }
         Assert.DoesNotContain(server.Logs.Events, e => e.Id == 1104);
     }
+
+    [Fact]
+    public async Task NoWorkerOnSqlite_WarnsThatJobsStayQueued()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true" });
+
+        Assert.Contains(server.Logs.Events, e => e.Id == 1002);
+    }
 }
