@@ -16,9 +16,9 @@ public sealed partial class PostgresJobStore
         // after a failed acknowledgement sends lines again: ON CONFLICT drops them. A deleted job takes no lines.
         await using var append = Command($"""
             WITH appended AS (
-                INSERT INTO log_lines (job_id, seq, ts, stream, line)
-                SELECT @job, batch.seq, batch.ts, batch.stream, batch.line
-                FROM unnest(@seqs, @timestamps, @streams, @lines) AS batch (seq, ts, stream, line)
+                INSERT INTO log_lines (job_id, seq, ts, stream, line, ended)
+                SELECT @job, batch.seq, batch.ts, batch.stream, batch.line, batch.ended
+                FROM unnest(@seqs, @timestamps, @streams, @lines, @ended) AS batch (seq, ts, stream, line, ended)
                 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = @job)
                 ON CONFLICT (job_id, seq) DO NOTHING
                 RETURNING job_id)
@@ -28,14 +28,15 @@ public sealed partial class PostgresJobStore
             .With("seqs", lines.Select(line => line.Seq).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)
             .With("timestamps", lines.Select(line => line.Timestamp.ToUniversalTime()).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
             .With("streams", lines.Select(line => line.StreamName).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)
-            .With("lines", lines.Select(line => Encoding.UTF8.GetBytes(line.Text)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea);
+            .With("lines", lines.Select(line => Encoding.UTF8.GetBytes(line.Text)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea)
+            .With("ended", lines.Select(line => line.Ended).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean);
         await append.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         signals.PulseJob(jobId);
     }
 
     public async Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default)
     {
-        await using var read = Command("SELECT seq, ts, stream, line FROM log_lines WHERE job_id = @job AND seq > @after ORDER BY seq LIMIT @limit")
+        await using var read = Command("SELECT seq, ts, stream, line, ended FROM log_lines WHERE job_id = @job AND seq > @after ORDER BY seq LIMIT @limit")
             .With("job", jobId)
             .With("after", afterSeq)
             .With("limit", Math.Max(0, limit));
@@ -44,7 +45,7 @@ public sealed partial class PostgresJobStore
                 r.GetInt64(0),
                 r.GetFieldValue<DateTimeOffset>(1),
                 r.GetString(2) == "stderr" ? LogStream.Stderr : LogStream.Stdout,
-                Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(3))),
+                Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(3))) { Ended = r.GetBoolean(4) },
             cancellationToken).ConfigureAwait(false);
     }
 }

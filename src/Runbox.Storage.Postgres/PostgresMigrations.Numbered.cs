@@ -22,6 +22,10 @@ internal static partial class PostgresMigrations
         [4] = """
             CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
             """,
+        // 5: a line the job left unfinished (no newline yet, or a piece of an overlong line) is told apart.
+        [5] = """
+            ALTER TABLE log_lines ADD COLUMN ended boolean NOT NULL DEFAULT true;
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

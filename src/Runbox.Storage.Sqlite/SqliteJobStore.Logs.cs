@@ -22,7 +22,7 @@ public sealed partial class SqliteJobStore
             }
             // A worker retrying a batch after a failed acknowledgement sends lines again: the key (job_id, seq) drops them.
             await using var insert = connection.Command(transaction,
-                "INSERT OR IGNORE INTO log_lines (job_id, seq, ts, stream, text) VALUES ($job, $seq, $ts, $stream, $text)");
+                "INSERT OR IGNORE INTO log_lines (job_id, seq, ts, stream, text, ended) VALUES ($job, $seq, $ts, $stream, $text, $ended)");
             var seq = insert.CreateParameter();
             seq.ParameterName = "$seq";
             var ts = insert.CreateParameter();
@@ -31,13 +31,16 @@ public sealed partial class SqliteJobStore
             stream.ParameterName = "$stream";
             var text = insert.CreateParameter();
             text.ParameterName = "$text";
-            insert.With("$job", jobId).Parameters.AddRange([seq, ts, stream, text]);
+            var ended = insert.CreateParameter();
+            ended.ParameterName = "$ended";
+            insert.With("$job", jobId).Parameters.AddRange([seq, ts, stream, text, ended]);
             foreach (var line in lines)
             {
                 seq.Value = line.Seq;
                 ts.Value = StoreTime.ToMicros(line.Timestamp);
                 stream.Value = line.StreamName;
                 text.Value = line.Text;
+                ended.Value = line.Ended ? 1 : 0;
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             return true;
@@ -52,7 +55,7 @@ public sealed partial class SqliteJobStore
         ReadAsync<IReadOnlyList<LogLine>>(async connection =>
         {
             await using var read = connection.Command(null,
-                "SELECT seq, ts, stream, text FROM log_lines WHERE job_id = $job AND seq > $after ORDER BY seq LIMIT $limit")
+                "SELECT seq, ts, stream, text, ended FROM log_lines WHERE job_id = $job AND seq > $after ORDER BY seq LIMIT $limit")
                 .With("$job", jobId)
                 .With("$after", afterSeq)
                 .With("$limit", Math.Max(0, limit));
@@ -64,7 +67,7 @@ public sealed partial class SqliteJobStore
                     reader.GetInt64(0),
                     StoreTime.FromMicros(reader.GetInt64(1)),
                     reader.GetString(2) == "stderr" ? LogStream.Stderr : LogStream.Stdout,
-                    reader.GetString(3)));
+                    reader.GetString(3)) { Ended = reader.GetInt64(4) != 0 });
             }
             return lines;
         }, cancellationToken);

@@ -65,7 +65,7 @@ public static class JobMapping
         artifact.CreatedAt,
         $"/api/v1/jobs/{artifact.JobId}/artifacts/{Uri.EscapeDataString(artifact.Name).Replace("%2F", "/", StringComparison.Ordinal)}");
 
-    public static LogLineResponse ToResponse(this LogLine line) => new(line.Seq, line.Timestamp, line.StreamName, line.Text);
+    public static LogLineResponse ToResponse(this LogLine line) => new(line.Seq, line.Timestamp, line.StreamName, line.Text, line.Ended ? null : false);
 
     /// <summary>The shell's view of how it ended: the exit code, 128 + signal, or 1 when it never ran.</summary>
     public static int ShellExitCode(this JobResponse job) => job.ExitCode ?? (job.Signal is { } s ? 128 + s : 1);

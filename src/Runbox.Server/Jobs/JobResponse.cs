@@ -78,7 +78,17 @@ public sealed record ArtifactListResponse(string JobId, List<ArtifactResponse> A
 
 public sealed record JobListResponse(List<JobResponse> Jobs, string? NextCursor);
 
-public sealed record LogLineResponse(long Seq, DateTimeOffset Timestamp, string Stream, string Text);
+/// <summary>
+/// A line of output without its newline. <c>ended: false</c> (and only then is it written) marks a line the job left
+/// unfinished: the text printed so far without a newline, or a piece of a line over 64 KiB; the next line of the same
+/// stream goes on from it.
+/// </summary>
+public sealed record LogLineResponse(
+    long Seq,
+    DateTimeOffset Timestamp,
+    string Stream,
+    string Text,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Ended = null);
 
 /// <summary>One page of log lines; ask again with <c>after_seq = next_seq</c>. <c>done</c>: the job ended and this is the last page.</summary>
 public sealed record LogPageResponse(string JobId, string Status, List<LogLineResponse> Lines, long NextSeq, bool Done);

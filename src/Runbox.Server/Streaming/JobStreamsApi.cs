@@ -129,7 +129,7 @@ public static class JobStreamsApi
                 StreamMessage message;
                 if (item.Line is { } line)
                 {
-                    message = new StreamMessage { Type = "log", Seq = line.Seq, Timestamp = line.Timestamp, Stream = line.StreamName, Text = line.Text };
+                    message = new StreamMessage { Type = "log", Seq = line.Seq, Timestamp = line.Timestamp, Stream = line.StreamName, Text = line.Text, Ended = line.Ended ? null : false };
                 }
                 else
                 {

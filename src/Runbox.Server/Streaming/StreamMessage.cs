@@ -23,6 +23,10 @@ public sealed record StreamMessage
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Text { get; init; }
 
+    /// <summary>False for a line the job left unfinished (see <see cref="LogLineResponse"/>); absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Ended { get; init; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JobResponse? Job { get; init; }
 }

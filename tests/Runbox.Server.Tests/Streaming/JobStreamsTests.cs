@@ -41,6 +41,22 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LogsAndStreams_MarkALineTheJobLeftUnfinished()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import sys\nprint('whole')\nsys.stdout.write('no newline')" }, wait: true);
+
+        var page = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs")).JsonAsync();
+        var events = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/events")).Content.ReadAsStringAsync();
+
+        var lines = page.GetProperty("lines").EnumerateArray().ToList();
+        Assert.Equal(["whole", "no newline"], lines.Select(line => line.GetProperty("text").GetString()));
+        // Only the unfinished line carries the field: the common case stays as it was.
+        Assert.False(lines[0].TryGetProperty("ended", out _));
+        Assert.False(lines[1].GetProperty("ended").GetBoolean());
+        Assert.Contains("\"text\":\"no newline\",\"ended\":false}", events);
+    }
+
+    [Fact]
     public async Task Events_ResumesAfterLastEventId_WhenTheHeaderIsSent()
     {
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "for i in range(5): print(i)" }, wait: true);

@@ -19,6 +19,22 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task ReadLogs_KeepsWhetherEachLineEnded_WhenAPieceWasLeftUnfinished()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        // A progress bar's "50%" (no newline yet), then a line ending after its overlong first piece.
+        LogLine[] written = [TestJobs.Line(1, "50%") with { Ended = false }, TestJobs.Line(2, "piece") with { Ended = false }, TestJobs.Line(3, " end")];
+
+        await store.AppendLogsAsync(job.Id, written);
+
+        var read = await store.ReadLogsAsync(job.Id, 0, 100);
+        Assert.Equal([false, false, true], read.Select(line => line.Ended));
+        Assert.Equal(written, read);
+    }
+
+    [SkippableFact]
     public async Task ReadLogs_PagesBySeq_WhenLimited()
     {
         await using var store = await NewStoreAsync();
