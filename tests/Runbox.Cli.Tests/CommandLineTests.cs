@@ -1,0 +1,34 @@
+namespace Runbox.Cli.Tests;
+
+/// <summary>How <c>runbox</c> answers a command line it cannot use, before any command runs.</summary>
+public sealed class CommandLineTests
+{
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string line) =>
+        RunboxProcess.RunAsync(null, line.Split(' '), TimeSpan.FromSeconds(60));
+
+    [Theory]
+    [InlineData("jobs list --limit 3 --limit 4", "Option '--limit' expects a single argument but 2 were provided.", "runbox jobs list")]
+    [InlineData("jobs list --limt 3", "Unrecognized command or argument '--limt'.", "runbox jobs list")]
+    [InlineData("exec script.py --timeout abc", "Cannot parse argument 'abc' for option '--timeout'", "runbox exec")]
+    [InlineData("run script.py --memory 1 --memory 2", "Option '--memory' expects a single argument", "runbox run")]
+    [InlineData("jobs", "Required command was not provided.", "runbox jobs")]
+    public async Task ParseError_ExitsWith2_WithTheErrorAndAHintOnStderr_InsteadOfTheHelp(string line, string error, string command)
+    {
+        var (code, stdout, stderr) = await RunAsync(line);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"runbox: {error}", stderr);
+        Assert.EndsWith($"see '{command} --help'\n", stderr);
+        Assert.DoesNotContain("Usage:", stderr);
+    }
+
+    [Fact]
+    public async Task Help_IsStillPrintedOnStdout_WhenAsked()
+    {
+        var (code, stdout, _) = await RunAsync("jobs list --help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", stdout);
+    }
+}
