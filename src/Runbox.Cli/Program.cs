@@ -7,7 +7,8 @@ foreach (var command in CommandCatalog.All())
 {
     root.Subcommands.Add(command);
 }
-var parse = root.Parse(args);
+// No response files: a word such as @alice is the script's argument (or a file's name), never a file of words to read.
+var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
 if (parse.Action is ParseErrorAction)
 {
     return ParseErrors.Report(parse);

@@ -43,6 +43,16 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_PassesWordsStartingWithAt_AsTheyAre()
+    {
+        var script = Script("args.py", "import sys\nprint(sys.argv[1:])");
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, "@alice", "--", "@bob");
+        Assert.Equal(0, code);
+        Assert.Equal("['@alice', '@bob']\n", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task Exec_ReadsScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await RunAsync("print('from dash')", "exec", "-");
