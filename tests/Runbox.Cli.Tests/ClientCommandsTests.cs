@@ -86,6 +86,40 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Contains("no job", missing.Stderr);
     }
 
+    private const string Sleeper = "import time\nprint('started', flush=True)\ntime.sleep(60)\n";
+
+    [Fact]
+    public async Task JobsLogsFollow_StopsFollowingOnCtrlC_AndLeavesTheJobRunning()
+    {
+        var id = (await fixture.RunAsync(Sleeper, "run", "-", "--detach")).Stdout.Trim();
+
+        var (code, stdout, stderr) = await InterruptedRunbox.RunAsync(
+            ["jobs", "logs", id, "-f", "--server", fixture.Server, "--data", fixture.DataDirectory], "started", TimeSpan.FromSeconds(60));
+        var job = await fixture.RunAsync(null, "jobs", "get", id);
+        await fixture.RunAsync(null, "jobs", "cancel", id);
+
+        Assert.Equal(130, code);
+        Assert.Equal("started\n", stdout);
+        Assert.Contains($"stopped following job {id}; it keeps running", stderr);
+        Assert.Contains("\"status\": \"running\"", job.Stdout);
+        Assert.Contains("\"cancel_requested\": false", job.Stdout);
+    }
+
+    [Fact]
+    public async Task Run_CancelsTheJobOnCtrlC()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "sleeper.py");
+        await File.WriteAllTextAsync(script, Sleeper);
+
+        var (code, _, stderr) = await InterruptedRunbox.RunAsync(
+            ["run", script, "--server", fixture.Server, "--data", fixture.DataDirectory], "started", TimeSpan.FromSeconds(60));
+        var id = System.Text.RegularExpressions.Regex.Match(stderr, "cancelled job ([0-9a-f]{32})").Groups[1].Value;
+        var job = await fixture.RunAsync(null, "jobs", "get", id);
+
+        Assert.Equal(130, code);
+        Assert.Contains("\"cancel_requested\": true", job.Stdout);
+    }
+
     [Fact]
     public async Task RunSave_DownloadsTheJobsArtifacts_AndJobsArtifactsListsAndDownloadsThemLater()
     {

@@ -86,7 +86,7 @@ internal static class JobsCommand
     {
         var client = new ClientOptions();
         var id = new Argument<string>("id") { Description = "The job id." };
-        var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends." };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends (Ctrl-C stops following; the job keeps running)." };
         var command = new Command("logs", "Print a job's log lines.") { id, follow };
         client.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -95,7 +95,8 @@ internal static class JobsCommand
             var jobId = parse.GetValue(id)!;
             if (parse.GetValue(follow))
             {
-                return await RunCommand.FollowAsync(api, jobId, json: false, ct);
+                // Following is only watching: Ctrl-C stops it and leaves the job running.
+                return await RunCommand.FollowAsync(api, jobId, json: false, cancelOnInterrupt: false, ct);
             }
             return await Guard(async () =>
             {

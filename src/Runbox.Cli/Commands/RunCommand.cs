@@ -88,14 +88,17 @@ internal static class RunCommand
                 Console.Out.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(job, RunboxJsonContext.Default.JobResponse) : job.Id);
                 return 0;
             }
-            var code = await FollowAsync(api, job.Id, parse.GetValue(json), cancellationToken);
+            var code = await FollowAsync(api, job.Id, parse.GetValue(json), cancelOnInterrupt: true, cancellationToken);
             return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
     }
 
-    /// <summary>Streams the job to the console and returns its shell exit code; cancels it on Ctrl-C.</summary>
-    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the job to the console and returns its shell exit code. On Ctrl-C, 130: with
+    /// <paramref name="cancelOnInterrupt"/> (<c>run</c>) the job is cancelled too; else (<c>jobs logs -f</c>) it keeps running.
+    /// </summary>
+    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool cancelOnInterrupt, CancellationToken cancellationToken)
     {
         try
         {
@@ -125,6 +128,11 @@ internal static class RunCommand
             }
             await Console.Error.WriteLineAsync($"runbox: job {id} is gone");
             return 1;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !cancelOnInterrupt)
+        {
+            await Console.Error.WriteLineAsync($"runbox: stopped following job {id}; it keeps running");
+            return 130;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
