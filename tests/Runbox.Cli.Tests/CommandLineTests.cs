@@ -23,6 +23,20 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("Usage:", stderr);
     }
 
+    [Theory]
+    [InlineData("jobs list", "127.0.0.1:8051", "'127.0.0.1:8051' is not an http:// or https:// URL (as in http://127.0.0.1:8051)")]
+    [InlineData("jobs logs abc -f", "localhost:8051", "'localhost:8051' is not an http:// or https:// URL")]
+    [InlineData("run -", "not a url", "'not a url' is not an http:// or https:// URL")]
+    public async Task ClientCommand_ExitsWith2NamingTheServer_WhenItIsNoUrl(string line, string server, string message)
+    {
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. line.Split(' '), "--server", server], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: --server {message}", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
     [Fact]
     public async Task Help_IsStillPrintedOnStdout_WhenAsked()
     {

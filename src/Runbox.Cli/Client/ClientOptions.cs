@@ -21,15 +21,26 @@ internal sealed class ClientOptions
         command.Options.Add(Data);
     }
 
+    /// <exception cref="ClientOptionException">The server is no http:// or https:// URL.</exception>
     public RunboxClient Connect(ParseResult parse)
     {
-        var server = parse.GetValue(Server) ?? Environment.GetEnvironmentVariable("RUNBOX_SERVER") ?? "http://127.0.0.1:8000";
+        var given = parse.GetValue(Server);
+        var server = given ?? Environment.GetEnvironmentVariable("RUNBOX_SERVER") ?? "http://127.0.0.1:8000";
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+        {
+            // "127.0.0.1:8051" is no URL at all; "localhost:8051" is one whose scheme is "localhost".
+            var example = server.Contains("://", StringComparison.Ordinal) ? "http://127.0.0.1:8000" : $"http://{server}";
+            throw new ClientOptionException($"{(given is null ? "$RUNBOX_SERVER" : "--server")} '{server}' is not an http:// or https:// URL (as in {example})");
+        }
         var key = parse.GetValue(Key) ?? Environment.GetEnvironmentVariable("RUNBOX_KEY");
         if (string.IsNullOrEmpty(key))
         {
             var file = Path.Combine(parse.GetValue(Data) ?? Environment.GetEnvironmentVariable("RUNBOX_DATA") ?? "runbox-data", "admin.key");
             key = File.Exists(file) ? File.ReadAllText(file).Trim() : null;
         }
-        return new RunboxClient(new Uri(server), key);
+        return new RunboxClient(address, key);
     }
 }
+
+/// <summary>A client option that cannot be used as given: the command stops before any request, with exit 2.</summary>
+internal sealed class ClientOptionException(string message) : Exception(message);

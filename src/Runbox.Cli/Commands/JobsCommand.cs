@@ -89,7 +89,7 @@ internal static class JobsCommand
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends (Ctrl-C stops following; the job keeps running)." };
         var command = new Command("logs", "Print a job's log lines.") { id, follow };
         client.AddTo(command);
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => Guard(async () =>
         {
             using var api = client.Connect(parse);
             var jobId = parse.GetValue(id)!;
@@ -98,24 +98,21 @@ internal static class JobsCommand
                 // Following is only watching: Ctrl-C stops it and leaves the job running.
                 return await RunCommand.FollowAsync(api, jobId, json: false, cancelOnInterrupt: false, ct);
             }
-            return await Guard(async () =>
+            long after = 0;
+            while (true)
             {
-                long after = 0;
-                while (true)
+                var page = await api.LogsAsync(jobId, after, ct);
+                foreach (var line in page.Lines)
                 {
-                    var page = await api.LogsAsync(jobId, after, ct);
-                    foreach (var line in page.Lines)
-                    {
-                        (line.Stream == "stderr" ? Console.Error : Console.Out).WriteLine(line.Text);
-                    }
-                    if (page.Lines.Count == 0)
-                    {
-                        break;
-                    }
-                    after = page.NextSeq;
+                    (line.Stream == "stderr" ? Console.Error : Console.Out).WriteLine(line.Text);
                 }
-            });
-        });
+                if (page.Lines.Count == 0)
+                {
+                    return 0;
+                }
+                after = page.NextSeq;
+            }
+        }));
         return command;
     }
 
@@ -163,7 +160,10 @@ internal static class JobsCommand
         return command;
     }
 
-    /// <summary>Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not.</summary>
+    /// <summary>
+    /// Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not, 2
+    /// when a client option could not be used.
+    /// </summary>
     internal static Task<int> Guard(Func<Task> action) => Guard(async () =>
     {
         await action();
@@ -176,6 +176,11 @@ internal static class JobsCommand
         try
         {
             return await action();
+        }
+        catch (ClientOptionException e)
+        {
+            await Console.Error.WriteLineAsync($"runbox: {e.Message}");
+            return 2;
         }
         catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)
         {

@@ -57,7 +57,17 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"runbox: cannot read {path}: {e.Message}");
                 return 2;
             }
-            using var api = client.Connect(parse);
+            RunboxClient api;
+            try
+            {
+                api = client.Connect(parse);
+            }
+            catch (ClientOptionException e)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {e.Message}");
+                return 2;
+            }
+            using var disposeApi = api;
             JobResponse job;
             try
             {
