@@ -54,6 +54,16 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", fixture.DataDirectory);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"runbox: cannot read {fixture.DataDirectory}: it is a folder, not a script\n", stderr);
+    }
+
+    [Fact]
     public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");

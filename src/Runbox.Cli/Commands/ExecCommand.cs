@@ -36,17 +36,13 @@ internal static class ExecCommand
                 await Console.Error.WriteLineAsync($"runbox: {unusable}");
                 return 2;
             }
-            byte[] script;
-            byte[]? stdin = null;
-            try
+            var (script, unreadable) = path == "-" ? (await ReadAllAsync(Console.OpenStandardInput(), cancellationToken), null) : await ScriptOptions.ReadFileAsync(path, cancellationToken);
+            if (script is null)
             {
-                script = path == "-" ? await ReadAllAsync(Console.OpenStandardInput(), cancellationToken) : await File.ReadAllBytesAsync(path, cancellationToken);
-            }
-            catch (IOException e)
-            {
-                await Console.Error.WriteLineAsync($"runbox: cannot read {path}: {e.Message}");
+                await Console.Error.WriteLineAsync($"runbox: {unreadable}");
                 return 2;
             }
+            byte[]? stdin = null;
             if (path != "-" && Console.IsInputRedirected)
             {
                 stdin = await ReadAllAsync(Console.OpenStandardInput(), cancellationToken);

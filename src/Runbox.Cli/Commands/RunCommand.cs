@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
 using Runbox.Cli.Client;
 using Runbox.Execution.Jobs;
@@ -48,14 +49,20 @@ internal static class RunCommand
                 return 2;
             }
             string script;
-            try
+            if (path == "-")
             {
-                script = path == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(path, cancellationToken);
+                script = await Console.In.ReadToEndAsync(cancellationToken);
             }
-            catch (IOException e)
+            else
             {
-                await Console.Error.WriteLineAsync($"runbox: cannot read {path}: {e.Message}");
-                return 2;
+                var (bytes, unreadable) = await ScriptOptions.ReadFileAsync(path, cancellationToken);
+                if (bytes is null)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: {unreadable}");
+                    return 2;
+                }
+                // As File.ReadAllText reads it: UTF-8, without its byte order mark.
+                script = Encoding.UTF8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
             }
             RunboxClient api;
             try

@@ -46,6 +46,23 @@ internal sealed class ScriptOptions
         }
     }
 
+    /// <summary>The script file's bytes, or why it cannot be read: a folder, a file this user may not read, an I/O error.</summary>
+    public static async Task<(byte[]? Script, string? Problem)> ReadFileAsync(string path, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(path))
+        {
+            return (null, $"cannot read {path}: it is a folder, not a script");
+        }
+        try
+        {
+            return (await System.IO.File.ReadAllBytesAsync(path, cancellationToken), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"cannot read {path}: {e.Message}");
+        }
+    }
+
     /// <summary>The message for the first word before <c>--</c> that looks like an unknown option, or null.</summary>
     public string? Refusal(ParseResult parse)
     {

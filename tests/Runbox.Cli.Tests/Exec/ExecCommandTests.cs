@@ -128,5 +128,14 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Contains(message, stderr);
     }
 
+    [Fact]
+    public async Task Exec_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
+    {
+        var (code, stdout, stderr) = await RunAsync("", "exec", _directory);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"runbox: cannot read {_directory}: it is a folder, not a script\n", stderr);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
