@@ -96,7 +96,7 @@ internal static class JobsCommand
             if (parse.GetValue(follow))
             {
                 // Following is only watching: Ctrl-C stops it and leaves the job running.
-                return await RunCommand.FollowAsync(api, jobId, json: false, cancelOnInterrupt: false, ct);
+                return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct);
             }
             long after = 0;
             while (true)

@@ -97,30 +97,34 @@ internal static class RunCommand
             }
             catch (RunboxClientException e)
             {
+                // A submission the server refused is bad input; no answer, or a server error, is not.
                 await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-                return 2;
+                return e.Unreachable || (int)e.Status >= 500 ? 1 : 2;
             }
             if (parse.GetValue(detach))
             {
                 Console.Out.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(job, RunboxJsonContext.Default.JobResponse) : job.Id);
                 return 0;
             }
-            var code = await FollowAsync(api, job.Id, parse.GetValue(json), cancelOnInterrupt: true, cancellationToken);
+            var code = await FollowAsync(api, job.Id, parse.GetValue(json), ownsJob: true, cancellationToken);
             return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
     }
 
     /// <summary>
-    /// Streams the job to the console and returns its shell exit code. On Ctrl-C, 130: with
-    /// <paramref name="cancelOnInterrupt"/> (<c>run</c>) the job is cancelled too; else (<c>jobs logs -f</c>) it keeps running.
+    /// Streams the job to the console and returns its shell exit code; 1 when the server cannot be reached or the
+    /// connection is lost, saying how to follow the job again. On Ctrl-C, 130: with <paramref name="ownsJob"/>
+    /// (<c>run</c>, which submitted it) the job is cancelled too; else (<c>jobs logs -f</c>, which only watches) it keeps running.
     /// </summary>
-    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool cancelOnInterrupt, CancellationToken cancellationToken)
+    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken)
     {
+        var followed = false;
         try
         {
             await foreach (var (line, final) in api.EventsAsync(id, cancellationToken))
             {
+                followed = true;
                 if (line is not null && !json)
                 {
                     var writer = line.Stream == "stderr" ? Console.Error : Console.Out;
@@ -146,7 +150,7 @@ internal static class RunCommand
             await Console.Error.WriteLineAsync($"runbox: job {id} is gone");
             return 1;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !cancelOnInterrupt)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !ownsJob)
         {
             await Console.Error.WriteLineAsync($"runbox: stopped following job {id}; it keeps running");
             return 130;
@@ -164,6 +168,11 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"runbox: could not cancel job {id}: {e.Message}");
             }
             return 130;
+        }
+        catch (RunboxClientException e) when (e.Unreachable && (ownsJob || followed))
+        {
+            await Console.Error.WriteLineAsync($"runbox: lost the connection while following job {id} ({e.Message}); that does not cancel the job: follow it again with 'runbox jobs logs {id} -f'");
+            return 1;
         }
         catch (RunboxClientException e)
         {
