@@ -37,6 +37,24 @@ public sealed class CommandLineTests
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 
+    [Theory]
+    [InlineData("jobs get", "job id")]
+    [InlineData("jobs logs", "job id")]
+    [InlineData("jobs artifacts", "job id")]
+    [InlineData("jobs cancel", "job id")]
+    [InlineData("jobs delete", "job id")]
+    [InlineData("keys revoke", "key id")]
+    [InlineData("runtimes delete", "runtime name")]
+    public async Task ClientCommand_ExitsWith2_WhenTheIdIsEmpty(string line, string what)
+    {
+        // Against no server: the command must stop before any request.
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. line.Split(' '), "", "--server", "http://127.0.0.1:1"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: the {what} must not be empty\n", stderr);
+    }
+
     [Fact]
     public async Task Help_IsStillPrintedOnStdout_WhenAsked()
     {

@@ -70,7 +70,7 @@ internal static class JobsCommand
     private static Command Get()
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var command = new Command("get", "Show a job and its result as JSON.") { id };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>
@@ -85,7 +85,7 @@ internal static class JobsCommand
     private static Command Logs()
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends (Ctrl-C stops following; the job keeps running)." };
         var command = new Command("logs", "Print a job's log lines.") { id, follow };
         client.AddTo(command);
@@ -119,7 +119,7 @@ internal static class JobsCommand
     private static Command Artifacts()
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var save = new Option<string?>("--save") { Description = "Download them into this folder, their paths kept." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var command = new Command("artifacts", "List the files a job left in its working folder, or download them.") { id, save, json };
@@ -149,7 +149,7 @@ internal static class JobsCommand
     private static Command Simple(string name, string description, Func<RunboxClient, string, CancellationToken, Task> action)
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var command = new Command(name, description) { id };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>

@@ -50,7 +50,7 @@ internal static class RuntimesCommand
         command.Subcommands.Add(create);
 
         var installClient = new ClientOptions();
-        var installName = new Argument<string>("name") { Description = "The runtime." };
+        var installName = PathArgument.Create("name", "runtime name", "The runtime.");
         var installPackages = new Argument<string[]>("packages") { Description = "Packages to install.", Arity = ArgumentArity.ZeroOrMore };
         var installPreload = new Option<string[]>("--preload") { Description = "Also preload these modules.", AllowMultipleArgumentsPerToken = true };
         var installNoWait = new Option<bool>("--no-wait") { Description = "Return at once instead of following the installation." };
@@ -69,7 +69,7 @@ internal static class RuntimesCommand
         command.Subcommands.Add(install);
 
         var testClient = new ClientOptions();
-        var testName = new Argument<string>("name") { Description = "The runtime." };
+        var testName = PathArgument.Create("name", "runtime name", "The runtime.");
         var test = new Command("test", "Run the runtime's smoke test job now.") { testName };
         testClient.AddTo(test);
         test.SetAction((parse, ct) => JobsCommand.Guard(async () =>
@@ -80,7 +80,7 @@ internal static class RuntimesCommand
         command.Subcommands.Add(test);
 
         var deleteClient = new ClientOptions();
-        var deleteName = new Argument<string>("name") { Description = "The runtime." };
+        var deleteName = PathArgument.Create("name", "runtime name", "The runtime.");
         var force = new Option<bool>("--force") { Description = "Cancel the jobs queued or running on it." };
         var delete = new Command("delete", "Delete a runtime and its environment.") { deleteName, force };
         deleteClient.AddTo(delete);
