@@ -11,7 +11,7 @@ internal static class ExecCommand
 {
     public static Command Create()
     {
-        var scriptOptions = new ScriptOptions();
+        var scriptOptions = new ScriptOptions(local: true);
         var json = new Option<bool>("--json") { Description = "Print the whole result as one JSON object instead of the output." };
         var command = new Command("exec", "Run a script locally through the engine, without a server.");
         scriptOptions.AddTo(command);

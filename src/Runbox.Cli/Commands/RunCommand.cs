@@ -17,7 +17,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var client = new ClientOptions();
-        var scriptOptions = new ScriptOptions();
+        var scriptOptions = new ScriptOptions(local: false);
         var runtime = new Option<string?>("--runtime") { Description = "The runtime (Python environment) to run in (default: default)." };
         var detach = new Option<bool>("--detach") { Description = "Print the job id and return without waiting." };
         var json = new Option<bool>("--json") { Description = "Print the ended job as JSON instead of its output." };
