@@ -78,6 +78,19 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_PassesPipedStdinToTheScript_WhenTheScriptIsAFile()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "upper.py");
+        await File.WriteAllTextAsync(script, "import sys\nprint(sys.stdin.read().upper(), end='')\n");
+
+        var (code, stdout, stderr) = await fixture.RunAsync("hi é\n", "run", script);
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.Equal("HI É\n", stdout);
+    }
+
+    [Fact]
     public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");

@@ -64,6 +64,13 @@ internal static class RunCommand
                 // As File.ReadAllText reads it: UTF-8, without its byte order mark.
                 script = Encoding.UTF8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
             }
+            // As exec does: what is piped in goes to the script, here as UTF-8 text (the API's stdin is a string).
+            string? stdin = null;
+            if (path != "-" && Console.IsInputRedirected)
+            {
+                using var reader = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+                stdin = await reader.ReadToEndAsync(cancellationToken) is { Length: > 0 } text ? text : null;
+            }
             RunboxClient api;
             try
             {
@@ -83,6 +90,7 @@ internal static class RunCommand
                     Script = script,
                     Language = language,
                     Args = [.. parse.GetValue(scriptOptions.Args) ?? []],
+                    Stdin = stdin,
                     Runtime = parse.GetValue(runtime),
                     Network = parse.GetValue(scriptOptions.Network) ? true : null,
                     Fresh = parse.GetValue(scriptOptions.Fresh) ? true : null,
