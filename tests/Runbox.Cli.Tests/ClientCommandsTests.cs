@@ -91,6 +91,20 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_SubmitsAScriptThatIsNotUtf8_AsItsExactBytesUnderItsOwnName()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "latin.py");
+        await File.WriteAllBytesAsync(script, System.Text.Encoding.Latin1.GetBytes(
+            "# -*- coding: latin-1 -*-\nimport os\nprint('caf\u00e9', os.path.basename(__file__))\n"));
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", script);
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.Equal("caf\u00e9 latin.py\n", stdout);
+    }
+
+    [Fact]
     public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");

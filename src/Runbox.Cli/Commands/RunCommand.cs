@@ -48,7 +48,11 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"runbox: {unusable}");
                 return 2;
             }
-            string script;
+            // The script goes as text, so that `runbox jobs get` and the UI show it and can run it again; the server
+            // names it main.py (or main.sh, main.js). A file that is not UTF-8 text (a Latin-1 script) goes as a file
+            // under its own name instead: as text it would be mangled, and only its exact bytes run as written.
+            string? script = null;
+            Dictionary<string, byte[]>? files = null;
             if (path == "-")
             {
                 script = await Console.In.ReadToEndAsync(cancellationToken);
@@ -61,8 +65,15 @@ internal static class RunCommand
                     await Console.Error.WriteLineAsync($"runbox: {unreadable}");
                     return 2;
                 }
-                // As File.ReadAllText reads it: UTF-8, without its byte order mark.
-                script = Encoding.UTF8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
+                try
+                {
+                    // As File.ReadAllText reads it: UTF-8, without its byte order mark.
+                    script = StrictUtf8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
+                }
+                catch (DecoderFallbackException)
+                {
+                    files = new Dictionary<string, byte[]> { [Path.GetFileName(path)] = bytes };
+                }
             }
             // As exec does: what is piped in goes to the script, here as UTF-8 text (the API's stdin is a string).
             string? stdin = null;
@@ -88,6 +99,8 @@ internal static class RunCommand
                 job = await api.SubmitAsync(new JobSubmission
                 {
                     Script = script,
+                    Files = files,
+                    Entrypoint = files?.Keys.Single(),
                     Language = language,
                     Args = [.. parse.GetValue(scriptOptions.Args) ?? []],
                     Stdin = stdin,
@@ -203,6 +216,8 @@ internal static class RunCommand
             return code == 0 ? 1 : code;
         }
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static string LanguageOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
