@@ -172,6 +172,26 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task JobsList_SaysHowToSeeTheNextPage_AndCursorShowsIt()
+    {
+        var older = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
+        var newer = (await fixture.RunAsync("print(2)\n", "run", "-", "--detach")).Stdout.Trim();
+
+        var first = await fixture.RunAsync(null, "jobs", "list", "--limit", "1");
+        var hint = System.Text.RegularExpressions.Regex.Match(first.Stderr, @"^more: runbox jobs list --limit 1 --cursor (\S+)\n$");
+        var second = await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--cursor", hint.Groups[1].Value);
+        var tooMany = await fixture.RunAsync(null, "jobs", "list", "--limit", "201");
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains(newer, first.Stdout);
+        Assert.True(hint.Success, first.Stderr);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains(older, second.Stdout);
+        Assert.Equal(2, tooMany.ExitCode);
+        Assert.StartsWith("runbox: --limit must be between 1 and 200\n", tooMany.Stderr);
+    }
+
+    [Fact]
     public async Task RunSave_DownloadsTheJobsArtifacts_AndJobsArtifactsListsAndDownloadsThemLater()
     {
         const string Make = "import os\nos.makedirs('out/deep')\nopen('out/deep/r.txt','w').write('deep')\nopen('top.csv','w').write('a,b')\nprint('made')\n";

@@ -33,14 +33,22 @@ internal static class JobsCommand
     {
         var client = new ClientOptions();
         var status = new Option<string?>("--status") { Description = "Only jobs in this state (queued, running, succeeded, failed, timed_out, cancelled, error)." };
-        var limit = new Option<int>("--limit") { Description = "How many jobs to show.", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int>("--limit") { Description = "How many jobs to show, 1-200.", DefaultValueFactory = _ => 20 };
+        limit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 200)
+            {
+                result.AddError("--limit must be between 1 and 200");
+            }
+        });
+        var cursor = new Option<string?>("--cursor") { Description = "Start after the page that gave this cursor (next_cursor in --json; printed on stderr under a table)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("list", "List jobs, newest first.") { status, limit, json };
+        var command = new Command("list", "List jobs, newest first.") { status, limit, cursor, json };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>
         {
             using var api = client.Connect(parse);
-            var page = await api.ListAsync(parse.GetValue(status), parse.GetValue(limit), null, ct);
+            var page = await api.ListAsync(parse.GetValue(status), parse.GetValue(limit), parse.GetValue(cursor), ct);
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(page, RunboxJsonContext.Default.JobListResponse));
@@ -53,6 +61,13 @@ internal static class JobsCommand
                     j.Id, j.Status, j.Language, j.ExitCode?.ToString() ?? "-", j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"),
                     j.WallMs is { } ms ? $"{ms} ms" : "-",
                 }));
+            if (page.NextCursor is { } next)
+            {
+                // On stderr, so that the table alone can be piped on; the same filter and page size, from the next job.
+                var filter = parse.GetValue(status) is { } s ? $" --status {s}" : "";
+                var size = parse.GetValue(limit) is var n and not 20 ? $" --limit {n}" : "";
+                Console.Error.WriteLine($"more: runbox jobs list{filter}{size} --cursor {next}");
+            }
         }));
         return command;
     }
