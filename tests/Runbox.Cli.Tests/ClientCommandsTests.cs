@@ -253,6 +253,19 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task ClientCommand_SaysWhereItLookedForAKey_WhenItFoundNone()
+    {
+        var elsewhere = Directory.CreateDirectory(Path.Combine(fixture.DataDirectory, "no-key-here")).FullName;
+
+        var (code, _, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", fixture.Server, "--data", elsewhere],
+            TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["RUNBOX_KEY"] = "" });
+
+        Assert.Equal(1, code);
+        Assert.Contains("Every request needs 'Authorization: Bearer KEY'.", stderr);
+        Assert.Contains($"(no API key found: no --key, no $RUNBOX_KEY, nothing in {elsewhere}/admin.key (from --data))", stderr);
+    }
+
+    [Fact]
     public async Task Keys_CreateListRevoke_WithTheAdminKeyFile()
     {
         var created = await fixture.RunAsync(null, "keys", "create", "robot");

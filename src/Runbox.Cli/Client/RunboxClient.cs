@@ -24,9 +24,13 @@ internal sealed partial class RunboxClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public RunboxClient(Uri server, string? key)
+    private readonly string? _noKey;
+
+    /// <param name="noKey">Without a key: where it was looked for, added to the server's answer when it wants one.</param>
+    public RunboxClient(Uri server, string? key, string? noKey)
     {
         _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _noKey = noKey;
         if (key is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -191,7 +195,7 @@ internal sealed partial class RunboxClient : IDisposable
         }
     }
 
-    private static async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode)
         {
@@ -213,6 +217,10 @@ internal sealed partial class RunboxClient : IDisposable
         }
         catch (JsonException)
         {
+        }
+        if (response.StatusCode == HttpStatusCode.Unauthorized && _noKey is not null)
+        {
+            message = $"{message} ({_noKey})";
         }
         throw new RunboxClientException(response.StatusCode, message);
     }
