@@ -266,6 +266,26 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Runtimes_CountPackagesInEnglish_AndDeleteNamesTheForceOption_WhenJobsAreQueuedOnTheRuntime()
+    {
+        var create = await fixture.RunAsync(null, "runtimes", "create", "clibusy");
+        output.WriteLine(create.Stdout + create.Stderr);
+        var id = (await fixture.RunAsync(Sleeper, "run", "-", "--runtime", "clibusy", "--detach")).Stdout.Trim();
+
+        var refused = await fixture.RunAsync(null, "runtimes", "delete", "clibusy");
+        var forced = await fixture.RunAsync(null, "runtimes", "delete", "clibusy", "--force");
+
+        Assert.Equal(0, create.ExitCode);
+        // A venv made with pip holds 1 package (pip), one made with uv none.
+        var count = System.Text.RegularExpressions.Regex.Match(create.Stdout, @"clibusy: operational \(Python [^,]+, (\d+) packages?\)\n$");
+        Assert.True(count.Success, create.Stdout);
+        Assert.EndsWith(count.Groups[1].Value == "1" ? ", 1 package)\n" : "packages)\n", create.Stdout);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"queued or running on runtime 'clibusy' ({id}); use 'runbox runtimes delete clibusy --force' to cancel them.", refused.Stderr);
+        Assert.Equal(0, forced.ExitCode);
+    }
+
+    [Fact]
     public async Task Keys_CreateListRevoke_WithTheAdminKeyFile()
     {
         var created = await fixture.RunAsync(null, "keys", "create", "robot");

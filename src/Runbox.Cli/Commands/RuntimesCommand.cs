@@ -87,8 +87,17 @@ internal static class RuntimesCommand
         delete.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
             using var api = deleteClient.Connect(parse);
-            await api.DeleteRuntimeAsync(parse.GetValue(deleteName)!, parse.GetValue(force), ct);
-            Console.Out.WriteLine($"{parse.GetValue(deleteName)} deleted");
+            var runtime = parse.GetValue(deleteName)!;
+            try
+            {
+                await api.DeleteRuntimeAsync(runtime, parse.GetValue(force), ct);
+            }
+            catch (RunboxClientException e) when (e.Status == System.Net.HttpStatusCode.Conflict)
+            {
+                // The server speaks of its query parameter; here it is an option.
+                throw new RunboxClientException(e.Status, e.Message.Replace("delete with force=true", $"use 'runbox runtimes delete {runtime} --force'", StringComparison.Ordinal));
+            }
+            Console.Out.WriteLine($"{runtime} deleted");
         }));
         command.Subcommands.Add(delete);
         return command;
@@ -130,7 +139,7 @@ internal static class RuntimesCommand
     /// <summary>Prints the runtime's state: 0 as it stands, 1 when it failed (the command then failed too).</summary>
     private static int Report(RuntimeResponse runtime)
     {
-        Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {runtime.Packages.Count} packages)");
+        Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {runtime.Packages.Count} package{(runtime.Packages.Count == 1 ? "" : "s")})");
         foreach (var (module, error) in runtime.PreloadErrors)
         {
             Console.Out.WriteLine($"  preload {module} failed: {error}");
