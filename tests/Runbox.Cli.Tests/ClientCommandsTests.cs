@@ -232,6 +232,18 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task RunSave_MakesNoFolder_WhenTheScriptIsMissing()
+    {
+        var saved = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var (code, _, stderr) = await fixture.RunAsync(null, "run", Path.Combine(fixture.DataDirectory, "missing.py"), "--save", saved);
+
+        Assert.Equal(2, code);
+        Assert.Contains("cannot read", stderr);
+        Assert.False(Directory.Exists(saved));
+    }
+
+    [Fact]
     public async Task Runtimes_ExitWith1AndSayWhy_WhenTheRuntimeDidNotBuild()
     {
         var create = await fixture.RunAsync(null, "runtimes", "create", "clibroken", "-p", "nosuchpackage");

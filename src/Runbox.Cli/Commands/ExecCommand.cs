@@ -31,15 +31,16 @@ internal static class ExecCommand
                 return 2;
             }
             var save = parse.GetValue(scriptOptions.Save);
-            if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
-            {
-                await Console.Error.WriteLineAsync($"runbox: {unusable}");
-                return 2;
-            }
             var (script, unreadable) = path == "-" ? (await ReadAllAsync(Console.OpenStandardInput(), cancellationToken), null) : await ScriptOptions.ReadFileAsync(path, cancellationToken);
             if (script is null)
             {
                 await Console.Error.WriteLineAsync($"runbox: {unreadable}");
+                return 2;
+            }
+            // Only once the script is there: a missing script leaves no folder behind.
+            if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {unusable}");
                 return 2;
             }
             byte[]? stdin = null;

@@ -43,11 +43,6 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync("runbox: --save waits for the job's end, --detach does not; use 'runbox jobs artifacts ID --save DIR' later instead.");
                 return 2;
             }
-            if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
-            {
-                await Console.Error.WriteLineAsync($"runbox: {unusable}");
-                return 2;
-            }
             // The script goes as text, so that `runbox jobs get` and the UI show it and can run it again; the server
             // names it main.py (or main.sh, main.js). A file that is not UTF-8 text (a Latin-1 script) goes as a file
             // under its own name instead: as text it would be mangled, and only its exact bytes run as written.
@@ -74,6 +69,12 @@ internal static class RunCommand
                 {
                     files = new Dictionary<string, byte[]> { [Path.GetFileName(path)] = bytes };
                 }
+            }
+            // Only once the script is there: a missing script leaves no folder behind.
+            if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {unusable}");
+                return 2;
             }
             // As exec does: what is piped in goes to the script, here as UTF-8 text (the API's stdin is a string).
             string? stdin = null;

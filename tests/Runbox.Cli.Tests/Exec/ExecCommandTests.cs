@@ -157,5 +157,15 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 
+    [Fact]
+    public async Task Exec_MakesNoSaveFolder_WhenTheScriptIsMissing()
+    {
+        var saved = Path.Combine(_directory, "saved");
+        var (code, _, stderr) = await RunAsync("", "exec", Path.Combine(_directory, "missing.py"), "--save", saved);
+        Assert.Equal(2, code);
+        Assert.Contains("cannot read", stderr);
+        Assert.False(Directory.Exists(saved));
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
