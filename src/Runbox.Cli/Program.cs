@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Runbox.Cli.Commands;
 
 var root = new RootCommand("Runbox runs untrusted Python, Bash and Node.js scripts in a sandbox.");
@@ -6,7 +7,13 @@ foreach (var command in CommandCatalog.All())
 {
     root.Subcommands.Add(command);
 }
+// No response files: a word such as @alice is the script's argument (or a file's name), never a file of words to read.
+var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+if (parse.Action is ParseErrorAction)
+{
+    return ParseErrors.Report(parse);
+}
 // Ctrl-C and SIGTERM cancel the command's token; System.CommandLine's default then forces the exit after 2 s,
 // which would cut `serve`'s drain short. The server bounds its own drain (Runbox:DrainSeconds), so wait longer.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(5) };
-return await root.Parse(args).InvokeAsync(invocation);
+return await parse.InvokeAsync(invocation);

@@ -54,6 +54,57 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", fixture.DataDirectory);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"runbox: cannot read {fixture.DataDirectory}: it is a folder, not a script\n", stderr);
+    }
+
+    [Theory]
+    [InlineData("--timeout", "NaN", "--timeout must be a number of seconds more than 0 (the server sets the maximum), not NaN")]
+    [InlineData("--cpu", "-1", "--cpu must be a number of seconds more than 0")]
+    [InlineData("--memory", "0", "--memory must be a number of MB more than 0 (the server sets the maximum), not 0")]
+    [InlineData("--disk", "-5", "--disk must be a number of MB more than 0")]
+    public async Task Run_ExitsWith2NamingTheLimit_WhenALimitIsNotAPositiveNumber(string option, string value, string message)
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", option, value);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: {message}", stderr);
+    }
+
+    [Fact]
+    public async Task Run_PassesPipedStdinToTheScript_WhenTheScriptIsAFile()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "upper.py");
+        await File.WriteAllTextAsync(script, "import sys\nprint(sys.stdin.read().upper(), end='')\n");
+
+        var (code, stdout, stderr) = await fixture.RunAsync("hi é\n", "run", script);
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.Equal("HI É\n", stdout);
+    }
+
+    [Fact]
+    public async Task Run_SubmitsAScriptThatIsNotUtf8_AsItsExactBytesUnderItsOwnName()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "latin.py");
+        await File.WriteAllBytesAsync(script, System.Text.Encoding.Latin1.GetBytes(
+            "# -*- coding: latin-1 -*-\nimport os\nprint('caf\u00e9', os.path.basename(__file__))\n"));
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", script);
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.Equal("caf\u00e9 latin.py\n", stdout);
+    }
+
+    [Fact]
     public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");
@@ -84,6 +135,60 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, delete.ExitCode);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("no job", missing.Stderr);
+    }
+
+    private const string Sleeper = "import time\nprint('started', flush=True)\ntime.sleep(60)\n";
+
+    [Fact]
+    public async Task JobsLogsFollow_StopsFollowingOnCtrlC_AndLeavesTheJobRunning()
+    {
+        var id = (await fixture.RunAsync(Sleeper, "run", "-", "--detach")).Stdout.Trim();
+
+        var (code, stdout, stderr) = await InterruptedRunbox.RunAsync(
+            ["jobs", "logs", id, "-f", "--server", fixture.Server, "--data", fixture.DataDirectory], "started", TimeSpan.FromSeconds(60));
+        var job = await fixture.RunAsync(null, "jobs", "get", id);
+        await fixture.RunAsync(null, "jobs", "cancel", id);
+
+        Assert.Equal(130, code);
+        Assert.Equal("started\n", stdout);
+        Assert.Contains($"stopped following job {id}; it keeps running", stderr);
+        Assert.Contains("\"status\": \"running\"", job.Stdout);
+        Assert.Contains("\"cancel_requested\": false", job.Stdout);
+    }
+
+    [Fact]
+    public async Task Run_CancelsTheJobOnCtrlC()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "sleeper.py");
+        await File.WriteAllTextAsync(script, Sleeper);
+
+        var (code, _, stderr) = await InterruptedRunbox.RunAsync(
+            ["run", script, "--server", fixture.Server, "--data", fixture.DataDirectory], "started", TimeSpan.FromSeconds(60));
+        var id = System.Text.RegularExpressions.Regex.Match(stderr, "cancelled job ([0-9a-f]{32})").Groups[1].Value;
+        var job = await fixture.RunAsync(null, "jobs", "get", id);
+
+        Assert.Equal(130, code);
+        Assert.Contains("\"cancel_requested\": true", job.Stdout);
+    }
+
+    [Fact]
+    public async Task JobsList_SaysHowToSeeTheNextPage_AndCursorShowsIt()
+    {
+        var older = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
+        var newer = (await fixture.RunAsync("print(2)\n", "run", "-", "--detach")).Stdout.Trim();
+
+        var first = await fixture.RunAsync(null, "jobs", "list", "--limit", "1");
+        var hint = System.Text.RegularExpressions.Regex.Match(first.Stderr, @"^more: runbox jobs list --limit 1 --cursor (\S+)\n$");
+        var second = await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--cursor", hint.Groups[1].Value);
+        var tooMany = await fixture.RunAsync(null, "jobs", "list", "--limit", "201");
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains(newer, first.Stdout);
+        Assert.True(hint.Success, first.Stderr);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains(older, second.Stdout);
+        Assert.Equal(2, tooMany.ExitCode);
+        Assert.StartsWith("runbox: --limit must be between 1 and 200\n", tooMany.Stderr);
     }
 
     [Fact]
@@ -127,6 +232,18 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task RunSave_MakesNoFolder_WhenTheScriptIsMissing()
+    {
+        var saved = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var (code, _, stderr) = await fixture.RunAsync(null, "run", Path.Combine(fixture.DataDirectory, "missing.py"), "--save", saved);
+
+        Assert.Equal(2, code);
+        Assert.Contains("cannot read", stderr);
+        Assert.False(Directory.Exists(saved));
+    }
+
+    [Fact]
     public async Task Runtimes_ExitWith1AndSayWhy_WhenTheRuntimeDidNotBuild()
     {
         var create = await fixture.RunAsync(null, "runtimes", "create", "clibroken", "-p", "nosuchpackage");
@@ -145,6 +262,39 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.All(list.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.Matches("^(default|clibroken) ", line));
         Assert.Contains("Installing packages failed", list.Stdout);
         Assert.Equal(0, delete.ExitCode);
+    }
+
+    [Fact]
+    public async Task ClientCommand_SaysWhereItLookedForAKey_WhenItFoundNone()
+    {
+        var elsewhere = Directory.CreateDirectory(Path.Combine(fixture.DataDirectory, "no-key-here")).FullName;
+
+        var (code, _, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", fixture.Server, "--data", elsewhere],
+            TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["RUNBOX_KEY"] = "" });
+
+        Assert.Equal(1, code);
+        Assert.Contains("Every request needs 'Authorization: Bearer KEY'.", stderr);
+        Assert.Contains($"(no API key found: no --key, no $RUNBOX_KEY, nothing in {elsewhere}/admin.key (from --data))", stderr);
+    }
+
+    [Fact]
+    public async Task Runtimes_CountPackagesInEnglish_AndDeleteNamesTheForceOption_WhenJobsAreQueuedOnTheRuntime()
+    {
+        var create = await fixture.RunAsync(null, "runtimes", "create", "clibusy");
+        output.WriteLine(create.Stdout + create.Stderr);
+        var id = (await fixture.RunAsync(Sleeper, "run", "-", "--runtime", "clibusy", "--detach")).Stdout.Trim();
+
+        var refused = await fixture.RunAsync(null, "runtimes", "delete", "clibusy");
+        var forced = await fixture.RunAsync(null, "runtimes", "delete", "clibusy", "--force");
+
+        Assert.Equal(0, create.ExitCode);
+        // A venv made with pip holds 1 package (pip), one made with uv none.
+        var count = System.Text.RegularExpressions.Regex.Match(create.Stdout, @"clibusy: operational \(Python [^,]+, (\d+) packages?\)\n$");
+        Assert.True(count.Success, create.Stdout);
+        Assert.EndsWith(count.Groups[1].Value == "1" ? ", 1 package)\n" : "packages)\n", create.Stdout);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"queued or running on runtime 'clibusy' ({id}); use 'runbox runtimes delete clibusy --force' to cancel them.", refused.Stderr);
+        Assert.Equal(0, forced.ExitCode);
     }
 
     [Fact]

@@ -14,6 +14,9 @@ namespace Runbox.Cli.Client;
 internal sealed class RunboxClientException(HttpStatusCode status, string message) : Exception(message)
 {
     public HttpStatusCode Status { get; } = status;
+
+    /// <summary>No answer from the server: it could not be reached, or the connection broke.</summary>
+    public bool Unreachable { get; init; }
 }
 
 /// <summary>The REST API as the CLI uses it.</summary>
@@ -21,9 +24,13 @@ internal sealed partial class RunboxClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public RunboxClient(Uri server, string? key)
+    private readonly string? _noKey;
+
+    /// <param name="noKey">Without a key: where it was looked for, added to the server's answer when it wants one.</param>
+    public RunboxClient(Uri server, string? key, string? noKey)
     {
         _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _noKey = noKey;
         if (key is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -76,25 +83,50 @@ internal sealed partial class RunboxClient : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         await EnsureAsync(response, ct);
-        await response.Content.CopyToAsync(target, ct);
+        try
+        {
+            await response.Content.CopyToAsync(target, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or HttpIOException)
+        {
+            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"lost the connection to {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+        }
     }
 
-    /// <summary>The job's live events: log lines, then the final job. Reconnects with Last-Event-ID if the stream drops.</summary>
+    /// <summary>
+    /// The job's live events: log lines, then the final job. When the stream drops, reconnects with Last-Event-ID, up
+    /// to 5 times in a row; then, or when the server cannot be reached at all, a <see cref="RunboxClientException"/>.
+    /// </summary>
     public async IAsyncEnumerable<(LogLineResponse? Line, JobResponse? Final)> EventsAsync(string id, [EnumeratorCancellation] CancellationToken ct)
     {
         long last = 0;
-        for (var attempt = 0; ; attempt++)
+        for (var drops = 0; ; drops++)
         {
+            if (drops > 0)
+            {
+                await Task.Delay(500, ct);
+            }
             using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/events");
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
             if (last > 0)
             {
                 request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            HttpResponseMessage answer;
+            try
+            {
+                answer = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            }
+            catch (RunboxClientException) when (drops is > 0 and < 5)
+            {
+                // The stream dropped and the server does not answer yet (restarting?): try again.
+                continue;
+            }
+            using var response = answer;
             await EnsureAsync(response, ct);
             await using var stream = await response.Content.ReadAsStreamAsync(ct);
-            var items = SseParser.Create(stream).EnumerateAsync(ct).GetAsyncEnumerator(ct);
+            await using var items = SseParser.Create(stream).EnumerateAsync(ct).GetAsyncEnumerator(ct);
+            string? dropped = null;
             while (true)
             {
                 bool more;
@@ -102,8 +134,9 @@ internal sealed partial class RunboxClient : IDisposable
                 {
                     more = await items.MoveNextAsync();
                 }
-                catch (Exception e) when (e is IOException or HttpRequestException && attempt < 5)
+                catch (Exception e) when (e is IOException or HttpRequestException)
                 {
+                    dropped = e.Message;
                     break;
                 }
                 if (!more)
@@ -115,6 +148,7 @@ internal sealed partial class RunboxClient : IDisposable
                 {
                     var line = JsonSerializer.Deserialize(item.Data, RunboxJsonContext.Default.LogLineResponse)!;
                     last = line.Seq;
+                    drops = 0;
                     yield return (line, null);
                 }
                 else if (item.EventType == "result")
@@ -123,12 +157,11 @@ internal sealed partial class RunboxClient : IDisposable
                     yield break;
                 }
             }
-            await items.DisposeAsync();
-            if (attempt >= 5)
+            if (drops >= 5)
             {
-                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, "the live stream kept dropping");
+                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable,
+                    $"the live stream from {_http.BaseAddress} kept dropping{(dropped is null ? "" : $": {dropped}")}") { Unreachable = true };
             }
-            await Task.Delay(500, ct);
         }
     }
 
@@ -139,7 +172,15 @@ internal sealed partial class RunboxClient : IDisposable
         using var request = new HttpRequestMessage(method, path) { Content = content };
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
         await EnsureAsync(response, ct);
-        return (await response.Content.ReadFromJsonAsync(type, ct))!;
+        try
+        {
+            return await response.Content.ReadFromJsonAsync(type, ct) ?? throw new JsonException("null");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            // Another program answers at that address, or a proxy's error page: say so, not a deserializer's stack trace.
+            throw new RunboxClientException(HttpStatusCode.BadGateway, $"{_http.BaseAddress} did not answer {method} {path} as a Runbox server does: {e.Message}");
+        }
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken ct)
@@ -150,11 +191,11 @@ internal sealed partial class RunboxClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}");
+            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}") { Unreachable = true };
         }
     }
 
-    private static async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode)
         {
@@ -176,6 +217,10 @@ internal sealed partial class RunboxClient : IDisposable
         }
         catch (JsonException)
         {
+        }
+        if (response.StatusCode == HttpStatusCode.Unauthorized && _noKey is not null)
+        {
+            message = $"{message} ({_noKey})";
         }
         throw new RunboxClientException(response.StatusCode, message);
     }

@@ -11,7 +11,7 @@ internal static class ExecCommand
 {
     public static Command Create()
     {
-        var scriptOptions = new ScriptOptions();
+        var scriptOptions = new ScriptOptions(local: true);
         var json = new Option<bool>("--json") { Description = "Print the whole result as one JSON object instead of the output." };
         var command = new Command("exec", "Run a script locally through the engine, without a server.");
         scriptOptions.AddTo(command);
@@ -31,22 +31,19 @@ internal static class ExecCommand
                 return 2;
             }
             var save = parse.GetValue(scriptOptions.Save);
+            var (script, unreadable) = path == "-" ? (await ReadAllAsync(Console.OpenStandardInput(), cancellationToken), null) : await ScriptOptions.ReadFileAsync(path, cancellationToken);
+            if (script is null)
+            {
+                await Console.Error.WriteLineAsync($"runbox: {unreadable}");
+                return 2;
+            }
+            // Only once the script is there: a missing script leaves no folder behind.
             if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
             {
                 await Console.Error.WriteLineAsync($"runbox: {unusable}");
                 return 2;
             }
-            byte[] script;
             byte[]? stdin = null;
-            try
-            {
-                script = path == "-" ? await ReadAllAsync(Console.OpenStandardInput(), cancellationToken) : await File.ReadAllBytesAsync(path, cancellationToken);
-            }
-            catch (IOException e)
-            {
-                await Console.Error.WriteLineAsync($"runbox: cannot read {path}: {e.Message}");
-                return 2;
-            }
             if (path != "-" && Console.IsInputRedirected)
             {
                 stdin = await ReadAllAsync(Console.OpenStandardInput(), cancellationToken);

@@ -33,14 +33,22 @@ internal static class JobsCommand
     {
         var client = new ClientOptions();
         var status = new Option<string?>("--status") { Description = "Only jobs in this state (queued, running, succeeded, failed, timed_out, cancelled, error)." };
-        var limit = new Option<int>("--limit") { Description = "How many jobs to show.", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int>("--limit") { Description = "How many jobs to show, 1-200.", DefaultValueFactory = _ => 20 };
+        limit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 200)
+            {
+                result.AddError("--limit must be between 1 and 200");
+            }
+        });
+        var cursor = new Option<string?>("--cursor") { Description = "Start after the page that gave this cursor (next_cursor in --json; printed on stderr under a table)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("list", "List jobs, newest first.") { status, limit, json };
+        var command = new Command("list", "List jobs, newest first.") { status, limit, cursor, json };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>
         {
             using var api = client.Connect(parse);
-            var page = await api.ListAsync(parse.GetValue(status), parse.GetValue(limit), null, ct);
+            var page = await api.ListAsync(parse.GetValue(status), parse.GetValue(limit), parse.GetValue(cursor), ct);
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(page, RunboxJsonContext.Default.JobListResponse));
@@ -53,6 +61,13 @@ internal static class JobsCommand
                     j.Id, j.Status, j.Language, j.ExitCode?.ToString() ?? "-", j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"),
                     j.WallMs is { } ms ? $"{ms} ms" : "-",
                 }));
+            if (page.NextCursor is { } next)
+            {
+                // On stderr, so that the table alone can be piped on; the same filter and page size, from the next job.
+                var filter = parse.GetValue(status) is { } s ? $" --status {s}" : "";
+                var size = parse.GetValue(limit) is var n and not 20 ? $" --limit {n}" : "";
+                Console.Error.WriteLine($"more: runbox jobs list{filter}{size} --cursor {next}");
+            }
         }));
         return command;
     }
@@ -70,7 +85,7 @@ internal static class JobsCommand
     private static Command Get()
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var command = new Command("get", "Show a job and its result as JSON.") { id };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>
@@ -85,43 +100,41 @@ internal static class JobsCommand
     private static Command Logs()
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
-        var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends (Ctrl-C stops following; the job keeps running)." };
         var command = new Command("logs", "Print a job's log lines.") { id, follow };
         client.AddTo(command);
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => Guard(async () =>
         {
             using var api = client.Connect(parse);
             var jobId = parse.GetValue(id)!;
             if (parse.GetValue(follow))
             {
-                return await RunCommand.FollowAsync(api, jobId, json: false, ct);
+                // Following is only watching: Ctrl-C stops it and leaves the job running.
+                return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct);
             }
-            return await Guard(async () =>
+            long after = 0;
+            while (true)
             {
-                long after = 0;
-                while (true)
+                var page = await api.LogsAsync(jobId, after, ct);
+                foreach (var line in page.Lines)
                 {
-                    var page = await api.LogsAsync(jobId, after, ct);
-                    foreach (var line in page.Lines)
-                    {
-                        (line.Stream == "stderr" ? Console.Error : Console.Out).WriteLine(line.Text);
-                    }
-                    if (page.Lines.Count == 0)
-                    {
-                        break;
-                    }
-                    after = page.NextSeq;
+                    (line.Stream == "stderr" ? Console.Error : Console.Out).WriteLine(line.Text);
                 }
-            });
-        });
+                if (page.Lines.Count == 0)
+                {
+                    return 0;
+                }
+                after = page.NextSeq;
+            }
+        }));
         return command;
     }
 
     private static Command Artifacts()
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var save = new Option<string?>("--save") { Description = "Download them into this folder, their paths kept." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var command = new Command("artifacts", "List the files a job left in its working folder, or download them.") { id, save, json };
@@ -151,7 +164,7 @@ internal static class JobsCommand
     private static Command Simple(string name, string description, Func<RunboxClient, string, CancellationToken, Task> action)
     {
         var client = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The job id." };
+        var id = PathArgument.Create("id", "job id", "The job id.");
         var command = new Command(name, description) { id };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>
@@ -162,7 +175,10 @@ internal static class JobsCommand
         return command;
     }
 
-    /// <summary>Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not.</summary>
+    /// <summary>
+    /// Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not, 2
+    /// when a client option could not be used.
+    /// </summary>
     internal static Task<int> Guard(Func<Task> action) => Guard(async () =>
     {
         await action();
@@ -175,6 +191,11 @@ internal static class JobsCommand
         try
         {
             return await action();
+        }
+        catch (ClientOptionException e)
+        {
+            await Console.Error.WriteLineAsync($"runbox: {e.Message}");
+            return 2;
         }
         catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)
         {

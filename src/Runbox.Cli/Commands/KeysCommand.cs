@@ -42,7 +42,7 @@ internal static class KeysCommand
         command.Subcommands.Add(list);
 
         var revokeClient = new ClientOptions();
-        var id = new Argument<string>("id") { Description = "The key id (key_...)." };
+        var id = PathArgument.Create("id", "key id", "The key id (key_...).");
         var revoke = new Command("revoke", "Revoke a key; requests with it are refused from now on.") { id };
         revokeClient.AddTo(revoke);
         revoke.SetAction((parse, ct) => JobsCommand.Guard(async () =>

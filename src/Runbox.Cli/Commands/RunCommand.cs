@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
 using Runbox.Cli.Client;
 using Runbox.Execution.Jobs;
@@ -16,7 +17,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var client = new ClientOptions();
-        var scriptOptions = new ScriptOptions();
+        var scriptOptions = new ScriptOptions(local: false);
         var runtime = new Option<string?>("--runtime") { Description = "The runtime (Python environment) to run in (default: default)." };
         var detach = new Option<bool>("--detach") { Description = "Print the job id and return without waiting." };
         var json = new Option<bool>("--json") { Description = "Print the ended job as JSON instead of its output." };
@@ -42,30 +43,68 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync("runbox: --save waits for the job's end, --detach does not; use 'runbox jobs artifacts ID --save DIR' later instead.");
                 return 2;
             }
+            // The script goes as text, so that `runbox jobs get` and the UI show it and can run it again; the server
+            // names it main.py (or main.sh, main.js). A file that is not UTF-8 text (a Latin-1 script) goes as a file
+            // under its own name instead: as text it would be mangled, and only its exact bytes run as written.
+            string? script = null;
+            Dictionary<string, byte[]>? files = null;
+            if (path == "-")
+            {
+                script = await Console.In.ReadToEndAsync(cancellationToken);
+            }
+            else
+            {
+                var (bytes, unreadable) = await ScriptOptions.ReadFileAsync(path, cancellationToken);
+                if (bytes is null)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: {unreadable}");
+                    return 2;
+                }
+                try
+                {
+                    // As File.ReadAllText reads it: UTF-8, without its byte order mark.
+                    script = StrictUtf8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
+                }
+                catch (DecoderFallbackException)
+                {
+                    files = new Dictionary<string, byte[]> { [Path.GetFileName(path)] = bytes };
+                }
+            }
+            // Only once the script is there: a missing script leaves no folder behind.
             if (save is not null && SavedArtifacts.Prepare(save) is { } unusable)
             {
                 await Console.Error.WriteLineAsync($"runbox: {unusable}");
                 return 2;
             }
-            string script;
+            // As exec does: what is piped in goes to the script, here as UTF-8 text (the API's stdin is a string).
+            string? stdin = null;
+            if (path != "-" && Console.IsInputRedirected)
+            {
+                using var reader = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+                stdin = await reader.ReadToEndAsync(cancellationToken) is { Length: > 0 } text ? text : null;
+            }
+            RunboxClient api;
             try
             {
-                script = path == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(path, cancellationToken);
+                api = client.Connect(parse);
             }
-            catch (IOException e)
+            catch (ClientOptionException e)
             {
-                await Console.Error.WriteLineAsync($"runbox: cannot read {path}: {e.Message}");
+                await Console.Error.WriteLineAsync($"runbox: {e.Message}");
                 return 2;
             }
-            using var api = client.Connect(parse);
+            using var disposeApi = api;
             JobResponse job;
             try
             {
                 job = await api.SubmitAsync(new JobSubmission
                 {
                     Script = script,
+                    Files = files,
+                    Entrypoint = files?.Keys.Single(),
                     Language = language,
                     Args = [.. parse.GetValue(scriptOptions.Args) ?? []],
+                    Stdin = stdin,
                     Runtime = parse.GetValue(runtime),
                     Network = parse.GetValue(scriptOptions.Network) ? true : null,
                     Fresh = parse.GetValue(scriptOptions.Fresh) ? true : null,
@@ -80,27 +119,34 @@ internal static class RunCommand
             }
             catch (RunboxClientException e)
             {
+                // A submission the server refused is bad input; no answer, or a server error, is not.
                 await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-                return 2;
+                return e.Unreachable || (int)e.Status >= 500 ? 1 : 2;
             }
             if (parse.GetValue(detach))
             {
                 Console.Out.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(job, RunboxJsonContext.Default.JobResponse) : job.Id);
                 return 0;
             }
-            var code = await FollowAsync(api, job.Id, parse.GetValue(json), cancellationToken);
+            var code = await FollowAsync(api, job.Id, parse.GetValue(json), ownsJob: true, cancellationToken);
             return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
     }
 
-    /// <summary>Streams the job to the console and returns its shell exit code; cancels it on Ctrl-C.</summary>
-    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the job to the console and returns its shell exit code; 1 when the server cannot be reached or the
+    /// connection is lost, saying how to follow the job again. On Ctrl-C, 130: with <paramref name="ownsJob"/>
+    /// (<c>run</c>, which submitted it) the job is cancelled too; else (<c>jobs logs -f</c>, which only watches) it keeps running.
+    /// </summary>
+    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken)
     {
+        var followed = false;
         try
         {
             await foreach (var (line, final) in api.EventsAsync(id, cancellationToken))
             {
+                followed = true;
                 if (line is not null && !json)
                 {
                     var writer = line.Stream == "stderr" ? Console.Error : Console.Out;
@@ -126,6 +172,11 @@ internal static class RunCommand
             await Console.Error.WriteLineAsync($"runbox: job {id} is gone");
             return 1;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !ownsJob)
+        {
+            await Console.Error.WriteLineAsync($"runbox: stopped following job {id}; it keeps running");
+            return 130;
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
@@ -139,6 +190,11 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"runbox: could not cancel job {id}: {e.Message}");
             }
             return 130;
+        }
+        catch (RunboxClientException e) when (e.Unreachable && (ownsJob || followed))
+        {
+            await Console.Error.WriteLineAsync($"runbox: lost the connection while following job {id} ({e.Message}); that does not cancel the job: follow it again with 'runbox jobs logs {id} -f'");
+            return 1;
         }
         catch (RunboxClientException e)
         {
@@ -161,6 +217,8 @@ internal static class RunCommand
             return code == 0 ? 1 : code;
         }
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static string LanguageOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {

@@ -50,7 +50,7 @@ internal static class RuntimesCommand
         command.Subcommands.Add(create);
 
         var installClient = new ClientOptions();
-        var installName = new Argument<string>("name") { Description = "The runtime." };
+        var installName = PathArgument.Create("name", "runtime name", "The runtime.");
         var installPackages = new Argument<string[]>("packages") { Description = "Packages to install.", Arity = ArgumentArity.ZeroOrMore };
         var installPreload = new Option<string[]>("--preload") { Description = "Also preload these modules.", AllowMultipleArgumentsPerToken = true };
         var installNoWait = new Option<bool>("--no-wait") { Description = "Return at once instead of following the installation." };
@@ -69,7 +69,7 @@ internal static class RuntimesCommand
         command.Subcommands.Add(install);
 
         var testClient = new ClientOptions();
-        var testName = new Argument<string>("name") { Description = "The runtime." };
+        var testName = PathArgument.Create("name", "runtime name", "The runtime.");
         var test = new Command("test", "Run the runtime's smoke test job now.") { testName };
         testClient.AddTo(test);
         test.SetAction((parse, ct) => JobsCommand.Guard(async () =>
@@ -80,15 +80,24 @@ internal static class RuntimesCommand
         command.Subcommands.Add(test);
 
         var deleteClient = new ClientOptions();
-        var deleteName = new Argument<string>("name") { Description = "The runtime." };
+        var deleteName = PathArgument.Create("name", "runtime name", "The runtime.");
         var force = new Option<bool>("--force") { Description = "Cancel the jobs queued or running on it." };
         var delete = new Command("delete", "Delete a runtime and its environment.") { deleteName, force };
         deleteClient.AddTo(delete);
         delete.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
             using var api = deleteClient.Connect(parse);
-            await api.DeleteRuntimeAsync(parse.GetValue(deleteName)!, parse.GetValue(force), ct);
-            Console.Out.WriteLine($"{parse.GetValue(deleteName)} deleted");
+            var runtime = parse.GetValue(deleteName)!;
+            try
+            {
+                await api.DeleteRuntimeAsync(runtime, parse.GetValue(force), ct);
+            }
+            catch (RunboxClientException e) when (e.Status == System.Net.HttpStatusCode.Conflict)
+            {
+                // The server speaks of its query parameter; here it is an option.
+                throw new RunboxClientException(e.Status, e.Message.Replace("delete with force=true", $"use 'runbox runtimes delete {runtime} --force'", StringComparison.Ordinal));
+            }
+            Console.Out.WriteLine($"{runtime} deleted");
         }));
         command.Subcommands.Add(delete);
         return command;
@@ -130,7 +139,7 @@ internal static class RuntimesCommand
     /// <summary>Prints the runtime's state: 0 as it stands, 1 when it failed (the command then failed too).</summary>
     private static int Report(RuntimeResponse runtime)
     {
-        Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {runtime.Packages.Count} packages)");
+        Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {runtime.Packages.Count} package{(runtime.Packages.Count == 1 ? "" : "s")})");
         foreach (var (module, error) in runtime.PreloadErrors)
         {
             Console.Out.WriteLine($"  preload {module} failed: {error}");

@@ -10,8 +10,18 @@ namespace Runbox.Cli.Commands;
 /// but is none of Runbox's is refused rather than passed to the script: a misspelt <c>--timeout</c> or an option the
 /// command lacks would otherwise run the job without it, silently.
 /// </summary>
-internal sealed class ScriptOptions
+/// <param name="local">
+/// <c>runbox exec</c>: the limits go to the engine on this machine, so they are held to what it can take. A server
+/// holds them to its own maximums, so <c>runbox run</c> only checks that they are positive numbers.
+/// </param>
+internal sealed class ScriptOptions(bool local)
 {
+    /// <summary>The longest wall-clock or CPU limit exec takes: 30 days (a timer's due time ends near 49).</summary>
+    private const double MaxSeconds = 30 * 24 * 3600;
+
+    /// <summary>The largest memory or disk limit exec takes: 1 TiB, far from overflowing bytes as a long.</summary>
+    private const long MaxMb = 1024 * 1024;
+
     public Argument<string> File { get; } = new("file") { Description = "The script to run, or - to read it from stdin." };
 
     public Argument<string[]> Args { get; } = new("args")
@@ -46,8 +56,45 @@ internal sealed class ScriptOptions
         }
     }
 
-    /// <summary>The message for the first word before <c>--</c> that looks like an unknown option, or null.</summary>
-    public string? Refusal(ParseResult parse)
+    /// <summary>The script file's bytes, or why it cannot be read: a folder, a file this user may not read, an I/O error.</summary>
+    public static async Task<(byte[]? Script, string? Problem)> ReadFileAsync(string path, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(path))
+        {
+            return (null, $"cannot read {path}: it is a folder, not a script");
+        }
+        try
+        {
+            return (await System.IO.File.ReadAllBytesAsync(path, cancellationToken), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"cannot read {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The message for the first word before <c>--</c> that looks like an unknown option, or for the first limit out of
+    /// range (NaN, infinite, 0 or less, or for exec more than the engine takes), or null.
+    /// </summary>
+    public string? Refusal(ParseResult parse) =>
+        UnknownOption(parse)
+        ?? LimitRefusal(parse, Timeout, parse.GetValue(Timeout), "seconds", MaxSeconds, " (30 days)")
+        ?? LimitRefusal(parse, Cpu, parse.GetValue(Cpu), "seconds", MaxSeconds, " (30 days)")
+        ?? LimitRefusal(parse, Memory, parse.GetValue(Memory), "MB", MaxMb, " (1 TiB)")
+        ?? LimitRefusal(parse, Disk, parse.GetValue(Disk), "MB", MaxMb, " (1 TiB)");
+
+    private string? LimitRefusal(ParseResult parse, Option option, double? given, string unit, double maximum, string inWords)
+    {
+        if (given is not { } value || (value > 0 && (local ? value <= maximum : double.IsFinite(value))))
+        {
+            return null;
+        }
+        var range = local ? $"more than 0 and at most {maximum} {unit}{inWords}" : $"a number of {unit} more than 0 (the server sets the maximum)";
+        return $"{option.Name} must be {range}, not {parse.GetResult(option)?.Tokens.LastOrDefault()?.Value}";
+    }
+
+    private string? UnknownOption(ParseResult parse)
     {
         var dash = IndexOf(parse.Tokens, parse.Tokens.FirstOrDefault(t => t.Type == TokenType.DoubleDash));
         foreach (var token in parse.GetResult(Args)?.Tokens ?? [])

@@ -43,6 +43,16 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_PassesWordsStartingWithAt_AsTheyAre()
+    {
+        var script = Script("args.py", "import sys\nprint(sys.argv[1:])");
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, "@alice", "--", "@bob");
+        Assert.Equal(0, code);
+        Assert.Equal("['@alice', '@bob']\n", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task Exec_ReadsScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await RunAsync("print('from dash')", "exec", "-");
@@ -116,6 +126,45 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains(message, stderr);
+    }
+
+    [Fact]
+    public async Task Exec_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
+    {
+        var (code, stdout, stderr) = await RunAsync("", "exec", _directory);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"runbox: cannot read {_directory}: it is a folder, not a script\n", stderr);
+    }
+
+    [Theory]
+    [InlineData("--timeout", "NaN", "--timeout must be more than 0 and at most 2592000 seconds (30 days), not NaN")]
+    [InlineData("--timeout", "1e300", "--timeout must be more than 0 and at most 2592000 seconds (30 days), not 1e300")]
+    [InlineData("--timeout", "-1", "--timeout must be more than 0 and at most 2592000 seconds")]
+    [InlineData("--cpu", "-1", "--cpu must be more than 0 and at most 2592000 seconds")]
+    [InlineData("--cpu", "1e12", "--cpu must be more than 0 and at most 2592000 seconds (30 days), not 1e12")]
+    [InlineData("--memory", "9223372036854775807", "--memory must be more than 0 and at most 1048576 MB (1 TiB), not 9223372036854775807")]
+    [InlineData("--memory", "0", "--memory must be more than 0 and at most 1048576 MB")]
+    [InlineData("--memory", "-5", "--memory must be more than 0 and at most 1048576 MB (1 TiB), not -5")]
+    [InlineData("--disk", "0", "--disk must be more than 0 and at most 1048576 MB")]
+    public async Task Exec_ExitsWith2NamingTheLimitAndItsRange_WhenALimitIsOutOfRange(string option, string value, string message)
+    {
+        var script = Script("limit.py", "print('ran')");
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, option, value);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: {message}", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task Exec_MakesNoSaveFolder_WhenTheScriptIsMissing()
+    {
+        var saved = Path.Combine(_directory, "saved");
+        var (code, _, stderr) = await RunAsync("", "exec", Path.Combine(_directory, "missing.py"), "--save", saved);
+        Assert.Equal(2, code);
+        Assert.Contains("cannot read", stderr);
+        Assert.False(Directory.Exists(saved));
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -1,0 +1,23 @@
+using System.CommandLine;
+
+namespace Runbox.Cli.Commands;
+
+/// <summary>
+/// An argument that names one job, key or runtime in the request's path. An empty one is refused as a parse error
+/// (exit 2): the path would then name the whole list, whose answer is no single job.
+/// </summary>
+internal static class PathArgument
+{
+    public static Argument<string> Create(string name, string what, string description)
+    {
+        var argument = new Argument<string>(name) { Description = description };
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens.Any(token => string.IsNullOrWhiteSpace(token.Value)))
+            {
+                result.AddError($"the {what} must not be empty");
+            }
+        });
+        return argument;
+    }
+}

@@ -1,0 +1,66 @@
+namespace Runbox.Cli.Tests;
+
+/// <summary>How <c>runbox</c> answers a command line it cannot use, before any command runs.</summary>
+public sealed class CommandLineTests
+{
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string line) =>
+        RunboxProcess.RunAsync(null, line.Split(' '), TimeSpan.FromSeconds(60));
+
+    [Theory]
+    [InlineData("jobs list --limit 3 --limit 4", "Option '--limit' expects a single argument but 2 were provided.", "runbox jobs list")]
+    [InlineData("jobs list --limt 3", "Unrecognized command or argument '--limt'.", "runbox jobs list")]
+    [InlineData("exec script.py --timeout abc", "Cannot parse argument 'abc' for option '--timeout'", "runbox exec")]
+    [InlineData("run script.py --memory 1 --memory 2", "Option '--memory' expects a single argument", "runbox run")]
+    [InlineData("jobs", "Required command was not provided.", "runbox jobs")]
+    public async Task ParseError_ExitsWith2_WithTheErrorAndAHintOnStderr_InsteadOfTheHelp(string line, string error, string command)
+    {
+        var (code, stdout, stderr) = await RunAsync(line);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"runbox: {error}", stderr);
+        Assert.EndsWith($"see '{command} --help'\n", stderr);
+        Assert.DoesNotContain("Usage:", stderr);
+    }
+
+    [Theory]
+    [InlineData("jobs list", "127.0.0.1:8051", "'127.0.0.1:8051' is not an http:// or https:// URL (as in http://127.0.0.1:8051)")]
+    [InlineData("jobs logs abc -f", "localhost:8051", "'localhost:8051' is not an http:// or https:// URL")]
+    [InlineData("run -", "not a url", "'not a url' is not an http:// or https:// URL")]
+    public async Task ClientCommand_ExitsWith2NamingTheServer_WhenItIsNoUrl(string line, string server, string message)
+    {
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. line.Split(' '), "--server", server], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: --server {message}", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("jobs get", "job id")]
+    [InlineData("jobs logs", "job id")]
+    [InlineData("jobs artifacts", "job id")]
+    [InlineData("jobs cancel", "job id")]
+    [InlineData("jobs delete", "job id")]
+    [InlineData("keys revoke", "key id")]
+    [InlineData("runtimes delete", "runtime name")]
+    public async Task ClientCommand_ExitsWith2_WhenTheIdIsEmpty(string line, string what)
+    {
+        // Against no server: the command must stop before any request.
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. line.Split(' '), "", "--server", "http://127.0.0.1:1"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: the {what} must not be empty\n", stderr);
+    }
+
+    [Fact]
+    public async Task Help_IsStillPrintedOnStdout_WhenAsked()
+    {
+        var (code, stdout, _) = await RunAsync("jobs list --help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", stdout);
+    }
+}

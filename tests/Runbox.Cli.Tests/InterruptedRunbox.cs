@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Runbox.Cli.Tests;
+
+/// <summary>The built CLI run until it prints a given text, then sent SIGINT, as Ctrl-C at a terminal sends it.</summary>
+internal static class InterruptedRunbox
+{
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string waitFor, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = new StringBuilder();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            var buffer = new char[4096];
+            while (!stdout.ToString().Contains(waitFor, StringComparison.Ordinal))
+            {
+                var read = await process.StandardOutput.ReadAsync(buffer, deadline.Token);
+                if (read == 0)
+                {
+                    throw new InvalidOperationException($"runbox ended before printing '{waitFor}': {stdout}{await stderr}");
+                }
+                stdout.Append(buffer, 0, read);
+            }
+            // `dotnet runbox.dll` runs the CLI in this very process, so the signal reaches its handler.
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(deadline.Token);
+            }
+            stdout.Append(await process.StandardOutput.ReadToEndAsync(deadline.Token));
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"runbox did not end within {timeout}: {stdout}");
+        }
+        return (process.ExitCode, stdout.ToString(), await stderr);
+    }
+}
