@@ -20,6 +20,23 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task RunAndLogs_GiveBackTheExactOutput_WhenALineIsOverlongOrLeftWithoutNewline()
+    {
+        // The engine sends a line over 64 KiB in pieces, and the last one here has no newline.
+        var script = "import sys\nsys.stdout.write('x' * 70000 + '\\n')\nsys.stdout.write('tail')\n";
+
+        var (code, stdout, stderr) = await fixture.RunAsync(script, "run", "-");
+        output.WriteLine(stderr);
+        var (_, list, _) = await fixture.RunAsync(null, "jobs", "list", "--json", "--limit", "1");
+        var id = System.Text.Json.JsonDocument.Parse(list).RootElement.GetProperty("jobs")[0].GetProperty("id").GetString()!;
+        var (_, logs, _) = await fixture.RunAsync(null, "jobs", "logs", id);
+
+        Assert.Equal(0, code);
+        Assert.Equal(new string('x', 70000) + "\ntail", stdout);
+        Assert.Equal(new string('x', 70000) + "\ntail", logs);
+    }
+
+    [Fact]
     public async Task Run_SaysWhichLimitEndedTheJob_WhenTheScriptExceedsOne()
     {
         var (code, _, stderr) = await fixture.RunAsync("x = []\nwhile True:\n    x.append(bytearray(10**7))\n", "run", "-", "--memory", "64");

@@ -15,7 +15,8 @@ internal static class LiveOutput
         {
             var stream = line.Stream == LogStream.Stdout ? stdout : stderr;
             // Each line with its newline at once (so lines of the two streams interleave whole on a terminal), and none
-            // where the job wrote none: the bytes match what it wrote.
+            // where the job wrote none: text comes out as written. Bytes that are not UTF-8 arrive here as U+FFFD (lines
+            // are text); the result's stdout and stderr keep them exact.
             stream.Write(Encoding.UTF8.GetBytes(line.Ended ? line.Text + "\n" : line.Text));
             stream.Flush();
         }

@@ -150,7 +150,8 @@ internal static class RunCommand
                 if (line is not null && !json)
                 {
                     var writer = line.Stream == "stderr" ? Console.Error : Console.Out;
-                    await writer.WriteLineAsync(line.Text);
+                    // A newline only where the job wrote one: an unfinished line (ended: false) goes on in the next.
+                    await writer.WriteAsync(line.Ended == false ? line.Text : line.Text + "\n");
                     await writer.FlushAsync(CancellationToken.None);
                 }
                 else if (final is not null)
