@@ -171,6 +171,26 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         ui.AssertNoBrowserErrors();
     }
 
+    [SkippableFact]
+    public async Task JobPage_ShowsEveryLine_WhenTheJobPrintedTwentyThousandLines()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "for i in range(20000):\n    print(f'line {i}')" }, wait: true);
+        Assert.Equal("succeeded", job.Status);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // One forced layout per line made this take minutes; the bound is Playwright's, not a timing assertion.
+        var lines = ui.Page.Locator("#output > .line.stdout");
+        await Expect(lines.Last).ToHaveTextAsync("line 19999", new() { Timeout = 60_000 });
+        await Expect(lines).ToHaveCountAsync(20000);
+        await Expect(lines.First).ToHaveTextAsync("line 0");
+        // The view follows the end of the output.
+        await ui.Page.Locator("#output").ScrollIntoViewIfNeededAsync();
+        await Expect(lines.Last).ToBeInViewportAsync();
+        ui.AssertNoBrowserErrors();
+    }
+
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]
     private static partial Regex JobUrl();
 }
