@@ -25,6 +25,8 @@ async function route() {
   const id = ++renderId;
   cleanup?.();
   cleanup = null;
+  // A modal left open by the page before (a confirmation) would block every click on the next one.
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   main.replaceChildren();
   if (!session.key || !session.caller) {
     if (session.key && await checkKey(session.key)) {
