@@ -12,6 +12,32 @@ namespace Runbox.Server.Tests.Ui;
 public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
 {
     [SkippableFact]
+    public async Task SkipLink_FocusesTheContentAndKeepsThePage_WhenFollowed()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/workers");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Workers" })).ToBeVisibleAsync();
+
+        await page.Locator("a.skip").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await Expect(page.Locator("main")).ToBeFocusedAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/workers$"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Workers" })).ToBeVisibleAsync();
+
+        // From the content, the navigation is a few Shift+Tabs back.
+        var reached = false;
+        for (var i = 0; i < 4 && !reached; i++)
+        {
+            await page.Keyboard.PressAsync("Shift+Tab");
+            reached = await page.EvaluateAsync<bool>("() => document.activeElement?.closest('#nav a') !== null");
+        }
+        Assert.True(reached, "Shift+Tab from the content should reach the navigation");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task ConfirmDialog_Closes_WhenTheRouteChanges()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

@@ -97,6 +97,11 @@ window.addEventListener("runbox:unauthorized", () => {
   route();
 });
 window.addEventListener("hashchange", route);
+// "Skip to content" moves focus to the page without touching the hash, which holds the route.
+document.querySelector("a.skip").addEventListener("click", event => {
+  event.preventDefault();
+  main.focus();
+});
 
 /** Polls /healthz: the badge says whether the server answers, and pages refresh when it comes back. */
 async function watchConnection() {
