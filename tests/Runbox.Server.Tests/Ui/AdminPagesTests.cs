@@ -165,7 +165,7 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
-    public async Task Navigation_HidesMaintenance_WhenTheKeyIsNotAdmin()
+    public async Task Navigation_HidesAdminPages_WhenTheKeyIsNotAdmin()
     {
         var (user, _) = await fixture.Server.UserAsync("viewer");
         var key = user.DefaultRequestHeaders.Authorization!.Parameter!;
@@ -175,8 +175,13 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Jobs" })).ToBeVisibleAsync();
         await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Maintenance" })).ToBeHiddenAsync();
         await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Workers" })).ToBeHiddenAsync();
+        // The runtimes API is for admin keys: the page could only fail.
+        await Expect(ui.Page.GetByRole(AriaRole.Link, new() { Name = "Runtimes" })).ToBeHiddenAsync();
         await Expect(ui.Page.Locator("#who")).ToContainTextAsync("key ");
         await Expect(ui.Page.Locator("#connection")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
+        await ui.GotoAsync("#/runtimes");
+        await Expect(ui.Page.GetByRole(AriaRole.Main)).ToContainTextAsync("Runtimes are managed with an admin key.");
+        await Expect(ui.Page.Locator("#runtimes-table")).ToHaveCountAsync(0);
         ui.AssertNoBrowserErrors();
     }
 

@@ -171,6 +171,61 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         ui.AssertNoBrowserErrors();
     }
 
+    [SkippableFact]
+    public async Task JobPage_ShowsEveryLine_WhenTheJobPrintedTwentyThousandLines()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "for i in range(20000):\n    print(f'line {i}')" }, wait: true);
+        Assert.Equal("succeeded", job.Status);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // One forced layout per line made this take minutes; the bound is Playwright's, not a timing assertion.
+        var lines = ui.Page.Locator("#output > .line.stdout");
+        await Expect(lines.Last).ToHaveTextAsync("line 19999", new() { Timeout = 60_000 });
+        await Expect(lines).ToHaveCountAsync(20000);
+        await Expect(lines.First).ToHaveTextAsync("line 0");
+        // The view follows the end of the output.
+        await ui.Page.Locator("#output").ScrollIntoViewIfNeededAsync();
+        await Expect(lines.Last).ToBeInViewportAsync();
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobsPage_KeepsFiltersInTheAddress_WhenOpenedFromALinkOrReloaded()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var marker = $"hash{Guid.NewGuid():N}"[..14];
+        var failed = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}\nraise SystemExit(2)" }, wait: true);
+        var succeeded = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}\nprint(1)" }, wait: true);
+
+        await ui.GotoAsync("#/jobs?status=failed");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" })).ToBeVisibleAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/jobs\\?status=failed$"));
+        await Expect(page.GetByLabel("Status")).ToHaveValueAsync("failed");
+        await Expect(page.Locator($"tr[data-job='{failed.Id}']")).ToBeVisibleAsync();
+        await Expect(page.Locator($"tr[data-job='{succeeded.Id}']")).ToHaveCountAsync(0);
+
+        await page.GetByLabel("Search").FillAsync(marker);
+        await Expect(page).ToHaveURLAsync(new Regex($"#/jobs\\?status=failed&q={marker}$"));
+        await Expect(page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(1);
+
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("Search")).ToHaveValueAsync(marker);
+        await Expect(page.GetByLabel("Status")).ToHaveValueAsync("failed");
+        await Expect(page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(1);
+        await Expect(page.Locator($"tr[data-job='{failed.Id}']")).ToBeVisibleAsync();
+
+        // Back from a job returns to the same filtered list.
+        await page.Locator($"tr[data-job='{failed.Id}'] a").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex($"#/jobs/{failed.Id}$"));
+        await page.GoBackAsync();
+        await Expect(page.GetByLabel("Search")).ToHaveValueAsync(marker);
+        await Expect(page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(1);
+        ui.AssertNoBrowserErrors();
+    }
+
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]
     private static partial Regex JobUrl();
 }

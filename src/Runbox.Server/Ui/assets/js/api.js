@@ -87,10 +87,12 @@ export async function followJob(id, { onLog, onResult, onState, signal }) {
         const { value, done } = await reader.read();
         if (done) break;
         buffer += value;
+        // The rest of the buffer is cut off once per chunk, not once per event: a chunk holds thousands of events.
+        let start = 0;
         let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
+        while ((end = buffer.indexOf("\n\n", start)) >= 0) {
+          const block = buffer.slice(start, end);
+          start = end + 2;
           const event = parseEvent(block);
           if (event.event === "log") {
             const line = JSON.parse(event.data);
@@ -101,6 +103,7 @@ export async function followJob(id, { onLog, onResult, onState, signal }) {
             return;
           }
         }
+        buffer = buffer.slice(start);
       }
     } catch (error) {
       if (signal?.aborted || error instanceof ApiError) throw error;

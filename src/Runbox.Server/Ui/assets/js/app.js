@@ -1,4 +1,4 @@
-// Entry point: sign-in, hash routes (#/run, #/jobs, #/jobs/ID, #/runtimes, #/workers, #/maintenance), connection status.
+// Entry point: sign-in, hash routes (#/run, #/jobs?filters, #/jobs/ID, #/runtimes, #/workers, #/maintenance), connection status.
 import { get, session, sleep } from "./api.js";
 import * as signIn from "./pages/signin.js";
 import * as run from "./pages/run.js";
@@ -15,7 +15,8 @@ let renderId = 0;
 const routes = [
   [/^#\/run(?:\/([^/]+))?$/, run, "run", "Run"],
   [/^#\/jobs\/([^/]+)$/, job, "jobs", "Job"],
-  [/^#\/jobs$/, jobs, "jobs", "Jobs"],
+  // The query is handed over undecoded: the page reads it with URLSearchParams.
+  [/^#\/jobs(?:\?(.*))?$/, jobs, "jobs", "Jobs", { raw: true }],
   [/^#\/runtimes$/, runtimes, "runtimes", "Runtimes"],
   [/^#\/workers$/, workers, "workers", "Workers"],
   [/^#\/maintenance$/, maintenance, "maintenance", "Maintenance"],
@@ -25,6 +26,8 @@ async function route() {
   const id = ++renderId;
   cleanup?.();
   cleanup = null;
+  // A modal left open by the page before (a confirmation) would block every click on the next one.
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   main.replaceChildren();
   if (!session.key || !session.caller) {
     if (session.key && await checkKey(session.key)) {
@@ -40,8 +43,8 @@ async function route() {
   const hash = location.hash || "#/run";
   const match = routes.find(([pattern]) => pattern.test(hash));
   if (!match) { location.replace("#/run"); return; }
-  const [pattern, page, nav, title] = match;
-  const params = hash.match(pattern).slice(1).map(p => p && decodeURIComponent(p));
+  const [pattern, page, nav, title, { raw = false } = {}] = match;
+  const params = hash.match(pattern).slice(1).map(p => p && (raw ? p : decodeURIComponent(p)));
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.page === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
@@ -95,6 +98,11 @@ window.addEventListener("runbox:unauthorized", () => {
   route();
 });
 window.addEventListener("hashchange", route);
+// "Skip to content" moves focus to the page without touching the hash, which holds the route.
+document.querySelector("a.skip").addEventListener("click", event => {
+  event.preventDefault();
+  main.focus();
+});
 
 /** Polls /healthz: the badge says whether the server answers, and pages refresh when it comes back. */
 async function watchConnection() {

@@ -62,11 +62,29 @@ export function render(main, [id]) {
       h("span", { class: "muted" }, ` ${formatBytes(a.size)}`)))));
   }
 
+  // Lines are queued and added once per animation frame: reading the scroll position forces a layout, and doing
+  // that for every line made a long output quadratic (20,000 lines took minutes).
+  let pending = [];
+  let frame = 0;
+
   function appendLine(line) {
+    pending.push(line);
+    if (!frame) frame = requestAnimationFrame(flushLines);
+  }
+
+  function flushLines() {
+    cancelAnimationFrame(frame);
+    frame = 0;
+    if (!pending.length) return;
     const stick = terminal.scrollTop + terminal.clientHeight >= terminal.scrollHeight - 8;
-    const el = h("span", { class: `line ${line.stream}`, "data-seq": line.seq });
-    renderAnsi(el, line.text, ansi[line.stream] || ansi.stdout);
-    terminal.append(el);
+    const batch = document.createDocumentFragment();
+    for (const line of pending) {
+      const el = h("span", { class: `line ${line.stream}`, "data-seq": line.seq });
+      renderAnsi(el, line.text, ansi[line.stream] || ansi.stdout);
+      batch.append(el);
+    }
+    pending = [];
+    terminal.append(batch);
     if (stick) terminal.scrollTop = terminal.scrollHeight;
   }
 
@@ -88,6 +106,7 @@ export function render(main, [id]) {
         onResult: result => {
           ended = true;
           streamState.textContent = "";
+          flushLines();
           show(result);
           if (!terminal.childElementCount) terminal.append(h("span", { class: "line note" }, "(no output)"));
           // The result event lists no artifacts; the job's own answer does.
@@ -145,5 +164,5 @@ export function render(main, [id]) {
   }
 
   load();
-  return () => controller.abort();
+  return () => { controller.abort(); cancelAnimationFrame(frame); };
 }

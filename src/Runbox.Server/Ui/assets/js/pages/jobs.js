@@ -6,18 +6,25 @@ import { fillSelect, runtimeNames } from "../runtimes-list.js";
 const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "error"];
 const PAGE = 25;
 
-export function render(main) {
+// The filters and the page live in the hash (#/jobs?status=&runtime=&q=&cursor=&page=), so a reload or a bookmark keeps them.
+export function render(main, [hashQuery]) {
   const controller = new AbortController();
   const { signal } = controller;
-  const status = h("select", { id: "filter-status" }, new Option("any", ""), STATUSES.map(s => new Option(s.replace("_", " "), s)));
+  const initial = new URLSearchParams(hashQuery || "");
+  const status = h("select", { id: "filter-status" }, new Option("any", ""), STATUSES.map(s => new Option(s.replace("_", " "), s, false, s === initial.get("status"))));
   const runtime = h("select", { id: "filter-runtime" }, new Option("any", ""));
-  const text = h("input", { id: "filter-text", type: "search", placeholder: "id or script text" });
+  const runtimeOptions = (names, chosen) => {
+    fillSelect(runtime, ["", ...new Set([...names, ...(chosen ? [chosen] : [])])], chosen);
+    runtime.options[0].text = "any";
+  };
+  runtimeOptions([], initial.get("runtime"));
+  const text = h("input", { id: "filter-text", type: "search", placeholder: "id or script text", value: initial.get("q") || "" });
   const body = h("tbody", { id: "jobs-body" });
   const selectAll = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select all jobs on this page" });
   const cancelSelected = h("button", { type: "button", id: "cancel-selected", disabled: true, onclick: cancelMany }, "Cancel selected");
   const deleteSelected = h("button", { type: "button", class: "danger", id: "delete-selected", disabled: true, onclick: deleteMany }, "Delete selected");
   const selectedCount = h("span", { class: "muted", id: "selected-count", "aria-live": "polite" });
-  const newer = h("button", { type: "button", id: "page-first", disabled: true, onclick: () => { cursors = [null]; refresh(); } }, "« Newest");
+  const newer = h("button", { type: "button", id: "page-first", disabled: true, onclick: () => { cursors = [null]; firstPage = 1; refresh(); } }, "« Newest");
   const older = h("button", { type: "button", id: "page-next", disabled: true, onclick: () => { cursors.push(nextCursor); refresh(); } }, "Older »");
   const pageLabel = h("span", { class: "muted", id: "page-label" });
 
@@ -35,12 +42,14 @@ export function render(main) {
           h("th", { scope: "col", class: "hide-narrow" }, "Created"), h("th", { scope: "col", class: "num" }, "Wall"))),
         body))));
 
-  let cursors = [null];
+  // A page opened from the hash knows its own cursor but not the ones before it: "Newest" goes back to the start.
+  let cursors = [initial.get("cursor") || null];
+  let firstPage = cursors[0] ? Math.max(2, Number(initial.get("page")) || 2) : 1;
   let nextCursor = null;
   const selected = new Set();
   let version = 0;
 
-  const changed = () => { cursors = [null]; refresh(); };
+  const changed = () => { cursors = [null]; firstPage = 1; refresh(); };
   status.addEventListener("change", changed);
   runtime.addEventListener("change", changed);
   let typing;
@@ -52,19 +61,37 @@ export function render(main) {
     }
     updateSelection();
   });
-  runtimeNames().then(names => fillSelect(runtime, ["", ...names], runtime.value)).then(() => { runtime.options[0].text = "any"; });
+  runtimeNames().then(names => runtimeOptions(names, runtime.value));
 
-  function query() {
-    const q = new URLSearchParams({ limit: String(PAGE) });
+  function filters() {
+    const q = new URLSearchParams();
     if (status.value) q.set("status", status.value);
     if (runtime.value) q.set("runtime", runtime.value);
     if (text.value.trim()) q.set("q", text.value.trim());
-    if (cursors.at(-1)) q.set("cursor", cursors.at(-1));
+    if (cursors.at(-1)) { q.set("cursor", cursors.at(-1)); q.set("page", String(pageNumber())); }
     return q;
+  }
+
+  const pageNumber = () => firstPage + cursors.length - 1;
+
+  function query() {
+    const q = filters();
+    q.delete("page");
+    q.set("limit", String(PAGE));
+    return q;
+  }
+
+  // replaceState changes the address without a hashchange, so the page is not built again while typing.
+  function keepInHash() {
+    if (signal.aborted) return;
+    const q = filters().toString();
+    const hash = q ? `#/jobs?${q}` : "#/jobs";
+    if (location.hash !== hash) history.replaceState(history.state, "", hash);
   }
 
   async function refresh() {
     const mine = ++version;
+    keepInHash();
     let page;
     try {
       page = await get(`/api/v1/jobs?${query()}`, { signal });
@@ -75,8 +102,8 @@ export function render(main) {
     if (mine !== version) return;
     nextCursor = page.next_cursor;
     older.disabled = !nextCursor;
-    newer.disabled = cursors.length === 1;
-    pageLabel.textContent = `page ${cursors.length}`;
+    newer.disabled = pageNumber() === 1;
+    pageLabel.textContent = `page ${pageNumber()}`;
     const visible = new Set(page.jobs.map(j => j.id));
     for (const id of [...selected]) if (!visible.has(id)) selected.delete(id);
     body.replaceChildren(...(page.jobs.length ? page.jobs.map(row) : [h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No jobs match."))]));
@@ -131,5 +158,5 @@ export function render(main) {
   })();
   const onReconnect = () => refresh();
   window.addEventListener("runbox:reconnected", onReconnect);
-  return () => { controller.abort(); window.removeEventListener("runbox:reconnected", onReconnect); };
+  return () => { controller.abort(); clearTimeout(typing); window.removeEventListener("runbox:reconnected", onReconnect); };
 }

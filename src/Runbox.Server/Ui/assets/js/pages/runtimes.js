@@ -4,7 +4,11 @@
 import { ApiError, del, get, post, sleep } from "../api.js";
 import { confirmDialog, field, h, statusBadge, toast } from "../dom.js";
 
-export function render(main) {
+export function render(main, _params, { caller }) {
+  if (!caller.admin) {
+    main.append(h("h1", {}, "Runtimes"), h("p", {}, "Runtimes are managed with an admin key."));
+    return;
+  }
   const controller = new AbortController();
   const { signal } = controller;
   const body = h("tbody", { id: "runtimes-body" });

@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Runbox.Server.Tests.Ui;
+
+/// <summary>What every page shares: the skip link, focus, dialogs, toasts, and a narrow window.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task SkipLink_FocusesTheContentAndKeepsThePage_WhenFollowed()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/workers");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Workers" })).ToBeVisibleAsync();
+
+        await page.Locator("a.skip").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await Expect(page.Locator("main")).ToBeFocusedAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/workers$"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Workers" })).ToBeVisibleAsync();
+
+        // From the content, the navigation is a few Shift+Tabs back.
+        var reached = false;
+        for (var i = 0; i < 4 && !reached; i++)
+        {
+            await page.Keyboard.PressAsync("Shift+Tab");
+            reached = await page.EvaluateAsync<bool>("() => document.activeElement?.closest('#nav a') !== null");
+        }
+        Assert.True(reached, "Shift+Tab from the content should reach the navigation");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task ConfirmDialog_Closes_WhenTheRouteChanges()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var marker = $"dialog{Guid.NewGuid():N}"[..16];
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}" }, wait: true);
+        await ui.GotoAsync("#/jobs");
+        await page.GetByLabel("Search").FillAsync(marker);
+        await Expect(page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(1);
+        await page.GetByLabel("Select all jobs on this page").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete selected" }).ClickAsync();
+        await Expect(page.Locator("dialog")).ToBeVisibleAsync();
+
+        // Alt+Left or a link outside the dialog changes the hash while the modal is open.
+        await page.EvaluateAsync("() => { location.hash = '#/run'; }");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Run a script" })).ToBeVisibleAsync();
+        await Expect(page.Locator("dialog")).ToHaveCountAsync(0);
+        await page.GetByLabel("Language").ClickAsync(new() { Timeout = 10_000 });
+        // Leaving is not a yes: the job is still there.
+        Assert.Equal("succeeded", (await fixture.Server.Admin.GetJobAsync(job.Id)).Status);
+        ui.AssertNoBrowserErrors();
+    }
+}
