@@ -61,4 +61,40 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
         Assert.Equal("succeeded", (await fixture.Server.Admin.GetJobAsync(job.Id)).Status);
         ui.AssertNoBrowserErrors();
     }
+
+    [SkippableFact]
+    public async Task Toast_KeepsALongErrorInsideTheWindowUntilDismissed()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await page.SetViewportSizeAsync(400, 800);
+        await page.Clock.InstallAsync();
+        await ui.GotoAsync("#/jobs");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" })).ToBeVisibleAsync();
+
+        // What a 409 on a failed runtime carries: a pip log with long unbroken paths, about 2 KB.
+        var error = string.Join('\n', Enumerable.Range(0, 30).Select(i =>
+            $"  File \"/var/lib/runbox/runtimes/broken/lib/python3.13/site-packages/{new string('x', 40)}/module{i}.py\", line {i}"));
+        await page.EvaluateAsync("async text => (await import('/ui/js/dom.js')).toast(text)", error);
+
+        var toast = page.Locator("#toast");
+        await Expect(toast).ToBeVisibleAsync();
+        var box = (await toast.BoundingBoxAsync())!;
+        Assert.True(box.X >= 0 && box.X + box.Width <= 400, $"toast spans x {box.X}..{box.X + box.Width} in a 400 px window");
+        Assert.True(box.Y >= 0 && box.Y + box.Height <= 800, $"toast spans y {box.Y}..{box.Y + box.Height} in an 800 px window");
+        Assert.True(await toast.EvaluateAsync<bool>("t => t.scrollWidth <= t.clientWidth"), "the toast's text spills sideways");
+        Assert.Contains('\n', await page.Locator("#toast .toast-text").InnerTextAsync());
+
+        await page.Clock.FastForwardAsync("00:30");
+        await Expect(toast).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Dismiss" }).ClickAsync();
+        await Expect(toast).ToBeHiddenAsync();
+
+        // A confirmation still fades by itself.
+        await page.EvaluateAsync("async () => (await import('/ui/js/dom.js')).toast('Done.', true)");
+        await Expect(toast).ToBeVisibleAsync();
+        await page.Clock.FastForwardAsync("00:06");
+        await Expect(toast).ToBeHiddenAsync();
+        ui.AssertNoBrowserErrors();
+    }
 }

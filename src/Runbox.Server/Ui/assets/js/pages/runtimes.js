@@ -65,7 +65,8 @@ export function render(main, _params, { caller }) {
         statusBadge(runtime.state),
         busy && runtime.progress ? h("div", { class: "muted", "data-progress": "" }, runtime.progress) : null,
         failed && runtime.smoke_test_job_id ? h("div", {}, h("a", { href: `#/jobs/${runtime.smoke_test_job_id}`, "data-smoke-test": "" }, "smoke test job")) : null,
-        runtime.error ? h("div", { class: "error-text" }, runtime.error) : null,
+        // A failed install's error is the package tool's output: its line breaks matter, and it can be long.
+        runtime.error ? h("div", { class: "error-text error-detail", "data-error": "", tabindex: "0", "aria-label": `Error of ${runtime.name}` }, runtime.error) : null,
         Object.entries(runtime.preload_errors || {}).map(([m, e]) => h("div", { class: "error-text" }, `preload ${m}: ${e}`))),
       h("td", {}, runtime.python_version || "—"),
       h("td", { class: "muted" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
