@@ -97,4 +97,45 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
         await Expect(toast).ToBeHiddenAsync();
         ui.AssertNoBrowserErrors();
     }
+
+    [SkippableFact]
+    public async Task Pages_FitTheWindow_WhenItIsFourHundredPixelsWide()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('narrow')" }, wait: true);
+        await page.SetViewportSizeAsync(400, 800);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(page.Locator("#output")).ToContainTextAsync("narrow");
+        await ui.ScreenshotAsync("job-narrow");
+        await AssertNoSidewaysScrollAsync("job page");
+
+        await ui.GotoAsync("#/jobs");
+        await Expect(page.Locator($"tr[data-job='{job.Id}']")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("jobs-narrow");
+        await AssertNoSidewaysScrollAsync("jobs page");
+        await AssertFitsAsync("#jobs-table");
+        await Expect(page.GetByRole(AriaRole.Columnheader, new() { Name = "Wall" })).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(page.GetByRole(AriaRole.Columnheader, new() { Name = "Runtime" })).ToBeInViewportAsync(new() { Ratio = 1 });
+
+        await ui.GotoAsync("#/runtimes");
+        await Expect(page.Locator("tr[data-runtime=default]")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("runtimes-narrow");
+        await AssertNoSidewaysScrollAsync("runtimes page");
+        await AssertFitsAsync("#runtimes-table");
+        ui.AssertNoBrowserErrors();
+
+        async Task AssertNoSidewaysScrollAsync(string what)
+        {
+            var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+            Assert.True(widths[0] <= widths[1], $"the {what} is {widths[0]} px wide in a {widths[1]} px window");
+        }
+
+        async Task AssertFitsAsync(string table)
+        {
+            var widths = await page.Locator(table).EvaluateAsync<int[]>("t => [t.scrollWidth, t.parentElement.clientWidth]");
+            Assert.True(widths[0] <= widths[1], $"{table} is {widths[0]} px wide in {widths[1]} px");
+        }
+    }
 }

@@ -23,7 +23,7 @@ export function render(main, _params, { caller }) {
   main.append(
     h("h1", {}, "Runtimes"),
     unavailable,
-    h("div", { class: "panel" }, h("div", { class: "table-wrap" }, h("table", { id: "runtimes-table" },
+    h("div", { class: "panel" }, h("div", { class: "table-wrap" }, h("table", { id: "runtimes-table", class: "stack" },
       h("caption", { class: "sr-only" }, "Runtimes"),
       h("thead", {}, h("tr", {}, ["Name", "State", "Python", "Packages", "Preload", "Actions"].map(t => h("th", { scope: "col" }, t)))),
       body))),
@@ -68,10 +68,10 @@ export function render(main, _params, { caller }) {
         // A failed install's error is the package tool's output: its line breaks matter, and it can be long.
         runtime.error ? h("div", { class: "error-text error-detail", "data-error": "", tabindex: "0", "aria-label": `Error of ${runtime.name}` }, runtime.error) : null,
         Object.entries(runtime.preload_errors || {}).map(([m, e]) => h("div", { class: "error-text" }, `preload ${m}: ${e}`))),
-      h("td", {}, runtime.python_version || "—"),
-      h("td", { class: "muted" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
-      h("td", {}, (runtime.preload || []).join(", ") || "—"),
-      h("td", {}, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, words(install.value)); } },
+      h("td", { "data-label": "Python" }, runtime.python_version || "—"),
+      h("td", { class: "muted", "data-label": "Packages" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
+      h("td", { "data-label": "Preload" }, (runtime.preload || []).join(", ") || "—"),
+      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, words(install.value)); } },
         install,
         h("button", { type: "submit", disabled: busy }, "Install"),
         h("button", { type: "button", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
