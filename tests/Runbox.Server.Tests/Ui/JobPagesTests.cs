@@ -226,6 +226,26 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         ui.AssertNoBrowserErrors();
     }
 
+    [SkippableFact]
+    public async Task JobPage_MarksTheOutputAsTruncated_WhenTheJobHitItsOutputLimit()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "for i in range(5000):\n    print(f'line {i}', flush=True)",
+            Limits = new JobLimitsBody { OutputBytes = 2000 },
+        }, wait: true);
+        Assert.True(job.StdoutTruncated, "the server should report stdout truncated");
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var marker = ui.Page.Locator("#output [data-truncated]");
+        await Expect(marker).ToBeVisibleAsync();
+        await Expect(marker).ToContainTextAsync("Output truncated: stdout reached the output limit (2.0 KB)");
+        await Expect(ui.Page.Locator("#output > .line").Last).ToHaveAttributeAsync("data-truncated", "stdout");
+        ui.AssertNoBrowserErrors();
+    }
+
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]
     private static partial Regex JobUrl();
 }

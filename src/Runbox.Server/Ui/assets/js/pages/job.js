@@ -109,6 +109,7 @@ export function render(main, [id]) {
           flushLines();
           show(result);
           if (!terminal.childElementCount) terminal.append(h("span", { class: "line note" }, "(no output)"));
+          markTruncated(result);
           // The result event lists no artifacts; the job's own answer does.
           get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(() => {});
         },
@@ -138,6 +139,14 @@ export function render(main, [id]) {
     } catch (error) {
       toast(`Not cancelled: ${error.message}`);
     }
+  }
+
+  function markTruncated(result) {
+    const streams = ["stdout", "stderr"].filter(s => result[`${s}_truncated`]);
+    if (!streams.length && result.limit_exceeded !== "output") return;
+    const limit = result.limits?.output_bytes ? formatBytes(result.limits.output_bytes) : "the server's default";
+    terminal.append(h("span", { class: "line note truncated", "data-truncated": streams.join(" ") },
+      `— Output truncated: ${streams.length ? streams.join(" and ") : "the output"} reached the output limit (${limit}). Lines past it were not kept. —`));
   }
 
   async function copyCurl() {
