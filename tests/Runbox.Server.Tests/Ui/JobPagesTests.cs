@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Runbox.Server.Jobs;
@@ -244,6 +245,53 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(marker).ToContainTextAsync("Output truncated: stdout reached the output limit (2.0 KB)");
         await Expect(ui.Page.Locator("#output > .line").Last).ToHaveAttributeAsync("data-truncated", "stdout");
         ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_ShowsNoTimesOrMemory_WhenTheJobWasCancelledBeforeItStarted()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // The fixture's server has three slots: three sleepers keep a fourth job queued.
+        var sleepers = new List<string>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                sleepers.Add((await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\ntime.sleep(120)" })).Id);
+            }
+            foreach (var id in sleepers)
+            {
+                await WaitForStatusAsync(id, "running");
+            }
+            var queued = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('never')" });
+            Assert.Equal("queued", (await fixture.Server.Admin.GetJobAsync(queued.Id)).Status);
+            (await fixture.Server.Admin.PostAsync($"/api/v1/jobs/{queued.Id}/cancel", null)).EnsureSuccessStatusCode();
+            var cancelled = await fixture.Server.Admin.WaitEndedAsync(queued.Id);
+            Assert.Equal("cancelled", cancelled.Status);
+            Assert.Null(cancelled.StartedAt);
+
+            await ui.GotoAsync($"#/jobs/{queued.Id}");
+
+            await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "cancelled");
+            await Expect(ui.Page.Locator("[data-fact=wall] dd")).ToHaveTextAsync("—");
+            await Expect(ui.Page.Locator("[data-fact=cpu] dd")).ToHaveTextAsync("—");
+            await Expect(ui.Page.Locator("[data-fact=memory] dd")).ToHaveTextAsync("—");
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            await fixture.Server.Admin.PostAsJsonAsync("/api/v1/jobs/cancel", new { ids = sleepers });
+        }
+    }
+
+    private async Task WaitForStatusAsync(string id, string status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await fixture.Server.Admin.GetJobAsync(id)).Status != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} never became {status}");
+            await Task.Delay(100);
+        }
     }
 
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]
