@@ -294,6 +294,41 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         }
     }
 
+    [SkippableFact]
+    public async Task RunPage_KeepsTheUnsubmittedForm_WhenThePageIsLeftOrReloaded()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/run");
+        await page.Locator(".CodeMirror").ClickAsync();
+        await page.Keyboard.PressAsync("Control+A");
+        await page.Keyboard.TypeAsync("print('typed, never run')");
+        await page.GetByLabel("Language").SelectOptionAsync("bash");
+        await page.GetByLabel("Timeout (seconds)").FillAsync("7");
+        await page.GetByLabel("Arguments").FillAsync("x\ny");
+        await page.GetByLabel("Memory (MB)").FillAsync("99");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Run", Exact = true }).ClickAsync();
+        await ExpectForm();
+
+        // A reload straight after typing: the timer that saves the draft has not fired, the page's unload saves it.
+        await page.GetByLabel("Timeout (seconds)").FillAsync("8");
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("Timeout (seconds)")).ToHaveValueAsync("8");
+        await ExpectForm();
+        ui.AssertNoBrowserErrors();
+
+        async Task ExpectForm()
+        {
+            await Expect(page.Locator(".CodeMirror")).ToContainTextAsync("print('typed, never run')");
+            await Expect(page.GetByLabel("Language")).ToHaveValueAsync("bash");
+            await Expect(page.GetByLabel("Arguments")).ToHaveValueAsync("x\ny");
+            await Expect(page.GetByLabel("Memory (MB)")).ToHaveValueAsync("99");
+        }
+    }
+
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]
     private static partial Regex JobUrl();
 }
