@@ -102,6 +102,9 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
             await Expect(row).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 180_000 });
             await Expect(row.Locator(".badge")).ToHaveTextAsync("failed");
             await Expect(row).ToContainTextAsync("print is broken");
+            // The error is the traceback: shown with its line breaks, in a box that scrolls.
+            var error = row.Locator(".error-text", new() { HasText = "print is broken" });
+            Assert.Contains("\nRuntimeError: print is broken", await error.InnerTextAsync());
             await ui.ScreenshotAsync("runtimes-failed");
             var smokeTestJobId = (await fixture.Server.Admin.GetRuntimeAsync("uibroken")).SmokeTestJobId;
             Assert.NotNull(smokeTestJobId);

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Runbox.Server.Jobs;
@@ -224,6 +225,108 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(page.GetByLabel("Search")).ToHaveValueAsync(marker);
         await Expect(page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(1);
         ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_MarksTheOutputAsTruncated_WhenTheJobHitItsOutputLimit()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "for i in range(5000):\n    print(f'line {i}', flush=True)",
+            Limits = new JobLimitsBody { OutputBytes = 2000 },
+        }, wait: true);
+        Assert.True(job.StdoutTruncated, "the server should report stdout truncated");
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var marker = ui.Page.Locator("#output [data-truncated]");
+        await Expect(marker).ToBeVisibleAsync();
+        await Expect(marker).ToContainTextAsync("Output truncated: stdout reached the output limit (2.0 KB)");
+        await Expect(ui.Page.Locator("#output > .line").Last).ToHaveAttributeAsync("data-truncated", "stdout");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_ShowsNoTimesOrMemory_WhenTheJobWasCancelledBeforeItStarted()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // The fixture's server has three slots: three sleepers keep a fourth job queued.
+        var sleepers = new List<string>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                sleepers.Add((await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\ntime.sleep(120)" })).Id);
+            }
+            foreach (var id in sleepers)
+            {
+                await WaitForStatusAsync(id, "running");
+            }
+            var queued = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('never')" });
+            Assert.Equal("queued", (await fixture.Server.Admin.GetJobAsync(queued.Id)).Status);
+            (await fixture.Server.Admin.PostAsync($"/api/v1/jobs/{queued.Id}/cancel", null)).EnsureSuccessStatusCode();
+            var cancelled = await fixture.Server.Admin.WaitEndedAsync(queued.Id);
+            Assert.Equal("cancelled", cancelled.Status);
+            Assert.Null(cancelled.StartedAt);
+
+            await ui.GotoAsync($"#/jobs/{queued.Id}");
+
+            await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "cancelled");
+            await Expect(ui.Page.Locator("[data-fact=wall] dd")).ToHaveTextAsync("—");
+            await Expect(ui.Page.Locator("[data-fact=cpu] dd")).ToHaveTextAsync("—");
+            await Expect(ui.Page.Locator("[data-fact=memory] dd")).ToHaveTextAsync("—");
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            await fixture.Server.Admin.PostAsJsonAsync("/api/v1/jobs/cancel", new { ids = sleepers });
+        }
+    }
+
+    private async Task WaitForStatusAsync(string id, string status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await fixture.Server.Admin.GetJobAsync(id)).Status != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} never became {status}");
+            await Task.Delay(100);
+        }
+    }
+
+    [SkippableFact]
+    public async Task RunPage_KeepsTheUnsubmittedForm_WhenThePageIsLeftOrReloaded()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/run");
+        await page.Locator(".CodeMirror").ClickAsync();
+        await page.Keyboard.PressAsync("Control+A");
+        await page.Keyboard.TypeAsync("print('typed, never run')");
+        await page.GetByLabel("Language").SelectOptionAsync("bash");
+        await page.GetByLabel("Timeout (seconds)").FillAsync("7");
+        await page.GetByLabel("Arguments").FillAsync("x\ny");
+        await page.GetByLabel("Memory (MB)").FillAsync("99");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Run", Exact = true }).ClickAsync();
+        await ExpectForm();
+
+        // A reload straight after typing: the timer that saves the draft has not fired, the page's unload saves it.
+        await page.GetByLabel("Timeout (seconds)").FillAsync("8");
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("Timeout (seconds)")).ToHaveValueAsync("8");
+        await ExpectForm();
+        ui.AssertNoBrowserErrors();
+
+        async Task ExpectForm()
+        {
+            await Expect(page.Locator(".CodeMirror")).ToContainTextAsync("print('typed, never run')");
+            await Expect(page.GetByLabel("Language")).ToHaveValueAsync("bash");
+            await Expect(page.GetByLabel("Arguments")).ToHaveValueAsync("x\ny");
+            await Expect(page.GetByLabel("Memory (MB)")).ToHaveValueAsync("99");
+        }
     }
 
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]

@@ -61,4 +61,81 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
         Assert.Equal("succeeded", (await fixture.Server.Admin.GetJobAsync(job.Id)).Status);
         ui.AssertNoBrowserErrors();
     }
+
+    [SkippableFact]
+    public async Task Toast_KeepsALongErrorInsideTheWindowUntilDismissed()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await page.SetViewportSizeAsync(400, 800);
+        await page.Clock.InstallAsync();
+        await ui.GotoAsync("#/jobs");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" })).ToBeVisibleAsync();
+
+        // What a 409 on a failed runtime carries: a pip log with long unbroken paths, about 2 KB.
+        var error = string.Join('\n', Enumerable.Range(0, 30).Select(i =>
+            $"  File \"/var/lib/runbox/runtimes/broken/lib/python3.13/site-packages/{new string('x', 40)}/module{i}.py\", line {i}"));
+        await page.EvaluateAsync("async text => (await import('/ui/js/dom.js')).toast(text)", error);
+
+        var toast = page.Locator("#toast");
+        await Expect(toast).ToBeVisibleAsync();
+        var box = (await toast.BoundingBoxAsync())!;
+        Assert.True(box.X >= 0 && box.X + box.Width <= 400, $"toast spans x {box.X}..{box.X + box.Width} in a 400 px window");
+        Assert.True(box.Y >= 0 && box.Y + box.Height <= 800, $"toast spans y {box.Y}..{box.Y + box.Height} in an 800 px window");
+        Assert.True(await toast.EvaluateAsync<bool>("t => t.scrollWidth <= t.clientWidth"), "the toast's text spills sideways");
+        Assert.Contains('\n', await page.Locator("#toast .toast-text").InnerTextAsync());
+
+        await page.Clock.FastForwardAsync("00:30");
+        await Expect(toast).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Dismiss" }).ClickAsync();
+        await Expect(toast).ToBeHiddenAsync();
+
+        // A confirmation still fades by itself.
+        await page.EvaluateAsync("async () => (await import('/ui/js/dom.js')).toast('Done.', true)");
+        await Expect(toast).ToBeVisibleAsync();
+        await page.Clock.FastForwardAsync("00:06");
+        await Expect(toast).ToBeHiddenAsync();
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task Pages_FitTheWindow_WhenItIsFourHundredPixelsWide()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('narrow')" }, wait: true);
+        await page.SetViewportSizeAsync(400, 800);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(page.Locator("#output")).ToContainTextAsync("narrow");
+        await ui.ScreenshotAsync("job-narrow");
+        await AssertNoSidewaysScrollAsync("job page");
+
+        await ui.GotoAsync("#/jobs");
+        await Expect(page.Locator($"tr[data-job='{job.Id}']")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("jobs-narrow");
+        await AssertNoSidewaysScrollAsync("jobs page");
+        await AssertFitsAsync("#jobs-table");
+        await Expect(page.GetByRole(AriaRole.Columnheader, new() { Name = "Wall" })).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(page.GetByRole(AriaRole.Columnheader, new() { Name = "Runtime" })).ToBeInViewportAsync(new() { Ratio = 1 });
+
+        await ui.GotoAsync("#/runtimes");
+        await Expect(page.Locator("tr[data-runtime=default]")).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("runtimes-narrow");
+        await AssertNoSidewaysScrollAsync("runtimes page");
+        await AssertFitsAsync("#runtimes-table");
+        ui.AssertNoBrowserErrors();
+
+        async Task AssertNoSidewaysScrollAsync(string what)
+        {
+            var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+            Assert.True(widths[0] <= widths[1], $"the {what} is {widths[0]} px wide in a {widths[1]} px window");
+        }
+
+        async Task AssertFitsAsync(string table)
+        {
+            var widths = await page.Locator(table).EvaluateAsync<int[]>("t => [t.scrollWidth, t.parentElement.clientWidth]");
+            Assert.True(widths[0] <= widths[1], $"{table} is {widths[0]} px wide in {widths[1]} px");
+        }
+    }
 }

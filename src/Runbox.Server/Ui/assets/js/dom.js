@@ -26,14 +26,16 @@ export function statusBadge(status) {
   return h("span", { class: `badge ${status}`, "data-status": status }, running ? h("span", { class: "spinner", "aria-hidden": "true" }) : null, status.replace("_", " "));
 }
 
+/** A message in the corner. Confirmations fade after 5 s; errors stay until dismissed, since they can be long. */
 export function toast(message, ok = false) {
   const el = document.getElementById("toast");
-  el.textContent = message;
+  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", title: "Dismiss", onclick: () => { el.hidden = true; } }, "×");
+  el.replaceChildren(h("div", { class: "toast-text" }, message), close);
   el.classList.toggle("ok", ok);
   el.hidden = false;
-  console.info(`toast: ${message}`); // it fades after 5 s: the console keeps it for whoever debugs
+  console.info(`toast: ${message}`); // for whoever debugs once it is gone
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.hidden = true; }, 5000);
+  if (ok) toast.timer = setTimeout(() => { el.hidden = true; }, 5000);
 }
 
 export function field(label, control, hint) {

@@ -1,7 +1,7 @@
 // The code editor: CodeMirror 5 (vendored) when it loaded, a plain textarea otherwise, behind one small interface.
 const MODES = { python: "python", bash: "shell", node: "javascript" };
 
-export function createEditor(parent, { value, language, onRun, label }) {
+export function createEditor(parent, { value, language, onRun, onChange, label }) {
   const textarea = document.createElement("textarea");
   textarea.value = value;
   textarea.setAttribute("aria-label", label);
@@ -9,6 +9,7 @@ export function createEditor(parent, { value, language, onRun, label }) {
   parent.append(textarea);
   if (!window.CodeMirror) {
     textarea.classList.add("fallback");
+    if (onChange) textarea.addEventListener("input", () => onChange());
     textarea.addEventListener("keydown", e => { if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); onRun(); } });
     return { get value() { return textarea.value; }, set value(v) { textarea.value = v; }, setLanguage() {}, focus: () => textarea.focus() };
   }
@@ -27,6 +28,7 @@ export function createEditor(parent, { value, language, onRun, label }) {
       Esc: c => focusAfter(c.getWrapperElement()),
     },
   });
+  if (onChange) cm.on("changes", () => onChange());
   return {
     get value() { return cm.getValue(); },
     set value(v) { cm.setValue(v); },

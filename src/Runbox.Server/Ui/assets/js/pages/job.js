@@ -41,12 +41,14 @@ export function render(main, [id]) {
     cancelButton.disabled = ENDED.has(job.status) || job.cancel_requested;
     const cpu = job.cpu_user_ms === null || job.cpu_user_ms === undefined ? null : job.cpu_user_ms + (job.cpu_system_ms || 0);
     const fact = (name, value, key) => h("div", { "data-fact": key }, h("dt", {}, name), h("dd", {}, value ?? "—"));
+    // A job cancelled while queued never ran: it has no times or memory to show, not zeros.
+    const ran = Boolean(job.started_at);
     facts.replaceChildren(
       fact("Exit code", job.exit_code ?? (job.signal ? `signal ${job.signal}` : null), "exit_code"),
       fact("Limit hit", job.limit_exceeded && job.limit_exceeded !== "none" ? job.limit_exceeded.replace("_", " ") : ENDED.has(job.status) ? "none" : null, "limit"),
-      fact("Wall time", formatMs(job.wall_ms), "wall"),
-      fact("CPU time", formatMs(cpu), "cpu"),
-      fact("Peak memory", formatBytes(job.peak_memory_bytes), "memory"),
+      fact("Wall time", ran ? formatMs(job.wall_ms) : null, "wall"),
+      fact("CPU time", ran ? formatMs(cpu) : null, "cpu"),
+      fact("Peak memory", ran ? formatBytes(job.peak_memory_bytes) : null, "memory"),
       fact("Language", job.language, "language"),
       fact("Runtime", job.runtime, "runtime"),
       fact("Created", formatTime(job.created_at), "created"));
@@ -109,6 +111,7 @@ export function render(main, [id]) {
           flushLines();
           show(result);
           if (!terminal.childElementCount) terminal.append(h("span", { class: "line note" }, "(no output)"));
+          markTruncated(result);
           // The result event lists no artifacts; the job's own answer does.
           get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(() => {});
         },
@@ -138,6 +141,14 @@ export function render(main, [id]) {
     } catch (error) {
       toast(`Not cancelled: ${error.message}`);
     }
+  }
+
+  function markTruncated(result) {
+    const streams = ["stdout", "stderr"].filter(s => result[`${s}_truncated`]);
+    if (!streams.length && result.limit_exceeded !== "output") return;
+    const limit = result.limits?.output_bytes ? formatBytes(result.limits.output_bytes) : "the server's default";
+    terminal.append(h("span", { class: "line note truncated", "data-truncated": streams.join(" ") },
+      `— Output truncated: ${streams.length ? streams.join(" and ") : "the output"} reached the output limit (${limit}). Lines past it were not kept. —`));
   }
 
   async function copyCurl() {

@@ -116,7 +116,8 @@ export function render(main, [hashQuery]) {
     return h("tr", { "data-job": job.id, "data-status": job.status },
       h("td", {}, box),
       h("td", {}, statusBadge(job.status)),
-      h("td", {}, h("a", { href: `#/jobs/${job.id}`, class: "mono" }, job.id.slice(0, 12) + "…")),
+      // Eight characters tell jobs apart on a narrow screen, where the Runtime and Wall columns need the room.
+      h("td", {}, h("a", { href: `#/jobs/${job.id}`, class: "mono", "aria-label": `Job ${job.id}` }, job.id.slice(0, 8), h("span", { class: "hide-narrow" }, job.id.slice(8, 12)), "…")),
       h("td", { class: "hide-narrow" }, job.language),
       h("td", {}, job.runtime),
       h("td", { class: "hide-narrow" }, formatTime(job.created_at)),

@@ -1,4 +1,5 @@
 // Run: write a script, pick language, runtime and limits, run it (button or Ctrl+Enter) and go to its job page.
+// The form is kept in sessionStorage (runbox.draft) as it is edited, so a reload or a visit to another page loses nothing.
 import { get, post } from "../api.js";
 import { field, h, toast } from "../dom.js";
 import { createEditor } from "../editor.js";
@@ -11,8 +12,12 @@ const SAMPLES = {
   node: 'for (let i = 0; i < 3; i++) console.log(`line ${i}`);\nconsole.error("to stderr");\n',
 };
 
+function readDraft() {
+  try { return JSON.parse(sessionStorage.getItem(DRAFT) || "null"); } catch { return null; }
+}
+
 export function render(main, [rerunId]) {
-  const draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null") || { language: "python", runtime: "default", script: SAMPLES.python };
+  const draft = readDraft() || { language: "python", runtime: "default", script: SAMPLES.python };
   const language = h("select", { id: "language" }, ["python", "bash", "node"].map(l => new Option(l, l, false, l === draft.language)));
   const runtime = h("select", { id: "runtime" }, new Option(draft.runtime || "default"));
   const timeout = h("input", { id: "timeout", type: "number", min: "0.1", step: "any", inputmode: "decimal", placeholder: "server default", value: draft.timeout ?? "" });
@@ -37,14 +42,36 @@ export function render(main, [rerunId]) {
     h("div", { class: "row" }, runButton, h("span", { class: "muted" }, "or press ", h("kbd", {}, "Ctrl"), " + ", h("kbd", {}, "Enter"), " in the editor")));
   main.append(form);
 
-  const editor = createEditor(editorHost, { value: draft.script, language: draft.language, onRun: submit, label: "Script" });
+  let rerunOf = draft.rerunOf;
+  let saveTimer;
+  const scheduleSave = () => { clearTimeout(saveTimer); saveTimer = setTimeout(saveDraft, 200); };
+  const editor = createEditor(editorHost, { value: draft.script, language: draft.language, onRun: submit, onChange: scheduleSave, label: "Script" });
   language.addEventListener("change", () => {
     const previous = Object.entries(SAMPLES).find(([, s]) => s === editor.value);
     if (previous || !editor.value.trim()) editor.value = SAMPLES[language.value];
     editor.setLanguage(language.value);
   });
+  form.addEventListener("input", scheduleSave);
+  form.addEventListener("change", scheduleSave);
+  // A reload or a closed tab does not wait for the timer.
+  window.addEventListener("pagehide", saveDraft);
+
   runtimeNames().then(names => fillSelect(runtime, names, runtime.value));
-  if (rerunId) loadJob(rerunId);
+  // A reload of #/run/ID keeps the edits made to the loaded job rather than loading it again.
+  if (rerunId && rerunOf !== rerunId) loadJob(rerunId);
+
+  function state() {
+    return {
+      rerunOf,
+      language: language.value, runtime: runtime.value, script: editor.value,
+      timeout: timeout.value, memory: memory.value, cpu: cpu.value, stdin: stdin.value, args: args.value,
+    };
+  }
+
+  function saveDraft() {
+    clearTimeout(saveTimer);
+    try { sessionStorage.setItem(DRAFT, JSON.stringify(state())); } catch { /* storage full: the form still works */ }
+  }
 
   async function loadJob(id) {
     try {
@@ -58,6 +85,8 @@ export function render(main, [rerunId]) {
       cpu.value = job.limits?.cpu_seconds ?? "";
       stdin.value = job.stdin ?? "";
       args.value = (job.args ?? []).join("\n");
+      rerunOf = id;
+      saveDraft();
     } catch (error) {
       toast(`Could not load job ${id}: ${error.message}`);
     }
@@ -65,17 +94,14 @@ export function render(main, [rerunId]) {
 
   async function submit() {
     if (runButton.disabled) return;
-    const state = {
-      language: language.value, runtime: runtime.value, script: editor.value,
-      timeout: timeout.value, memory: memory.value, cpu: cpu.value, stdin: stdin.value, args: args.value,
-    };
-    sessionStorage.setItem(DRAFT, JSON.stringify(state));
-    const body = { script: state.script, language: state.language, runtime: state.runtime, limits: {} };
-    if (state.timeout) body.limits.timeout_seconds = Number(state.timeout);
-    if (state.memory) body.limits.memory_mb = Number(state.memory);
-    if (state.cpu) body.limits.cpu_seconds = Number(state.cpu);
-    if (state.stdin) body.stdin = state.stdin;
-    if (state.args.trim()) body.args = state.args.replace(/\n$/, "").split("\n");
+    saveDraft();
+    const s = state();
+    const body = { script: s.script, language: s.language, runtime: s.runtime, limits: {} };
+    if (s.timeout) body.limits.timeout_seconds = Number(s.timeout);
+    if (s.memory) body.limits.memory_mb = Number(s.memory);
+    if (s.cpu) body.limits.cpu_seconds = Number(s.cpu);
+    if (s.stdin) body.stdin = s.stdin;
+    if (s.args.trim()) body.args = s.args.replace(/\n$/, "").split("\n");
     runButton.disabled = true;
     runButton.textContent = "Submitting…";
     try {
@@ -87,4 +113,6 @@ export function render(main, [rerunId]) {
       runButton.textContent = "Run";
     }
   }
+
+  return () => { saveDraft(); window.removeEventListener("pagehide", saveDraft); };
 }
