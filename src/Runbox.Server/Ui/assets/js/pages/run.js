@@ -3,7 +3,7 @@
 import { get, post } from "../api.js";
 import { field, h, toast } from "../dom.js";
 import { createEditor } from "../editor.js";
-import { fillSelect, runtimeNames } from "../runtimes-list.js";
+import { fillRuntimeSelect, runtimeList } from "../runtimes-list.js";
 import { ENV_NOTE } from "./job.js";
 
 const DRAFT = "runbox.draft";
@@ -31,6 +31,7 @@ export function render(main, [rerunId]) {
   const draft = readDraft() || { language: "python", runtime: "default", script: SAMPLES.python };
   const language = h("select", { id: "language" }, ["python", "bash", "node"].map(l => new Option(l, l, false, l === draft.language)));
   const runtime = h("select", { id: "runtime" }, new Option(draft.runtime || "default"));
+  const runtimeNote = h("div", { class: "muted", id: "runtime-note", hidden: true });
   const limits = Object.fromEntries(LIMITS.map(([key, , , decimals]) => [key, h("input", {
     id: `limit-${key}`, type: "number", min: decimals ? "0.1" : "1", step: decimals ? "any" : "1",
     inputmode: decimals ? "decimal" : "numeric", placeholder: "server default", value: draft[key] ?? "",
@@ -49,7 +50,7 @@ export function render(main, [rerunId]) {
     h("h1", {}, "Run a script"),
     rerunNote,
     h("div", { class: "panel" },
-      h("div", { class: "grid" }, field("Language", language), field("Runtime", runtime)),
+      h("div", { class: "grid" }, field("Language", language), h("div", {}, field("Runtime", runtime), runtimeNote)),
       h("div", { class: "field" },
         h("label", { for: "code" }, "Script"),
         editorHost)),
@@ -79,10 +80,18 @@ export function render(main, [rerunId]) {
   // A reload or a closed tab does not wait for the timer.
   window.addEventListener("pagehide", saveDraft);
 
-  runtimeNames().then(names => fillSelect(runtime, names, runtime.value));
+  runtimeList().then(list => showRuntimes(list, runtime.value));
   // A reload of #/run/ID keeps the edits made to the loaded job rather than loading it again.
   if (rerunId && rerunOf === rerunId) showRerunNote(rerunId);
   else if (rerunId) loadJob(rerunId);
+
+  function showRuntimes(list, selected) {
+    const unusable = fillRuntimeSelect(runtime, list, selected);
+    runtimeNote.hidden = !unusable.length;
+    runtimeNote.textContent = unusable.length
+      ? `Not ready, so not offered: ${unusable.map(r => `${r.name} (${r.state})`).join(", ")}. Jobs on them are refused until they work.`
+      : "";
+  }
 
   function showRerunNote(id) {
     rerunNote.hidden = false;
@@ -121,7 +130,7 @@ export function render(main, [rerunId]) {
     language.value = job.language;
     editor.setLanguage(job.language);
     editor.value = job.script;
-    fillSelect(runtime, [...new Set([job.runtime, ...[...runtime.options].map(o => o.value)])], job.runtime);
+    showRuntimes(await runtimeList(), job.runtime);
     for (const [key, name] of LIMITS) limits[key].value = job.limits?.[name] ?? "";
     stdin.value = job.stdin ?? "";
     args.value = (job.args ?? []).join("\n");
