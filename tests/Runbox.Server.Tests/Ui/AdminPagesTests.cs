@@ -97,8 +97,16 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
             await ui.Page.GetByLabel("Name", new() { Exact = true }).FillAsync("uibroken");
             // brokenprint's .pth replaces print() at interpreter start, so the smoke test's hello world fails.
             await ui.Page.GetByLabel("Packages", new() { Exact = true }).FillAsync("brokenprint");
+            await ui.Page.GetByLabel("Preload modules").FillAsync("json");
+            await ui.Page.GetByLabel("See the system's site-packages").CheckAsync();
             await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
             var row = ui.Page.Locator("tr[data-runtime=uibroken]");
+            await Expect(row).ToBeVisibleAsync();
+            // The form is ready for the next runtime: every field is cleared, not only the name.
+            await Expect(ui.Page.GetByLabel("Name", new() { Exact = true })).ToHaveValueAsync("");
+            await Expect(ui.Page.GetByLabel("Packages", new() { Exact = true })).ToHaveValueAsync("");
+            await Expect(ui.Page.GetByLabel("Preload modules")).ToHaveValueAsync("");
+            await Expect(ui.Page.GetByLabel("See the system's site-packages")).Not.ToBeCheckedAsync();
             await Expect(row).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 180_000 });
             await Expect(row.Locator(".badge")).ToHaveTextAsync("failed");
             await Expect(row).ToContainTextAsync("print is broken");
@@ -115,6 +123,14 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
             await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "failed");
             await Expect(ui.Page.Locator("#output .line.stderr", new() { HasText = "RuntimeError: print is broken" })).ToBeVisibleAsync();
             await Expect(ui.Page.Locator("[data-fact=exit_code] dd")).Not.ToHaveTextAsync("0");
+
+            // The run page shows the runtime's state and does not let it be chosen (jobs on it are refused).
+            await ui.GotoAsync("#/run");
+            var option = ui.Page.Locator("#runtime option[value=uibroken]");
+            await Expect(option).ToHaveTextAsync("uibroken (failed)");
+            await Expect(option).ToBeDisabledAsync();
+            await Expect(ui.Page.Locator("#runtime-note")).ToContainTextAsync("uibroken (failed)");
+            await Expect(ui.Page.Locator("#runtime option[value=default]")).ToBeEnabledAsync();
             ui.AssertNoBrowserErrors();
         }
         finally

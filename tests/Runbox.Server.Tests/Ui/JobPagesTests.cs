@@ -305,8 +305,9 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await page.Keyboard.TypeAsync("print('typed, never run')");
         await page.GetByLabel("Language").SelectOptionAsync("bash");
         await page.GetByLabel("Timeout (seconds)").FillAsync("7");
+        await page.GetByLabel("Processes").FillAsync("9");
         await page.GetByLabel("Arguments").FillAsync("x\ny");
-        await page.GetByLabel("Memory (MB)").FillAsync("99");
+        await page.GetByLabel("Environment").FillAsync("A=1");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Jobs" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs" })).ToBeVisibleAsync();
@@ -324,9 +325,92 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         {
             await Expect(page.Locator(".CodeMirror")).ToContainTextAsync("print('typed, never run')");
             await Expect(page.GetByLabel("Language")).ToHaveValueAsync("bash");
+            await Expect(page.GetByLabel("Processes")).ToHaveValueAsync("9");
             await Expect(page.GetByLabel("Arguments")).ToHaveValueAsync("x\ny");
-            await Expect(page.GetByLabel("Memory (MB)")).ToHaveValueAsync("99");
+            await Expect(page.GetByLabel("Environment")).ToHaveValueAsync("A=1");
         }
+    }
+
+    [SkippableFact]
+    public async Task RunPage_KeepsEveryLimitAndOption_WhenAJobIsRunAgain()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var limits = new JobLimitsBody
+        {
+            TimeoutSeconds = 30, CpuSeconds = 20, MemoryMb = 300, Processes = 40, OutputBytes = 500000, FileSizeMb = 8, DiskMb = 64,
+        };
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import os, sys\nprint(os.environ.get('GREETING'), sys.argv[1:], sys.stdin.read())",
+            Args = ["a", "b"],
+            Stdin = "from stdin",
+            Env = new() { ["GREETING"] = "hi" },
+            Limits = limits,
+            MaxAttempts = 2,
+        }, wait: true);
+
+        // The job page's curl command carries every limit, and says that env is not among them.
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Copy as curl" }).ClickAsync();
+        var curl = page.Locator("#curl-command");
+        await Expect(curl).ToHaveValueAsync(new Regex(Regex.Escape(
+            @"""limits"":{""timeout_seconds"":30,""cpu_seconds"":20,""memory_mb"":300,""processes"":40,""output_bytes"":500000,""file_size_mb"":8,""disk_mb"":64}")));
+        await Expect(curl).ToHaveValueAsync(new Regex(Regex.Escape(@"""max_attempts"":2")));
+        await Expect(page.Locator("#curl-env-note")).ToContainTextAsync("Environment variables (env)");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Re-run" }).ClickAsync();
+        await Expect(page.Locator(".CodeMirror")).ToContainTextAsync("GREETING");
+        await Expect(page.Locator("#rerun-note")).ToContainTextAsync("Environment variables (env)");
+        await Expect(page.GetByLabel("Timeout (seconds)")).ToHaveValueAsync("30");
+        await Expect(page.GetByLabel("CPU time (seconds)")).ToHaveValueAsync("20");
+        await Expect(page.GetByLabel("Memory (MB)")).ToHaveValueAsync("300");
+        await Expect(page.GetByLabel("Processes")).ToHaveValueAsync("40");
+        await Expect(page.GetByLabel("Output (bytes)")).ToHaveValueAsync("500000");
+        await Expect(page.GetByLabel("File size (MB)")).ToHaveValueAsync("8");
+        await Expect(page.GetByLabel("Disk (MB)")).ToHaveValueAsync("64");
+        await Expect(page.GetByLabel("Attempts")).ToHaveValueAsync("2");
+        await Expect(page.GetByLabel("Arguments")).ToHaveValueAsync("a\nb");
+        await Expect(page.GetByLabel("Standard input")).ToHaveValueAsync("from stdin");
+
+        // The environment is added again by hand, as the note says.
+        await page.GetByLabel("Environment").FillAsync("GREETING=hi");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Run", Exact = true }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(JobUrl());
+        var again = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        Assert.NotEqual(job.Id, again);
+        await Expect(page.Locator("#output")).ToContainTextAsync("hi ['a', 'b'] from stdin");
+        var rerun = await fixture.Server.Admin.GetJobAsync(again);
+        Assert.Equal(limits, rerun.Limits);
+        Assert.Equal(2, rerun.MaxAttempts);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_OffersNoEmptyRerunOrCurl_WhenTheJobWasSubmittedWithFiles()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Files = new() { ["main.py"] = "import helper"u8.ToArray(), ["helper.py"] = "print('from files')"u8.ToArray() },
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(page.Locator("#output")).ToContainTextAsync("from files");
+
+        await Expect(page.Locator("#files-note")).ToContainTextAsync("Submitted with files (entry point main.py)");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Re-run" })).ToBeDisabledAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Re-run" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Copy as curl" })).ToBeDisabledAsync();
+
+        // Opened by its address, the run form says why it loads nothing instead of emptying the editor.
+        await ui.GotoAsync("#/run");
+        await page.EvaluateAsync("s => document.querySelector('.CodeMirror').CodeMirror.setValue(s)", "print('my own draft')");
+        await ui.GotoAsync($"#/run/{job.Id}");
+        await Expect(page.Locator("#rerun-note")).ToContainTextAsync("was submitted with files");
+        await Expect(page.Locator(".CodeMirror")).ToContainTextAsync("my own draft");
+        ui.AssertNoBrowserErrors();
     }
 
     [GeneratedRegex("#/jobs/[0-9a-f]{32}$")]

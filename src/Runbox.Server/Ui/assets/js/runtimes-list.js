@@ -1,18 +1,36 @@
-// The runtime names for pickers. Until the server has the runtimes API (or for keys that may not list runtimes),
-// the list is just "default".
+// The runtimes for pickers, with their state where the key may list them. Keys that may not (or a server without the
+// runtimes API) get just "default", with no state.
 import { get } from "./api.js";
 
-export async function runtimeNames() {
+/** Jobs on these are refused (409), so pickers show them but do not let them be chosen. */
+const UNUSABLE = new Set(["installing", "failed"]);
+
+export async function runtimeList() {
   try {
     const body = await get("/api/v1/runtimes");
-    const list = Array.isArray(body) ? body : body.runtimes || [];
-    const names = list.map(r => r.name);
-    return names.includes("default") ? names : ["default", ...names];
+    const list = (Array.isArray(body) ? body : body.runtimes || []).map(r => ({ name: r.name, state: r.state ?? null }));
+    return list.some(r => r.name === "default") ? list : [{ name: "default", state: null }, ...list];
   } catch {
-    return ["default"];
+    return [{ name: "default", state: null }];
   }
+}
+
+export async function runtimeNames() {
+  return (await runtimeList()).map(r => r.name);
 }
 
 export function fillSelect(select, names, selected) {
   select.replaceChildren(...names.map(n => new Option(n, n, false, n === selected)));
+}
+
+/** Options named with their state; installing and failed ones are disabled. Returns the names that are disabled. */
+export function fillRuntimeSelect(select, list, selected) {
+  if (selected && !list.some(r => r.name === selected)) list = [...list, { name: selected, state: null }];
+  select.replaceChildren(...list.map(r => {
+    const option = new Option(r.state && r.state !== "operational" ? `${r.name} (${r.state})` : r.name, r.name, false, r.name === selected);
+    option.disabled = UNUSABLE.has(r.state);
+    option.dataset.state = r.state ?? "";
+    return option;
+  }));
+  return list.filter(r => UNUSABLE.has(r.state));
 }

@@ -4,6 +4,8 @@ import { AnsiState, renderAnsi } from "../ansi.js";
 import { formatBytes, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
 
 const ENDED = new Set(["succeeded", "failed", "timed_out", "cancelled", "error"]);
+const ENTRYPOINTS = { python: "main.py", bash: "main.sh", node: "main.js" };
+export const ENV_NOTE = "Environment variables (env) and the fresh option are not returned by the server, so they are not included: if the job had any, add them again.";
 
 export function render(main, [id]) {
   const controller = new AbortController();
@@ -14,7 +16,10 @@ export function render(main, [id]) {
   const rerunButton = h("a", { class: "button", id: "rerun", href: `#/run/${encodeURIComponent(id)}` }, "Re-run");
   const curlButton = h("button", { type: "button", id: "copy-curl", onclick: copyCurl }, "Copy as curl");
   const curlBox = h("textarea", { id: "curl-command", rows: 3, readonly: true, "aria-label": "curl command" });
-  const curlPanel = h("div", { class: "panel", hidden: true }, h("label", { for: "curl-command" }, "Submit it again with curl (reads the key from $RUNBOX_KEY)"), curlBox);
+  const curlPanel = h("div", { class: "panel", hidden: true, id: "curl-panel" },
+    h("label", { for: "curl-command" }, "Submit it again with curl (reads the key from $RUNBOX_KEY)"), curlBox,
+    h("p", { class: "muted", id: "curl-env-note" }, ENV_NOTE));
+  const filesNote = h("p", { class: "muted", id: "files-note", hidden: true });
   const facts = h("dl", { class: "facts", id: "facts" });
   const terminal = h("div", { class: "terminal", id: "output", role: "log", "aria-label": "Output", tabindex: "0" });
   const artifacts = h("div", { id: "artifacts" }, h("p", { class: "muted" }, "Listed when the job ends."));
@@ -22,7 +27,7 @@ export function render(main, [id]) {
 
   main.append(
     h("h1", {}, "Job ", h("code", { class: "mono" }, id), badgeHost),
-    h("div", { class: "row panel" }, cancelButton, rerunButton, curlButton, h("span", { class: "spacer" }), streamState),
+    h("div", { class: "panel" }, h("div", { class: "row" }, cancelButton, rerunButton, curlButton, h("span", { class: "spacer" }), streamState), filesNote),
     curlPanel,
     h("div", { class: "panel" }, facts, errorBox),
     h("div", { class: "panel" },
@@ -92,7 +97,10 @@ export function render(main, [id]) {
 
   async function load() {
     try {
-      show(await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }));
+      const first = await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal });
+      show(first);
+      // Only a single job's answer carries the script (the result event and polls of lists do not): null means files.
+      if (first.script === null) showSubmittedWithFiles(first);
     } catch (error) {
       if (signal.aborted) return;
       main.replaceChildren(h("h1", {}, "Job not found"), h("p", {}, error instanceof ApiError && error.status === 404 ? `No job ${id} is visible to this key.` : error.message));
@@ -143,6 +151,18 @@ export function render(main, [id]) {
     }
   }
 
+  // The server does not return a job's files, so neither a re-run nor a curl command could reproduce it.
+  function showSubmittedWithFiles(first) {
+    const entrypoint = first.entrypoint || ENTRYPOINTS[first.language] || "main.py";
+    const disabledRerun = h("button", { type: "button", id: "rerun", disabled: true, "aria-describedby": "files-note" }, "Re-run");
+    rerunButton.replaceWith(disabledRerun);
+    curlButton.disabled = true;
+    curlButton.setAttribute("aria-describedby", "files-note");
+    filesNote.hidden = false;
+    filesNote.textContent = `Submitted with files (entry point ${entrypoint}). The server does not return a job's files, `
+      + "so it cannot be re-run or copied as curl from here: submit the files again through the API or the CLI.";
+  }
+
   function markTruncated(result) {
     const streams = ["stdout", "stderr"].filter(s => result[`${s}_truncated`]);
     if (!streams.length && result.limit_exceeded !== "output") return;
@@ -154,11 +174,15 @@ export function render(main, [id]) {
   async function copyCurl() {
     let full = job;
     try { full = await get(`/api/v1/jobs/${encodeURIComponent(id)}`); } catch { /* use what we have */ }
-    const body = { script: full.script ?? "", language: full.language, runtime: full.runtime };
-    const limits = Object.fromEntries(Object.entries(full.limits || {}).filter(([, v]) => v !== null));
+    if (full.script === null || full.script === undefined) { toast("This job's script is not available: nothing to copy."); return; }
+    const body = { script: full.script, language: full.language, runtime: full.runtime };
+    const limits = Object.fromEntries(Object.entries(full.limits || {}).filter(([, v]) => v !== null && v !== undefined));
     if (Object.keys(limits).length) body.limits = limits;
     if (full.args?.length) body.args = full.args;
     if (full.stdin) body.stdin = full.stdin;
+    if (full.network) body.network = true;
+    if (full.max_attempts > 1) body.max_attempts = full.max_attempts;
+    if (full.callback_url) body.callback_url = full.callback_url;
     // The key itself is never put on the clipboard: the command reads it from $RUNBOX_KEY.
     const json = JSON.stringify(body).replaceAll("'", "'\\''");
     const command = `curl -s -H "Authorization: Bearer $RUNBOX_KEY" -H 'Content-Type: application/json' ${location.origin}/api/v1/jobs -d '${json}'`;

@@ -2,7 +2,7 @@
 import { post } from "../api.js";
 import { latencyChart, percentile } from "../chart.js";
 import { confirmDialog, field, formatMs, h, toast } from "../dom.js";
-import { fillSelect, runtimeNames } from "../runtimes-list.js";
+import { fillRuntimeSelect, runtimeList } from "../runtimes-list.js";
 
 export function render(main, _params, { caller }) {
   if (!caller.admin) {
@@ -34,7 +34,7 @@ export function render(main, _params, { caller }) {
       h("div", { class: "grid" }, field("Jobs (N)", count), field("Concurrency (C)", concurrency), field("Runtime", runtime), field("Script", script)),
       h("div", { class: "row" }, start, stop),
       progress, status, results));
-  runtimeNames().then(names => fillSelect(runtime, names, "default"));
+  runtimeList().then(list => fillRuntimeSelect(runtime, list, "default"));
 
   async function cancelAll() {
     if (!await confirmDialog("Cancel every queued and running job?", "Cancel all")) return;

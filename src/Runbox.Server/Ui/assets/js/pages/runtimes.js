@@ -96,7 +96,11 @@ export function render(main, _params, { caller }) {
     if (systemSite.checked) request.system_site_packages = true;
     return act(`Creating ${request.name}…`, async () => {
       createButton.disabled = true;
-      try { await post("/api/v1/runtimes", request); name.value = ""; } finally { createButton.disabled = false; }
+      try {
+        await post("/api/v1/runtimes", request);
+        for (const input of [name, version, packages, preload]) input.value = "";
+        systemSite.checked = false;
+      } finally { createButton.disabled = false; }
     });
   }
 
