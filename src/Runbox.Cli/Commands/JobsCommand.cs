@@ -119,7 +119,7 @@ internal static class JobsCommand
                 var page = await api.LogsAsync(jobId, after, ct);
                 foreach (var line in page.Lines)
                 {
-                    (line.Stream == "stderr" ? Console.Error : Console.Out).Write(line.Ended == false ? line.Text : line.Text + "\n");
+                    (line.Stream == "stderr" ? Console.Error : Console.Out).Write(RunCommand.AsWritten(line));
                 }
                 if (page.Lines.Count == 0)
                 {

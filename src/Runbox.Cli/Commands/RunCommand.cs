@@ -134,6 +134,9 @@ internal static class RunCommand
         return command;
     }
 
+    /// <summary>A line as the job wrote it: with its newline, unless it was left unfinished (ended: false) and goes on in the next.</summary>
+    internal static string AsWritten(LogLineResponse line) => line.Ended == false ? line.Text : line.Text + "\n";
+
     /// <summary>
     /// Streams the job to the console and returns its shell exit code; 1 when the server cannot be reached or the
     /// connection is lost, saying how to follow the job again. On Ctrl-C, 130: with <paramref name="ownsJob"/>
@@ -150,8 +153,7 @@ internal static class RunCommand
                 if (line is not null && !json)
                 {
                     var writer = line.Stream == "stderr" ? Console.Error : Console.Out;
-                    // A newline only where the job wrote one: an unfinished line (ended: false) goes on in the next.
-                    await writer.WriteAsync(line.Ended == false ? line.Text : line.Text + "\n");
+                    await writer.WriteAsync(AsWritten(line));
                     await writer.FlushAsync(CancellationToken.None);
                 }
                 else if (final is not null)
