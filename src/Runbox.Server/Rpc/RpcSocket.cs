@@ -69,7 +69,9 @@ public static class RpcSocket
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // The path was checked with the other settings (Unusable), before the server started. Kestrel is configured
-            // before the data folder is first used, so a folder that cannot be made is reported from here.
+            // before anything else uses the data folder: resolving it here makes it, or says why it cannot be made, and
+            // takes its lock before a stale socket in it is removed (a second process must not touch the first's).
+            _ = kestrel.ApplicationServices.GetRequiredService<DataFolder>();
             var folder = Path.GetDirectoryName(path)!;
             try
             {
@@ -77,8 +79,7 @@ public static class RpcSocket
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                var what = folder == Path.GetFullPath(options.DataDirectory) ? "data folder" : "socket's folder";
-                throw new IOException($"The {what} {folder} cannot be made or written: {e.Message}", e);
+                throw new IOException($"The socket's folder {folder} cannot be made or written: {e.Message}", e);
             }
             RemoveStale(path);
             kestrel.ConfigureEndpointDefaults(listen =>

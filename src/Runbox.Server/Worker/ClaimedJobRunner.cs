@@ -53,7 +53,7 @@ internal sealed class ClaimedJobRunner(
 
             await using var onDeadline = stopDeadline.Register(execution.Cancel);
             using var watchStop = new CancellationTokenSource();
-            var pump = LogBatcher.PumpAsync(execution, job.Id, store, TimeSpan.FromSeconds(options.Value.LeaseSeconds), logger);
+            var pump = LogBatcher.PumpAsync(execution, job.Id, store, Lease, time, logger);
             var watch = WatchAsync(claim, execution, watchStop.Token);
 
             var result = await execution.Completion;
@@ -88,7 +88,7 @@ internal sealed class ClaimedJobRunner(
     private async Task<bool> WatchAsync(IJobClaim claim, JobExecution execution, CancellationToken stop)
     {
         var jobId = claim.Job.Id;
-        var renewEvery = TimeSpan.FromSeconds(options.Value.LeaseSeconds / 3);
+        var renewEvery = Lease / 3;
         var nextRenew = time.GetUtcNow() + renewEvery;
         var cancelled = false;
         var changed = store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(1), stop);
@@ -190,27 +190,14 @@ internal sealed class ClaimedJobRunner(
     }
 
     /// <summary>
-    /// Retries while the store is unreachable, for up to a lease: the result is worth keeping, and the fence makes a late
-    /// write harmless. After that the lease has expired and rescue decides.
+    /// Retries while the store is unreachable (<see cref="StoreRetry"/>): the result is worth keeping, and the fence
+    /// makes a late write harmless. After that the lease has expired and rescue decides.
     /// </summary>
-    private async Task<bool> CompleteWithRetriesAsync(IJobClaim claim, JobOutcome outcome)
-    {
-        var giveUpAt = time.GetUtcNow() + TimeSpan.FromSeconds(options.Value.LeaseSeconds);
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                return await claim.CompleteAsync(outcome, CancellationToken.None);
-            }
-            catch (Exception e) when (e is not ArgumentException && time.GetUtcNow() < giveUpAt)
-            {
-                ServerLog.WatchFault(logger, claim.Job.Id, e);
-                await Task.Delay(delay, time);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
-            }
-        }
-    }
+    private Task<bool> CompleteWithRetriesAsync(IJobClaim claim, JobOutcome outcome) =>
+        StoreRetry.ForAsync(() => claim.CompleteAsync(outcome, CancellationToken.None), Lease, time,
+            (e, _) => ServerLog.WatchFault(logger, claim.Job.Id, e));
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 
     private JobOutcome ErrorOutcome(string error) => new()
     {

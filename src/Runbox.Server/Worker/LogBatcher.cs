@@ -17,10 +17,10 @@ internal static class LogBatcher
 
     /// <summary>
     /// Returns once the job's output has ended and every line was handed to the store. A batch the store refuses is
-    /// retried for up to <paramref name="patience"/> (a lease: a PostgreSQL restart or failover), the lines after it
+    /// retried for up to <paramref name="patience"/> (a lease: see <see cref="StoreRetry"/>), the lines after it
     /// waiting in memory meanwhile; only then is it dropped.
     /// </summary>
-    public static async Task PumpAsync(JobExecution execution, string jobId, IJobStore store, TimeSpan patience, ILogger logger)
+    public static async Task PumpAsync(JobExecution execution, string jobId, IJobStore store, TimeSpan patience, TimeProvider time, ILogger logger)
     {
         // Not SingleReader: that variant cannot count what is waiting, which the batching needs.
         var channel = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleWriter = true });
@@ -55,45 +55,36 @@ internal static class LogBatcher
                 batch.Add(line);
                 if (batch.Count == MaxBatch)
                 {
-                    await AppendAsync(store, jobId, batch, patience, logger);
+                    await AppendAsync(store, jobId, batch, patience, time, logger);
                 }
             }
             if (batch.Count > 0)
             {
-                await AppendAsync(store, jobId, batch, patience, logger);
+                await AppendAsync(store, jobId, batch, patience, time, logger);
             }
         }
         await reading;
     }
 
-    private static async Task AppendAsync(IJobStore store, string jobId, List<LogLine> batch, TimeSpan patience, ILogger logger)
+    private static async Task AppendAsync(IJobStore store, string jobId, List<LogLine> batch, TimeSpan patience, TimeProvider time, ILogger logger)
     {
-        var giveUpAt = DateTime.UtcNow + patience;
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 1; ; attempt++)
+        var lines = batch.ToArray();
+        batch.Clear();
+        try
         {
-            try
-            {
-                // A batch the store took before its answer was lost is not stored twice: lines are keyed by seq.
-                await store.AppendLogsAsync(jobId, batch.ToArray());
-                break;
-            }
-            catch (Exception e) when (DateTime.UtcNow < giveUpAt)
+            // A batch the store took before its answer was lost is not stored twice: lines are keyed by seq.
+            await StoreRetry.ForAsync(() => store.AppendLogsAsync(jobId, lines), patience, time, (e, attempt) =>
             {
                 if (attempt == 1)
                 {
                     ServerLog.LogAppendFault(logger, jobId, e);
                 }
-                await Task.Delay(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
-            }
-            catch (Exception e)
-            {
-                // The lines stay in the result's stdout/stderr; only the live view and the logs endpoint miss them.
-                ServerLog.LogAppendDropped(logger, jobId, batch.Count, e);
-                break;
-            }
+            });
         }
-        batch.Clear();
+        catch (Exception e)
+        {
+            // The lines stay in the result's stdout/stderr; only the live view and the logs endpoint miss them.
+            ServerLog.LogAppendDropped(logger, jobId, lines.Length, e);
+        }
     }
 }
