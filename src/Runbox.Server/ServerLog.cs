@@ -78,6 +78,9 @@ internal static partial class ServerLog
     [LoggerMessage(1120, LogLevel.Error, "Job {JobId}: gave up storing {Count} log lines (its result keeps stdout and stderr)")]
     public static partial void LogAppendDropped(ILogger logger, string jobId, int count, Exception exception);
 
+    [LoggerMessage(1122, LogLevel.Warning, "Another node registered the name {Name} within a lease; watching its entry for up to {Seconds} s before taking the name")]
+    public static partial void NodeNameWatched(ILogger logger, string name, double seconds);
+
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
 

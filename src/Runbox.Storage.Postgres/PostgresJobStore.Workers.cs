@@ -19,23 +19,24 @@ public sealed partial class PostgresJobStore
     {
         ArgumentException.ThrowIfNullOrEmpty(worker.Name);
         await using var upsert = Command("""
-            INSERT INTO workers (name, slots, busy, runtimes, started_at, last_seen_at)
-            VALUES (@name, @slots, @busy, @runtimes, @started_at, @now)
+            INSERT INTO workers (name, slots, busy, runtimes, started_at, last_seen_at, instance)
+            VALUES (@name, @slots, @busy, @runtimes, @started_at, @now, @instance)
             ON CONFLICT (name) DO UPDATE SET slots = excluded.slots, busy = excluded.busy, runtimes = excluded.runtimes,
-                started_at = excluded.started_at, last_seen_at = excluded.last_seen_at
+                started_at = excluded.started_at, last_seen_at = excluded.last_seen_at, instance = excluded.instance
             """)
             .With("name", worker.Name)
             .With("slots", worker.Slots)
             .With("busy", worker.Busy)
             .With("runtimes", worker.Runtimes.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)
             .WithTime("started_at", worker.StartedAt)
-            .WithTime("now", time.GetUtcNow());
+            .WithTime("now", time.GetUtcNow())
+            .With("instance", worker.Instance);
         await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<WorkerRecord>> ListWorkersAsync(CancellationToken cancellationToken = default)
     {
-        await using var list = Command("SELECT name, slots, busy, runtimes, started_at, last_seen_at FROM workers ORDER BY name");
+        await using var list = Command("SELECT name, slots, busy, runtimes, started_at, last_seen_at, instance FROM workers ORDER BY name");
         return await list.ReadAllAsync(r => new WorkerRecord
         {
             Name = r.GetString(0),
@@ -44,6 +45,7 @@ public sealed partial class PostgresJobStore
             Runtimes = r.GetFieldValue<string[]>(3),
             StartedAt = r.GetFieldValue<DateTimeOffset>(4),
             LastSeenAt = r.GetFieldValue<DateTimeOffset>(5),
+            Instance = r.GetString(6),
         }, cancellationToken).ConfigureAwait(false);
     }
 

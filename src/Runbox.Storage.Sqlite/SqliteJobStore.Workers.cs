@@ -45,17 +45,18 @@ public sealed partial class SqliteJobStore
         return WriteAsync(async (connection, transaction) =>
         {
             await using var upsert = connection.Command(transaction, """
-                INSERT INTO workers (name, slots, busy, runtimes, started_at, last_seen_at)
-                VALUES ($name, $slots, $busy, $runtimes, $started_at, $now)
+                INSERT INTO workers (name, slots, busy, runtimes, started_at, last_seen_at, instance)
+                VALUES ($name, $slots, $busy, $runtimes, $started_at, $now, $instance)
                 ON CONFLICT (name) DO UPDATE SET slots = excluded.slots, busy = excluded.busy, runtimes = excluded.runtimes,
-                    started_at = excluded.started_at, last_seen_at = excluded.last_seen_at
+                    started_at = excluded.started_at, last_seen_at = excluded.last_seen_at, instance = excluded.instance
                 """)
                 .With("$name", worker.Name)
                 .With("$slots", worker.Slots)
                 .With("$busy", worker.Busy)
                 .With("$runtimes", JsonSerializer.Serialize(worker.Runtimes.ToArray(), QueueJson.Default.StringArray))
                 .With("$started_at", StoreTime.ToMicros(worker.StartedAt))
-                .With("$now", StoreTime.ToMicros(time.GetUtcNow()));
+                .With("$now", StoreTime.ToMicros(time.GetUtcNow()))
+                .With("$instance", worker.Instance);
             return await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
@@ -63,7 +64,7 @@ public sealed partial class SqliteJobStore
     public Task<IReadOnlyList<WorkerRecord>> ListWorkersAsync(CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<WorkerRecord>>(async connection =>
         {
-            await using var list = connection.Command(null, "SELECT name, slots, busy, runtimes, started_at, last_seen_at FROM workers ORDER BY name");
+            await using var list = connection.Command(null, "SELECT name, slots, busy, runtimes, started_at, last_seen_at, instance FROM workers ORDER BY name");
             var workers = new List<WorkerRecord>();
             await using var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -76,6 +77,7 @@ public sealed partial class SqliteJobStore
                     Runtimes = JsonSerializer.Deserialize(reader.GetString(3), QueueJson.Default.StringArray) ?? [],
                     StartedAt = StoreTime.FromMicros(reader.GetInt64(4)),
                     LastSeenAt = StoreTime.FromMicros(reader.GetInt64(5)),
+                    Instance = reader.GetString(6),
                 });
             }
             return workers;

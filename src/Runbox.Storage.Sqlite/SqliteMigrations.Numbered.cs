@@ -26,6 +26,10 @@ internal static partial class SqliteMigrations
         [5] = """
             ALTER TABLE log_lines ADD COLUMN ended INTEGER NOT NULL DEFAULT 1;
             """,
+        // 6: which process holds a worker's name, so a second node given the same name is refused at its start.
+        [6] = """
+            ALTER TABLE workers ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

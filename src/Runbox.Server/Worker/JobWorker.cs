@@ -21,6 +21,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _stopDeadline = new();
     private readonly List<Task> _loops = [];
+    private readonly NodeIdentity _node;
     private int _busy;
 
     public JobWorker(
@@ -41,10 +42,14 @@ internal sealed class JobWorker : IHostedService, IDisposable
         _time = time;
         _logger = logger;
         Node = node.Name;
+        _node = node;
     }
 
     /// <summary>This node's name in the store's worker column; slots add "/N".</summary>
     public string Node { get; }
+
+    /// <summary>Which node holds <see cref="Node"/> (<see cref="NodeIdentity.Instance"/>).</summary>
+    public string Instance => _node.Instance;
 
     public int Slots => _options.NoWorker ? 0 : _options.Workers;
 
@@ -56,6 +61,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
         {
             return;
         }
+        await NodeNameCheck.EnsureFreeAsync(_store, Node, Instance, TimeSpan.FromSeconds(_options.LeaseSeconds), _time, _logger, cancellationToken);
         // Jobs this node was running when it died: nobody else is running them, so they need not wait for their leases.
         var orphaned = await _store.RescueNodeAsync(Node, cancellationToken);
         if (orphaned.Count > 0)

@@ -38,6 +38,7 @@ internal sealed class WorkerHeartbeat(
                     Busy = worker.Slots - worker.FreeSlots,
                     Runtimes = runtimes.Ready,
                     StartedAt = _startedAt,
+                    Instance = worker.Instance,
                 }, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

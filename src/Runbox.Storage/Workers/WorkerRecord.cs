@@ -16,6 +16,12 @@ public sealed record WorkerRecord
 
     public DateTimeOffset StartedAt { get; init; }
 
+    /// <summary>
+    /// Which process holds the name: an id kept in the node's data folder, so that a node restarted on its folder is
+    /// told from another node given the same name. Empty in entries written before it was kept.
+    /// </summary>
+    public string Instance { get; init; } = "";
+
     /// <summary>Set by the store on every heartbeat, from its clock.</summary>
     public DateTimeOffset LastSeenAt { get; init; }
 }

@@ -54,6 +54,51 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
     }
 
     [SkippableFact]
+    public async Task SecondWorkerGivenALiveWorkersName_RefusesToStart_AndTheFirstOnesJobRunsOn()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        await cluster.StartWorkerAsync("node-x", 1);
+        using var client = cluster.Client(api);
+        var running = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('working', flush=True)\ntime.sleep(4)\nprint('done')"));
+        await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(running.Id)).Status == "running", 60, "the job runs");
+
+        // Another data folder, the same name: it would have ended node-x's running job as its own, left by a crash.
+        var (code, stderr) = await cluster.RunWorkerToEndAsync("node-x", 1);
+
+        Assert.Equal(1, code);
+        Assert.Contains("runbox: cannot start: A worker named node-x is running on another data folder or host", stderr);
+        var ended = await client.WaitEndedAsync(running.Id, 60);
+        Assert.Equal("succeeded", ended.Status);
+        Assert.Equal("working\ndone\n", ended.Stdout);
+    }
+
+    [SkippableFact]
+    public async Task WorkerGivenADeadWorkersName_StartsOnceItsEntryStaysUnrefreshed_AndEndsItsJobs()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        var dead = await cluster.StartWorkerAsync("node-x", 1);
+        using var client = cluster.Client(api);
+        var lost = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('working', flush=True)\ntime.sleep(300)"));
+        await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(lost.Id)).Status == "running", 60, "the job runs");
+
+        // Moved to another folder or host after a crash: its entry is fresh, but nobody refreshes it any more.
+        await dead.KillHardAsync();
+        await cluster.StartWorkerAsync("node-x", 1);
+
+        var ended = await client.WaitEndedAsync(lost.Id, 30);
+        Assert.Equal("error", ended.Status);
+        Assert.Equal("worker lost", ended.Error);
+        var after = await client.SubmitOkAsync(ClusterApi.Python("print('after')"));
+        var afterJob = await client.WaitEndedAsync(after.Id, 60);
+        Assert.Equal("succeeded", afterJob.Status);
+        Assert.StartsWith("node-x/", afterJob.Worker);
+    }
+
+    [SkippableFact]
     public async Task ListenerConnectionsTerminated_WorkGoesOn()
     {
         await using var cluster = new ClusterNodes(postgres, output);

@@ -47,6 +47,32 @@ public sealed class ServeProcess : IAsyncDisposable
     public static Task<ServeProcess> StartAsync(string dataDirectory, int port, ITestOutputHelper output, params string[] extra) =>
         StartCommandAsync(["serve", "--urls", $"http://127.0.0.1:{port}", "--data", dataDirectory, .. extra], port, output, "serve");
 
+    /// <summary>Runs a <c>runbox</c> command that must not start (serve, worker) to its end: its exit code and stderr.</summary>
+    public static async Task<(int ExitCode, string Stderr)> RunToEndAsync(string[] cliArgs, ITestOutputHelper output, double seconds = 60)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { CliDll }.Concat(cliArgs))
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"runbox {cliArgs[0]} started rather than refusing to");
+        }
+        output.WriteLine(await stdout);
+        output.WriteLine(await stderr);
+        return (process.ExitCode, await stderr);
+    }
+
     /// <summary>Any <c>runbox</c> command that answers /healthz on <paramref name="port"/> (serve, worker), ready once it does.</summary>
     public static async Task<ServeProcess> StartCommandAsync(string[] cliArgs, int port, ITestOutputHelper output, string label)
     {

@@ -73,31 +73,8 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
         Assert.Contains("Runbox:RetentionDays must be between 0", stderr);
     }
 
-    /// <summary>Runs <c>runbox serve</c> to its end (one that cannot start); its exit code and stderr.</summary>
-    private async Task<(int ExitCode, string Stderr)> RunServeAsync(params string[] args)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in (string[])[ServeProcess.CliDll, "serve", .. args])
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("runbox serve started rather than refusing to");
-        }
-        output.WriteLine(await stdout);
-        output.WriteLine(await stderr);
-        return (process.ExitCode, await stderr);
-    }
+    private Task<(int ExitCode, string Stderr)> RunServeAsync(params string[] args) =>
+        ServeProcess.RunToEndAsync(["serve", .. args], output);
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, double seconds)
     {

@@ -13,6 +13,7 @@ public abstract partial class JobStoreContract
         Busy = busy,
         Runtimes = runtimes,
         StartedAt = TestJobs.Epoch,
+        Instance = "instance-of-" + name,
     };
 
     [SkippableFact]
@@ -31,6 +32,7 @@ public abstract partial class JobStoreContract
         Assert.Equal(["default", "py311"], b.Runtimes);
         Assert.Equal(TestJobs.Epoch, b.StartedAt);
         Assert.Equal(Time.GetUtcNow(), b.LastSeenAt);
+        Assert.Equal("instance-of-node-b", b.Instance);
         Assert.Empty(workers[0].Runtimes);
     }
 
@@ -43,7 +45,12 @@ public abstract partial class JobStoreContract
         Time.Advance(TimeSpan.FromSeconds(5));
         await store.HeartbeatWorkerAsync(Worker("node-a", 3, "default", "science"));
 
+        Time.Advance(TimeSpan.FromSeconds(5));
+        // Another node given the same name takes the entry over (its start refuses that while the entry is refreshed).
+        await store.HeartbeatWorkerAsync(Worker("node-a", 3, "default", "science") with { Instance = "elsewhere" });
+
         var worker = Assert.Single(await store.ListWorkersAsync());
+        Assert.Equal("elsewhere", worker.Instance);
         Assert.Equal(3, worker.Busy);
         Assert.Equal(["default", "science"], worker.Runtimes);
         Assert.Equal(Time.GetUtcNow(), worker.LastSeenAt);
