@@ -19,7 +19,7 @@ internal static class KeysCommand
         {
             using var api = createClient.Connect(parse);
             var key = await api.CreateKeyAsync(parse.GetValue(name)!, parse.GetValue(admin), ct);
-            Console.Error.WriteLine($"Created key {key.Id} ({key.Name}{(key.IsAdmin ? ", admin" : "")}). The secret is shown only now:");
+            Console.Error.WriteLine($"Created key {key.Id} ({key.Name}{(key.Admin ? ", admin" : "")}). The secret is shown only now:");
             Console.Out.WriteLine(key.Key);
         }));
         command.Subcommands.Add(create);
@@ -35,7 +35,7 @@ internal static class KeysCommand
                 ["ID", "NAME", "ADMIN", "CREATED", "REVOKED"],
                 keys.Keys.Select(k => new[]
                 {
-                    k.Id, k.Name, k.IsAdmin ? "yes" : "no", k.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm"),
+                    k.Id, k.Name, k.Admin ? "yes" : "no", k.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm"),
                     k.RevokedAt?.ToLocalTime().ToString("yyyy-MM-dd HH:mm") ?? "-",
                 }));
         }));

@@ -8,8 +8,8 @@ public sealed record KeyCreateRequest
 }
 
 /// <summary>The only answer that carries the secret; the server keeps just its hash.</summary>
-public sealed record KeyCreatedResponse(string Id, string Name, bool IsAdmin, DateTimeOffset CreatedAt, string Key);
+public sealed record KeyCreatedResponse(string Id, string Name, bool Admin, DateTimeOffset CreatedAt, string Key);
 
-public sealed record KeyResponse(string Id, string Name, bool IsAdmin, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+public sealed record KeyResponse(string Id, string Name, bool Admin, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
 public sealed record KeyListResponse(List<KeyResponse> Keys);

@@ -83,9 +83,13 @@ public sealed class AuthTests(ITestOutputHelper output) : IAsyncLifetime
         var afterRevoke = await user.GetAsync("/api/v1/jobs");
         var revokeMissing = await _server.Admin.DeleteAsync("/api/v1/keys/key_nope");
 
-        Assert.Contains(list.Keys, k => k.Id == userId && k.Name == "ci" && !k.IsAdmin);
-        Assert.Contains(list.Keys, k => k.IsAdmin);
-        Assert.DoesNotContain("rbx_", await (await _server.Admin.GetAsync("/api/v1/keys")).Content.ReadAsStringAsync());
+        Assert.Contains(list.Keys, k => k.Id == userId && k.Name == "ci" && !k.Admin);
+        Assert.Contains(list.Keys, k => k.Admin);
+        var wire = await (await _server.Admin.GetAsync("/api/v1/keys")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("rbx_", wire);
+        // One word for it, as in a create request and /me.
+        Assert.Contains("\"admin\":true", wire);
+        Assert.DoesNotContain("is_admin", wire);
         Assert.Equal(HttpStatusCode.OK, beforeRevoke.StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, afterRevoke.StatusCode);
