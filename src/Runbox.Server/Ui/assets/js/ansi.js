@@ -1,9 +1,15 @@
 // ANSI SGR colour codes to spans. Text is set with textContent and colours with classes or the CSSOM, so nothing a
 // script prints is ever read as markup. Other escape sequences (cursor moves, titles) are dropped.
 const SEQUENCE = /\x1b\[([0-9;]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// An escape sequence still open at the end of a piece: the server cuts a long line into pieces at a byte count, which
+// can fall inside one.
+const OPEN_SEQUENCE = /\x1b(?:\[[0-9;]*|\][^\x07\x1b]*\x1b?)?$/;
 
 export class AnsiState {
-  constructor() { this.reset(); }
+  constructor() {
+    this.reset();
+    this.held = "";
+  }
 
   reset() { this.fg = null; this.bg = null; this.bold = false; this.dim = false; this.italic = false; this.underline = false; }
 
@@ -47,8 +53,20 @@ export class AnsiState {
   }
 }
 
-/** Appends the text of one line to `parent`, coloured as its escape codes say; the state carries to the next line. */
-export function renderAnsi(parent, text, state) {
+/**
+ * Appends the text of one line to `parent`, coloured as its escape codes say; the state carries to the next line.
+ * With `more`, the text is a piece the next one continues: an escape sequence left open at its end waits for the rest.
+ */
+export function renderAnsi(parent, text, state, more = false) {
+  text = state.held + text;
+  state.held = "";
+  if (more) {
+    const open = OPEN_SEQUENCE.exec(text);
+    if (open) {
+      state.held = open[0];
+      text = text.slice(0, open.index);
+    }
+  }
   let last = 0;
   for (const match of text.matchAll(SEQUENCE)) {
     if (match.index > last) parent.append(state.span(text.slice(last, match.index)));
