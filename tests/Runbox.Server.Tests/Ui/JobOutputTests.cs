@@ -15,12 +15,13 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
 
     /// <summary>
     /// Pieces the server sends with "ended": false: a line at its 64 KiB cap (continued after a stderr line), an escape
-    /// sequence cut by the cap, and a last line without a newline. The pauses keep the pieces apart and in this order.
+    /// sequence cut by the cap, and a last line without a newline. The pauses (the second argument) keep the pieces
+    /// apart and in this order; the first argument is a wait before the first one.
     /// </summary>
     private static readonly string PiecesScript = string.Join('\n',
         "import sys, time",
         "def write(stream, text):",
-        "    stream.write(text); stream.flush(); time.sleep(0.5)",
+        "    stream.write(text); stream.flush(); time.sleep(float(sys.argv[2]))",
         "time.sleep(float(sys.argv[1]))",
         $"write(sys.stdout, 'x' * {LineCap})",
         "write(sys.stderr, 'err line\\n')",
@@ -41,7 +42,7 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
     public async Task JobPage_JoinsTheLinesPieces_WhenTheJobHadEndedBeforeThePageOpened()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
-        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = PiecesScript, Args = ["0"] }, wait: true);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = PiecesScript, Args = ["0", "0.5"] }, wait: true);
         Assert.Equal("succeeded", job.Status);
         await AssertPiecesSentAsync(job.Id);
 
@@ -55,13 +56,15 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
     public async Task JobPage_JoinsTheLinesPieces_WhenTheyArriveLive()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
-        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = PiecesScript, Args = ["3"] });
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = PiecesScript, Args = ["5", "1.5"] });
 
         await ui.GotoAsync($"#/jobs/{job.Id}");
 
-        // The first piece shows as it comes, before the rest of its line.
-        var lines = ui.Page.Locator("#output > .line");
-        await Expect(lines.First).ToHaveTextAsync(new string('x', LineCap), new() { Timeout = 60_000 });
+        // The first piece shows as it comes, before the rest of its line. Polled often: an expectation's polls are a
+        // second apart by then, and the piece is alone for 1.5 s.
+        await ui.Page.WaitForFunctionAsync(
+            $"() => document.querySelector('#output > .line')?.textContent === 'x'.repeat({LineCap})",
+            null, new() { PollingInterval = 50, Timeout = 60_000 });
         await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "running");
         await ExpectJoinedAsync(ui.Page);
         await Expect(ui.Page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "succeeded");
