@@ -72,6 +72,25 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
         ui.AssertNoBrowserErrors();
     }
 
+    [SkippableFact]
+    public async Task JobPage_ShowsNoControlSequences_WhenTheJobHidesTheCursorOrSetsTerminalModes()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // Progress bars hide the cursor (ESC[?25l); ESC[0 q sets its shape. Neither is text, nor a colour.
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "print('\\x1b[?25l\\x1b[0 q\\x1b[1;31mbold red\\x1b[0m plain\\x1b[?25h')",
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var line = ui.Page.Locator("#output > .line.stdout");
+        await Expect(line).ToHaveTextAsync("bold red plain");
+        await Expect(line.Locator(".fg-1.ansi-bold")).ToHaveTextAsync("bold red");
+        await Expect(line.Locator(".fg-1", new() { HasText = "plain" })).ToHaveCountAsync(0);
+        ui.AssertNoBrowserErrors();
+    }
+
     /// <summary>The test means nothing unless the server really sent pieces.</summary>
     private async Task AssertPiecesSentAsync(string id)
     {
