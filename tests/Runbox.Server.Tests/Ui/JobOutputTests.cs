@@ -39,7 +39,7 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
     ];
 
     [SkippableFact]
-    public async Task JobPage_JoinsTheLinesPieces_WhenTheJobHadEndedBeforeThePageOpened()
+    public async Task JobPage_ShowsALineSentInPiecesAsOneLine_WhenTheJobHadEndedBeforeThePageOpened()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
         var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = PiecesScript, Args = ["0", "0.5"] }, wait: true);
@@ -53,7 +53,7 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
     }
 
     [SkippableFact]
-    public async Task JobPage_JoinsTheLinesPieces_WhenTheyArriveLive()
+    public async Task JobPage_ShowsALineSentInPiecesAsOneLine_WhenTheyArriveLive()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
         var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = PiecesScript, Args = ["5", "1.5"] });
