@@ -13,12 +13,18 @@ public static class UiEndpoints
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+    /// <summary>
+    /// MapGet matches GET alone: a HEAD (curl -I, link checkers, uptime probes) found no endpoint and met the fallback
+    /// policy's 401. HEAD answers as GET does, headers and all, without the body.
+    /// </summary>
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
+
     public static IEndpointRouteBuilder MapUi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext http, UiAssets assets) => Serve(http, assets, "index.html"))
+        app.MapMethods("/", ReadMethods, (HttpContext http, UiAssets assets) => Serve(http, assets, "index.html"))
             .WithName("Ui").WithSummary("The web UI.").ExcludeFromDescription().AllowAnonymous();
         // "/ui/" binds no path: a 404 like any other missing file, not a 400 for a missing parameter.
-        app.MapGet("/ui/{**path}", (string? path, HttpContext http, UiAssets assets) => Serve(http, assets, path ?? ""))
+        app.MapMethods("/ui/{**path}", ReadMethods, (string? path, HttpContext http, UiAssets assets) => Serve(http, assets, path ?? ""))
             .WithName("UiAsset").ExcludeFromDescription().AllowAnonymous();
         return app;
     }
@@ -39,6 +45,13 @@ public static class UiEndpoints
         if (http.Request.Headers.IfNoneMatch == asset.ETag)
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
+            // The length GET would send; Kestrel would drop a body written to a HEAD, but there is no need to write one.
+            http.Response.ContentType = asset.ContentType;
+            http.Response.ContentLength = asset.Content.Length;
+            return TypedResults.Empty;
         }
         return TypedResults.Bytes(asset.Content, asset.ContentType);
     }

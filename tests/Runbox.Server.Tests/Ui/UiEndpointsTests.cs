@@ -48,4 +48,39 @@ public sealed class UiEndpointsTests(ITestOutputHelper output)
 
         Assert.Equal(HttpStatusCode.NotModified, second.StatusCode);
     }
+
+    [Fact]
+    public async Task UiFiles_AnswerHeadLikeGetWithoutABody_WithoutAKey()
+    {
+        await using var server = await RunningServer.StartAsync(output);
+        using var anonymous = server.Client(null);
+
+        foreach (var path in new[] { "/", "/ui/js/app.js", "/ui/app.css", "/ui/favicon.svg" })
+        {
+            var get = await anonymous.GetAsync(path);
+            using var request = new HttpRequestMessage(HttpMethod.Head, path);
+            var head = await anonymous.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.True(head.StatusCode == HttpStatusCode.OK, $"HEAD {path}: {(int)head.StatusCode}");
+            Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+            Assert.Equal((await get.Content.ReadAsByteArrayAsync()).Length, head.Content.Headers.ContentLength);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+            Assert.Equal(get.Headers.ETag, head.Headers.ETag);
+            Assert.Equal(get.Headers.GetValues("Content-Security-Policy"), head.Headers.GetValues("Content-Security-Policy"));
+        }
+    }
+
+    [Fact]
+    public async Task UiFile_AnswersHeadWithNotFound_WhenTheFileIsMissing_AndTheApiStillNeedsAKey()
+    {
+        await using var server = await RunningServer.StartAsync(output);
+        using var anonymous = server.Client(null);
+
+        using var missing = new HttpRequestMessage(HttpMethod.Head, "/ui/js/nope.js");
+        using var api = new HttpRequestMessage(HttpMethod.Head, "/api/v1/jobs");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.SendAsync(missing)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(api)).StatusCode);
+    }
 }

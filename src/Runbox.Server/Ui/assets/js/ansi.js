@@ -1,9 +1,19 @@
 // ANSI SGR colour codes to spans. Text is set with textContent and colours with classes or the CSSOM, so nothing a
 // script prints is ever read as markup. Other escape sequences (cursor moves, titles) are dropped.
-const SEQUENCE = /\x1b\[([0-9;]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// A CSI sequence is ESC [, parameter bytes 0x30-0x3F (digits, ; and private marks such as ? in ESC[?25l, the cursor
+// hiding progress bars do), intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E (ECMA-48 5.4).
+const SEQUENCE = /\x1b\[([0-?]*)[ -\/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// An escape sequence still open at the end of a piece: the server cuts a long line into pieces at a byte count, which
+// can fall inside one.
+const OPEN_SEQUENCE = /\x1b(?:\[[0-?]*[ -\/]*|\][^\x07\x1b]*\x1b?)?$/;
+// Only plain SGR parameters set colours: ESC[?...m and the like are other commands.
+const SGR_PARAMETERS = /^[0-9;]*$/;
 
 export class AnsiState {
-  constructor() { this.reset(); }
+  constructor() {
+    this.reset();
+    this.held = "";
+  }
 
   reset() { this.fg = null; this.bg = null; this.bold = false; this.dim = false; this.italic = false; this.underline = false; }
 
@@ -47,12 +57,24 @@ export class AnsiState {
   }
 }
 
-/** Appends the text of one line to `parent`, coloured as its escape codes say; the state carries to the next line. */
-export function renderAnsi(parent, text, state) {
+/**
+ * Appends the text of one line to `parent`, coloured as its escape codes say; the state carries to the next line.
+ * With `more`, the text is a piece the next one continues: an escape sequence left open at its end waits for the rest.
+ */
+export function renderAnsi(parent, text, state, more = false) {
+  text = state.held + text;
+  state.held = "";
+  if (more) {
+    const open = OPEN_SEQUENCE.exec(text);
+    if (open) {
+      state.held = open[0];
+      text = text.slice(0, open.index);
+    }
+  }
   let last = 0;
   for (const match of text.matchAll(SEQUENCE)) {
     if (match.index > last) parent.append(state.span(text.slice(last, match.index)));
-    if (match[2] === "m") state.apply(match[1]);
+    if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
     last = match.index + match[0].length;
   }
   if (last < text.length) parent.append(state.span(text.slice(last)));

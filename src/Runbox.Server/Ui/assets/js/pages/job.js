@@ -1,7 +1,7 @@
 // Job: live status, live output (SSE, replayed for ended jobs), result facts, artifacts, cancel, re-run, copy as curl.
 import { ApiError, download, followJob, get, post, sleep } from "../api.js";
-import { AnsiState, renderAnsi } from "../ansi.js";
 import { formatBytes, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
+import { OutputView } from "../output-view.js";
 
 const ENDED = new Set(["succeeded", "failed", "timed_out", "cancelled", "error"]);
 const ENTRYPOINTS = { python: "main.py", bash: "main.sh", node: "main.js" };
@@ -36,7 +36,7 @@ export function render(main, [id]) {
       terminal),
     h("div", { class: "panel" }, h("h2", {}, "Artifacts"), artifacts));
 
-  const ansi = { stdout: new AnsiState(), stderr: new AnsiState() };
+  const output = new OutputView(terminal);
   let job = null;
   let ended = false;
 
@@ -69,32 +69,6 @@ export function render(main, [id]) {
       h("span", { class: "muted" }, ` ${formatBytes(a.size)}`)))));
   }
 
-  // Lines are queued and added once per animation frame: reading the scroll position forces a layout, and doing
-  // that for every line made a long output quadratic (20,000 lines took minutes).
-  let pending = [];
-  let frame = 0;
-
-  function appendLine(line) {
-    pending.push(line);
-    if (!frame) frame = requestAnimationFrame(flushLines);
-  }
-
-  function flushLines() {
-    cancelAnimationFrame(frame);
-    frame = 0;
-    if (!pending.length) return;
-    const stick = terminal.scrollTop + terminal.clientHeight >= terminal.scrollHeight - 8;
-    const batch = document.createDocumentFragment();
-    for (const line of pending) {
-      const el = h("span", { class: `line ${line.stream}`, "data-seq": line.seq });
-      renderAnsi(el, line.text, ansi[line.stream] || ansi.stdout);
-      batch.append(el);
-    }
-    pending = [];
-    terminal.append(batch);
-    if (stick) terminal.scrollTop = terminal.scrollHeight;
-  }
-
   async function load() {
     try {
       const first = await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal });
@@ -111,14 +85,14 @@ export function render(main, [id]) {
     try {
       await followJob(id, {
         signal,
-        onLog: appendLine,
+        onLog: line => output.add(line),
         onState: s => { streamState.textContent = s === "live" ? (ended ? "" : "● live") : "Reconnecting…"; },
         onResult: result => {
           ended = true;
           streamState.textContent = "";
-          flushLines();
+          output.flush();
           show(result);
-          if (!terminal.childElementCount) terminal.append(h("span", { class: "line note" }, "(no output)"));
+          if (output.empty) terminal.append(h("span", { class: "line note" }, "(no output)"));
           markTruncated(result);
           // The result event lists no artifacts; the job's own answer does.
           get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(() => {});
@@ -199,5 +173,5 @@ export function render(main, [id]) {
   }
 
   load();
-  return () => { controller.abort(); cancelAnimationFrame(frame); };
+  return () => { controller.abort(); output.dispose(); };
 }
