@@ -11,16 +11,21 @@ namespace Runbox.Execution.Engine;
 internal sealed class JobOutput
 {
     /// <summary>A line longer than this is published in pieces, so one huge line cannot hold memory.</summary>
-    private const int MaxLineBytes = 64 * 1024;
+    internal const int MaxLineBytes = 64 * 1024;
+
+    /// <summary>
+    /// A line left unfinished (a prompt, progress dots) is published as a piece once its stream has been quiet this
+    /// long, so it shows live rather than when its newline comes. Short enough to feel live, long enough that a line
+    /// written in a few calls is one piece.
+    /// </summary>
+    internal static readonly TimeSpan QuietPiece = TimeSpan.FromMilliseconds(200);
 
     private readonly Lock _lock = new();
     private readonly JobExecution _execution;
     private readonly long _limit;
     private readonly Action _onLimit;
-    private readonly MemoryStream _stdout = new();
-    private readonly MemoryStream _stderr = new();
-    private readonly MemoryStream _stdoutLine = new();
-    private readonly MemoryStream _stderrLine = new();
+    private readonly StreamBuffer _stdout;
+    private readonly StreamBuffer _stderr;
     private long _seq;
     private long _total;
     private bool _limitHit;
@@ -30,21 +35,24 @@ internal sealed class JobOutput
         _execution = execution;
         _limit = limit;
         _onLimit = onLimit;
+        _stdout = new StreamBuffer(this, LogStream.Stdout);
+        _stderr = new StreamBuffer(this, LogStream.Stderr);
     }
 
-    public bool StdoutTruncated { get; private set; }
+    public bool StdoutTruncated => _stdout.Truncated;
 
-    public bool StderrTruncated { get; private set; }
+    public bool StderrTruncated => _stderr.Truncated;
 
     public bool LimitHit => _limitHit;
 
-    public byte[] Stdout => _stdout.ToArray();
+    public byte[] Stdout => _stdout.All.ToArray();
 
-    public byte[] Stderr => _stderr.ToArray();
+    public byte[] Stderr => _stderr.All.ToArray();
 
     /// <summary>Reads one stream to its end (or until the socket is closed under it).</summary>
     public async Task PumpAsync(Socket socket, LogStream stream)
     {
+        var state = For(stream);
         var buffer = new byte[64 * 1024];
         try
         {
@@ -55,16 +63,25 @@ internal sealed class JobOutput
                 {
                     break;
                 }
-                Append(stream, buffer.AsSpan(0, count));
+                Append(state, buffer.AsSpan(0, count));
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
-        Flush(stream);
+        lock (_lock)
+        {
+            state.Close();
+            if (state.Line.Length > 0)
+            {
+                PublishLocked(state, (int)state.Line.Length, ended: false);
+            }
+        }
     }
 
-    private void Append(LogStream stream, ReadOnlySpan<byte> data)
+    private StreamBuffer For(LogStream stream) => stream == LogStream.Stdout ? _stdout : _stderr;
+
+    private void Append(StreamBuffer state, ReadOnlySpan<byte> data)
     {
         var callLimit = false;
         lock (_lock)
@@ -79,18 +96,12 @@ internal sealed class JobOutput
                 data = data[..(int)Math.Max(0, room)];
                 _limitHit = true;
                 callLimit = true;
-                if (stream == LogStream.Stdout)
-                {
-                    StdoutTruncated = true;
-                }
-                else
-                {
-                    StderrTruncated = true;
-                }
+                state.Truncated = true;
             }
             _total += data.Length;
-            (stream == LogStream.Stdout ? _stdout : _stderr).Write(data);
-            var line = stream == LogStream.Stdout ? _stdoutLine : _stderrLine;
+            state.All.Write(data);
+            state.Writes++;
+            var line = state.Line;
             while (data.Length > 0)
             {
                 var newline = data.IndexOf((byte)'\n');
@@ -99,13 +110,17 @@ internal sealed class JobOutput
                     line.Write(data);
                     if (line.Length >= MaxLineBytes)
                     {
-                        PublishLocked(stream, line, ended: false);
+                        PublishLocked(state, WholeCharacters(line.GetBuffer().AsSpan(0, (int)line.Length)), ended: false);
                     }
                     break;
                 }
                 line.Write(data[..newline]);
-                PublishLocked(stream, line, ended: true);
+                PublishLocked(state, (int)line.Length, ended: true);
                 data = data[(newline + 1)..];
+            }
+            if (line.Length > 0)
+            {
+                state.ArmQuiet();
             }
         }
         if (callLimit)
@@ -114,22 +129,88 @@ internal sealed class JobOutput
         }
     }
 
-    private void Flush(LogStream stream)
+    /// <summary>The stream's timer: publishes its unfinished line if nothing came since the write that armed it.</summary>
+    private void OnQuiet(StreamBuffer state)
     {
         lock (_lock)
         {
-            var line = stream == LogStream.Stdout ? _stdoutLine : _stderrLine;
-            if (line.Length > 0)
+            if (!state.Closed && state.Writes == state.ArmedAtWrite && state.Line.Length > 0)
             {
-                PublishLocked(stream, line, ended: false);
+                PublishLocked(state, WholeCharacters(state.Line.GetBuffer().AsSpan(0, (int)state.Line.Length)), ended: false);
             }
         }
     }
 
-    private void PublishLocked(LogStream stream, MemoryStream line, bool ended)
+    /// <summary>
+    /// How many of <paramref name="bytes"/> to publish so that no UTF-8 character is cut in two (its pieces would each
+    /// decode to U+FFFD): all but a trailing sequence still missing bytes, which waits for the next piece.
+    /// </summary>
+    internal static int WholeCharacters(ReadOnlySpan<byte> bytes)
     {
-        var text = Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length);
-        line.SetLength(0);
-        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, stream, text) { Ended = ended });
+        for (var back = 1; back <= Math.Min(3, bytes.Length); back++)
+        {
+            var b = bytes[^back];
+            if ((b & 0xC0) == 0x80)
+            {
+                continue;
+            }
+            // A lead byte: 110xxxxx needs 2 bytes, 1110xxxx 3, 11110xxx 4; ASCII or invalid bytes are whole as they are.
+            var needs = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
+            return needs > back ? bytes.Length - back : bytes.Length;
+        }
+        return bytes.Length;
+    }
+
+    /// <summary>Publishes the first <paramref name="count"/> bytes of the stream's line; the rest stays for the next piece.</summary>
+    private void PublishLocked(StreamBuffer state, int count, bool ended)
+    {
+        if (count == 0 && !ended)
+        {
+            return;
+        }
+        var line = state.Line;
+        var buffer = line.GetBuffer();
+        var text = Encoding.UTF8.GetString(buffer, 0, count);
+        var rest = (int)line.Length - count;
+        Buffer.BlockCopy(buffer, count, buffer, 0, rest);
+        line.SetLength(rest);
+        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, state.Kind, text) { Ended = ended });
+    }
+
+    private sealed class StreamBuffer(JobOutput output, LogStream kind)
+    {
+        private Timer? _quiet;
+
+        public LogStream Kind { get; } = kind;
+
+        /// <summary>Every byte kept, for the result.</summary>
+        public MemoryStream All { get; } = new();
+
+        /// <summary>The line being written, not yet published.</summary>
+        public MemoryStream Line { get; } = new();
+
+        public bool Truncated { get; set; }
+
+        public bool Closed { get; set; }
+
+        /// <summary>Counts appends, so the timer can tell whether anything came since it was armed.</summary>
+        public long Writes { get; set; }
+
+        public long ArmedAtWrite { get; private set; }
+
+        /// <summary>Under the output's lock. The timer is made at the first unfinished line only: most jobs end their lines.</summary>
+        public void ArmQuiet()
+        {
+            ArmedAtWrite = Writes;
+            _quiet ??= new Timer(_ => output.OnQuiet(this));
+            _quiet.Change(QuietPiece, Timeout.InfiniteTimeSpan);
+        }
+
+        /// <summary>Under the output's lock, once the stream has ended.</summary>
+        public void Close()
+        {
+            Closed = true;
+            _quiet?.Dispose();
+        }
     }
 }

@@ -159,7 +159,7 @@ public static class CompatApi
         var lines = await jobs.Store.ReadLogsAsync(id, 0, 10_000, ct);
         string Join(LogStream stream) => job.Outcome is { } o
             ? Encoding.UTF8.GetString(stream == LogStream.Stdout ? o.Stdout : o.Stderr)
-            : string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Text + "\n"));
+            : string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Text + (l.Ended ? "\n" : "")));
         return TypedResults.Ok(new TaskLogsResponse(id, CompatMapping.State(job), lines.Select(l => l.ToResponse()).ToList(), Join(LogStream.Stdout), Join(LogStream.Stderr)));
     }
 

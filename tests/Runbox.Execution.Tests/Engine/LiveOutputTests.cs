@@ -1,0 +1,69 @@
+using System.Text;
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+
+namespace Runbox.Execution.Tests.Engine;
+
+/// <summary>How a job's output is cut into live lines: lines left unfinished, and lines too long to wait for.</summary>
+public sealed class LiveOutputTests(EngineFixture fixture) : IClassFixture<EngineFixture>
+{
+    private static JobRequest Python(string script) => new()
+    {
+        Script = script,
+        Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(20) },
+    };
+
+    private async Task<List<(LogLine Line, bool Done)>> ReadAllAsync(JobRequest request)
+    {
+        var execution = await fixture.Engine.StartAsync(request);
+        var lines = new List<(LogLine Line, bool Done)>();
+        await foreach (var line in execution.ReadLogsAsync())
+        {
+            lines.Add((line, execution.Completion.IsCompleted));
+        }
+        await execution.Completion;
+        return lines;
+    }
+
+    /// <summary>What a client that joins pieces shows: a newline only after lines the job ended.</summary>
+    private static string Joined(IEnumerable<LogLine> lines) => string.Concat(lines.Select(line => line.Text + (line.Ended ? "\n" : "")));
+
+    [Fact]
+    public async Task UnfinishedLine_ShowsLiveOnceItsStreamIsQuiet_AndWhatFollowsContinuesIt()
+    {
+        // Progress dots: each printed without a newline, then a pause.
+        var lines = await ReadAllAsync(Python(
+            "import time\nfor _ in range(3):\n    print('.', end='', flush=True)\n    time.sleep(0.8)\nprint(' done')"));
+
+        var stdout = lines.Where(l => l.Line.Stream == LogStream.Stdout).ToList();
+        Assert.Equal([".", ".", ".", " done"], stdout.Select(l => l.Line.Text));
+        Assert.Equal([false, false, false, true], stdout.Select(l => l.Line.Ended));
+        Assert.False(stdout[0].Done, "the first dot must show while the job runs");
+        Assert.Equal("... done\n", Joined(stdout.Select(l => l.Line)));
+    }
+
+    [Fact]
+    public async Task LongLine_IsCutBetweenCharacters_SoItsPiecesJoinBackToTheText()
+    {
+        // The 64 KiB cut falls after the first byte of the first '€' (3 bytes in UTF-8).
+        var text = new string('a', JobOutput.MaxLineBytes - 1) + new string('€', 10);
+        var lines = await ReadAllAsync(Python($"print('a' * {JobOutput.MaxLineBytes - 1} + '€' * 10)"));
+
+        var stdout = lines.Select(l => l.Line).Where(l => l.Stream == LogStream.Stdout).ToList();
+        Assert.True(stdout.Count >= 2, $"expected the line in pieces, got {stdout.Count}");
+        Assert.All(stdout, line => Assert.DoesNotContain('\uFFFD', line.Text));
+        Assert.Equal(text + "\n", Joined(stdout));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x61, 0x62 }, 2)]
+    [InlineData(new byte[] { 0x61, 0xE2 }, 1)]
+    [InlineData(new byte[] { 0x61, 0xE2, 0x82 }, 1)]
+    [InlineData(new byte[] { 0x61, 0xE2, 0x82, 0xAC }, 4)]
+    [InlineData(new byte[] { 0x61, 0xF0, 0x9F, 0x98 }, 1)]
+    [InlineData(new byte[] { 0xF0, 0x9F, 0x98, 0x80 }, 4)]
+    [InlineData(new byte[] { 0x61, 0xFF }, 2)]
+    [InlineData(new byte[] { 0x80, 0x80, 0x80, 0x80 }, 4)]
+    public void WholeCharacters_HoldsBackOnlyACharacterStillMissingBytes(byte[] bytes, int expected) =>
+        Assert.Equal(expected, JobOutput.WholeCharacters(bytes));
+}
