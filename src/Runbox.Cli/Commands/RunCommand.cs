@@ -122,9 +122,9 @@ internal static class RunCommand
             }
             catch (RunboxClientException e)
             {
-                // A submission the server refused is bad input; no answer, or a server error, is not.
+                // A submission the server refused is bad input; no answer, a server still busy, or a server error, is not.
                 await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-                return e.Unreachable || (int)e.Status >= 500 ? 1 : 2;
+                return e.Unreachable || e.Status == System.Net.HttpStatusCode.TooManyRequests || (int)e.Status >= 500 ? 1 : 2;
             }
             if (parse.GetValue(detach))
             {
