@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Unicode;
 using Runbox.Execution.Jobs;
 
 namespace Runbox.Execution.Engine;
@@ -128,8 +129,11 @@ internal sealed class JobOutput
 
     private void PublishLocked(LogStream stream, MemoryStream line, bool ended)
     {
-        var text = Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length);
+        var bytes = line.GetBuffer().AsSpan(0, (int)line.Length);
+        var text = Encoding.UTF8.GetString(bytes);
+        // Only where the text lost bytes: most lines are valid UTF-8, and a copy of each would double what waits unread.
+        var exact = Utf8.IsValid(bytes) ? null : bytes.ToArray();
         line.SetLength(0);
-        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, stream, text) { Ended = ended });
+        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, stream, text) { Ended = ended, Bytes = exact });
     }
 }
