@@ -10,24 +10,17 @@ namespace Runbox.Cli.Tests;
 /// Client commands against a server that answers 429 (its rate limit) or 503 with Retry-After: they wait as asked,
 /// saying so, and try again a few times before giving up in one line.
 /// </summary>
-public sealed class BusyServerTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHelper output) : IClassFixture<RateLimitedCliFixture>
 {
     private const string Waiting = "runbox: the server is busy (HTTP 429); trying again in 1 s";
-
-    // One request a second per key: a test that keeps sending requests with the CLI's key keeps its bucket empty.
-    private readonly CliFixture _server = new(["--Runbox:RateLimit:RequestsPerSecond=1", "--Runbox:RateLimit:Burst=1"]);
-
-    public Task InitializeAsync() => _server.InitializeAsync();
-
-    public Task DisposeAsync() => _server.DisposeAsync();
 
     [Fact]
     public async Task Run_WaitsAndSubmitsOnce_WhenTheServerAnswers429()
     {
         var script = await WriteScriptAsync("patient.py", "print('submitted')\n");
-        using var flood = new Flood(_server);
+        using var flood = new Flood(server);
 
-        var (code, stdout, stderr) = await _server.RunWatchingStderrAsync(
+        var (code, stdout, stderr) = await server.RunWatchingStderrAsync(
             line =>
             {
                 if (line.StartsWith(Waiting, StringComparison.Ordinal))
@@ -52,7 +45,7 @@ public sealed class BusyServerTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task ClientCommand_ExitsWith1InOneLine_WhenTheServerStaysBusy(string command)
     {
         var script = await WriteScriptAsync("refused.py", "print('never')\n");
-        using var flood = new Flood(_server);
+        using var flood = new Flood(server);
 
         var args = command.Split(' ').ToList();
         if (command == "run")
@@ -60,7 +53,7 @@ public sealed class BusyServerTests(ITestOutputHelper output) : IAsyncLifetime
             args.Add(script);
         }
 
-        var (code, stdout, stderr) = await _server.RunAsync(null, [.. args]);
+        var (code, stdout, stderr) = await server.RunAsync(null, [.. args]);
         flood.Stop();
         output.WriteLine(stderr);
 
@@ -102,7 +95,7 @@ public sealed class BusyServerTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<string> WriteScriptAsync(string name, string text)
     {
-        var path = Path.Combine(_server.DataDirectory, name);
+        var path = Path.Combine(server.DataDirectory, name);
         await File.WriteAllTextAsync(path, text);
         return path;
     }
@@ -110,7 +103,7 @@ public sealed class BusyServerTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>The jobs whose script is that file's (by its entrypoint), asked once the key's bucket has a token again.</summary>
     private async Task<List<JsonElement>> JobsOfAsync(string entrypoint)
     {
-        using var client = _server.AdminClient();
+        using var client = server.AdminClient();
         while (true)
         {
             using var response = await client.GetAsync("/api/v1/jobs?limit=200");

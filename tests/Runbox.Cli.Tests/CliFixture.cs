@@ -8,7 +8,7 @@ using Runbox.Server;
 namespace Runbox.Cli.Tests;
 
 /// <summary>A real server on 127.0.0.1 and a way to run the real CLI (the built runbox.dll) against it.</summary>
-public sealed class CliFixture : IAsyncLifetime
+public class CliFixture : IAsyncLifetime
 {
     private readonly string[] _settings;
 
@@ -20,7 +20,7 @@ public sealed class CliFixture : IAsyncLifetime
     }
 
     /// <param name="settings">More server settings, as <c>--Runbox:RateLimit:Burst=1</c>.</param>
-    internal CliFixture(string[] settings)
+    protected CliFixture(string[] settings)
     {
         _settings = settings;
     }

@@ -204,10 +204,11 @@ internal sealed partial class RunboxClient : IDisposable
     {
         for (var tries = 1; ; tries++)
         {
+            var message = request();
             HttpResponseMessage response;
             try
             {
-                response = await _http.SendAsync(request(), completion, ct);
+                response = await _http.SendAsync(message, completion, ct);
             }
             catch (HttpRequestException e)
             {
@@ -217,6 +218,7 @@ internal sealed partial class RunboxClient : IDisposable
             {
                 return response;
             }
+            using (message)
             using (response)
             {
                 if (tries == BusyAnswer.MaxTries)
