@@ -122,6 +122,26 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_RunsTheScriptUnderItsOwnName_AndJobsGetKeepsScriptAndName()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "report.py");
+        const string text = "import os\nprint(os.path.basename(__file__))\nraise ValueError('boom')\n";
+        await File.WriteAllTextAsync(script, text);
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", script, "--json");
+        output.WriteLine(stderr);
+        var ended = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        var (_, get, _) = await fixture.RunAsync(null, "jobs", "get", ended.GetProperty("id").GetString()!);
+        var job = System.Text.Json.JsonDocument.Parse(get).RootElement;
+
+        Assert.Equal(1, code);
+        Assert.Equal("report.py\n", ended.GetProperty("stdout").GetString());
+        Assert.Contains("report.py\", line 3, in <module>", ended.GetProperty("stderr").GetString());
+        Assert.Equal("report.py", job.GetProperty("entrypoint").GetString());
+        Assert.Equal(text, job.GetProperty("script").GetString());
+    }
+
+    [Fact]
     public async Task Run_ReadsTheScriptFromStdin_WhenFileIsDash()
     {
         var (code, stdout, _) = await fixture.RunAsync("echo from-bash\n", "run", "-", "--lang", "bash");

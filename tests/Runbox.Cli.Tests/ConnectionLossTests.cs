@@ -1,12 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace Runbox.Cli.Tests;
@@ -38,7 +33,7 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
     {
         var served = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var app = await StartAsync(api =>
+        var app = await StandInServer.StartAsync(api =>
         {
             api.MapPost("/api/v1/jobs", () => Results.Text(
                 """{"id":"JOB","owner":"k","status":"queued","language":"python","runtime":"default","limits":{}}""".Replace("JOB", JobId), "application/json"));
@@ -56,7 +51,7 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
                 }
             });
         });
-        var url = Address(app);
+        var url = StandInServer.Address(app);
 
         var run = RunboxProcess.RunAsync("print(1)\n", ["run", "-", "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
         await served.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -77,8 +72,8 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
     [Fact]
     public async Task ClientCommand_ExitsWith1InOneLine_WhenAnotherProgramAnswers()
     {
-        var app = await StartAsync(api => api.MapGet("/api/v1/jobs", () => Results.Text("<html>hello</html>", "text/html")));
-        var url = Address(app);
+        var app = await StandInServer.StartAsync(api => api.MapGet("/api/v1/jobs", () => Results.Text("<html>hello</html>", "text/html")));
+        var url = StandInServer.Address(app);
 
         var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
         await app.StopAsync();
@@ -96,19 +91,4 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    /// <summary>A stand-in server on 127.0.0.1 that answers only what <paramref name="map"/> maps.</summary>
-    private static async Task<WebApplication> StartAsync(Action<WebApplication> map)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        map(app);
-        await app.StartAsync();
-        return app;
-    }
-
-    private static string Address(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 }

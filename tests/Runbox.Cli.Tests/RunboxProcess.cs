@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace Runbox.Cli.Tests;
 
@@ -6,8 +7,38 @@ namespace Runbox.Cli.Tests;
 internal static class RunboxProcess
 {
     /// <param name="mergeStderr">Both streams into one pipe, as on a terminal: all of it comes back as Stdout.</param>
+    /// <param name="onStderrLine">Given each line of stderr as it comes (without its newline), for a test that acts on one.</param>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
-        string? stdin, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null, bool mergeStderr = false)
+        string? stdin, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null, bool mergeStderr = false,
+        Action<string>? onStderrLine = null)
+    {
+        using var process = Start(args, environment, mergeStderr);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = onStderrLine is null ? process.StandardError.ReadToEndAsync() : ReadLinesAsync(process.StandardError, onStderrLine);
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+        process.StandardInput.Close();
+        await WaitAsync(process, timeout);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>As <see cref="RunAsync"/> without stdin, with stdout as the exact bytes the CLI wrote.</summary>
+    public static async Task<(int ExitCode, byte[] Stdout, string Stderr)> RunForBytesAsync(
+        IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var process = Start(args, environment, mergeStderr: false);
+        using var stdout = new MemoryStream();
+        var copied = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Close();
+        await WaitAsync(process, timeout);
+        await copied;
+        return (process.ExitCode, stdout.ToArray(), await stderr);
+    }
+
+    private static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, bool mergeStderr)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "runbox.dll");
         var start = new ProcessStartInfo(mergeStderr ? "sh" : "dotnet")
@@ -31,14 +62,11 @@ internal static class RunboxProcess
         {
             start.Environment[name] = value;
         }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
+        return Process.Start(start)!;
+    }
+
+    private static async Task WaitAsync(Process process, TimeSpan timeout)
+    {
         try
         {
             await process.WaitForExitAsync().WaitAsync(timeout);
@@ -49,6 +77,16 @@ internal static class RunboxProcess
             process.Kill(entireProcessTree: true);
             throw;
         }
-        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static async Task<string> ReadLinesAsync(StreamReader reader, Action<string> onLine)
+    {
+        var all = new StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            all.Append(line).Append('\n');
+            onLine(line);
+        }
+        return all.ToString();
     }
 }

@@ -36,7 +36,7 @@ internal sealed class ClientOptions
         var key = parse.GetValue(Key) ?? Environment.GetEnvironmentVariable("RUNBOX_KEY");
         if (!string.IsNullOrEmpty(key))
         {
-            return new RunboxClient(address, key, null);
+            return new RunboxClient(address, key, null, Console.Error);
         }
         var data = parse.GetValue(Data);
         var folder = data ?? Environment.GetEnvironmentVariable("RUNBOX_DATA");
@@ -52,7 +52,7 @@ internal sealed class ClientOptions
         // Said only if the server asks for a key: where this command looked for one.
         var searched = $"no API key found: no --key, no $RUNBOX_KEY, nothing in {file}" +
             (data is not null ? " (from --data)" : folder is not null ? " (from $RUNBOX_DATA)" : " (--data or $RUNBOX_DATA name another folder)");
-        return new RunboxClient(address, string.IsNullOrEmpty(key) ? null : key, string.IsNullOrEmpty(key) ? searched : null);
+        return new RunboxClient(address, string.IsNullOrEmpty(key) ? null : key, string.IsNullOrEmpty(key) ? searched : null, Console.Error);
     }
 }
 

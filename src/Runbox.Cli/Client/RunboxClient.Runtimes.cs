@@ -13,18 +13,15 @@ internal sealed partial class RunboxClient
         SendAsync(HttpMethod.Get, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}", null, RunboxJsonContext.Default.RuntimeResponse, ct);
 
     public Task<RuntimeResponse> CreateRuntimeAsync(RuntimeCreateRequest request, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/runtimes", JsonContent.Create(request, RunboxJsonContext.Default.RuntimeCreateRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
+        SendAsync(HttpMethod.Post, "/api/v1/runtimes", () => JsonContent.Create(request, RunboxJsonContext.Default.RuntimeCreateRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
 
     public Task<RuntimeResponse> InstallRuntimePackagesAsync(string name, RuntimeInstallRequest request, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}/packages",
-            JsonContent.Create(request, RunboxJsonContext.Default.RuntimeInstallRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
+            () => JsonContent.Create(request, RunboxJsonContext.Default.RuntimeInstallRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
 
     public Task<RuntimeResponse> TestRuntimeAsync(string name, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}/test", null, RunboxJsonContext.Default.RuntimeResponse, ct);
 
-    public async Task DeleteRuntimeAsync(string name, bool force, CancellationToken ct)
-    {
-        using var response = await _http.DeleteAsync($"/api/v1/runtimes/{Uri.EscapeDataString(name)}{(force ? "?force=true" : "")}", ct);
-        await EnsureAsync(response, ct);
-    }
+    public Task DeleteRuntimeAsync(string name, bool force, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}{(force ? "?force=true" : "")}", ct);
 }

@@ -26,19 +26,24 @@ internal sealed partial class RunboxClient : IDisposable
 
     private readonly string? _noKey;
 
+    private readonly TextWriter _notices;
+
     /// <param name="noKey">Without a key: where it was looked for, added to the server's answer when it wants one.</param>
-    public RunboxClient(Uri server, string? key, string? noKey)
+    /// <param name="notices">Where to say that the server is busy and the call waits (stderr).</param>
+    public RunboxClient(Uri server, string? key, string? noKey, TextWriter notices)
     {
         _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
         _noKey = noKey;
+        _notices = notices;
         if (key is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
     }
 
+    /// <summary>Repeated when the server is busy: a 429 or 503 means it created no job.</summary>
     public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/jobs", JsonContent.Create(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct);
+        SendAsync(HttpMethod.Post, "/api/v1/jobs", () => JsonContent.Create(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
 
     public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
@@ -52,26 +57,19 @@ internal sealed partial class RunboxClient : IDisposable
     public Task<LogPageResponse> LogsAsync(string id, long afterSeq, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/logs?after_seq={afterSeq}&limit=1000", null, RunboxJsonContext.Default.LogPageResponse, ct);
 
+    /// <summary>Repeated when the server is busy: cancelling twice is cancelling once.</summary>
     public Task<JobResponse> CancelAsync(string id, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/cancel", null, RunboxJsonContext.Default.JobResponse, ct);
+        SendAsync(HttpMethod.Post, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/cancel", null, RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
 
-    public async Task DeleteAsync(string id, CancellationToken ct)
-    {
-        using var response = await _http.DeleteAsync($"/api/v1/jobs/{Uri.EscapeDataString(id)}", ct);
-        await EnsureAsync(response, ct);
-    }
+    public Task DeleteAsync(string id, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", ct);
 
     public Task<KeyCreatedResponse> CreateKeyAsync(string name, bool admin, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/keys", JsonContent.Create(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
+        SendAsync(HttpMethod.Post, "/api/v1/keys", () => JsonContent.Create(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
 
     public Task<KeyListResponse> ListKeysAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "/api/v1/keys", null, RunboxJsonContext.Default.KeyListResponse, ct);
 
-    public async Task RevokeKeyAsync(string id, CancellationToken ct)
-    {
-        using var response = await _http.DeleteAsync($"/api/v1/keys/{Uri.EscapeDataString(id)}", ct);
-        await EnsureAsync(response, ct);
-    }
+    public Task RevokeKeyAsync(string id, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api/v1/keys/{Uri.EscapeDataString(id)}", ct);
 
     public Task<ArtifactListResponse> ArtifactsAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts", null, RunboxJsonContext.Default.ArtifactListResponse, ct);
@@ -80,8 +78,7 @@ internal sealed partial class RunboxClient : IDisposable
     public async Task DownloadArtifactAsync(string id, string name, Stream target, CancellationToken ct)
     {
         var path = $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts/{string.Join('/', name.Split('/').Select(Uri.EscapeDataString))}";
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
         await EnsureAsync(response, ct);
         try
         {
@@ -106,16 +103,21 @@ internal sealed partial class RunboxClient : IDisposable
             {
                 await Task.Delay(500, ct);
             }
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/events");
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-            if (last > 0)
+            var after = last;
+            HttpRequestMessage Request()
             {
-                request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/events");
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                if (after > 0)
+                {
+                    request.Headers.Add("Last-Event-ID", after.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+                return request;
             }
             HttpResponseMessage answer;
             try
             {
-                answer = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+                answer = await SendAsync(Request, HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
             }
             catch (RunboxClientException) when (drops is > 0 and < 5)
             {
@@ -167,10 +169,13 @@ internal sealed partial class RunboxClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken ct)
+    /// <param name="content">Made anew for each try.</param>
+    /// <param name="repeatable">Tried again when the server is busy; by default so for every method but POST.</param>
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
+        CancellationToken ct, bool? repeatable = null)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = content };
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+        using var response = await SendAsync(() => new HttpRequestMessage(method, path) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
+            repeatable ?? method != HttpMethod.Post, ct);
         await EnsureAsync(response, ct);
         try
         {
@@ -183,19 +188,51 @@ internal sealed partial class RunboxClient : IDisposable
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken ct)
+    /// <summary>A call without an answer body (DELETE).</summary>
+    private async Task SendAsync(HttpMethod method, string path, CancellationToken ct)
     {
-        try
+        using var response = await SendAsync(() => new HttpRequestMessage(method, path), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
+        await EnsureAsync(response, ct);
+    }
+
+    /// <param name="request">Made anew for each try (a request message is sent once).</param>
+    /// <param name="repeatable">
+    /// When the server answers busy (<see cref="BusyAnswer"/>), waits as it asks, saying so on stderr, and tries again,
+    /// <see cref="BusyAnswer.MaxTries"/> times in all; still busy, a <see cref="RunboxClientException"/> that says so.
+    /// </param>
+    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> request, HttpCompletionOption completion, bool repeatable, CancellationToken ct)
+    {
+        for (var tries = 1; ; tries++)
         {
-            return await _http.SendAsync(request, completion, ct);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+            var message = request();
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(message, completion, ct);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+            }
+            if (!repeatable || BusyAnswer.WaitFor(response, DateTimeOffset.UtcNow) is not { } wait)
+            {
+                return response;
+            }
+            using (message)
+            using (response)
+            {
+                if (tries == BusyAnswer.MaxTries)
+                {
+                    await EnsureAsync(response, ct, stillBusyAfter: tries);
+                }
+                await _notices.WriteLineAsync($"runbox: the server is busy (HTTP {(int)response.StatusCode}); trying again in {BusyAnswer.Seconds(wait)}");
+            }
+            await Task.Delay(wait, ct);
         }
     }
 
-    private async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
+    /// <param name="stillBusyAfter">The server answered busy this many times in a row: the message says so first.</param>
+    private async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct, int? stillBusyAfter = null)
     {
         if (response.IsSuccessStatusCode)
         {
@@ -221,6 +258,10 @@ internal sealed partial class RunboxClient : IDisposable
         if (response.StatusCode == HttpStatusCode.Unauthorized && _noKey is not null)
         {
             message = $"{message} ({_noKey})";
+        }
+        if (stillBusyAfter is { } tries)
+        {
+            message = $"the server is still busy after {tries} tries (HTTP {(int)response.StatusCode}): {message}";
         }
         throw new RunboxClientException(response.StatusCode, message);
     }

@@ -15,9 +15,9 @@ internal static class LiveOutput
         {
             var stream = line.Stream == LogStream.Stdout ? stdout : stderr;
             // Each line with its newline at once (so lines of the two streams interleave whole on a terminal), and none
-            // where the job wrote none: text comes out as written. Bytes that are not UTF-8 arrive here as U+FFFD (lines
-            // are text); the result's stdout and stderr keep them exact.
-            stream.Write(Encoding.UTF8.GetBytes(line.Ended ? line.Text + "\n" : line.Text));
+            // where the job wrote none: the output comes out byte for byte as written, bytes that are not UTF-8 too.
+            var bytes = line.Bytes ?? Encoding.UTF8.GetBytes(line.Text);
+            stream.Write(line.Ended ? [.. bytes, (byte)'\n'] : bytes);
             stream.Flush();
         }
         return await execution.Completion;

@@ -43,10 +43,12 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync("runbox: --save waits for the job's end, --detach does not; use 'runbox jobs artifacts ID --save DIR' later instead.");
                 return 2;
             }
-            // The script goes as text, so that `runbox jobs get` and the UI show it and can run it again; the server
-            // names it main.py (or main.sh, main.js). A file that is not UTF-8 text (a Latin-1 script) goes as a file
-            // under its own name instead: as text it would be mangled, and only its exact bytes run as written.
+            // The script goes as text, so that `runbox jobs get` and the UI show it and can run it again, with its own
+            // file name as the entrypoint, so that __file__ and tracebacks say report.py (from stdin, or under a name
+            // the server would refuse, the server's main.py). A file that is not UTF-8 text (a Latin-1 script) goes as
+            // a file under its own name instead: as text it would be mangled, and only its exact bytes run as written.
             string? script = null;
+            string? entrypoint = null;
             Dictionary<string, byte[]>? files = null;
             if (path == "-")
             {
@@ -64,6 +66,7 @@ internal static class RunCommand
                 {
                     // As File.ReadAllText reads it: UTF-8, without its byte order mark.
                     script = StrictUtf8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
+                    entrypoint = JobSubmissionValidator.FileNameProblem(Path.GetFileName(path)) is null ? Path.GetFileName(path) : null;
                 }
                 catch (DecoderFallbackException)
                 {
@@ -101,7 +104,7 @@ internal static class RunCommand
                 {
                     Script = script,
                     Files = files,
-                    Entrypoint = files?.Keys.Single(),
+                    Entrypoint = files?.Keys.Single() ?? entrypoint,
                     Language = language,
                     Args = [.. parse.GetValue(scriptOptions.Args) ?? []],
                     Stdin = stdin,
@@ -119,9 +122,9 @@ internal static class RunCommand
             }
             catch (RunboxClientException e)
             {
-                // A submission the server refused is bad input; no answer, or a server error, is not.
+                // A submission the server refused is bad input; no answer, a server still busy, or a server error, is not.
                 await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-                return e.Unreachable || (int)e.Status >= 500 ? 1 : 2;
+                return e.Unreachable || e.Status == System.Net.HttpStatusCode.TooManyRequests || (int)e.Status >= 500 ? 1 : 2;
             }
             if (parse.GetValue(detach))
             {

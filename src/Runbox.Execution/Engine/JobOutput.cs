@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Unicode;
 using Runbox.Execution.Jobs;
 
 namespace Runbox.Execution.Engine;
@@ -170,11 +171,14 @@ internal sealed class JobOutput
         }
         var line = state.Line;
         var buffer = line.GetBuffer();
-        var text = Encoding.UTF8.GetString(buffer, 0, count);
+        var bytes = buffer.AsSpan(0, count);
+        var text = Encoding.UTF8.GetString(bytes);
+        // Only where the text lost bytes: most lines are valid UTF-8, and a copy of each would double what waits unread.
+        var exact = Utf8.IsValid(bytes) ? null : bytes.ToArray();
         var rest = (int)line.Length - count;
         Buffer.BlockCopy(buffer, count, buffer, 0, rest);
         line.SetLength(rest);
-        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, state.Kind, text) { Ended = ended });
+        _execution.Publish(new LogLine(++_seq, DateTimeOffset.UtcNow, state.Kind, text) { Ended = ended, Bytes = exact });
     }
 
     private sealed class StreamBuffer(JobOutput output, LogStream kind)

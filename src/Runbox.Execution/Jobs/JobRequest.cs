@@ -1,8 +1,8 @@
 namespace Runbox.Execution.Jobs;
 
 /// <summary>
-/// One script to run: either <see cref="Script"/> (written to the language's default entry point) or a set of
-/// <see cref="Files"/> with an <see cref="Entrypoint"/> among them.
+/// One script to run: either <see cref="Script"/> (written to <see cref="Entrypoint"/>, else to the language's default
+/// entry point) or a set of <see cref="Files"/> with an <see cref="Entrypoint"/> among them.
 /// </summary>
 public sealed record JobRequest
 {
@@ -16,7 +16,10 @@ public sealed record JobRequest
     /// <summary>Relative path → content, written into the working directory before start.</summary>
     public IReadOnlyDictionary<string, byte[]>? Files { get; init; }
 
-    /// <summary>Which of <see cref="Files"/> to run; defaults to main.py / main.sh / main.js.</summary>
+    /// <summary>
+    /// Which of <see cref="Files"/> to run, or the name <see cref="Script"/> is written to and runs as (its
+    /// <c>__file__</c>, <c>sys.argv[0]</c> and traceback name); defaults to main.py / main.sh / main.js.
+    /// </summary>
     public string? Entrypoint { get; init; }
 
     /// <summary>The Python runtime (interpreter + preloads) that runs the job. Bash and Node.js jobs ignore it.</summary>

@@ -8,6 +8,10 @@ public sealed record JobSubmission
     /// <summary>Relative path → content, base64 encoded.</summary>
     public Dictionary<string, byte[]>? Files { get; init; }
 
+    /// <summary>
+    /// With files, which one to run; with a script, the file name it is written to (a plain name such as
+    /// <c>report.py</c>, for <c>__file__</c> and tracebacks). Default main.py / main.sh / main.js.
+    /// </summary>
     public string? Entrypoint { get; init; }
 
     public string? Language { get; init; }

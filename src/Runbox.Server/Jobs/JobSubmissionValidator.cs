@@ -73,9 +73,11 @@ public static partial class JobSubmissionValidator
             {
                 Add("entrypoint", "must name one of the files.");
             }
-            else if (!hasFiles)
+            else if (hasScript && entrypoint.Contains('/'))
             {
-                Add("entrypoint", "is only allowed with files.");
+                // With a script it names the one file the script is written to (what __file__ and tracebacks say): a
+                // plain name in the working folder, run there as `python report.py` would be.
+                Add("entrypoint", "with script, must be a file name without '/' (as report.py).");
             }
         }
         else if (hasFiles && !body.Files!.ContainsKey(language.DefaultEntrypoint()))

@@ -43,6 +43,19 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_WritesTheLiveOutputByteForByte_WhenItIsNotUtf8()
+    {
+        // A character that an overlong line's 64 KiB pieces cut in two comes out whole too.
+        var script = Script("bytes.py", "import sys\nsys.stdout.buffer.write(b'\\xff\\xfe\\n')\nsys.stdout.buffer.write(b'x' * 65535 + 'é'.encode() + b'\\n')\n");
+        var (code, stdout, stderr) = await RunboxProcess.RunForBytesAsync(["exec", script], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        Assert.Equal([0xff, 0xfe, (byte)'\n', .. Enumerable.Repeat((byte)'x', 65535), 0xc3, 0xa9, (byte)'\n'], stdout);
+    }
+
+    [Fact]
     public async Task Exec_PassesWordsStartingWithAt_AsTheyAre()
     {
         var script = Script("args.py", "import sys\nprint(sys.argv[1:])");

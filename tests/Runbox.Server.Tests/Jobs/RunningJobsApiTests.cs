@@ -131,6 +131,27 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal("from helper\n", files.Stdout);
     }
 
+    [Theory]
+    [InlineData("report.py", false)]
+    [InlineData("report.py", true)]
+    [InlineData(null, false)]
+    [InlineData(null, true)]
+    public async Task Submit_RunsTheScriptUnderItsEntrypoint_OnTheFastPathAndFresh(string? entrypoint, bool fresh)
+    {
+        const string script = "import os, sys\nprint(os.path.basename(__file__), os.path.basename(sys.argv[0]))\nraise ValueError('boom')\n";
+        var name = entrypoint ?? "main.py";
+
+        var ended = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = script, Entrypoint = entrypoint, Fresh = fresh }, wait: true);
+        var job = await _server.Admin.GetJobAsync(ended.Id);
+
+        Assert.Equal($"{name} {name}\n", job.Stdout);
+        Assert.Contains($"{name}\", line 3, in <module>", job.Stderr);
+        Assert.EndsWith("ValueError: boom\n", job.Stderr);
+        // Kept with the job, so that it can be shown and run again under the same name.
+        Assert.Equal(entrypoint, job.Entrypoint);
+        Assert.Equal(script, job.Script);
+    }
+
     [Fact]
     public async Task Submit_EndsTimedOut_WhenTheScriptOutlivesItsTimeout()
     {

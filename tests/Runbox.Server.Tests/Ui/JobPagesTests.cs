@@ -342,7 +342,8 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         };
         var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
         {
-            Script = "import os, sys\nprint(os.environ.get('GREETING'), sys.argv[1:], sys.stdin.read())",
+            Script = "import os, sys\nprint(os.environ.get('GREETING'), sys.argv[1:], sys.stdin.read(), os.path.basename(__file__))",
+            Entrypoint = "report.py",
             Args = ["a", "b"],
             Stdin = "from stdin",
             Env = new() { ["GREETING"] = "hi" },
@@ -357,6 +358,7 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(curl).ToHaveValueAsync(new Regex(Regex.Escape(
             @"""limits"":{""timeout_seconds"":30,""cpu_seconds"":20,""memory_mb"":300,""processes"":40,""output_bytes"":500000,""file_size_mb"":8,""disk_mb"":64}")));
         await Expect(curl).ToHaveValueAsync(new Regex(Regex.Escape(@"""max_attempts"":2")));
+        await Expect(curl).ToHaveValueAsync(new Regex(Regex.Escape(@"""entrypoint"":""report.py""")));
         await Expect(page.Locator("#curl-env-note")).ToContainTextAsync("Environment variables (env)");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Re-run" }).ClickAsync();
@@ -372,6 +374,7 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(page.GetByLabel("Attempts")).ToHaveValueAsync("2");
         await Expect(page.GetByLabel("Arguments")).ToHaveValueAsync("a\nb");
         await Expect(page.GetByLabel("Standard input")).ToHaveValueAsync("from stdin");
+        await Expect(page.GetByLabel("File name")).ToHaveValueAsync("report.py");
 
         // The environment is added again by hand, as the note says.
         await page.GetByLabel("Environment").FillAsync("GREETING=hi");
@@ -379,10 +382,11 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await Expect(page).ToHaveURLAsync(JobUrl());
         var again = page.Url[(page.Url.LastIndexOf('/') + 1)..];
         Assert.NotEqual(job.Id, again);
-        await Expect(page.Locator("#output")).ToContainTextAsync("hi ['a', 'b'] from stdin");
+        await Expect(page.Locator("#output")).ToContainTextAsync("hi ['a', 'b'] from stdin report.py");
         var rerun = await fixture.Server.Admin.GetJobAsync(again);
         Assert.Equal(limits, rerun.Limits);
         Assert.Equal(2, rerun.MaxAttempts);
+        Assert.Equal("report.py", rerun.Entrypoint);
         ui.AssertNoBrowserErrors();
     }
 

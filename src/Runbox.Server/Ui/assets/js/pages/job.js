@@ -157,6 +157,7 @@ export function render(main, [id]) {
     if (full.network) body.network = true;
     if (full.max_attempts > 1) body.max_attempts = full.max_attempts;
     if (full.callback_url) body.callback_url = full.callback_url;
+    if (full.entrypoint) body.entrypoint = full.entrypoint;
     // The key itself is never put on the clipboard: the command reads it from $RUNBOX_KEY.
     const json = JSON.stringify(body).replaceAll("'", "'\\''");
     const command = `curl -s -H "Authorization: Bearer $RUNBOX_KEY" -H 'Content-Type: application/json' ${location.origin}/api/v1/jobs -d '${json}'`;

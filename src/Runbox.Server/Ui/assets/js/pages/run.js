@@ -41,6 +41,7 @@ export function render(main, [rerunId]) {
   const env = h("textarea", { id: "env", rows: 3 }, draft.env ?? "");
   const network = h("input", { id: "network", type: "checkbox", checked: Boolean(draft.network) });
   const attempts = h("input", { id: "attempts", type: "number", min: "1", step: "1", inputmode: "numeric", placeholder: "1", value: draft.attempts ?? "" });
+  const entrypoint = h("input", { id: "entrypoint", placeholder: "main.py, main.sh or main.js", value: draft.entrypoint ?? "", autocomplete: "off", spellcheck: "false" });
   const callback = h("input", { id: "callback", type: "url", placeholder: "https://… (POSTed the job when it ends)", value: draft.callback ?? "", autocomplete: "off" });
   const rerunNote = h("div", { class: "panel note-panel", id: "rerun-note", role: "status", hidden: true });
   const runButton = h("button", { type: "submit", class: "primary", id: "run" }, "Run");
@@ -61,7 +62,8 @@ export function render(main, [rerunId]) {
       field("Environment", env, "NAME=value, one per line")),
     h("div", { class: "panel" },
       h("h2", {}, "Options"),
-      h("div", { class: "grid" }, field("Attempts", attempts, "runs allowed if its worker dies"), field("Callback URL", callback)),
+      h("div", { class: "grid" }, field("Attempts", attempts, "runs allowed if its worker dies"), field("Callback URL", callback),
+        field("File name", entrypoint, "the script's name in tracebacks and __file__")),
       h("div", { class: "row" }, network, h("label", { for: "network", class: "inline" }, "Network access (only where the server allows it)"))),
     h("div", { class: "row" }, runButton, h("span", { class: "muted" }, "or press ", h("kbd", {}, "Ctrl"), " + ", h("kbd", {}, "Enter"), " in the editor")));
   main.append(form);
@@ -104,7 +106,7 @@ export function render(main, [rerunId]) {
       language: language.value, runtime: runtime.value, script: editor.value,
       ...Object.fromEntries(LIMITS.map(([key]) => [key, limits[key].value])),
       stdin: stdin.value, args: args.value, env: env.value,
-      network: network.checked, attempts: attempts.value, callback: callback.value,
+      network: network.checked, attempts: attempts.value, callback: callback.value, entrypoint: entrypoint.value,
     };
   }
 
@@ -138,6 +140,7 @@ export function render(main, [rerunId]) {
     network.checked = Boolean(job.network);
     attempts.value = job.max_attempts > 1 ? job.max_attempts : "";
     callback.value = job.callback_url ?? "";
+    entrypoint.value = job.entrypoint ?? "";
     rerunOf = id;
     saveDraft();
     showRerunNote(id);
@@ -175,6 +178,7 @@ export function render(main, [rerunId]) {
     if (s.network) body.network = true;
     if (s.attempts) body.max_attempts = Number(s.attempts);
     if (s.callback.trim()) body.callback_url = s.callback.trim();
+    if (s.entrypoint.trim()) body.entrypoint = s.entrypoint.trim();
     runButton.disabled = true;
     runButton.textContent = "Submitting…";
     try {

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Xunit.Abstractions;
+
+namespace Runbox.Cli.Tests;
+
+/// <summary>
+/// Client commands against a server that answers 429 (its rate limit) or 503 with Retry-After: they wait as asked,
+/// saying so, and try again a few times before giving up in one line.
+/// </summary>
+public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHelper output) : IClassFixture<RateLimitedCliFixture>
+{
+    private const string Waiting = "runbox: the server is busy (HTTP 429); trying again in 1 s";
+
+    [Fact]
+    public async Task Run_WaitsAndSubmitsOnce_WhenTheServerAnswers429()
+    {
+        var script = await WriteScriptAsync("patient.py", "print('submitted')\n");
+        using var flood = new Flood(server);
+
+        var (code, stdout, stderr) = await server.RunWatchingStderrAsync(
+            line =>
+            {
+                if (line.StartsWith(Waiting, StringComparison.Ordinal))
+                {
+                    flood.Stop();
+                }
+            },
+            "run", script);
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.Equal("submitted\n", stdout);
+        // The submit waited at least once; the live stream may have had to wait as well (one request a second).
+        Assert.NotEmpty(stderr);
+        Assert.All(stderr.TrimEnd('\n').Split('\n'), line => Assert.Equal(Waiting, line));
+        Assert.Single(await JobsOfAsync("patient.py"));
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("jobs list")]
+    public async Task ClientCommand_ExitsWith1InOneLine_WhenTheServerStaysBusy(string command)
+    {
+        var script = await WriteScriptAsync("refused.py", "print('never')\n");
+        using var flood = new Flood(server);
+
+        var args = command.Split(' ').ToList();
+        if (command == "run")
+        {
+            args.Add(script);
+        }
+
+        var (code, stdout, stderr) = await server.RunAsync(null, [.. args]);
+        flood.Stop();
+        output.WriteLine(stderr);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        var lines = stderr.TrimEnd('\n').Split('\n');
+        Assert.Equal([Waiting, Waiting, Waiting], lines[..^1]);
+        Assert.StartsWith("runbox: the server is still busy after 4 tries (HTTP 429): This key sent more requests than its rate limit allows", lines[^1]);
+        // A 429 on submit means no job was created, and trying again created none either.
+        Assert.Empty(await JobsOfAsync("refused.py"));
+    }
+
+    [Fact]
+    public async Task JobsGet_WaitsUntilTheDateInRetryAfter_When503SaysSo()
+    {
+        var answers = 0;
+        var app = await StandInServer.StartAsync(api => api.MapGet("/api/v1/jobs/{id}", (HttpContext context) =>
+        {
+            if (Interlocked.Increment(ref answers) == 1)
+            {
+                // A date a second or two ahead (HTTP dates have whole seconds), as a proxy in front of a restarting server says.
+                context.Response.Headers.RetryAfter = DateTimeOffset.UtcNow.AddSeconds(2).ToString("r");
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+            return Results.Text("""{"id":"J","owner":"k","status":"queued","language":"python","runtime":"default","limits":{}}""", "application/json");
+        }));
+        var url = StandInServer.Address(app);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "get", "J", "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
+        await app.StopAsync();
+        await app.DisposeAsync();
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.Contains("\"status\": \"queued\"", stdout);
+        Assert.Equal(2, answers);
+        Assert.Matches(@"^runbox: the server is busy \(HTTP 503\); trying again in \d(\.\d)? s\n$", stderr);
+    }
+
+    private async Task<string> WriteScriptAsync(string name, string text)
+    {
+        var path = Path.Combine(server.DataDirectory, name);
+        await File.WriteAllTextAsync(path, text);
+        return path;
+    }
+
+    /// <summary>The jobs whose script is that file's (by its entrypoint), asked once the key's bucket has a token again.</summary>
+    private async Task<List<JsonElement>> JobsOfAsync(string entrypoint)
+    {
+        using var client = server.AdminClient();
+        while (true)
+        {
+            using var response = await client.GetAsync("/api/v1/jobs?limit=200");
+            if (response.StatusCode != HttpStatusCode.TooManyRequests)
+            {
+                var page = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+                return [.. page.GetProperty("jobs").EnumerateArray().Where(j => j.GetProperty("entrypoint").GetString() == entrypoint).Select(j => j.Clone())];
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Requests with the admin key, back to back from a few loops, until stopped: the key's bucket stays empty.</summary>
+    private sealed class Flood : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly HttpClient _client;
+        private readonly Task[] _loops;
+
+        public Flood(CliFixture server)
+        {
+            _client = server.AdminClient();
+            _loops = [.. Enumerable.Range(0, 4).Select(_ => Task.Run(LoopAsync))];
+        }
+
+        public void Stop() => _stop.Cancel();
+
+        public void Dispose()
+        {
+            Stop();
+            try
+            {
+                Task.WaitAll(_loops);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OperationCanceledException))
+            {
+            }
+            _client.Dispose();
+            _stop.Dispose();
+        }
+
+        private async Task LoopAsync()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                using var response = await _client.GetAsync("/api/v1/runtimes", _stop.Token);
+            }
+        }
+    }
+}
