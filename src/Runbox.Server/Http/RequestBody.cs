@@ -95,7 +95,7 @@ public static class RequestBody
                 return new(null, Problems.BadRequest(field, $"unknown field; expected one of {string.Join(", ", known)}."));
             }
             // A value of the wrong kind ("env": []) is named in JSON's words, not by the .NET type it would have become.
-            if (WrongKind.At(buffer.WrittenMemory, options.MaxJsonDepth, info, e.Path) is { } expected)
+            if (WrongKind.At(buffer.WrittenMemory, info, e.Path) is { } expected)
             {
                 return new(null, Problems.BadRequest(field, $"must be {expected}."));
             }

@@ -56,6 +56,24 @@ public sealed class MalformedBodyTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task BulkCancel_RefusesANullId_InsteadOfA500()
+    {
+        var (status, problem) = await PostJsonAsync("/api/v1/jobs/cancel", """{"ids": ["a", null]}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("must be a job id (a string).", Error(problem, "ids[1]"));
+    }
+
+    [Fact]
+    public async Task WrongKind_NestedTooDeep_IsNamedInJsonWords_NotByItsDotNetType()
+    {
+        var (status, problem) = await PostJsonAsync("/api/v1/jobs", $$"""{"script": "print(1)", "env": {{new string('[', 200)}}{{new string(']', 200)}}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("must be an object.", Error(problem, "env"));
+    }
+
+    [Fact]
     public async Task Names_EndingInANewline_AreRefused()
     {
         var env = await PostJsonAsync("/api/v1/jobs", """{"script": "print(1)", "env": {"A\n": "x"}}""");
