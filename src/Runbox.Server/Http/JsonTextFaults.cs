@@ -40,7 +40,7 @@ public static class JsonTextFaults
                     case JsonTokenType.PropertyName:
                         if (!TryRead(ref reader, out var name))
                         {
-                            return (Path(frames), "holds a member name that is not valid UTF-8 or has a lone surrogate.");
+                            return (Path(frames), "holds a member name that is invalid text: not UTF-8, or a lone surrogate.");
                         }
                         var frame = frames[^1];
                         frames[^1] = (frame.Names, name, -1);
@@ -53,7 +53,7 @@ public static class JsonTextFaults
                         Step(frames);
                         if (!TryRead(ref reader, out _))
                         {
-                            return (Path(frames), "is not valid UTF-8 or holds a lone surrogate.");
+                            return (Path(frames), "is invalid text: not UTF-8, or a lone surrogate.");
                         }
                         continue;
                     default:

@@ -49,7 +49,7 @@ public sealed class RpcMalformedBodyTests(ITestOutputHelper output) : IAsyncLife
         // The escape is sent as six ASCII characters: a raw lone surrogate cannot even be encoded as UTF-8.
         var (status, body) = await PostAsync(Bytes("""{"jsonrpc":"2.0","id":"\ud800","method":"health"}"""u8.ToArray()));
 
-        AssertParseError(status, body, "id: is not valid UTF-8 or holds a lone surrogate.");
+        AssertParseError(status, body, "id: is invalid text: not UTF-8, or a lone surrogate.");
     }
 
     [Fact]
@@ -61,8 +61,8 @@ public sealed class RpcMalformedBodyTests(ITestOutputHelper output) : IAsyncLife
         var (utf8Status, utf8Body) = await PostAsync(utf8);
         var (surrogateStatus, surrogateBody) = await PostAsync(surrogate);
 
-        AssertParseError(utf8Status, utf8Body, "params.session_id: is not valid UTF-8 or holds a lone surrogate.");
-        AssertParseError(surrogateStatus, surrogateBody, "[1].params.script: is not valid UTF-8 or holds a lone surrogate.");
+        AssertParseError(utf8Status, utf8Body, "params.session_id: is invalid text: not UTF-8, or a lone surrogate.");
+        AssertParseError(surrogateStatus, surrogateBody, "[1].params.script: is invalid text: not UTF-8, or a lone surrogate.");
     }
 
     [Fact]
