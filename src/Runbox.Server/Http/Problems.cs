@@ -11,6 +11,13 @@ public static class Problems
         detail: $"{field}: {rule}",
         extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [rule] } });
 
+    /// <summary>415 for a body sent in a form the server does not read (compressed, or not UTF-8), naming the header.</summary>
+    public static ProblemHttpResult UnsupportedMediaType(string header, string rule) => TypedResults.Problem(
+        statusCode: StatusCodes.Status415UnsupportedMediaType,
+        title: "Unsupported Media Type",
+        detail: $"{header}: {rule}",
+        extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [header] = [rule] } });
+
     public static ValidationProblem Validation(Dictionary<string, string[]> errors) => TypedResults.ValidationProblem(
         errors,
         title: "Invalid request",

@@ -25,6 +25,10 @@ public static class RequestBody
     public static async Task<Read<T>> ReadJsonAsync<T>(HttpContext http, JsonTypeInfo<T> typeInfo, bool ignoreUnknownFields = false)
         where T : class
     {
+        if (BodyEncoding.Unsupported(http.Request) is { } unsupported)
+        {
+            return new(null, Problems.UnsupportedMediaType(unsupported.Header, unsupported.Rule));
+        }
         var options = http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value;
         var max = options.MaxRequestBodyBytes;
         if (http.Request.ContentLength is { } declared && declared > max)
@@ -70,6 +74,10 @@ public static class RequestBody
             created.MakeReadOnly();
             return created;
         });
+        if (JsonTextFaults.Find(buffer.WrittenSpan, options.MaxJsonDepth) is { } fault)
+        {
+            return new(null, Problems.BadRequest(fault.Path, fault.Rule));
+        }
         var info = (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T));
         try
         {
@@ -87,7 +95,7 @@ public static class RequestBody
                 return new(null, Problems.BadRequest(field, $"unknown field; expected one of {string.Join(", ", known)}."));
             }
             // A value of the wrong kind ("env": []) is named in JSON's words, not by the .NET type it would have become.
-            if (WrongKind.At(buffer.WrittenMemory, options.MaxJsonDepth, info, e.Path) is { } expected)
+            if (WrongKind.At(buffer.WrittenMemory, info, e.Path) is { } expected)
             {
                 return new(null, Problems.BadRequest(field, $"must be {expected}."));
             }

@@ -14,7 +14,7 @@ internal static class WrongKind
     /// body is not well-formed JSON or the value there is of the right kind (too large a number, say), whose error the
     /// serializer's message says better.
     /// </summary>
-    public static string? At(ReadOnlyMemory<byte> body, int maxDepth, JsonTypeInfo root, string? path)
+    public static string? At(ReadOnlyMemory<byte> body, JsonTypeInfo root, string? path)
     {
         if (UnknownField.Segments(path) is not { } segments || UnknownField.TypeAt(root, segments) is not { } type
             || Expected(type) is not { } expected)
@@ -24,7 +24,10 @@ internal static class WrongKind
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = maxDepth });
+            // Not the request's depth cap: the serializer stops at the first wrong kind, and a body too deep only further
+            // on ("env": [[[...]]]) must still be named by kind, not by the .NET type it would have become. Parsing a
+            // document is not recursive, and the body's size is already capped.
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = int.MaxValue });
         }
         catch (JsonException)
         {

@@ -40,6 +40,10 @@ public static class BulkCancel
         {
             return Problems.BadRequest("ids", $"at most {MaxIds} ids at once.");
         }
+        if (request.Ids?.IndexOf(null!) is >= 0 and var at)
+        {
+            return Problems.BadRequest($"ids[{at}]", "must be a job id (a string).");
+        }
         var caller = Caller.From(user);
         var ct = http.RequestAborted;
         var ids = all ? await ActiveJobIdsAsync(jobs, caller, ct) : request.Ids!.Distinct(StringComparer.Ordinal).ToList();

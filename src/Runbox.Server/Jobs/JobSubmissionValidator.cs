@@ -55,11 +55,16 @@ public static partial class JobSubmissionValidator
             {
                 Add("files", $"at most {max.Files} files are allowed (got {files.Count}).");
             }
-            foreach (var name in files.Keys)
+            foreach (var (name, content) in files)
             {
                 if (FileNameProblem(name) is { } problem)
                 {
                     Add($"files[{Clip(name)}]", problem);
+                }
+                else if (content is null)
+                {
+                    // null reads as no bytes: the job would run an empty file and succeed.
+                    Add($"files[{Clip(name)}]", "must be the file's content as base64 text (\"\" for an empty file).");
                 }
             }
         }
@@ -221,7 +226,8 @@ public static partial class JobSubmissionValidator
         {
             return;
         }
-        if (!(v > 0) || double.IsInfinity(v))
+        // 1e400 reads as infinity: it is above the maximum, not below 0.
+        if (!(v > 0))
         {
             add(field, "must be greater than 0.");
         }
@@ -233,9 +239,10 @@ public static partial class JobSubmissionValidator
 
     private static string Clip(string text) => text.Length <= 64 ? text.Replace('\0', '?') : text[..64].Replace('\0', '?') + "...";
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    // \z, not $: $ also matches before a final newline, which would let "default\n" through.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,63}\z")]
     private static partial Regex RuntimeName();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
     private static partial Regex EnvName();
 }

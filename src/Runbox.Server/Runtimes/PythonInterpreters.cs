@@ -132,6 +132,7 @@ public static partial class PythonInterpreters
     [GeneratedRegex(@"^python3(\.\d+)?$")]
     private static partial Regex PythonName();
 
-    [GeneratedRegex(@"^3(\.\d{1,2}){1,2}$")]
+    // \z: "3.12\n" is not a version.
+    [GeneratedRegex(@"^3(\.\d{1,2}){1,2}\z")]
     private static partial Regex VersionPattern();
 }

@@ -94,7 +94,7 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
     /// <summary>The test means nothing unless the server really sent pieces.</summary>
     private async Task AssertPiecesSentAsync(string id)
     {
-        var logs = await fixture.Server.Admin.GetFromJsonAsync<LogPageResponse>($"/api/v1/jobs/{id}/logs?limit=100", Http.RunboxJson.Options);
+        var logs = await fixture.Server.Admin.GetFromJsonAsync<LogPageResponse>($"/api/v1/jobs/{id}/logs?limit=100", Runbox.Server.Http.RunboxJson.Options);
         Assert.Equal(
             ["stdout False", "stderr True", "stdout True", "stderr False", "stderr True", "stdout False"],
             logs!.Lines.Select(l => $"{l.Stream} {l.Ended != false}"));
