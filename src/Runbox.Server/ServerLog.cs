@@ -6,6 +6,12 @@ internal static partial class ServerLog
     [LoggerMessage(1000, LogLevel.Information, "Created the admin API key and saved it to {Path}")]
     public static partial void AdminKeyCreated(ILogger logger, string path);
 
+    [LoggerMessage(1003, LogLevel.Warning, "{Method} {Path} answered 503: the store is unreachable ({Reason})")]
+    public static partial void StoreUnavailable(ILogger logger, string method, string path, string reason);
+
+    [LoggerMessage(1300, LogLevel.Error, "JSON-RPC {Method} failed (trace id {TraceId})")]
+    public static partial void RpcFault(ILogger logger, string method, string traceId, Exception exception);
+
     [LoggerMessage(1001, LogLevel.Information, "Store ready at {Path}")]
     public static partial void StoreReady(ILogger logger, string path);
 

@@ -105,6 +105,10 @@ public static class JobsApi
         {
             return Problems.BadRequest(runtime is { Length: > 100 } ? "runtime" : "q", "is too long.");
         }
+        if (owner is not null && owner.Any(char.IsControl))
+        {
+            return Problems.BadRequest("owner", "must be a key id (key_...).");
+        }
         if (owner is not null && !caller.IsAdmin && owner != caller.KeyId)
         {
             return Problems.BadRequest("owner", "only an admin key may list another key's jobs.");

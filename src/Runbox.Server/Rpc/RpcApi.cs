@@ -120,7 +120,10 @@ public static class RpcApi
             {
                 using (document)
                 {
-                    answer = await RpcDispatcher.DispatchAsync(document.RootElement, methods, caller, http.RequestAborted);
+                    var context = new RpcCallContext(
+                        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RpcDispatcher)),
+                        System.Diagnostics.Activity.Current?.Id ?? http.TraceIdentifier);
+                    answer = await RpcDispatcher.DispatchAsync(document.RootElement, methods, caller, context, http.RequestAborted);
                 }
             }
         }

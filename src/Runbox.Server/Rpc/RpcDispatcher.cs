@@ -13,11 +13,11 @@ public static class RpcDispatcher
     public const int MaxBatch = 100;
 
     /// <summary>The response body, or null when there is nothing to answer.</summary>
-    public static async Task<byte[]?> DispatchAsync(JsonElement root, RpcMethods methods, Caller caller, CancellationToken cancellationToken)
+    public static async Task<byte[]?> DispatchAsync(JsonElement root, RpcMethods methods, Caller caller, RpcCallContext context, CancellationToken cancellationToken)
     {
         if (root.ValueKind != JsonValueKind.Array)
         {
-            var single = await CallAsync(root, methods, caller, cancellationToken);
+            var single = await CallAsync(root, methods, caller, context, cancellationToken);
             return single?.ToArray();
         }
         if (root.GetArrayLength() == 0)
@@ -31,7 +31,7 @@ public static class RpcDispatcher
         var answers = new List<RpcResponse.Raw>();
         foreach (var call in root.EnumerateArray())
         {
-            if (await CallAsync(call, methods, caller, cancellationToken) is { } answer)
+            if (await CallAsync(call, methods, caller, context, cancellationToken) is { } answer)
             {
                 answers.Add(answer);
             }
@@ -39,7 +39,7 @@ public static class RpcDispatcher
         return answers.Count == 0 ? null : RpcResponse.Batch(answers);
     }
 
-    private static async Task<RpcResponse.Raw?> CallAsync(JsonElement call, RpcMethods methods, Caller caller, CancellationToken cancellationToken)
+    private static async Task<RpcResponse.Raw?> CallAsync(JsonElement call, RpcMethods methods, Caller caller, RpcCallContext context, CancellationToken cancellationToken)
     {
         if (call.ValueKind != JsonValueKind.Object)
         {
@@ -77,9 +77,23 @@ public static class RpcDispatcher
         {
             return hasId ? RpcResponse.ErrorRaw(id, e) : null;
         }
+        catch (System.Data.Common.DbException e) when (e.SqlState == Http.BadRequestExceptionHandler.NulInText)
+        {
+            return hasId ? RpcResponse.ErrorRaw(id, RpcException.Params(Http.BadRequestExceptionHandler.NulInTextDetail)) : null;
+        }
+        catch (Exception e) when (Http.StoreUnavailable.Is(e))
+        {
+            ServerLog.StoreUnavailable(context.Logger, "JSON-RPC", method.GetString()!, e.Message);
+            return hasId ? RpcResponse.ErrorRaw(id, new RpcException(RpcException.Unavailable, "Unavailable", Http.StoreUnavailable.Detail)) : null;
+        }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return hasId ? RpcResponse.ErrorRaw(id, new RpcException(RpcException.InternalError, "Internal error", e.Message)) : null;
+            // A fault of the server, not of the call: its message may name internals (paths, SQL), so it goes to the
+            // log, and the caller gets the trace id to find it by, as REST's problem details do.
+            ServerLog.RpcFault(context.Logger, method.GetString()!, context.TraceId, e);
+            return hasId
+                ? RpcResponse.ErrorRaw(id, new RpcException(RpcException.InternalError, "Internal error", $"the server failed; its log has the details under trace id {context.TraceId}"))
+                : null;
         }
     }
 

@@ -18,6 +18,9 @@ public sealed class RpcException(int code, string message, string? data = null) 
     /// <summary>The target's state forbids it now (a runtime installing, a session that already ended).</summary>
     public const int Conflict = -32003;
 
+    /// <summary>The store cannot be reached for now (a database restart or failover): try again in a few seconds.</summary>
+    public const int Unavailable = -32004;
+
     public int Code { get; } = code;
 
     /// <summary>What was wrong, for the error's <c>data</c> member.</summary>

@@ -1,0 +1,67 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Runbox.Server.Tests.Infrastructure;
+using Runbox.Server.Tests.Rpc;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Cluster;
+
+/// <summary>An API node on PostgreSQL while the database is down: clients are told to come back, not shown a 500.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class StoreDownTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task StoreDown_RestAnswers503WithRetryAfter_AndJsonRpcUnavailable_ThenBothRecover_AndNulIsNeverA500()
+    {
+        var socket = Path.Combine(Path.GetTempPath(), $"rbx-{Guid.NewGuid():N}"[..12] + ".sock");
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync("--socket", socket);
+        using var client = cluster.Client(api);
+        using var rpc = RpcServerFixture.SocketClient(socket);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/jobs")).StatusCode);
+        // PostgreSQL's text holds no NUL, and Kestrel refuses one in a path; in a query value it must not reach the store.
+        foreach (var query in (string[])["q=a%00b", "owner=key_%00", "runtime=a%00b", "cursor=a%00b"])
+        {
+            var page = await client.GetAsync("/api/v1/jobs?" + query);
+            Assert.True(page.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"{query}: {(int)page.StatusCode} {await page.Content.ReadAsStringAsync()}");
+        }
+        var cancel = await client.PostAsync("/api/v1/jobs/cancel", new StringContent("""{"ids":["job\u0000x"]}""", Encoding.UTF8, "application/json"));
+        Assert.True((int)cancel.StatusCode < 500, $"bulk cancel: {(int)cancel.StatusCode} {await cancel.Content.ReadAsStringAsync()}");
+        var get = await CallAsync(rpc, """{"jsonrpc":"2.0","id":1,"method":"session_get","params":{"session_id":"a\u0000"}}""");
+        Assert.NotEqual(-32603, get.GetProperty("error").GetProperty("code").GetInt32());
+
+        await postgres.Server.StopAsync();
+        HttpResponseMessage rest;
+        JsonElement answer;
+        try
+        {
+            rest = await client.GetAsync("/api/v1/jobs");
+            answer = await SessionListAsync(rpc);
+        }
+        finally
+        {
+            await postgres.Server.StartAgainAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, rest.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(2), rest.Headers.RetryAfter?.Delta);
+        var problem = JsonDocument.Parse(await rest.Content.ReadAsStringAsync()).RootElement;
+        Assert.Contains("job store cannot be reached", problem.GetProperty("detail").GetString());
+        var error = answer.GetProperty("error");
+        Assert.Equal(-32004, error.GetProperty("code").GetInt32());
+        Assert.Contains("job store cannot be reached", error.GetProperty("data").GetString());
+        Assert.Contains(api.Output, line => line.Contains("answered 503: the store is unreachable"));
+        await ClusterApi.UntilAsync(async () => (await client.GetAsync("/api/v1/jobs")).StatusCode == HttpStatusCode.OK, 60, "REST answers again");
+        Assert.True((await SessionListAsync(rpc)).TryGetProperty("result", out _));
+    }
+
+    private static Task<JsonElement> SessionListAsync(HttpClient rpc) => CallAsync(rpc, """{"jsonrpc":"2.0","id":1,"method":"session_list"}""");
+
+    private static async Task<JsonElement> CallAsync(HttpClient rpc, string call)
+    {
+        var response = await rpc.PostAsync("/rpc", new StringContent(call, Encoding.UTF8, "application/json"));
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+}
