@@ -202,6 +202,46 @@ internal static unsafe partial class Libc
     /// <summary>Sends a signal; false when the process no longer exists.</summary>
     public static bool Kill(int pid, int signal) => KillNative(pid, signal) == 0;
 
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MemfdCreateNative(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint WriteNative(int fd, byte* buffer, nuint count);
+
+    /// <summary>
+    /// A close-on-exec memfd (an anonymous file in memory) holding <paramref name="data"/>, for handing bytes to another
+    /// process as a descriptor. Its size is the data's; the reader reads it from offset 0. Throws on failure.
+    /// </summary>
+    public static int MemoryFile(string name, ReadOnlySpan<byte> data)
+    {
+        const uint MFD_CLOEXEC = 1;
+        var fd = MemfdCreateNative(name, MFD_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new IOException($"memfd_create: errno {Marshal.GetLastPInvokeError()}");
+        }
+        fixed (byte* bytes = data)
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var written = WriteNative(fd, bytes + done, (nuint)(data.Length - done));
+                if (written < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                {
+                    continue;
+                }
+                if (written <= 0)
+                {
+                    var error = Marshal.GetLastPInvokeError();
+                    Close(fd);
+                    throw new IOException($"write to a memfd: errno {error}");
+                }
+                done += (int)written;
+            }
+        }
+        return fd;
+    }
+
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int FstatNative(int fd, byte* buffer);
 

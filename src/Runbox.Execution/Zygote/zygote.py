@@ -18,6 +18,11 @@
 # status socket and a set of stdio pairs. The engine then sends a job straight to the standby, so the zygote is
 # not woken on the job's way in; it says "took" right after, so the zygote still knows which init runs which job
 # (to kill it, or to report it lost). Jobs with no live offer, and networked ones, come as "spawn" as before.
+#
+# A job's spec (its environment and arguments: a caller's secrets) never enters the zygote's memory: a "spawn" names
+# the job, its folder and whether it has a network, and its spec comes as a descriptor (a memfd) that the zygote hands
+# on unread to the standby. Freed memory is not cleared, and every init forked later starts from a copy of the
+# zygote's: an earlier job's spec parsed here was found in the memory of later jobs, of any caller.
 
 import array
 import atexit
@@ -545,10 +550,12 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         warm_up()
         main = prepare_in_place()
         channel.send(b"R")
-        spec, fds = recv(control, max_fds=4)
+        spec, fds = recv(control, max_fds=5)
         if spec is None:
             os._exit(0)
         channel.send(b"J")
+        if "spec_fd" in spec:
+            spec = read_spec(fds.pop(spec["spec_fd"]), spec)
         # The fourth, when the init pivoted, is the job's folder as a detached mount.
         folder = fds[3] if len(fds) > 3 else None
         close_fds(*fds[4:])
@@ -558,6 +565,26 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
     except BaseException:
         os._exit(127)
     job_start(spec, fds, folder, sandbox, joined, main)
+
+
+def read_spec(fd, message):
+    """A job's spec from the memfd the engine wrote it to (see the zygote's spawn), with what the zygote adds in
+    message (the name of the job's cgroup). Only the standby reads it: the zygote never holds a job's spec."""
+    try:
+        size = os.fstat(fd).st_size
+        chunks = []
+        while size > 0:
+            chunk = os.pread(fd, size, sum(map(len, chunks)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+    finally:
+        os.close(fd)
+    spec = json.loads(b"".join(chunks))
+    if "cgroup_name" in message:
+        spec["cgroup_name"] = message["cgroup_name"]
+    return spec
 
 
 def become_job_parent():
@@ -1484,15 +1511,19 @@ class Zygote:
 
     def on_control(self):
         try:
-            message, _ = recv(self.control)
+            message, fds = recv(self.control, max_fds=1)
         except OSError:
-            message = None
+            message, fds = None, []
         if message is None or message.get("op") == "exit":
             self.shutdown()
             return False
         op = message.get("op")
-        if op == "spawn":
+        if op == "spawn" and fds:
+            # The job's spec, unread (see the top of this file): kept as a descriptor until it goes to the standby.
+            message["spec_fd"] = fds.pop()
             self.spawn(message)
+        elif op == "spawn":
+            send(self.control, {"t": "exited", "id": message.get("id"), "error": "could not start the job: no spec came"})
         elif op == "took":
             self.took(message)
         elif op == "drop":
@@ -1501,6 +1532,7 @@ class Zygote:
                 self.retire(init)
         elif op == "kill":
             self.kill(message["id"])
+        close_fds(*fds)
         return True
 
     def took(self, message):
@@ -1557,6 +1589,7 @@ class Zygote:
         init.state = "busy"
         init.job = job_id
         self.jobs[job_id] = init
+        message = {"spec_fd": None}  # what goes to the standby with the spec's descriptor (see read_spec)
         try:
             if init.status_fd is None:
                 raise OSError("the init sent no status socket")
@@ -1569,7 +1602,7 @@ class Zygote:
                 for parent in self.sandbox.cgroup_parents:
                     os.rename(parent + "/" + init.cgroup, parent + "/" + name)
                 init.cgroup = name
-                spec["cgroup_name"] = name
+                message["cgroup_name"] = name
             fds = [job_end.fileno() for _, job_end in ends]
             if self.sandbox.detached_mounts:
                 # The init pivoted into its root: the job's folder goes in as a detached mount (see enter_root).
@@ -1577,8 +1610,10 @@ class Zygote:
                 fds.append(folder)
             else:
                 folder = None
+            message["spec_fd"] = len(fds)
+            fds.append(spec["spec_fd"])
             try:
-                send(init.job_sock, spec, fds)
+                send(init.job_sock, message, fds)
             except (BrokenPipeError, ConnectionRefusedError, ConnectionResetError):
                 # The init died since it was ready (its end of the job socket is closed): another one takes the job.
                 self.retire(init)  # forgets its job too
@@ -1587,6 +1622,7 @@ class Zygote:
                 return
             finally:
                 close_fds(folder)
+            close_fds(spec.pop("spec_fd"))
             send(self.control, {"t": "started", "id": job_id, "pid": init.pid, "cgroup": init.cgroup},
                  [engine_end.fileno() for engine_end, _ in ends] + [init.status_fd])
             close_fds(init.status_fd)
@@ -1596,6 +1632,7 @@ class Zygote:
                     s.close()
         except Exception as e:
             self.retire(init)
+            close_fds(spec.pop("spec_fd", None))
             send(self.control, {"t": "exited", "id": job_id, "error": "could not start the job: %s" % (e,)})
 
     def on_init(self, init):
@@ -1668,6 +1705,7 @@ class Zygote:
         if self.failures >= 3:
             self.retry_at = time.monotonic() + min(self.failures, 10) * 0.5  # no busy loop of failing forks
             for spec in self.waiting:
+                close_fds(spec.pop("spec_fd", None))
                 send(self.control, {"t": "exited", "id": spec["id"], "error": "could not start the job: %s" % reason})
             self.waiting = []
 

@@ -6,7 +6,8 @@ namespace Runbox.Execution.Tests.Sandbox;
 
 /// <summary>
 /// A sandbox (an init and its namespaces) serves many jobs one after another; nothing one job leaves behind may
-/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes.
+/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes, and
+/// nothing of a job (its environment, its arguments) in a later job's memory.
 /// </summary>
 [Collection(SandboxCollection.Name)]
 public sealed class SandboxReuseTests(SandboxFixture fixture)
@@ -70,6 +71,71 @@ public sealed class SandboxReuseTests(SandboxFixture fixture)
         }
         // Each sandbox's first job is its pid 2: a higher pid shows a checker ran in a sandbox that served a job before.
         Assert.Contains(checkerPids, pid => pid > 2);
+    }
+
+    // Prints every 32 hex digits that follow "S3CR3T-" anywhere in the job's own memory (the needle is made at run time,
+    // so the script's own text does not hold it).
+    private const string MemoryScanner = """
+        import re
+        needle = b"-".join([b"S3CR3T", b""])
+        found = set()
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+            for line in maps:
+                parts = line.split()
+                if not parts[1].startswith("r"):
+                    continue
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                try:
+                    mem.seek(start)
+                    data = mem.read(end - start)
+                except OSError:
+                    continue
+                for m in re.finditer(re.escape(needle) + rb"([0-9a-f]{32})", data):
+                    found.add(m.group(1).decode())
+        print(sorted(found))
+        """;
+
+    [SkippableFact]
+    public async Task AnEarlierJobsEnvironmentAndArguments_AreNotInALaterJobsMemory()
+    {
+        fixture.RequireFullSandbox();
+        // One ready init for three jobs at a time: the other two go through the zygote ("spawn"), which then forks new
+        // inits. An init starts as a copy of the zygote's memory, and each job as a copy of its init's.
+        var workRoot = $"/tmp/rbm-{Environment.ProcessId}";
+        var engine = new JobEngine(SandboxFixture.Options(workRoot) with { PoolSize = 1 });
+        try
+        {
+            var secrets = new List<string>();
+            for (var round = 0; round < 3; round++)
+            {
+                var batch = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToList();
+                secrets.AddRange(batch);
+                var results = await Task.WhenAll(batch.Select(secret => engine.RunAsync(new JobRequest
+                {
+                    Script = "import time\ntime.sleep(0.3)\n",
+                    Environment = new Dictionary<string, string> { ["TOKEN"] = "S3CR3T-" + secret },
+                    Args = ["S3CR3T-" + secret],
+                })));
+                Assert.All(results, r => Assert.True(r.Status == JobStatus.Succeeded, $"{r.Status} {r.Error} {Stderr(r)}"));
+            }
+            var seen = new List<string>();
+            for (var round = 0; round < 3; round++)
+            {
+                var scans = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => engine.RunAsync(new JobRequest { Script = MemoryScanner })));
+                foreach (var scan in scans)
+                {
+                    Assert.True(scan.Status == JobStatus.Succeeded, $"{scan.Status} {scan.Error} {Stderr(scan)}");
+                    seen.Add(Stdout(scan).Trim());
+                }
+            }
+            var leaked = secrets.Where(secret => seen.Any(s => s.Contains(secret, StringComparison.Ordinal))).ToList();
+            Assert.True(leaked.Count == 0, $"{leaked.Count} of {secrets.Count} earlier jobs' secrets found: {string.Join(" | ", seen)}");
+        }
+        finally
+        {
+            await engine.DisposeAsync();
+            Directory.Delete(workRoot, recursive: true);
+        }
     }
 
     [SkippableFact]
