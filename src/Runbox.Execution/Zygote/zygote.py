@@ -72,6 +72,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 
@@ -502,6 +504,85 @@ def apply_limits(spec):
             resource.setrlimit(which, (min(value, old_hard) if old_hard != resource.RLIM_INFINITY else value, old_hard))
 
 
+# ------------------------------------------------------------------------------------------- syscall filter
+
+# What a job may not call, and why: each is state or kernel surface that the namespaces above do not cover.
+#   keyctl, add_key, request_key: the kernel's keyrings are not namespaced. A slot's uid has the same user keyring
+#     (and persistent keyring) in every job, of every engine on the host: a key one job adds, the next job of that uid
+#     reads. ENOSYS, as on a kernel without keys.
+#   a new user namespace (unshare or clone with CLONE_NEWUSER): it gives the job every capability over namespaces of its
+#     own (a network namespace with CAP_NET_ADMIN reaches nf_tables, a mount namespace mounts filesystems), the kernel
+#     code most local privilege escalations of recent years went through. EPERM, as where user namespaces are off.
+#     clone3 passes its flags in memory a filter cannot read: ENOSYS, on which the C library falls back to clone.
+#   io_uring, bpf, perf_event_open, userfaultfd: kernel surface no job needs (the last three are also off by sysctl
+#     on some hosts, not all). ENOSYS: libuv (Node.js) then does its file I/O without io_uring.
+#   Any other architecture's calls (i386 through int 0x80, x32 on x86_64): their numbers differ, so the checks above
+#     would not see them. ENOSYS.
+_SECCOMP_ARCH = {  # AUDIT_ARCH_*, then the numbers of keyctl, add_key, request_key, io_uring_setup, _enter, _register,
+    # bpf, perf_event_open, userfaultfd, clone3 (all ENOSYS), then unshare and clone (checked for CLONE_NEWUSER)
+    "x86_64": (0xC000003E, (250, 248, 249, 425, 426, 427, 321, 298, 323, 435), (272, 56)),
+    "aarch64": (0xC00000B7, (219, 217, 218, 425, 426, 427, 280, 241, 282, 435), (97, 220)),
+}.get(os.uname().machine)
+CLONE_NEWUSER = 0x10000000
+_seccomp = None  # the filter, as a ctypes sock_fprog, made in the standby (see job_standby)
+
+
+def seccomp_filter():
+    """The job's syscall filter as classic BPF (struct sock_filter entries), or None on an architecture not known."""
+    if _SECCOMP_ARCH is None:
+        return None
+    arch, denied, with_flags = _SECCOMP_ARCH
+    ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JSET, JGE, BPF_RET|K
+    allow, enosys, eperm = 0x7FFF0000, 0x00050000 | errno.ENOSYS, 0x00050000 | errno.EPERM  # SECCOMP_RET_*
+    code = []  # (op, jump-true label, jump-false label, k); labels are resolved below
+    code.append((ld, None, None, 4))                       # seccomp_data.arch
+    code.append((jeq, None, "enosys", arch))
+    code.append((ld, None, None, 0))                       # seccomp_data.nr
+    if arch == 0xC000003E:
+        code.append((jge, "enosys", None, 0x40000000))     # x32
+    for nr in denied:
+        code.append((jeq, "enosys", None, nr))
+    for nr in with_flags:
+        code.append((jeq, "flags", None, nr))
+    code.append((ret, None, None, allow))
+    labels = {"flags": len(code)}
+    code.append((ld, None, None, 16))                      # the low word of args[0]: the flags of both
+    code.append((jset, "eperm", None, CLONE_NEWUSER))
+    code.append((ret, None, None, allow))
+    labels["eperm"] = len(code)
+    code.append((ret, None, None, eperm))
+    labels["enosys"] = len(code)
+    code.append((ret, None, None, enosys))
+    out = b""
+    for i, (op, jt, jf, k) in enumerate(code):
+        offset = lambda label: 0 if label is None else labels[label] - i - 1
+        out += struct.pack("HBBI", op, offset(jt), offset(jf), k)
+    return out
+
+
+def prepare_seccomp():
+    """The job's filter, ready to install: made in the standby, off the job's critical path."""
+    global _seccomp
+    program = seccomp_filter()
+    if program is None:
+        return
+    import ctypes
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    _seccomp = SockFprog(len(program) // 8, program)
+
+
+def install_seccomp():
+    """Installs the job's syscall filter (see seccomp_filter); it holds across execve and for every child. Where the
+    kernel has no seccomp filters the job runs without, as it does without no_new_privs."""
+    if _seccomp is None:
+        return
+    import ctypes
+    libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_seccomp), 0, 0)
+
+
 def become_job_user(spec):
     uid, gid = spec.get("uid"), spec.get("gid")
     if uid is None or os.geteuid() != 0:
@@ -549,6 +630,7 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         sandbox.enter_job(network)
         warm_up()
         main = prepare_in_place()
+        prepare_seccomp()
         channel.send(b"R")
         spec, fds = recv(control, max_fds=5)
         if spec is None:
@@ -667,6 +749,7 @@ def job_start(spec, script_fds, folder, sandbox, joined, main):
                 prctl(PR_SET_NO_NEW_PRIVS, 1)
             except OSError:
                 pass
+        install_seccomp()
         become_job_user(spec)
         os.chdir(spec["cwd"])
         os.umask(0o022)

@@ -6,8 +6,8 @@ namespace Runbox.Execution.Tests.Sandbox;
 
 /// <summary>
 /// A sandbox (an init and its namespaces) serves many jobs one after another; nothing one job leaves behind may
-/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes, and
-/// nothing of a job (its environment, its arguments) in a later job's memory.
+/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes, keys
+/// in the kernel's keyrings, and nothing of a job (its environment, its arguments) in a later job's memory.
 /// </summary>
 [Collection(SandboxCollection.Name)]
 public sealed class SandboxReuseTests(SandboxFixture fixture)
@@ -135,6 +135,46 @@ public sealed class SandboxReuseTests(SandboxFixture fixture)
         {
             await engine.DisposeAsync();
             Directory.Delete(workRoot, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public async Task AKeyInTheKernelsKeyrings_DoesNotReachTheNextJobOfItsUid()
+    {
+        fixture.RequireFullSandbox();
+        // Keyrings are not namespaced: a slot's uid has one user keyring (and persistent keyring) in every job. Each slot
+        // (uid) gets a writer, then each a reader.
+        var name = "rb" + Guid.NewGuid().ToString("N")[..12];
+        var writer = $$"""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            nr = {"x86_64": (248, 250), "aarch64": (217, 219)}[__import__("os").uname().machine]
+            persistent = libc.syscall(nr[1], 22, -1, -4)  # KEYCTL_GET_PERSISTENT, linked into the user keyring
+            for ring in (-3, -4, -5, persistent):  # session, user, user session, persistent
+                libc.syscall(nr[0], b"user", b"{{name}}", b"left by a job", 13, ring)  # add_key
+            """;
+        var reader = $$"""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            nr = {"x86_64": 250, "aarch64": 219}[__import__("os").uname().machine]
+            found = []
+            persistent = libc.syscall(nr, 22, -1, -4)
+            for ring in (-3, -4, -5, persistent):
+                key = libc.syscall(nr, 10, ring, b"user", b"{{name}}", 0)  # KEYCTL_SEARCH
+                if key > 0:
+                    found.append(ring)
+            print(found)
+            """;
+        for (var round = 0; round < fixture.Engine.Options.Slots; round++)
+        {
+            var written = await fixture.Engine.RunAsync(new JobRequest { Script = writer });
+            Assert.True(written.Status == JobStatus.Succeeded, $"writer: {written.Status} {written.Error} {Stderr(written)}");
+        }
+        for (var round = 0; round < fixture.Engine.Options.Slots; round++)
+        {
+            var read = await fixture.Engine.RunAsync(new JobRequest { Script = reader });
+            Assert.True(read.Status == JobStatus.Succeeded, $"reader: {read.Status} {read.Error} {Stderr(read)}");
+            Assert.Equal("[]\n", Stdout(read));
         }
     }
 
