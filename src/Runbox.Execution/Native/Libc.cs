@@ -242,6 +242,119 @@ internal static unsafe partial class Libc
         return fd;
     }
 
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    private static partial int OpenAtNative(int dirFd, byte* path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true)]
+    private static partial int UnlinkAtNative(int dirFd, byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true)]
+    private static partial int RenameAt2Native(int fromDirFd, byte* from, int toDirFd, byte* to, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FchmodNative(int fd, int mode);
+
+    [LibraryImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
+    private static partial nint FdOpenDirNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "readdir", SetLastError = true)]
+    private static partial nint ReadDirNative(nint dir);
+
+    [LibraryImport("libc", EntryPoint = "closedir")]
+    private static partial int CloseDirNative(nint dir);
+
+    public const int EISDIR = 21;
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EEXIST = 17;
+    public const int AT_REMOVEDIR = 0x200;
+
+    // O_DIRECTORY and O_NOFOLLOW differ between x86_64 and arm64 (asm-generic's values there).
+    private static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+    private static readonly int ODirectory = Arm64 ? 0x4000 : 0x10000;
+    private static readonly int ONoFollow = Arm64 ? 0x8000 : 0x20000;
+    private const int O_CLOEXEC_FLAG = 0x80000;
+
+    /// <summary>Opens a directory, never through a symlink; -1 (errno set) if it is none. Names are raw bytes.</summary>
+    public static int OpenDirectoryAt(int dirFd, ReadOnlySpan<byte> name)
+    {
+        fixed (byte* path = NulTerminated(name))
+        {
+            return OpenAtNative(dirFd, path, ODirectory | ONoFollow | O_CLOEXEC_FLAG, 0);
+        }
+    }
+
+    /// <summary>Opens a directory by path, never through a symlink at its last component; -1 if it is none.</summary>
+    public static int OpenDirectory(string path) => OpenNative(path, ODirectory | ONoFollow | O_CLOEXEC_FLAG, 0);
+
+    /// <summary>unlinkat(2); 0, or the errno.</summary>
+    public static int UnlinkAt(int dirFd, ReadOnlySpan<byte> name, int flags)
+    {
+        fixed (byte* path = NulTerminated(name))
+        {
+            return UnlinkAtNative(dirFd, path, flags) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>renameat2(2) with RENAME_NOREPLACE; 0, or the errno.</summary>
+    public static int RenameAtNoReplace(int fromDirFd, ReadOnlySpan<byte> from, int toDirFd, ReadOnlySpan<byte> to)
+    {
+        fixed (byte* source = NulTerminated(from))
+        fixed (byte* target = NulTerminated(to))
+        {
+            return RenameAt2Native(fromDirFd, source, toDirFd, target, 1) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    public static int Fchmod(int fd, int mode) => FchmodNative(fd, mode);
+
+    /// <summary>The names in an open directory (not "." and ".."), as the raw bytes the kernel has; null on failure.</summary>
+    public static List<byte[]>? DirectoryNames(int dirFd)
+    {
+        // A descriptor of its own (its own offset), which closedir closes; the caller's stays open.
+        int own;
+        fixed (byte* dot = ".\0"u8)
+        {
+            own = OpenAtNative(dirFd, dot, ODirectory | O_CLOEXEC_FLAG, 0);
+        }
+        if (own < 0)
+        {
+            return null;
+        }
+        var dir = FdOpenDirNative(own);
+        if (dir == 0)
+        {
+            Close(own);
+            return null;
+        }
+        var names = new List<byte[]>();
+        try
+        {
+            nint entry;
+            while ((entry = ReadDirNative(dir)) != 0)
+            {
+                // struct dirent (glibc, 64-bit): d_ino 8, d_off 8, d_reclen 2, d_type 1, then d_name.
+                var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)entry + 19);
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                {
+                    names.Add(name.ToArray());
+                }
+            }
+        }
+        finally
+        {
+            CloseDirNative(dir);
+        }
+        return names;
+    }
+
+    private static byte[] NulTerminated(ReadOnlySpan<byte> name)
+    {
+        var bytes = new byte[name.Length + 1];
+        name.CopyTo(bytes);
+        return bytes;
+    }
+
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int FstatNative(int fd, byte* buffer);
 
