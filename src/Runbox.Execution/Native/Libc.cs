@@ -361,7 +361,9 @@ internal static unsafe partial class Libc
     /// <summary>Whether an open descriptor is a regular file (not a FIFO, device, socket or directory).</summary>
     public static bool IsRegularFile(int fd)
     {
-        const int statSize = 256, modeOffset = 24; // x86_64 and arm64 struct stat: st_mode after dev, ino, nlink
+        // struct stat: st_mode after st_dev, st_ino and st_nlink (8 bytes each) on x86_64; after st_dev and st_ino on arm64.
+        const int statSize = 256;
+        var modeOffset = Arm64 ? 16 : 24;
         var buffer = stackalloc byte[statSize];
         return FstatNative(fd, buffer) == 0 && (*(uint*)(buffer + modeOffset) & 0xF000) == 0x8000;
     }
@@ -372,7 +374,7 @@ internal static unsafe partial class Libc
     /// </summary>
     public static int OpenRegularNoFollow(string path)
     {
-        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
-        return OpenNative(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0);
+        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
+        return OpenNative(path, O_RDONLY | O_NONBLOCK | ONoFollow | O_CLOEXEC | O_NOCTTY, 0);
     }
 }
