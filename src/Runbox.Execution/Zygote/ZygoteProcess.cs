@@ -184,9 +184,22 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         {
             lock (_sendLock)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                Libc.SendWithDescriptors((int)_control.SafeHandle.DangerousGetHandle(), buffer.GetBuffer().AsSpan(0, (int)buffer.Length), [fd]);
-                return true;
+                // Held while in use, so a disposal meanwhile cannot close the socket and let its number name another.
+                var handle = _control.SafeHandle;
+                var held = false;
+                try
+                {
+                    handle.DangerousAddRef(ref held);
+                    Libc.SendWithDescriptors((int)handle.DangerousGetHandle(), buffer.GetBuffer().AsSpan(0, (int)buffer.Length), [fd]);
+                    return true;
+                }
+                finally
+                {
+                    if (held)
+                    {
+                        handle.DangerousRelease();
+                    }
+                }
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
