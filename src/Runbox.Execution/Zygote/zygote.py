@@ -516,12 +516,13 @@ def apply_limits(spec):
 #     clone3 passes its flags in memory a filter cannot read: ENOSYS, on which the C library falls back to clone.
 #   io_uring, bpf, perf_event_open, userfaultfd: kernel surface no job needs (the last three are also off by sysctl
 #     on some hosts, not all). ENOSYS: libuv (Node.js) then does its file I/O without io_uring.
+#   syslog: the kernel's log (other jobs' OOM kills, the host's devices), readable where kernel.dmesg_restrict is 0. ENOSYS.
 #   Any other architecture's calls (i386 through int 0x80, x32 on x86_64): their numbers differ, so the checks above
 #     would not see them. ENOSYS.
 _SECCOMP_ARCH = {  # AUDIT_ARCH_*, then the numbers of keyctl, add_key, request_key, io_uring_setup, _enter, _register,
-    # bpf, perf_event_open, userfaultfd, clone3 (all ENOSYS), then unshare and clone (checked for CLONE_NEWUSER)
-    "x86_64": (0xC000003E, (250, 248, 249, 425, 426, 427, 321, 298, 323, 435), (272, 56)),
-    "aarch64": (0xC00000B7, (219, 217, 218, 425, 426, 427, 280, 241, 282, 435), (97, 220)),
+    # bpf, perf_event_open, userfaultfd, clone3, syslog (all ENOSYS), then unshare and clone (checked for CLONE_NEWUSER)
+    "x86_64": (0xC000003E, (250, 248, 249, 425, 426, 427, 321, 298, 323, 435, 103), (272, 56)),
+    "aarch64": (0xC00000B7, (219, 217, 218, 425, 426, 427, 280, 241, 282, 435, 116), (97, 220)),
 }.get(os.uname().machine)
 CLONE_NEWUSER = 0x10000000
 

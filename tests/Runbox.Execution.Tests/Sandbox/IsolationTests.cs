@@ -241,13 +241,13 @@ public sealed class IsolationTests(SandboxFixture fixture)
             import ctypes, errno, multiprocessing, os, subprocess, threading
             libc = ctypes.CDLL(None, use_errno=True)
             nr = {"x86_64": dict(add_key=248, keyctl=250, request_key=249, io_uring_setup=425, bpf=321, perf_event_open=298,
-                                 userfaultfd=323, clone3=435, unshare=272, clone=56),
+                                 userfaultfd=323, clone3=435, syslog=103, unshare=272, clone=56),
                   "aarch64": dict(add_key=217, keyctl=219, request_key=218, io_uring_setup=425, bpf=280, perf_event_open=241,
-                                  userfaultfd=282, clone3=435, unshare=97, clone=220)}[os.uname().machine]
+                                  userfaultfd=282, clone3=435, syslog=116, unshare=97, clone=220)}[os.uname().machine]
             buffer = ctypes.create_string_buffer(256)
             calls = [("add_key", b"user", b"k", b"v", 1, -4), ("keyctl", 0, -4, 0), ("request_key", b"user", b"k", None, 0),
                      ("io_uring_setup", 8, buffer), ("bpf", 0, buffer, 128), ("perf_event_open", buffer, 0, -1, -1, 0),
-                     ("userfaultfd", 0), ("clone3", buffer, 88), ("unshare", 0x10000000), ("clone", 0x10000000 | 17, 0, 0, 0, 0)]
+                     ("userfaultfd", 0), ("clone3", buffer, 88), ("syslog", 3, buffer, 256), ("unshare", 0x10000000), ("clone", 0x10000000 | 17, 0, 0, 0, 0)]
             for name, *args in calls:
                 r = libc.syscall(nr[name], *args)
                 if r == 0 and name == "clone":
@@ -271,6 +271,7 @@ public sealed class IsolationTests(SandboxFixture fixture)
             perf_event_open ENOSYS
             userfaultfd ENOSYS
             clone3 ENOSYS
+            syslog ENOSYS
             unshare EPERM
             clone EPERM
             thread
