@@ -122,7 +122,8 @@ public sealed class JobEngine : IJobEngine
             run.PrepareDirectory(_jobsDirectory, _plan.Disks);
             (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
             _runs[run.Id] = run;
-            if (!TryStartOffered(run, zygote, runtime) && !zygote.Send(run.BuildSpawn(runtime, _plan, Options)))
+            if (!TryStartOffered(run, zygote, runtime)
+                && !zygote.Spawn(run.Id, run.Directory!, run.Request.Network && Options.AllowNetwork, run.BuildSpawn(runtime, _plan, Options)))
             {
                 throw new InvalidOperationException("the runtime's zygote is not running");
             }

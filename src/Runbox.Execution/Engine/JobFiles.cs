@@ -73,6 +73,7 @@ internal static class JobFiles
         var artifacts = new List<Artifact>();
         long total = 0;
         skipped = 0;
+        var listed = new HashSet<string>(StringComparer.Ordinal);
         var stack = new Stack<string>();
         stack.Push(directory);
         // Walked on past the count, so the files left out are counted and the caller can say so; but not through a
@@ -91,37 +92,46 @@ internal static class JobFiles
             }
             foreach (var entry in entries)
             {
-                if (entry.LinkTarget is not null)
+                try
                 {
-                    continue;
+                    if (entry.LinkTarget is not null)
+                    {
+                        continue;
+                    }
+                    if (entry is DirectoryInfo)
+                    {
+                        stack.Push(entry.FullName);
+                        continue;
+                    }
+                    var name = Path.GetRelativePath(directory, entry.FullName).Replace('\\', '/');
+                    // A name that is not UTF-8 came back with U+FFFD: it opens nothing, or another file that has that
+                    // name in UTF-8; neither is listed twice.
+                    if (ValidateName(name) is not null || !listed.Add(name))
+                    {
+                        continue;
+                    }
+                    var file = (FileInfo)entry;
+                    if (inputs.TryGetValue(name, out var input) && input.Size == file.Length && input.Modified == file.LastWriteTimeUtc)
+                    {
+                        continue;
+                    }
+                    if (artifacts.Count >= maxCount || total + file.Length > maxBytes)
+                    {
+                        skipped++;
+                        continue;
+                    }
+                    var kept = destination is null ? entry.FullName : CopyOut(entry.FullName, Path.Combine(destination, name));
+                    if (kept is null)
+                    {
+                        continue;
+                    }
+                    total += file.Length;
+                    artifacts.Add(new Artifact(name, file.Length, kept));
                 }
-                if (entry is DirectoryInfo)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    stack.Push(entry.FullName);
-                    continue;
+                    // One the job made unreadable by name (see above) is left out, not every artifact with it.
                 }
-                var name = Path.GetRelativePath(directory, entry.FullName).Replace('\\', '/');
-                if (ValidateName(name) is not null)
-                {
-                    continue;
-                }
-                var file = (FileInfo)entry;
-                if (inputs.TryGetValue(name, out var input) && input.Size == file.Length && input.Modified == file.LastWriteTimeUtc)
-                {
-                    continue;
-                }
-                if (artifacts.Count >= maxCount || total + file.Length > maxBytes)
-                {
-                    skipped++;
-                    continue;
-                }
-                var kept = destination is null ? entry.FullName : CopyOut(entry.FullName, Path.Combine(destination, name));
-                if (kept is null)
-                {
-                    continue;
-                }
-                total += file.Length;
-                artifacts.Add(new Artifact(name, file.Length, kept));
             }
         }
         return artifacts;
@@ -213,27 +223,100 @@ internal static class JobFiles
         {
             return;
         }
-        // Directories the job made unwritable must not stop the clean-up. Walked by hand, never through a link.
-        var stack = new Stack<string>();
-        stack.Push(directory);
-        while (stack.Count > 0)
+        Empty(directory, unlockTop: true);
+        Directory.Delete(directory);
+    }
+
+    /// <summary>
+    /// Removes everything in a directory (the directory stays), never through a link. The job named what is in it:
+    /// names are handled as the kernel's bytes (a name that is not UTF-8 has no .NET string that opens it) and relative to
+    /// open directories (a tree may be deeper than any path can be long), and no descriptor is held per level: a
+    /// subdirectory's own subdirectories are moved up into <paramref name="directory"/> and emptied in a later pass.
+    /// Directories the job made unwritable are made writable first (<paramref name="unlockTop"/>: the top one too).
+    /// Throws an IOException when something cannot be removed.
+    /// </summary>
+    public static void Empty(string directory, bool unlockTop)
+    {
+        var top = Libc.OpenDirectory(directory);
+        if (top < 0)
         {
-            var current = stack.Pop();
-            Libc.Chmod(current, 0x1C0);
-            try
+            throw new IOException($"cannot open {directory} to empty it: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+        try
+        {
+            if (unlockTop)
             {
-                foreach (var entry in new DirectoryInfo(current).EnumerateDirectories())
+                Libc.Fchmod(top, 0x1C0);
+            }
+            var lifted = 0;
+            while (Names(top, directory) is { Count: > 0 } names)
+            {
+                foreach (var name in names)
                 {
-                    if (entry.LinkTarget is null)
+                    if (Unlink(top, name, directory) == 0)
                     {
-                        stack.Push(entry.FullName);
+                        continue;
+                    }
+                    var sub = Libc.OpenDirectoryAt(top, name);
+                    if (sub < 0)
+                    {
+                        throw new IOException($"cannot open a folder in {directory}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                    }
+                    try
+                    {
+                        Libc.Fchmod(sub, 0x1C0);
+                        foreach (var child in Names(sub, directory))
+                        {
+                            if (Unlink(sub, child, directory) == 0)
+                            {
+                                continue;
+                            }
+                            // A directory: up into the top one, under a name that is free there (a move needs it writable).
+                            var grandchild = Libc.OpenDirectoryAt(sub, child);
+                            if (grandchild >= 0)
+                            {
+                                Libc.Fchmod(grandchild, 0x1C0);
+                                Libc.Close(grandchild);
+                            }
+                            int error;
+                            while ((error = Libc.RenameAtNoReplace(sub, child, top, System.Text.Encoding.ASCII.GetBytes($".runbox-lifted-{lifted++}"))) == Libc.EEXIST)
+                            {
+                            }
+                            if (error != 0)
+                            {
+                                throw new IOException($"cannot move a folder up in {directory}: errno {error}");
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        Libc.Close(sub);
+                    }
+                    if (Libc.UnlinkAt(top, name, Libc.AT_REMOVEDIR) is var removed and not 0 and not Libc.ENOENT)
+                    {
+                        throw new IOException($"cannot remove a folder in {directory}: errno {removed}");
                     }
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
         }
-        Directory.Delete(directory, recursive: true);
+        finally
+        {
+            Libc.Close(top);
+        }
+    }
+
+    private static List<byte[]> Names(int dirFd, string directory) =>
+        Libc.DirectoryNames(dirFd) ?? throw new IOException($"cannot list a folder in {directory}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+
+    /// <summary>Unlinks a non-directory: 0 when it is gone, else the errno (EISDIR or EPERM for a directory).</summary>
+    private static int Unlink(int dirFd, byte[] name, string directory)
+    {
+        var error = Libc.UnlinkAt(dirFd, name, 0);
+        return error switch
+        {
+            0 or Libc.ENOENT => 0,
+            Libc.EISDIR or Libc.EPERM => error,
+            _ => throw new IOException($"cannot remove a file in {directory}: errno {error}"),
+        };
     }
 }

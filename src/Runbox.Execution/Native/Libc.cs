@@ -202,13 +202,168 @@ internal static unsafe partial class Libc
     /// <summary>Sends a signal; false when the process no longer exists.</summary>
     public static bool Kill(int pid, int signal) => KillNative(pid, signal) == 0;
 
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MemfdCreateNative(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint WriteNative(int fd, byte* buffer, nuint count);
+
+    /// <summary>
+    /// A close-on-exec memfd (an anonymous file in memory) holding <paramref name="data"/>, for handing bytes to another
+    /// process as a descriptor. Its size is the data's; the reader reads it from offset 0. Throws on failure.
+    /// </summary>
+    public static int MemoryFile(string name, ReadOnlySpan<byte> data)
+    {
+        const uint MFD_CLOEXEC = 1;
+        var fd = MemfdCreateNative(name, MFD_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new IOException($"memfd_create: errno {Marshal.GetLastPInvokeError()}");
+        }
+        fixed (byte* bytes = data)
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var written = WriteNative(fd, bytes + done, (nuint)(data.Length - done));
+                if (written < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                {
+                    continue;
+                }
+                if (written <= 0)
+                {
+                    var error = Marshal.GetLastPInvokeError();
+                    Close(fd);
+                    throw new IOException($"write to a memfd: errno {error}");
+                }
+                done += (int)written;
+            }
+        }
+        return fd;
+    }
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    private static partial int OpenAtNative(int dirFd, byte* path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true)]
+    private static partial int UnlinkAtNative(int dirFd, byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true)]
+    private static partial int RenameAt2Native(int fromDirFd, byte* from, int toDirFd, byte* to, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FchmodNative(int fd, int mode);
+
+    [LibraryImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
+    private static partial nint FdOpenDirNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "readdir", SetLastError = true)]
+    private static partial nint ReadDirNative(nint dir);
+
+    [LibraryImport("libc", EntryPoint = "closedir")]
+    private static partial int CloseDirNative(nint dir);
+
+    public const int EISDIR = 21;
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EEXIST = 17;
+    public const int AT_REMOVEDIR = 0x200;
+
+    // O_DIRECTORY and O_NOFOLLOW differ between x86_64 and arm64 (asm-generic's values there).
+    private static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+    private static readonly int ODirectory = Arm64 ? 0x4000 : 0x10000;
+    private static readonly int ONoFollow = Arm64 ? 0x8000 : 0x20000;
+    private const int O_CLOEXEC_FLAG = 0x80000;
+
+    /// <summary>Opens a directory, never through a symlink; -1 (errno set) if it is none. Names are raw bytes.</summary>
+    public static int OpenDirectoryAt(int dirFd, ReadOnlySpan<byte> name)
+    {
+        fixed (byte* path = NulTerminated(name))
+        {
+            return OpenAtNative(dirFd, path, ODirectory | ONoFollow | O_CLOEXEC_FLAG, 0);
+        }
+    }
+
+    /// <summary>Opens a directory by path, never through a symlink at its last component; -1 if it is none.</summary>
+    public static int OpenDirectory(string path) => OpenNative(path, ODirectory | ONoFollow | O_CLOEXEC_FLAG, 0);
+
+    /// <summary>unlinkat(2); 0, or the errno.</summary>
+    public static int UnlinkAt(int dirFd, ReadOnlySpan<byte> name, int flags)
+    {
+        fixed (byte* path = NulTerminated(name))
+        {
+            return UnlinkAtNative(dirFd, path, flags) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>renameat2(2) with RENAME_NOREPLACE; 0, or the errno.</summary>
+    public static int RenameAtNoReplace(int fromDirFd, ReadOnlySpan<byte> from, int toDirFd, ReadOnlySpan<byte> to)
+    {
+        fixed (byte* source = NulTerminated(from))
+        fixed (byte* target = NulTerminated(to))
+        {
+            return RenameAt2Native(fromDirFd, source, toDirFd, target, 1) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    public static int Fchmod(int fd, int mode) => FchmodNative(fd, mode);
+
+    /// <summary>The names in an open directory (not "." and ".."), as the raw bytes the kernel has; null on failure.</summary>
+    public static List<byte[]>? DirectoryNames(int dirFd)
+    {
+        // A descriptor of its own (its own offset), which closedir closes; the caller's stays open.
+        int own;
+        fixed (byte* dot = ".\0"u8)
+        {
+            own = OpenAtNative(dirFd, dot, ODirectory | O_CLOEXEC_FLAG, 0);
+        }
+        if (own < 0)
+        {
+            return null;
+        }
+        var dir = FdOpenDirNative(own);
+        if (dir == 0)
+        {
+            Close(own);
+            return null;
+        }
+        var names = new List<byte[]>();
+        try
+        {
+            nint entry;
+            while ((entry = ReadDirNative(dir)) != 0)
+            {
+                // struct dirent (glibc, 64-bit): d_ino 8, d_off 8, d_reclen 2, d_type 1, then d_name.
+                var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)entry + 19);
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                {
+                    names.Add(name.ToArray());
+                }
+            }
+        }
+        finally
+        {
+            CloseDirNative(dir);
+        }
+        return names;
+    }
+
+    private static byte[] NulTerminated(ReadOnlySpan<byte> name)
+    {
+        var bytes = new byte[name.Length + 1];
+        name.CopyTo(bytes);
+        return bytes;
+    }
+
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int FstatNative(int fd, byte* buffer);
 
     /// <summary>Whether an open descriptor is a regular file (not a FIFO, device, socket or directory).</summary>
     public static bool IsRegularFile(int fd)
     {
-        const int statSize = 256, modeOffset = 24; // x86_64 and arm64 struct stat: st_mode after dev, ino, nlink
+        // struct stat: st_mode after st_dev, st_ino and st_nlink (8 bytes each) on x86_64; after st_dev and st_ino on arm64.
+        const int statSize = 256;
+        var modeOffset = Arm64 ? 16 : 24;
         var buffer = stackalloc byte[statSize];
         return FstatNative(fd, buffer) == 0 && (*(uint*)(buffer + modeOffset) & 0xF000) == 0x8000;
     }
@@ -219,7 +374,7 @@ internal static unsafe partial class Libc
     /// </summary>
     public static int OpenRegularNoFollow(string path)
     {
-        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
-        return OpenNative(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0);
+        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
+        return OpenNative(path, O_RDONLY | O_NONBLOCK | ONoFollow | O_CLOEXEC | O_NOCTTY, 0);
     }
 }

@@ -90,22 +90,12 @@ internal sealed class SlotDisks : IDisposable
         return folder;
     }
 
-    /// <summary>Removes whatever is in the slot's tmpfs (the job's folder; a link is removed, never followed).</summary>
-    public void Clear(int slot)
-    {
-        var root = _mounts[slot];
-        foreach (var entry in new DirectoryInfo(root).EnumerateFileSystemInfos())
-        {
-            if (entry is DirectoryInfo && entry.LinkTarget is null)
-            {
-                JobFiles.Remove(entry.FullName);
-            }
-            else
-            {
-                entry.Delete();
-            }
-        }
-    }
+    /// <summary>
+    /// Removes whatever is in the slot's tmpfs (the job's folder; a link is removed, never followed), whatever the job
+    /// named its files and however deep it nested them (see <see cref="JobFiles.Empty"/>): a folder that could not be
+    /// emptied failed every later job of its slot.
+    /// </summary>
+    public void Clear(int slot) => JobFiles.Empty(_mounts[slot], unlockTop: false);
 
     /// <summary>Whether the slot's tmpfs is (nearly) out of space or inodes: a failed job there met its disk limit.</summary>
     public bool IsFull(int slot) =>

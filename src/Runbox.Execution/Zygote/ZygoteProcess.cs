@@ -161,6 +161,57 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asks the zygote to start a job on an init of its own. The message names only the job, its folder and whether
+    /// it has a network; its <paramref name="spec"/> (environment, arguments: a caller's secrets) goes as a memfd the
+    /// zygote hands on unread to the job's standby, so no spec ever enters the memory that later inits are forked
+    /// from. False when the zygote is gone.
+    /// </summary>
+    public bool Spawn(string jobId, string folder, bool network, ReadOnlySpan<byte> spec)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("op", "spawn");
+            json.WriteString("id", jobId);
+            json.WriteString("cwd", folder);
+            json.WriteBoolean("network", network);
+            json.WriteEndObject();
+        }
+        var fd = Libc.MemoryFile("runbox-spec", spec);
+        try
+        {
+            lock (_sendLock)
+            {
+                // Held while in use, so a disposal meanwhile cannot close the socket and let its number name another.
+                var handle = _control.SafeHandle;
+                var held = false;
+                try
+                {
+                    handle.DangerousAddRef(ref held);
+                    Libc.SendWithDescriptors((int)handle.DangerousGetHandle(), buffer.GetBuffer().AsSpan(0, (int)buffer.Length), [fd]);
+                    return true;
+                }
+                finally
+                {
+                    if (held)
+                    {
+                        handle.DangerousRelease();
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
     /// <summary>How many ready inits the engine holds.</summary>
     public int Offers
     {

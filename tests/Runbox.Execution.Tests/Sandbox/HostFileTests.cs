@@ -1,3 +1,4 @@
+using Runbox.Execution.Engine;
 using Runbox.Execution.Jobs;
 using static Runbox.Execution.Tests.Sandbox.SandboxAssert;
 
@@ -43,6 +44,62 @@ public sealed class HostFileTests(SandboxFixture fixture) : IDisposable
         Assert.Equal(["real.txt"], Directory.EnumerateFiles(artifacts, "*", SearchOption.AllDirectories).Select(f => f[(f.LastIndexOf('/') + 1)..]).ToArray());
         Assert.Equal("host secret", await File.ReadAllTextAsync(target));
         Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(targetDir, "keep.txt")));
+    }
+
+    [SkippableFact]
+    public async Task NamesThatAreNotUtf8_AreLeftOut_AndTheOtherArtifactsKept()
+    {
+        fixture.RequireFullSandbox();
+        var artifacts = Path.Combine(_host, "artifacts");
+        // A name .NET cannot decode came back as one with U+FFFD, which names no file: reading its size threw, and the
+        // job lost every artifact, listed or copied, after the error was logged as a failed clean-up.
+        var result = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Script = """
+                import os
+                open(b"a\xffbad.txt", "wb").write(b"bad")
+                os.mkdir(b"b\xfedir")
+                open(b"b\xfedir/inner.txt", "wb").write(b"inner")
+                open("good.txt", "w").write("good")
+                open("z.txt", "w").write("z")
+                """,
+            ArtifactDirectory = artifacts,
+        });
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal(["good.txt", "z.txt"], result.Artifacts.Select(a => a.Name).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal("good", await File.ReadAllTextAsync(Path.Combine(artifacts, "good.txt")));
+    }
+
+    [SkippableTheory]
+    [InlineData("undecodable", "open(b'a\\xffbad.txt', 'wb').write(b'x')\nos.mkdir(b'b\\xfedir')\nopen(b'b\\xfedir/c\\xfd', 'wb').write(b'x')\n")]
+    [InlineData("deep", "for _ in range(2500):\n    os.mkdir('d')\n    os.chdir('d')\nopen('leaf', 'wb').write(b'x')\n")]
+    public async Task AFolderNotRemovableByName_IsStillEmptied_AndItsSlotKeepsWorking(string kind, string body)
+    {
+        fixture.RequireFullSandbox();
+        // One slot, so the next job gets the same slot's disk. .NET names files by decoded strings and full paths: a name
+        // that is not UTF-8, or a path longer than PATH_MAX, could not be removed, and every later job of the slot failed
+        // to empty it.
+        _ = kind;
+        var workRoot = $"/tmp/rbf-{Environment.ProcessId}";
+        var engine = new JobEngine(SandboxFixture.Options(workRoot) with { Slots = 1 });
+        try
+        {
+            var planted = await engine.RunAsync(new JobRequest { Script = "import os\n" + body });
+            Assert.True(planted.Status == JobStatus.Succeeded, $"{planted.Status} {planted.Error} {Stderr(planted)}");
+            for (var i = 0; i < 2; i++)
+            {
+                var next = await engine.RunAsync(new JobRequest { Script = "import os\nprint(sorted(os.listdir('.')))" });
+                Assert.True(next.Status == JobStatus.Succeeded, $"{next.Status} {next.Error} {Stderr(next)}");
+                Assert.Equal("['main.py']\n", Stdout(next));
+            }
+            var disk = Directory.EnumerateDirectories(workRoot, "disks", SearchOption.AllDirectories).Single();
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(disk, "0")));
+        }
+        finally
+        {
+            await engine.DisposeAsync();
+            Directory.Delete(workRoot, recursive: true);
+        }
     }
 
     [SkippableFact]

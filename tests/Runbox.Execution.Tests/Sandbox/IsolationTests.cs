@@ -232,6 +232,72 @@ public sealed class IsolationTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task UserNamespacesKeyringsAndIoUring_AreRefused_WhileThreadsAndChildrenStillWork()
+    {
+        fixture.RequireFullSandbox();
+        // Without the filter a job made a user namespace (every capability over namespaces of its own: nf_tables, mounts),
+        // used the uid's keyrings, which outlive it, and io_uring.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import ctypes, errno, multiprocessing, os, subprocess, threading
+            libc = ctypes.CDLL(None, use_errno=True)
+            nr = {"x86_64": dict(add_key=248, keyctl=250, request_key=249, io_uring_setup=425, bpf=321, perf_event_open=298,
+                                 userfaultfd=323, clone3=435, syslog=103, unshare=272, clone=56),
+                  "aarch64": dict(add_key=217, keyctl=219, request_key=218, io_uring_setup=425, bpf=280, perf_event_open=241,
+                                  userfaultfd=282, clone3=435, syslog=116, unshare=97, clone=220)}[os.uname().machine]
+            buffer = ctypes.create_string_buffer(256)
+            calls = [("add_key", b"user", b"k", b"v", 1, -4), ("keyctl", 0, -4, 0), ("request_key", b"user", b"k", None, 0),
+                     ("io_uring_setup", 8, buffer), ("bpf", 0, buffer, 128), ("perf_event_open", buffer, 0, -1, -1, 0),
+                     ("userfaultfd", 0), ("clone3", buffer, 88), ("syslog", 3, buffer, 256), ("unshare", 0x10000000), ("clone", 0x10000000 | 17, 0, 0, 0, 0)]
+            for name, *args in calls:
+                r = libc.syscall(nr[name], *args)
+                if r == 0 and name == "clone":
+                    os._exit(0)  # the child of a clone that went through
+                print(name, errno.errorcode.get(ctypes.get_errno()) if r < 0 else "allowed")
+            t = threading.Thread(target=print, args=("thread",))
+            t.start()
+            t.join()
+            print(subprocess.run(["sh", "-c", "unshare -Ur true 2>/dev/null || echo unshare refused"], capture_output=True, text=True).stdout.strip())
+            with multiprocessing.Pool(2) as pool:
+                print(pool.map(abs, [-1, -2]))
+            """));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal(
+            """
+            add_key ENOSYS
+            keyctl ENOSYS
+            request_key ENOSYS
+            io_uring_setup ENOSYS
+            bpf ENOSYS
+            perf_event_open ENOSYS
+            userfaultfd ENOSYS
+            clone3 ENOSYS
+            syslog ENOSYS
+            unshare EPERM
+            clone EPERM
+            thread
+            unshare refused
+            [1, 2]
+
+            """, Stdout(result));
+    }
+
+    [SkippableFact]
+    public async Task NodeJobs_DoTheirFileIoWithoutIoUring()
+    {
+        fixture.RequireFullSandbox();
+        Requires.Node();
+        var result = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Language = JobLanguage.Node,
+            Script = "const fs = require('fs');\nfs.writeFileSync('x.txt', 'written');\nfs.readFile('x.txt', 'utf8', (e, d) => console.log(d, e));\n"
+                + "require('child_process').exec('echo child', (e, out) => console.log(out.trim()));\n",
+            Limits = new JobLimits { MemoryBytes = 512L * 1024 * 1024 },
+        });
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal(["child", "written null"], Stdout(result).TrimEnd().Split('\n').Order(StringComparer.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task NetworkTrue_IsHonouredOnlyWhereTheEngineAllowsIt()
     {
         fixture.RequireFullSandbox();

@@ -95,6 +95,39 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task ConnectingToTheExitSocketInALoop_CostsTheInitLittle_AndTheJobStillEnds()
+    {
+        fixture.RequireFullSandbox();
+        // The init (pid 1 here, outside the job's cgroup) hears its job's end on /.runbox-exit. A child connecting there in
+        // a loop kept the init on a CPU of its own, beyond the job's CPU limit; /proc/1/stat shows the init's CPU ticks.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import os, socket, time
+            def init_ticks():
+                fields = open("/proc/1/stat").read().rsplit(")", 1)[1].split()
+                return int(fields[11]) + int(fields[12])
+            before = init_ticks()
+            child = os.fork()
+            if child == 0:
+                end = time.monotonic() + 2
+                while time.monotonic() < end:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                    s.setblocking(False)
+                    try:
+                        s.connect("/.runbox-exit")
+                    except OSError:
+                        pass
+                    s.close()
+                os._exit(0)
+            os.waitpid(child, 0)
+            print("init cpu ms", (init_ticks() - before) * 1000 // os.sysconf("SC_CLK_TCK"))
+            """, Wall(10)));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        var initMs = int.Parse(Stdout(result).Split(' ')[^1]);
+        Assert.True(initMs < 300, $"the init spent {initMs} ms of CPU on the job's connections");
+        Assert.True(result.WallMs < 5000, $"the job took {result.WallMs} ms");
+    }
+
+    [SkippableFact]
     public async Task SleepPastTheWallLimit_EndsWithWallTime()
     {
         fixture.RequireFullSandbox();

@@ -6,7 +6,8 @@ namespace Runbox.Execution.Tests.Sandbox;
 
 /// <summary>
 /// A sandbox (an init and its namespaces) serves many jobs one after another; nothing one job leaves behind may
-/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes.
+/// reach the next: files in /tmp, /var/tmp and /dev/shm, System V shared memory, sockets and ports, processes, keys
+/// in the kernel's keyrings, and nothing of a job (its environment, its arguments) in a later job's memory.
 /// </summary>
 [Collection(SandboxCollection.Name)]
 public sealed class SandboxReuseTests(SandboxFixture fixture)
@@ -70,6 +71,111 @@ public sealed class SandboxReuseTests(SandboxFixture fixture)
         }
         // Each sandbox's first job is its pid 2: a higher pid shows a checker ran in a sandbox that served a job before.
         Assert.Contains(checkerPids, pid => pid > 2);
+    }
+
+    // Prints every 32 hex digits that follow "S3CR3T-" anywhere in the job's own memory (the needle is made at run time,
+    // so the script's own text does not hold it).
+    private const string MemoryScanner = """
+        import re
+        needle = b"-".join([b"S3CR3T", b""])
+        found = set()
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+            for line in maps:
+                parts = line.split()
+                if not parts[1].startswith("r"):
+                    continue
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                try:
+                    mem.seek(start)
+                    data = mem.read(end - start)
+                except OSError:
+                    continue
+                for m in re.finditer(re.escape(needle) + rb"([0-9a-f]{32})", data):
+                    found.add(m.group(1).decode())
+        print(sorted(found))
+        """;
+
+    [SkippableFact]
+    public async Task AnEarlierJobsEnvironmentAndArguments_AreNotInALaterJobsMemory()
+    {
+        fixture.RequireFullSandbox();
+        // One ready init for three jobs at a time: the other two go through the zygote ("spawn"), which then forks new
+        // inits. An init starts as a copy of the zygote's memory, and each job as a copy of its init's.
+        var workRoot = $"/tmp/rbm-{Environment.ProcessId}";
+        var engine = new JobEngine(SandboxFixture.Options(workRoot) with { PoolSize = 1 });
+        try
+        {
+            var secrets = new List<string>();
+            for (var round = 0; round < 3; round++)
+            {
+                var batch = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToList();
+                secrets.AddRange(batch);
+                var results = await Task.WhenAll(batch.Select(secret => engine.RunAsync(new JobRequest
+                {
+                    Script = "import time\ntime.sleep(0.3)\n",
+                    Environment = new Dictionary<string, string> { ["TOKEN"] = "S3CR3T-" + secret },
+                    Args = ["S3CR3T-" + secret],
+                })));
+                Assert.All(results, r => Assert.True(r.Status == JobStatus.Succeeded, $"{r.Status} {r.Error} {Stderr(r)}"));
+            }
+            var seen = new List<string>();
+            for (var round = 0; round < 3; round++)
+            {
+                var scans = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => engine.RunAsync(new JobRequest { Script = MemoryScanner })));
+                foreach (var scan in scans)
+                {
+                    Assert.True(scan.Status == JobStatus.Succeeded, $"{scan.Status} {scan.Error} {Stderr(scan)}");
+                    seen.Add(Stdout(scan).Trim());
+                }
+            }
+            var leaked = secrets.Where(secret => seen.Any(s => s.Contains(secret, StringComparison.Ordinal))).ToList();
+            Assert.True(leaked.Count == 0, $"{leaked.Count} of {secrets.Count} earlier jobs' secrets found: {string.Join(" | ", seen)}");
+        }
+        finally
+        {
+            await engine.DisposeAsync();
+            Directory.Delete(workRoot, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public async Task AKeyInTheKernelsKeyrings_DoesNotReachTheNextJobOfItsUid()
+    {
+        fixture.RequireFullSandbox();
+        // Keyrings are not namespaced: a slot's uid has one user keyring (and persistent keyring) in every job. Each slot
+        // (uid) gets a writer, then each a reader.
+        var name = "rb" + Guid.NewGuid().ToString("N")[..12];
+        var writer = $$"""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            nr = {"x86_64": (248, 250), "aarch64": (217, 219)}[__import__("os").uname().machine]
+            persistent = libc.syscall(nr[1], 22, -1, -4)  # KEYCTL_GET_PERSISTENT, linked into the user keyring
+            for ring in (-3, -4, -5, persistent):  # session, user, user session, persistent
+                libc.syscall(nr[0], b"user", b"{{name}}", b"left by a job", 13, ring)  # add_key
+            """;
+        var reader = $$"""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            nr = {"x86_64": 250, "aarch64": 219}[__import__("os").uname().machine]
+            found = []
+            persistent = libc.syscall(nr, 22, -1, -4)
+            for ring in (-3, -4, -5, persistent):
+                key = libc.syscall(nr, 10, ring, b"user", b"{{name}}", 0)  # KEYCTL_SEARCH
+                if key > 0:
+                    found.append(ring)
+            print(found)
+            """;
+        for (var round = 0; round < fixture.Engine.Options.Slots; round++)
+        {
+            var written = await fixture.Engine.RunAsync(new JobRequest { Script = writer });
+            Assert.True(written.Status == JobStatus.Succeeded, $"writer: {written.Status} {written.Error} {Stderr(written)}");
+        }
+        for (var round = 0; round < fixture.Engine.Options.Slots; round++)
+        {
+            var read = await fixture.Engine.RunAsync(new JobRequest { Script = reader });
+            Assert.True(read.Status == JobStatus.Succeeded, $"reader: {read.Status} {read.Error} {Stderr(read)}");
+            Assert.Equal("[]\n", Stdout(read));
+        }
     }
 
     [SkippableFact]
