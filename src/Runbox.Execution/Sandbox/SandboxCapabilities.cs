@@ -17,6 +17,12 @@ public sealed record SandboxCapabilities
 
     public bool NoNewPrivileges { get; init; }
 
+    /// <summary>
+    /// Jobs run under the syscall filter (keyrings, new user namespaces, io_uring, bpf, perf_event_open, userfaultfd,
+    /// syslog and other architectures' calls refused; docs/sandbox.md).
+    /// </summary>
+    public bool SyscallFilter { get; init; }
+
     public bool Rlimits { get; init; } = true;
 
     /// <summary>Job folders are size-limited tmpfs mounts (the <c>disk</c> limit); without it only the file size limit applies.</summary>
@@ -25,5 +31,5 @@ public sealed record SandboxCapabilities
     /// <summary>Why each missing feature is missing, one sentence each.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
-    public bool FullyIsolated => NetworkNamespace && MountNamespace && PidNamespace && Cgroups is not null && SeparateUids && DiskLimit;
+    public bool FullyIsolated => NetworkNamespace && MountNamespace && PidNamespace && Cgroups is not null && SeparateUids && DiskLimit && SyscallFilter;
 }

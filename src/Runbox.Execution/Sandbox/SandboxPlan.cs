@@ -193,6 +193,12 @@ internal sealed class SandboxPlan : IDisposable
             warnings.Add($"{name} namespace unavailable: {answer.TrimStart('0').Trim()}");
             return false;
         }
+        // Not probed yet (null): the first zygote start tells.
+        var filter = namespaces?.GetValueOrDefault("seccomp", "0the zygote did not say") ?? "1";
+        if (filter != "1")
+        {
+            warnings.Add($"syscall filter unavailable: {filter.TrimStart('0').Trim()}");
+        }
         return new SandboxCapabilities
         {
             NetworkNamespace = Works("network", Options.NetworkNamespace),
@@ -202,6 +208,7 @@ internal sealed class SandboxPlan : IDisposable
             SeparateUids = SeparateUids,
             NoNewPrivileges = true,
             DiskLimit = Disks is not null,
+            SyscallFilter = filter == "1",
             Warnings = warnings,
         };
     }

@@ -419,10 +419,11 @@ def loopback_up():
 
 
 def probe(sandbox):
-    """Which namespaces this host lets us create; tried in a throwaway child so nothing here changes."""
+    """Which namespaces this host lets us create, and whether the job's syscall filter holds; tried in throwaway children
+    so nothing here changes."""
+    results = {"seccomp": probe_seccomp()}
     if not sandbox.namespaces:
-        return {}
-    results = {}
+        return results
     for name, flag in (("network", CLONE_NEWNET), ("mount", CLONE_NEWNS), ("pid", CLONE_NEWPID),
                        ("ipc", CLONE_NEWIPC | CLONE_NEWUTS)):
         r, w = os.pipe()
@@ -560,6 +561,41 @@ def seccomp_filter():
     return out
 
 
+_filter_pending = False  # in a standby whose filter waits for no_new_privs (see job_standby)
+
+
+def probe_seccomp():
+    """"1" when the job's syscall filter attaches and refuses what it should (keyctl), else "0" and why."""
+    if _SECCOMP_ARCH is None:
+        return "0no filter is written for this machine's architecture (%s)" % os.uname().machine
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            # As a job gets it: in the standby, or (not root) once no_new_privs is set.
+            if not install_seccomp() and (libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or not install_seccomp()):
+                raise OSError(ctypes_errno(), "the kernel refused the filter: " + os.strerror(ctypes_errno()))
+            keyctl = _SECCOMP_ARCH[1][0]
+            answer = b"1" if libc().syscall(keyctl, 0, 0, 0, 0) == -1 and ctypes_errno() == errno.ENOSYS else b"0the filter let keyctl through"
+        except Exception as e:
+            answer = b"0" + str(e).encode()[:200]
+        os.write(w, answer)
+        os._exit(0)
+    os.close(w)
+    answer = b""
+    while chunk := os.read(r, 256):
+        answer += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return answer.decode(errors="replace") or "0the probe died"
+
+
+def ctypes_errno():
+    import ctypes
+    return ctypes.get_errno()
+
+
 def install_seccomp():
     """Installs the job's syscall filter (see seccomp_filter); it holds across execve and in every child. Done in the
     standby, still root, ahead of its job: attaching a filter took about 0.1 ms (the kernel compiles it), and nothing
@@ -567,13 +603,13 @@ def install_seccomp():
     runs without, as it does without no_new_privs."""
     program = seccomp_filter()
     if program is None:
-        return
+        return False
     import ctypes
 
     class SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
-    libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(SockFprog(len(program) // 8, program)), 0, 0)
+    return libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(SockFprog(len(program) // 8, program)), 0, 0) == 0
 
 
 def become_job_user(spec):
@@ -623,7 +659,9 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         sandbox.enter_job(network)
         warm_up()
         main = prepare_in_place()
-        install_seccomp()
+        global _filter_pending
+        # Not root (no CAP_SYS_ADMIN), the kernel takes a filter only once no_new_privs is set: then in job_start.
+        _filter_pending = not install_seccomp()
         channel.send(b"R")
         spec, fds = recv(control, max_fds=5)
         if spec is None:
@@ -742,6 +780,8 @@ def job_start(spec, script_fds, folder, sandbox, joined, main):
                 prctl(PR_SET_NO_NEW_PRIVS, 1)
             except OSError:
                 pass
+        if _filter_pending:
+            install_seccomp()
         become_job_user(spec)
         os.chdir(spec["cwd"])
         os.umask(0o022)

@@ -38,7 +38,7 @@ public static class HealthApi
             Store = storeOk,
             DefaultRuntime = runtime,
             Sandbox = new SandboxReadiness(caps.NetworkNamespace, caps.MountNamespace, caps.PidNamespace, caps.Cgroups, caps.SeparateUids,
-                caps.NoNewPrivileges, caps.Rlimits, caps.DiskLimit, caps.FullyIsolated, caps.Warnings.ToList()),
+                caps.NoNewPrivileges, caps.Rlimits, caps.DiskLimit, caps.SyscallFilter, caps.FullyIsolated, caps.Warnings.ToList()),
             Slots = new SlotReadiness(worker.Slots, worker.FreeSlots, engine.FreeSlots),
         };
         return body.Status == "ready" ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -27,6 +27,7 @@ public sealed record SandboxReadiness(
     bool NoNewPrivileges,
     bool Rlimits,
     bool DiskLimit,
+    bool SyscallFilter,
     bool FullyIsolated,
     List<string> Warnings);
 

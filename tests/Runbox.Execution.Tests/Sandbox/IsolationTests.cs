@@ -235,6 +235,9 @@ public sealed class IsolationTests(SandboxFixture fixture)
     public async Task UserNamespacesKeyringsAndIoUring_AreRefused_WhileThreadsAndChildrenStillWork()
     {
         fixture.RequireFullSandbox();
+        // The engine's probe says the filter holds here (/readyz shows it), with no warning about it.
+        Assert.True(fixture.Engine.Capabilities.SyscallFilter, string.Join("; ", fixture.Engine.Capabilities.Warnings));
+        Assert.DoesNotContain(fixture.Engine.Capabilities.Warnings, w => w.StartsWith("syscall filter", StringComparison.Ordinal));
         // Without the filter a job made a user namespace (every capability over namespaces of its own: nf_tables, mounts),
         // used the uid's keyrings, which outlive it, and io_uring.
         var result = await RunWithCanaryAsync(fixture, Python("""

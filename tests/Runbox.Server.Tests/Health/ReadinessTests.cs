@@ -23,6 +23,7 @@ public sealed class ReadinessTests(ITestOutputHelper output)
         Assert.True(body.GetProperty("sandbox").TryGetProperty("network_namespace", out _));
         Assert.True(body.GetProperty("sandbox").TryGetProperty("fully_isolated", out _));
         Assert.True(body.GetProperty("sandbox").TryGetProperty("disk_limit", out _));
+        Assert.True(body.GetProperty("sandbox").TryGetProperty("syscall_filter", out _));
         Assert.Equal(3, body.GetProperty("slots").GetProperty("total").GetInt32());
         Assert.Equal(3, body.GetProperty("slots").GetProperty("free").GetInt32());
     }
