@@ -34,7 +34,7 @@ internal static class EngineJobs
         // The engine keeps lines until they are read, so they are read to the end whether or not anyone listens.
         await foreach (var line in execution.ReadLogsAsync(CancellationToken.None))
         {
-            context.Report(line.Stream, line.Text, line.Ended);
+            context.Report(line.Stream, line.Text, line.Ended, line.Bytes);
         }
     }
 

@@ -71,8 +71,11 @@ public sealed class RunnerContext
         }
     }
 
-    /// <summary>Reports one line live without keeping it; <paramref name="ended"/> false where no newline ended it.</summary>
-    public void Report(LogStream stream, string line, bool ended = true)
+    /// <summary>
+    /// Reports one line live without keeping it; <paramref name="ended"/> false where no newline ended it, and
+    /// <paramref name="bytes"/> its exact bytes where its text lost them (<see cref="LogLine.Bytes"/>).
+    /// </summary>
+    public void Report(LogStream stream, string line, bool ended = true, byte[]? bytes = null)
     {
         Action<LogLine>? callback;
         long seq;
@@ -87,7 +90,7 @@ public sealed class RunnerContext
         }
         try
         {
-            callback(new LogLine(seq, TimeProvider.GetUtcNow(), stream, line) { Ended = ended });
+            callback(new LogLine(seq, TimeProvider.GetUtcNow(), stream, line) { Ended = ended, Bytes = bytes });
         }
         catch (Exception ex)
         {

@@ -51,6 +51,20 @@ public sealed class PythonRunnerTests(EngineFixture fixture) : IClassFixture<Eng
     }
 
     [SkippableFact]
+    public async Task RunAsync_GivesTheCallbackTheExactBytes_OfALineThatIsNotUtf8()
+    {
+        fixture.Require();
+        Script("bytes.py", "import sys\nsys.stdout.buffer.write(b'caf\\xe9\\n')\n");
+        var lines = new List<LogLine>();
+
+        await Runtime().RunAsync(Invocation(["bytes.py"]), onLogLine: lines.Add);
+
+        var line = Assert.Single(lines, line => line.Stream == LogStream.Stdout);
+        Assert.Equal("caf\uFFFD", line.Text);
+        Assert.Equal(new byte[] { (byte)'c', (byte)'a', (byte)'f', 0xE9 }, line.Bytes);
+    }
+
+    [SkippableFact]
     public async Task RunAsync_DropsInterpreter_WhenCommandStartsWithPython()
     {
         fixture.Require();
