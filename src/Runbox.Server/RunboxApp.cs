@@ -163,6 +163,7 @@ public static class RunboxApp
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseRepeatedQueryValuesRefused();
 
         app.MapHealthApi();
         if (configured.WorkerOnly)

@@ -32,6 +32,19 @@ public sealed class MalformedBodyTests(ITestOutputHelper output) : IAsyncLifetim
     private static string Error(JsonElement problem, string field) => problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
 
     [Fact]
+    public async Task Queries_RefuseAValueGivenTwice_NamingIt()
+    {
+        var list = await _server.Admin.GetAsync("/api/v1/jobs?status=queued&status=running");
+        var logs = await _server.Admin.GetAsync("/api/v1/jobs/job_x/logs?after_seq=1&after_seq=2");
+
+        Assert.Equal(HttpStatusCode.BadRequest, list.StatusCode);
+        Assert.Equal("is given more than once.", Error(await list.JsonAsync(), "status"));
+        Assert.Equal(HttpStatusCode.BadRequest, logs.StatusCode);
+        Assert.Equal("is given more than once.", Error(await logs.JsonAsync(), "after_seq"));
+        Assert.Equal(HttpStatusCode.OK, (await _server.Admin.GetAsync("/api/v1/jobs?status=queued&limit=5")).StatusCode);
+    }
+
+    [Fact]
     public async Task Submit_RefusesAMemberGivenTwice_NamingIt()
     {
         var script = await PostJsonAsync("/api/v1/jobs", """{"script": "print(1)", "script": "print(2)"}""");
