@@ -292,6 +292,9 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(1, create.ExitCode);
         Assert.Contains("clibroken: failed", create.Stdout);
         Assert.Contains("error: Installing packages failed", create.Stdout);
+        // pip's error has two lines: the second is indented under "error:", not flush left as if it were another runtime.
+        Assert.All(create.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.StartsWith("  ", line));
+        Assert.Contains("\n    ERROR: No matching distribution found for nosuchpackage", create.Stdout);
         Assert.DoesNotContain("smoke test job", create.Stdout);
         Assert.Equal(1, test.ExitCode);
         Assert.Contains("did not build", test.Stderr);

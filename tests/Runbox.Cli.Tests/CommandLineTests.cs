@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
 namespace Runbox.Cli.Tests;
 
 /// <summary>How <c>runbox</c> answers a command line it cannot use, before any command runs.</summary>
@@ -35,6 +38,31 @@ public sealed class CommandLineTests
         Assert.Equal("", stdout);
         Assert.StartsWith($"runbox: --server {message}", stderr);
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task ClientCommand_TakesAnEmptyRunboxServer_AsUnset()
+    {
+        // `RUNBOX_SERVER= runbox jobs list` means the default server, not "$RUNBOX_SERVER '' is not ... (as in http://)".
+        var (_, _, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list"], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["RUNBOX_SERVER"] = "", ["RUNBOX_KEY"] = "k" });
+
+        Assert.DoesNotContain("is not an http", stderr);
+        Assert.DoesNotContain("$RUNBOX_SERVER", stderr.Replace("--server or $RUNBOX_SERVER", ""));
+    }
+
+    [Fact]
+    public async Task ClientCommand_TakesAnEmptyRunboxData_AsUnset()
+    {
+        // An empty RUNBOX_DATA is the default folder: the key is looked for in ./runbox-data/admin.key, not ./admin.key.
+        var app = await StandInServer.StartAsync(api => api.MapGet("/api/v1/jobs", () => Results.Problem("Every request needs 'Authorization: Bearer KEY'.", statusCode: 401)));
+        var (code, _, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", StandInServer.Address(app)], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["RUNBOX_DATA"] = "", ["RUNBOX_KEY"] = "" });
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        Assert.Equal(1, code);
+        Assert.Contains($"nothing in {Path.Combine(Environment.CurrentDirectory, "runbox-data", "admin.key")} (--data or $RUNBOX_DATA name another folder)", stderr);
     }
 
     [Theory]

@@ -25,6 +25,7 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
         Assert.StartsWith($"runbox: cannot reach {server}/: Connection refused", stderr);
+        Assert.EndsWith("; is a Runbox server running there? (another address: --server or $RUNBOX_SERVER)\n", stderr);
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 
@@ -66,6 +67,7 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
         Assert.Equal("first line\n", stdout);
         Assert.StartsWith($"runbox: lost the connection while following job {JobId} (cannot reach {url}/", stderr);
         Assert.EndsWith($"follow it again with 'runbox jobs logs {JobId} -f'\n", stderr);
+        Assert.DoesNotContain("is a Runbox server running there?", stderr);
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 

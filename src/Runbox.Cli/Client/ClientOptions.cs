@@ -26,7 +26,7 @@ internal sealed class ClientOptions
     public RunboxClient Connect(ParseResult parse)
     {
         var given = parse.GetValue(Server);
-        var server = given ?? Environment.GetEnvironmentVariable("RUNBOX_SERVER") ?? "http://127.0.0.1:8000";
+        var server = given ?? Variable("RUNBOX_SERVER") ?? "http://127.0.0.1:8000";
         if (!Uri.TryCreate(server, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
         {
             // "127.0.0.1:8051" is no URL at all; "localhost:8051" is one whose scheme is "localhost".
@@ -39,7 +39,7 @@ internal sealed class ClientOptions
             return new RunboxClient(address, key, null, Console.Error);
         }
         var data = parse.GetValue(Data);
-        var folder = data ?? Environment.GetEnvironmentVariable("RUNBOX_DATA");
+        var folder = data ?? Variable("RUNBOX_DATA");
         var file = Path.GetFullPath(Path.Combine(folder ?? "runbox-data", "admin.key"));
         try
         {
@@ -54,6 +54,9 @@ internal sealed class ClientOptions
             (data is not null ? " (from --data)" : folder is not null ? " (from $RUNBOX_DATA)" : " (--data or $RUNBOX_DATA name another folder)");
         return new RunboxClient(address, string.IsNullOrEmpty(key) ? null : key, string.IsNullOrEmpty(key) ? searched : null, Console.Error);
     }
+
+    /// <summary>An environment variable, where an empty one (<c>RUNBOX_SERVER= runbox ...</c>) counts as unset, as for RUNBOX_KEY.</summary>
+    private static string? Variable(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 }
 
 /// <summary>A client option that cannot be used as given: the command stops before any request, with exit 2.</summary>

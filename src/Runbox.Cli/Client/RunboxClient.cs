@@ -28,6 +28,9 @@ internal sealed partial class RunboxClient : IDisposable
 
     private readonly TextWriter _notices;
 
+    /// <summary>The server has answered a call: a later "cannot reach" is a server that went away, not one never found.</summary>
+    private bool _answered;
+
     /// <param name="noKey">Without a key: where it was looked for, added to the server's answer when it wants one.</param>
     /// <param name="notices">Where to say that the server is busy and the call waits (stderr).</param>
     public RunboxClient(Uri server, string? key, string? noKey, TextWriter notices)
@@ -209,10 +212,13 @@ internal sealed partial class RunboxClient : IDisposable
             try
             {
                 response = await _http.SendAsync(message, completion, ct);
+                _answered = true;
             }
             catch (HttpRequestException e)
             {
-                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+                // Never answered: most likely no server there yet, or another address meant; say where the address comes from.
+                var hint = _answered ? "" : "; is a Runbox server running there? (another address: --server or $RUNBOX_SERVER)";
+                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}{hint}") { Unreachable = true };
             }
             if (!repeatable || BusyAnswer.WaitFor(response, DateTimeOffset.UtcNow) is not { } wait)
             {

@@ -78,7 +78,7 @@ internal static class ExecCommand
             if (parse.GetValue(json))
             {
                 var result = await execution.Completion;
-                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(JobResultJson.From(result), CliJson.Default.JobResultJson));
+                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(JobResultJson.From(result), CliJson.Readable.JobResultJson));
                 await ReportSavedAsync(result, save);
                 return result.ShellExitCode;
             }

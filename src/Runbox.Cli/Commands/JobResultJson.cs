@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Runbox.Execution.Jobs;
 
@@ -20,4 +21,15 @@ internal sealed record ArtifactJson(string Name, long Size);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(JobResultJson))]
-internal sealed partial class CliJson : JsonSerializerContext;
+internal sealed partial class CliJson : JsonSerializerContext
+{
+    /// <summary>
+    /// As <c>runbox jobs get</c> prints JSON: apostrophes, &lt;, &amp; and non-ASCII text as they are rather than
+    /// \u-escaped (the default escaping guards JSON pasted into HTML, which this output is not).
+    /// </summary>
+    public static CliJson Readable { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -146,7 +146,8 @@ internal static class RuntimesCommand
         }
         if (runtime.Error is { } failure)
         {
-            Console.Out.WriteLine($"  error: {failure}");
+            // An installer's error runs over several lines: each one under "error:", indented as it is.
+            Console.Out.WriteLine($"  error: {failure.TrimEnd().ReplaceLineEndings("\n    ")}");
             if (runtime.SmokeTestJobId is { } job)
             {
                 Console.Out.WriteLine($"  smoke test job: {job} (runbox jobs logs {job})");

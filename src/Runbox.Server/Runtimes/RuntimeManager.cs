@@ -173,7 +173,7 @@ public sealed partial class RuntimeManager(
         }
         if (!await Runtimes.TryInsertRuntimeAsync(record, cancellationToken))
         {
-            throw RuntimeRequestException.Conflict($"A runtime named '{name}' exists already.");
+            throw RuntimeRequestException.Conflict($"A runtime named '{name}' exists already: install packages into it, or delete it first to create it anew.");
         }
         var declared = record;
         Background(name!, token => RunsJobs ? BuildAsync(declared, token) : SmokeTestAsync(declared, WorkerBuildTimeout, token));

@@ -87,6 +87,18 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_PrintsJsonText_AsWritten_WithoutEscapingQuotesAndNonAscii()
+    {
+        // As `jobs get` prints it: "it's é <a&b>", not "it\u0027s \u00E9 \u003Ca\u0026b\u003E".
+        var script = Script("text.py", "print(\"it's \u00e9 <a&b>\")");
+        var (code, stdout, _) = await RunAsync("", "exec", script, "--json");
+        Assert.Equal(0, code);
+        Assert.Contains("\"stdout\":\"it's \u00e9 <a&b>\\n\"", stdout);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal("it's \u00e9 <a&b>\n", json.RootElement.GetProperty("stdout").GetString());
+    }
+
+    [Fact]
     public async Task Exec_ExitsWith128PlusSignal_AndNamesTimeout()
     {
         var script = Script("slow.sh", "echo start; sleep 30");

@@ -201,6 +201,21 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Create_IsRefused_SayingWhatToDo_WhenTheNameIsTaken()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "taken", Packages = ["nosuchpackage"] });
+        Assert.Equal("failed", (await server.Admin.WaitSettledAsync("taken")).State);
+
+        // A first try that failed is the usual reason to create again: the answer says how to go on.
+        var again = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "taken", Packages = ["tinypkg"] }, RunboxJson.Options);
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("A runtime named 'taken' exists already: install packages into it, or delete it first to create it anew.",
+            (await again.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Delete_RefusesWhileJobRuns_UntilForced()
     {
         await using var server = await RuntimeServer.StartAsync(output);
