@@ -426,37 +426,44 @@ def probe(sandbox):
         return results
     for name, flag in (("network", CLONE_NEWNET), ("mount", CLONE_NEWNS), ("pid", CLONE_NEWPID),
                        ("ipc", CLONE_NEWIPC | CLONE_NEWUTS)):
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            ok = b"1"
-            try:
-                unshare(flag)
-                if flag == CLONE_NEWNS:
-                    mount(None, "/", None, MS_REC | MS_PRIVATE)
-                    mount("probe", sandbox.root_dir, "tmpfs", 0, "size=1m")
-                if flag == CLONE_NEWPID:
-                    child = os.fork()
-                    if child == 0:
-                        os._exit(0 if os.getpid() == 1 else 1)
-                    _, status = os.waitpid(child, 0)
-                    ok = b"1" if status == 0 else b"0"
-            except Exception as e:
-                ok = b"0" + str(e).encode()[:200]
-            os.write(w, ok)
-            os._exit(0)
-        os.close(w)
-        answer = b""
-        while True:
-            chunk = os.read(r, 256)
-            if not chunk:
-                break
-            answer += chunk
-        os.close(r)
-        os.waitpid(pid, 0)
-        results[name] = answer.decode(errors="replace")
+        def attempt(flag=flag):
+            unshare(flag)
+            if flag == CLONE_NEWNS:
+                mount(None, "/", None, MS_REC | MS_PRIVATE)
+                mount("probe", sandbox.root_dir, "tmpfs", 0, "size=1m")
+            if flag == CLONE_NEWPID:
+                child = os.fork()
+                if child == 0:
+                    os._exit(0 if os.getpid() == 1 else 1)
+                _, status = os.waitpid(child, 0)
+                return "1" if status == 0 else "0"
+            return "1"
+        results[name] = in_child(attempt)
     return results
+
+
+def in_child(attempt):
+    """What attempt() answers ("1", or "0" and why) when run in a throwaway child; "0" and the exception if it raised."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            answer = attempt().encode()
+        except Exception as e:
+            answer = b"0" + str(e).encode()[:200]
+        os.write(w, answer)
+        os._exit(0)
+    os.close(w)
+    answer = b""
+    while True:
+        chunk = os.read(r, 256)
+        if not chunk:
+            break
+        answer += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return answer.decode(errors="replace") or "0the probe died"
 
 
 def can_detach_mounts(sandbox):
@@ -568,27 +575,15 @@ def probe_seccomp():
     """"1" when the job's syscall filter attaches and refuses what it should (keyctl), else "0" and why."""
     if _SECCOMP_ARCH is None:
         return "0no filter is written for this machine's architecture (%s)" % os.uname().machine
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        try:
-            # As a job gets it: in the standby, or (not root) once no_new_privs is set.
-            if not install_seccomp() and (libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or not install_seccomp()):
-                raise OSError(ctypes_errno(), "the kernel refused the filter: " + os.strerror(ctypes_errno()))
-            keyctl = _SECCOMP_ARCH[1][0]
-            answer = b"1" if libc().syscall(keyctl, 0, 0, 0, 0) == -1 and ctypes_errno() == errno.ENOSYS else b"0the filter let keyctl through"
-        except Exception as e:
-            answer = b"0" + str(e).encode()[:200]
-        os.write(w, answer)
-        os._exit(0)
-    os.close(w)
-    answer = b""
-    while chunk := os.read(r, 256):
-        answer += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return answer.decode(errors="replace") or "0the probe died"
+
+    def attempt():
+        # As a job gets it: in the standby, or (not root) once no_new_privs is set.
+        if not install_seccomp() and (libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or not install_seccomp()):
+            raise OSError(ctypes_errno(), "the kernel refused the filter: " + os.strerror(ctypes_errno()))
+        keyctl = _SECCOMP_ARCH[1][0]
+        refused = libc().syscall(keyctl, 0, 0, 0, 0) == -1 and ctypes_errno() == errno.ENOSYS
+        return "1" if refused else "0the filter let keyctl through"
+    return in_child(attempt)
 
 
 def ctypes_errno():
