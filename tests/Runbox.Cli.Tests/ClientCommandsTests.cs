@@ -151,6 +151,17 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task JobsList_ShowsAKilledJobsExitAsRunExitedWithIt()
+    {
+        var (code, _, _) = await fixture.RunAsync("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "run", "-");
+
+        var list = await fixture.RunAsync(null, "jobs", "list", "--limit", "1");
+
+        Assert.Equal(137, code);
+        Assert.Contains("137 (signal 9)", list.Stdout);
+    }
+
+    [Fact]
     public async Task RunDetach_PrintsTheIdThenJobsCommandsFindIt()
     {
         var (code, stdout, _) = await fixture.RunAsync("print('detached')\n", "run", "-", "--detach");

@@ -58,7 +58,7 @@ internal static class JobsCommand
                 ["ID", "STATUS", "LANG", "EXIT", "CREATED", "WALL"],
                 page.Jobs.Select(j => new[]
                 {
-                    j.Id, j.Status, j.Language, j.ExitCode?.ToString() ?? "-", j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"),
+                    j.Id, j.Status, j.Language, Exit(j), j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"),
                     j.WallMs is { } ms ? $"{ms} ms" : "-",
                 }));
             if (page.NextCursor is { } next)
@@ -184,6 +184,14 @@ internal static class JobsCommand
         await action();
         return 0;
     });
+
+    /// <summary>
+    /// The EXIT column: the exit code, or the signal that ended the job as 128+N, as <c>run</c> exits then (137 for
+    /// SIGKILL), since a killed job has no exit code of its own; "-" while it has neither.
+    /// </summary>
+    private static string Exit(JobResponse job) =>
+        job.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        ?? (job.Signal is { } signal ? $"{128 + signal} (signal {signal})" : "-");
 
     /// <summary>As above, for a call that decides its own exit code when it gets an answer.</summary>
     internal static async Task<int> Guard(Func<Task<int>> action)
