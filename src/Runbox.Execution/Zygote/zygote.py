@@ -569,42 +569,50 @@ def seccomp_filter():
 
 
 _filter_pending = False  # in a standby whose filter waits for no_new_privs (see job_standby)
+_seccomp_program = None  # (struct sock_fprog, its filter): made once in the zygote (probe_seccomp), inherited by all
+
+
+def seccomp_program():
+    """The job's syscall filter ready for prctl, or None on an architecture not known. Made in the zygote, not in each
+    standby: the program is the same for every job."""
+    global _seccomp_program
+    if _seccomp_program is None and _SECCOMP_ARCH is not None:
+        import ctypes
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+        code = seccomp_filter()
+        _seccomp_program = (SockFprog(len(code) // 8, code), code)
+    return _seccomp_program
 
 
 def probe_seccomp():
     """"1" when the job's syscall filter attaches and refuses what it should (keyctl), else "0" and why."""
-    if _SECCOMP_ARCH is None:
+    if seccomp_program() is None:
         return "0no filter is written for this machine's architecture (%s)" % os.uname().machine
 
     def attempt():
         # As a job gets it: in the standby, or (not root) once no_new_privs is set.
-        if not install_seccomp() and (libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or not install_seccomp()):
-            raise OSError(ctypes_errno(), "the kernel refused the filter: " + os.strerror(ctypes_errno()))
-        keyctl = _SECCOMP_ARCH[1][0]
-        refused = libc().syscall(keyctl, 0, 0, 0, 0) == -1 and ctypes_errno() == errno.ENOSYS
+        if not install_seccomp():
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            check(0 if install_seccomp() else -1, "the kernel refused the filter")
+        import ctypes
+        refused = libc().syscall(_SECCOMP_ARCH[1][0], 0, 0, 0, 0) == -1 and ctypes.get_errno() == errno.ENOSYS  # keyctl
         return "1" if refused else "0the filter let keyctl through"
     return in_child(attempt)
-
-
-def ctypes_errno():
-    import ctypes
-    return ctypes.get_errno()
 
 
 def install_seccomp():
     """Installs the job's syscall filter (see seccomp_filter); it holds across execve and in every child. Done in the
     standby, still root, ahead of its job: attaching a filter took about 0.1 ms (the kernel compiles it), and nothing
     the standby does after it (mounts, cgroup writes, setuid) is in it. Where the kernel has no seccomp filters the job
-    runs without, as it does without no_new_privs."""
-    program = seccomp_filter()
+    runs without, as it does without no_new_privs. False when it is not attached."""
+    program = seccomp_program()
     if program is None:
         return False
     import ctypes
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
-
-    return libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(SockFprog(len(program) // 8, program)), 0, 0) == 0
+    return libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program[0]), 0, 0) == 0
 
 
 def become_job_user(spec):
