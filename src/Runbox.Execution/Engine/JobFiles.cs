@@ -66,7 +66,6 @@ internal static class JobFiles
     /// given, within the count and size limits; <paramref name="skipped"/> counts those past the limits. Symlinks and
     /// special files are skipped, never followed.
     /// </summary>
-
     public static List<Artifact> Collect(string directory, IReadOnlyDictionary<string, (long Size, DateTime Modified)> inputs,
         string? destination, long maxBytes, int maxCount, out int skipped)
     {
