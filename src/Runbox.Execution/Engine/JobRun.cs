@@ -190,10 +190,14 @@ internal sealed class JobRun
                 json.WriteNumber("nofile", nofile);
             }
             // RLIMIT_NPROC counts every process of the uid: only meaningful when the job has a uid of its own. With a
-            // pids cgroup it is only a backstop, set above pids.max so the cgroup's count names the limit.
+            // pids cgroup it is only a backstop, and must not trip first, or the job's end is not named "processes".
+            // The kernel counts a fork against RLIMIT_NPROC as it begins, but against pids.max only after copying
+            // the parent's memory, milliseconds later for a Python process: in a fork bomb most processes are inside
+            // fork at any moment, so the uid's count runs up to twice the cgroup's (once each process, once its fork
+            // in flight). 8 above pids.max tripped first in about 1 bomb in 12.
             if (Limits.Processes is { } nproc && uid is not null)
             {
-                json.WriteNumber("nproc", plan.Cgroups?.LimitsProcesses == true ? nproc + 8 : nproc);
+                json.WriteNumber("nproc", plan.Cgroups?.LimitsProcesses == true ? (2 * nproc) + 8 : nproc);
             }
             // Address space is a rough stand-in for memory where no cgroup measures it; V8 reserves far more than
             // it uses, so Node.js jobs go without.
