@@ -125,8 +125,9 @@ public sealed partial class RuntimeManager(
                 throw RuntimeRequestException.Conflict(
                     $"Runtime '{name}' is still installing ({runtime.Progress ?? "working"}); submit the job when its state is operational.");
             case RuntimeState.Failed:
+                // Its error last: an installer's runs over several lines, which would split this sentence.
                 throw RuntimeRequestException.Conflict(
-                    $"Runtime '{name}' failed: {runtime.Error?.TrimEnd('.')}. Fix it ({(DidNotBuild(runtime) ? "install packages again" : "install packages, or test it again")}) or use another runtime.");
+                    $"Runtime '{name}' failed, so it runs no jobs. Fix it ({(DidNotBuild(runtime) ? "install packages again" : "install packages, or test it again")}) or use another runtime. Why it failed: {runtime.Error}");
         }
     }
 

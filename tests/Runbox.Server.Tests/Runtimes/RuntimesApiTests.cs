@@ -208,7 +208,9 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Contains("did not build", (await refused.JsonAsync()).GetProperty("detail").GetString());
         var job = await server.Admin.SubmitAsync(new JobSubmission { Runtime = "unbuilt", Script = "print(1)" });
-        Assert.Contains("Fix it (install packages again)", (await job.JsonAsync()).GetProperty("detail").GetString());
+        // The sentence first, then the installer's error lines, which would otherwise split it.
+        Assert.StartsWith("Runtime 'unbuilt' failed, so it runs no jobs. Fix it (install packages again) or use another runtime. Why it failed: Installing packages failed: ERROR: ",
+            (await job.JsonAsync()).GetProperty("detail").GetString());
 
         // Installing again builds it afresh, with what is asked now (the package that never installed is not kept).
         var install = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/unbuilt/packages", new RuntimeInstallRequest { Packages = ["tinypkg"] }, RunboxJson.Options);
