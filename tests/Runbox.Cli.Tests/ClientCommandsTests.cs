@@ -2,7 +2,7 @@ using Xunit.Abstractions;
 
 namespace Runbox.Cli.Tests;
 
-/// <summary>The real CLI against a real server: run, jobs, keys.</summary>
+/// <summary>The real CLI against a real server: run, jobs, keys (runtimes: <see cref="RuntimesCommandTests"/>).</summary>
 public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper output) : IClassFixture<CliFixture>
 {
     [Fact]
@@ -292,30 +292,6 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task Runtimes_ExitWith1AndSayWhy_WhenTheRuntimeDidNotBuild()
-    {
-        var create = await fixture.RunAsync(null, "runtimes", "create", "clibroken", "-p", "nosuchpackage");
-        var test = await fixture.RunAsync(null, "runtimes", "test", "clibroken");
-        var list = await fixture.RunAsync(null, "runtimes", "list");
-        var delete = await fixture.RunAsync(null, "runtimes", "delete", "clibroken");
-        output.WriteLine(create.Stdout + create.Stderr + test.Stderr);
-
-        Assert.Equal(1, create.ExitCode);
-        Assert.Contains("clibroken: failed", create.Stdout);
-        Assert.Contains("error: Installing packages failed", create.Stdout);
-        // pip's error has two lines: the second is indented under "error:", not flush left as if it were another runtime.
-        Assert.All(create.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.StartsWith("  ", line));
-        Assert.Contains("\n    ERROR: No matching distribution found for nosuchpackage", create.Stdout);
-        Assert.DoesNotContain("smoke test job", create.Stdout);
-        Assert.Equal(1, test.ExitCode);
-        Assert.Contains("did not build", test.Stderr);
-        // One row per runtime, though pip's error had two lines.
-        Assert.All(list.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.Matches("^(default|clibroken) ", line));
-        Assert.Contains("Installing packages failed", list.Stdout);
-        Assert.Equal(0, delete.ExitCode);
-    }
-
-    [Fact]
     public async Task ClientCommand_SaysWhereItLookedForAKey_WhenItFoundNone()
     {
         var elsewhere = Directory.CreateDirectory(Path.Combine(fixture.DataDirectory, "no-key-here")).FullName;
@@ -326,26 +302,6 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(1, code);
         Assert.Contains("Every request needs 'Authorization: Bearer KEY'.", stderr);
         Assert.Contains($"(no API key found: no --key, no $RUNBOX_KEY, nothing in {elsewhere}/admin.key (from --data))", stderr);
-    }
-
-    [Fact]
-    public async Task Runtimes_CountPackagesInEnglish_AndDeleteNamesTheForceOption_WhenJobsAreQueuedOnTheRuntime()
-    {
-        var create = await fixture.RunAsync(null, "runtimes", "create", "clibusy");
-        output.WriteLine(create.Stdout + create.Stderr);
-        var id = (await fixture.RunAsync(Sleeper, "run", "-", "--runtime", "clibusy", "--detach")).Stdout.Trim();
-
-        var refused = await fixture.RunAsync(null, "runtimes", "delete", "clibusy");
-        var forced = await fixture.RunAsync(null, "runtimes", "delete", "clibusy", "--force");
-
-        Assert.Equal(0, create.ExitCode);
-        // A venv made with pip holds 1 package (pip), one made with uv none.
-        var count = System.Text.RegularExpressions.Regex.Match(create.Stdout, @"clibusy: operational \(Python [^,]+, (\d+) packages?\)\n$");
-        Assert.True(count.Success, create.Stdout);
-        Assert.EndsWith(count.Groups[1].Value == "1" ? ", 1 package)\n" : "packages)\n", create.Stdout);
-        Assert.Equal(1, refused.ExitCode);
-        Assert.Contains($"queued or running on runtime 'clibusy' ({id}); use 'runbox runtimes delete clibusy --force' to cancel them.", refused.Stderr);
-        Assert.Equal(0, forced.ExitCode);
     }
 
     [Fact]

@@ -1,10 +1,12 @@
 using System.CommandLine;
+using System.Text.Json;
 using Runbox.Cli.Client;
+using Runbox.Server.Http;
 using Runbox.Server.Runtimes;
 
 namespace Runbox.Cli.Commands;
 
-/// <summary><c>runbox runtimes list|create|install|test|delete</c> (admin key needed); create and install follow progress.</summary>
+/// <summary><c>runbox runtimes list|show|create|install|test|delete</c> (admin key needed); create and install follow progress.</summary>
 internal static class RuntimesCommand
 {
     public static Command Create()
@@ -12,18 +14,55 @@ internal static class RuntimesCommand
         var command = new Command("runtimes", "Manage runtimes: Python environments with their own version, packages and preloads (admin key).");
 
         var listClient = new ClientOptions();
-        var list = new Command("list", "List runtimes and their state.");
+        var listJson = JsonOption();
+        var list = new Command("list", "List runtimes and their state.") { listJson };
         listClient.AddTo(list);
         list.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
             using var api = listClient.Connect(parse);
             var runtimes = await api.ListRuntimesAsync(ct);
+            if (parse.GetValue(listJson))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(runtimes, RunboxJsonContext.Default.RuntimeListResponse));
+                return;
+            }
             Table.Write(["NAME", "STATE", "PYTHON", "PACKAGES", "PRELOAD", "ERROR"], runtimes.Runtimes.Select(r => new[]
             {
-                r.Name, r.State, r.PythonVersion, r.Packages.Count.ToString(), string.Join(",", r.Preload), OneLine(r.Error),
+                r.Name, r.State, r.PythonVersion, r.Packages.Count.ToString(), string.Join(",", r.Preload), ErrorCell(r),
             }));
         }));
         command.Subcommands.Add(list);
+
+        var showClient = new ClientOptions();
+        var showName = PathArgument.Create("name", "runtime name", "The runtime.");
+        var showJson = JsonOption();
+        var installOutput = new Option<bool>("--install-output") { Description = "Print what the installer printed in the last package installation." };
+        var show = new Command("show", "Show a runtime: its packages, preloads, errors and last package installation.") { showName, showJson, installOutput };
+        showClient.AddTo(show);
+        show.SetAction((parse, ct) => JobsCommand.Guard(async () =>
+        {
+            using var api = showClient.Connect(parse);
+            var runtime = await api.GetRuntimeAsync(parse.GetValue(showName)!, ct);
+            if (parse.GetValue(showJson))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(runtime, RunboxJsonContext.Default.RuntimeResponse));
+            }
+            else if (parse.GetValue(installOutput))
+            {
+                if (runtime.LastInstall is null)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: runtime '{runtime.Name}' has had no package installation.");
+                    return 1;
+                }
+                Console.Out.Write(runtime.LastInstall.Output);
+            }
+            else
+            {
+                Show(runtime);
+            }
+            return 0;
+        }));
+        command.Subcommands.Add(show);
 
         var createClient = new ClientOptions();
         var name = new Argument<string>("name") { Description = "The runtime's name (a-z, 0-9, . _ -)." };
@@ -32,7 +71,8 @@ internal static class RuntimesCommand
         var preload = new Option<string[]>("--preload") { Description = "A module the runtime's zygote imports once (repeat for more).", AllowMultipleArgumentsPerToken = true };
         var systemSite = new Option<bool>("--system-site-packages") { Description = "Let the environment see the base Python's own packages." };
         var noWait = new Option<bool>("--no-wait") { Description = "Return at once instead of following the installation." };
-        var create = new Command("create", "Create a runtime and follow its installation.") { name, python, packages, preload, systemSite, noWait };
+        var createJson = JsonOption();
+        var create = new Command("create", "Create a runtime and follow its installation.") { name, python, packages, preload, systemSite, noWait, createJson };
         createClient.AddTo(create);
         create.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
@@ -45,7 +85,7 @@ internal static class RuntimesCommand
                 Preload = [.. parse.GetValue(preload) ?? []],
                 SystemSitePackages = parse.GetValue(systemSite),
             }, ct);
-            return await FollowAsync(api, runtime, parse.GetValue(noWait), ct);
+            return await FollowAsync(api, runtime, parse.GetValue(noWait), parse.GetValue(createJson), ct);
         }));
         command.Subcommands.Add(create);
 
@@ -54,7 +94,11 @@ internal static class RuntimesCommand
         var installPackages = new Argument<string[]>("packages") { Description = "Packages to install.", Arity = ArgumentArity.ZeroOrMore };
         var installPreload = new Option<string[]>("--preload") { Description = "Also preload these modules.", AllowMultipleArgumentsPerToken = true };
         var installNoWait = new Option<bool>("--no-wait") { Description = "Return at once instead of following the installation." };
-        var install = new Command("install", "Install packages into a runtime; its zygote restarts with them.") { installName, installPackages, installPreload, installNoWait };
+        var installJson = JsonOption();
+        var install = new Command("install", "Install packages into a runtime; its zygote restarts with them. If the install fails, the runtime keeps what it had.")
+        {
+            installName, installPackages, installPreload, installNoWait, installJson,
+        };
         installClient.AddTo(install);
         install.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
@@ -64,18 +108,19 @@ internal static class RuntimesCommand
                 Packages = [.. parse.GetValue(installPackages) ?? []],
                 Preload = [.. parse.GetValue(installPreload) ?? []],
             }, ct);
-            return await FollowAsync(api, runtime, parse.GetValue(installNoWait), ct);
+            return await FollowAsync(api, runtime, parse.GetValue(installNoWait), parse.GetValue(installJson), ct);
         }));
         command.Subcommands.Add(install);
 
         var testClient = new ClientOptions();
         var testName = PathArgument.Create("name", "runtime name", "The runtime.");
-        var test = new Command("test", "Run the runtime's smoke test job now.") { testName };
+        var testJson = JsonOption();
+        var test = new Command("test", "Run the runtime's smoke test job now.") { testName, testJson };
         testClient.AddTo(test);
         test.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
             using var api = testClient.Connect(parse);
-            return Report(await api.TestRuntimeAsync(parse.GetValue(testName)!, ct));
+            return Report(await api.TestRuntimeAsync(parse.GetValue(testName)!, ct), installed: false, parse.GetValue(testJson));
         }));
         command.Subcommands.Add(test);
 
@@ -103,9 +148,15 @@ internal static class RuntimesCommand
         return command;
     }
 
-    /// <summary>Polls the runtime, printing each new progress line, until it is operational or failed: 1 when failed.</summary>
-    private static async Task<int> FollowAsync(RunboxClient api, RuntimeResponse runtime, bool noWait, CancellationToken ct)
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print the runtime as JSON (the API's answer) instead of text." };
+
+    /// <summary>
+    /// Polls the runtime, printing each new progress line (on stderr), until it is operational or failed: 1 when it
+    /// failed, or when the packages this command asked for did not install (the runtime then keeps what it had).
+    /// </summary>
+    private static async Task<int> FollowAsync(RunboxClient api, RuntimeResponse runtime, bool noWait, bool json, CancellationToken ct)
     {
+        var before = runtime.LastInstall;
         string? last = null;
         while (!noWait && runtime.State is "installing" or "ready")
         {
@@ -118,13 +169,21 @@ internal static class RuntimesCommand
             await Task.Delay(500, ct);
             runtime = await api.GetRuntimeAsync(runtime.Name, ct);
         }
-        return Report(runtime);
+        return Report(runtime, installed: runtime.LastInstall is { } after && after.EndedAt != before?.EndedAt, json);
     }
 
     /// <summary>
-    /// An error for a table cell: a traceback's first line and its last (what went wrong), not every line between, which
-    /// would break the table; `runbox runtimes test NAME` prints it whole.
+    /// The ERROR column: why the runtime does not work, or (while it works) that its last install failed. One line:
+    /// an error's first line and its last (what went wrong), not every line between, which would break the table;
+    /// <c>runbox runtimes show NAME</c> prints it whole.
     /// </summary>
+    private static string ErrorCell(RuntimeResponse runtime) => runtime switch
+    {
+        { Error: { } error } => OneLine(error),
+        { LastInstall: { Succeeded: false } install } => $"installing {string.Join(" ", install.Packages)} failed (the runtime kept what it had): {OneLine(install.Error)}",
+        _ => "",
+    };
+
     private static string OneLine(string? error)
     {
         var lines = (error ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -136,10 +195,19 @@ internal static class RuntimesCommand
         };
     }
 
-    /// <summary>Prints the runtime's state: 0 as it stands, 1 when it failed (the command then failed too).</summary>
-    private static int Report(RuntimeResponse runtime)
+    /// <summary>
+    /// Prints the runtime's state (or, with <paramref name="json"/>, the runtime as JSON): 0 as it stands, 1 when it
+    /// failed or (<paramref name="installed"/>: this command installed) its packages did not install.
+    /// </summary>
+    private static int Report(RuntimeResponse runtime, bool installed, bool json)
     {
-        Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {runtime.Packages.Count} package{(runtime.Packages.Count == 1 ? "" : "s")})");
+        var installFailed = installed && runtime.LastInstall is { Succeeded: false };
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(runtime, RunboxJsonContext.Default.RuntimeResponse));
+            return runtime.Error is not null || installFailed ? 1 : 0;
+        }
+        Console.Out.WriteLine($"{runtime.Name}: {runtime.State} (Python {runtime.PythonVersion}, {Count(runtime.Packages.Count, "package")})");
         foreach (var (module, error) in runtime.PreloadErrors)
         {
             Console.Out.WriteLine($"  preload {module} failed: {error}");
@@ -147,13 +215,64 @@ internal static class RuntimesCommand
         if (runtime.Error is { } failure)
         {
             // An installer's error runs over several lines: each one under "error:", indented as it is.
-            Console.Out.WriteLine($"  error: {failure.TrimEnd().ReplaceLineEndings("\n    ")}");
+            Console.Out.WriteLine($"  error: {Indented(failure)}");
             if (runtime.SmokeTestJobId is { } job)
             {
                 Console.Out.WriteLine($"  smoke test job: {job} (runbox jobs logs {job})");
             }
-            return 1;
         }
-        return 0;
+        else if (installFailed)
+        {
+            var install = runtime.LastInstall!;
+            Console.Out.WriteLine($"  installing {string.Join(" ", install.Packages)} failed; the runtime kept what it had:");
+            Console.Out.WriteLine($"    {Indented(install.Error ?? "")}");
+        }
+        if (installFailed)
+        {
+            Console.Out.WriteLine($"  installer output: runbox runtimes show {runtime.Name} --install-output");
+        }
+        return runtime.Error is not null || installFailed ? 1 : 0;
     }
+
+    /// <summary>Everything about one runtime, for a person: what <c>list</c> sums up in one row.</summary>
+    private static void Show(RuntimeResponse runtime)
+    {
+        var o = Console.Out;
+        o.WriteLine($"{runtime.Name}: {runtime.State}{(runtime.Progress is { } progress ? $" ({progress})" : "")}");
+        o.WriteLine($"  python: {runtime.PythonVersion} ({runtime.InterpreterPath})");
+        if (runtime.VenvPath is { } venv)
+        {
+            o.WriteLine($"  venv: {venv}{(runtime.SystemSitePackages ? " (sees the system's site-packages)" : "")}");
+        }
+        o.WriteLine($"  requirements: {(runtime.Requirements.Count == 0 ? "-" : string.Join(" ", runtime.Requirements))}");
+        o.WriteLine($"  packages: {(runtime.Packages.Count == 0 ? "-" : string.Join(", ", runtime.Packages.Select(p => $"{p.Name} {p.Version}")))}");
+        o.WriteLine($"  preload: {(runtime.Preload.Count == 0 ? "-" : string.Join(" ", runtime.Preload))}");
+        foreach (var (module, error) in runtime.PreloadErrors)
+        {
+            o.WriteLine($"  preload {module} failed: {error}");
+        }
+        if (runtime.SmokeTestJobId is { } job)
+        {
+            o.WriteLine($"  smoke test job: {job} (runbox jobs logs {job})");
+        }
+        if (runtime.Error is { } failure)
+        {
+            o.WriteLine($"  error: {Indented(failure)}");
+        }
+        if (runtime.LastInstall is { } install)
+        {
+            var when = install.EndedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss");
+            o.WriteLine($"  last install: {string.Join(" ", install.Packages)}, {(install.Succeeded ? "succeeded" : "failed")} at {when}" +
+                $" (installer output: runbox runtimes show {runtime.Name} --install-output)");
+            if (!install.Succeeded && runtime.Error is null)
+            {
+                o.WriteLine($"    {Indented(install.Error ?? "")}");
+                o.WriteLine("    the runtime kept what it had before this install");
+            }
+        }
+    }
+
+    private static string Indented(string text) => text.TrimEnd().ReplaceLineEndings("\n    ");
+
+    private static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Runbox.Storage.Runtimes;
 
 namespace Runbox.Server.Runtimes;
@@ -28,7 +29,7 @@ public sealed record RuntimeInstallRequest
     public List<string>? Preload { get; init; }
 }
 
-public sealed record RuntimeResponse
+public sealed partial record RuntimeResponse
 {
     public required string Name { get; init; }
 
@@ -49,6 +50,7 @@ public sealed record RuntimeResponse
 
     public required IReadOnlyList<string> Requirements { get; init; }
 
+    /// <summary>What is installed, without the installer's own tools (pip, setuptools, wheel) unless asked for.</summary>
     public required IReadOnlyList<PackageResponse> Packages { get; init; }
 
     public required IReadOnlyList<string> Preload { get; init; }
@@ -57,7 +59,11 @@ public sealed record RuntimeResponse
 
     public string? SmokeTestJobId { get; init; }
 
+    /// <summary>Why the runtime does not work (state failed); null while it works.</summary>
     public string? Error { get; init; }
+
+    /// <summary>The last package installation; one that failed on a working runtime left it working with what it had.</summary>
+    public InstallResponse? LastInstall { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }
 
@@ -74,16 +80,35 @@ public sealed record RuntimeResponse
         VenvPath = runtime.VenvPath,
         SystemSitePackages = runtime.SystemSitePackages,
         Requirements = runtime.Requirements,
-        Packages = runtime.Packages.Select(p => new PackageResponse(p.Name, p.Version)).ToList(),
+        Packages = runtime.Packages.Where(p => !IsInstallerTool(p.Name) || runtime.Requirements.Any(r => RequirementName(r) == Normalized(p.Name)))
+            .Select(p => new PackageResponse(p.Name, p.Version)).ToList(),
         Preload = runtime.Preload,
         PreloadErrors = runtime.PreloadErrors,
         SmokeTestJobId = runtime.SmokeTestJobId,
         Error = runtime.Error,
+        LastInstall = runtime.LastInstall is { } last ? new InstallResponse(last.Packages, last.Succeeded, last.Error, last.Output, last.EndedAt) : null,
         CreatedAt = runtime.CreatedAt,
         UpdatedAt = runtime.UpdatedAt,
     };
+
+    /// <summary>What a virtual environment gets to install with, not what a user installs: left out of <c>packages</c>.</summary>
+    private static bool IsInstallerTool(string name) => Normalized(name) is "pip" or "setuptools" or "wheel";
+
+    /// <summary>The distribution a requirement names ("NumPy>=2" → "numpy"), normalized as PEP 503 does.</summary>
+    private static string RequirementName(string requirement) => Normalized(DistributionName().Match(requirement).Value);
+
+    private static string Normalized(string name) => Separators().Replace(name, "-").ToLowerInvariant();
+
+    [GeneratedRegex(@"^\s*[A-Za-z0-9][A-Za-z0-9._-]*")]
+    private static partial Regex DistributionName();
+
+    [GeneratedRegex(@"[-_.]+")]
+    private static partial Regex Separators();
 }
 
 public sealed record PackageResponse(string Name, string Version);
+
+/// <summary>One package installation: what was asked, whether it worked, the installer's error lines and whole output.</summary>
+public sealed record InstallResponse(IReadOnlyList<string> Packages, bool Succeeded, string? Error, string Output, DateTimeOffset EndedAt);
 
 public sealed record RuntimeListResponse(IReadOnlyList<RuntimeResponse> Runtimes);

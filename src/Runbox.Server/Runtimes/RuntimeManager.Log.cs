@@ -28,5 +28,8 @@ public sealed partial class RuntimeManager
 
         [LoggerMessage(1307, LogLevel.Debug, "Runtime {Name}: progress not saved: {Reason}")]
         public static partial void ProgressNotSaved(ILogger logger, string name, string reason);
+
+        [LoggerMessage(1308, LogLevel.Warning, "Runtime {Name}: installing {Packages} failed; it keeps what it had: {Error}")]
+        public static partial void InstallFailed(ILogger logger, string name, string packages, string error);
     }
 }

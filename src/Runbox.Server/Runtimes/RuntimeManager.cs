@@ -125,8 +125,9 @@ public sealed partial class RuntimeManager(
                 throw RuntimeRequestException.Conflict(
                     $"Runtime '{name}' is still installing ({runtime.Progress ?? "working"}); submit the job when its state is operational.");
             case RuntimeState.Failed:
+                // Its error last: an installer's runs over several lines, which would split this sentence.
                 throw RuntimeRequestException.Conflict(
-                    $"Runtime '{name}' failed: {runtime.Error?.TrimEnd('.')}. Fix it ({(DidNotBuild(runtime) ? "install packages again" : "install packages, or test it again")}) or use another runtime.");
+                    $"Runtime '{name}' failed, so it runs no jobs. Fix it ({(DidNotBuild(runtime) ? "install packages again" : "install packages, or test it again")}) or use another runtime. Why it failed: {runtime.Error}");
         }
     }
 
@@ -228,7 +229,7 @@ public sealed partial class RuntimeManager(
                 Progress = wanted.Count > 0 ? "installing " + string.Join(" ", wanted) : "restarting with the new preload modules",
                 Error = null,
             }, cancellationToken);
-            Background(name, token => InstallInBackgroundAsync(installing, wanted, modules, token));
+            Background(name, token => InstallInBackgroundAsync(installing, runtime, wanted, modules, token));
             return installing;
         }
         finally
@@ -427,30 +428,62 @@ public sealed partial class RuntimeManager(
         {
             runtime = await SaveAsync(runtime with { Progress = "installing " + string.Join(" ", runtime.Requirements) }, cancellationToken);
             var install = await packages.InstallAsync(runtime.InterpreterPath, runtime.Requirements, line => Progress(runtime.Name, line), cancellationToken);
+            runtime = runtime with { LastInstall = Attempt(runtime.Requirements, install) };
             if (!install.Ok)
             {
                 // The requirements say what the environment holds, and this one did not build: installing again starts
                 // it afresh with what is asked then.
-                await FailAsync(runtime with { Requirements = [] }, "Installing packages failed: " + install.Tail(), cancellationToken);
+                await FailAsync(runtime with { Requirements = [] }, "Installing packages failed: " + runtime.LastInstall.Error, cancellationToken);
                 return;
             }
         }
         await ActivateAsync(runtime, cancellationToken);
     }
 
-    private async Task InstallInBackgroundAsync(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules, CancellationToken cancellationToken)
+    /// <param name="before">The runtime as it was before this install: what it goes back to when the install fails.</param>
+    private async Task InstallInBackgroundAsync(RuntimeRecord runtime, RuntimeRecord before, IReadOnlyList<string> wanted, IReadOnlyList<string> modules,
+        CancellationToken cancellationToken)
     {
         if (wanted.Count > 0)
         {
             var install = await packages.InstallAsync(runtime.InterpreterPath, wanted, line => Progress(runtime.Name, line), cancellationToken);
+            runtime = runtime with { LastInstall = Attempt(wanted, install) };
             if (!install.Ok)
             {
-                await FailAsync(runtime, "Installing packages failed: " + install.Tail(), cancellationToken);
+                await KeepAfterFailedInstallAsync(before with { LastInstall = runtime.LastInstall }, cancellationToken);
                 return;
             }
         }
         await ActivateAsync(WithAdded(runtime, wanted, modules), cancellationToken);
     }
+
+    /// <summary>
+    /// A failed install into a built environment leaves the runtime as it was: its state, error, requirements, preloads
+    /// and zygote, with the failure in <see cref="RuntimeRecord.LastInstall"/>. pip and uv resolve and build every
+    /// package before installing any, so usually nothing changed; when something did (one package installed, the next
+    /// failed), the zygote restarts on what is there and the smoke test decides whether the runtime still works.
+    /// </summary>
+    private async Task KeepAfterFailedInstallAsync(RuntimeRecord before, CancellationToken cancellationToken)
+    {
+        Log.InstallFailed(logger, before.Name, string.Join(" ", before.LastInstall!.Packages), before.LastInstall.Error ?? "");
+        var installed = await packages.ListAsync(before.InterpreterPath, cancellationToken);
+        if (installed.SequenceEqual(before.Packages))
+        {
+            await SaveAsync(before with { Progress = null }, cancellationToken);
+            return;
+        }
+        // Installing until the smoke test decides: a poller must not take the state from before for the verdict.
+        await ActivateAsync(before with { State = RuntimeState.Installing }, cancellationToken);
+    }
+
+    private InstallAttempt Attempt(IReadOnlyList<string> wanted, ToolOutput install) => new()
+    {
+        Packages = wanted,
+        Succeeded = install.Ok,
+        Error = install.Ok ? null : install.Errors(),
+        Output = Last(install.Output, 16_000),
+        EndedAt = time.GetUtcNow(),
+    };
 
     /// <summary>The runtime with these requirements and preload modules added after its own, none twice.</summary>
     private static RuntimeRecord WithAdded(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules) => runtime with

@@ -42,8 +42,14 @@ public sealed record RuntimeRecord
     /// <summary>The last smoke test's job, kept for inspection when it failed.</summary>
     public string? SmokeTestJobId { get; init; }
 
-    /// <summary>Why the runtime failed, or the last installation's error.</summary>
+    /// <summary>Why the runtime does not work (state failed); null while it works.</summary>
     public string? Error { get; init; }
+
+    /// <summary>
+    /// The last package installation (at creation or later): kept when it failed though the runtime works on with
+    /// what it had, so the failure stays visible beside a working state.
+    /// </summary>
+    public InstallAttempt? LastInstall { get; init; }
 
     /// <summary>While installing: what is being done now (the package tool's latest line).</summary>
     public string? Progress { get; init; }
@@ -58,9 +64,32 @@ public sealed record RuntimeRecord
         && VenvPath == other.VenvPath && SystemSitePackages == other.SystemSitePackages && Progress == other.Progress && Requirements.SequenceEqual(other.Requirements) && Packages.SequenceEqual(other.Packages)
         && Preload.SequenceEqual(other.Preload) && PreloadErrors.Count == other.PreloadErrors.Count
         && PreloadErrors.All(p => other.PreloadErrors.TryGetValue(p.Key, out var v) && v == p.Value)
-        && SmokeTestJobId == other.SmokeTestJobId && Error == other.Error && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt;
+        && SmokeTestJobId == other.SmokeTestJobId && Error == other.Error && Equals(LastInstall, other.LastInstall) && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt;
 
     public override int GetHashCode() => HashCode.Combine(Name, State, UpdatedAt);
+}
+
+/// <summary>One run of the package installer on a runtime's environment.</summary>
+public sealed record InstallAttempt
+{
+    /// <summary>The requirements it was asked to install.</summary>
+    public IReadOnlyList<string> Packages { get; init; } = [];
+
+    public bool Succeeded { get; init; }
+
+    /// <summary>When it failed: the installer's lines that say why (pip's "ERROR:" lines), without its warnings.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>What the installer printed, stdout and stderr as they came (the end of it when very long).</summary>
+    public string Output { get; init; } = "";
+
+    public DateTimeOffset EndedAt { get; init; }
+
+    public bool Equals(InstallAttempt? other) =>
+        other is not null && Packages.SequenceEqual(other.Packages) && Succeeded == other.Succeeded && Error == other.Error
+        && Output == other.Output && EndedAt == other.EndedAt;
+
+    public override int GetHashCode() => HashCode.Combine(Succeeded, EndedAt);
 }
 
 /// <summary>One installed distribution, as <c>pip list --format=json</c> names it.</summary>

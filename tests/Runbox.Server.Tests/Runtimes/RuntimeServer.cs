@@ -15,12 +15,19 @@ public static class RuntimeServer
         ["Runbox:Packages:Offline"] = "true",
     };
 
-    /// <summary>tinypkg 0.1 and 0.2, extrapkg 1.0, and brokenprint 1.0 whose .pth breaks print() at interpreter start.</summary>
+    /// <summary>
+    /// tinypkg 0.1, extrapkg 1.0, brokenprint 1.0 whose .pth breaks print() at interpreter start, and halfway 1.0 and
+    /// breakshalfway 1.0: they resolve, their dependency (extrapkg, brokenprint) installs, then they fail to install.
+    /// </summary>
     public static string WriteWheels(string folder)
     {
         TinyWheel.Write(folder, "tinypkg", "0.1", new Dictionary<string, string> { ["tinypkg/__init__.py"] = "VALUE = 1\n" });
         TinyWheel.Write(folder, "extrapkg", "1.0", new Dictionary<string, string> { ["extrapkg/__init__.py"] = "VALUE = 'extra'\n" });
         WriteBrokenPrintWheel(folder);
+        // A file outside the environment: the installer refuses the wheel when it installs it, after its dependency.
+        var outside = new Dictionary<string, string> { ["../../outside.txt"] = "refused\n" };
+        TinyWheel.Write(folder, "halfway", "1.0", outside, requires: ["extrapkg"]);
+        TinyWheel.Write(folder, "breakshalfway", "1.0", outside, requires: ["brokenprint"]);
         return folder;
     }
 

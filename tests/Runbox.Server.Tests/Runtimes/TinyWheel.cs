@@ -7,7 +7,8 @@ namespace Runbox.Server.Tests.Runtimes;
 /// <summary>Writes a minimal pure-Python wheel by hand (files, METADATA, WHEEL, RECORD), so tests install without a network.</summary>
 public static class TinyWheel
 {
-    public static string Write(string folder, string name, string version, IReadOnlyDictionary<string, string> files)
+    /// <param name="requires">Distributions it depends on (Requires-Dist): pip installs them before it.</param>
+    public static string Write(string folder, string name, string version, IReadOnlyDictionary<string, string> files, IReadOnlyList<string>? requires = null)
     {
         Directory.CreateDirectory(folder);
         var distInfo = $"{name}-{version}.dist-info";
@@ -16,7 +17,8 @@ public static class TinyWheel
         {
             all[path] = Encoding.UTF8.GetBytes(text);
         }
-        all[$"{distInfo}/METADATA"] = Encoding.UTF8.GetBytes($"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
+        all[$"{distInfo}/METADATA"] = Encoding.UTF8.GetBytes(
+            $"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + string.Concat((requires ?? []).Select(r => $"Requires-Dist: {r}\n")));
         all[$"{distInfo}/WHEEL"] = Encoding.UTF8.GetBytes("Wheel-Version: 1.0\nGenerator: runbox-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n");
         var record = new StringBuilder();
         foreach (var (path, bytes) in all)

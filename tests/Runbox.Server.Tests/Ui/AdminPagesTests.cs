@@ -81,6 +81,14 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
         await Expect(row).ToContainTextAsync("uitiny 0.1");
 
+        // An install that fails leaves it working, and the row says what failed.
+        await row.GetByLabel("Packages to install in uitest").FillAsync("nosuchpackage");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Install" }).ClickAsync();
+        await Expect(row.Locator("[data-install-error]")).ToContainTextAsync("Installing nosuchpackage failed; the runtime kept what it had.", new() { Timeout = 120_000 });
+        await Expect(row.Locator("[data-install-error]")).ToContainTextAsync("ERROR: No matching distribution found for nosuchpackage");
+        await Expect(row).ToHaveAttributeAsync("data-state", "operational");
+        await Expect(row.Locator("[data-error]")).ToHaveCountAsync(0);
+
         await row.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
         await ui.Page.Locator("dialog [data-confirm]").ClickAsync();
         await Expect(row).ToHaveCountAsync(0);

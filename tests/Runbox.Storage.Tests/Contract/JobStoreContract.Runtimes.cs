@@ -19,6 +19,13 @@ public abstract partial class JobStoreContract
         PreloadErrors = new Dictionary<string, string> { ["missing_module"] = "ModuleNotFoundError: No module named 'missing_module'" },
         SmokeTestJobId = "job_smoke",
         Error = null,
+        LastInstall = new InstallAttempt
+        {
+            Packages = ["nosuch"],
+            Error = "ERROR: No matching distribution found for nosuch",
+            Output = "Looking in links: /srv/wheels\nERROR: No matching distribution found for nosuch\n",
+            EndedAt = TestJobs.Epoch.AddSeconds(4),
+        },
         CreatedAt = TestJobs.Epoch,
         UpdatedAt = TestJobs.Epoch.AddSeconds(5),
     };

@@ -1,6 +1,6 @@
 // Runtimes: state badges that follow installs live, create, install packages, smoke test, delete with confirmation.
 // Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version, packages: [{name,
-// version}], preload, preload_errors, smoke_test_job_id, error}]}.
+// version}], preload, preload_errors, smoke_test_job_id, error, last_install}]}.
 import { ApiError, del, get, post, sleep } from "../api.js";
 import { confirmDialog, field, h, statusBadge, toast } from "../dom.js";
 
@@ -67,6 +67,11 @@ export function render(main, _params, { caller }) {
         failed && runtime.smoke_test_job_id ? h("div", {}, h("a", { href: `#/jobs/${runtime.smoke_test_job_id}`, "data-smoke-test": "" }, "smoke test job")) : null,
         // A failed install's error is the package tool's output: its line breaks matter, and it can be long.
         runtime.error ? h("div", { class: "error-text error-detail", "data-error": "", tabindex: "0", "aria-label": `Error of ${runtime.name}` }, runtime.error) : null,
+        // An install that failed on a working runtime left it working: said beside the state, not as the runtime's error.
+        !runtime.error && runtime.last_install && !runtime.last_install.succeeded
+          ? h("div", { class: "error-text error-detail", "data-install-error": "", tabindex: "0", "aria-label": `Last install of ${runtime.name}` },
+            `Installing ${runtime.last_install.packages.join(" ")} failed; the runtime kept what it had.\n${runtime.last_install.error || ""}`)
+          : null,
         Object.entries(runtime.preload_errors || {}).map(([m, e]) => h("div", { class: "error-text" }, `preload ${m}: ${e}`))),
       h("td", { "data-label": "Python" }, runtime.python_version || "—"),
       h("td", { class: "muted", "data-label": "Packages" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
