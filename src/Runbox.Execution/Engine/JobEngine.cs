@@ -30,6 +30,7 @@ public sealed class JobEngine : IJobEngine
     private readonly CancellationTokenSource _disposing = new();
     private volatile SandboxCapabilities _capabilities;
     private int _jobCounter;
+    private int _disposed;
 
     public JobEngine(EngineOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
@@ -44,13 +45,27 @@ public sealed class JobEngine : IJobEngine
         {
             _freeSlots.Writer.TryWrite(slot);
         }
+        if (JobValidation.Limits(Options.DefaultLimits ?? throw new ArgumentException("DefaultLimits is null.", nameof(options))) is { } limits)
+        {
+            throw new ArgumentException($"DefaultLimits: {limits}.", nameof(options));
+        }
         foreach (var runtime in Options.Runtimes)
         {
             _runtimes[runtime.Name] = runtime;
         }
-        Directory.CreateDirectory(Options.WorkRoot);
-        EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
-        _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+        try
+        {
+            Directory.CreateDirectory(Options.WorkRoot);
+            EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
+            _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The default root is shared by every user of the host: the first one to use it owns it. The type stays,
+            // for hosts that already catch it (runbox serve says "cannot start").
+            var message = $"EngineOptions.WorkRoot '{Options.WorkRoot}' cannot be used: {e.Message} Give a folder this user may create and write.";
+            throw e is IOException ? new IOException(message, e) : new UnauthorizedAccessException(message, e);
+        }
         _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
         _runDirectory = Path.Combine(_instanceDirectory, "run");
         _plan = SandboxPlan.Detect(Options, _runDirectory, Path.Combine(_instanceDirectory, "disks"), Path.GetFileName(_instanceDirectory), _logger);
@@ -97,16 +112,24 @@ public sealed class JobEngine : IJobEngine
 
     public async Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
         var execution = new JobExecution(id);
-        var invalid = JobValidation.Validate(request, _runtimes.ContainsKey(request.Runtime) || request.Runtime == "default");
+        var invalid = JobValidation.Validate(request, request.Runtime is { } name && (_runtimes.ContainsKey(name) || name == "default"));
         if (invalid is not null)
         {
             execution.Complete(JobRun.Failure(id, invalid));
             return execution;
         }
         var slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
+        if (_disposed != 0)
+        {
+            // It waited for a slot while the engine was being disposed: the slot came free as the engine stopped.
+            _freeSlots.Writer.TryWrite(slot);
+            execution.Complete(JobRun.Cancelled(id) with { Error = "the engine was disposed before the job started" });
+            return execution;
+        }
         var run = new JobRun(id, request with { Id = id }, execution, slot, Options);
         _ = Task.Run(() => RunAsync(run), CancellationToken.None);
         return execution;
@@ -148,6 +171,8 @@ public sealed class JobEngine : IJobEngine
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
+            // The job ran, but what it left is not where the caller will look: say so rather than list nothing.
+            result = result with { Error = result.Error ?? $"the artifacts could not be collected: {e.Message}" };
         }
         // The result goes out as soon as it is known: a job that said it ended may still be exiting (freeing its
         // memory takes the kernel a millisecond or two), and its caller need not wait for that.
@@ -383,9 +408,14 @@ public sealed class JobEngine : IJobEngine
         }
     }
 
+    /// <summary>
+    /// Cancels the running jobs (waiting up to 5 s for them to end), stops every zygote and removes the engine's folder
+    /// under the work root. Jobs still waiting for a slot end cancelled; <see cref="StartAsync"/> throws
+    /// <see cref="ObjectDisposedException"/> from the start of disposal on.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (_disposing.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
