@@ -26,6 +26,12 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
             return RuntimeResult.Rejected("command names no script or module after the interpreter.");
         }
 
+        if (arguments[0] is not "-m" && arguments[0].StartsWith('-'))
+        {
+            // Otherwise '-c' would be looked for as a script file and reported missing.
+            return RuntimeResult.Rejected($"The interpreter option '{arguments[0]}' is not supported: give a script file or '-m module'.");
+        }
+
         var workingDirectory = invocation.WorkingDirectory is { } directory ? Path.GetFullPath(directory) : null;
         var (files, entrypoint, args, error) = arguments[0] == "-m"
             ? Module(arguments)
