@@ -28,6 +28,7 @@ public interface IJobEngine : IAsyncDisposable
     Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default);
 }
 
+/// <summary>Helpers over <see cref="IJobEngine"/>.</summary>
 public static class JobEngineExtensions
 {
     /// <summary>Runs a job to its end; cancelling the token cancels the job (status cancelled), it does not throw.</summary>

@@ -32,6 +32,7 @@ public sealed class JobEngine : IJobEngine
     private int _jobCounter;
     private int _disposed;
 
+    /// <summary>Detects the sandbox this host allows (see <see cref="Capabilities"/>) and makes the engine's folder under <see cref="EngineOptions.WorkRoot"/>; zygotes start on first use. Throws <see cref="ArgumentException"/> for bad options, and <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> naming the work root when it cannot be used.</summary>
     public JobEngine(EngineOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = options ?? new EngineOptions();
@@ -85,12 +86,16 @@ public sealed class JobEngine : IJobEngine
         }
     }
 
+    /// <summary>The options it was made with.</summary>
     public EngineOptions Options { get; }
 
+    /// <inheritdoc/>
     public SandboxCapabilities Capabilities => _capabilities;
 
+    /// <inheritdoc/>
     public int FreeSlots => _freeSlots.Reader.Count;
 
+    /// <inheritdoc/>
     public void SetRuntime(RuntimeDefinition runtime)
     {
         _runtimes[runtime.Name] = runtime;
@@ -98,18 +103,21 @@ public sealed class JobEngine : IJobEngine
         _ = StopZygoteAsync(runtime.Name, killRunning: false);
     }
 
+    /// <inheritdoc/>
     public async Task RemoveRuntimeAsync(string name)
     {
         _runtimes.TryRemove(name, out _);
         await StopZygoteAsync(name, killRunning: true);
     }
 
+    /// <inheritdoc/>
     public async Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default)
     {
         var (_, ready) = await GetZygoteAsync(runtime, cancellationToken);
         return ready.PreloadErrors;
     }
 
+    /// <inheritdoc/>
     public async Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

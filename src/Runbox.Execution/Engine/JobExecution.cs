@@ -16,6 +16,7 @@ public sealed class JobExecution
         Id = id;
     }
 
+    /// <summary>The job's id: the request's, or one the engine generated.</summary>
     public string Id { get; }
 
     /// <summary>Completes when the job has ended and everything it started is gone.</summary>

@@ -16,6 +16,7 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
     /// <summary>Names the launcher written for <c>-m</c>, unique so runs sharing a working directory do not collide.</summary>
     private const string LauncherPrefix = ".runbox_module_";
 
+    /// <inheritdoc/>
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
         var arguments = invocation.Command.Length > 0 && invocation.Command[0] is "python" or "python3"
