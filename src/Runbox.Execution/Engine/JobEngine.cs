@@ -37,18 +37,14 @@ public sealed class JobEngine : IJobEngine
     {
         Options = options ?? new EngineOptions();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<JobEngine>();
-        if (Options.Slots < 1)
+        if (EngineOptionsValidation.Problems(Options) is { Count: > 0 } problems)
         {
-            throw new ArgumentException("Slots must be at least 1.", nameof(options));
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
         _freeSlots = Channel.CreateBounded<int>(Options.Slots);
         for (var slot = 0; slot < Options.Slots; slot++)
         {
             _freeSlots.Writer.TryWrite(slot);
-        }
-        if (JobValidation.Limits(Options.DefaultLimits ?? throw new ArgumentException("DefaultLimits is null.", nameof(options))) is { } limits)
-        {
-            throw new ArgumentException($"DefaultLimits: {limits}.", nameof(options));
         }
         foreach (var runtime in Options.Runtimes)
         {

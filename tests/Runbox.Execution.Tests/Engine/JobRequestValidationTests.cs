@@ -137,6 +137,39 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
         await Task.CompletedTask;
     }
 
+    public static TheoryData<EngineOptions, string> BadOptions => new()
+    {
+        { new EngineOptions { PoolSize = -1 }, "PoolSize must be 0 or more, not -1." },
+        { new EngineOptions { Sandbox = new SandboxOptions { FirstUid = 0 } }, "Sandbox.FirstUid must be at least 1, not 0." },
+        { new EngineOptions { Sandbox = new SandboxOptions { UidCount = 0 } }, "Sandbox.UidCount must be at least 1" },
+        { new EngineOptions { NodePath = "/nonexistent/node" }, "NodePath '/nonexistent/node' does not exist." },
+        { new EngineOptions { OutputDrain = TimeSpan.FromSeconds(-1) }, "OutputDrain must be between 0 and" },
+        { new EngineOptions { MaxArtifactCount = -1 }, "MaxArtifactCount must be 0 or more, not -1." },
+        { new EngineOptions { MaxArtifactBytes = -1 }, "MaxArtifactBytes must be 0 or more, not -1." },
+        { new EngineOptions { Runtimes = null! }, "Runtimes is null" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void Constructor_Throws_WhenAnOptionIsOutOfRange(EngineOptions options, string expected)
+    {
+        using var root = new WorkRootFolder();
+
+        var error = Assert.Throws<ArgumentException>(() => new JobEngine(options with { WorkRoot = root.Path }));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Constructor_ListsEveryBadOption_AtOnce()
+    {
+        using var root = new WorkRootFolder();
+
+        var error = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 0, PoolSize = -1 }));
+
+        Assert.StartsWith("Slots must be at least 1. PoolSize must be 0 or more, not -1.", error.Message);
+    }
+
     [Fact]
     public void Constructor_NamesTheWorkRoot_WhenItCannotBeMade()
     {
