@@ -19,6 +19,7 @@ public sealed class JobEngine : IJobEngine
     private readonly ConcurrentDictionary<string, RuntimeDefinition> _runtimes = new();
     private readonly ConcurrentDictionary<string, Task<ZygoteProcess>> _zygotes = new();
     private readonly ConcurrentDictionary<string, JobRun> _runs = new();
+    private readonly ConcurrentDictionary<string, byte> _names = new(); // of the jobs between slot and cleanup
     private readonly Lock _zygoteLock = new();
     private readonly string _instanceDirectory;
     private readonly string _jobsDirectory;
@@ -120,7 +121,7 @@ public sealed class JobEngine : IJobEngine
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
         var execution = new JobExecution(id);
-        var invalid = JobValidation.Validate(request, request.Runtime is { } name && (_runtimes.ContainsKey(name) || name == "default"));
+        var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"));
         if (invalid is not null)
         {
             execution.Complete(JobRun.Failure(id, invalid));
@@ -134,7 +135,14 @@ public sealed class JobEngine : IJobEngine
             execution.Complete(JobRun.Cancelled(id) with { Error = "the engine was disposed before the job started" });
             return execution;
         }
-        var run = new JobRun(id, request with { Id = id }, execution, slot, Options);
+        // The name is the job's folder and its word with the zygote: two jobs running under one id (a caller reusing
+        // its ids) would share both, and one could hang. The second gets the id with a number.
+        var name = id;
+        while (!_names.TryAdd(name, 0))
+        {
+            name = $"{id}-{Interlocked.Increment(ref _jobCounter)}";
+        }
+        var run = new JobRun(name, request with { Id = id }, execution, slot, Options);
         _ = Task.Run(() => RunAsync(run), CancellationToken.None);
         return execution;
     }
@@ -158,7 +166,7 @@ public sealed class JobEngine : IJobEngine
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            result = run.CancelledBeforeStart ? JobRun.Cancelled(run.Id) : JobRun.Failure(run.Id, e.Message);
+            result = run.CancelledBeforeStart ? JobRun.Cancelled(run.Request.Id) : JobRun.Failure(run.Request.Id, e.Message);
         }
         finally
         {
@@ -205,6 +213,7 @@ public sealed class JobEngine : IJobEngine
         }
         finally
         {
+            _names.TryRemove(run.Id, out _);
             _freeSlots.Writer.TryWrite(run.Slot);
         }
     }

@@ -8,6 +8,9 @@ internal static class JobValidation
     public const int MaxEnvironmentBytes = 64 * 1024;
     public const int MaxArgumentBytes = 64 * 1024;
 
+    /// <summary>The longest <see cref="JobRequest.Id"/>: it is a folder's name, and a file name holds at most 255 bytes.</summary>
+    public const int MaxIdLength = 128;
+
     /// <summary>The longest wall or CPU time a job may be given: what a .NET timer can wait (about 49 days).</summary>
     public static readonly TimeSpan MaxTime = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
@@ -20,6 +23,11 @@ internal static class JobValidation
         if (MissingMember(request) is { } missing)
         {
             return missing;
+        }
+        // The id names the job's folder: a path in it would put the folder elsewhere, and remove that after.
+        if (request.Id is { Length: > 0 } id && !SafeId(id))
+        {
+            return $"id '{id.Replace("\0", "\\0")}' must be 1 to {MaxIdLength} letters, digits, '.', '_' or '-', and not '.' or '..'";
         }
         if (!Enum.IsDefined(request.Language))
         {
@@ -140,6 +148,9 @@ internal static class JobValidation
         }
         return null;
     }
+
+    private static bool SafeId(string id) =>
+        id.Length <= MaxIdLength && id is not ("." or "..") && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     private static string? MissingMember(JobRequest request)
     {

@@ -6,7 +6,10 @@ namespace Runbox.Execution.Jobs;
 /// </summary>
 public sealed record JobRequest
 {
-    /// <summary>Identifies the job in logs and in the sandbox's names; one is generated when empty.</summary>
+    /// <summary>
+    /// Identifies the job in its result, in logs and in its folder's name; one is generated when empty. At most 128
+    /// letters, digits, '.', '_' or '-' (not '.' or '..'). Jobs running at once may share one.
+    /// </summary>
     public string Id { get; init; } = "";
 
     /// <summary>Which interpreter runs it; Python unless set.</summary>
