@@ -95,6 +95,9 @@ public sealed class JobEngine : IJobEngine
     /// <inheritdoc/>
     public void SetRuntime(RuntimeDefinition runtime)
     {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentException.ThrowIfNullOrEmpty(runtime.Name);
+        ArgumentException.ThrowIfNullOrEmpty(runtime.PythonPath);
         _runtimes[runtime.Name] = runtime;
         // Jobs running on the old zygote finish there; new jobs get a zygote with the new interpreter and preloads.
         _ = StopZygoteAsync(runtime.Name, killRunning: false);
@@ -103,6 +106,7 @@ public sealed class JobEngine : IJobEngine
     /// <inheritdoc/>
     public async Task RemoveRuntimeAsync(string name)
     {
+        ArgumentException.ThrowIfNullOrEmpty(name);
         _runtimes.TryRemove(name, out _);
         await StopZygoteAsync(name, killRunning: true);
     }
@@ -110,6 +114,7 @@ public sealed class JobEngine : IJobEngine
     /// <inheritdoc/>
     public async Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(runtime);
         var (_, ready) = await GetZygoteAsync(runtime, cancellationToken);
         return ready.PreloadErrors;
     }

@@ -1,5 +1,6 @@
 using Runbox.Execution.Engine;
 using Runbox.Execution.Jobs;
+using Runbox.Execution.Runtimes;
 
 namespace Runbox.Execution.Tests.Engine;
 
@@ -76,6 +77,15 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
         });
 
         Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status}: {result.Error} {System.Text.Encoding.UTF8.GetString(result.Stderr)}");
+    }
+
+    [Fact]
+    public async Task RuntimeMethods_Throw_WhenGivenNoRuntime()
+    {
+        Assert.Equal("runtime", Assert.Throws<ArgumentNullException>(() => Engine.SetRuntime(null!)).ParamName);
+        Assert.Equal("runtime.Name", Assert.Throws<ArgumentNullException>(() => Engine.SetRuntime(new RuntimeDefinition { Name = null!, PythonPath = "/usr/bin/python3" })).ParamName);
+        Assert.Equal("name", (await Assert.ThrowsAsync<ArgumentNullException>(() => Engine.RemoveRuntimeAsync(null!))).ParamName);
+        Assert.Equal("runtime", (await Assert.ThrowsAsync<ArgumentException>(() => Engine.WarmUpAsync(""))).ParamName);
     }
 
     [Fact]
