@@ -3,6 +3,7 @@ using Runbox.Execution.Runtimes;
 
 namespace Runbox.Execution.Engine;
 
+/// <summary>How a <see cref="JobEngine"/> runs jobs: where, how many at once, with which runtimes and default limits.</summary>
 public sealed record EngineOptions
 {
     /// <summary>Where job working directories and the zygotes' control sockets live. Created when missing.</summary>
@@ -39,6 +40,7 @@ public sealed record EngineOptions
     /// <summary>Whether a job that asks for network gets it. The decision is the host's, never the job's alone.</summary>
     public bool AllowNetwork { get; init; }
 
+    /// <summary>Which isolation features to use where the host has them.</summary>
     public SandboxOptions Sandbox { get; init; } = new();
 
     /// <summary>Interpreter for Node.js jobs; found on PATH when null.</summary>
@@ -60,18 +62,24 @@ public sealed record EngineOptions
 /// <summary>Which isolation features to use when the host has them. Each is on by default.</summary>
 public sealed record SandboxOptions
 {
+    /// <summary>Off: no namespaces, cgroups, separate uids or disk limit; jobs run as this process's user, with rlimits.</summary>
     public bool Enabled { get; init; } = true;
 
+    /// <summary>Jobs get a network namespace of their own, with no network (root only).</summary>
     public bool NetworkNamespace { get; init; } = true;
 
+    /// <summary>Jobs see a root of their own: the system read-only, their folder, a fresh /tmp (root only).</summary>
     public bool MountNamespace { get; init; } = true;
 
+    /// <summary>Jobs see only their own processes (root only).</summary>
     public bool PidNamespace { get; init; } = true;
 
+    /// <summary>Each job gets its own cgroup: memory, processes and CPU measured and limited for the whole job.</summary>
     public bool Cgroups { get; init; } = true;
 
     /// <summary>When running as root, each slot gets its own uid from this range.</summary>
     public int FirstUid { get; init; } = 64000;
 
+    /// <summary>How many uids from <see cref="FirstUid"/> on the engine may use.</summary>
     public int UidCount { get; init; } = 256;
 }

@@ -15,6 +15,8 @@ public interface IJobEngine : IAsyncDisposable
     /// <summary>
     /// Waits for a free slot, then starts the job. Bad requests (unknown runtime, bad file names) do not throw:
     /// the returned execution completes with status <see cref="JobStatus.Error"/> and a message.
+    /// <paramref name="cancellationToken"/> cancels only the wait for a slot (<see cref="OperationCanceledException"/>);
+    /// a started job is cancelled with <see cref="JobExecution.Cancel"/>.
     /// </summary>
     Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default);
 
@@ -28,12 +30,26 @@ public interface IJobEngine : IAsyncDisposable
     Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default);
 }
 
+/// <summary>Helpers over <see cref="IJobEngine"/>.</summary>
 public static class JobEngineExtensions
 {
-    /// <summary>Runs a job to its end; cancelling the token cancels the job (status cancelled), it does not throw.</summary>
+    /// <summary>
+    /// Runs a job to its end; cancelling the token cancels the job (status cancelled), also while it waits for a slot:
+    /// it does not throw.
+    /// </summary>
     public static async Task<JobResult> RunAsync(this IJobEngine engine, JobRequest request, CancellationToken cancellationToken = default)
     {
-        var execution = await engine.StartAsync(request, cancellationToken);
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(request);
+        JobExecution execution;
+        try
+        {
+            execution = await engine.StartAsync(request, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return JobRun.Cancelled(request.Id) with { Error = "cancelled before a slot was free" };
+        }
         await using var registration = cancellationToken.Register(execution.Cancel);
         return await execution.Completion;
     }

@@ -19,6 +19,7 @@ public sealed class JobEngine : IJobEngine
     private readonly ConcurrentDictionary<string, RuntimeDefinition> _runtimes = new();
     private readonly ConcurrentDictionary<string, Task<ZygoteProcess>> _zygotes = new();
     private readonly ConcurrentDictionary<string, JobRun> _runs = new();
+    private readonly ConcurrentDictionary<string, byte> _names = new(); // of the jobs between slot and cleanup
     private readonly Lock _zygoteLock = new();
     private readonly string _instanceDirectory;
     private readonly string _jobsDirectory;
@@ -30,14 +31,16 @@ public sealed class JobEngine : IJobEngine
     private readonly CancellationTokenSource _disposing = new();
     private volatile SandboxCapabilities _capabilities;
     private int _jobCounter;
+    private int _disposed;
 
+    /// <summary>Detects the sandbox this host allows (see <see cref="Capabilities"/>) and makes the engine's folder under <see cref="EngineOptions.WorkRoot"/>; zygotes start on first use. Throws <see cref="ArgumentException"/> for bad options, and <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> naming the work root when it cannot be used.</summary>
     public JobEngine(EngineOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = options ?? new EngineOptions();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<JobEngine>();
-        if (Options.Slots < 1)
+        if (EngineOptionsValidation.Problems(Options) is { Count: > 0 } problems)
         {
-            throw new ArgumentException("Slots must be at least 1.", nameof(options));
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
         _freeSlots = Channel.CreateBounded<int>(Options.Slots);
         for (var slot = 0; slot < Options.Slots; slot++)
@@ -48,9 +51,19 @@ public sealed class JobEngine : IJobEngine
         {
             _runtimes[runtime.Name] = runtime;
         }
-        Directory.CreateDirectory(Options.WorkRoot);
-        EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
-        _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+        try
+        {
+            Directory.CreateDirectory(Options.WorkRoot);
+            EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
+            _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The default root is shared by every user of the host: the first one to use it owns it. The type stays,
+            // for hosts that already catch it (runbox serve says "cannot start").
+            var message = $"EngineOptions.WorkRoot '{Options.WorkRoot}' cannot be used: {e.Message} Give a folder this user may create and write.";
+            throw e is IOException ? new IOException(message, e) : new UnauthorizedAccessException(message, e);
+        }
         _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
         _runDirectory = Path.Combine(_instanceDirectory, "run");
         _plan = SandboxPlan.Detect(Options, _runDirectory, Path.Combine(_instanceDirectory, "disks"), Path.GetFileName(_instanceDirectory), _logger);
@@ -70,44 +83,71 @@ public sealed class JobEngine : IJobEngine
         }
     }
 
+    /// <summary>The options it was made with.</summary>
     public EngineOptions Options { get; }
 
+    /// <inheritdoc/>
     public SandboxCapabilities Capabilities => _capabilities;
 
+    /// <inheritdoc/>
     public int FreeSlots => _freeSlots.Reader.Count;
 
+    /// <inheritdoc/>
     public void SetRuntime(RuntimeDefinition runtime)
     {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentException.ThrowIfNullOrEmpty(runtime.Name);
+        ArgumentException.ThrowIfNullOrEmpty(runtime.PythonPath);
         _runtimes[runtime.Name] = runtime;
         // Jobs running on the old zygote finish there; new jobs get a zygote with the new interpreter and preloads.
         _ = StopZygoteAsync(runtime.Name, killRunning: false);
     }
 
+    /// <inheritdoc/>
     public async Task RemoveRuntimeAsync(string name)
     {
+        ArgumentException.ThrowIfNullOrEmpty(name);
         _runtimes.TryRemove(name, out _);
         await StopZygoteAsync(name, killRunning: true);
     }
 
+    /// <inheritdoc/>
     public async Task<IReadOnlyDictionary<string, string>> WarmUpAsync(string runtime, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(runtime);
         var (_, ready) = await GetZygoteAsync(runtime, cancellationToken);
         return ready.PreloadErrors;
     }
 
+    /// <inheritdoc/>
     public async Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
         var execution = new JobExecution(id);
-        var invalid = JobValidation.Validate(request, _runtimes.ContainsKey(request.Runtime) || request.Runtime == "default");
+        var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"));
         if (invalid is not null)
         {
             execution.Complete(JobRun.Failure(id, invalid));
             return execution;
         }
         var slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
-        var run = new JobRun(id, request with { Id = id }, execution, slot, Options);
+        if (_disposed != 0)
+        {
+            // It waited for a slot while the engine was being disposed: the slot came free as the engine stopped.
+            _freeSlots.Writer.TryWrite(slot);
+            execution.Complete(JobRun.Cancelled(id) with { Error = "the engine was disposed before the job started" });
+            return execution;
+        }
+        // The name is the job's folder and its word with the zygote: two jobs running under one id (a caller reusing
+        // its ids) would share both, and one could hang. The second gets the id with a number.
+        var name = id;
+        while (!_names.TryAdd(name, 0))
+        {
+            name = $"{id}-{Interlocked.Increment(ref _jobCounter)}";
+        }
+        var run = new JobRun(name, request with { Id = id }, execution, slot, Options);
         _ = Task.Run(() => RunAsync(run), CancellationToken.None);
         return execution;
     }
@@ -131,7 +171,7 @@ public sealed class JobEngine : IJobEngine
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            result = run.CancelledBeforeStart ? JobRun.Cancelled(run.Id) : JobRun.Failure(run.Id, e.Message);
+            result = run.CancelledBeforeStart ? JobRun.Cancelled(run.Request.Id) : JobRun.Failure(run.Request.Id, e.Message);
         }
         finally
         {
@@ -148,6 +188,8 @@ public sealed class JobEngine : IJobEngine
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
+            // The job ran, but what it left is not where the caller will look: say so rather than list nothing.
+            result = result with { Error = result.Error ?? $"the artifacts could not be collected: {e.Message}" };
         }
         // The result goes out as soon as it is known: a job that said it ended may still be exiting (freeing its
         // memory takes the kernel a millisecond or two), and its caller need not wait for that.
@@ -176,6 +218,7 @@ public sealed class JobEngine : IJobEngine
         }
         finally
         {
+            _names.TryRemove(run.Id, out _);
             _freeSlots.Writer.TryWrite(run.Slot);
         }
     }
@@ -383,9 +426,14 @@ public sealed class JobEngine : IJobEngine
         }
     }
 
+    /// <summary>
+    /// Cancels the running jobs (waiting up to 5 s for them to end), stops every zygote and removes the engine's folder
+    /// under the work root. Jobs still waiting for a slot end cancelled; <see cref="StartAsync"/> throws
+    /// <see cref="ObjectDisposedException"/> from the start of disposal on.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (_disposing.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }

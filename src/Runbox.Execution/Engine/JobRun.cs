@@ -49,6 +49,10 @@ internal sealed class JobRun
         Limits = Resolve(request.Limits, options.DefaultLimits);
     }
 
+    /// <summary>
+    /// The job's name in this engine: its folder's and its messages' with the zygote. The request's id, unless another
+    /// job of that id was running (see JobEngine.StartAsync); the result carries the request's.
+    /// </summary>
     public string Id { get; }
 
     public JobRequest Request { get; }
@@ -498,7 +502,7 @@ internal sealed class JobRun
         }
         return new JobResult
         {
-            Id = Id,
+            Id = Request.Id,
             Status = jobStatus,
             ExitCode = exitCode,
             Signal = signal,

@@ -8,8 +8,35 @@ internal static class JobValidation
     public const int MaxEnvironmentBytes = 64 * 1024;
     public const int MaxArgumentBytes = 64 * 1024;
 
+    /// <summary>The longest <see cref="JobRequest.Id"/>: it is a folder's name, and a file name holds at most 255 bytes.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>The longest wall or CPU time a job may be given: what a .NET timer can wait (about 49 days).</summary>
+    public static readonly TimeSpan MaxTime = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>The most processes a pids cgroup takes (the kernel's PID_MAX_LIMIT).</summary>
+    public const int MaxProcesses = 4 * 1024 * 1024;
+
     public static string? Validate(JobRequest request, bool runtimeKnown)
     {
+        // Nulls a caller without nullable checks can pass; each would otherwise surface as a NullReferenceException.
+        if (MissingMember(request) is { } missing)
+        {
+            return missing;
+        }
+        // The id names the job's folder: a path in it would put the folder elsewhere, and remove that after.
+        if (request.Id is { Length: > 0 } id && !SafeId(id))
+        {
+            return $"id '{id.Replace("\0", "\\0")}' must be 1 to {MaxIdLength} letters, digits, '.', '_' or '-', and not '.' or '..'";
+        }
+        if (!Enum.IsDefined(request.Language))
+        {
+            return $"unknown language {(int)request.Language} (python, bash or node)";
+        }
+        if (Limits(request.Limits) is { } limit)
+        {
+            return limit;
+        }
         if (request.Command is { } command)
         {
             if (command.Count == 0 || string.IsNullOrEmpty(command[0]))
@@ -72,13 +99,84 @@ internal static class JobValidation
         {
             return $"environment exceeds {MaxEnvironmentBytes} bytes";
         }
-        if (request.Limits.DiskBytes is <= 0)
-        {
-            return "the disk limit must be a positive number of bytes";
-        }
         if (request.WorkingDirectory is { } cwd && (!Path.IsPathRooted(cwd) || !Directory.Exists(cwd)))
         {
             return $"working directory '{cwd}' does not exist or is not absolute";
+        }
+        if (request.ArtifactDirectory is { } artifacts && File.Exists(artifacts))
+        {
+            return $"artifact directory '{artifacts}' is a file";
+        }
+        return null;
+    }
+
+    /// <summary>What is wrong with the limits (a request's, or an engine's defaults), or null.</summary>
+    public static string? Limits(JobLimits limits)
+    {
+        if (limits.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > MaxTime))
+        {
+            return $"the timeout must be positive and at most {MaxTime.TotalSeconds:0} seconds, not {timeout}";
+        }
+        // !(x > 0) also refuses NaN.
+        if (limits.CpuSeconds is { } cpu && (!(cpu > 0) || cpu > MaxTime.TotalSeconds))
+        {
+            return $"the CPU time limit must be a positive number of seconds, at most {MaxTime.TotalSeconds:0}, not {cpu}";
+        }
+        if (limits.MemoryBytes is <= 0)
+        {
+            return $"the memory limit must be a positive number of bytes, not {limits.MemoryBytes}";
+        }
+        if (limits.Processes is { } processes && (processes <= 0 || processes > MaxProcesses))
+        {
+            return $"the process limit must be between 1 and {MaxProcesses}, not {processes}";
+        }
+        if (limits.OutputBytes is < 0)
+        {
+            return $"the output limit must be 0 or more bytes, not {limits.OutputBytes}";
+        }
+        if (limits.FileSizeBytes is < 0)
+        {
+            return $"the file size limit must be 0 or more bytes, not {limits.FileSizeBytes}";
+        }
+        if (limits.OpenFiles is <= 0)
+        {
+            return $"the open files limit must be a positive number, not {limits.OpenFiles}";
+        }
+        if (limits.DiskBytes is <= 0)
+        {
+            return "the disk limit must be a positive number of bytes";
+        }
+        return null;
+    }
+
+    private static bool SafeId(string id) =>
+        id.Length <= MaxIdLength && id is not ("." or "..") && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    private static string? MissingMember(JobRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Runtime))
+        {
+            return "runtime is empty";
+        }
+        if (request.Args is null || request.Args.Any(a => a is null))
+        {
+            return "args is null or holds a null argument";
+        }
+        if (request.Command is { } command && command.Any(a => a is null))
+        {
+            return "command holds a null argument";
+        }
+        if (request.Environment is null || request.Environment.Values.Any(v => v is null))
+        {
+            return "environment is null or holds a null value";
+        }
+        if (request.Limits is null)
+        {
+            return "limits is null";
+        }
+        if (request.Files?.FirstOrDefault(f => f.Value is null) is { Key: { } empty })
+        {
+            return $"file '{empty}' has null content";
         }
         return null;
     }

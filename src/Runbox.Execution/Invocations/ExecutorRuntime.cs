@@ -15,6 +15,7 @@ public sealed class ExecutorRuntime : IAsyncDisposable
     private readonly IJobEngine _engine;
     private readonly bool _ownsEngine;
     private readonly TimeProvider _timeProvider;
+    private int _disposed;
 
     /// <summary>Runs <c>subprocess</c> and <c>python</c> through a <see cref="JobEngine"/> with default options, disposed with this.</summary>
     public ExecutorRuntime()
@@ -53,8 +54,11 @@ public sealed class ExecutorRuntime : IAsyncDisposable
     /// <summary>
     /// Runs the invocation to its end. Problems with the invocation, and failures of what it runs, come back as the
     /// result's status and <see cref="RuntimeResult.ErrorSummary"/>; only failing to write
-    /// <see cref="RuntimeInvocation.OutputResultPath"/> throws.
+    /// <see cref="RuntimeInvocation.OutputResultPath"/> throws, and calling it after <see cref="DisposeAsync"/>
+    /// (<see cref="ObjectDisposedException"/>).
     /// </summary>
+    /// <param name="invocation">What to run; checked first, and answered with <see cref="RuntimeStatus.Rejected"/> when not valid.</param>
+    /// <param name="cancellationToken">Cancels the run: the result is <see cref="RuntimeStatus.Cancelled"/>, nothing is thrown.</param>
     /// <param name="onLogLine">Called for each line of output as it comes, one call at a time, on any thread.</param>
     public async Task<RuntimeResult> RunAsync(
         RuntimeInvocation invocation,
@@ -62,6 +66,7 @@ public sealed class ExecutorRuntime : IAsyncDisposable
         Action<LogLine>? onLogLine = null)
     {
         ArgumentNullException.ThrowIfNull(invocation);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var startedAt = _timeProvider.GetUtcNow();
         var result = await RunCheckedAsync(invocation, startedAt, onLogLine, cancellationToken);
         if (invocation.OutputResultPath is { Length: > 0 } outputPath)
@@ -205,8 +210,13 @@ public sealed class ExecutorRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>Disposes the engine when this runtime created it (see the constructors); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         if (_ownsEngine)
         {
             await _engine.DisposeAsync();

@@ -15,22 +15,32 @@ namespace Runbox.Execution.Invocations;
 /// </summary>
 public sealed class HttpAsyncRunner(HttpClient? client = null) : IRuntimeRunner
 {
+    /// <summary>Metadata key: the poll URL, with <c>{run_id}</c> replaced.</summary>
     public const string PollUrlKey = "http_async.poll_url";
+    /// <summary>Metadata key: dotted JSON path of the run id in the kick-off answer.</summary>
     public const string RunIdPathKey = "http_async.run_id_path";
+    /// <summary>Metadata key: dotted JSON path of the state in a poll answer.</summary>
     public const string StatusPathKey = "http_async.status_path";
+    /// <summary>Metadata key: states that end polling, comma-separated.</summary>
     public const string TerminalStatesKey = "http_async.terminal_states";
+    /// <summary>Metadata key: terminal states that mean success, comma-separated.</summary>
     public const string SuccessStatesKey = "http_async.success_states";
+    /// <summary>Metadata key: poll answer status codes meaning "not yet", comma-separated.</summary>
     public const string PendingStatusCodesKey = "http_async.pending_status_codes";
+    /// <summary>Metadata key: milliseconds between polls.</summary>
     public const string PollIntervalKey = "http_async.poll_interval_ms";
 
     /// <summary>Written to the result metadata as soon as it is known, so a timed-out run can still be found.</summary>
     public const string RunIdMetadata = "http_async.run_id";
+    /// <summary>Result metadata: the last state seen.</summary>
     public const string StateMetadata = "http_async.state";
 
     private readonly HttpClient _client = client ?? HttpRunnerClient.Shared;
 
+    /// <inheritdoc/>
     public bool RequiresCommand => false;
 
+    /// <inheritdoc/>
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
         var (spec, specError) = await HttpRequestSpec.ReadAsync(invocation, "POST", cancellationToken);

@@ -12,8 +12,10 @@ public sealed class HttpRunner(HttpClient? client = null) : IRuntimeRunner
 {
     private readonly HttpClient _client = client ?? HttpRunnerClient.Shared;
 
+    /// <inheritdoc/>
     public bool RequiresCommand => false;
 
+    /// <inheritdoc/>
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
         var (spec, error) = await HttpRequestSpec.ReadAsync(invocation, "GET", cancellationToken);

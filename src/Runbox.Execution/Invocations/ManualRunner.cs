@@ -10,8 +10,10 @@ public delegate Task<RuntimeResult> ManualRunHandler(RuntimeInvocation invocatio
 /// </summary>
 public sealed class ManualRunner(ManualRunHandler handler) : IRuntimeRunner
 {
+    /// <inheritdoc/>
     public bool RequiresCommand => false;
 
+    /// <inheritdoc/>
     public Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken) =>
         handler(invocation, context, cancellationToken);
 }

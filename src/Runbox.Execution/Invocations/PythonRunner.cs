@@ -16,6 +16,7 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
     /// <summary>Names the launcher written for <c>-m</c>, unique so runs sharing a working directory do not collide.</summary>
     private const string LauncherPrefix = ".runbox_module_";
 
+    /// <inheritdoc/>
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
         var arguments = invocation.Command.Length > 0 && invocation.Command[0] is "python" or "python3"
@@ -24,6 +25,12 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
         if (arguments.Length == 0)
         {
             return RuntimeResult.Rejected("command names no script or module after the interpreter.");
+        }
+
+        if (arguments[0] is not "-m" && arguments[0].StartsWith('-'))
+        {
+            // Otherwise '-c' would be looked for as a script file and reported missing.
+            return RuntimeResult.Rejected($"The interpreter option '{arguments[0]}' is not supported: give a script file or '-m module'.");
         }
 
         var workingDirectory = invocation.WorkingDirectory is { } directory ? Path.GetFullPath(directory) : null;

@@ -28,15 +28,19 @@ public sealed class RunnerContext
     /// <summary>The invocation's artifact directory, or a fresh temporary one; it exists.</summary>
     public string OutputDirectory { get; }
 
+    /// <summary><c>stdout.log</c> in <see cref="OutputDirectory"/>.</summary>
     public string StdoutPath => Path.Combine(OutputDirectory, "stdout.log");
 
+    /// <summary><c>stderr.log</c> in <see cref="OutputDirectory"/>.</summary>
     public string StderrPath => Path.Combine(OutputDirectory, "stderr.log");
 
     /// <summary>The invocation's time limit; the cancellation token given to the runner fires when it passes.</summary>
     public TimeSpan? Timeout { get; }
 
+    /// <summary>The runtime's clock (a fake one in tests).</summary>
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>When <see cref="ExecutorRuntime.RunAsync"/> began the invocation.</summary>
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>Merged into the result on every path, so what was learnt before a timeout (a run id) is not lost.</summary>

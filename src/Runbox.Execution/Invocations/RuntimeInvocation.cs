@@ -28,6 +28,9 @@ public sealed class RuntimeInvocation
     /// <summary>Wall time from the start of <see cref="ExecutorRuntime.RunAsync"/> to <see cref="RuntimeStatus.TimedOut"/>; null for none of our own.</summary>
     public int? TimeoutSeconds { get; init; }
 
+    /// <summary>The longest <see cref="TimeoutSeconds"/>: what a .NET timer can wait (about 49 days).</summary>
+    public const int MaxTimeoutSeconds = 4_294_967;
+
     /// <summary>A file whose bytes become the process's stdin, or the HTTP request body when <c>http.body</c> is unset.</summary>
     public string? InputPayloadPath { get; init; }
 
@@ -70,9 +73,9 @@ public sealed class RuntimeInvocation
         {
             errors.Add("command has a null argument.");
         }
-        if (TimeoutSeconds is <= 0)
+        if (TimeoutSeconds is <= 0 or > MaxTimeoutSeconds)
         {
-            errors.Add($"timeout_seconds must be positive, not {TimeoutSeconds}.");
+            errors.Add($"timeout_seconds must be between 1 and {MaxTimeoutSeconds}, not {TimeoutSeconds}.");
         }
         if (Environment is null || Environment.Keys.Any(key => key.Length == 0 || key.Contains('=') || key.Contains('\0')))
         {

@@ -9,25 +9,34 @@ namespace Runbox.Execution.Invocations;
 /// </summary>
 public sealed record RuntimeResult
 {
+    /// <summary>Echoed from <see cref="RuntimeInvocation.InvocationId"/>.</summary>
     public string InvocationId { get; init; } = "";
 
+    /// <summary>Echoed from <see cref="RuntimeInvocation.RuntimeName"/>.</summary>
     public string RuntimeName { get; init; } = "";
 
+    /// <summary>Echoed from <see cref="RuntimeInvocation.RuntimeKind"/>.</summary>
     public string RuntimeKind { get; init; } = "";
 
+    /// <summary>How it ended.</summary>
     public required RuntimeStatus Status { get; init; }
 
     /// <summary>0 on success; the process's exit code (128 + signal when killed); the HTTP status of a failed request; null when it never ran.</summary>
     public int? ExitCode { get; init; }
 
+    /// <summary>When <see cref="ExecutorRuntime.RunAsync"/> began it.</summary>
     public DateTimeOffset StartedAt { get; init; }
 
+    /// <summary>When it ended.</summary>
     public DateTimeOffset FinishedAt { get; init; }
 
+    /// <summary>The file holding its stdout (or an HTTP response body), in the artifact directory; null when rejected.</summary>
     public string? StdoutPath { get; init; }
 
+    /// <summary>The file holding its stderr, in the artifact directory; null when rejected.</summary>
     public string? StderrPath { get; init; }
 
+    /// <summary>The files it produced.</summary>
     public IReadOnlyList<ArtifactDescriptor> Artifacts { get; init; } = [];
 
     /// <summary>One or two sentences on why it did not succeed; null on success.</summary>
@@ -44,6 +53,7 @@ public sealed record RuntimeResult
         ErrorSummary = exitCode == 0 ? null : errorSummary ?? $"Exited with code {exitCode}.",
     };
 
+    /// <summary>For a runner whose work ran and failed.</summary>
     public static RuntimeResult Failed(int? exitCode, string errorSummary) => new()
     {
         Status = RuntimeStatus.Failed,
@@ -58,8 +68,10 @@ public sealed record RuntimeResult
         ErrorSummary = errorSummary,
     };
 
+    /// <summary>The indented snake_case JSON written to <see cref="RuntimeInvocation.OutputResultPath"/>.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, InvocationJsonContext.Readable.RuntimeResult);
 
+    /// <summary>Reads JSON written by <see cref="ToJson"/>.</summary>
     public static RuntimeResult FromJson(string json) =>
         JsonSerializer.Deserialize(json, InvocationJsonContext.Default.RuntimeResult)
         ?? throw new JsonException("The JSON holds null, not a runtime result.");

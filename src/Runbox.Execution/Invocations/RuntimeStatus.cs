@@ -27,6 +27,7 @@ public enum RuntimeStatus
     Rejected,
 }
 
+/// <summary>The words for <see cref="RuntimeStatus"/>.</summary>
 public static class RuntimeStatusExtensions
 {
     /// <summary>The word used in the JSON result and in docs.</summary>

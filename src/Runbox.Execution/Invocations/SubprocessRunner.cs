@@ -10,6 +10,7 @@ namespace Runbox.Execution.Invocations;
 /// </summary>
 public sealed class SubprocessRunner(IJobEngine engine) : IRuntimeRunner
 {
+    /// <inheritdoc/>
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
         var workingDirectory = invocation.WorkingDirectory is { } directory ? Path.GetFullPath(directory) : null;

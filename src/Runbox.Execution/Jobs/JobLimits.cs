@@ -8,8 +8,10 @@ public sealed record JobLimits
     /// <summary>Wall-clock time from start to kill.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>CPU time, in seconds, of all the job's processes (<see cref="LimitKind.CpuTime"/>, status timed_out).</summary>
     public double? CpuSeconds { get; init; }
 
+    /// <summary>Memory of all the job's processes (a memory cgroup; without one, an address space limit of this plus 256 MB, and none for Node.js).</summary>
     public long? MemoryBytes { get; init; }
 
     /// <summary>Processes and threads the job may have at once.</summary>
@@ -21,6 +23,7 @@ public sealed record JobLimits
     /// <summary>Largest file the job may write.</summary>
     public long? FileSizeBytes { get; init; }
 
+    /// <summary>Open file descriptors per process (RLIMIT_NOFILE).</summary>
     public int? OpenFiles { get; init; }
 
     /// <summary>

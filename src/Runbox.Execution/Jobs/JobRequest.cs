@@ -6,11 +6,16 @@ namespace Runbox.Execution.Jobs;
 /// </summary>
 public sealed record JobRequest
 {
-    /// <summary>Identifies the job in logs and in the sandbox's names; one is generated when empty.</summary>
+    /// <summary>
+    /// Identifies the job in its result, in logs and in its folder's name; one is generated when empty. At most 128
+    /// letters, digits, '.', '_' or '-' (not '.' or '..'). Jobs running at once may share one.
+    /// </summary>
     public string Id { get; init; } = "";
 
+    /// <summary>Which interpreter runs it; Python unless set.</summary>
     public JobLanguage Language { get; init; } = JobLanguage.Python;
 
+    /// <summary>The script's text, written to <see cref="Entrypoint"/> (or the language's default name) and run. Give this or <see cref="Files"/>.</summary>
     public string? Script { get; init; }
 
     /// <summary>Relative path → content, written into the working directory before start.</summary>
@@ -25,6 +30,7 @@ public sealed record JobRequest
     /// <summary>The Python runtime (interpreter + preloads) that runs the job. Bash and Node.js jobs ignore it.</summary>
     public string Runtime { get; init; } = "default";
 
+    /// <summary>The script's arguments (<c>sys.argv[1:]</c>, <c>$1</c>...); never passed through a shell.</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 
     /// <summary>
@@ -33,6 +39,7 @@ public sealed record JobRequest
     /// </summary>
     public IReadOnlyList<string>? Command { get; init; }
 
+    /// <summary>The bytes the job reads on stdin, then end of file; null: stdin is empty.</summary>
     public byte[]? Stdin { get; init; }
 
     /// <summary>Added to the clean base environment; never the host's own variables.</summary>
@@ -47,6 +54,7 @@ public sealed record JobRequest
     /// <summary>Where to copy the files the job leaves behind; when null artifacts are listed but not kept.</summary>
     public string? ArtifactDirectory { get; init; }
 
+    /// <summary>Its limits; each one left null is the engine's default (<see cref="Engine.EngineOptions.DefaultLimits"/>).</summary>
     public JobLimits Limits { get; init; } = new();
 
     /// <summary>Network access; honoured only where the engine's options allow it.</summary>

@@ -1,8 +1,11 @@
 namespace Runbox.Execution.Jobs;
 
+/// <summary>Which of a job's output streams a line came from.</summary>
 public enum LogStream
 {
+    /// <summary>Standard output.</summary>
     Stdout,
+    /// <summary>Standard error.</summary>
     Stderr,
 }
 
@@ -28,5 +31,6 @@ public sealed record LogLine(long Seq, DateTimeOffset Timestamp, LogStream Strea
     /// </summary>
     public byte[]? Bytes { get; init; }
 
+    /// <summary><c>stdout</c> or <c>stderr</c>.</summary>
     public string StreamName => Stream == LogStream.Stdout ? "stdout" : "stderr";
 }

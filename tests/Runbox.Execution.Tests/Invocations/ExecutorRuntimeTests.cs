@@ -137,7 +137,9 @@ public sealed class ExecutorRuntimeTests : IAsyncLifetime
     [Theory]
     [InlineData(0)]
     [InlineData(-5)]
-    public async Task RunAsync_Rejects_WhenTimeoutIsNotPositive(int timeoutSeconds)
+    [InlineData(RuntimeInvocation.MaxTimeoutSeconds + 1)]
+    [InlineData(int.MaxValue)]
+    public async Task RunAsync_Rejects_WhenTimeoutIsOutOfRange(int timeoutSeconds)
     {
         var result = await _runtime.RunAsync(new RuntimeInvocation
         {
@@ -148,7 +150,18 @@ public sealed class ExecutorRuntimeTests : IAsyncLifetime
         });
 
         Assert.Equal(RuntimeStatus.Rejected, result.Status);
-        Assert.Contains("timeout_seconds must be positive", result.ErrorSummary);
+        Assert.Contains($"timeout_seconds must be between 1 and {RuntimeInvocation.MaxTimeoutSeconds}", result.ErrorSummary);
+    }
+
+    [Fact]
+    public async Task RunAsync_Throws_AfterDispose()
+    {
+        await using var engine = new JobEngine(new EngineOptions());
+        var runtime = new ExecutorRuntime(engine);
+        runtime.Register(RuntimeKinds.Manual, new ManualRunner((_, _, _) => Task.FromResult(RuntimeResult.FromExitCode(0))));
+        await runtime.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => runtime.RunAsync(Valid(RuntimeKinds.Manual)));
     }
 
     [Fact]

@@ -172,6 +172,20 @@ public sealed class PythonRunnerTests(EngineFixture fixture) : IClassFixture<Eng
         Assert.Contains("dotted module name", result.ErrorSummary);
     }
 
+    [Theory]
+    [InlineData("-c")]
+    [InlineData("-u")]
+    public async Task RunAsync_Rejects_WhenAnInterpreterOptionIsGiven(string option)
+    {
+        // A file named like the option must not be what runs.
+        Script(option, "print('ran the file')\n");
+
+        var result = await Runtime().RunAsync(Invocation(["python3", option, "print(1)"]));
+
+        Assert.Equal(RuntimeStatus.Rejected, result.Status);
+        Assert.Equal($"The interpreter option '{option}' is not supported: give a script file or '-m module'.", result.ErrorSummary);
+    }
+
     [Fact]
     public async Task RunAsync_Rejects_WhenOnlyTheInterpreterIsGiven()
     {

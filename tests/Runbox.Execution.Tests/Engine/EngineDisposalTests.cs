@@ -1,0 +1,96 @@
+using Runbox.Execution.Engine;
+using Runbox.Execution.Jobs;
+
+namespace Runbox.Execution.Tests.Engine;
+
+/// <summary>
+/// Disposing an engine, as a host embedding it does when it shuts down: running jobs end cancelled, jobs waiting for a
+/// slot do not start, and nothing of the engine is left (processes, its folder under the work root).
+/// </summary>
+public sealed class EngineDisposalTests : IDisposable
+{
+    private readonly WorkRootFolder _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    private JobEngine NewEngine(int slots = 2) => new(new EngineOptions { WorkRoot = _root.Path, Slots = slots });
+
+    [Fact]
+    public async Task DisposeAsync_CancelsRunningJobs_AndLeavesNoProcessOrFolder()
+    {
+        var engine = NewEngine();
+        var zygote = await engine.ZygotePidAsync("default");
+        var marker = $"RUNBOX_DISPOSAL_{Guid.NewGuid():N}";
+        var running = await engine.StartAsync(new JobRequest
+        {
+            Language = JobLanguage.Bash,
+            Script = "setsid sleep 600 & sleep 600 & echo started; wait",
+            Environment = new Dictionary<string, string> { [marker] = "1" },
+        });
+        await foreach (var _ in running.ReadLogsAsync())
+        {
+            break;
+        }
+
+        await engine.DisposeAsync();
+
+        var result = await running.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(JobStatus.Cancelled, result.Status);
+        Assert.False(Directory.Exists($"/proc/{zygote}"), $"the zygote {zygote} still runs");
+        Assert.Empty(ProcessesWith(marker));
+        Assert.Empty(Directory.GetFileSystemEntries(_root.Path));
+    }
+
+    [Fact]
+    public async Task StartAsync_Throws_AfterDispose()
+    {
+        var engine = NewEngine();
+        await engine.DisposeAsync();
+        await engine.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => engine.StartAsync(new JobRequest { Script = "print(1)" }));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_EndsAJobWaitingForASlot_WithoutRunningIt()
+    {
+        using var folder = new WorkRootFolder();
+        Directory.CreateDirectory(folder.Path);
+        var engine = NewEngine(slots: 1);
+        var running = await engine.StartAsync(new JobRequest { Script = "import time; print('started', flush=True); time.sleep(600)" });
+        await foreach (var _ in running.ReadLogsAsync())
+        {
+            break;
+        }
+        var waiting = engine.StartAsync(new JobRequest { Script = "open('ran', 'w').write('1')", WorkingDirectory = folder.Path });
+        Assert.False(waiting.IsCompleted);
+
+        await engine.DisposeAsync();
+
+        var result = await (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(JobStatus.Cancelled, result.Status);
+        Assert.Equal("the engine was disposed before the job started", result.Error);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "ran")), "the waiting job ran");
+    }
+
+    /// <summary>Processes whose environment holds the marker: only a job's can.</summary>
+    private static List<string> ProcessesWith(string marker)
+    {
+        var found = new List<string>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(directory), out _) && File.ReadAllText(Path.Combine(directory, "environ")).Contains(marker, StringComparison.Ordinal))
+                {
+                    found.Add(Path.GetFileName(directory));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to read (then not a job's of this engine either).
+            }
+        }
+        return found;
+    }
+}
