@@ -32,7 +32,7 @@ public sealed class WrapperScriptTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("two", newVersion);
         Assert.NotEqual(folder, newFolder);
         Assert.Equal(before, Hashes(folder));
-        Assert.Contains($"runbox: left running on the build they started from: pid {server.Id} (restart a server to run this build).", stderr);
+        Assert.Contains($"runbox: running on an earlier build until restarted: pid {server.Id} (runbox serve).", stderr);
 
         // Stopped, the server's build is no one's: the next build removes it and keeps the one before itself.
         server.StandardInput.Close();
@@ -44,7 +44,7 @@ public sealed class WrapperScriptTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("three", ParseLine(stdout).Version);
         Assert.False(Directory.Exists(folder), "a build no process runs from is removed");
         Assert.True(Directory.Exists(newFolder), "the build before the newest is kept");
-        Assert.DoesNotContain("left running", stderr);
+        Assert.DoesNotContain("earlier build", stderr);
     }
 
     [Fact]
