@@ -24,6 +24,10 @@ internal sealed class RunboxClientException(HttpStatusCode status, string messag
 /// <summary>The REST API as the CLI uses it.</summary>
 internal sealed partial class RunboxClient : IDisposable
 {
+    /// <summary>What <c>runbox --version</c> prints: 1.0.0+COMMIT.</summary>
+    private static readonly string CliVersion =
+        typeof(RunboxClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
     private readonly HttpClient _http;
 
     private readonly string? _noKey;
@@ -278,10 +282,6 @@ internal sealed partial class RunboxClient : IDisposable
         throw new RunboxClientException(response.StatusCode, message);
     }
 
-    /// <summary>What <c>runbox --version</c> prints: 1.0.0+COMMIT.</summary>
-    private static readonly string CliVersion =
-        typeof(RunboxClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
-
     /// <summary>
     /// A server older than this CLI refuses what it does not know yet (a field, or a value it did not allow then) as a
     /// bad request, in words that blame the command line: a 400 from a server of another build says both builds.
@@ -290,7 +290,7 @@ internal sealed partial class RunboxClient : IDisposable
     {
         if (!response.Headers.TryGetValues(ServerVersion.Header, out var values))
         {
-            // Servers have said their build since this CLI's: one that does not is older.
+            // Servers of this CLI's build and later all say theirs: one that does not is older.
             return $" (The server does not say its version: it is older than this runbox, {CliVersion}, and refuses what it does not know yet; update the server.)";
         }
         var server = values.FirstOrDefault();
