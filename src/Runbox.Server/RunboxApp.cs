@@ -157,6 +157,7 @@ public static class RunboxApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseServerVersionHeader();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();

@@ -95,6 +95,17 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_SaysNothingOfVersions_WhenAServerOfItsOwnBuildRefusesTheJob()
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", "--timeout", "1000000");
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("runbox: limits.timeout_seconds: ", stderr);
+        Assert.DoesNotContain("this runbox", stderr);
+    }
+
+    [Fact]
     public async Task Run_PassesPipedStdinToTheScript_WhenTheScriptIsAFile()
     {
         var script = Path.Combine(fixture.DataDirectory, "upper.py");

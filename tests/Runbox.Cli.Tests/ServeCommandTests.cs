@@ -24,6 +24,24 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Serve_ShowsTheAdminKeyOnTheFirstStartThatServes_WhenTheFirstCouldNotBindItsAddress()
+    {
+        using (var taken = new TcpListener(IPAddress.Loopback, 0))
+        {
+            taken.Start();
+            var (code, _, stdout) = await ServeAsync("--urls", $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}", "--data", _data);
+
+            Assert.Equal(1, code);
+            Assert.DoesNotContain("Admin API key", stdout);
+        }
+        var keyFile = Path.Combine(_data, "admin.key");
+        var key = (await File.ReadAllTextAsync(keyFile)).Trim();
+
+        Assert.Equal([$"Admin API key (shown once, saved to {keyFile}): {key}"], await AdminKeyLinesOfAServingStartAsync());
+        Assert.Empty(await AdminKeyLinesOfAServingStartAsync());
+    }
+
+    [Fact]
     public async Task Serve_ExitsWithAMessage_WhenTheStoreCannotBeReached()
     {
         var closed = new TcpListener(IPAddress.Loopback, 0);
@@ -162,6 +180,37 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(stdout);
         output.WriteLine(stderr);
         return (code, stderr, stdout);
+    }
+
+    /// <summary>Starts <c>runbox serve</c> on the data folder until it has started, then kills it: the lines showing an admin key.</summary>
+    private async Task<List<string>> AdminKeyLinesOfAServingStartAsync()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "runbox.dll"), "serve", "--urls", "http://127.0.0.1:0", "--data", _data, "--socket", "none" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var lines = new List<string>();
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            // The host's own line after every hosted service started, the server's StartedAsync included.
+            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line && !line.Contains("Application started", StringComparison.Ordinal))
+            {
+                output.WriteLine(line);
+                lines.Add(line);
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            output.WriteLine(await stderr);
+        }
+        Assert.Contains(lines, l => l.Contains("Now listening on", StringComparison.Ordinal));
+        return lines.Where(l => l.Contains("Admin API key", StringComparison.Ordinal)).ToList();
     }
 
     /// <summary>Neither stream: the log on stdout must not repeat the failure as a trace either.</summary>

@@ -2,9 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Runbox.Server.Auth;
+using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 
@@ -22,6 +24,10 @@ internal sealed class RunboxClientException(HttpStatusCode status, string messag
 /// <summary>The REST API as the CLI uses it.</summary>
 internal sealed partial class RunboxClient : IDisposable
 {
+    /// <summary>What <c>runbox --version</c> prints: 1.0.0+COMMIT.</summary>
+    private static readonly string CliVersion =
+        typeof(RunboxClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
     private readonly HttpClient _http;
 
     private readonly string? _noKey;
@@ -265,10 +271,31 @@ internal sealed partial class RunboxClient : IDisposable
         {
             message = $"{message} ({_noKey})";
         }
+        if (response.StatusCode == HttpStatusCode.BadRequest)
+        {
+            message += OlderServerNote(response);
+        }
         if (stillBusyAfter is { } tries)
         {
             message = $"the server is still busy after {tries} tries (HTTP {(int)response.StatusCode}): {message}";
         }
         throw new RunboxClientException(response.StatusCode, message);
+    }
+
+    /// <summary>
+    /// A server older than this CLI refuses what it does not know yet (a field, or a value it did not allow then) as a
+    /// bad request, in words that blame the command line: a 400 from a server of another build says both builds.
+    /// </summary>
+    private static string OlderServerNote(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues(ServerVersion.Header, out var values))
+        {
+            // Servers of this CLI's build and later all say theirs: one that does not is older.
+            return $" (The server does not say its version: it is older than this runbox, {CliVersion}, and refuses what it does not know yet; update the server.)";
+        }
+        var server = values.FirstOrDefault();
+        return server == CliVersion
+            ? ""
+            : $" (The server runs Runbox {server} and this runbox is {CliVersion}: if the server is the older one, it refuses what it does not know yet; update it.)";
     }
 }

@@ -5,8 +5,9 @@ using Runbox.Storage.Keys;
 namespace Runbox.Server.Auth;
 
 /// <summary>
-/// On the first start (no admin key in the store) creates one, prints it once and saves it to admin.key (0600). Of several
-/// nodes starting together on one store, only the one whose key the store took prints and saves it.
+/// On the first start (no admin key in the store) creates one and saves it to admin.key (0600) before the API answers,
+/// and prints it once the server listens. Of several nodes starting together on one store, only the one whose key the
+/// store took saves and prints it.
 /// </summary>
 internal static class AdminKeyBootstrap
 {
@@ -32,10 +33,26 @@ internal static class AdminKeyBootstrap
         {
             return;
         }
+        // Not printed yet: a start that then cannot bind its address would show the key beside its error, and the next start,
+        // the one that serves, would not show it again. The marker keeps it to be shown until a start gets that far.
+        File.WriteAllBytes(data.UnshownAdminKeyFile, []);
         DataFolder.WriteSecretFile(data.AdminKeyFile, secret + "\n");
-        // Printed on stdout, not through the logger, so it is shown once to the person starting the server and not kept in log files.
-        Console.Out.WriteLine($"Admin API key (shown once, saved to {data.AdminKeyFile}): {secret}");
-        Console.Out.Flush();
         ServerLog.AdminKeyCreated(logger, data.AdminKeyFile);
+    }
+
+    /// <summary>Once the server listens: prints the admin key if no start has shown it yet, and forgets that it has to.</summary>
+    public static void ShowIfUnshown(DataFolder data)
+    {
+        if (!File.Exists(data.UnshownAdminKeyFile))
+        {
+            return;
+        }
+        if (File.Exists(data.AdminKeyFile))
+        {
+            // Printed on stdout, not through the logger, so it is shown once to the person starting the server and not kept in log files.
+            Console.Out.WriteLine($"Admin API key (shown once, saved to {data.AdminKeyFile}): {File.ReadAllText(data.AdminKeyFile).Trim()}");
+            Console.Out.Flush();
+        }
+        File.Delete(data.UnshownAdminKeyFile);
     }
 }

@@ -42,6 +42,9 @@ public sealed class DataFolder : IDisposable
 
     public string AdminKeyFile => Path.Combine(Root, "admin.key");
 
+    /// <summary>There while the admin key in <see cref="AdminKeyFile"/> has not been printed: no start served since it was made.</summary>
+    public string UnshownAdminKeyFile => Path.Combine(Root, "admin.key.unshown");
+
     public string WebhookSecretFile => Path.Combine(Root, "webhook.secret");
 
     /// <summary>Artifacts copied out of running jobs before they go to the store; emptied at start.</summary>

@@ -4,8 +4,12 @@ using Runbox.Storage;
 
 namespace Runbox.Server.Configuration;
 
-/// <summary>First of the hosted services: migrates the store, makes the admin key on first start, empties scratch.</summary>
-internal sealed class StoreInitializer(IJobStore store, DataFolder data, IOptions<RunboxOptions> options, TimeProvider time, ILogger<StoreInitializer> logger) : IHostedService
+/// <summary>
+/// First of the hosted services: migrates the store, makes the admin key on first start, empties scratch; once the
+/// server listens, shows the admin key if it is new.
+/// </summary>
+internal sealed class StoreInitializer(IJobStore store, DataFolder data, IOptions<RunboxOptions> options, TimeProvider time, ILogger<StoreInitializer> logger)
+    : IHostedLifecycleService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -41,5 +45,18 @@ internal sealed class StoreInitializer(IJobStore store, DataFolder data, IOption
         }
     }
 
+    /// <summary>After every hosted service started, the server's addresses bound and its socket made: nothing can fail the start now.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        AdminKeyBootstrap.ShowIfUnshown(data);
+        return Task.CompletedTask;
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -35,6 +35,7 @@ public static class HealthApi
         var body = new ReadinessResponse
         {
             Status = storeOk && runtime.Operational ? "ready" : "not_ready",
+            Version = ServerVersion.Current,
             Store = storeOk,
             DefaultRuntime = runtime,
             Sandbox = new SandboxReadiness(caps.NetworkNamespace, caps.MountNamespace, caps.PidNamespace, caps.Cgroups, caps.SeparateUids,

@@ -7,6 +7,9 @@ public sealed record ReadinessResponse
 {
     public required string Status { get; init; }
 
+    /// <summary>The Runbox build answering (as <c>runbox --version</c> prints it), as in the <c>Runbox-Version</c> header.</summary>
+    public required string Version { get; init; }
+
     public required bool Store { get; init; }
 
     public required RuntimeReadiness DefaultRuntime { get; init; }
