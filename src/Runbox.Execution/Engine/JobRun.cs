@@ -236,6 +236,11 @@ internal sealed class JobRun
     public void OnStarted(int pid, JobCgroup? cgroup, int[] descriptors)
     {
         Cgroup = cgroup;
+        // Timed from here, as the job goes, not from CompleteAsync's continuation: that runs on the thread pool after
+        // a hop, and the first job after a start waited there for the JIT longer than it ran (wall_ms 0 for a
+        // 42 ms job).
+        StartedAt = DateTimeOffset.UtcNow;
+        _clock.Start();
         _started.TrySetResult((pid, descriptors));
     }
 
@@ -276,8 +281,6 @@ internal sealed class JobRun
             return FromExit(await _exited.Task, null);
         }
         var (_, descriptors) = await _started.Task;
-        StartedAt = DateTimeOffset.UtcNow;
-        _clock.Start();
         if (_stopReason != (int)StopReason.None)
         {
             zygote.Kill(Id);
@@ -295,7 +298,7 @@ internal sealed class JobRun
             }
             _ = FeedStdinAsync(stdio[0]);
             var pumps = Task.WhenAll(output.PumpAsync(stdio[1], LogStream.Stdout), output.PumpAsync(stdio[2], LogStream.Stderr));
-            using var wall = new Timer(_ => RequestStop(StopReason.WallTime), null, Limits.Timeout ?? Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            using var wall = new Timer(_ => RequestStop(StopReason.WallTime), null, WallTimeLeft(), Timeout.InfiniteTimeSpan);
             using var cpuWatch = WatchCpu();
             var exit = await _exited.Task;
             _clock.Stop();
@@ -343,6 +346,11 @@ internal sealed class JobRun
             // The cgroup check that follows kills what is left.
         }
     }
+
+    /// <summary>The wall limit less the time since the job went (see OnStarted).</summary>
+    private TimeSpan WallTimeLeft() => Limits.Timeout is { } limit
+        ? (limit > _clock.Elapsed ? limit - _clock.Elapsed : TimeSpan.Zero)
+        : Timeout.InfiniteTimeSpan;
 
     /// <summary>RLIMIT_CPU is per process: a job spinning in many processes is caught by its cgroup's total.</summary>
     private Timer? WatchCpu()
