@@ -34,11 +34,14 @@ public sealed class StoreDownTests(PostgresFixture postgres, ITestOutputHelper o
 
         await postgres.Server.StopAsync();
         HttpResponseMessage rest;
+        HttpResponseMessage rpcOverHttp;
         JsonElement answer;
         try
         {
             rest = await client.GetAsync("/api/v1/jobs");
             answer = await SessionListAsync(rpc);
+            // Over HTTP the key is checked against the store before any call is read: an HTTP answer, as a 401 is.
+            rpcOverHttp = await client.PostAsync("/rpc", new StringContent("""{"jsonrpc":"2.0","id":1,"method":"session_list"}""", Encoding.UTF8, "application/json"));
         }
         finally
         {
@@ -52,6 +55,8 @@ public sealed class StoreDownTests(PostgresFixture postgres, ITestOutputHelper o
         var error = answer.GetProperty("error");
         Assert.Equal(-32004, error.GetProperty("code").GetInt32());
         Assert.Contains("job store cannot be reached", error.GetProperty("data").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, rpcOverHttp.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(2), rpcOverHttp.Headers.RetryAfter?.Delta);
         Assert.Contains(api.Output, line => line.Contains("answered 503: the store is unreachable"));
         await ClusterApi.UntilAsync(async () => (await client.GetAsync("/api/v1/jobs")).StatusCode == HttpStatusCode.OK, 60, "REST answers again");
         Assert.True((await SessionListAsync(rpc)).TryGetProperty("result", out _));
