@@ -148,6 +148,13 @@ public static class JobStreamsApi
             await CloseQuietlyAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "server stopping");
             await reader.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+        catch (Exception e) when (StoreFault.Classify(e) == StoreFault.Unavailable && socket.State == WebSocketState.Open)
+        {
+            // The store went away mid-stream: closed as when the server stops, so the client resumes from its last event.
+            ServerLog.StreamStoreUnavailable(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobStreamsApi)), http.Request.Path, e.Message);
+            await CloseQuietlyAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "store unavailable");
+            await reader.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or TimeoutException)
         {
         }
