@@ -140,7 +140,7 @@ public static class RunboxApp
             }
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
-        services.AddExceptionHandler<StoreUnavailable>();
+        services.AddExceptionHandler<StoreFaultHandler>();
         // A query value that does not convert (?limit=abc) throws, so that the handler above can name it; otherwise
         // the framework answers a bare 400.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

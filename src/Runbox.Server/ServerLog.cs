@@ -9,6 +9,9 @@ internal static partial class ServerLog
     [LoggerMessage(1003, LogLevel.Warning, "{Method} {Path} answered 503: the store is unreachable ({Reason})")]
     public static partial void StoreUnavailable(ILogger logger, string method, string path, string reason);
 
+    [LoggerMessage(1004, LogLevel.Warning, "The live stream {Path} ended early: the store is unreachable ({Reason}); its client resumes from its last event")]
+    public static partial void StreamStoreUnavailable(ILogger logger, string path, string reason);
+
     [LoggerMessage(1300, LogLevel.Error, "JSON-RPC {Method} failed (trace id {TraceId})")]
     public static partial void RpcFault(ILogger logger, string method, string traceId, Exception exception);
 

@@ -87,7 +87,8 @@ internal sealed partial class RunboxClient : IDisposable
     public async Task DownloadArtifactAsync(string id, string name, Stream target, CancellationToken ct)
     {
         var path = $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts/{string.Join('/', name.Split('/').Select(Uri.EscapeDataString))}";
-        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
+        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
+        var response = exchange.Response;
         await EnsureAsync(response, ct);
         try
         {
@@ -123,7 +124,7 @@ internal sealed partial class RunboxClient : IDisposable
                 }
                 return request;
             }
-            HttpResponseMessage answer;
+            Exchange answer;
             try
             {
                 answer = await SendAsync(Request, HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
@@ -133,7 +134,8 @@ internal sealed partial class RunboxClient : IDisposable
                 // The stream dropped and the server does not answer yet (restarting?): try again.
                 continue;
             }
-            using var response = answer;
+            using var exchange = answer;
+            var response = exchange.Response;
             await EnsureAsync(response, ct);
             await using var stream = await response.Content.ReadAsStreamAsync(ct);
             await using var items = SseParser.Create(stream).EnumerateAsync(ct).GetAsyncEnumerator(ct);
@@ -183,8 +185,9 @@ internal sealed partial class RunboxClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
         CancellationToken ct, bool? repeatable = null)
     {
-        using var response = await SendAsync(() => new HttpRequestMessage(method, path) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, path) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
             repeatable ?? method != HttpMethod.Post, ct);
+        var response = exchange.Response;
         await EnsureAsync(response, ct);
         try
         {
@@ -200,8 +203,8 @@ internal sealed partial class RunboxClient : IDisposable
     /// <summary>A call without an answer body (DELETE).</summary>
     private async Task SendAsync(HttpMethod method, string path, CancellationToken ct)
     {
-        using var response = await SendAsync(() => new HttpRequestMessage(method, path), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
-        await EnsureAsync(response, ct);
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, path), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
+        await EnsureAsync(exchange.Response, ct);
     }
 
     /// <param name="request">Made anew for each try (a request message is sent once).</param>
@@ -209,7 +212,7 @@ internal sealed partial class RunboxClient : IDisposable
     /// When the server answers busy (<see cref="BusyAnswer"/>), waits as it asks, saying so on stderr, and tries again,
     /// <see cref="BusyAnswer.MaxTries"/> times in all; still busy, a <see cref="RunboxClientException"/> that says so.
     /// </param>
-    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> request, HttpCompletionOption completion, bool repeatable, CancellationToken ct)
+    private async Task<Exchange> SendAsync(Func<HttpRequestMessage> request, HttpCompletionOption completion, bool repeatable, CancellationToken ct)
     {
         for (var tries = 1; ; tries++)
         {
@@ -222,13 +225,19 @@ internal sealed partial class RunboxClient : IDisposable
             }
             catch (HttpRequestException e)
             {
+                message.Dispose();
                 // Never answered: most likely no server there yet, or another address meant; say where the address comes from.
                 var hint = _answered ? "" : "; is a Runbox server running there? (another address: --server or $RUNBOX_SERVER)";
                 throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}{hint}") { Unreachable = true };
             }
+            catch
+            {
+                message.Dispose();
+                throw;
+            }
             if (!repeatable || BusyAnswer.WaitFor(response, DateTimeOffset.UtcNow) is not { } wait)
             {
-                return response;
+                return new Exchange(message, response);
             }
             using (message)
             using (response)
@@ -240,6 +249,18 @@ internal sealed partial class RunboxClient : IDisposable
                 await _notices.WriteLineAsync($"runbox: the server is busy (HTTP {(int)response.StatusCode}); trying again in {BusyAnswer.Seconds(wait)}");
             }
             await Task.Delay(wait, ct);
+        }
+    }
+
+    /// <summary>A request and its answer, disposed together once the answer is read (its body may still be arriving).</summary>
+    private sealed class Exchange(HttpRequestMessage request, HttpResponseMessage response) : IDisposable
+    {
+        public HttpResponseMessage Response => response;
+
+        public void Dispose()
+        {
+            response.Dispose();
+            request.Dispose();
         }
     }
 

@@ -202,6 +202,12 @@ internal static class RunCommand
             await Console.Error.WriteLineAsync($"runbox: lost the connection while following job {id} ({e.Message}); that does not cancel the job: follow it again with 'runbox jobs logs {id} -f'");
             return 1;
         }
+        catch (RunboxClientException e) when (ownsJob && e.Status is System.Net.HttpStatusCode.TooManyRequests or System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            // Still busy after its waits (the key holds its most live streams, say): the job was submitted and runs on.
+            await Console.Error.WriteLineAsync($"runbox: {e.Message.TrimEnd('.')}; job {id} keeps running: follow it with 'runbox jobs logs {id} -f'");
+            return 1;
+        }
         catch (RunboxClientException e)
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");

@@ -55,6 +55,22 @@ public static class KeysApi
         return TypedResults.Ok(new KeyListResponse(keys.Select(k => new KeyResponse(k.Id, k.Name, k.IsAdmin, k.CreatedAt, k.RevokedAt)).ToList()));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(string id, IJobStore store, CancellationToken cancellationToken) =>
-        await store.RevokeKeyAsync(id, cancellationToken) ? TypedResults.NoContent() : Problems.NotFound("key", id);
+    /// <summary>
+    /// By id only: a name is a label, and two live keys may share one (a key being rotated and its successor). Given a
+    /// name, the 404 names the ids of the live keys that have it, so the caller can pick the one meant.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(string id, IJobStore store, CancellationToken cancellationToken)
+    {
+        if (await store.RevokeKeyAsync(id, cancellationToken))
+        {
+            return TypedResults.NoContent();
+        }
+        var named = (await store.ListKeysAsync(cancellationToken)).Where(k => k.Name == id && k.RevokedAt is null).Select(k => k.Id).ToList();
+        return named.Count == 0
+            ? Problems.NotFound("key", id)
+            : TypedResults.Problem(
+                statusCode: StatusCodes.Status404NotFound,
+                title: "Not found",
+                detail: $"There is no key with id '{id}'; a key is revoked by its id, not its name. Live keys named '{id}': {string.Join(", ", named)}.");
+    }
 }

@@ -16,19 +16,12 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
     [GeneratedRegex("""^Failed to bind parameter "(?<type>[^ "]+) (?<name>[^"]+)" from "(?<value>.*)"\.$""")]
     private static partial Regex BindFailure();
 
-    /// <summary>character_not_in_repertoire: what PostgreSQL answers a NUL in a text value with.</summary>
-    public const string NulInText = "22021";
-
-    public const string NulInTextDetail = "a value holds a NUL character (\\u0000), which the store cannot keep.";
-
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
         var (status, detail) = exception switch
         {
             BadHttpRequestException e => (e.StatusCode, e.Message),
             JsonException e => (StatusCodes.Status400BadRequest, "invalid JSON: " + e.Message),
-            // PostgreSQL's text cannot hold NUL (SQLite's can): a value with one that got past the checks is refused here.
-            System.Data.Common.DbException { SqlState: NulInText } => (StatusCodes.Status400BadRequest, NulInTextDetail),
             _ => (0, ""),
         };
         if (status == 0)

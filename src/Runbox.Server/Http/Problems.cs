@@ -41,5 +41,5 @@ public static class Problems
     public static ProblemHttpResult TooManyStreams(int max) => TypedResults.Problem(
         statusCode: StatusCodes.Status429TooManyRequests,
         title: "Too many live streams",
-        detail: $"This key may hold at most {max} live streams open at once.");
+        detail: $"This key may hold at most {max} live streams open at once; close one, or try again when one has ended.");
 }

@@ -31,35 +31,12 @@ public static class RequestBody
         }
         var options = http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value;
         var max = options.MaxRequestBodyBytes;
-        if (http.Request.ContentLength is { } declared && declared > max)
+        if (await ReadBytesAsync(http, max) is not { } body)
         {
             return new(null, TooLarge(max));
         }
 
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        try
-        {
-            while (true)
-            {
-                var memory = buffer.GetMemory(16 * 1024);
-                var read = await http.Request.Body.ReadAsync(memory, http.RequestAborted);
-                if (read == 0)
-                {
-                    break;
-                }
-                buffer.Advance(read);
-                if (buffer.WrittenCount > max)
-                {
-                    return new(null, TooLarge(max));
-                }
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return new(null, TooLarge(max));
-        }
-
-        if (buffer.WrittenCount == 0)
+        if (body.IsEmpty)
         {
             return new(null, Problems.BadRequest("body", "a JSON object is required."));
         }
@@ -74,14 +51,14 @@ public static class RequestBody
             created.MakeReadOnly();
             return created;
         });
-        if (JsonTextFaults.Find(buffer.WrittenSpan, options.MaxJsonDepth) is { } fault)
+        if (JsonTextFaults.Find(body.Span, options.MaxJsonDepth) is { } fault)
         {
             return new(null, Problems.BadRequest(fault.Path, fault.Rule));
         }
         var info = (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T));
         try
         {
-            var value = JsonSerializer.Deserialize(buffer.WrittenSpan, info);
+            var value = JsonSerializer.Deserialize(body.Span, info);
             return value is null
                 ? new(null, Problems.BadRequest("body", "a JSON object is required."))
                 : new(value, null);
@@ -95,7 +72,7 @@ public static class RequestBody
                 return new(null, Problems.BadRequest(field, $"unknown field; expected one of {string.Join(", ", known)}."));
             }
             // A value of the wrong kind ("env": []) is named in JSON's words, not by the .NET type it would have become.
-            if (WrongKind.At(buffer.WrittenMemory, info, e.Path) is { } expected)
+            if (WrongKind.At(body, info, e.Path) is { } expected)
             {
                 return new(null, Problems.BadRequest(field, $"must be {expected}."));
             }
@@ -108,7 +85,43 @@ public static class RequestBody
         }
     }
 
-    private static string Describe(JsonException e)
+    /// <summary>
+    /// The whole body, or null when it is larger than <paramref name="max"/> bytes: by its Content-Length, before any of
+    /// it is read, or as it arrives (chunked), so a body too big is never buffered whole. JSON-RPC reads its bodies here too.
+    /// </summary>
+    public static async Task<ReadOnlyMemory<byte>?> ReadBytesAsync(HttpContext http, long max)
+    {
+        if (http.Request.ContentLength is { } declared && declared > max)
+        {
+            return null;
+        }
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        try
+        {
+            while (true)
+            {
+                var memory = buffer.GetMemory(16 * 1024);
+                var read = await http.Request.Body.ReadAsync(memory, http.RequestAborted);
+                if (read == 0)
+                {
+                    return buffer.WrittenMemory;
+                }
+                buffer.Advance(read);
+                if (buffer.WrittenCount > max)
+                {
+                    return null;
+                }
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel's own cap (the same size) tripped first.
+            return null;
+        }
+    }
+
+    /// <summary>The parser's words for what is wrong and where (line and byte), cut short.</summary>
+    public static string Describe(JsonException e)
     {
         var message = e.InnerException?.Message ?? e.Message;
         return message.Length > 300 ? message[..300] : message;

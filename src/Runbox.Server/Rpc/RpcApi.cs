@@ -48,48 +48,27 @@ public static class RpcApi
         return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after);
     }
 
-    /// <summary>The body, or null when it is larger than the server's MaxRequestBodyBytes.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext http)
-    {
-        var max = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.RunboxOptions>>().Value.MaxRequestBodyBytes;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        try
-        {
-            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-            {
-                buffer.Write(chunk, 0, read);
-                if (buffer.Length > max)
-                {
-                    return null;
-                }
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            // Kestrel's own cap (the same size) trips first: still a parse error, not problem details.
-            return null;
-        }
-        return buffer.ToArray();
-    }
-
     /// <summary>
     /// The whole body parsed before any call runs, or null with the parse error's data. A bad string read only inside a
     /// method was an internal error there (and in an id, a 500); a member given twice silently meant the last one.
     /// </summary>
-    private static (JsonDocument? Document, string Problem) Parse(byte[] body, int maxDepth)
+    private static (JsonDocument? Document, string Problem) Parse(ReadOnlyMemory<byte> body, int maxDepth)
     {
+        if (body.IsEmpty)
+        {
+            return (null, "the body is empty; a request object or a batch array is required");
+        }
         JsonDocument document;
         try
         {
             document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = maxDepth });
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return (null, "the body is not valid JSON");
+            // The parser's words say where (line and byte) and what: a stray character, a nesting deeper than allowed.
+            return (null, $"the body is not valid JSON: {RequestBody.Describe(e)}");
         }
-        if (JsonTextFaults.Find(body, maxDepth) is { } fault)
+        if (JsonTextFaults.Find(body.Span, maxDepth) is { } fault)
         {
             document.Dispose();
             return (null, $"{fault.Path}: {fault.Rule}");
@@ -108,9 +87,12 @@ public static class RpcApi
         }
         else
         {
-            var body = await ReadBodyAsync(http);
-            var maxDepth = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.RunboxOptions>>().Value.MaxJsonDepth;
-            var (document, problem) = body is null ? (null, "the body is larger than the server accepts") : Parse(body, maxDepth);
+            // Read as REST reads its bodies, with the same cap; a body too big is still a parse error here, not a 413.
+            var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.RunboxOptions>>().Value;
+            var body = await RequestBody.ReadBytesAsync(http, options.MaxRequestBodyBytes);
+            var (document, problem) = body is { } bytes
+                ? Parse(bytes, options.MaxJsonDepth)
+                : (null, $"the body is larger than the server accepts ({options.MaxRequestBodyBytes} bytes)");
             if (document is null)
             {
                 // Malformed JSON (or too deep, or too large) is the spec's parse error, answered as JSON-RPC, not problem details.

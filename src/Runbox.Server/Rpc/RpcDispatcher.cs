@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Runbox.Server.Auth;
+using Runbox.Server.Http;
 
 namespace Runbox.Server.Rpc;
 
@@ -77,14 +78,11 @@ public static class RpcDispatcher
         {
             return hasId ? RpcResponse.ErrorRaw(id, e) : null;
         }
-        catch (System.Data.Common.DbException e) when (e.SqlState == Http.BadRequestExceptionHandler.NulInText)
+        catch (Exception e) when (StoreFault.Classify(e) is { } fault)
         {
-            return hasId ? RpcResponse.ErrorRaw(id, RpcException.Params(Http.BadRequestExceptionHandler.NulInTextDetail)) : null;
-        }
-        catch (Exception e) when (Http.StoreUnavailable.Is(e))
-        {
-            ServerLog.StoreUnavailable(context.Logger, "JSON-RPC", method.GetString()!, e.Message);
-            return hasId ? RpcResponse.ErrorRaw(id, new RpcException(RpcException.Unavailable, "Unavailable", Http.StoreUnavailable.Detail)) : null;
+            // The same faults REST answers with problem details (StoreFaultHandler), in JSON-RPC's shape.
+            fault.Log(context.Logger, "JSON-RPC", method.GetString()!, e);
+            return hasId ? RpcResponse.ErrorRaw(id, new RpcException(fault.RpcCode, fault.RpcMessage, fault.Detail)) : null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -48,7 +48,7 @@ public static class JobStreamsApi
         return after < 0 ? Problems.BadRequest("after_seq", "must be 0 or more.") : null;
     }
 
-    /// <summary>Opens a job's event stream for <paramref name="caller"/>: 404 when not visible, 429 past the stream cap.</summary>
+    /// <summary>Opens a job's event stream for <paramref name="caller"/>: 404 when not visible, 429 with Retry-After past the stream cap.</summary>
     public static async Task<IResult> ServerSentEventsAsync(HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after)
     {
         var job = await jobs.FindAsync(id, caller, http.RequestAborted);
@@ -59,7 +59,7 @@ public static class JobStreamsApi
         var lease = limiter.TryAcquire(caller.KeyId);
         if (lease is null)
         {
-            return Problems.TooManyStreams(limiter.PerKey);
+            return limiter.Refuse(http.Response);
         }
         http.Response.RegisterForDispose(lease);
         var keepAlive = TimeSpan.FromSeconds(http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value.StreamKeepAliveSeconds);
@@ -113,7 +113,7 @@ public static class JobStreamsApi
         using var lease = limiter.TryAcquire(caller.KeyId);
         if (lease is null)
         {
-            return Problems.TooManyStreams(limiter.PerKey);
+            return limiter.Refuse(http.Response);
         }
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
@@ -146,6 +146,13 @@ public static class JobStreamsApi
         {
             // The server is stopping: say so, and the client reconnects and resumes.
             await CloseQuietlyAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "server stopping");
+            await reader.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (Exception e) when (StoreFault.Classify(e) == StoreFault.Unavailable && socket.State == WebSocketState.Open)
+        {
+            // The store went away mid-stream: closed as when the server stops, so the client resumes from its last event.
+            ServerLog.StreamStoreUnavailable(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobStreamsApi)), http.Request.Path, e.Message);
+            await CloseQuietlyAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "store unavailable");
             await reader.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or TimeoutException)

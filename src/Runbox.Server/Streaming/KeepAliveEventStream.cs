@@ -1,5 +1,6 @@
 using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.Features;
+using Runbox.Server.Http;
 
 namespace Runbox.Server.Streaming;
 
@@ -62,6 +63,13 @@ public sealed class KeepAliveEventStream(IAsyncEnumerable<SseItem<string>> event
                 }
                 catch (OperationCanceledException) when (aborted.IsCancellationRequested && !httpContext.RequestAborted.IsCancellationRequested)
                 {
+                    break;
+                }
+                catch (Exception e) when (StoreFault.Classify(e) == StoreFault.Unavailable)
+                {
+                    // The store went away mid-stream (a restart, a failover): end as when the server stops, and the client
+                    // resumes from its last event. Thrown on, it aborted the connection and was logged as a server error.
+                    ServerLog.StreamStoreUnavailable(httpContext.RequestServices.GetRequiredService<ILogger<KeepAliveEventStream>>(), httpContext.Request.Path, e.Message);
                     break;
                 }
                 if (!more)

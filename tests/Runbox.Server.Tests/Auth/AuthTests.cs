@@ -97,6 +97,24 @@ public sealed class AuthTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Keys_MayShareAName_AndRevokingByNameNamesTheirIds_RevokingNeither()
+    {
+        // Rotating a key: the new one is made under the old one's name before clients move over to it.
+        var (old, oldId) = await _server.UserAsync("rotated");
+        var (successor, successorId) = await _server.UserAsync("rotated");
+
+        var byName = await _server.Admin.DeleteAsync("/api/v1/keys/rotated");
+
+        Assert.Equal(HttpStatusCode.NotFound, byName.StatusCode);
+        var detail = (await byName.JsonAsync()).GetProperty("detail").GetString()!;
+        Assert.Contains("revoked by its id, not its name", detail);
+        Assert.Contains(oldId, detail);
+        Assert.Contains(successorId, detail);
+        Assert.Equal(HttpStatusCode.OK, (await old.GetAsync("/api/v1/jobs")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await successor.GetAsync("/api/v1/jobs")).StatusCode);
+    }
+
+    [Fact]
     public async Task Keys_Returns403_WhenCallerIsNotAdmin()
     {
         var (user, _) = await _server.UserAsync("plain");

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Runbox.Server.Jobs;
 using Runbox.Server.Tests.Infrastructure;
 using Runbox.Server.Tests.Rpc;
 using Xunit.Abstractions;
@@ -34,11 +36,14 @@ public sealed class StoreDownTests(PostgresFixture postgres, ITestOutputHelper o
 
         await postgres.Server.StopAsync();
         HttpResponseMessage rest;
+        HttpResponseMessage rpcOverHttp;
         JsonElement answer;
         try
         {
             rest = await client.GetAsync("/api/v1/jobs");
             answer = await SessionListAsync(rpc);
+            // Over HTTP the key is checked against the store before any call is read: an HTTP answer, as a 401 is.
+            rpcOverHttp = await client.PostAsync("/rpc", new StringContent("""{"jsonrpc":"2.0","id":1,"method":"session_list"}""", Encoding.UTF8, "application/json"));
         }
         finally
         {
@@ -52,9 +57,51 @@ public sealed class StoreDownTests(PostgresFixture postgres, ITestOutputHelper o
         var error = answer.GetProperty("error");
         Assert.Equal(-32004, error.GetProperty("code").GetInt32());
         Assert.Contains("job store cannot be reached", error.GetProperty("data").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, rpcOverHttp.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(2), rpcOverHttp.Headers.RetryAfter?.Delta);
         Assert.Contains(api.Output, line => line.Contains("answered 503: the store is unreachable"));
         await ClusterApi.UntilAsync(async () => (await client.GetAsync("/api/v1/jobs")).StatusCode == HttpStatusCode.OK, 60, "REST answers again");
         Assert.True((await SessionListAsync(rpc)).TryGetProperty("result", out _));
+    }
+
+    [SkippableFact]
+    public async Task StoreDown_MidStream_EndsTheSseStreamCleanly_AndClosesTheWebSocketAsUnavailable()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        using var client = cluster.Client(api);
+        // An API node runs no jobs: this one stays queued, and its streams open.
+        var job = await client.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+        using var sse = await client.GetAsync($"/api/v1/jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, sse.StatusCode);
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {cluster.AdminKey}");
+        await socket.ConnectAsync(new Uri(new Uri(api.Address, $"/api/v1/jobs/{job.Id}/ws").ToString().Replace("http://", "ws://", StringComparison.Ordinal)), CancellationToken.None);
+
+        await postgres.Server.StopAsync();
+        string body;
+        try
+        {
+            // Both end within a poll of the store (2 s), as when the server stops: the client resumes from its last event.
+            body = await sse.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var buffer = new byte[1024];
+            WebSocketReceiveResult received;
+            do
+            {
+                received = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            while (received.MessageType != WebSocketMessageType.Close);
+        }
+        finally
+        {
+            await postgres.Server.StartAgainAsync();
+        }
+
+        Assert.DoesNotContain("event: result", body);
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, socket.CloseStatus);
+        Assert.Equal("store unavailable", socket.CloseStatusDescription);
+        Assert.Contains(api.Output, line => line.Contains($"The live stream /api/v1/jobs/{job.Id}/events ended early: the store is unreachable"));
     }
 
     private static Task<JsonElement> SessionListAsync(HttpClient rpc) => CallAsync(rpc, """{"jsonrpc":"2.0","id":1,"method":"session_list"}""");

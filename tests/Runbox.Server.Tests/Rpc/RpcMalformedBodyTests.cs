@@ -85,6 +85,19 @@ public sealed class RpcMalformedBodyTests(ITestOutputHelper output) : IAsyncLife
         var (bigStatus, bigBody) = await PostAsync(oversized);
 
         AssertParseError(gzipStatus, gzipBody, "Content-Encoding: 'gzip' is not supported; send the body uncompressed.");
-        AssertParseError(bigStatus, bigBody, "the body is larger than the server accepts");
+        AssertParseError(bigStatus, bigBody, "the body is larger than the server accepts (65536 bytes)");
+    }
+
+    [Fact]
+    public async Task BodyThatIsNotJson_IsAParseError_SayingWhereAndWhat()
+    {
+        var (strayStatus, strayBody) = await PostAsync(Bytes("""{"jsonrpc":"2.0","id":1,"method":"health"} x"""u8.ToArray()));
+        var (deepStatus, deepBody) = await PostAsync(Bytes(Encoding.UTF8.GetBytes(new string('[', 200) + new string(']', 200))));
+        var (emptyStatus, emptyBody) = await PostAsync(Bytes([]));
+
+        AssertParseError(strayStatus, strayBody, "the body is not valid JSON: 'x' is invalid after a single JSON value. Expected end of data. LineNumber: 0 | BytePositionInLine: 43.");
+        Assert.Equal(200, deepStatus);
+        Assert.Matches("^the body is not valid JSON: .*maximum configured depth of 32", deepBody.GetProperty("error").GetProperty("data").GetString());
+        AssertParseError(emptyStatus, emptyBody, "the body is empty; a request object or a batch array is required");
     }
 }

@@ -202,7 +202,7 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Events_Returns429_WhenTheKeyHoldsTooManyStreams()
+    public async Task EventsAndWebSocket_Return429WithRetryAfter_WhenTheKeyHoldsTooManyStreams()
     {
         await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true", ["Runbox:RateLimit:StreamsPerKey"] = "1" });
         var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
@@ -213,9 +213,20 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
         var otherJob = await other.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
         using var third = await other.GetAsync($"/api/v1/jobs/{otherJob.Id}/events", HttpCompletionOption.ResponseHeadersRead);
 
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {server.AdminKey}");
+        socket.Options.CollectHttpResponseDetails = true;
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() =>
+            socket.ConnectAsync(new Uri(new Uri(server.Address, $"/api/v1/jobs/{job.Id}/ws").ToString().Replace("http://", "ws://", StringComparison.Ordinal)), CancellationToken.None));
+
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal((HttpStatusCode)429, second.StatusCode);
+        // Clients wait it out as they do the rate limit's 429 (the CLI does).
+        Assert.Equal(TimeSpan.FromSeconds(5), second.Headers.RetryAfter?.Delta);
+        Assert.Contains("at most 1 live streams", (await second.JsonAsync()).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal((HttpStatusCode)429, socket.HttpStatusCode);
+        Assert.Equal(["5"], socket.HttpResponseHeaders!["Retry-After"]);
     }
 
     private static string Timestamp(string sseEvent)
