@@ -12,7 +12,7 @@ internal static partial class ServerLog
     [LoggerMessage(1004, LogLevel.Warning, "The live stream {Path} ended early: the store is unreachable ({Reason}); its client resumes from its last event")]
     public static partial void StreamStoreUnavailable(ILogger logger, string path, string reason);
 
-    [LoggerMessage(1300, LogLevel.Error, "JSON-RPC {Method} failed (trace id {TraceId})")]
+    [LoggerMessage(1005, LogLevel.Error, "JSON-RPC {Method} failed (trace id {TraceId})")]
     public static partial void RpcFault(ILogger logger, string method, string traceId, Exception exception);
 
     [LoggerMessage(1001, LogLevel.Information, "Store ready at {Path}")]
