@@ -209,7 +209,11 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
                 || l.StartsWith("PPid:", StringComparison.Ordinal) || l.StartsWith("NSpid:", StringComparison.Ordinal) || l.StartsWith("Uid:", StringComparison.Ordinal));
             var cgroups = File.ReadLines($"/proc/{pid}/cgroup").Where(l => l.Contains("freezer", StringComparison.Ordinal) || l.Contains("pids", StringComparison.Ordinal));
             var wchan = File.Exists($"/proc/{pid}/wchan") ? File.ReadAllText($"/proc/{pid}/wchan") : "";
-            return $"pid {pid}: {string.Join(", ", status.Concat(cgroups))}, wchan {wchan}".Replace('\t', ' ');
+            // Its parent's command line says whose it is: CI saw one as root, in the host's PID namespace and cgroups,
+            // which no sandboxed job can make (2026-12-03).
+            var parent = status.FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal))?[5..].Trim();
+            var parentCommand = parent is null ? "" : File.ReadAllText($"/proc/{parent}/cmdline").Replace('\0', ' ').Trim();
+            return $"pid {pid}: {string.Join(", ", status.Concat(cgroups))}, wchan {wchan}, parent runs '{parentCommand}'".Replace('\t', ' ');
         }
         catch (IOException)
         {
