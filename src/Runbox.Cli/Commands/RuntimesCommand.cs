@@ -153,12 +153,13 @@ internal static class RuntimesCommand
     /// <summary>
     /// Polls the runtime, printing each new progress line (on stderr), until it is operational or failed: 1 when it
     /// failed, or when the packages this command asked for did not install (the runtime then keeps what it had).
+    /// An operational runtime with a progress line is installing into a copy of its environment: followed until done.
     /// </summary>
     private static async Task<int> FollowAsync(RunboxClient api, RuntimeResponse runtime, bool noWait, bool json, CancellationToken ct)
     {
         var before = runtime.LastInstall;
         string? last = null;
-        while (!noWait && runtime.State is "installing" or "ready")
+        while (!noWait && (runtime.State is "installing" or "ready" || runtime is { State: "operational", Progress: not null }))
         {
             var line = $"{runtime.State}: {runtime.Progress ?? "..."}";
             if (line != last)

@@ -39,6 +39,18 @@ public sealed partial class RuntimeManager(
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _builds = new();
     private readonly ConcurrentDictionary<Task, bool> _background = new();
+
+    /// <summary>Runtimes with packages being installed into a copy of their environment (jobs run on meanwhile).</summary>
+    private readonly ConcurrentDictionary<string, bool> _installs = new();
+
+    /// <summary>Runtimes whose installer runs now: only their progress is written (<see cref="_progressGate"/>).</summary>
+    private readonly ConcurrentDictionary<string, bool> _installerRunning = new();
+
+    /// <summary>
+    /// Held while a progress line is written, and while an installer's end is marked: a line read before the install
+    /// ended cannot then be written over the runtime's final record.
+    /// </summary>
+    private readonly SemaphoreSlim _progressGate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Where the virtual environments live: one folder per runtime.</summary>
@@ -78,7 +90,25 @@ public sealed partial class RuntimeManager(
                     Error = "The server stopped while this runtime was installing; install again or delete it.",
                 }, cancellationToken);
             }
+            else if (current.Progress is not null && current.State == RuntimeState.Operational)
+            {
+                // An install into a copy of its environment was under way: the runtime kept what it had.
+                current = await SaveAsync(current with
+                {
+                    Progress = null,
+                    LastInstall = new InstallAttempt
+                    {
+                        Succeeded = false,
+                        Error = "The server stopped during this install; the runtime kept what it had.",
+                        EndedAt = time.GetUtcNow(),
+                    },
+                }, cancellationToken);
+            }
             Register(current);
+        }
+        if (RunsJobs)
+        {
+            RemoveLeftoverFolders(await Runtimes.ListRuntimesAsync(cancellationToken));
         }
         var existing = await Runtimes.GetRuntimeAsync(RuntimeRules.DefaultName, cancellationToken);
         // Rewritten for this host's Python only where no other node reads it: with a shared store each worker finds its
@@ -223,12 +253,14 @@ public sealed partial class RuntimeManager(
                 Background(name, token => BuildAsync(rebuilding, token));
                 return rebuilding;
             }
+            // A runtime that works stays as it is, taking jobs, while the install runs in a copy of its environment.
             var installing = await SaveAsync(runtime with
             {
-                State = RuntimeState.Installing,
+                State = runtime.State == RuntimeState.Failed ? RuntimeState.Installing : runtime.State,
                 Progress = wanted.Count > 0 ? "installing " + string.Join(" ", wanted) : "restarting with the new preload modules",
-                Error = null,
+                Error = runtime.State == RuntimeState.Failed ? null : runtime.Error,
             }, cancellationToken);
+            _installs[name] = true;
             Background(name, token => InstallInBackgroundAsync(installing, runtime, wanted, modules, token));
             return installing;
         }
@@ -242,7 +274,7 @@ public sealed partial class RuntimeManager(
     public async Task<RuntimeRecord> TestAsync(string name, CancellationToken cancellationToken)
     {
         var runtime = await GetAsync(name, cancellationToken);
-        if (runtime.State == RuntimeState.Installing)
+        if (runtime.State == RuntimeState.Installing || _installs.ContainsKey(name))
         {
             throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing; test it when that is done.");
         }
@@ -275,7 +307,7 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Invalid("name", "runtime 'default' cannot be deleted.");
         }
-        if ((await GetAsync(name, cancellationToken)).State == RuntimeState.Installing)
+        if ((await GetAsync(name, cancellationToken)).State == RuntimeState.Installing || _installs.ContainsKey(name))
         {
             // Before the lock, which the build holds until it ends: refused at once, or (forced) the build is stopped
             // rather than waited for.
@@ -299,9 +331,10 @@ public sealed partial class RuntimeManager(
                 var page = await store.ListJobsAsync(new JobQuery { Runtime = name, Status = status, Limit = 200 }, cancellationToken);
                 active.AddRange(page.Jobs);
             }
-            if (!force && (active.Count > 0 || runtime.State == RuntimeState.Installing))
+            var installing = runtime.State == RuntimeState.Installing || _installs.ContainsKey(name);
+            if (!force && (active.Count > 0 || installing))
             {
-                throw RuntimeRequestException.Conflict(runtime.State == RuntimeState.Installing
+                throw RuntimeRequestException.Conflict(installing
                     ? $"Runtime '{name}' is installing; delete with force=true to stop it."
                     : $"{active.Count} job(s) are queued or running on runtime '{name}' ({string.Join(", ", active.Take(5).Select(j => j.Id))}); delete with force=true to cancel them.");
             }
@@ -342,9 +375,9 @@ public sealed partial class RuntimeManager(
         return declared;
     }
 
-    private static void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted)
+    private void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted)
     {
-        if (runtime.State == RuntimeState.Installing)
+        if (runtime.State == RuntimeState.Installing || _installs.ContainsKey(runtime.Name))
         {
             throw RuntimeRequestException.Conflict($"Runtime '{runtime.Name}' is installing already; wait until it is done.");
         }
@@ -440,40 +473,72 @@ public sealed partial class RuntimeManager(
         await ActivateAsync(runtime, cancellationToken);
     }
 
-    /// <param name="before">The runtime as it was before this install: what it goes back to when the install fails.</param>
+    /// <summary>
+    /// Installs into a copy of the runtime's environment while its jobs run on the one in use; when the install worked
+    /// the runtime switches to the copy (<see cref="ActivateAsync"/>) and the old folder goes once no job runs from it.
+    /// </summary>
+    /// <param name="before">The runtime as it was before this install: what it stays when the install fails.</param>
     private async Task InstallInBackgroundAsync(RuntimeRecord runtime, RuntimeRecord before, IReadOnlyList<string> wanted, IReadOnlyList<string> modules,
         CancellationToken cancellationToken)
     {
-        if (wanted.Count > 0)
+        var copy = VenvCopies.NewPath(RuntimesFolder, runtime.Name, time.GetUtcNow());
+        var switched = false;
+        try
         {
-            var install = await packages.InstallAsync(runtime.InterpreterPath, wanted, line => Progress(runtime.Name, line), cancellationToken);
-            runtime = runtime with { LastInstall = Attempt(wanted, install) };
-            if (!install.Ok)
+            if (wanted.Count == 0)
             {
-                await KeepAfterFailedInstallAsync(before with { LastInstall = runtime.LastInstall }, cancellationToken);
+                await ActivateAsync(WithAdded(runtime, wanted, modules), cancellationToken);
                 return;
             }
+            var install = await InstallIntoCopyAsync(runtime, copy, wanted, cancellationToken);
+            var attempt = Attempt(wanted, install);
+            if (!install.Ok)
+            {
+                // The environment in use was never touched: the runtime stays as it was, its zygote and smoke test too.
+                Log.InstallFailed(logger, runtime.Name, string.Join(" ", wanted), attempt.Error ?? "");
+                await SaveAsync(before with { LastInstall = attempt, Progress = null }, cancellationToken);
+                return;
+            }
+            switched = true;
+            await ActivateAsync(WithAdded(runtime, wanted, modules) with
+            {
+                VenvPath = copy,
+                InterpreterPath = PackageManager.VenvPython(copy),
+                LastInstall = attempt,
+            }, cancellationToken, retired: runtime.VenvPath);
         }
-        await ActivateAsync(WithAdded(runtime, wanted, modules), cancellationToken);
+        finally
+        {
+            _installs.TryRemove(runtime.Name, out _);
+            if (!switched)
+            {
+                RemoveFolder(copy);
+            }
+        }
     }
 
-    /// <summary>
-    /// A failed install into a built environment leaves the runtime as it was: its state, error, requirements, preloads
-    /// and zygote, with the failure in <see cref="RuntimeRecord.LastInstall"/>. pip and uv resolve and build every
-    /// package before installing any, so usually nothing changed; when something did (one package installed, the next
-    /// failed), the zygote restarts on what is there and the smoke test decides whether the runtime still works.
-    /// </summary>
-    private async Task KeepAfterFailedInstallAsync(RuntimeRecord before, CancellationToken cancellationToken)
+    private async Task<ToolOutput> InstallIntoCopyAsync(RuntimeRecord runtime, string copy, IReadOnlyList<string> wanted, CancellationToken cancellationToken)
     {
-        Log.InstallFailed(logger, before.Name, string.Join(" ", before.LastInstall!.Packages), before.LastInstall.Error ?? "");
-        var installed = await packages.ListAsync(before.InterpreterPath, cancellationToken);
-        if (installed.SequenceEqual(before.Packages))
+        if (!Directory.Exists(runtime.VenvPath))
         {
-            await SaveAsync(before with { Progress = null }, cancellationToken);
-            return;
+            return new ToolOutput(1, "", "", $"ERROR: the runtime's environment {runtime.VenvPath} is not on this node; delete the runtime and create it again here.");
         }
-        // Installing until the smoke test decides: a poller must not take the state from before for the verdict.
-        await ActivateAsync(before with { State = RuntimeState.Installing }, cancellationToken);
+        var copied = await VenvCopies.CopyAsync(runtime.VenvPath, copy, Worker.RuntimeSync.MarkerFile, cancellationToken);
+        if (!copied.Ok)
+        {
+            return copied with { Output = $"ERROR: copying the environment {runtime.VenvPath} failed: {copied.Tail()}" };
+        }
+        _installerRunning[runtime.Name] = true;
+        try
+        {
+            return await packages.InstallAsync(PackageManager.VenvPython(copy), wanted, line => Progress(runtime.Name, line), cancellationToken);
+        }
+        finally
+        {
+            await _progressGate.WaitAsync(CancellationToken.None);
+            _installerRunning.TryRemove(runtime.Name, out _);
+            _progressGate.Release();
+        }
     }
 
     private InstallAttempt Attempt(IReadOnlyList<string> wanted, ToolOutput install) => new()
@@ -492,13 +557,21 @@ public sealed partial class RuntimeManager(
         Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
     };
 
-    /// <summary>Records what is installed, restarts the zygote with the preloads, then smoke-tests.</summary>
-    private async Task ActivateAsync(RuntimeRecord runtime, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records what is installed, restarts the zygote with the preloads, then smoke-tests. A runtime that was
+    /// operational stays so meanwhile, taking jobs (the new zygote runs them), until the smoke test's verdict.
+    /// </summary>
+    /// <param name="retired">The environment the runtime used before: removed once no job runs from it.</param>
+    private async Task ActivateAsync(RuntimeRecord runtime, CancellationToken cancellationToken, string? retired = null)
     {
         runtime = await SaveAsync(runtime with { Progress = "starting the runtime's zygote" }, cancellationToken);
         var installed = await packages.ListAsync(runtime.InterpreterPath, cancellationToken);
         // SetRuntime stops the old zygote; the warm-up starts the new one with the new packages and preloads.
         Register(runtime);
+        if (retired is not null && retired != runtime.VenvPath)
+        {
+            Retire(runtime.Name, retired, time.GetUtcNow());
+        }
         IReadOnlyDictionary<string, string> preloadErrors;
         try
         {
@@ -511,7 +584,7 @@ public sealed partial class RuntimeManager(
         }
         var ready = await SaveAsync(runtime with
         {
-            State = RuntimeState.Ready,
+            State = runtime.State == RuntimeState.Operational ? RuntimeState.Operational : RuntimeState.Ready,
             Progress = "smoke test",
             Packages = installed,
             PreloadErrors = new Dictionary<string, string>(preloadErrors),
@@ -645,9 +718,11 @@ public sealed partial class RuntimeManager(
         _progressWritten[name] = now;
         _ = Task.Run(async () =>
         {
+            await _progressGate.WaitAsync();
             try
             {
-                if (await Runtimes.GetRuntimeAsync(name) is { State: RuntimeState.Installing } current)
+                if (await Runtimes.GetRuntimeAsync(name) is { } current
+                    && (current.State == RuntimeState.Installing || _installerRunning.ContainsKey(name)))
                 {
                     await Runtimes.UpdateRuntimeAsync(current with { Progress = Last(line.Trim(), 300), UpdatedAt = time.GetUtcNow() });
                 }
@@ -655,6 +730,10 @@ public sealed partial class RuntimeManager(
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 Log.ProgressNotSaved(logger, name, e.Message);
+            }
+            finally
+            {
+                _progressGate.Release();
             }
         });
     }
@@ -702,16 +781,88 @@ public sealed partial class RuntimeManager(
 
     private void RemoveVenv(RuntimeRecord runtime)
     {
+        if (runtime.VenvPath is { } venv)
+        {
+            RemoveFolder(venv);
+        }
+    }
+
+    private void RemoveFolder(string venv)
+    {
         // Only a folder Runbox made: never a path a record might point elsewhere.
-        if (runtime.VenvPath is { } venv && Path.GetDirectoryName(Path.GetFullPath(venv)) == Path.GetFullPath(RuntimesFolder) && Directory.Exists(venv))
+        if (Path.GetDirectoryName(Path.GetFullPath(venv)) == Path.GetFullPath(RuntimesFolder) && Directory.Exists(venv))
         {
             try
             {
                 Directory.Delete(venv, recursive: true);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Log.VenvNotRemoved(logger, venv, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes an environment the runtime switched away from once no job that started before the switch runs: those
+    /// jobs were forked from the old zygote and import from the old folder. A server stopped meanwhile leaves it to
+    /// <see cref="RemoveLeftoverFolders"/> at the next start.
+    /// </summary>
+    private void Retire(string name, string venv, DateTimeOffset switchedAt)
+    {
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                while (await AnyRunningSinceAsync(name, switchedAt, _stopping.Token))
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), time, _stopping.Token);
+                }
+                if ((await Runtimes.GetRuntimeAsync(name, _stopping.Token))?.VenvPath != venv)
+                {
+                    RemoveFolder(venv);
+                }
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.VenvNotRemoved(logger, venv, e.Message);
+            }
+        }, CancellationToken.None);
+        _background[task] = true;
+        _ = task.ContinueWith(t => _background.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private async Task<bool> AnyRunningSinceAsync(string name, DateTimeOffset switchedAt, CancellationToken cancellationToken)
+    {
+        var running = await store.ListJobsAsync(new JobQuery { Runtime = name, Status = JobStatus.Running, Limit = 200 }, cancellationToken);
+        return running.Jobs.Any(j => j.StartedAt is not { } started || started <= switchedAt);
+    }
+
+    /// <summary>
+    /// At start no zygote runs, so an environment folder no record points at goes: a copy an install was making when
+    /// the server stopped, or the folder a runtime switched away from. A worker's own build (its marker file) stays.
+    /// </summary>
+    private void RemoveLeftoverFolders(IReadOnlyList<RuntimeRecord> runtimes)
+    {
+        if (!Directory.Exists(RuntimesFolder))
+        {
+            return;
+        }
+        foreach (var folder in Directory.EnumerateDirectories(RuntimesFolder))
+        {
+            var name = VenvCopies.RuntimeOf(folder);
+            var owner = runtimes.FirstOrDefault(r => r.Name == name);
+            var isCopy = name != Path.GetFileName(folder);
+            var inUse = owner?.VenvPath is { } venv && Path.GetFullPath(venv) == Path.GetFullPath(folder);
+            // A runtime's first folder is left unless its record has moved on to a copy (a folder of a deleted runtime
+            // is the business of whoever creates that name again).
+            var movedOn = owner is not null && VenvCopies.IsFolderOf(RuntimesFolder, name, owner.VenvPath);
+            if (!inUse && (isCopy || movedOn) && !File.Exists(Path.Combine(folder, Worker.RuntimeSync.MarkerFile)))
+            {
+                RemoveFolder(folder);
             }
         }
     }

@@ -26,7 +26,8 @@ internal sealed class RuntimeSync(
     ILogger<RuntimeSync> logger) : IHostedService, IDisposable
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
-    private const string MarkerFile = ".runbox-worker.json";
+    /// <summary>In an environment this worker built itself; its content says what it was built with.</summary>
+    internal const string MarkerFile = ".runbox-worker.json";
 
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, Task> _builds = new();
@@ -116,9 +117,11 @@ internal sealed class RuntimeSync(
     {
         var venv = Path.Combine(Folder, runtime.Name);
         if (!options.Value.WorkerOnly && File.Exists(runtime.InterpreterPath)
-            && (runtime.VenvPath is null || runtime.VenvPath == venv) && !File.Exists(Path.Combine(venv, MarkerFile)))
+            && (runtime.VenvPath is null || VenvCopies.IsFolderOf(Folder, runtime.Name, runtime.VenvPath))
+            && !File.Exists(Path.Combine(runtime.VenvPath ?? venv, MarkerFile)))
         {
-            // This node runs the runtime manager too (serve with an embedded worker), which registered it.
+            // This node runs the runtime manager too (serve with an embedded worker), which registered it: in the
+            // runtime's first folder, or in the copy an install switched it to.
             return true;
         }
         if (runtime.VenvPath is null)

@@ -67,14 +67,17 @@ public static class RuntimeServer
     public static async Task<RuntimeResponse> GetRuntimeAsync(this HttpClient client, string name) =>
         await (await client.GetAsync($"/api/v1/runtimes/{name}")).ReadAsync<RuntimeResponse>();
 
-    /// <summary>Polls until the runtime is no longer installing (nor waiting on its smoke test).</summary>
+    /// <summary>
+    /// Polls until the runtime is no longer installing (nor waiting on its smoke test): an operational one with a
+    /// progress line is still installing into a copy of its environment.
+    /// </summary>
     public static async Task<RuntimeResponse> WaitSettledAsync(this HttpClient client, string name, double seconds = 180)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
         {
             var runtime = await client.GetRuntimeAsync(name);
-            if (runtime.State is "operational" or "failed")
+            if (runtime.State is "operational" or "failed" && runtime.Progress is null)
             {
                 return runtime;
             }

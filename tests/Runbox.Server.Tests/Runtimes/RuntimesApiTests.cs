@@ -74,7 +74,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         var runtime = await server.Admin.WaitSettledAsync("grow");
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal("installing", installing.State);
+        Assert.Equal(("operational", "installing extrapkg"), (installing.State, installing.Progress));
         Assert.Equal("operational", runtime.State);
         Assert.Equal(["tinypkg==0.1", "extrapkg"], runtime.Requirements);
         Assert.Contains(new PackageResponse("extrapkg", "1.0"), runtime.Packages);
@@ -112,7 +112,49 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task InstallPackages_SmokeTestsWhatIsThere_WhenTheInstallFailedHalfway()
+    public async Task InstallPackages_RunsJobsMeanwhile_ThenSwitchesToTheNewEnvironment()
+    {
+        using var wheels = new TempFolder();
+        RuntimeServer.WriteWheels(wheels.Path);
+        await using var index = await GatedWheelServer.StartAsync(wheels.Path, "extrapkg-");
+        await using var server = await RunningServer.StartAsync(output, RuntimeServer.Settings(index.Url));
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "hot", Packages = ["tinypkg"], Preload = ["tinypkg"] });
+        var before = await server.Admin.WaitSettledAsync("hot");
+        Assert.Equal("operational", before.State);
+
+        var response = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/hot/packages", new RuntimeInstallRequest { Packages = ["extrapkg"], Preload = ["extrapkg"] }, RunboxJson.Options);
+        // pip is downloading extrapkg now, and waits for it until released: the job below runs while the install does.
+        await index.Requested.WaitAsync(TimeSpan.FromSeconds(120));
+        var submitted = await server.Admin.SubmitAsync(new JobSubmission { Runtime = "hot", Script = "import sys, tinypkg; print(tinypkg.VALUE, sys.prefix)" });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var meanwhile = await server.Admin.WaitEndedAsync((await submitted.ReadAsync<JobResponse>()).Id);
+        var during = await server.Admin.GetRuntimeAsync("hot");
+        index.Release();
+        var after = await server.Admin.WaitSettledAsync("hot");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(("succeeded", $"1 {before.VenvPath}\n"), (meanwhile.Status, meanwhile.Stdout));
+        Assert.Equal("operational", during.State);
+        Assert.NotNull(during.Progress);
+        Assert.Equal(("operational", null), (after.State, after.Error));
+        Assert.StartsWith(before.VenvPath + "+", after.VenvPath);
+        Assert.True(after.LastInstall!.Succeeded);
+        Assert.Contains(new PackageResponse("extrapkg", "1.0"), after.Packages);
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Runtime = "hot", Script = "import sys; print('extrapkg' in sys.modules, sys.prefix)" }, wait: true);
+        Assert.Equal($"True {after.VenvPath}\n", job.Stdout);
+        // pip in the copy runs from the copy: its script's shebang was pointed there.
+        Assert.StartsWith($"#!{after.VenvPath}/bin/python", File.ReadLines(Path.Combine(after.VenvPath!, "bin", "pip")).First());
+        // The old environment goes once no job runs from it.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Directory.Exists(before.VenvPath) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.False(Directory.Exists(before.VenvPath), $"{before.VenvPath} is still there");
+    }
+
+    [Fact]
+    public async Task InstallPackages_LeavesTheEnvironmentUntouched_AndRemovesTheCopy_WhenTheInstallFailedHalfway()
     {
         await using var server = await RuntimeServer.StartAsync(output);
         await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "half", Packages = ["tinypkg"] });
@@ -126,17 +168,19 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         await server.Admin.PostAsJsonAsync("/api/v1/runtimes/broken/packages", new RuntimeInstallRequest { Packages = ["breakshalfway"] }, RunboxJson.Options);
         var halfAfter = await server.Admin.WaitSettledAsync("half");
         var brokenAfter = await server.Admin.WaitSettledAsync("broken");
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Runtime = "broken", Script = "import importlib.util; print(importlib.util.find_spec('brokenprint'))" }, wait: true);
 
-        // The environment changed, so the smoke test ran again: it passed on one, failed on the other.
-        Assert.Equal("operational", halfAfter.State);
-        Assert.NotEqual(half.SmokeTestJobId, halfAfter.SmokeTestJobId);
-        Assert.Contains(new PackageResponse("extrapkg", "1.0"), halfAfter.Packages);
-        Assert.Equal(["tinypkg"], halfAfter.Requirements);
-        Assert.False(halfAfter.LastInstall!.Succeeded);
-        Assert.Contains("halfway", halfAfter.LastInstall.Error);
-        Assert.Equal("failed", brokenAfter.State);
-        Assert.Contains("print is broken", brokenAfter.Error);
-        Assert.False(brokenAfter.LastInstall!.Succeeded);
+        // The dependencies went into copies, which are gone: the environments in use are as they were, and so are the runtimes.
+        foreach (var (before, after) in new[] { (half, halfAfter), (broken, brokenAfter) })
+        {
+            Assert.Equal(("operational", null), (after.State, after.Error));
+            Assert.Equal((before.VenvPath, before.SmokeTestJobId), (after.VenvPath, after.SmokeTestJobId));
+            Assert.Equal(before.Packages, after.Packages);
+            Assert.False(after.LastInstall!.Succeeded);
+            Assert.Empty(Directory.GetDirectories(Path.GetDirectoryName(before.VenvPath)!, before.Name + "+*"));
+        }
+        Assert.Contains("halfway", halfAfter.LastInstall!.Error);
+        Assert.Equal(("succeeded", "None\n"), (job.Status, job.Stdout));
     }
 
     [Fact]
@@ -327,7 +371,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Restart_KeepsRuntimes_AndFailsOneLeftInstalling()
+    public async Task Restart_KeepsRuntimes_FailsOneLeftInstalling_AndRemovesACopyLeftByAnInstall()
     {
         using var data = new TempFolder();
         await using (var first = await RuntimeServer.StartAsync(output, data))
@@ -336,18 +380,28 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
             Assert.Equal("operational", (await first.Admin.WaitSettledAsync("kept")).State);
         }
         // What a killed process leaves: a record still installing.
+        string venv;
         await using (var store = new SqliteJobStore(data.Path))
         {
             var now = DateTimeOffset.UtcNow;
             await store.TryInsertRuntimeAsync(new RuntimeRecord { Name = "interrupted", Progress = "installing numpy", CreatedAt = now, UpdatedAt = now });
+            // And an install into a copy of kept's environment, stopped halfway.
+            var stopped = (await store.GetRuntimeAsync("kept"))!;
+            venv = stopped.VenvPath!;
+            await store.UpdateRuntimeAsync(stopped with { Progress = "installing extrapkg" });
         }
+        var copy = Directory.CreateDirectory(venv + "+20261203120000000").FullName;
+        File.WriteAllText(Path.Combine(copy, "pyvenv.cfg"), "home = /usr/bin\n");
 
         await using var second = await RuntimeServer.StartAsync(output, data);
         var kept = await second.Admin.GetRuntimeAsync("kept");
         var interrupted = await second.Admin.GetRuntimeAsync("interrupted");
         var job = await second.Admin.SubmitOkAsync(new JobSubmission { Runtime = "kept", Script = "import sys; print('tinypkg' in sys.modules)" }, wait: true);
 
-        Assert.Equal("operational", kept.State);
+        Assert.Equal(("operational", null, venv), (kept.State, kept.Progress, kept.VenvPath));
+        Assert.Contains("server stopped during this install", kept.LastInstall!.Error);
+        Assert.False(Directory.Exists(copy), "the copy left by the stopped install is still there");
+        Assert.True(Directory.Exists(venv));
         Assert.Contains(new PackageResponse("tinypkg", "0.1"), kept.Packages);
         Assert.Equal("failed", interrupted.State);
         Assert.Contains("stopped while this runtime was installing", interrupted.Error);

@@ -51,13 +51,18 @@ export function render(main, _params, { caller }) {
       return false;
     }
     body.replaceChildren(...(list.length ? list.map(row) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))]));
-    return list.some(r => r.state === "installing" || r.state === "ready");
+    return list.some(r => r.state === "installing" || r.state === "ready" || installingIntoCopy(r));
+  }
+
+  // An operational runtime with a progress line installs into a copy of its environment, taking jobs meanwhile.
+  function installingIntoCopy(runtime) {
+    return runtime.state === "operational" && !!runtime.progress;
   }
 
   function row(runtime) {
     const packagesText = (runtime.packages || []).map(p => (typeof p === "string" ? p : `${p.name} ${p.version}`)).join(", ");
     const failed = runtime.state === "failed";
-    const busy = runtime.state === "installing";
+    const busy = runtime.state === "installing" || installingIntoCopy(runtime);
     const install = h("input", { "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
     return h("tr", { "data-runtime": runtime.name, "data-state": runtime.state },
       h("td", {}, h("strong", {}, runtime.name)),
