@@ -34,6 +34,10 @@ public sealed partial class RuntimeManager(
     /// </summary>
     private static readonly TimeSpan WorkerBuildTimeout = TimeSpan.FromMinutes(40);
 
+    private const string StartingZygote = "starting the runtime's zygote";
+
+    private const string SmokeTesting = "smoke test";
+
     private const string WaitingForWorkers = "waiting for a worker node to build its environment and run the smoke test";
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
@@ -89,6 +93,11 @@ public sealed partial class RuntimeManager(
                     SmokeTestJobId = null,
                     Error = "The server stopped while this runtime was installing; install again or delete it.",
                 }, cancellationToken);
+            }
+            else if (current.Progress is StartingZygote or SmokeTesting && current.State == RuntimeState.Operational)
+            {
+                // It had switched to its new environment (last_install says so); the zygote starts again on first use.
+                current = await SaveAsync(current with { Progress = null }, cancellationToken);
             }
             else if (current.Progress is not null && current.State == RuntimeState.Operational)
             {
@@ -294,7 +303,7 @@ public sealed partial class RuntimeManager(
         if (runtime.State == RuntimeState.Failed)
         {
             // Workers claim jobs only of runtimes ready or operational: the smoke test's own job included.
-            runtime = await SaveAsync(runtime with { State = RuntimeState.Ready, Progress = "smoke test", Error = null }, cancellationToken);
+            runtime = await SaveAsync(runtime with { State = RuntimeState.Ready, Progress = SmokeTesting, Error = null }, cancellationToken);
         }
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         return await SmokeTestAsync(runtime, SmokeTestTimeout, linked.Token);
@@ -521,12 +530,15 @@ public sealed partial class RuntimeManager(
     {
         if (!Directory.Exists(runtime.VenvPath))
         {
-            return new ToolOutput(1, "", "", $"ERROR: the runtime's environment {runtime.VenvPath} is not on this node; delete the runtime and create it again here.");
+            var missing = $"ERROR: the runtime's environment {runtime.VenvPath} is not on this node; delete the runtime and create it again here.";
+            return new ToolOutput(1, "", missing, missing);
         }
+        RemoveFolder(copy); // cp would copy into a folder already there
         var copied = await VenvCopies.CopyAsync(runtime.VenvPath, copy, Worker.RuntimeSync.MarkerFile, cancellationToken);
         if (!copied.Ok)
         {
-            return copied with { Output = $"ERROR: copying the environment {runtime.VenvPath} failed: {copied.Tail()}" };
+            var failed = $"ERROR: copying the environment {runtime.VenvPath} to {copy} failed: {copied.Tail()}";
+            return new ToolOutput(copied.ExitCode, "", failed, failed);
         }
         _installerRunning[runtime.Name] = true;
         try
@@ -564,7 +576,7 @@ public sealed partial class RuntimeManager(
     /// <param name="retired">The environment the runtime used before: removed once no job runs from it.</param>
     private async Task ActivateAsync(RuntimeRecord runtime, CancellationToken cancellationToken, string? retired = null)
     {
-        runtime = await SaveAsync(runtime with { Progress = "starting the runtime's zygote" }, cancellationToken);
+        runtime = await SaveAsync(runtime with { Progress = StartingZygote }, cancellationToken);
         var installed = await packages.ListAsync(runtime.InterpreterPath, cancellationToken);
         // SetRuntime stops the old zygote; the warm-up starts the new one with the new packages and preloads.
         Register(runtime);
@@ -585,7 +597,7 @@ public sealed partial class RuntimeManager(
         var ready = await SaveAsync(runtime with
         {
             State = runtime.State == RuntimeState.Operational ? RuntimeState.Operational : RuntimeState.Ready,
-            Progress = "smoke test",
+            Progress = SmokeTesting,
             Packages = installed,
             PreloadErrors = new Dictionary<string, string>(preloadErrors),
             Error = null,

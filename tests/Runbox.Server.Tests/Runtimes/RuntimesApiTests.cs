@@ -385,6 +385,8 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         {
             var now = DateTimeOffset.UtcNow;
             await store.TryInsertRuntimeAsync(new RuntimeRecord { Name = "interrupted", Progress = "installing numpy", CreatedAt = now, UpdatedAt = now });
+            // One stopped after its install had switched it to the new environment, before the smoke test ended.
+            await store.TryInsertRuntimeAsync(new RuntimeRecord { Name = "switched", State = RuntimeState.Operational, Progress = "smoke test", CreatedAt = now, UpdatedAt = now });
             // And an install into a copy of kept's environment, stopped halfway.
             var stopped = (await store.GetRuntimeAsync("kept"))!;
             venv = stopped.VenvPath!;
@@ -396,6 +398,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         await using var second = await RuntimeServer.StartAsync(output, data);
         var kept = await second.Admin.GetRuntimeAsync("kept");
         var interrupted = await second.Admin.GetRuntimeAsync("interrupted");
+        var switched = await second.Admin.GetRuntimeAsync("switched");
         var job = await second.Admin.SubmitOkAsync(new JobSubmission { Runtime = "kept", Script = "import sys; print('tinypkg' in sys.modules)" }, wait: true);
 
         Assert.Equal(("operational", null, venv), (kept.State, kept.Progress, kept.VenvPath));
@@ -403,6 +406,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(copy), "the copy left by the stopped install is still there");
         Assert.True(Directory.Exists(venv));
         Assert.Contains(new PackageResponse("tinypkg", "0.1"), kept.Packages);
+        Assert.Equal(("operational", null, null), (switched.State, switched.Progress, switched.LastInstall));
         Assert.Equal("failed", interrupted.State);
         Assert.Contains("stopped while this runtime was installing", interrupted.Error);
         Assert.Equal("True\n", job.Stdout);
