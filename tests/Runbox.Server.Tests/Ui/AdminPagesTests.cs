@@ -77,8 +77,12 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
 
         await row.GetByLabel("Packages to install in uitest").FillAsync("uitiny");
         await row.GetByRole(AriaRole.Button, new() { Name = "Install" }).ClickAsync();
-        await Expect(row).ToHaveAttributeAsync("data-state", "installing");
-        await Expect(row).ToHaveAttributeAsync("data-state", "operational", new() { Timeout = 120_000 });
+        // The install goes into a copy of the environment: the runtime stays operational (it takes jobs), its row
+        // shows the install's progress with Install and Test disabled, then the new package.
+        await Expect(row.Locator("[data-progress]")).ToBeVisibleAsync();
+        await Expect(row).ToHaveAttributeAsync("data-state", "operational");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Install" })).ToBeDisabledAsync();
+        await Expect(row.Locator("[data-progress]")).ToHaveCountAsync(0, new() { Timeout = 120_000 });
         await Expect(row).ToContainTextAsync("uitiny 0.1");
 
         // An install that fails leaves it working, and the row says what failed.
