@@ -47,7 +47,14 @@ public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHel
         // A stand-in that refuses every request as the rate limit does: with the real server, a flood kept the key's
         // bucket empty only nearly always (the CLI's try, made as the bucket refilled, won a token about once in 20 runs).
         var requests = 0;
-        var app = await StandInServer.StartAsync(api => api.Run(async context =>
+        var script = await WriteScriptAsync("refused.py", "print('never')\n");
+        List<string> args = [.. command.Split(' ')];
+        if (command == "run")
+        {
+            args.Add(script);
+        }
+
+        var (code, stdout, stderr) = await StandInServer.RunCliAsync(api => api.Run(async context =>
         {
             Interlocked.Increment(ref requests);
             context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
@@ -55,17 +62,7 @@ public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHel
             context.Response.ContentType = "application/problem+json";
             await context.Response.WriteAsync(
                 """{"title":"Too many requests","status":429,"detail":"This key sent more requests than its rate limit allows; retry after a second."}""");
-        }));
-        var script = await WriteScriptAsync("refused.py", "print('never')\n");
-        List<string> args = [.. command.Split(' '), "--server", StandInServer.Address(app), "--key", "k"];
-        if (command == "run")
-        {
-            args.Add(script);
-        }
-
-        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. args], TimeSpan.FromSeconds(60));
-        await app.StopAsync();
-        await app.DisposeAsync();
+        }), null, [.. args]);
         output.WriteLine(stderr);
 
         Assert.Equal(1, code);
@@ -80,7 +77,7 @@ public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHel
     public async Task JobsGet_WaitsUntilTheDateInRetryAfter_When503SaysSo()
     {
         var answers = 0;
-        var app = await StandInServer.StartAsync(api => api.MapGet("/api/v1/jobs/{id}", (HttpContext context) =>
+        var (code, stdout, stderr) = await StandInServer.RunCliAsync(api => api.MapGet("/api/v1/jobs/{id}", (HttpContext context) =>
         {
             if (Interlocked.Increment(ref answers) == 1)
             {
@@ -89,12 +86,7 @@ public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHel
                 return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
             }
             return Results.Text("""{"id":"J","owner":"k","status":"queued","language":"python","runtime":"default","limits":{}}""", "application/json");
-        }));
-        var url = StandInServer.Address(app);
-
-        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "get", "J", "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
-        await app.StopAsync();
-        await app.DisposeAsync();
+        }), null, "jobs", "get", "J");
         output.WriteLine(stderr);
 
         Assert.Equal(0, code);

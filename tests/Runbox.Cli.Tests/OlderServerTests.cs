@@ -36,20 +36,18 @@ public sealed class OlderServerTests
 
     private static async Task<string> RunAgainstAsync(string? version)
     {
-        var app = await StandInServer.StartAsync(api => api.MapPost("/api/v1/jobs", (HttpContext http) =>
-        {
-            if (version is not null)
-            {
-                http.Response.Headers["Runbox-Version"] = version;
-            }
-            return Results.Problem(statusCode: 400, title: "Invalid request", detail: Refusal);
-        }));
         var script = Path.Combine(Path.GetTempPath(), $"runbox-older-server-{Guid.NewGuid():N}.py");
         await File.WriteAllTextAsync(script, "print(1)\n");
         try
         {
-            var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["run", script, "--server", StandInServer.Address(app), "--key", "k"],
-                TimeSpan.FromSeconds(60));
+            var (code, stdout, stderr) = await StandInServer.RunCliAsync(api => api.MapPost("/api/v1/jobs", (HttpContext http) =>
+            {
+                if (version is not null)
+                {
+                    http.Response.Headers["Runbox-Version"] = version;
+                }
+                return Results.Problem(statusCode: 400, title: "Invalid request", detail: Refusal);
+            }), null, "run", script);
 
             Assert.Equal(2, code);
             Assert.Equal("", stdout);
@@ -58,8 +56,6 @@ public sealed class OlderServerTests
         finally
         {
             File.Delete(script);
-            await app.StopAsync();
-            await app.DisposeAsync();
         }
     }
 }

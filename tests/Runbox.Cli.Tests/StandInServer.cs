@@ -22,6 +22,24 @@ internal static class StandInServer
         return app;
     }
 
+    /// <summary>
+    /// Runs the CLI with <paramref name="args"/> against a stand-in answering what <paramref name="map"/> maps (its
+    /// address and the key "k" added), and stops the stand-in after, however the run ended.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunCliAsync(Action<WebApplication> map, string? stdin, params string[] args)
+    {
+        var app = await StartAsync(map);
+        try
+        {
+            return await RunboxProcess.RunAsync(stdin, [.. args, "--server", Address(app), "--key", "k"], TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
     public static string Address(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 }

@@ -52,7 +52,7 @@ public sealed class StreamCapTests(StreamCappedCliFixture server, ITestOutputHel
     [Fact]
     public async Task Run_SaysTheJobKeepsRunningAndHowToFollowIt_WhenNoStreamFrees()
     {
-        var app = await StandInServer.StartAsync(api =>
+        var (code, stdout, stderr) = await StandInServer.RunCliAsync(api =>
         {
             api.MapPost("/api/v1/jobs", () => Results.Text(
                 """{"id":"JOB","owner":"k","status":"queued","language":"python","runtime":"default","limits":{}}""".Replace("JOB", JobId), "application/json"));
@@ -61,12 +61,7 @@ public sealed class StreamCapTests(StreamCappedCliFixture server, ITestOutputHel
                 context.Response.Headers.RetryAfter = "0";
                 return Results.Problem("This key may hold at most 1 live streams open at once.", statusCode: StatusCodes.Status429TooManyRequests);
             });
-        });
-        var url = StandInServer.Address(app);
-
-        var (code, stdout, stderr) = await RunboxProcess.RunAsync("print(1)\n", ["run", "-", "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
-        await app.StopAsync();
-        await app.DisposeAsync();
+        }, "print(1)\n", "run", "-");
         output.WriteLine(stderr);
 
         Assert.Equal(1, code);
