@@ -283,7 +283,7 @@ public sealed partial class RuntimeManager(
     public async Task<RuntimeRecord> TestAsync(string name, CancellationToken cancellationToken)
     {
         var runtime = await GetAsync(name, cancellationToken);
-        if (runtime.State == RuntimeState.Installing || _installs.ContainsKey(name))
+        if (Installing(runtime))
         {
             throw RuntimeRequestException.Conflict($"Runtime '{name}' is installing; test it when that is done.");
         }
@@ -316,7 +316,7 @@ public sealed partial class RuntimeManager(
         {
             throw RuntimeRequestException.Invalid("name", "runtime 'default' cannot be deleted.");
         }
-        if ((await GetAsync(name, cancellationToken)).State == RuntimeState.Installing || _installs.ContainsKey(name))
+        if (Installing(await GetAsync(name, cancellationToken)))
         {
             // Before the lock, which the build holds until it ends: refused at once, or (forced) the build is stopped
             // rather than waited for.
@@ -340,7 +340,7 @@ public sealed partial class RuntimeManager(
                 var page = await store.ListJobsAsync(new JobQuery { Runtime = name, Status = status, Limit = 200 }, cancellationToken);
                 active.AddRange(page.Jobs);
             }
-            var installing = runtime.State == RuntimeState.Installing || _installs.ContainsKey(name);
+            var installing = Installing(runtime);
             if (!force && (active.Count > 0 || installing))
             {
                 throw RuntimeRequestException.Conflict(installing
@@ -384,9 +384,12 @@ public sealed partial class RuntimeManager(
         return declared;
     }
 
+    /// <summary>Whether packages are being installed: a build, or an install into a copy of a working runtime.</summary>
+    private bool Installing(RuntimeRecord runtime) => runtime.State == RuntimeState.Installing || _installs.ContainsKey(runtime.Name);
+
     private void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted)
     {
-        if (runtime.State == RuntimeState.Installing || _installs.ContainsKey(runtime.Name))
+        if (Installing(runtime))
         {
             throw RuntimeRequestException.Conflict($"Runtime '{runtime.Name}' is installing already; wait until it is done.");
         }
