@@ -33,7 +33,13 @@ public sealed class ServeListenTests(ITestOutputHelper output)
         Assert.Contains(lines, line => line.Contains($"Now listening on: http://127.0.0.1:{port}"));
         Assert.Contains(lines, line => line.Contains($"Now listening on: http://unix:{Path.Combine(data.Path, "runbox.sock")}"));
         // A warning at every start (Kestrel's "Overriding address(es)", once) teaches operators to ignore warnings.
-        Assert.DoesNotContain(lines, line => line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal));
+        // Kestrel's slow heartbeat (event 22) says the machine was too busy to run its timer for a second: a test
+        // run's load on 2 cores, not something every start says.
+        var warnings = lines
+            .Where(line => line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal))
+            .Where(line => !line.Contains("Microsoft.AspNetCore.Server.Kestrel[22]", StringComparison.Ordinal))
+            .ToList();
+        Assert.True(warnings.Count == 0, "serve logged: " + string.Join("\n", warnings));
         Assert.DoesNotContain(lines, line => line.Contains("ApiKeyAuthenticationHandler", StringComparison.Ordinal));
     }
 }
