@@ -117,6 +117,8 @@ public sealed partial class RuntimeManager
             {
                 // The environment in use was never touched: the runtime stays as it was, its zygote and smoke test too.
                 Log.InstallFailed(logger, runtime.Name, string.Join(" ", wanted), attempt.Error ?? "");
+                // Gone before the record says the install ended: a client that sees it end finds no copy left.
+                RemoveFolder(copy);
                 await SaveAsync(before with { LastInstall = attempt, Progress = null }, cancellationToken);
                 return;
             }
