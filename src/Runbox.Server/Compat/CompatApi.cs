@@ -21,7 +21,7 @@ public static class CompatApi
         var root = app.MapGroup("").WithTags("Compatibility").RequireAuthorization();
         root.MapPost("/execute", ExecuteAsync).WithName("CompatExecute").WithSummary("Queue a Python script; answers {task_id}.")
             .Accepts<ExecuteRequest>("application/json");
-        root.MapGet("/status/{task_id}", StatusAsync).WithName("CompatStatus").WithSummary("{task_id, state: pending|running|success|error, result}.");
+        root.MapGet("/status/{task_id}", StatusAsync).WithName("CompatStatus").WithSummary("{task_id, state: Pending|Running|Success|Error, result}.");
 
         var tasks = app.MapGroup("/api/v1/tasks").WithTags("Compatibility").RequireAuthorization();
         tasks.MapPost("/", CreateTaskAsync).WithName("CompatCreateTask").WithSummary("Queue {code, language, cpu_limit, memory_limit, timeout}; answers {task_id}.")
@@ -69,7 +69,7 @@ public static class CompatApi
         var result = job.Outcome is { } o
             ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr))
             : null;
-        return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.State(job), result));
+        return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.ExecuteState(job), result));
     }
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)

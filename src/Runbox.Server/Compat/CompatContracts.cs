@@ -16,7 +16,7 @@ public sealed record TaskIdResponse(string TaskId);
 
 public sealed record StatusResult(int? ExitCode, string Stdout, string Stderr);
 
-/// <summary><c>state</c>: pending, running, success or error (a non-zero exit is an error).</summary>
+/// <summary><c>state</c>: Pending, Running, Success or Error (a non-zero exit is an error).</summary>
 public sealed record StatusResponse(string TaskId, string State, StatusResult? Result);
 
 public sealed record TaskCreateRequest

@@ -9,13 +9,25 @@ namespace Runbox.Server.Compat;
 /// <summary>The earlier systems' words for states and limits.</summary>
 public static class CompatMapping
 {
-    /// <summary>pending | running | success | error: anything but a clean exit 0 is an error.</summary>
+    /// <summary>The tasks API's <c>status</c>: pending | running | success | error; anything but a clean exit 0 is an error.</summary>
     public static string State(JobRecord job) => job.Status switch
     {
         JobStatus.Queued => "pending",
         JobStatus.Running => "running",
         JobStatus.Succeeded => "success",
         _ => "error",
+    };
+
+    /// <summary>
+    /// <c>GET /status</c>'s <c>state</c>: Pending | Running | Success | Error, capitalized as that service wrote them,
+    /// so its clients' comparisons (<c>state == "Success"</c>) hold.
+    /// </summary>
+    public static string ExecuteState(JobRecord job) => job.Status switch
+    {
+        JobStatus.Queued => "Pending",
+        JobStatus.Running => "Running",
+        JobStatus.Succeeded => "Success",
+        _ => "Error",
     };
 
     public static TaskResponse ToTask(JobRecord job) => new()

@@ -24,7 +24,8 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(taskId, status.GetProperty("task_id").GetString());
-        Assert.Equal("success", status.GetProperty("state").GetString());
+        // Capitalized, as the service /execute stands in for wrote its states.
+        Assert.Equal("Success", status.GetProperty("state").GetString());
         Assert.Equal(0, status.GetProperty("result").GetProperty("exit_code").GetInt32());
         Assert.Equal("hi\n", status.GetProperty("result").GetProperty("stdout").GetString());
         Assert.Equal("", status.GetProperty("result").GetProperty("stderr").GetString());
@@ -37,7 +38,7 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         var status = await WaitStateAsync(taskId);
 
-        Assert.Equal("error", status.GetProperty("state").GetString());
+        Assert.Equal("Error", status.GetProperty("state").GetString());
         Assert.Equal(2, status.GetProperty("result").GetProperty("exit_code").GetInt32());
     }
 
@@ -50,7 +51,7 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         var status = await WaitStateAsync(taskId);
 
-        Assert.Equal("success", status.GetProperty("state").GetString());
+        Assert.Equal("Success", status.GetProperty("state").GetString());
     }
 
     [Fact]
@@ -120,7 +121,7 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
         for (var i = 0; i < 300; i++)
         {
             var status = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
-            if (status.GetProperty("state").GetString() is not ("pending" or "running"))
+            if (status.GetProperty("state").GetString() is not ("Pending" or "Running"))
             {
                 return status;
             }
