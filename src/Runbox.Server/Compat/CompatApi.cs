@@ -67,7 +67,7 @@ public static class CompatApi
             return Problems.NotFound("task", taskId);
         }
         var result = job.Outcome is { } o
-            ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr))
+            ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr), CompatMapping.Reason(job))
             : null;
         return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.ExecuteState(job), result));
     }

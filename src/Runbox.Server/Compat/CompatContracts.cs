@@ -14,7 +14,8 @@ public sealed record ExecuteRequest
 
 public sealed record TaskIdResponse(string TaskId);
 
-public sealed record StatusResult(int? ExitCode, string Stdout, string Stderr);
+/// <summary><c>error</c>: why the task ended other than by its own exit (a limit, a cancel, a signal, Runbox's error), else null.</summary>
+public sealed record StatusResult(int? ExitCode, string Stdout, string Stderr, string? Error);
 
 /// <summary><c>state</c>: Pending, Running, Success or Error (a non-zero exit is an error).</summary>
 public sealed record StatusResponse(string TaskId, string State, StatusResult? Result);
@@ -49,6 +50,7 @@ public sealed record TaskResponse
 
     public string? Stderr { get; init; }
 
+    /// <summary>Why the task ended other than by its own exit (see <see cref="CompatMapping.Reason"/>), else null.</summary>
     public string? Error { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }

@@ -43,6 +43,49 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status_ShowsRunning_ThenErrorSayingCancelled_WhenTheJobIsCancelledThroughTheJobsApi()
+    {
+        var taskId = (await (await _server.Admin.PostAsJsonAsync("/execute", new { script = "import time\nprint('up', flush=True)\ntime.sleep(60)" }))
+            .JsonAsync()).GetProperty("task_id").GetString()!;
+        JsonElement running;
+        do
+        {
+            await Task.Delay(50);
+            running = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
+        }
+        while (running.GetProperty("state").GetString() == "Pending");
+
+        (await _server.Admin.PostAsync($"/api/v1/jobs/{taskId}/cancel", null)).EnsureSuccessStatusCode();
+        var status = await WaitStateAsync(taskId);
+
+        Assert.Equal("Running", running.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, running.GetProperty("result").ValueKind);
+        Assert.Equal("Error", status.GetProperty("state").GetString());
+        Assert.Equal("cancelled", status.GetProperty("result").GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Tasks_SayWhyTheyEndedInError_WhenATimeoutOrASignalEndedThem_AndNotWhenTheScriptExited()
+    {
+        async Task<JsonElement> RunAsync(object body)
+        {
+            var taskId = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", body)).JsonAsync()).GetProperty("task_id").GetString()!;
+            await WaitStateAsync(taskId);
+            return await (await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}")).JsonAsync();
+        }
+
+        var timedOut = await RunAsync(new { code = "import time\ntime.sleep(30)", timeout = 1 });
+        var killed = await RunAsync(new { code = "import os\nos.kill(os.getpid(), 9)" });
+        var exited = await RunAsync(new { code = "raise SystemExit(3)" });
+
+        // Every one is "error"; only "error" tells a timeout from a crash from a script's own exit code.
+        Assert.Equal(("error", "timed_out: wall_time limit exceeded"), (timedOut.GetProperty("status").GetString(), timedOut.GetProperty("error").GetString()));
+        Assert.Equal(("error", "killed by signal 9"), (killed.GetProperty("status").GetString(), killed.GetProperty("error").GetString()));
+        Assert.Equal(("error", 3), (exited.GetProperty("status").GetString(), exited.GetProperty("exit_code").GetInt32()));
+        Assert.Equal(JsonValueKind.Null, exited.GetProperty("error").ValueKind);
+    }
+
+    [Fact]
     public async Task Execute_RunsTheScript_WhenTheBodyHasFieldsRunboxDoesNotKnow()
     {
         // Clients of the replaced service send its other fields; the adapter ignores them as that service did.
