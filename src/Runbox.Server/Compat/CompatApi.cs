@@ -30,10 +30,7 @@ public static class CompatApi
         tasks.MapGet("/{id}", GetTaskAsync).WithName("CompatGetTask").WithSummary("A task and its output.");
         tasks.MapGet("/{id}/logs", TaskLogsAsync).WithName("CompatTaskLogs").WithSummary("A task's log lines and output.");
         tasks.MapGet("/{id}/metrics", TaskMetricsAsync).WithName("CompatTaskMetrics").WithSummary("A task's CPU time and peak memory.");
-        tasks.MapGet("/{id}/stream", (string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter) =>
-                JobStreamsApi.ResumePoint(http, null, out var after) is { } problem
-                    ? Task.FromResult<IResult>(problem)
-                    : JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after))
+        tasks.MapGet("/{id}/stream", StreamAsync)
             .WithName("CompatTaskStream").WithSummary("Server-sent events of the task's output, then its result.");
         return app;
     }
@@ -70,6 +67,17 @@ public static class CompatApi
             ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr), CompatMapping.Reason(job))
             : null;
         return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.ExecuteState(job), result));
+    }
+
+    /// <summary>The job's event stream, resumed as <c>/events</c> is: <c>Last-Event-ID</c> or <c>?after_seq=</c>.</summary>
+    private static async Task<IResult> StreamAsync(
+        string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)
+    {
+        if (JobStreamsApi.ResumePoint(http, afterSeq, out var after) is { } problem)
+        {
+            return problem;
+        }
+        return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after, "task");
     }
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)

@@ -48,13 +48,16 @@ public static class JobStreamsApi
         return after < 0 ? Problems.BadRequest("after_seq", "must be 0 or more.") : null;
     }
 
-    /// <summary>Opens a job's event stream for <paramref name="caller"/>: 404 when not visible, 429 with Retry-After past the stream cap.</summary>
-    public static async Task<IResult> ServerSentEventsAsync(HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after)
+    /// <summary>
+    /// Opens a job's event stream for <paramref name="caller"/>: 404 when not visible (naming it by the surface's word:
+    /// job, task or session), 429 with Retry-After past the stream cap.
+    /// </summary>
+    public static async Task<IResult> ServerSentEventsAsync(HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after, string what = "job")
     {
         var job = await jobs.FindAsync(id, caller, http.RequestAborted);
         if (job is null)
         {
-            return Problems.NotFound("job", id);
+            return Problems.NotFound(what, id);
         }
         var lease = limiter.TryAcquire(caller.KeyId);
         if (lease is null)

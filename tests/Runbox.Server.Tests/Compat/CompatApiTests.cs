@@ -134,6 +134,27 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TaskStream_ResumesAfterTheGivenLine_AsEventsDoes_AndNamesTheTaskItCannotFind()
+    {
+        var taskId = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print('a')\nprint('b')\nprint('c')" })).JsonAsync())
+            .GetProperty("task_id").GetString()!;
+        await WaitStateAsync(taskId);
+
+        var resumed = await _server.Admin.GetStringAsync($"/api/v1/tasks/{taskId}/stream?after_seq=2");
+        var negative = await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}/stream?after_seq=-1");
+        var missing = await _server.Admin.GetAsync("/api/v1/tasks/nope/stream");
+
+        Assert.DoesNotContain("\"text\":\"a\"", resumed);
+        Assert.DoesNotContain("\"text\":\"b\"", resumed);
+        Assert.Contains("event: log\ndata: {\"seq\":3,", resumed);
+        Assert.Contains("event: result\n", resumed);
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal("after_seq: must be 0 or more.", (await negative.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("There is no task 'nope' visible to this key.", (await missing.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Tasks_GiveCpuLimitTimesTheDefaultTimeout_WhenNoTimeoutIsGiven_AndNameUnitsInRefusals()
     {
         var create = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 1 });

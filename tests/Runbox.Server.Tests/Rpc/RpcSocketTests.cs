@@ -185,6 +185,7 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         using var resume = new HttpRequestMessage(HttpMethod.Get, $"/sse/session/{id}");
         resume.Headers.Add("Last-Event-ID", "2");
         var rest = await (await rpc.Socket.SendAsync(resume)).Content.ReadAsStringAsync();
+        var missing = await rpc.Socket.GetAsync("/sse/session/nope");
 
         Assert.Contains("event: log\ndata: {\"seq\":1,", all);
         Assert.Contains("id: 3\n", all);
@@ -192,6 +193,8 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         Assert.DoesNotContain("id: 2\n", rest);
         Assert.Contains("\"text\":\"c\"", rest);
         Assert.Contains("event: result\n", rest);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("There is no session 'nope'", await missing.Content.ReadAsStringAsync());
     }
 
     [Fact]
