@@ -157,6 +157,9 @@ public static class CompatApi
         return job is null ? Problems.NotFound("task", id) : TypedResults.Ok(CompatMapping.ToTask(job));
     }
 
+    /// <summary>The most log lines one <c>/logs</c> answer holds; the rest are paged from the jobs API.</summary>
+    public const int MaxLogLines = 10_000;
+
     private static async Task<Results<Ok<TaskLogsResponse>, ProblemHttpResult>> TaskLogsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
         var job = await jobs.FindAsync(id, Caller.From(user), ct);
@@ -164,11 +167,14 @@ public static class CompatApi
         {
             return Problems.NotFound("task", id);
         }
-        var lines = await jobs.Store.ReadLogsAsync(id, 0, 10_000, ct);
+        var lines = await jobs.Store.ReadLogsAsync(id, 0, MaxLogLines, ct);
         string Join(LogStream stream) => job.Outcome is { } o
             ? Encoding.UTF8.GetString(stream == LogStream.Stdout ? o.Stdout : o.Stderr)
             : string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Text + (l.Ended ? "\n" : "")));
-        return TypedResults.Ok(new TaskLogsResponse(id, CompatMapping.State(job), lines.Select(l => l.ToResponse()).ToList(), Join(LogStream.Stdout), Join(LogStream.Stderr)));
+        // The first lines only, so one call stays bounded; next_seq and done (as the jobs API's) say whether more follow.
+        var next = lines.Count > 0 ? lines[^1].Seq : 0;
+        var done = job.Status.IsTerminal() && lines.Count < MaxLogLines;
+        return TypedResults.Ok(new TaskLogsResponse(id, CompatMapping.State(job), lines.Select(l => l.ToResponse()).ToList(), Join(LogStream.Stdout), Join(LogStream.Stderr), next, done));
     }
 
     private static async Task<Results<Ok<TaskMetricsResponse>, ProblemHttpResult>> TaskMetricsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)

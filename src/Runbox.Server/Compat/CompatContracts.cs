@@ -62,7 +62,12 @@ public sealed record TaskResponse
 
 public sealed record TaskListResponse(List<TaskResponse> Tasks);
 
-public sealed record TaskLogsResponse(string TaskId, string Status, List<LogLineResponse> Logs, string Stdout, string Stderr);
+/// <summary>
+/// <c>logs</c>: the first lines (at most <see cref="CompatApi.MaxLogLines"/>); <c>done</c> is false while the task runs or
+/// when more lines follow <c>next_seq</c> (<c>GET /api/v1/jobs/{id}/logs?after_seq=</c>). <c>stdout</c> and <c>stderr</c>
+/// are the whole output once the task ended.
+/// </summary>
+public sealed record TaskLogsResponse(string TaskId, string Status, List<LogLineResponse> Logs, string Stdout, string Stderr, long NextSeq, bool Done);
 
 public sealed record TaskMetricsResponse(
     string TaskId,

@@ -155,6 +155,29 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TaskLogs_SayMoreLinesFollow_WhenTheTaskPrintedMoreThanOneAnswerHolds()
+    {
+        var many = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "for i in range(10005): print(i)" })).JsonAsync())
+            .GetProperty("task_id").GetString()!;
+        var few = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print('one')" })).JsonAsync()).GetProperty("task_id").GetString()!;
+        await WaitStateAsync(many);
+        await WaitStateAsync(few);
+
+        var manyLogs = await (await _server.Admin.GetAsync($"/api/v1/tasks/{many}/logs")).JsonAsync();
+        var fewLogs = await (await _server.Admin.GetAsync($"/api/v1/tasks/{few}/logs")).JsonAsync();
+        var rest = await (await _server.Admin.GetAsync($"/api/v1/jobs/{many}/logs?after_seq={manyLogs.GetProperty("next_seq").GetInt64()}")).JsonAsync();
+
+        // The first 10 000 lines, saying so, rather than a list that silently stops; stdout is whole.
+        Assert.Equal(10_000, manyLogs.GetProperty("logs").GetArrayLength());
+        Assert.False(manyLogs.GetProperty("done").GetBoolean());
+        Assert.Equal(10_000, manyLogs.GetProperty("next_seq").GetInt64());
+        Assert.EndsWith("10003\n10004\n", manyLogs.GetProperty("stdout").GetString());
+        Assert.Equal(["10000", "10001", "10002", "10003", "10004"], rest.GetProperty("lines").EnumerateArray().Select(l => l.GetProperty("text").GetString()));
+        Assert.True(fewLogs.GetProperty("done").GetBoolean());
+        Assert.Equal(1, fewLogs.GetProperty("next_seq").GetInt64());
+    }
+
+    [Fact]
     public async Task Tasks_GiveCpuLimitTimesTheDefaultTimeout_WhenNoTimeoutIsGiven_AndNameUnitsInRefusals()
     {
         var create = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 1 });
