@@ -107,7 +107,7 @@ public static class CompatApi
             var cores = CompatMapping.ParseCores(cpu);
             if (cores is null)
             {
-                return Problems.BadRequest("cpu_limit", "must be a positive number of CPU cores.");
+                return Problems.BadRequest("cpu_limit", "must be a number of CPU cores above 0 and below 1024, such as 1 or \"0.5\".");
             }
             // Runbox limits CPU time, not cores: cores for the whole timeout is the most CPU time the task could use. Without
             // a timeout the task gets the engine's default one.

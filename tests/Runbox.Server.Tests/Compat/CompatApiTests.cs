@@ -190,6 +190,17 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Matches(@"memory_limit: must be at most \d+ MB \(the server maximum\)", (await big.JsonAsync()).GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task Tasks_Return400SayingTheAllowedRange_WhenCpuLimitIsTooLarge()
+    {
+        var response = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 2000 });
+
+        // 2000 is a positive number: a refusal saying it must be one would leave the client guessing.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("cpu_limit: must be a number of CPU cores above 0 and below 1024, such as 1 or \"0.5\".",
+            (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("""{"code":"x","memory_limit":"lots"}""", "memory_limit")]
     [InlineData("""{"code":"x","timeout":100000}""", "timeout")]
