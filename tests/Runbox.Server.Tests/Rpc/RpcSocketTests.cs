@@ -137,6 +137,7 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         var kind = await rpc.ErrorAsync("session_start", new { script = "1", script_kind = "url" });
         var positional = await rpc.ErrorAsync("session_get", new[] { "x" });
         var noRuntime = await rpc.ErrorAsync("session_start", new { script = "1", runtime_name = "nowhere" });
+        var badEnv = await rpc.ErrorAsync("session_start", new { script = "1", env_vars = new Dictionary<string, string> { ["1A"] = "x" } });
         Assert.Equal((-32602, "session_id is required (a non-empty string)"), missing);
         Assert.Equal(-32602, unknown.Code);
         Assert.Contains("afterseq", unknown.Data);
@@ -144,8 +145,9 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         Assert.Contains("limit", wrongType.Data);
         Assert.Equal(-32602, kind.Code);
         Assert.Equal(-32602, positional.Code);
-        Assert.Equal(-32602, noRuntime.Code);
-        Assert.Contains("nowhere", noRuntime.Data);
+        // Named by the parameters this caller sent (runtime_name, env_vars), not by the REST API's fields.
+        Assert.Equal((-32602, "runtime_name: there is no runtime 'nowhere'; create it first (runtime_init)."), noRuntime);
+        Assert.Equal((-32602, "env_vars[1A]: the name must be 1-128 of A-Z, a-z, 0-9, '_', not starting with a digit."), badEnv);
         Assert.Equal(-32001, (await rpc.ErrorAsync("session_get", new { session_id = "nope" })).Code);
         Assert.Equal((-32602, "cursor is not one this server gave out"), await rpc.ErrorAsync("session_list", new { cursor = "zzz" }));
     }
