@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Runbox.Execution.Jobs;
@@ -69,7 +70,10 @@ public static class CompatApi
         return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.ExecuteState(job), result));
     }
 
-    /// <summary>The job's event stream, resumed as <c>/events</c> is: <c>Last-Event-ID</c> or <c>?after_seq=</c>.</summary>
+    /// <summary>
+    /// The job's event stream, resumed as <c>/events</c> is (<c>Last-Event-ID</c> or <c>?after_seq=</c>), ending with the
+    /// task as <c>GET /api/v1/tasks/{id}</c> answers it: a tasks client reads <c>status: success</c> there too.
+    /// </summary>
     private static async Task<IResult> StreamAsync(
         string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)
     {
@@ -77,7 +81,8 @@ public static class CompatApi
         {
             return problem;
         }
-        return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after, "task");
+        return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after, "task",
+            job => JsonSerializer.Serialize(CompatMapping.ToTask(job), RunboxJsonContext.Default.TaskResponse));
     }
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)
