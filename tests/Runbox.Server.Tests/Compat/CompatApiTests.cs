@@ -47,13 +47,12 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var taskId = (await (await _server.Admin.PostAsJsonAsync("/execute", new { script = "import time\nprint('up', flush=True)\ntime.sleep(60)" }))
             .JsonAsync()).GetProperty("task_id").GetString()!;
-        JsonElement running;
-        do
+        var running = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
+        for (var i = 0; i < 600 && running.GetProperty("state").GetString() == "Pending"; i++)
         {
             await Task.Delay(50);
             running = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
         }
-        while (running.GetProperty("state").GetString() == "Pending");
 
         (await _server.Admin.PostAsync($"/api/v1/jobs/{taskId}/cancel", null)).EnsureSuccessStatusCode();
         var status = await WaitStateAsync(taskId);
