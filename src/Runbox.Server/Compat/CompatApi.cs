@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Runbox.Execution.Jobs;
@@ -21,7 +22,7 @@ public static class CompatApi
         var root = app.MapGroup("").WithTags("Compatibility").RequireAuthorization();
         root.MapPost("/execute", ExecuteAsync).WithName("CompatExecute").WithSummary("Queue a Python script; answers {task_id}.")
             .Accepts<ExecuteRequest>("application/json");
-        root.MapGet("/status/{task_id}", StatusAsync).WithName("CompatStatus").WithSummary("{task_id, state: pending|running|success|error, result}.");
+        root.MapGet("/status/{task_id}", StatusAsync).WithName("CompatStatus").WithSummary("{task_id, state: Pending|Running|Success|Error, result}.");
 
         var tasks = app.MapGroup("/api/v1/tasks").WithTags("Compatibility").RequireAuthorization();
         tasks.MapPost("/", CreateTaskAsync).WithName("CompatCreateTask").WithSummary("Queue {code, language, cpu_limit, memory_limit, timeout}; answers {task_id}.")
@@ -30,10 +31,7 @@ public static class CompatApi
         tasks.MapGet("/{id}", GetTaskAsync).WithName("CompatGetTask").WithSummary("A task and its output.");
         tasks.MapGet("/{id}/logs", TaskLogsAsync).WithName("CompatTaskLogs").WithSummary("A task's log lines and output.");
         tasks.MapGet("/{id}/metrics", TaskMetricsAsync).WithName("CompatTaskMetrics").WithSummary("A task's CPU time and peak memory.");
-        tasks.MapGet("/{id}/stream", (string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter) =>
-                JobStreamsApi.ResumePoint(http, null, out var after) is { } problem
-                    ? Task.FromResult<IResult>(problem)
-                    : JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after))
+        tasks.MapGet("/{id}/stream", StreamAsync)
             .WithName("CompatTaskStream").WithSummary("Server-sent events of the task's output, then its result.");
         return app;
     }
@@ -67,9 +65,24 @@ public static class CompatApi
             return Problems.NotFound("task", taskId);
         }
         var result = job.Outcome is { } o
-            ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr))
+            ? new StatusResult(o.ExitCode, Encoding.UTF8.GetString(o.Stdout), Encoding.UTF8.GetString(o.Stderr), CompatMapping.Reason(job))
             : null;
-        return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.State(job), result));
+        return TypedResults.Ok(new StatusResponse(job.Id, CompatMapping.ExecuteState(job), result));
+    }
+
+    /// <summary>
+    /// The job's event stream, resumed as <c>/events</c> is (<c>Last-Event-ID</c> or <c>?after_seq=</c>), ending with the
+    /// task as <c>GET /api/v1/tasks/{id}</c> answers it: a tasks client reads <c>status: success</c> there too.
+    /// </summary>
+    private static async Task<IResult> StreamAsync(
+        string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)
+    {
+        if (JobStreamsApi.ResumePoint(http, afterSeq, out var after) is { } problem)
+        {
+            return problem;
+        }
+        return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after, "task",
+            job => JsonSerializer.Serialize(CompatMapping.ToTask(job), RunboxJsonContext.Default.TaskResponse));
     }
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)
@@ -99,7 +112,7 @@ public static class CompatApi
             var cores = CompatMapping.ParseCores(cpu);
             if (cores is null)
             {
-                return Problems.BadRequest("cpu_limit", "must be a positive number of CPU cores.");
+                return Problems.BadRequest("cpu_limit", "must be a number of CPU cores above 0 and below 1024, such as 1 or \"0.5\".");
             }
             // Runbox limits CPU time, not cores: cores for the whole timeout is the most CPU time the task could use. Without
             // a timeout the task gets the engine's default one.
@@ -149,6 +162,9 @@ public static class CompatApi
         return job is null ? Problems.NotFound("task", id) : TypedResults.Ok(CompatMapping.ToTask(job));
     }
 
+    /// <summary>The most log lines one <c>/logs</c> answer holds; the rest are paged from the jobs API.</summary>
+    public const int MaxLogLines = 10_000;
+
     private static async Task<Results<Ok<TaskLogsResponse>, ProblemHttpResult>> TaskLogsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
         var job = await jobs.FindAsync(id, Caller.From(user), ct);
@@ -156,11 +172,14 @@ public static class CompatApi
         {
             return Problems.NotFound("task", id);
         }
-        var lines = await jobs.Store.ReadLogsAsync(id, 0, 10_000, ct);
+        var lines = await jobs.Store.ReadLogsAsync(id, 0, MaxLogLines, ct);
         string Join(LogStream stream) => job.Outcome is { } o
             ? Encoding.UTF8.GetString(stream == LogStream.Stdout ? o.Stdout : o.Stderr)
             : string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Text + (l.Ended ? "\n" : "")));
-        return TypedResults.Ok(new TaskLogsResponse(id, CompatMapping.State(job), lines.Select(l => l.ToResponse()).ToList(), Join(LogStream.Stdout), Join(LogStream.Stderr)));
+        // The first lines only, so one call stays bounded; next_seq and done (as the jobs API's) say whether more follow.
+        var next = lines.Count > 0 ? lines[^1].Seq : 0;
+        var done = job.Status.IsTerminal() && lines.Count < MaxLogLines;
+        return TypedResults.Ok(new TaskLogsResponse(id, CompatMapping.State(job), lines.Select(l => l.ToResponse()).ToList(), Join(LogStream.Stdout), Join(LogStream.Stderr), next, done));
     }
 
     private static async Task<Results<Ok<TaskMetricsResponse>, ProblemHttpResult>> TaskMetricsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)

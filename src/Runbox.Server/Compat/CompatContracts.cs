@@ -14,9 +14,10 @@ public sealed record ExecuteRequest
 
 public sealed record TaskIdResponse(string TaskId);
 
-public sealed record StatusResult(int? ExitCode, string Stdout, string Stderr);
+/// <summary><c>error</c>: why the task ended other than by its own exit (a limit, a cancel, a signal, Runbox's error), else null.</summary>
+public sealed record StatusResult(int? ExitCode, string Stdout, string Stderr, string? Error);
 
-/// <summary><c>state</c>: pending, running, success or error (a non-zero exit is an error).</summary>
+/// <summary><c>state</c>: Pending, Running, Success or Error (a non-zero exit is an error).</summary>
 public sealed record StatusResponse(string TaskId, string State, StatusResult? Result);
 
 public sealed record TaskCreateRequest
@@ -49,6 +50,7 @@ public sealed record TaskResponse
 
     public string? Stderr { get; init; }
 
+    /// <summary>Why the task ended other than by its own exit (see <see cref="CompatMapping.Reason"/>), else null.</summary>
     public string? Error { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }
@@ -60,7 +62,12 @@ public sealed record TaskResponse
 
 public sealed record TaskListResponse(List<TaskResponse> Tasks);
 
-public sealed record TaskLogsResponse(string TaskId, string Status, List<LogLineResponse> Logs, string Stdout, string Stderr);
+/// <summary>
+/// <c>logs</c>: the first lines (at most <see cref="CompatApi.MaxLogLines"/>); <c>done</c> is false while the task runs or
+/// when more lines follow <c>next_seq</c> (<c>GET /api/v1/jobs/{id}/logs?after_seq=</c>). <c>stdout</c> and <c>stderr</c>
+/// are the whole output once the task ended.
+/// </summary>
+public sealed record TaskLogsResponse(string TaskId, string Status, List<LogLineResponse> Logs, string Stdout, string Stderr, long NextSeq, bool Done);
 
 public sealed record TaskMetricsResponse(
     string TaskId,

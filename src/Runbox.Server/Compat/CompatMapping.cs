@@ -9,7 +9,7 @@ namespace Runbox.Server.Compat;
 /// <summary>The earlier systems' words for states and limits.</summary>
 public static class CompatMapping
 {
-    /// <summary>pending | running | success | error: anything but a clean exit 0 is an error.</summary>
+    /// <summary>The tasks API's <c>status</c>: pending | running | success | error; anything but a clean exit 0 is an error.</summary>
     public static string State(JobRecord job) => job.Status switch
     {
         JobStatus.Queued => "pending",
@@ -17,6 +17,42 @@ public static class CompatMapping
         JobStatus.Succeeded => "success",
         _ => "error",
     };
+
+    /// <summary>
+    /// <c>GET /status</c>'s <c>state</c>: Pending | Running | Success | Error, capitalized as that service wrote them,
+    /// so its clients' comparisons (<c>state == "Success"</c>) hold.
+    /// </summary>
+    public static string ExecuteState(JobRecord job) => job.Status switch
+    {
+        JobStatus.Queued => "Pending",
+        JobStatus.Running => "Running",
+        JobStatus.Succeeded => "Success",
+        _ => "Error",
+    };
+
+    /// <summary>
+    /// Why a task ended other than by its own exit, for the adapters' <c>error</c>: Runbox's error, a limit, a cancel or
+    /// a signal (<c>timed_out: wall_time limit exceeded</c>, <c>cancelled</c>). Both adapters fold every such end into
+    /// <c>error</c> with no exit code, which alone left a client no way to tell a timeout from a crash. Null while the
+    /// task runs and when its exit code says it all.
+    /// </summary>
+    public static string? Reason(JobRecord job)
+    {
+        var outcome = job.Outcome;
+        if (outcome?.Error is { } error)
+        {
+            return error;
+        }
+        if (outcome is { LimitExceeded: not LimitKind.None })
+        {
+            return $"{job.Status.ToWire()}: {outcome.LimitExceeded.ToWire()} limit exceeded";
+        }
+        if (job.Status == JobStatus.Cancelled)
+        {
+            return "cancelled";
+        }
+        return outcome?.Signal is { } signal ? $"killed by signal {signal}" : null;
+    }
 
     public static TaskResponse ToTask(JobRecord job) => new()
     {
@@ -26,7 +62,7 @@ public static class CompatMapping
         ExitCode = job.Outcome?.ExitCode,
         Stdout = job.Outcome is { } o ? Encoding.UTF8.GetString(o.Stdout) : null,
         Stderr = job.Outcome is { } e ? Encoding.UTF8.GetString(e.Stderr) : null,
-        Error = job.Outcome?.Error,
+        Error = Reason(job),
         CreatedAt = job.CreatedAt,
         StartedAt = job.StartedAt,
         FinishedAt = job.FinishedAt ?? job.Outcome?.FinishedAt,

@@ -45,7 +45,7 @@ public static class RpcApi
         {
             return problem;
         }
-        return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after);
+        return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after, "session");
     }
 
     /// <summary>

@@ -109,11 +109,21 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         var spec = JobSubmissionValidator.Validate(submission, jobs.Options, out var errors);
         if (spec is null)
         {
+            // The validator names the REST fields; a JSON-RPC caller sent these (env[NAME] is one variable of env_vars).
             var rename = new Dictionary<string, string> { ["runtime"] = "runtime_name", ["env"] = "env_vars", ["limits.timeout_seconds"] = "timeout_ms" };
-            throw RpcException.Params(string.Join(" ", errors.Select(e => $"{rename.GetValueOrDefault(e.Key, e.Key)}: {string.Join(" ", e.Value)}")));
+            string Rename(string field) => rename.GetValueOrDefault(field) ?? (field.StartsWith("env[", StringComparison.Ordinal) ? "env_vars" + field[3..] : field);
+            throw RpcException.Params(string.Join(" ", errors.Select(e => $"{Rename(e.Key)}: {string.Join(" ", e.Value)}")));
         }
-        var job = await jobs.SubmitAsync(spec with { WorkingDirectory = workingDir }, caller, ct);
-        return Json(new RpcSessionStarted(job.Id), RpcJsonContext.Default.RpcSessionStarted);
+        try
+        {
+            var job = await jobs.SubmitAsync(spec with { WorkingDirectory = workingDir }, caller, ct);
+            return Json(new RpcSessionStarted(job.Id), RpcJsonContext.Default.RpcSessionStarted);
+        }
+        catch (RuntimeRequestException e) when (e.Field == "runtime")
+        {
+            // Its words name the REST field and endpoint ("runtime", POST /api/v1/runtimes), which this caller never used.
+            throw RpcException.Params($"runtime_name: there is no runtime '{spec.Runtime}'; create it first (runtime_init).");
+        }
     }
 
     private async Task<string> ReadScriptFileAsync(string path, CancellationToken ct)

@@ -4,7 +4,8 @@ namespace Runbox.Server.Rpc;
 
 /// <summary>
 /// A method's named parameters. Each getter checks the type and throws -32602 naming the member and the rule; members
-/// a method does not know are refused too, so a misspelt name does not pass silently.
+/// a method does not know are refused too, so a misspelt name does not pass silently. An empty array is no parameters:
+/// clients that call by position (StreamJsonRpc, go-ethereum's) send <c>"params": []</c> for a method given none.
 /// </summary>
 public sealed class RpcParams
 {
@@ -12,6 +13,10 @@ public sealed class RpcParams
 
     public RpcParams(JsonElement? parameters, params string[] known)
     {
+        if (parameters is { ValueKind: JsonValueKind.Array } array && array.GetArrayLength() == 0)
+        {
+            parameters = null;
+        }
         _params = parameters ?? default;
         if (parameters is { ValueKind: JsonValueKind.Object } given)
         {
@@ -27,7 +32,9 @@ public sealed class RpcParams
         }
         else if (parameters is { ValueKind: JsonValueKind.Array })
         {
-            throw RpcException.Params("params must be an object with named members, not an array");
+            throw RpcException.Params(known.Length == 0
+                ? "this method takes no parameters (got an array of them)"
+                : $"params must be an object with named members ({string.Join(", ", known)}), not an array");
         }
     }
 

@@ -12,6 +12,7 @@ using Runbox.Server.Configuration;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Storage;
+using Runbox.Storage.Jobs;
 
 namespace Runbox.Server.Streaming;
 
@@ -48,13 +49,18 @@ public static class JobStreamsApi
         return after < 0 ? Problems.BadRequest("after_seq", "must be 0 or more.") : null;
     }
 
-    /// <summary>Opens a job's event stream for <paramref name="caller"/>: 404 when not visible, 429 with Retry-After past the stream cap.</summary>
-    public static async Task<IResult> ServerSentEventsAsync(HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after)
+    /// <summary>
+    /// Opens a job's event stream for <paramref name="caller"/>: 404 when not visible (naming it by the surface's word:
+    /// job, task or session), 429 with Retry-After past the stream cap. The <c>result</c> event holds the ended job as
+    /// <c>GET /api/v1/jobs/{id}</c> answers it, or what <paramref name="result"/> makes of it (the surface's own shape).
+    /// </summary>
+    public static async Task<IResult> ServerSentEventsAsync(
+        HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after, string what = "job", Func<JobRecord, string>? result = null)
     {
         var job = await jobs.FindAsync(id, caller, http.RequestAborted);
         if (job is null)
         {
-            return Problems.NotFound("job", id);
+            return Problems.NotFound(what, id);
         }
         var lease = limiter.TryAcquire(caller.KeyId);
         if (lease is null)
@@ -63,7 +69,7 @@ public static class JobStreamsApi
         }
         http.Response.RegisterForDispose(lease);
         var keepAlive = TimeSpan.FromSeconds(http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value.StreamKeepAliveSeconds);
-        return new KeepAliveEventStream(ToSse(jobs.Store, id, after, http.RequestAborted), keepAlive, http.RequestServices.GetRequiredService<TimeProvider>());
+        return new KeepAliveEventStream(ToSse(jobs.Store, id, after, result, http.RequestAborted), keepAlive, http.RequestServices.GetRequiredService<TimeProvider>());
     }
 
     private static async Task<IResult> EventsAsync(
@@ -76,7 +82,8 @@ public static class JobStreamsApi
         return await ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after);
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> ToSse(IJobStore store, string id, long after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> ToSse(
+        IJobStore store, string id, long after, Func<JobRecord, string>? result, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var item in JobEventFeed.ReadAsync(store, id, after, cancellationToken))
         {
@@ -87,8 +94,10 @@ public static class JobStreamsApi
             }
             else if (item.Final is { } final)
             {
-                var artifacts = await store.ListArtifactsAsync(id, cancellationToken);
-                yield return new SseItem<string>(JsonSerializer.Serialize(final.ToResponse(artifacts), RunboxJsonContext.Default.JobResponse), "result");
+                var data = result is not null
+                    ? result(final)
+                    : JsonSerializer.Serialize(final.ToResponse(await store.ListArtifactsAsync(id, cancellationToken)), RunboxJsonContext.Default.JobResponse);
+                yield return new SseItem<string>(data, "result");
             }
         }
     }

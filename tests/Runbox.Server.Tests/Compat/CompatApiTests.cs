@@ -24,7 +24,8 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(taskId, status.GetProperty("task_id").GetString());
-        Assert.Equal("success", status.GetProperty("state").GetString());
+        // Capitalized, as the service /execute stands in for wrote its states.
+        Assert.Equal("Success", status.GetProperty("state").GetString());
         Assert.Equal(0, status.GetProperty("result").GetProperty("exit_code").GetInt32());
         Assert.Equal("hi\n", status.GetProperty("result").GetProperty("stdout").GetString());
         Assert.Equal("", status.GetProperty("result").GetProperty("stderr").GetString());
@@ -37,8 +38,50 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         var status = await WaitStateAsync(taskId);
 
-        Assert.Equal("error", status.GetProperty("state").GetString());
+        Assert.Equal("Error", status.GetProperty("state").GetString());
         Assert.Equal(2, status.GetProperty("result").GetProperty("exit_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Status_ShowsRunning_ThenErrorSayingCancelled_WhenTheJobIsCancelledThroughTheJobsApi()
+    {
+        var taskId = (await (await _server.Admin.PostAsJsonAsync("/execute", new { script = "import time\nprint('up', flush=True)\ntime.sleep(60)" }))
+            .JsonAsync()).GetProperty("task_id").GetString()!;
+        var running = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
+        for (var i = 0; i < 600 && running.GetProperty("state").GetString() == "Pending"; i++)
+        {
+            await Task.Delay(50);
+            running = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
+        }
+
+        (await _server.Admin.PostAsync($"/api/v1/jobs/{taskId}/cancel", null)).EnsureSuccessStatusCode();
+        var status = await WaitStateAsync(taskId);
+
+        Assert.Equal("Running", running.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, running.GetProperty("result").ValueKind);
+        Assert.Equal("Error", status.GetProperty("state").GetString());
+        Assert.Equal("cancelled", status.GetProperty("result").GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Tasks_SayWhyTheyEndedInError_WhenATimeoutOrASignalEndedThem_AndNotWhenTheScriptExited()
+    {
+        async Task<JsonElement> RunAsync(object body)
+        {
+            var taskId = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", body)).JsonAsync()).GetProperty("task_id").GetString()!;
+            await WaitStateAsync(taskId);
+            return await (await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}")).JsonAsync();
+        }
+
+        var timedOut = await RunAsync(new { code = "import time\ntime.sleep(30)", timeout = 1 });
+        var killed = await RunAsync(new { code = "import os\nos.kill(os.getpid(), 9)" });
+        var exited = await RunAsync(new { code = "raise SystemExit(3)" });
+
+        // Every one is "error"; only "error" tells a timeout from a crash from a script's own exit code.
+        Assert.Equal(("error", "timed_out: wall_time limit exceeded"), (timedOut.GetProperty("status").GetString(), timedOut.GetProperty("error").GetString()));
+        Assert.Equal(("error", "killed by signal 9"), (killed.GetProperty("status").GetString(), killed.GetProperty("error").GetString()));
+        Assert.Equal(("error", 3), (exited.GetProperty("status").GetString(), exited.GetProperty("exit_code").GetInt32()));
+        Assert.Equal(JsonValueKind.Null, exited.GetProperty("error").ValueKind);
     }
 
     [Fact]
@@ -50,7 +93,7 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         var status = await WaitStateAsync(taskId);
 
-        Assert.Equal("success", status.GetProperty("state").GetString());
+        Assert.Equal("Success", status.GetProperty("state").GetString());
     }
 
     [Fact]
@@ -90,6 +133,54 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TaskStream_ResumesAfterTheGivenLine_EndsWithTheTask_AndNamesTheTaskItCannotFind()
+    {
+        var taskId = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print('a')\nprint('b')\nprint('c')" })).JsonAsync())
+            .GetProperty("task_id").GetString()!;
+        await WaitStateAsync(taskId);
+
+        var resumed = await _server.Admin.GetStringAsync($"/api/v1/tasks/{taskId}/stream?after_seq=2");
+        var negative = await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}/stream?after_seq=-1");
+        var missing = await _server.Admin.GetAsync("/api/v1/tasks/nope/stream");
+
+        Assert.DoesNotContain("\"text\":\"a\"", resumed);
+        Assert.DoesNotContain("\"text\":\"b\"", resumed);
+        Assert.Contains("event: log\ndata: {\"seq\":3,", resumed);
+        // The last event is the task, in the tasks API's shape and words, not the job's.
+        var result = JsonDocument.Parse(resumed.Split("event: result\ndata: ")[1].Split('\n')[0]).RootElement;
+        Assert.Equal(taskId, result.GetProperty("task_id").GetString());
+        Assert.Equal("success", result.GetProperty("status").GetString());
+        Assert.Equal("a\nb\nc\n", result.GetProperty("stdout").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal("after_seq: must be 0 or more.", (await negative.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("There is no task 'nope' visible to this key.", (await missing.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task TaskLogs_SayMoreLinesFollow_WhenTheTaskPrintedMoreThanOneAnswerHolds()
+    {
+        var many = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "for i in range(10005): print(i)" })).JsonAsync())
+            .GetProperty("task_id").GetString()!;
+        var few = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print('one')" })).JsonAsync()).GetProperty("task_id").GetString()!;
+        await WaitStateAsync(many);
+        await WaitStateAsync(few);
+
+        var manyLogs = await (await _server.Admin.GetAsync($"/api/v1/tasks/{many}/logs")).JsonAsync();
+        var fewLogs = await (await _server.Admin.GetAsync($"/api/v1/tasks/{few}/logs")).JsonAsync();
+        var rest = await (await _server.Admin.GetAsync($"/api/v1/jobs/{many}/logs?after_seq={manyLogs.GetProperty("next_seq").GetInt64()}")).JsonAsync();
+
+        // The first 10 000 lines, saying so, rather than a list that silently stops; stdout is whole.
+        Assert.Equal(10_000, manyLogs.GetProperty("logs").GetArrayLength());
+        Assert.False(manyLogs.GetProperty("done").GetBoolean());
+        Assert.Equal(10_000, manyLogs.GetProperty("next_seq").GetInt64());
+        Assert.EndsWith("10003\n10004\n", manyLogs.GetProperty("stdout").GetString());
+        Assert.Equal(["10000", "10001", "10002", "10003", "10004"], rest.GetProperty("lines").EnumerateArray().Select(l => l.GetProperty("text").GetString()));
+        Assert.True(fewLogs.GetProperty("done").GetBoolean());
+        Assert.Equal(1, fewLogs.GetProperty("next_seq").GetInt64());
+    }
+
+    [Fact]
     public async Task Tasks_GiveCpuLimitTimesTheDefaultTimeout_WhenNoTimeoutIsGiven_AndNameUnitsInRefusals()
     {
         var create = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 1 });
@@ -100,6 +191,17 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(30, job.Limits.CpuSeconds);
         Assert.Equal(HttpStatusCode.BadRequest, big.StatusCode);
         Assert.Matches(@"memory_limit: must be at most \d+ MB \(the server maximum\)", (await big.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Tasks_Return400SayingTheAllowedRange_WhenCpuLimitIsTooLarge()
+    {
+        var response = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 2000 });
+
+        // 2000 is a positive number: a refusal saying it must be one would leave the client guessing.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("cpu_limit: must be a number of CPU cores above 0 and below 1024, such as 1 or \"0.5\".",
+            (await response.JsonAsync()).GetProperty("detail").GetString());
     }
 
     [Theory]
@@ -120,7 +222,7 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
         for (var i = 0; i < 300; i++)
         {
             var status = await (await _server.Admin.GetAsync($"/status/{taskId}")).JsonAsync();
-            if (status.GetProperty("state").GetString() is not ("pending" or "running"))
+            if (status.GetProperty("state").GetString() is not ("Pending" or "Running"))
             {
                 return status;
             }

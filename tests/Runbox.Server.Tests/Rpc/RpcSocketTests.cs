@@ -136,18 +136,34 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         var wrongType = await rpc.ErrorAsync("session_logs", new { session_id = "x", limit = "ten" });
         var kind = await rpc.ErrorAsync("session_start", new { script = "1", script_kind = "url" });
         var positional = await rpc.ErrorAsync("session_get", new[] { "x" });
+        var positionalHealth = await rpc.ErrorAsync("health", new[] { 1 });
         var noRuntime = await rpc.ErrorAsync("session_start", new { script = "1", runtime_name = "nowhere" });
+        var badEnv = await rpc.ErrorAsync("session_start", new { script = "1", env_vars = new Dictionary<string, string> { ["1A"] = "x" } });
         Assert.Equal((-32602, "session_id is required (a non-empty string)"), missing);
         Assert.Equal(-32602, unknown.Code);
         Assert.Contains("afterseq", unknown.Data);
         Assert.Equal(-32602, wrongType.Code);
         Assert.Contains("limit", wrongType.Data);
         Assert.Equal(-32602, kind.Code);
-        Assert.Equal(-32602, positional.Code);
-        Assert.Equal(-32602, noRuntime.Code);
-        Assert.Contains("nowhere", noRuntime.Data);
+        Assert.Equal((-32602, "params must be an object with named members (session_id), not an array"), positional);
+        Assert.Equal((-32602, "this method takes no parameters (got an array of them)"), positionalHealth);
+        // Named by the parameters this caller sent (runtime_name, env_vars), not by the REST API's fields.
+        Assert.Equal((-32602, "runtime_name: there is no runtime 'nowhere'; create it first (runtime_init)."), noRuntime);
+        Assert.Equal((-32602, "env_vars[1A]: the name must be 1-128 of A-Z, a-z, 0-9, '_', not starting with a digit."), badEnv);
         Assert.Equal(-32001, (await rpc.ErrorAsync("session_get", new { session_id = "nope" })).Code);
         Assert.Equal((-32602, "cursor is not one this server gave out"), await rpc.ErrorAsync("session_list", new { cursor = "zzz" }));
+    }
+
+    [Fact]
+    public async Task EmptyParamsArray_IsNoParameters_AsClientsThatCallByPositionSendIt()
+    {
+        var health = await rpc.CallAsync("health", Array.Empty<object>());
+        var list = await rpc.CallAsync("session_list", Array.Empty<object>());
+        var missing = await rpc.ErrorAsync("session_get", Array.Empty<object>());
+
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Array, list.GetProperty("sessions").ValueKind);
+        Assert.Equal((-32602, "session_id is required (a non-empty string)"), missing);
     }
 
     [Fact]
@@ -185,6 +201,7 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         using var resume = new HttpRequestMessage(HttpMethod.Get, $"/sse/session/{id}");
         resume.Headers.Add("Last-Event-ID", "2");
         var rest = await (await rpc.Socket.SendAsync(resume)).Content.ReadAsStringAsync();
+        var missing = await rpc.Socket.GetAsync("/sse/session/nope");
 
         Assert.Contains("event: log\ndata: {\"seq\":1,", all);
         Assert.Contains("id: 3\n", all);
@@ -192,6 +209,8 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         Assert.DoesNotContain("id: 2\n", rest);
         Assert.Contains("\"text\":\"c\"", rest);
         Assert.Contains("event: result\n", rest);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("There is no session 'nope'", await missing.Content.ReadAsStringAsync());
     }
 
     [Fact]
