@@ -29,6 +29,7 @@ public sealed class JobEngine : IJobEngine
     /// <summary>Its uids and cgroups, for tests that check a job left nothing behind.</summary>
     internal SandboxPlan Plan => _plan;
     private readonly CancellationTokenSource _disposing = new();
+    private readonly List<string> _interpreterWarnings; // said at start, kept in the capabilities' warnings
     private volatile SandboxCapabilities _capabilities;
     private int _jobCounter;
     private int _disposed;
@@ -67,7 +68,12 @@ public sealed class JobEngine : IJobEngine
         _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
         _runDirectory = Path.Combine(_instanceDirectory, "run");
         _plan = SandboxPlan.Detect(Options, _runDirectory, Path.Combine(_instanceDirectory, "disks"), Path.GetFileName(_instanceDirectory), _logger);
-        _capabilities = _plan.Capabilities(namespaces: null);
+        _interpreterWarnings = [.. JobInterpreters.Warnings(Options)];
+        foreach (var warning in _interpreterWarnings)
+        {
+            Log.InterpreterUnusable(_logger, warning);
+        }
+        _capabilities = CapabilitiesFor(namespaces: null);
     }
 
     /// <summary>
@@ -126,7 +132,8 @@ public sealed class JobEngine : IJobEngine
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
         var execution = new JobExecution(id);
-        var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"));
+        var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"))
+            ?? (request.Command is null ? JobInterpreters.Problem(request.Language, Options) : null);
         if (invalid is not null)
         {
             execution.Complete(JobRun.Failure(id, invalid));
@@ -323,9 +330,16 @@ public sealed class JobEngine : IJobEngine
         var zygote = await ZygoteProcess.CreateAsync(runtime.Name, runtime.PythonPath, script, socket,
             control => _plan.ZygoteConfig(control, runtime, Options), JobEnvironment.Base(runtime), callbacks, _logger, _disposing.Token);
         var ready = await zygote.WaitReadyAsync(_disposing.Token);
-        _capabilities = _plan.Capabilities(ready.Namespaces);
+        _capabilities = CapabilitiesFor(ready.Namespaces);
         Log.ZygoteReady(_logger, runtime.Name, ready.Pid, ready.PythonVersion);
         return zygote;
+    }
+
+    /// <summary>The sandbox in force (see <see cref="SandboxPlan.Capabilities"/>), with what keeps a language from running.</summary>
+    private SandboxCapabilities CapabilitiesFor(IReadOnlyDictionary<string, string>? namespaces)
+    {
+        var capabilities = _plan.Capabilities(namespaces);
+        return _interpreterWarnings.Count == 0 ? capabilities : capabilities with { Warnings = [.. capabilities.Warnings, .. _interpreterWarnings] };
     }
 
     /// <summary>
