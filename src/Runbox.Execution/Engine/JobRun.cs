@@ -71,7 +71,14 @@ internal sealed class JobRun
 
     public ZygoteProcess? Zygote { get; private set; }
 
-    public bool CancelledBeforeStart => Execution.CancelRequested.IsCancellationRequested && !_started.Task.IsCompleted;
+    /// <summary>The engine's work for the job, from its slot until the slot is free again (JobEngine.RunAsync).</summary>
+    public Task Running { get; set; } = Task.CompletedTask;
+
+    /// <summary>Cancelled before its process started (a zygote that went away before that does not count as a start).</summary>
+    public bool CancelledBeforeStart => Execution.CancelRequested.IsCancellationRequested && !_started.Task.IsCompletedSuccessfully;
+
+    /// <summary>The zygote the job is about to go to, known before it goes (see JobEngine.OnZygoteDied).</summary>
+    public void UseZygote(ZygoteProcess zygote) => Zygote = zygote;
 
     private DateTimeOffset StartedAt { get; set; }
 

@@ -111,6 +111,13 @@ internal sealed class ZygoteProcess : IAsyncDisposable
             process.Kill(entireProcessTree: true);
             throw new InvalidOperationException($"The zygote of runtime '{runtime}' did not connect within 60 s.");
         }
+        catch (OperationCanceledException)
+        {
+            // The engine is being disposed: a zygote left starting would run on with no one to stop it.
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
         finally
         {
             File.Delete(socketPath);
