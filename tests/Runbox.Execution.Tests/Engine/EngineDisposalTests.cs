@@ -118,6 +118,45 @@ public sealed class EngineDisposalTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task DisposeAsync_StopsAZygoteThatIsStillStarting()
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var engine = NewEngine();
+            // The job's runtime has no zygote yet: it is starting as the engine is disposed.
+            var execution = await engine.StartAsync(new JobRequest { Script = "print(1)" });
+
+            await engine.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+            var result = await execution.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(result.Status == JobStatus.Cancelled || result.Status == JobStatus.Succeeded, $"attempt {attempt}: {result.Status} ({result.Error})");
+            // A zygote's command line names the engine's folder under the work root.
+            await Task.Delay(200);
+            Assert.Empty(ProcessesNaming(_root.Path));
+            Assert.Empty(Directory.GetFileSystemEntries(_root.Path));
+        }
+    }
+
+    private static List<string> ProcessesNaming(string path)
+    {
+        var found = new List<string>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(directory), out _) && File.ReadAllText(Path.Combine(directory, "cmdline")).Contains(path, StringComparison.Ordinal))
+                {
+                    found.Add(Path.GetFileName(directory));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
+    }
+
     /// <summary>Processes whose environment holds the marker: only a job's can.</summary>
     private static List<string> ProcessesWith(string marker)
     {
