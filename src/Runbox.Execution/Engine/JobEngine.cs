@@ -23,6 +23,7 @@ public sealed class JobEngine : IJobEngine
     private readonly Lock _zygoteLock = new();
     private readonly Lock _startLock = new(); // a job takes its place among the active ones, or sees the disposal: never both
     private readonly string _instanceDirectory;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _instanceLock; // held for the engine's life: it is alive
     private readonly string _jobsDirectory;
     private readonly string _runDirectory;
     private readonly SandboxPlan _plan;
@@ -57,7 +58,7 @@ public sealed class JobEngine : IJobEngine
         {
             Directory.CreateDirectory(Options.WorkRoot);
             EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
-            _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+            (_instanceDirectory, _instanceLock) = EngineDirectories.CreateInstance(Options.WorkRoot);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -511,6 +512,8 @@ public sealed class JobEngine : IJobEngine
         _plan.Cgroups?.Dispose();
         _plan.Dispose();
         EngineDirectories.RemoveInstance(_instanceDirectory, _logger);
+        EngineDirectories.DeleteLock(_instanceDirectory, _logger);
+        _instanceLock.Dispose();
         _disposing.Dispose();
     }
 }
