@@ -34,6 +34,7 @@ public sealed class JobEngine : IJobEngine
     private readonly List<string> _interpreterWarnings; // said at start, kept in the capabilities' warnings
     private volatile SandboxCapabilities _capabilities;
     private int _jobCounter;
+    private int _waiting; // StartAsync calls waiting for a slot
     private int _disposed;
 
     /// <summary>Detects the sandbox this host allows (see <see cref="Capabilities"/>) and makes the engine's folder under <see cref="EngineOptions.WorkRoot"/>; zygotes start on first use. Throws <see cref="ArgumentException"/> for bad options, and <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> naming the work root when it cannot be used.</summary>
@@ -101,6 +102,12 @@ public sealed class JobEngine : IJobEngine
     public int FreeSlots => _freeSlots.Reader.Count;
 
     /// <inheritdoc/>
+    public int RunningJobs => _active.Count;
+
+    /// <inheritdoc/>
+    public int WaitingJobs => Volatile.Read(ref _waiting);
+
+    /// <inheritdoc/>
     public void SetRuntime(RuntimeDefinition runtime)
     {
         ArgumentNullException.ThrowIfNull(runtime);
@@ -141,7 +148,16 @@ public sealed class JobEngine : IJobEngine
             execution.Complete(JobRun.Failure(id, invalid));
             return execution;
         }
-        var slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
+        int slot;
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
         lock (_startLock)
         {
             if (_disposed != 0)
