@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Warning, "Job {JobId}: {Count} files it left are not kept as artifacts: past the {MaxMb} MB in total or {MaxCount} files a job's artifacts may hold")]
     public static partial void ArtifactsSkipped(ILogger logger, string jobId, int count, long maxMb, int maxCount);
 
+    [LoggerMessage(1012, LogLevel.Warning, "{Message}")]
+    public static partial void InterpreterUnusable(ILogger logger, string message);
+
     [LoggerMessage(1010, LogLevel.Warning, "Zygote of runtime {Runtime}: an offered job process could not take a job ({Message}); trying another")]
     public static partial void OfferFailed(ILogger logger, string runtime, string message);
 }

@@ -49,9 +49,9 @@ internal static class EngineOptionsValidation
                 problems.Add($"Sandbox.UidCount must be at least 1 and end below {int.MaxValue}, not {options.Sandbox.UidCount}.");
             }
         }
-        if (options.NodePath is { } node && !File.Exists(node))
+        if (options.NodePath is { } node && JobInterpreters.Unusable(node) is { } unusable)
         {
-            problems.Add($"NodePath '{node}' does not exist.");
+            problems.Add($"NodePath '{node}' {unusable}.");
         }
         if (string.IsNullOrEmpty(options.BashPath))
         {

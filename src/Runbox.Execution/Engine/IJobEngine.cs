@@ -13,6 +13,15 @@ public interface IJobEngine : IAsyncDisposable
     int FreeSlots { get; }
 
     /// <summary>
+    /// Jobs holding a slot: from taking it (writing their folder, starting) until their processes are gone and the slot
+    /// is free again, which is a moment after their result.
+    /// </summary>
+    int RunningJobs { get; }
+
+    /// <summary>Jobs waiting for a free slot (<see cref="StartAsync"/> calls not yet returned), in the order they came.</summary>
+    int WaitingJobs { get; }
+
+    /// <summary>
     /// Waits for a free slot, then starts the job. Bad requests (unknown runtime, bad file names) do not throw:
     /// the returned execution completes with status <see cref="JobStatus.Error"/> and a message.
     /// <paramref name="cancellationToken"/> cancels only the wait for a slot (<see cref="OperationCanceledException"/>);

@@ -18,10 +18,12 @@ public sealed class JobEngine : IJobEngine
     private readonly Channel<int> _freeSlots;
     private readonly ConcurrentDictionary<string, RuntimeDefinition> _runtimes = new();
     private readonly ConcurrentDictionary<string, Task<ZygoteProcess>> _zygotes = new();
-    private readonly ConcurrentDictionary<string, JobRun> _runs = new();
-    private readonly ConcurrentDictionary<string, byte> _names = new(); // of the jobs between slot and cleanup
+    private readonly ConcurrentDictionary<string, JobRun> _runs = new(); // the jobs that may have processes, by name
+    private readonly ConcurrentDictionary<string, JobRun> _active = new(); // the jobs holding a slot, by name
     private readonly Lock _zygoteLock = new();
+    private readonly Lock _startLock = new(); // a job takes its place among the active ones, or sees the disposal: never both
     private readonly string _instanceDirectory;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _instanceLock; // held for the engine's life: it is alive
     private readonly string _jobsDirectory;
     private readonly string _runDirectory;
     private readonly SandboxPlan _plan;
@@ -29,8 +31,10 @@ public sealed class JobEngine : IJobEngine
     /// <summary>Its uids and cgroups, for tests that check a job left nothing behind.</summary>
     internal SandboxPlan Plan => _plan;
     private readonly CancellationTokenSource _disposing = new();
+    private readonly List<string> _interpreterWarnings; // said at start, kept in the capabilities' warnings
     private volatile SandboxCapabilities _capabilities;
     private int _jobCounter;
+    private int _waiting; // StartAsync calls waiting for a slot
     private int _disposed;
 
     /// <summary>Detects the sandbox this host allows (see <see cref="Capabilities"/>) and makes the engine's folder under <see cref="EngineOptions.WorkRoot"/>; zygotes start on first use. Throws <see cref="ArgumentException"/> for bad options, and <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> naming the work root when it cannot be used.</summary>
@@ -55,7 +59,7 @@ public sealed class JobEngine : IJobEngine
         {
             Directory.CreateDirectory(Options.WorkRoot);
             EngineDirectories.RemoveLeftovers(Options.WorkRoot, _logger);
-            _instanceDirectory = EngineDirectories.CreateInstance(Options.WorkRoot);
+            (_instanceDirectory, _instanceLock) = EngineDirectories.CreateInstance(Options.WorkRoot);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -67,7 +71,12 @@ public sealed class JobEngine : IJobEngine
         _jobsDirectory = Path.Combine(_instanceDirectory, "jobs");
         _runDirectory = Path.Combine(_instanceDirectory, "run");
         _plan = SandboxPlan.Detect(Options, _runDirectory, Path.Combine(_instanceDirectory, "disks"), Path.GetFileName(_instanceDirectory), _logger);
-        _capabilities = _plan.Capabilities(namespaces: null);
+        _interpreterWarnings = [.. JobInterpreters.Warnings(Options)];
+        foreach (var warning in _interpreterWarnings)
+        {
+            Log.InterpreterUnusable(_logger, warning);
+        }
+        _capabilities = CapabilitiesFor(namespaces: null);
     }
 
     /// <summary>
@@ -91,6 +100,12 @@ public sealed class JobEngine : IJobEngine
 
     /// <inheritdoc/>
     public int FreeSlots => _freeSlots.Reader.Count;
+
+    /// <inheritdoc/>
+    public int RunningJobs => _active.Count;
+
+    /// <inheritdoc/>
+    public int WaitingJobs => Volatile.Read(ref _waiting);
 
     /// <inheritdoc/>
     public void SetRuntime(RuntimeDefinition runtime)
@@ -126,31 +141,49 @@ public sealed class JobEngine : IJobEngine
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
         var execution = new JobExecution(id);
-        var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"));
+        var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"))
+            ?? (request.Command is null ? JobInterpreters.Problem(request.Language, Options) : null);
         if (invalid is not null)
         {
             execution.Complete(JobRun.Failure(id, invalid));
             return execution;
         }
-        var slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
-        if (_disposed != 0)
+        int slot;
+        Interlocked.Increment(ref _waiting);
+        try
         {
-            // It waited for a slot while the engine was being disposed: the slot came free as the engine stopped.
-            _freeSlots.Writer.TryWrite(slot);
-            execution.Complete(JobRun.Cancelled(id) with { Error = "the engine was disposed before the job started" });
-            return execution;
+            slot = await _freeSlots.Reader.ReadAsync(cancellationToken);
         }
-        // The name is the job's folder and its word with the zygote: two jobs running under one id (a caller reusing
-        // its ids) would share both, and one could hang. The second gets the id with a number.
-        var name = id;
-        while (!_names.TryAdd(name, 0))
+        finally
         {
-            name = $"{id}-{Interlocked.Increment(ref _jobCounter)}";
+            Interlocked.Decrement(ref _waiting);
         }
-        var run = new JobRun(name, request with { Id = id }, execution, slot, Options);
-        _ = Task.Run(() => RunAsync(run), CancellationToken.None);
+        lock (_startLock)
+        {
+            if (_disposed != 0)
+            {
+                // It waited for a slot while the engine was being disposed: the slot came free as the engine stopped.
+                _freeSlots.Writer.TryWrite(slot);
+                execution.Complete(JobRun.Cancelled(id) with { Error = DisposedBeforeStart });
+                return execution;
+            }
+            // The name is the job's folder and its word with the zygote: two jobs running under one id (a caller
+            // reusing its ids) would share both, and one could hang. The second gets the id with a number.
+            var name = id;
+            var run = new JobRun(name, request with { Id = id }, execution, slot, Options);
+            while (!_active.TryAdd(name, run))
+            {
+                name = $"{id}-{Interlocked.Increment(ref _jobCounter)}";
+                run = new JobRun(name, request with { Id = id }, execution, slot, Options);
+            }
+            // Known from here on, so a disposal that begins now cancels it and waits for it, wherever it is.
+            _runs[run.Id] = run;
+            run.Running = Task.Run(() => RunAsync(run), CancellationToken.None);
+        }
         return execution;
     }
+
+    private const string DisposedBeforeStart = "the engine was disposed before the job started";
 
     private async Task RunAsync(JobRun run)
     {
@@ -161,7 +194,9 @@ public sealed class JobEngine : IJobEngine
             var runtime = RuntimeFor(run.Request);
             run.PrepareDirectory(_jobsDirectory, _plan.Disks);
             (zygote, _) = await GetZygoteAsync(runtime.Name, run.Execution.CancelRequested);
-            _runs[run.Id] = run;
+            // Before it goes: a zygote that dies or is stopped from now on reports the job (OnZygoteDied, StopZygoteAsync).
+            run.UseZygote(zygote);
+            run.Execution.CancelRequested.ThrowIfCancellationRequested();
             if (!TryStartOffered(run, zygote, runtime)
                 && !zygote.Spawn(run.Id, run.Directory!, run.Request.Network && Options.AllowNetwork, run.BuildSpawn(runtime, _plan, Options)))
             {
@@ -171,7 +206,9 @@ public sealed class JobEngine : IJobEngine
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            result = run.CancelledBeforeStart ? JobRun.Cancelled(run.Request.Id) : JobRun.Failure(run.Request.Id, e.Message);
+            result = run.CancelledBeforeStart
+                ? JobRun.Cancelled(run.Request.Id) with { Error = _disposed != 0 ? DisposedBeforeStart : null }
+                : JobRun.Failure(run.Request.Id, e.Message);
         }
         finally
         {
@@ -218,7 +255,7 @@ public sealed class JobEngine : IJobEngine
         }
         finally
         {
-            _names.TryRemove(run.Id, out _);
+            _active.TryRemove(run.Id, out _);
             _freeSlots.Writer.TryWrite(run.Slot);
         }
     }
@@ -304,6 +341,8 @@ public sealed class JobEngine : IJobEngine
         Task<ZygoteProcess> task;
         lock (_zygoteLock)
         {
+            // A zygote started now would outlive the engine: disposal stops only the zygotes it finds.
+            ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
             if (!_zygotes.TryGetValue(name, out task!) || (task.IsCompleted && (!task.IsCompletedSuccessfully || !task.Result.IsAlive)))
             {
                 task = StartZygoteAsync(runtime);
@@ -322,10 +361,27 @@ public sealed class JobEngine : IJobEngine
         var callbacks = new ZygoteProcess.Callbacks(OnJobStarted, OnJobExited, OnZygoteDied);
         var zygote = await ZygoteProcess.CreateAsync(runtime.Name, runtime.PythonPath, script, socket,
             control => _plan.ZygoteConfig(control, runtime, Options), JobEnvironment.Base(runtime), callbacks, _logger, _disposing.Token);
-        var ready = await zygote.WaitReadyAsync(_disposing.Token);
-        _capabilities = _plan.Capabilities(ready.Namespaces);
+        ZygoteReady ready;
+        try
+        {
+            ready = await zygote.WaitReadyAsync(_disposing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The engine is being disposed: the zygote that was starting goes with it.
+            await zygote.DisposeAsync();
+            throw;
+        }
+        _capabilities = CapabilitiesFor(ready.Namespaces);
         Log.ZygoteReady(_logger, runtime.Name, ready.Pid, ready.PythonVersion);
         return zygote;
+    }
+
+    /// <summary>The sandbox in force (see <see cref="SandboxPlan.Capabilities"/>), with what keeps a language from running.</summary>
+    private SandboxCapabilities CapabilitiesFor(IReadOnlyDictionary<string, string>? namespaces)
+    {
+        var capabilities = _plan.Capabilities(namespaces);
+        return _interpreterWarnings.Count == 0 ? capabilities : capabilities with { Warnings = [.. capabilities.Warnings, .. _interpreterWarnings] };
     }
 
     /// <summary>
@@ -362,7 +418,16 @@ public sealed class JobEngine : IJobEngine
         {
             _zygotes.TryRemove(name, out task);
         }
-        if (task is not { IsCompletedSuccessfully: true })
+        if (task is null)
+        {
+            return;
+        }
+        try
+        {
+            // One still starting is stopped once started (or once its start fails): else no one would stop it.
+            await task.WaitAsync(TimeSpan.FromSeconds(65));
+        }
+        catch (Exception)
         {
             return;
         }
@@ -433,24 +498,38 @@ public sealed class JobEngine : IJobEngine
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        List<JobRun> active;
+        lock (_startLock)
         {
-            return;
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+            // Every job holding a slot, also one that is still writing its folder or waiting for its zygote.
+            active = [.. _active.Values];
         }
-        foreach (var run in _runs.Values)
+        foreach (var run in active)
         {
             run.Execution.Cancel();
         }
-        var deadline = Task.Delay(TimeSpan.FromSeconds(5));
-        await Task.WhenAny(Task.WhenAll(_runs.Values.Select(r => r.Execution.Completion)), deadline);
+        await Task.WhenAny(Task.WhenAll(active.Select(r => r.Execution.Completion)), Task.Delay(TimeSpan.FromSeconds(5)));
         _disposing.Cancel();
         foreach (var name in _zygotes.Keys.ToList())
         {
             await StopZygoteAsync(name);
         }
+        // A job that had not reached its zygote when that was stopped hears it here rather than never.
+        foreach (var run in active.Where(r => !r.Execution.Completion.IsCompleted))
+        {
+            run.OnZygoteDied("the engine was disposed while the job ran");
+        }
+        // Their folders, cgroups and slot disks are cleaned by themselves, before the engine's go.
+        await Task.WhenAny(Task.WhenAll(active.Select(r => r.Running)), Task.Delay(TimeSpan.FromSeconds(10)));
         _plan.Cgroups?.Dispose();
         _plan.Dispose();
         EngineDirectories.RemoveInstance(_instanceDirectory, _logger);
+        EngineDirectories.DeleteLock(_instanceDirectory, _logger);
+        _instanceLock.Dispose();
         _disposing.Dispose();
     }
 }

@@ -26,6 +26,8 @@ internal sealed class JobRun
     private string _entryPath = "";
     private string? _scriptInCallersFolder; // the script text, written into the caller's folder under a name of ours
     private int _stopReason; // a StopReason, set once
+    private string? _stdinError; // why StdinStream could not be read (StopReason.Stdin)
+    private readonly CancellationTokenSource _stdinDone = new(); // the job ended: stop reading its StdinStream
     private CgroupUsage? _usage;
     private Task _reaped = Task.CompletedTask; // the status socket's reader, which ends once the job's processes are reaped
     private static readonly TimeSpan CpuPollInterval = TimeSpan.FromMilliseconds(100);
@@ -37,6 +39,7 @@ internal sealed class JobRun
         WallTime,
         CpuTime,
         Output,
+        Stdin,
     }
 
     public JobRun(string id, JobRequest request, JobExecution execution, int slot, EngineOptions options)
@@ -71,7 +74,14 @@ internal sealed class JobRun
 
     public ZygoteProcess? Zygote { get; private set; }
 
-    public bool CancelledBeforeStart => Execution.CancelRequested.IsCancellationRequested && !_started.Task.IsCompleted;
+    /// <summary>The engine's work for the job, from its slot until the slot is free again (JobEngine.RunAsync).</summary>
+    public Task Running { get; set; } = Task.CompletedTask;
+
+    /// <summary>Cancelled before its process started (a zygote that went away before that does not count as a start).</summary>
+    public bool CancelledBeforeStart => Execution.CancelRequested.IsCancellationRequested && !_started.Task.IsCompletedSuccessfully;
+
+    /// <summary>The zygote the job is about to go to, known before it goes (see JobEngine.OnZygoteDied).</summary>
+    public void UseZygote(ZygoteProcess zygote) => Zygote = zygote;
 
     private DateTimeOffset StartedAt { get; set; }
 
@@ -324,6 +334,7 @@ internal sealed class JobRun
         }
         finally
         {
+            _stdinDone.Cancel();
             foreach (var socket in stdio)
             {
                 socket.Dispose();
@@ -426,11 +437,48 @@ internal sealed class JobRun
             {
                 await stdin.SendAsync(data, SocketFlags.None);
             }
+            else if (Request.StdinStream is { } stream && !await CopyStdinAsync(stream, stdin))
+            {
+                return;
+            }
             stdin.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // The job exited without reading all of its stdin.
+        }
+    }
+
+    /// <summary>
+    /// Sends the caller's stream to the job's stdin a buffer at a time, each once the job has taken the last (the
+    /// socket's buffer bounds what waits). False when the stream failed: the job is stopped, as error, rather than
+    /// left to see an end of input that is not the input's.
+    /// </summary>
+    private async Task<bool> CopyStdinAsync(Stream stream, Socket stdin)
+    {
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await stream.ReadAsync(buffer, _stdinDone.Token);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Once the job has ended (or the read was given up because it had), the rest was not needed.
+                if (!_stdinDone.IsCancellationRequested && !_exited.Task.IsCompleted)
+                {
+                    _stdinError = $"the job's stdin stream could not be read: {e.GetType().Name}: {e.Message}";
+                    RequestStop(StopReason.Stdin);
+                }
+                return false;
+            }
+            if (read == 0)
+            {
+                return true;
+            }
+            await stdin.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
         }
     }
 
@@ -464,6 +512,11 @@ internal sealed class JobRun
         if (reason == StopReason.Cancelled)
         {
             jobStatus = JobStatus.Cancelled;
+        }
+        else if (reason == StopReason.Stdin)
+        {
+            jobStatus = JobStatus.Error;
+            error = _stdinError;
         }
         else if (reason == StopReason.WallTime)
         {

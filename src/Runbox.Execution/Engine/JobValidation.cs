@@ -78,6 +78,14 @@ internal static class JobValidation
         {
             return "entrypoint: " + bad;
         }
+        if (request.Stdin is not null && request.StdinStream is not null)
+        {
+            return "give stdin as bytes (Stdin) or as a stream (StdinStream), not both";
+        }
+        if (request.StdinStream is { CanRead: false })
+        {
+            return "the stdin stream cannot be read (closed, or opened for writing only)";
+        }
         if (request.Args.Any(a => a.Contains('\0')))
         {
             return "an argument contains NUL";

@@ -167,8 +167,14 @@ internal static class EngineJobs
         return metadata;
     }
 
-    public static async Task<byte[]?> ReadPayloadAsync(RuntimeInvocation invocation, CancellationToken cancellationToken) =>
-        invocation.InputPayloadPath is { } path ? await File.ReadAllBytesAsync(path, cancellationToken) : null;
+    /// <summary>
+    /// The invocation's input file, for the job's <see cref="JobRequest.StdinStream"/>: read as the job reads it, never
+    /// whole in memory (a file of gigabytes, or a FIFO another program is still writing). Disposed by the caller after the run.
+    /// </summary>
+    public static FileStream? OpenPayload(RuntimeInvocation invocation) =>
+        invocation.InputPayloadPath is { } path
+            ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan)
+            : null;
 
     public static JobLimits Limits(RunnerContext context) => new() { Timeout = context.Timeout };
 }

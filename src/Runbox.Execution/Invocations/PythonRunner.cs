@@ -42,6 +42,7 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
             return RuntimeResult.Rejected(error);
         }
 
+        await using var payload = EngineJobs.OpenPayload(invocation);
         var request = new JobRequest
         {
             Id = ExecutorRuntime.SafeName(invocation.InvocationId),
@@ -53,7 +54,7 @@ public sealed partial class PythonRunner(IJobEngine engine) : IRuntimeRunner
             Environment = invocation.Environment,
             WorkingDirectory = workingDirectory,
             ArtifactDirectory = EngineJobs.ArtifactCopyDirectory(workingDirectory, context),
-            Stdin = await EngineJobs.ReadPayloadAsync(invocation, cancellationToken),
+            StdinStream = payload,
             Limits = EngineJobs.Limits(context),
             Fresh = invocation.Metadata.GetValueOrDefault("python.fresh") is "true" or "1",
         };

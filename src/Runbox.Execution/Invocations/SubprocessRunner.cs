@@ -14,6 +14,7 @@ public sealed class SubprocessRunner(IJobEngine engine) : IRuntimeRunner
     public async Task<RuntimeResult> RunAsync(RuntimeInvocation invocation, RunnerContext context, CancellationToken cancellationToken)
     {
         var workingDirectory = invocation.WorkingDirectory is { } directory ? Path.GetFullPath(directory) : null;
+        await using var payload = EngineJobs.OpenPayload(invocation);
         var request = new JobRequest
         {
             Id = ExecutorRuntime.SafeName(invocation.InvocationId),
@@ -23,7 +24,7 @@ public sealed class SubprocessRunner(IJobEngine engine) : IRuntimeRunner
             Environment = invocation.Environment,
             WorkingDirectory = workingDirectory,
             ArtifactDirectory = EngineJobs.ArtifactCopyDirectory(workingDirectory, context),
-            Stdin = await EngineJobs.ReadPayloadAsync(invocation, cancellationToken),
+            StdinStream = payload,
             Limits = EngineJobs.Limits(context),
         };
         return await EngineJobs.RunAsync(engine, request, context, cancellationToken);

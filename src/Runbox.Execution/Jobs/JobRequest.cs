@@ -39,8 +39,16 @@ public sealed record JobRequest
     /// </summary>
     public IReadOnlyList<string>? Command { get; init; }
 
-    /// <summary>The bytes the job reads on stdin, then end of file; null: stdin is empty.</summary>
+    /// <summary>The bytes the job reads on stdin, then end of file; null: stdin is empty. See also <see cref="StdinStream"/>.</summary>
     public byte[]? Stdin { get; init; }
+
+    /// <summary>
+    /// Stdin as a stream, for input too large to hold in memory (a file, a pipe, a request body): read from its
+    /// position to its end while the job runs, no faster than the job reads it, then end of file. Give this or
+    /// <see cref="Stdin"/>, not both. A stream is read once, so a request with one runs once; the engine does not dispose
+    /// it. If reading it throws, the job is stopped and ends as error, rather than reading a shortened input.
+    /// </summary>
+    public Stream? StdinStream { get; init; }
 
     /// <summary>Added to the clean base environment; never the host's own variables.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();

@@ -368,6 +368,34 @@ internal static unsafe partial class Libc
         return FstatNative(fd, buffer) == 0 && (*(uint*)(buffer + modeOffset) & 0xF000) == 0x8000;
     }
 
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int FlockNative(int fd, int operation);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (creating it, mode 0600, when <paramref name="create"/>) and takes an exclusive
+    /// flock(2) on it without waiting. The lock lasts while the handle is open: the kernel drops it when the process
+    /// dies, however it dies, and it holds across PID namespaces. Null when another open file holds it; throws
+    /// <see cref="FileNotFoundException"/> when the file is not there, <see cref="IOException"/> for other errors.
+    /// </summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle? TryLockFile(string path, bool create)
+    {
+        const int O_RDWR = 2, O_CREAT = 0x40, LOCK_EX = 2, LOCK_NB = 4, EWOULDBLOCK = 11;
+        var fd = OpenNative(path, O_RDWR | O_CLOEXEC_FLAG | ONoFollow | (create ? O_CREAT : 0), 0x180);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            var message = $"{path}: {Marshal.GetPInvokeErrorMessage(errno)}";
+            throw errno == ENOENT ? new FileNotFoundException(message, path) : new IOException(message);
+        }
+        if (FlockNative(fd, LOCK_EX | LOCK_NB) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Close(fd);
+            return errno == EWOULDBLOCK ? null : throw new IOException($"{path}: flock: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+        return new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+    }
+
     /// <summary>
     /// Opens a file for reading only if it is a regular file reached without following a symlink and without
     /// blocking on a FIFO. Returns -1 otherwise.

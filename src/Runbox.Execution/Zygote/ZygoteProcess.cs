@@ -98,9 +98,13 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         try
         {
             var accept = listener.AcceptAsync(timeout.Token).AsTask();
-            var finished = await Task.WhenAny(accept, process.WaitForExitAsync(timeout.Token));
+            var exited = process.WaitForExitAsync(timeout.Token);
+            var finished = await Task.WhenAny(accept, exited);
             if (finished != accept)
             {
+                // Cancelled (the 60 s, or the engine's disposal) rather than exited: its stderr is still open, and
+                // reading it to the end would wait as long as the process runs.
+                await exited;
                 var stderr = await process.StandardError.ReadToEndAsync(CancellationToken.None);
                 throw new InvalidOperationException($"The zygote of runtime '{runtime}' exited before connecting: {stderr.Trim()}");
             }
@@ -110,6 +114,13 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
             throw new InvalidOperationException($"The zygote of runtime '{runtime}' did not connect within 60 s.");
+        }
+        catch (OperationCanceledException)
+        {
+            // The engine is being disposed: a zygote left starting would run on with no one to stop it.
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
         }
         finally
         {

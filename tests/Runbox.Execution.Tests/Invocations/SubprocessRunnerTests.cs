@@ -45,6 +45,41 @@ public sealed class SubprocessRunnerTests(EngineFixture fixture) : IClassFixture
     }
 
     [SkippableFact]
+    public async Task RunAsync_FeedsThePayload_AsTheJobReadsIt_FromAFifoStillBeingWritten()
+    {
+        fixture.Require();
+        using var fifoFolder = new TempDirectory();
+        var fifo = fifoFolder.Combine("payload");
+        Assert.Equal(0, Mkfifo(fifo, 0x180));
+        var firstLine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var invocation = Invocation(["sh", "-c", "while read line; do echo \"got $line\"; done"], payload: fifo);
+
+        // On a thread of its own: opening a FIFO to read waits for its writer.
+        var run = Task.Run(() => Runtime().RunAsync(invocation, onLogLine: line =>
+        {
+            if (line.Text == "got one")
+            {
+                firstLine.TrySetResult();
+            }
+        }));
+        await using (var writer = new FileStream(fifo, FileMode.Open, FileAccess.Write))
+        {
+            await writer.WriteAsync("one\n"u8.ToArray());
+            await writer.FlushAsync();
+            // Answered while the payload is still open: it was not read whole before the command started.
+            await firstLine.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await writer.WriteAsync("two\n"u8.ToArray());
+        }
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(RuntimeStatus.Succeeded, result.Status);
+        Assert.Equal("got one\ngot two\n", await File.ReadAllTextAsync(result.StdoutPath!));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int Mkfifo(string path, int mode);
+
+    [SkippableFact]
     public async Task RunAsync_PassesArgvWithoutShell_WhenArgumentsHoldShellSyntax()
     {
         fixture.Require();
