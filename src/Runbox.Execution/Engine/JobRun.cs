@@ -535,6 +535,12 @@ internal sealed class JobRun
             // Named from the kernel's OOM-kill count, not guessed from a SIGKILL: whichever process it chose.
             (jobStatus, limit) = (JobStatus.Failed, LimitKind.Memory);
         }
+        else if (failed && usage?.PeakMemoryBytes > Limits.MemoryBytes)
+        {
+            // The kernel keeps a cgroup's use within its limit, so more than the limit means it could not be set: it
+            // was below what the job's process held as it started, and the job never ran (its stderr says so).
+            (jobStatus, limit) = (JobStatus.Failed, LimitKind.Memory);
+        }
         else if (signal == SIGXCPU || (signal == Libc.SIGKILL && Limits.CpuSeconds is { } cpu && cpuUserMs + cpuSystemMs >= cpu * 1000))
         {
             (jobStatus, limit) = (JobStatus.TimedOut, LimitKind.CpuTime);

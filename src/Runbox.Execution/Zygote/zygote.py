@@ -752,7 +752,15 @@ def write_limits(spec, cgroup, sandbox):
         except OSError:
             refused.append(write)
     for write in refused:
-        write_limit(sandbox, cgroup, write)
+        try:
+            write_limit(sandbox, cgroup, write)
+        except OSError as e:
+            if e.errno == errno.EBUSY and write[1].startswith("memory."):
+                # The kernel will not set a limit below what the cgroup already holds (the standby's own pages), and
+                # without swap it cannot reclaim them: the job cannot start within it.
+                raise OSError(e.errno, "the memory limit of %s bytes is below what the job's process holds as it "
+                                       "starts; give the job more memory" % write[2]) from None
+            raise
 
 
 def job_start(spec, script_fds, folder, sandbox, joined, main):

@@ -76,6 +76,18 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task MemoryLimitBelowWhatTheJobHoldsAsItStarts_IsNamedMemory_WithAMessageThatSaysSo()
+    {
+        fixture.RequireFullSandbox();
+        // 4 KB: less than the job's process already holds when its limits are set, so the kernel cannot apply it.
+        var result = await RunWithCanaryAsync(fixture, Python("print('never')\n", new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 4096 }));
+        Assert.True((result.Status, result.LimitExceeded) == (JobStatus.Failed, LimitKind.Memory),
+            $"{result.Status} {result.LimitExceeded} exit {result.ExitCode} signal {result.Signal}: {result.Error} {Stderr(result)}");
+        Assert.Equal("", Stdout(result));
+        Assert.Contains("memory limit of 4096 bytes is below", Stderr(result));
+    }
+
+    [SkippableFact]
     public async Task CpuSpinInOneProcess_EndsWithCpuTime()
     {
         fixture.RequireFullSandbox();
