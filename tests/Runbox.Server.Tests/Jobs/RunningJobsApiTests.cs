@@ -199,12 +199,28 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal("partial\n", stdout);
     }
 
-    private async Task WaitForLineAsync(string id)
+    [Fact]
+    public async Task Stdout_JoinsTheLinesPiecesWithoutANewline_WhileTheJobRuns()
+    {
+        // A prompt, then the rest of its line once the job has been quiet (each part is logged as a piece of one line).
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys, time\nsys.stdout.write('answer: '); sys.stdout.flush()\ntime.sleep(0.6)\nprint('42', flush=True)\ntime.sleep(60)",
+        });
+        await WaitForLineAsync(job.Id, lines: 2);
+
+        var stdout = await _server.Admin.GetStringAsync($"/api/v1/jobs/{job.Id}/stdout");
+        await _server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+
+        Assert.Equal("answer: 42\n", stdout);
+    }
+
+    private async Task WaitForLineAsync(string id, int lines = 1)
     {
         for (var i = 0; i < 300; i++)
         {
             var page = await (await _server.Admin.GetAsync($"/api/v1/jobs/{id}/logs")).ReadAsync<LogPageResponse>();
-            if (page.Lines.Count > 0)
+            if (page.Lines.Count >= lines)
             {
                 return;
             }
