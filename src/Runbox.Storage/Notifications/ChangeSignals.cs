@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Runbox.Storage.Notifications;
 
 /// <summary>
@@ -11,34 +9,93 @@ public sealed class ChangeSignals
 {
     private TaskCompletionSource work = NewSignal();
 
-    // One entry per job someone waits on; a pulse removes it, so entries live only while a change is awaited.
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> jobs = new(StringComparer.Ordinal);
+    // One entry per job someone waits on, while someone does: a pulse removes it, and so does the last of its waiters
+    // to give up. A waiter often outlives the job's last change (a stream, ?wait=true and the worker each begin a wait
+    // before they read the job, then find it ended), and an entry left to the next pulse stayed for good: a job that
+    // ended changes no more.
+    private readonly Dictionary<string, JobWaiters> jobs = new(StringComparer.Ordinal);
+    private readonly Lock gate = new();
+
+    /// <summary>How many jobs are being waited on now (diagnostics: each holds a small entry here until its waits end).</summary>
+    public int JobsWaitedOn
+    {
+        get
+        {
+            lock (gate)
+            {
+                return jobs.Count;
+            }
+        }
+    }
 
     public void PulseWork() => Interlocked.Exchange(ref work, NewSignal()).TrySetResult();
 
     public void PulseJob(string jobId)
     {
-        if (jobs.TryRemove(jobId, out var signal))
+        JobWaiters? waiters;
+        lock (gate)
         {
-            signal.TrySetResult();
+            if (!jobs.Remove(jobId, out waiters))
+            {
+                return;
+            }
         }
+        waiters.Signal.TrySetResult();
     }
 
     /// <summary>Wakes every waiter: used when notifications may have been missed (a listener reconnected).</summary>
     public void PulseAll()
     {
         PulseWork();
-        foreach (var jobId in jobs.Keys)
+        List<JobWaiters> all;
+        lock (gate)
         {
-            PulseJob(jobId);
+            all = [.. jobs.Values];
+            jobs.Clear();
+        }
+        foreach (var waiters in all)
+        {
+            waiters.Signal.TrySetResult();
         }
     }
 
     public Task WaitForWorkAsync(TimeSpan maxWait, CancellationToken cancellationToken) =>
         WaitAsync(Volatile.Read(ref work).Task, maxWait, cancellationToken);
 
-    public Task WaitForJobAsync(string jobId, TimeSpan maxWait, CancellationToken cancellationToken) =>
-        WaitAsync(jobs.GetOrAdd(jobId, _ => NewSignal()).Task, maxWait, cancellationToken);
+    /// <summary>The wait begins when this is called (before it returns), so a change made after the call wakes it.</summary>
+    public Task WaitForJobAsync(string jobId, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        JobWaiters? waiters;
+        lock (gate)
+        {
+            if (!jobs.TryGetValue(jobId, out waiters))
+            {
+                waiters = new JobWaiters();
+                jobs.Add(jobId, waiters);
+            }
+            waiters.Count++;
+        }
+        return WaitThenLeaveAsync(jobId, waiters, maxWait, cancellationToken);
+    }
+
+    private async Task WaitThenLeaveAsync(string jobId, JobWaiters waiters, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WaitAsync(waiters.Signal.Task, maxWait, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (gate)
+            {
+                // Only this entry: once pulsed, the job's next waiters have an entry of their own.
+                if (--waiters.Count == 0 && jobs.TryGetValue(jobId, out var current) && current == waiters)
+                {
+                    jobs.Remove(jobId);
+                }
+            }
+        }
+    }
 
     private static async Task WaitAsync(Task signal, TimeSpan maxWait, CancellationToken cancellationToken)
     {
@@ -53,4 +110,12 @@ public sealed class ChangeSignals
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed class JobWaiters
+    {
+        public readonly TaskCompletionSource Signal = NewSignal();
+
+        /// <summary>Waits begun and not yet ended; changed under the gate only.</summary>
+        public int Count;
+    }
 }
