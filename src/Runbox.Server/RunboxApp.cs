@@ -63,7 +63,11 @@ public static class RunboxApp
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // appsettings.json is read once (options are validated at start, never reloaded). Watching it for changes made
+        // .NET watch the whole working directory, every subfolder with an inotify watch of its own: run from the data
+        // folder (deploy/'s units) or above it (./runbox-data), that was every kept job's artifact folder and every
+        // runtime's venv, one watch more per job until the host's inotify limit, shared by all of root's programs.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"] });
         builder.Configuration.AddInMemoryCollection(RunboxVariables());
         builder.Configuration.AddCommandLine(args, SwitchMappings);
         // One line per request is noise for a job server; Runbox's own events say what happened.
