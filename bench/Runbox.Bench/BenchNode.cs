@@ -21,6 +21,8 @@ internal sealed class BenchNode : IAsyncDisposable
 
     public string DataFolder { get; }
 
+    public int ProcessId => _process.Id;
+
     /// <summary>bench/Runbox.Bench/bin/&lt;Configuration&gt;/net10.0 → src/Runbox.Cli/bin/&lt;Configuration&gt;/net10.0/runbox.dll.</summary>
     public static string CliDll => Path.Combine(
         AppContext.BaseDirectory.TrimEnd('/').Replace("/bench/Runbox.Bench/", "/src/Runbox.Cli/", StringComparison.Ordinal), "runbox.dll");
@@ -75,6 +77,29 @@ internal sealed class BenchNode : IAsyncDisposable
         var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
+    }
+
+    /// <summary>Stops the node as a service manager does (SIGTERM), killing it only if it has not exited within <paramref name="grace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,9 +1,9 @@
 using Runbox.Bench;
 
 // Prints the benchmarks of Runbox in one run: timings are compared as ratios within this run.
-// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster|fastpath|heavy ...]]
+// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster|fastpath|heavy|soak ...] [minutes=15] [retention=DAYS]]
 var count = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 200;
-var only = args.Skip(1).ToHashSet(StringComparer.OrdinalIgnoreCase);
+var only = args.Skip(1).Where(a => !a.Contains('=')).ToHashSet(StringComparer.OrdinalIgnoreCase);
 bool Wanted(string name) => only.Count == 0 || only.Contains(name);
 // Into a cgroup of its own before anything starts, so every process the benchmarks start is counted with it.
 Console.WriteLine($"CPU time per job counts the {MachineCpu.Scope}");
@@ -31,6 +31,12 @@ if (Wanted("http"))
 if (Wanted("runtime"))
 {
     await RuntimeBench.RunAsync();
+}
+if (only.Contains("soak"))
+{
+    double Setting(string name, double fallback) =>
+        args.Where(a => a.StartsWith(name + "=", StringComparison.Ordinal)).Select(a => double.Parse(a[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).LastOrDefault(fallback);
+    await Runbox.Bench.Soak.SoakBench.RunAsync(count, Setting("minutes", 15), Setting("retention", 0));
 }
 if (Wanted("cluster"))
 {
