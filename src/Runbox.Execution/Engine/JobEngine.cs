@@ -370,7 +370,7 @@ public sealed class JobEngine : IJobEngine
         var running = _runs.Values.Where(r => r.Zygote == zygote).ToList();
         if (running.Count > 0 && !killRunning)
         {
-            _ = Task.WhenAll(running.Select(r => r.Execution.Completion)).ContinueWith(_ => zygote.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
+            _ = Task.WhenAll(running.Select(r => r.Execution.Completion)).ContinueWith(_ => DisposeZygoteAsync(zygote), TaskScheduler.Default).Unwrap();
             return;
         }
         foreach (var run in running)
@@ -378,13 +378,24 @@ public sealed class JobEngine : IJobEngine
             run.Execution.Cancel();
         }
         await Task.WhenAny(Task.WhenAll(running.Select(r => r.Execution.Completion)), Task.Delay(TimeSpan.FromSeconds(5)));
-        await zygote.DisposeAsync();
+        await DisposeZygoteAsync(zygote);
         // A deliberate stop reports no death: any job still waiting hears it here rather than never.
         foreach (var run in running.Where(r => !r.Execution.Completion.IsCompleted))
         {
             run.OnZygoteDied("the runtime was removed while the job ran");
         }
     }
+
+    /// <summary>Stops the zygote, then removes the cgroups its inits can no longer remove (see <see cref="Cgroups.RemoveZygoteCgroups"/>).</summary>
+    private async Task DisposeZygoteAsync(ZygoteProcess zygote)
+    {
+        var pid = zygote.Pid;
+        await zygote.DisposeAsync();
+        await RemoveZygoteCgroupsAsync(pid);
+    }
+
+    private Task RemoveZygoteCgroupsAsync(int zygotePid) =>
+        _plan.Cgroups is { } cgroups ? Task.Run(() => cgroups.RemoveZygoteCgroups(zygotePid)) : Task.CompletedTask;
 
     private void OnJobStarted(string id, int pid, string? cgroup, int[] descriptors)
     {
@@ -424,6 +435,8 @@ public sealed class JobEngine : IJobEngine
                 _zygotes.TryRemove(zygote.Runtime, out _);
             }
         }
+        // Its inits end as their channel to it closes; what of them is still there goes once they are gone.
+        _ = RemoveZygoteCgroupsAsync(zygote.Pid);
     }
 
     /// <summary>

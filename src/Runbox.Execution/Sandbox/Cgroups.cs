@@ -121,23 +121,54 @@ internal abstract class Cgroups : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes the cgroups of a zygote that stopped: its standbys' (<c>pool-PID-*</c>, as the zygote names them) and
+    /// its jobs' (<c>job-PID-*</c>, renamed from those), killing what they still hold. A zygote stops its inits with
+    /// SIGKILL, so none removes its standby's cgroup; left to the engine's end, a server whose runtimes are replaced,
+    /// installed into or removed now and then kept a few more empty cgroups in every hierarchy each time.
+    /// </summary>
+    public void RemoveZygoteCgroups(int zygotePid)
+    {
+        foreach (var parent in Parents)
+        {
+            List<string> children;
+            try
+            {
+                children = [.. Directory.EnumerateDirectories(parent, $"pool-{zygotePid}-*"), .. Directory.EnumerateDirectories(parent, $"job-{zygotePid}-*")];
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            foreach (var child in children)
+            {
+                RemoveKilling(child);
+            }
+        }
+    }
+
     /// <summary>Kills what each child cgroup holds and removes it.</summary>
     protected static void RemoveChildren(string parent)
     {
         foreach (var child in Directory.Exists(parent) ? Directory.EnumerateDirectories(parent).ToList() : [])
         {
-            for (var attempt = 0; attempt < 50 && !CgroupFiles.TryRemove(child); attempt++)
+            RemoveKilling(child);
+        }
+    }
+
+    private static void RemoveKilling(string cgroup)
+    {
+        for (var attempt = 0; attempt < 50 && !CgroupFiles.TryRemove(cgroup); attempt++)
+        {
+            // A dead engine may have left a cgroup frozen mid-kill: thaw, so the kill can land.
+            CgroupFiles.TryWrite(Path.Combine(cgroup, "freezer.state"), "THAWED");
+            CgroupFiles.TryWrite(Path.Combine(cgroup, "cgroup.freeze"), "0");
+            CgroupFiles.TryWrite(Path.Combine(cgroup, "cgroup.kill"), "1");
+            foreach (var process in CgroupFiles.Processes(cgroup))
             {
-                // A dead engine may have left a cgroup frozen mid-kill: thaw, so the kill can land.
-                CgroupFiles.TryWrite(Path.Combine(child, "freezer.state"), "THAWED");
-                CgroupFiles.TryWrite(Path.Combine(child, "cgroup.freeze"), "0");
-                CgroupFiles.TryWrite(Path.Combine(child, "cgroup.kill"), "1");
-                foreach (var process in CgroupFiles.Processes(child))
-                {
-                    Libc.Kill(process, Libc.SIGKILL);
-                }
-                Thread.Sleep(10);
+                Libc.Kill(process, Libc.SIGKILL);
             }
+            Thread.Sleep(10);
         }
     }
 

@@ -52,4 +52,55 @@ public sealed class RuntimeReplacementTests : IDisposable
 
         Assert.Equal(JobStatus.Cancelled, result.Status);
     }
+
+    [SkippableFact]
+    public async Task RemoveRuntime_LeavesNoCgroupOfItsZygote()
+    {
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = Root(), Slots = 2, Runtimes = [Runtime()] });
+        var cgroups = engine.Plan.Cgroups;
+        Skip.If(cgroups is null, "no cgroups here (root and a cgroup hierarchy are needed)");
+        // As a server does over weeks: the runtime installed into (a new zygote), or deleted and made again, now and then.
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.Equal(JobStatus.Succeeded, (await engine.RunAsync(new JobRequest { Runtime = "r", Script = "print(1)" })).Status);
+            await engine.RemoveRuntimeAsync("r").WaitAsync(TimeSpan.FromSeconds(15));
+            engine.SetRuntime(Runtime());
+        }
+
+        // No zygote runs now: nothing of the three it had may stay in any hierarchy.
+        Assert.Empty(await CgroupsLeftAsync(cgroups.Parents, keep: _ => false));
+    }
+
+    [SkippableFact]
+    public async Task SetRuntime_LeavesNoCgroupOfTheReplacedZygote()
+    {
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = Root(), Slots = 2, Runtimes = [Runtime()] });
+        var cgroups = engine.Plan.Cgroups;
+        Skip.If(cgroups is null, "no cgroups here (root and a cgroup hierarchy are needed)");
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.Equal(JobStatus.Succeeded, (await engine.RunAsync(new JobRequest { Runtime = "r", Script = "print(1)" })).Status);
+            engine.SetRuntime(Runtime());
+        }
+        Assert.Equal(JobStatus.Succeeded, (await engine.RunAsync(new JobRequest { Runtime = "r", Script = "print(1)" })).Status);
+        var current = await engine.ZygotePidAsync("r");
+
+        // The zygote in use keeps its standbys' cgroups; the three it replaced keep none.
+        Assert.Empty(await CgroupsLeftAsync(cgroups.Parents, keep: name => name.StartsWith($"pool-{current}-", StringComparison.Ordinal)));
+    }
+
+    /// <summary>The engine's cgroups but those <paramref name="keep"/> accepts, once they stopped going (10 s at most).</summary>
+    private static async Task<List<string>> CgroupsLeftAsync(IReadOnlyList<string> parents, Func<string, bool> keep)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var left = parents.SelectMany(Directory.EnumerateDirectories).Where(c => !keep(Path.GetFileName(c))).ToList();
+            if (left.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                return left;
+            }
+            await Task.Delay(100);
+        }
+    }
 }
