@@ -52,6 +52,7 @@ internal sealed class SoakJobs(Uri server, string key, string socketPath) : IDis
         new("JSON-RPC session", 6, "succeeded", j => j.RpcAsync(newConnection: false)),
         new("JSON-RPC, own connection", 3, "succeeded", j => j.RpcAsync(newConnection: true)),
         new("webhook", 4, "succeeded", j => j.WebhookAsync()),
+        new("runtime made and deleted", 1, "succeeded", j => j.RuntimeCycleAsync()),
     ];
 
     /// <summary>A third of the ended jobs are deleted by their client; the server's retention sweeps the rest.</summary>
@@ -84,6 +85,38 @@ internal sealed class SoakJobs(Uri server, string key, string socketPath) : IDis
         finally
         {
             _webhooks.Forget(id);
+        }
+    }
+
+    /// <summary>A runtime's whole life, as an operator's installs and deletes come now and then: each gets a zygote of its own.</summary>
+    private async Task<string> RuntimeCycleAsync()
+    {
+        var name = "soak-" + Guid.NewGuid().ToString("N")[..8];
+        using (var created = await _http.PostAsJsonAsync("/api/v1/runtimes", new { name }))
+        {
+            await JobAsync(created);
+        }
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var state = (string)(await _http.GetFromJsonAsync<JsonObject>($"/api/v1/runtimes/{name}"))!["state"]!;
+                if (state == "operational")
+                {
+                    break;
+                }
+                if (state == "failed" || attempt > 1200)
+                {
+                    return $"runtime {state}";
+                }
+                await Task.Delay(100);
+            }
+            return await WaitAsync(new { script = "import sys; print(sys.prefix)", runtime = name });
+        }
+        finally
+        {
+            using var deleted = await _http.DeleteAsync($"/api/v1/runtimes/{name}");
+            deleted.EnsureSuccessStatusCode();
         }
     }
 
