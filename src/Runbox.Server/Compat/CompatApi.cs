@@ -175,7 +175,7 @@ public static class CompatApi
         var lines = await jobs.Store.ReadLogsAsync(id, 0, MaxLogLines, ct);
         string Join(LogStream stream) => job.Outcome is { } o
             ? Encoding.UTF8.GetString(stream == LogStream.Stdout ? o.Stdout : o.Stderr)
-            : string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Text + (l.Ended ? "\n" : "")));
+            : JobMapping.TextOf(lines, stream);
         // The first lines only, so one call stays bounded; next_seq and done (as the jobs API's) say whether more follow.
         var next = lines.Count > 0 ? lines[^1].Seq : 0;
         var done = job.Status.IsTerminal() && lines.Count < MaxLogLines;

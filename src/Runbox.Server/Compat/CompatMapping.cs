@@ -22,13 +22,11 @@ public static class CompatMapping
     /// <c>GET /status</c>'s <c>state</c>: Pending | Running | Success | Error, capitalized as that service wrote them,
     /// so its clients' comparisons (<c>state == "Success"</c>) hold.
     /// </summary>
-    public static string ExecuteState(JobRecord job) => job.Status switch
+    public static string ExecuteState(JobRecord job)
     {
-        JobStatus.Queued => "Pending",
-        JobStatus.Running => "Running",
-        JobStatus.Succeeded => "Success",
-        _ => "Error",
-    };
+        var state = State(job); // one mapping of Runbox's statuses for both adapters; this one capitalizes it
+        return char.ToUpperInvariant(state[0]) + state[1..];
+    }
 
     /// <summary>
     /// Why a task ended other than by its own exit, for the adapters' <c>error</c>: Runbox's error, a limit, a cancel or

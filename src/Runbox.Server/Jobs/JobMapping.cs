@@ -67,6 +67,10 @@ public static class JobMapping
 
     public static LogLineResponse ToResponse(this LogLine line) => new(line.Seq, line.Timestamp, line.StreamName, line.Text, line.Ended ? null : false);
 
+    /// <summary>One stream's lines as the job wrote them: a piece of a line (<c>Ended</c> false) runs on into the next.</summary>
+    public static string TextOf(IEnumerable<LogLine> lines, LogStream stream) =>
+        string.Concat(lines.Where(l => l.Stream == stream).Select(l => l.Ended ? l.Text + "\n" : l.Text));
+
     /// <summary>The shell's view of how it ended: the exit code, 128 + signal, or 1 when it never ran.</summary>
     public static int ShellExitCode(this JobResponse job) => job.ExitCode ?? (job.Signal is { } s ? 128 + s : 1);
 

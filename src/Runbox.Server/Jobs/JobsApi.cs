@@ -230,14 +230,7 @@ public static class JobsApi
         while (true)
         {
             var lines = await jobs.Store.ReadLogsAsync(id, after, 1000, ct);
-            foreach (var line in lines.Where(l => l.Stream == stream))
-            {
-                text.Append(line.Text);
-                if (line.Ended)
-                {
-                    text.Append('\n'); // a piece of a line goes on in the next line of its stream
-                }
-            }
+            text.Append(JobMapping.TextOf(lines, stream));
             if (lines.Count < 1000)
             {
                 break;
