@@ -1873,10 +1873,11 @@ class Zygote:
         self.pool[init.network].append(init)
 
     def retire_idle(self):
-        """Inits beyond the pool (made for a burst, or networked) leave after idle_seconds without a job."""
+        """Inits beyond the pool (made for a burst, or networked) leave after idle_seconds without a job. Those
+        offered to the engine count towards the pool: it is how many are ready in all."""
         now = time.monotonic()
         for network, pool in self.pool.items():
-            keep = 0 if network else self.pool_size
+            keep = 0 if network else max(0, self.pool_size - len(self.offered))
             while len(pool) > keep and now - pool[0].idle_since >= self.idle_seconds:
                 self.retire(pool[0])
 

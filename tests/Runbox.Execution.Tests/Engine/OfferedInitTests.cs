@@ -65,6 +65,29 @@ public sealed class OfferedInitTests
         }
     }
 
+    [Fact]
+    public async Task AfterABurst_TheZygoteKeepsPoolSizeInitsInAll_OfferedOrNot()
+    {
+        using var root = new WorkRootFolder();
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 6, PoolSize = 2 });
+        // Six jobs at once: the zygote makes inits for those beyond the two offered.
+        var burst = Enumerable.Range(0, 6).Select(_ => engine.RunAsync(new JobRequest { Script = "import time; time.sleep(0.5)" })).ToList();
+        Assert.All(await Task.WhenAll(burst), result => Assert.Equal(JobStatus.Succeeded, result.Status));
+        var zygote = await engine.ZygotePidAsync("default");
+        Assert.True(Children(zygote).Count > 2, "the burst made no inits beyond the pool");
+
+        // Inits beyond the pool leave after 10 s idle; the offered ones count towards the pool.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Children(zygote).Count > 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+        Assert.Equal(2, Children(zygote).Count);
+        Assert.Equal(2, await engine.OffersAsync("default"));
+        var after = await engine.RunAsync(new JobRequest { Script = "print('still served')" });
+        Assert.Equal("still served\n", Encoding.UTF8.GetString(after.Stdout));
+    }
+
     private static List<int> Children(int pid) => Directory.EnumerateDirectories($"/proc/{pid}/task")
         .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
         .Select(int.Parse).ToList();
