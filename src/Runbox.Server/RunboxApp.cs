@@ -132,7 +132,16 @@ public static class RunboxApp
         services.AddHostedService<JobRetention>();
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
+        services.AddSingleton<RejectedRequests>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes;
+            kestrel.ConfigureEndpointDefaults(listen =>
+            {
+                RejectedRequests.AnswerWithProblems(listen);
+                RpcSocket.NoteConnections(listen, configured);
+            });
+        });
         RpcSocket.Listen(builder, configured);
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>

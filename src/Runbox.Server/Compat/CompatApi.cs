@@ -72,7 +72,8 @@ public static class CompatApi
 
     /// <summary>
     /// The job's event stream, resumed as <c>/events</c> is (<c>Last-Event-ID</c> or <c>?after_seq=</c>), ending with the
-    /// task as <c>GET /api/v1/tasks/{id}</c> answers it: a tasks client reads <c>status: success</c> there too.
+    /// task as <c>GET /api/v1/tasks/{id}</c> answers it: a tasks client reads <c>status: success</c> there too. A task
+    /// deleted meanwhile ends it the same way, as an error saying so, rather than with a stream that just stops.
     /// </summary>
     private static async Task<IResult> StreamAsync(
         string id, HttpContext http, ClaimsPrincipal user, JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)
@@ -82,7 +83,8 @@ public static class CompatApi
             return problem;
         }
         return await JobStreamsApi.ServerSentEventsAsync(http, id, Caller.From(user), jobs, limiter, after, "task",
-            job => JsonSerializer.Serialize(CompatMapping.ToTask(job), RunboxJsonContext.Default.TaskResponse));
+            job => JsonSerializer.Serialize(CompatMapping.ToTask(job), RunboxJsonContext.Default.TaskResponse),
+            job => JsonSerializer.Serialize(CompatMapping.ToDeletedTask(job), RunboxJsonContext.Default.TaskResponse));
     }
 
     private static async Task<Results<Ok<TaskIdResponse>, ValidationProblem, ProblemHttpResult>> CreateTaskAsync(HttpContext http, ClaimsPrincipal user, JobService jobs)

@@ -66,6 +66,21 @@ public static class CompatMapping
         FinishedAt = job.FinishedAt ?? job.Outcome?.FinishedAt,
     };
 
+    /// <summary>
+    /// The last event of a task stream whose task was deleted while it streamed: <c>error</c>, the tasks API's one word
+    /// for every end but a clean exit (a cancel is one too), with no output, which went with the task.
+    /// </summary>
+    public static TaskResponse ToDeletedTask(JobRecord lastRead) => ToTask(lastRead) with
+    {
+        Status = "error",
+        ExitCode = null,
+        Stdout = null,
+        Stderr = null,
+        Error = DeletedReason,
+    };
+
+    public const string DeletedReason = "deleted: the task was deleted while its stream was open";
+
     /// <summary>"256m" → 256; "1g" → 1024; "512k" and plain byte counts round up to whole megabytes. Null when unreadable.</summary>
     public static long? ParseMemoryMb(JsonElement value)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Runbox.Execution.Engine;
 using Runbox.Server.Worker;
@@ -8,6 +9,12 @@ namespace Runbox.Server.Health;
 /// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: the store, the default runtime, the sandbox and free slots.</summary>
 public static class HealthApi
 {
+    /// <summary>
+    /// The <c>Retry-After</c> of a 503 from <c>/readyz</c>: a store restarting or a zygote starting takes seconds, and a
+    /// client or balancer that honours the header would otherwise retry at once, or guess.
+    /// </summary>
+    public const int NotReadyRetryAfterSeconds = 5;
+
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthResponse("ok")))
@@ -19,7 +26,7 @@ public static class HealthApi
     }
 
     private static async Task<Results<Ok<ReadinessResponse>, JsonHttpResult<ReadinessResponse>>> ReadyAsync(
-        IJobStore store, IJobEngine engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, CancellationToken ct)
+        IJobStore store, IJobEngine engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, HttpResponse response, CancellationToken ct)
     {
         bool storeOk;
         try
@@ -42,6 +49,11 @@ public static class HealthApi
                 caps.NoNewPrivileges, caps.Rlimits, caps.DiskLimit, caps.SyscallFilter, caps.FullyIsolated, caps.Warnings.ToList()),
             Slots = new SlotReadiness(worker.Slots, worker.FreeSlots, engine.FreeSlots),
         };
-        return body.Status == "ready" ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        if (body.Status == "ready")
+        {
+            return TypedResults.Ok(body);
+        }
+        response.Headers.RetryAfter = NotReadyRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

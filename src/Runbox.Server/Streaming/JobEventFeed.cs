@@ -5,8 +5,11 @@ using Runbox.Storage.Jobs;
 
 namespace Runbox.Server.Streaming;
 
-/// <summary>One thing a live subscriber receives: a log line, or (last) the ended job.</summary>
-public readonly record struct JobEvent(LogLine? Line, JobRecord? Final);
+/// <summary>
+/// One thing a live subscriber receives: a log line, or (last) the ended job, or (last) the job as last read when it
+/// was deleted while streamed.
+/// </summary>
+public readonly record struct JobEvent(LogLine? Line, JobRecord? Final, JobRecord? Deleted = null);
 
 /// <summary>
 /// A job's lines after a sequence number, then live as they come, then the final job. A subscriber that joins late
@@ -16,9 +19,12 @@ public static class JobEventFeed
 {
     private const int PageSize = 500;
 
-    public static async IAsyncEnumerable<JobEvent> ReadAsync(IJobStore store, string jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="found">The job as the caller found it before streaming, reported if it is deleted before a read here.</param>
+    public static async IAsyncEnumerable<JobEvent> ReadAsync(
+        IJobStore store, string jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken, JobRecord? found = null)
     {
         var after = afterSeq;
+        var known = found;
         while (true)
         {
             // Waiting starts before the reads, so lines or an end stored meanwhile wake the next round at once.
@@ -28,8 +34,14 @@ public static class JobEventFeed
             var job = await store.GetJobAsync(jobId, cancellationToken);
             if (job is null)
             {
+                // Deleted while streamed: said, so that a surface can end its stream with an end of its own.
+                if (known is not null)
+                {
+                    yield return new JobEvent(null, null, known);
+                }
                 yield break;
             }
+            known = job;
             IReadOnlyList<LogLine> lines;
             do
             {

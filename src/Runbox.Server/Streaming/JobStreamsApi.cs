@@ -53,9 +53,12 @@ public static class JobStreamsApi
     /// Opens a job's event stream for <paramref name="caller"/>: 404 when not visible (naming it by the surface's word:
     /// job, task or session), 429 with Retry-After past the stream cap. The <c>result</c> event holds the ended job as
     /// <c>GET /api/v1/jobs/{id}</c> answers it, or what <paramref name="result"/> makes of it (the surface's own shape).
+    /// A job deleted while streamed ends the stream with a <c>result</c> event of what <paramref name="deleted"/> makes
+    /// of the job as last read, or without one when not given.
     /// </summary>
     public static async Task<IResult> ServerSentEventsAsync(
-        HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after, string what = "job", Func<JobRecord, string>? result = null)
+        HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after, string what = "job",
+        Func<JobRecord, string>? result = null, Func<JobRecord, string>? deleted = null)
     {
         var job = await jobs.FindAsync(id, caller, http.RequestAborted);
         if (job is null)
@@ -69,7 +72,7 @@ public static class JobStreamsApi
         }
         http.Response.RegisterForDispose(lease);
         var keepAlive = TimeSpan.FromSeconds(http.RequestServices.GetRequiredService<IOptions<RunboxOptions>>().Value.StreamKeepAliveSeconds);
-        return new KeepAliveEventStream(ToSse(jobs.Store, id, after, result, http.RequestAborted), keepAlive, http.RequestServices.GetRequiredService<TimeProvider>());
+        return new KeepAliveEventStream(ToSse(jobs.Store, job, after, result, deleted, http.RequestAborted), keepAlive, http.RequestServices.GetRequiredService<TimeProvider>());
     }
 
     private static async Task<IResult> EventsAsync(
@@ -83,9 +86,11 @@ public static class JobStreamsApi
     }
 
     private static async IAsyncEnumerable<SseItem<string>> ToSse(
-        IJobStore store, string id, long after, Func<JobRecord, string>? result, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IJobStore store, JobRecord job, long after, Func<JobRecord, string>? result, Func<JobRecord, string>? deleted,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var item in JobEventFeed.ReadAsync(store, id, after, cancellationToken))
+        var id = job.Id;
+        await foreach (var item in JobEventFeed.ReadAsync(store, id, after, cancellationToken, found: job))
         {
             if (item.Line is { } line)
             {
@@ -98,6 +103,10 @@ public static class JobStreamsApi
                     ? result(final)
                     : JsonSerializer.Serialize(final.ToResponse(await store.ListArtifactsAsync(id, cancellationToken)), RunboxJsonContext.Default.JobResponse);
                 yield return new SseItem<string>(data, "result");
+            }
+            else if (item.Deleted is { } gone && deleted is not null)
+            {
+                yield return new SseItem<string>(deleted(gone), "result");
             }
         }
     }
@@ -140,10 +149,15 @@ public static class JobStreamsApi
                 {
                     message = new StreamMessage { Type = "log", Seq = line.Seq, Timestamp = line.Timestamp, Stream = line.StreamName, Text = line.Text, Ended = line.Ended ? null : false };
                 }
-                else
+                else if (item.Final is { } final)
                 {
                     var artifacts = await jobs.Store.ListArtifactsAsync(id, closed.Token);
-                    message = new StreamMessage { Type = "result", Job = item.Final!.ToResponse(artifacts) };
+                    message = new StreamMessage { Type = "result", Job = final.ToResponse(artifacts) };
+                }
+                else
+                {
+                    // Deleted while streamed: closed without a result, as docs/api.md says; a resume answers 404.
+                    continue;
                 }
                 var bytes = JsonSerializer.SerializeToUtf8Bytes(message, RunboxJsonContext.Default.StreamMessage);
                 await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, closed.Token);

@@ -104,6 +104,36 @@ public sealed class StoreDownTests(PostgresFixture postgres, ITestOutputHelper o
         Assert.Contains(api.Output, line => line.Contains($"The live stream /api/v1/jobs/{job.Id}/events ended early: the store is unreachable"));
     }
 
+    [SkippableFact]
+    public async Task StoreDown_ReadyzAnswers503WithRetryAfter_ThenReadyAgain()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/readyz")).StatusCode);
+
+        await postgres.Server.StopAsync();
+        HttpResponseMessage notReady;
+        try
+        {
+            notReady = await anonymous.GetAsync("/readyz");
+        }
+        finally
+        {
+            await postgres.Server.StartAgainAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        // A balancer or client that honours Retry-After comes back in a few seconds rather than at once.
+        Assert.Equal(TimeSpan.FromSeconds(5), notReady.Headers.RetryAfter?.Delta);
+        var body = JsonDocument.Parse(await notReady.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("not_ready", body.GetProperty("status").GetString());
+        Assert.False(body.GetProperty("store").GetBoolean());
+        await ClusterApi.UntilAsync(async () => (await anonymous.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, 60, "/readyz ready again");
+        Assert.Null((await anonymous.GetAsync("/readyz")).Headers.RetryAfter);
+    }
+
     private static Task<JsonElement> SessionListAsync(HttpClient rpc) => CallAsync(rpc, """{"jsonrpc":"2.0","id":1,"method":"session_list"}""");
 
     private static async Task<JsonElement> CallAsync(HttpClient rpc, string call)

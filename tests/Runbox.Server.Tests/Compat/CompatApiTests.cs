@@ -158,6 +158,33 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TaskStream_EndsWithAResultSayingTheTaskWasDeleted_WhenItIsDeletedWhileItStreams()
+    {
+        var taskId = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "import time\nprint('working', flush=True)\ntime.sleep(60)" })).JsonAsync())
+            .GetProperty("task_id").GetString()!;
+        using var response = await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}/stream", HttpCompletionOption.ResponseHeadersRead);
+        using var events = new StreamReader(await response.Content.ReadAsStreamAsync());
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await events.ReadLineAsync(patience.Token) is { } line && !line.Contains("\"working\"", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _server.Admin.DeleteAsync($"/api/v1/jobs/{taskId}")).StatusCode);
+        var rest = await events.ReadToEndAsync(patience.Token);
+        output.WriteLine(rest);
+
+        // The stream ends as every task stream does, with the task: a client reading up to its result is not left
+        // without one (a resume would only find the task gone).
+        Assert.Contains("event: result\ndata: ", rest);
+        var result = JsonDocument.Parse(rest.Split("event: result\ndata: ")[1].Split('\n')[0]).RootElement;
+        Assert.Equal(taskId, result.GetProperty("task_id").GetString());
+        Assert.Equal("error", result.GetProperty("status").GetString());
+        Assert.Equal("deleted: the task was deleted while its stream was open", result.GetProperty("error").GetString());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("exit_code").ValueKind);
+        Assert.Equal(HttpStatusCode.NotFound, (await _server.Admin.GetAsync($"/api/v1/tasks/{taskId}")).StatusCode);
+    }
+
+    [Fact]
     public async Task TaskLogs_SayMoreLinesFollow_WhenTheTaskPrintedMoreThanOneAnswerHolds()
     {
         var many = (await (await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "for i in range(10005): print(i)" })).JsonAsync())

@@ -62,7 +62,9 @@ export async function download(path, name) {
 /**
  * Follows a job's server-sent events. EventSource cannot send an Authorization header, so this reads the stream
  * with fetch. When the connection drops (a server restart), it reconnects with Last-Event-ID and the server replays
- * only what was missed. Resolves after the `result` event; rejects only on a 4xx answer or when aborted.
+ * only what was missed. A 429 (the key holds as many live streams as it may) is waited out as its Retry-After says,
+ * reported as onState("limited", seconds). Resolves after the `result` event; rejects only on another 4xx answer or
+ * when aborted.
  */
 export async function followJob(id, { onLog, onResult, onState, signal }) {
   let lastSeq = 0;
@@ -73,7 +75,15 @@ export async function followJob(id, { onLog, onResult, onState, signal }) {
         headers: headers(lastSeq ? { "Last-Event-ID": String(lastSeq) } : {}),
         signal,
       });
-      if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      if (response.status === 429) {
+        // A stream frees only when another of the key's closes: retrying sooner than the server says only adds refusals.
+        const wait = retryAfterMs(response);
+        response.body?.cancel().catch(() => {});
+        onState?.("limited", Math.round(wait / 1000));
+        await sleep(wait, signal);
+        continue;
+      }
+      if (response.status >= 400 && response.status < 500) {
         let problem = null;
         try { problem = await response.json(); } catch { /* not JSON */ }
         throw new ApiError(response.status, problem);
@@ -112,6 +122,15 @@ export async function followJob(id, { onLog, onResult, onState, signal }) {
     await sleep(delay, signal);
     delay = Math.min(delay * 2, 5000);
   }
+}
+
+/** Retry-After in milliseconds (seconds or an HTTP date), between 1 and 60 s; 5 s, the server's own, when absent. */
+function retryAfterMs(response) {
+  const value = response.headers.get("Retry-After");
+  let ms = 5000;
+  if (value && /^\d+$/.test(value.trim())) ms = Number(value.trim()) * 1000;
+  else if (value && !Number.isNaN(Date.parse(value))) ms = Date.parse(value) - Date.now();
+  return Math.min(Math.max(ms, 1000), 60_000);
 }
 
 function parseEvent(block) {

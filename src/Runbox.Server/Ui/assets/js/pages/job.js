@@ -86,7 +86,11 @@ export function render(main, [id]) {
       await followJob(id, {
         signal,
         onLog: line => output.add(line),
-        onState: s => { streamState.textContent = s === "live" ? (ended ? "" : "● live") : "Reconnecting…"; },
+        onState: (s, seconds) => {
+          streamState.textContent = s === "live" ? (ended ? "" : "● live")
+            : s === "limited" ? `Too many live streams for this key (other tabs or clients hold them): retrying in ${seconds} s…`
+            : "Reconnecting…";
+        },
         onResult: result => {
           ended = true;
           streamState.textContent = "";
