@@ -132,16 +132,7 @@ public static class RunboxApp
         services.AddHostedService<JobRetention>();
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
-        services.AddSingleton<RejectedRequests>();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes;
-            kestrel.ConfigureEndpointDefaults(listen =>
-            {
-                RejectedRequests.AnswerWithProblems(listen);
-                RpcSocket.NoteConnections(listen, configured);
-            });
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
         RpcSocket.Listen(builder, configured);
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Runbox.Server.Configuration;
 
 namespace Runbox.Server.Rpc;
@@ -83,30 +82,24 @@ public static class RpcSocket
                 throw new IOException($"The socket's folder {folder} cannot be made or written: {e.Message}", e);
             }
             RemoveStale(path);
-        });
-    }
-
-    /// <summary>
-    /// Notes each connection of the socket's endpoint while it is open (see <see cref="IsSocketRequest"/>). Called from
-    /// the server's one <c>ConfigureEndpointDefaults</c>: a second call would replace the first.
-    /// </summary>
-    public static void NoteConnections(ListenOptions listen, RunboxOptions options)
-    {
-        if (listen.SocketPath is null || listen.SocketPath != PathFor(options))
-        {
-            return;
-        }
-        listen.Use(next => async connection =>
-        {
-            SocketConnections[connection.ConnectionId] = true;
-            try
+            kestrel.ConfigureEndpointDefaults(listen =>
             {
-                await next(connection);
-            }
-            finally
-            {
-                SocketConnections.TryRemove(connection.ConnectionId, out _);
-            }
+                if (listen.SocketPath == path)
+                {
+                    listen.Use(next => async connection =>
+                    {
+                        SocketConnections[connection.ConnectionId] = true;
+                        try
+                        {
+                            await next(connection);
+                        }
+                        finally
+                        {
+                            SocketConnections.TryRemove(connection.ConnectionId, out _);
+                        }
+                    });
+                }
+            });
         });
     }
 
