@@ -143,6 +143,26 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task ConnectingToTheExitSocketSixteenTimes_StillEndsTheJobWithItsScript()
+    {
+        fixture.RequireFullSandbox();
+        // After 16 connections that are not its job's report the init stops listening for that job. The job's own report
+        // then waited in the socket's queue, never accepted, and the job ended at its wall limit as timed out.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import socket
+            for _ in range(16):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                s.connect("/.runbox-exit")
+                s.send(b"not a report")
+                s.recv(1)  # the init turned it down: closed
+                s.close()
+            print("done")
+            """, Wall(10)));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded} {result.Error} {Stderr(result)}");
+        Assert.Equal("done\n", Stdout(result));
+    }
+
+    [SkippableFact]
     public async Task SleepPastTheWallLimit_EndsWithWallTime()
     {
         fixture.RequireFullSandbox();
