@@ -1356,8 +1356,12 @@ class ExitReports:
             return None
         if tag != b"X" or not 0 <= code <= 255:
             return None
-        usage.utime, usage.stime = max(utime_us, 0) / 1e6, max(stime_us, 0) / 1e6
-        usage.maxrss = max(maxrss_kb, 0)
+        # The job wrote these: beyond any real usage, they overflowed the engine's 64-bit counters where no cgroup
+        # measures the job, and the job ended as an error of Runbox's. Not a report, then: its exit says how it ended.
+        if not all(0 <= value < 1 << 53 for value in (utime_us, stime_us, maxrss_kb)):
+            return None
+        usage.utime, usage.stime = utime_us / 1e6, stime_us / 1e6
+        usage.maxrss = maxrss_kb
         return code << 8
 
     def close(self):
