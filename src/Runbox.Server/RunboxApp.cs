@@ -226,14 +226,17 @@ public static class RunboxApp
                 AutoReplenishment = true,
             });
         });
-        limiter.OnRejected = async (context, cancellationToken) =>
-        {
-            context.HttpContext.Response.Headers.RetryAfter = "1";
-            await TypedResults.Problem(
-                    statusCode: StatusCodes.Status429TooManyRequests,
-                    title: "Too many requests",
-                    detail: "This key sent more requests than its rate limit allows; retry after a second.")
-                .ExecuteAsync(context.HttpContext);
-        };
+        limiter.OnRejected = (context, cancellationToken) => new ValueTask(RejectRateLimitedAsync(context.HttpContext));
+    }
+
+    /// <summary>The answer to a request past its key's rate limit: 429 with <c>Retry-After</c>, nothing acted on.</summary>
+    public static Task RejectRateLimitedAsync(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too many requests",
+                detail: "This key sent more requests than its rate limit allows; retry after a second.")
+            .ExecuteAsync(http);
     }
 }

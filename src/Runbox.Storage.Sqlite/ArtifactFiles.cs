@@ -7,10 +7,20 @@ namespace Runbox.Storage.Sqlite;
 /// and serve them with ordinary tools. Written to <c>&lt;data&gt;/tmp</c> then renamed into place, so a reader or a crash
 /// never sees half a file; no symbolic link is followed on the way.
 /// </summary>
-internal sealed class ArtifactFiles(string dataFolder, long maxBytes)
+internal sealed class ArtifactFiles
 {
-    private readonly string root = Path.Combine(dataFolder, "artifacts");
-    private readonly string temp = Path.Combine(dataFolder, "tmp");
+    private readonly string root;
+    private readonly string temp;
+    private readonly long maxBytes;
+
+    public ArtifactFiles(string dataFolder, long maxBytes)
+    {
+        root = Path.Combine(dataFolder, "artifacts");
+        temp = Path.Combine(dataFolder, "tmp");
+        this.maxBytes = maxBytes;
+        OwnerOnly.Folder(root);
+        OwnerOnly.Folder(temp);
+    }
 
     public async Task SaveAsync(string jobId, string name, Stream content, CancellationToken cancellationToken)
     {

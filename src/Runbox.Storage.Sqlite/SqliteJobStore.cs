@@ -28,6 +28,7 @@ public sealed partial class SqliteJobStore : IJobStore, IRuntimeStore
         Directory.CreateDirectory(DataFolder);
         time = timeProvider ?? TimeProvider.System;
         artifacts = new ArtifactFiles(DataFolder, maxArtifactBytes);
+        OwnerOnly.Database(Path.Combine(DataFolder, DatabaseFileName));
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(DataFolder, DatabaseFileName),

@@ -918,7 +918,8 @@ def report_exit(code):
 
     Then the job waits, rather than exit, until its init has reported and killed it (or turned the report down by
     closing the connection): the init is most often woken on this process's CPU, and an exit there would make it
-    wait for the kernel to free this process's memory first."""
+    wait for the kernel to free this process's memory first. It waits a second at most: a report the init never
+    accepts (it stopped listening for this job, see ExitReports) held the job until its wall limit, as timed out."""
     if _exit_pid is None or os.getpid() != _exit_pid:
         return
     try:
@@ -931,7 +932,7 @@ def report_exit(code):
         # connect would wait there for ever; then the init hears of the end from the exit.
         report.setblocking(False)
         report.connect(EXIT_SOCKET)
-        report.setblocking(True)
+        report.settimeout(1.0)
         report.send(b"X %d %d %d %d" % (
             code, int((mine.ru_utime + children.ru_utime) * 1e6), int((mine.ru_stime + children.ru_stime) * 1e6),
             max(mine.ru_maxrss, children.ru_maxrss)))
@@ -1355,8 +1356,12 @@ class ExitReports:
             return None
         if tag != b"X" or not 0 <= code <= 255:
             return None
-        usage.utime, usage.stime = max(utime_us, 0) / 1e6, max(stime_us, 0) / 1e6
-        usage.maxrss = max(maxrss_kb, 0)
+        # The job wrote these: beyond any real usage, they overflowed the engine's 64-bit counters where no cgroup
+        # measures the job, and the job ended as an error of Runbox's. Not a report, then: its exit says how it ended.
+        if not all(0 <= value < 1 << 53 for value in (utime_us, stime_us, maxrss_kb)):
+            return None
+        usage.utime, usage.stime = utime_us / 1e6, stime_us / 1e6
+        usage.maxrss = maxrss_kb
         return code << 8
 
     def close(self):

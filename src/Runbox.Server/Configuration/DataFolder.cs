@@ -32,6 +32,11 @@ public sealed class DataFolder : IDisposable
             throw new IOException($"Another Runbox process uses the data folder {Root}; stop it, or give this one another --data.", e);
         }
         Directory.CreateDirectory(Scratch);
+        if (!OperatingSystem.IsWindows())
+        {
+            // What running jobs left, on its way to the store: the server's user only, as the store keeps it.
+            File.SetUnixFileMode(Scratch, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     public string Root { get; }

@@ -2,6 +2,8 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Runbox.Server.Auth;
 using Runbox.Server.Http;
 using Runbox.Server.Streaming;
@@ -76,6 +78,26 @@ public static class RpcApi
         return (document, "");
     }
 
+    /// <summary>
+    /// A batch's calls after its first from the key's rate limit, which took one for the request: a batch of 100
+    /// session_start calls had cost one, a hundred times the jobs a key may submit through REST. False when the key has
+    /// not as many left (capped at the burst, the most the limit ever holds).
+    /// </summary>
+    private static bool TakeBatchPermits(HttpContext http, JsonElement root, int burst)
+    {
+        if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() is < 2 or > RpcDispatcher.MaxBatch)
+        {
+            return true; // one call, or a batch refused as a whole (empty, too long) without running any
+        }
+        var limiter = http.RequestServices.GetRequiredService<IOptions<RateLimiterOptions>>().Value.GlobalLimiter;
+        if (limiter is null)
+        {
+            return true;
+        }
+        using var lease = limiter.AttemptAcquire(http, Math.Min(root.GetArrayLength() - 1, burst));
+        return lease.IsAcquired;
+    }
+
     private static async Task HandleAsync(HttpContext http, ClaimsPrincipal user, RpcMethods methods)
     {
         var caller = Caller.From(user);
@@ -88,7 +110,7 @@ public static class RpcApi
         else
         {
             // Read as REST reads its bodies, with the same cap; a body too big is still a parse error here, not a 413.
-            var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.RunboxOptions>>().Value;
+            var options = http.RequestServices.GetRequiredService<IOptions<Configuration.RunboxOptions>>().Value;
             var body = await RequestBody.ReadBytesAsync(http, options.MaxRequestBodyBytes);
             var (document, problem) = body is { } bytes
                 ? Parse(bytes, options.MaxJsonDepth)
@@ -97,6 +119,12 @@ public static class RpcApi
             {
                 // Malformed JSON (or too deep, or too large) is the spec's parse error, answered as JSON-RPC, not problem details.
                 answer = RpcResponse.Error(null, new RpcException(RpcException.ParseError, "Parse error", problem));
+            }
+            else if (!TakeBatchPermits(http, document.RootElement, options.RateLimit.Burst))
+            {
+                document.Dispose();
+                await RunboxApp.RejectRateLimitedAsync(http);
+                return;
             }
             else
             {

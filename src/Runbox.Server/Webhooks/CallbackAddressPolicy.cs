@@ -65,6 +65,22 @@ public static class CallbackAddressPolicy
                 _ => false,
             };
         }
-        return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal || address.IsIPv6Multicast;
+        if (address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal || address.IsIPv6Multicast)
+        {
+            return true;
+        }
+        // IPv6 addresses that carry an IPv4 one, which a NAT64 gateway, a 6to4 relay or the host's sit tunnel delivers to:
+        // judged by the IPv4 address inside (64:ff9b::10.0.0.1 is 10.0.0.1). The local-use NAT64 prefix and IPv4-compatible
+        // addresses (deprecated) reach no public address at all.
+        var v6 = address.GetAddressBytes();
+        if (v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b)
+        {
+            return v6.AsSpan(4, 8).ContainsAnyExcept((byte)0) || IsInternal(new IPAddress(v6.AsSpan(12, 4)));
+        }
+        if (v6[0] == 0x20 && v6[1] == 0x02)
+        {
+            return IsInternal(new IPAddress(v6.AsSpan(2, 4)));
+        }
+        return !v6.AsSpan(0, 12).ContainsAnyExcept((byte)0);
     }
 }

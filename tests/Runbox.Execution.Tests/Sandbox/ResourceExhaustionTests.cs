@@ -143,6 +143,46 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task ConnectingToTheExitSocketSixteenTimes_StillEndsTheJobWithItsScript()
+    {
+        fixture.RequireFullSandbox();
+        // After 16 connections that are not its job's report the init stops listening for that job. The job's own report
+        // then waited in the socket's queue, never accepted, and the job ended at its wall limit as timed out.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import socket
+            for _ in range(16):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                s.connect("/.runbox-exit")
+                s.send(b"not a report")
+                s.recv(1)  # the init turned it down: closed
+                s.close()
+            print("done")
+            """, Wall(10)));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded} {result.Error} {Stderr(result)}");
+        Assert.Equal("done\n", Stdout(result));
+    }
+
+    [SkippableFact]
+    public async Task AnExitReportWithUsageBeyondAnyReal_IsTurnedDown_WhereNoCgroupMeasuresTheJob()
+    {
+        fixture.RequireFullSandbox();
+        // The job's own process may report its end; without cgroups its CPU time and memory come from that report, and
+        // numbers past 64 bits ended the job as an error of Runbox's ("One of the identified items was in an invalid format").
+        using var root = new WorkRootFolder();
+        await using var engine = new JobEngine(SandboxFixture.Options(root.Path) with { Slots = 1, Sandbox = new SandboxOptions { Cgroups = false } });
+        var result = await engine.RunAsync(Python("""
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.connect("/.runbox-exit")
+            s.send(b"X 0 99999999999999999999 99999999999999999999 1")
+            print("turned down" if s.recv(1) == b"" else "taken")
+            """, Wall(10)));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal("turned down\n", Stdout(result));
+        Assert.InRange(result.CpuUserMs, 0, 10_000);
+    }
+
+    [SkippableFact]
     public async Task SleepPastTheWallLimit_EndsWithWallTime()
     {
         fixture.RequireFullSandbox();

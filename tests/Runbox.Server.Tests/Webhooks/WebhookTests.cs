@@ -58,7 +58,16 @@ public sealed class WebhookTests(ITestOutputHelper output)
     [InlineData("::1", true)]
     [InlineData("fd00::1", true)]
     [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("64:ff9b::10.0.0.1", true)]        // NAT64 (RFC 6052): the gateway dials the IPv4 address inside
+    [InlineData("64:ff9b::169.254.169.254", true)]
+    [InlineData("64:ff9b:1::93.184.216.34", true)]  // local-use NAT64 (RFC 8215): internal by definition
+    [InlineData("2002:7f00:1::1", true)]           // 6to4 of 127.0.0.1
+    [InlineData("2002:c0a8:101::1", true)]         // 6to4 of 192.168.1.1
+    [InlineData("::127.0.0.1", true)]              // IPv4-compatible (deprecated), routed by a sit tunnel
+    [InlineData("::10.1.2.3", true)]
     [InlineData("93.184.216.34", false)]
+    [InlineData("64:ff9b::93.184.216.34", false)]
+    [InlineData("2002:5db8:d822::1", false)]       // 6to4 of 93.184.216.34
     [InlineData("2606:4700::1111", false)]
     public void IsInternal_ClassifiesAddresses_ByRange(string address, bool expected) =>
         Assert.Equal(expected, CallbackAddressPolicy.IsInternal(IPAddress.Parse(address)));
