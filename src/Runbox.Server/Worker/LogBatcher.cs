@@ -33,21 +33,33 @@ internal static class LogBatcher
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
+    /// Most lines waiting for the store here, and again in the job's <see cref="JobExecution"/>, before the job's output
+    /// waits (the job blocks in its writes) until the store catches up. Without it the lines of a job writing faster
+    /// than the store takes waited in memory up to the job's output limit, at about 130 bytes a line however short:
+    /// 64 MiB of newlines, several GB. With it about 45 MB at most, and a job under 200,000 lines ahead is never held.
+    /// </summary>
+    public const int MaxWaitingLines = 100_000;
+
+    /// <summary>
     /// Returns once the job's output has ended and every line was handed to the store. A batch the store refuses is
     /// retried for up to <paramref name="patience"/> (a lease: see <see cref="StoreRetry"/>), the lines after it
     /// waiting in memory meanwhile; only then is it dropped.
     /// </summary>
     public static async Task PumpAsync(JobExecution execution, string jobId, IJobStore store, TimeSpan patience, TimeProvider time, ILogger logger)
     {
-        // Not SingleReader: that variant cannot count what is waiting, which the batching needs.
-        var channel = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleWriter = true });
+        // Bounded, as the job's own queue: while both are full the job's writes wait (MaxWaitingLines).
+        var channel = Channel.CreateBounded<LogLine>(new BoundedChannelOptions(MaxWaitingLines) { SingleWriter = true });
+        execution.MaxUnreadLines = MaxWaitingLines;
         var reading = Task.Run(async () =>
         {
             try
             {
                 await foreach (var line in execution.ReadLogsAsync())
                 {
-                    channel.Writer.TryWrite(line);
+                    if (!channel.Writer.TryWrite(line))
+                    {
+                        await channel.Writer.WriteAsync(line);
+                    }
                 }
             }
             finally
