@@ -36,7 +36,8 @@ internal static class LogBatcher
     /// Most lines waiting for the store here, and again in the job's <see cref="JobExecution"/>, before the job's output
     /// waits (the job blocks in its writes) until the store catches up. Without it the lines of a job writing faster
     /// than the store takes waited in memory up to the job's output limit, at about 130 bytes a line however short:
-    /// 64 MiB of newlines, several GB. With it about 45 MB at most, and a job under 200,000 lines ahead is never held.
+    /// 64 MiB of newlines, several GB. With it at most about 100 MB (docs/storage.md, "Log lines"), and a job less than
+    /// 200,000 lines ahead of the store is never held.
     /// </summary>
     public const int MaxWaitingLines = 100_000;
 
