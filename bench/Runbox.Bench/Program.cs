@@ -1,7 +1,8 @@
 using Runbox.Bench;
 
 // Prints the benchmarks of Runbox in one run: timings are compared as ratios within this run.
-// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster|fastpath|heavy|soak ...] [minutes=15] [retention=DAYS]]
+// Usage: dotnet run -c Release --project bench/Runbox.Bench [-- COUNT [engine|sandbox|http|runtime|cluster|fastpath|heavy|logs|soak ...] [minutes=15] [retention=DAYS]]
+// logs takes COUNT as thousands of lines (200: a job printing 200,000).
 var count = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 200;
 var only = args.Skip(1).Where(a => !a.Contains('=')).ToHashSet(StringComparer.OrdinalIgnoreCase);
 bool Wanted(string name) => only.Count == 0 || only.Contains(name);
@@ -31,6 +32,10 @@ if (Wanted("http"))
 if (Wanted("runtime"))
 {
     await RuntimeBench.RunAsync();
+}
+if (only.Contains("logs"))
+{
+    await LogsBench.RunAsync(count);
 }
 if (only.Contains("soak"))
 {

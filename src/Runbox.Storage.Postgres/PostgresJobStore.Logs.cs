@@ -13,13 +13,15 @@ public sealed partial class PostgresJobStore
             return;
         }
         // One statement for the batch: the lines, and the NOTIFY, become visible together. A worker retrying a batch
-        // after a failed acknowledgement sends lines again: ON CONFLICT drops them. A deleted job takes no lines.
+        // after a failed acknowledgement sends lines again: ON CONFLICT drops them. A deleted job takes no lines: its
+        // row is locked once for the batch (migration 7), so a delete either waits for the batch, whose lines its
+        // trigger then deletes, or comes first and the batch finds no job.
         await using var append = Command($"""
             WITH appended AS (
                 INSERT INTO log_lines (job_id, seq, ts, stream, line, ended)
-                SELECT @job, batch.seq, batch.ts, batch.stream, batch.line, batch.ended
-                FROM unnest(@seqs, @timestamps, @streams, @lines, @ended) AS batch (seq, ts, stream, line, ended)
-                WHERE EXISTS (SELECT 1 FROM jobs WHERE id = @job)
+                SELECT job.id, batch.seq, batch.ts, batch.stream, batch.line, batch.ended
+                FROM (SELECT id FROM jobs WHERE id = @job FOR KEY SHARE) AS job,
+                    unnest(@seqs, @timestamps, @streams, @lines, @ended) AS batch (seq, ts, stream, line, ended)
                 ON CONFLICT (job_id, seq) DO NOTHING
                 RETURNING job_id)
             SELECT {NotifyChannels.NotifyJob} FROM (SELECT DISTINCT job_id AS id FROM appended) AS changed

@@ -10,7 +10,12 @@ public sealed class JobExecution
     private readonly Channel<LogLine> _lines = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = true });
     private readonly TaskCompletionSource<JobResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _cancel = new();
+    private readonly Lock _roomLock = new();
     private int _reading;
+    private long _unread;
+    private int _maxUnreadLines = int.MaxValue;
+    private TaskCompletionSource? _room;
+    private volatile bool _draining;
 
     internal JobExecution(string id)
     {
@@ -42,6 +47,7 @@ public sealed class JobExecution
         {
             await foreach (var line in _lines.Reader.ReadAllAsync(cancellationToken))
             {
+                OnRead();
                 yield return line;
             }
         }
@@ -63,10 +69,83 @@ public sealed class JobExecution
         }
     }
 
-    internal void Publish(LogLine line) => _lines.Writer.TryWrite(line);
+    /// <summary>
+    /// How many lines may wait unread before the job's output waits for the reader: the engine stops reading the job's
+    /// stdout and stderr, and the job blocks in its writes, until fewer wait. Unlimited unless set: set it only when
+    /// reading every line to the end (a reader that stops would hold the job until its timeout). Bounds the memory of a
+    /// job that writes lines faster than they are read, whatever its output limit: each line waiting costs about 130
+    /// bytes however short. The bound is loose by one read of each stream (64 KiB, up to as many lines), and once the job
+    /// has exited, what is left in its pipes is read without waiting.
+    /// </summary>
+    public int MaxUnreadLines
+    {
+        get => _maxUnreadLines;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxUnreadLines = value;
+            WakeWriters();
+        }
+    }
+
+    internal void Publish(LogLine line)
+    {
+        Interlocked.Increment(ref _unread);
+        _lines.Writer.TryWrite(line);
+    }
+
+    /// <summary>Completes once fewer than <see cref="MaxUnreadLines"/> lines wait unread, or the job has exited.</summary>
+    internal Task WaitForRoomAsync()
+    {
+        if (_draining || Volatile.Read(ref _unread) < _maxUnreadLines)
+        {
+            return Task.CompletedTask;
+        }
+        lock (_roomLock)
+        {
+            var room = _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // _room is written before _unread is read, and a read decrements _unread before it reads _room: of a read
+            // racing this wait, one side sees the other, so the wait never outlives the last line waiting.
+            Interlocked.MemoryBarrier();
+            if (_draining || Volatile.Read(ref _unread) < _maxUnreadLines)
+            {
+                _room = null;
+                room.TrySetResult();
+            }
+            return room.Task;
+        }
+    }
+
+    /// <summary>
+    /// The job has exited: its remaining output is read at once (at most what its pipes hold), so none is lost to the
+    /// engine's drain timeout while the reader is behind.
+    /// </summary>
+    internal void Drain()
+    {
+        _draining = true;
+        WakeWriters();
+    }
+
+    private void OnRead()
+    {
+        if (Interlocked.Decrement(ref _unread) < _maxUnreadLines && Volatile.Read(ref _room) is not null)
+        {
+            WakeWriters();
+        }
+    }
+
+    private void WakeWriters()
+    {
+        lock (_roomLock)
+        {
+            _room?.TrySetResult();
+            _room = null;
+        }
+    }
 
     internal void Complete(JobResult result)
     {
+        Drain();
         _lines.Writer.TryComplete();
         _completion.TrySetResult(result);
     }

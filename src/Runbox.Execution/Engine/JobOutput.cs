@@ -59,6 +59,25 @@ internal sealed class JobOutput
         {
             while (true)
             {
+                // While the reader is behind (JobExecution.MaxUnreadLines), the job's writes wait in its pipe. The
+                // stream is not quiet meanwhile: an unfinished line stays whole rather than going out as a piece.
+                var room = _execution.WaitForRoomAsync();
+                if (!room.IsCompleted)
+                {
+                    lock (_lock)
+                    {
+                        state.Held = true;
+                    }
+                    await room;
+                    lock (_lock)
+                    {
+                        state.Held = false;
+                        if (state.Line.Length > 0)
+                        {
+                            state.ArmQuiet();
+                        }
+                    }
+                }
                 var count = await socket.ReceiveAsync(buffer, SocketFlags.None);
                 if (count == 0)
                 {
@@ -135,7 +154,7 @@ internal sealed class JobOutput
     {
         lock (_lock)
         {
-            if (!state.Closed && state.Writes == state.ArmedAtWrite && state.Line.Length > 0)
+            if (!state.Closed && !state.Held && state.Writes == state.ArmedAtWrite && state.Line.Length > 0)
             {
                 PublishLocked(state, WholeCharacters(state.Line.GetBuffer().AsSpan(0, (int)state.Line.Length)), ended: false);
             }
@@ -196,6 +215,9 @@ internal sealed class JobOutput
         public bool Truncated { get; set; }
 
         public bool Closed { get; set; }
+
+        /// <summary>Its reads wait for the job's reader to catch up (<see cref="JobExecution.MaxUnreadLines"/>).</summary>
+        public bool Held { get; set; }
 
         /// <summary>Counts appends, so the timer can tell whether anything came since it was armed.</summary>
         public long Writes { get; set; }

@@ -312,6 +312,7 @@ internal sealed class JobRun
             using var cpuWatch = WatchCpu();
             var exit = await _exited.Task;
             _clock.Stop();
+            Execution.Drain();
             // The init killed the job's processes before reporting, though the kernel may still be tearing them
             // down: the cgroup's counters already hold what the job did; that none is left is made sure before the
             // slot is reused (JobEngine.RunAsync).

@@ -3,7 +3,11 @@ using Runbox.Execution.Jobs;
 
 namespace Runbox.Execution.Tests.Engine;
 
-/// <summary><see cref="JobExecution.ReadLogsAsync"/> has one reader at a time; a second one is told so.</summary>
+/// <summary>
+/// <see cref="JobExecution.ReadLogsAsync"/> has one reader at a time; a second one is told so. With
+/// <see cref="JobExecution.MaxUnreadLines"/> set, a reader that falls behind holds the job's output back rather than
+/// letting lines pile up in memory, and loses none of it.
+/// </summary>
 public sealed class LogReaderTests(EngineFixture fixture) : IClassFixture<EngineFixture>
 {
     private const string Counting = "import time\nprint('first', flush=True)\nfor i in range(5):\n    time.sleep(0.05)\n    print(i, flush=True)";
@@ -48,5 +52,51 @@ public sealed class LogReaderTests(EngineFixture fixture) : IClassFixture<Engine
         }
 
         Assert.Equal(["first", "0", "1", "2", "3", "4"], lines);
+    }
+
+    [Fact]
+    public async Task MaxUnreadLines_HoldsTheJobsWrites_UntilItsLinesAreRead()
+    {
+        // 100,000 lines of 10 bytes: far more than the bound, one read (64 KiB) and the socket's buffer (about 200 KB) hold.
+        var execution = await fixture.Engine.StartAsync(new JobRequest
+        {
+            Script = "import sys\nsys.stdout.write('123456789\\n' * 100_000)",
+            Limits = new JobLimits { OutputBytes = 4 * 1024 * 1024 },
+        });
+        execution.MaxUnreadLines = 1000;
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(execution.Completion.IsCompleted, "the job ended with its lines unread");
+        var read = 0;
+        await foreach (var _ in execution.ReadLogsAsync())
+        {
+            read++;
+        }
+
+        var result = await execution.Completion;
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal(100_000, read);
+        Assert.Equal(1_000_000, result.Stdout.Length);
+    }
+
+    [Fact]
+    public async Task MaxUnreadLines_KeepsEveryLine_WhenTheJobExitsWhileTheReaderIsBehind()
+    {
+        // 12,000 lines of 10 bytes: one read takes 64 KiB of them, the rest fits in the socket's buffer, so the job exits
+        // while the engine holds back; what is left is read then, not cut off by the drain timeout.
+        var execution = await fixture.Engine.StartAsync(new JobRequest { Script = "import sys\nsys.stdout.write('123456789\\n' * 12_000)" });
+        execution.MaxUnreadLines = 1000;
+
+        var result = await execution.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        var read = 0;
+        await foreach (var _ in execution.ReadLogsAsync())
+        {
+            read++;
+        }
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal(12_000, read);
+        Assert.Equal(120_000, result.Stdout.Length);
+        Assert.False(result.StdoutTruncated);
     }
 }

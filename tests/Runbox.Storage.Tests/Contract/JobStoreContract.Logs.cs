@@ -75,4 +75,59 @@ public abstract partial class JobStoreContract
 
         Assert.Empty(await store.ReadLogsAsync("job_missing", 0, 10));
     }
+
+    [SkippableFact]
+    public async Task AppendLogs_StoresEachLineOnce_WhenALargeBatchIsResentOverlappingTheNext()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        var lines = Enumerable.Range(1, 7500)
+            .Select(seq => TestJobs.Line(seq, $"line {seq}", seq % 7 == 0 ? LogStream.Stderr : LogStream.Stdout))
+            .ToArray();
+        await store.AppendLogsAsync(job.Id, lines[..5000]);
+
+        // The worker's retry of a batch whose acknowledgement was lost, sent with the lines that came meanwhile.
+        await store.AppendLogsAsync(job.Id, [.. lines[2500..].Select(line => line with { Text = "again " + line.Text })]);
+
+        var read = new List<LogLine>();
+        IReadOnlyList<LogLine> page;
+        while ((page = await store.ReadLogsAsync(job.Id, read.Count == 0 ? 0 : read[^1].Seq, 1000)).Count > 0)
+        {
+            read.AddRange(page);
+        }
+        Assert.Equal([.. lines[..5000], .. lines[5000..].Select(line => line with { Text = "again " + line.Text })], read);
+    }
+
+    [SkippableFact]
+    public async Task AppendLogs_LeavesNoLines_WhenTheJobIsDeletedWhileBatchesArrive()
+    {
+        await using var store = await NewStoreAsync();
+        // A few rounds: a batch slipping in beside the delete (stored after the job's lines were deleted) is a race.
+        for (var round = 0; round < 5; round++)
+        {
+            var job = TestJobs.Queued();
+            await store.InsertJobAsync(job);
+            using var deleted = new CancellationTokenSource();
+            var appending = Task.Run(async () =>
+            {
+                // Batches keep coming until after the delete, as from a worker that has not noticed it yet.
+                for (var seq = 1L; seq < 200_000 && !deleted.IsCancellationRequested; seq += 500)
+                {
+                    await store.AppendLogsAsync(job.Id, [.. Enumerable.Range(0, 500).Select(i => TestJobs.Line(seq + i, "x"))]);
+                }
+                await store.AppendLogsAsync(job.Id, [TestJobs.Line(200_001, "after")]);
+            });
+            while ((await store.ReadLogsAsync(job.Id, 0, 1)).Count == 0)
+            {
+                await Task.Delay(5);
+            }
+
+            Assert.True(await store.DeleteJobAsync(job.Id));
+            await deleted.CancelAsync();
+            await appending;
+
+            Assert.Empty(await store.ReadLogsAsync(job.Id, 0, 10));
+        }
+    }
 }

@@ -55,6 +55,47 @@ public sealed class PostgresNodesTests(PostgresCluster cluster)
     }
 
     [SkippableFact]
+    public async Task Migrate7_KeepsTheLinesOfAVersion6Database_AndDeletingAJobStillDeletesThem()
+    {
+        var connectionString = await cluster.NewSchemaAsync();
+        var job = TestJobs.Queued();
+        var other = TestJobs.Queued();
+        await using (var old = new PostgresJobStore(connectionString))
+        {
+            await old.MigrateAsync();
+            // Back to version 6 as a database made before migration 7 is: the foreign key, no trigger.
+            await ExecuteAsync(connectionString, """
+                DROP TRIGGER jobs_delete_lines ON jobs;
+                DROP FUNCTION runbox_delete_job_lines();
+                ALTER TABLE log_lines ADD CONSTRAINT log_lines_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE;
+                DELETE FROM schema_version WHERE version = 7;
+                """);
+            await old.InsertJobAsync(job);
+            await old.InsertJobAsync(other);
+            await old.AppendLogsAsync(job.Id, [TestJobs.Line(1, "one"), TestJobs.Line(2, "two")]);
+            await old.AppendLogsAsync(other.Id, [TestJobs.Line(1, "kept")]);
+        }
+
+        await using var store = new PostgresJobStore(connectionString);
+        await store.MigrateAsync();
+
+        Assert.Equal([TestJobs.Line(1, "one"), TestJobs.Line(2, "two")], await store.ReadLogsAsync(job.Id, 0, 10));
+        Assert.True(await store.DeleteJobAsync(job.Id));
+        Assert.Empty(await store.ReadLogsAsync(job.Id, 0, 10));
+        Assert.Equal([TestJobs.Line(1, "kept")], await store.ReadLogsAsync(other.Id, 0, 10));
+        await store.AppendLogsAsync(job.Id, [TestJobs.Line(3, "after the delete")]);
+        Assert.Empty(await store.ReadLogsAsync(job.Id, 0, 10));
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [SkippableFact]
     public async Task Claim_NeverGivesSameJobTwice_WhenWorkersOnSeveralNodesRace()
     {
         var connectionString = await cluster.NewSchemaAsync();
