@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Runbox.Testing;
 using Runbox.Storage.Sqlite;
 
 namespace Runbox.Storage.Tests.Sqlite;
@@ -14,7 +14,7 @@ public sealed class SqliteFileModeTests(TempFolder folder) : IClassFixture<TempF
     [SkippableFact]
     public async Task TheDatabaseAndArtifacts_AreNotReadableByAnotherUser()
     {
-        Skip.IfNot(Environment.UserName == "root" && File.Exists("/usr/bin/setpriv"), "reading as another user needs root and setpriv");
+        OtherUser.Require();
         File.SetUnixFileMode(folder.Path, Open);
         var data = folder.NewSubfolder();
         File.SetUnixFileMode(data, Open);
@@ -31,7 +31,7 @@ public sealed class SqliteFileModeTests(TempFolder folder) : IClassFixture<TempF
         var database = Path.Combine(data, SqliteJobStore.DatabaseFileName);
         File.SetUnixFileMode(database, Open & ~(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute));
         File.SetUnixFileMode(Path.Combine(data, "artifacts"), Open);
-        Assert.Equal(0, await ExitCodeAsAnotherUserAsync("cat", database));
+        Assert.Equal(0, await OtherUser.ExitCodeAsync("cat", database));
         await using (var store = new SqliteJobStore(data))
         {
             await store.MigrateAsync();
@@ -46,22 +46,8 @@ public sealed class SqliteFileModeTests(TempFolder folder) : IClassFixture<TempF
         foreach (var path in (string[])[database, database + "-wal", database + "-shm", Path.Combine(data, "artifacts", jobId, "out.txt")])
         {
             Assert.True(File.Exists(path), path);
-            Assert.True(await ExitCodeAsAnotherUserAsync("cat", path) != 0, $"another user read {path}");
+            Assert.True(await OtherUser.ExitCodeAsync("cat", path) != 0, $"another user read {path}");
         }
-        Assert.True(await ExitCodeAsAnotherUserAsync("ls", Path.Combine(data, "tmp")) != 0, "another user listed the artifacts' temporary folder");
-    }
-
-    private static async Task<int> ExitCodeAsAnotherUserAsync(string program, string path)
-    {
-        var start = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "--", program, path])
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        await process.StandardOutput.ReadToEndAsync();
-        await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode;
+        Assert.True(await OtherUser.ExitCodeAsync("ls", Path.Combine(data, "tmp")) != 0, "another user listed the artifacts' temporary folder");
     }
 }
