@@ -8,7 +8,7 @@ internal static class Requires
 {
     public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
-    public static void Component(bool present, string reason)
+    public static void Component([System.Diagnostics.CodeAnalysis.DoesNotReturnIf(false)] bool present, string reason)
     {
         if (!present && InCi)
         {

@@ -58,7 +58,7 @@ public sealed class RuntimeReplacementTests : IDisposable
     {
         await using var engine = new JobEngine(new EngineOptions { WorkRoot = Root(), Slots = 2, Runtimes = [Runtime()] });
         var cgroups = engine.Plan.Cgroups;
-        Skip.If(cgroups is null, "no cgroups here (root and a cgroup hierarchy are needed)");
+        Requires.Component(cgroups is not null, "no cgroups here (root and a cgroup hierarchy are needed)");
         // As a server does over weeks: the runtime installed into (a new zygote), or deleted and made again, now and then.
         for (var round = 0; round < 3; round++)
         {
@@ -76,7 +76,7 @@ public sealed class RuntimeReplacementTests : IDisposable
     {
         await using var engine = new JobEngine(new EngineOptions { WorkRoot = Root(), Slots = 2, Runtimes = [Runtime()] });
         var cgroups = engine.Plan.Cgroups;
-        Skip.If(cgroups is null, "no cgroups here (root and a cgroup hierarchy are needed)");
+        Requires.Component(cgroups is not null, "no cgroups here (root and a cgroup hierarchy are needed)");
         for (var round = 0; round < 3; round++)
         {
             Assert.Equal(JobStatus.Succeeded, (await engine.RunAsync(new JobRequest { Runtime = "r", Script = "print(1)" })).Status);
