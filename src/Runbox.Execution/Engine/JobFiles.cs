@@ -1,3 +1,4 @@
+using System.Text;
 using Runbox.Execution.Jobs;
 using Runbox.Execution.Native;
 
@@ -64,7 +65,9 @@ internal static class JobFiles
     /// <summary>
     /// The regular files the job left (not its unchanged inputs), copied to <paramref name="destination"/> when
     /// given, within the count and size limits; <paramref name="skipped"/> counts those past the limits. Symlinks and
-    /// special files are skipped, never followed.
+    /// special files are skipped, never followed: every folder and file is opened relative to the job's folder through
+    /// no link in any part of its path (<see cref="Libc.OpenFileBeneath"/>), so a folder swapped for a link after it was
+    /// listed leads nowhere, and a file's size and time are those of what was opened.
     /// </summary>
     public static List<Artifact> Collect(string directory, IReadOnlyDictionary<string, (long Size, DateTime Modified)> inputs,
         string? destination, long maxBytes, int maxCount, out int skipped)
@@ -72,83 +75,118 @@ internal static class JobFiles
         var artifacts = new List<Artifact>();
         long total = 0;
         skipped = 0;
-        var listed = new HashSet<string>(StringComparer.Ordinal);
-        var stack = new Stack<string>();
-        stack.Push(directory);
-        // Walked on past the count, so the files left out are counted and the caller can say so; but not through a
-        // million empty files: counting stops at SkippedCountLimit.
-        while (stack.Count > 0 && skipped < SkippedCountLimit)
+        var top = Libc.OpenDirectory(directory);
+        if (top < 0)
         {
-            var current = stack.Pop();
-            IEnumerable<FileSystemInfo> entries;
-            try
+            return artifacts;
+        }
+        try
+        {
+            var stack = new Stack<string>();
+            stack.Push("");
+            // Walked on past the count, so the files left out are counted and the caller can say so; but not through a
+            // million empty files: counting stops at SkippedCountLimit.
+            while (stack.Count > 0 && skipped < SkippedCountLimit)
             {
-                entries = new DirectoryInfo(current).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-            foreach (var entry in entries)
-            {
-                try
+                var folder = stack.Pop();
+                foreach (var name in Entries(top, folder))
                 {
-                    if (entry.LinkTarget is not null)
+                    if (skipped >= SkippedCountLimit)
+                    {
+                        break;
+                    }
+                    if (Libc.OpenDirectoryBeneath(top, Encoding.UTF8.GetBytes(name)) is var sub and >= 0)
+                    {
+                        Libc.Close(sub);
+                        stack.Push(name);
+                        continue;
+                    }
+                    if (ValidateName(name) is not null)
                     {
                         continue;
                     }
-                    if (entry is DirectoryInfo)
+                    var fd = Libc.OpenFileBeneath(top, Encoding.UTF8.GetBytes(name));
+                    if (fd < 0)
                     {
-                        stack.Push(entry.FullName);
-                        continue;
+                        continue; // a link, or gone
                     }
-                    var name = Path.GetRelativePath(directory, entry.FullName).Replace('\\', '/');
-                    // A name that is not UTF-8 came back with U+FFFD: it opens nothing, or another file that has that
-                    // name in UTF-8; neither is listed twice.
-                    if (ValidateName(name) is not null || !listed.Add(name))
+                    using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+                    try
                     {
-                        continue;
+                        if (!Libc.IsRegularFile(fd))
+                        {
+                            continue;
+                        }
+                        var size = RandomAccess.GetLength(handle);
+                        if (inputs.TryGetValue(name, out var input) && input.Size == size && input.Modified == File.GetLastWriteTimeUtc(handle))
+                        {
+                            continue;
+                        }
+                        if (artifacts.Count >= maxCount || total + size > maxBytes)
+                        {
+                            skipped++;
+                            continue;
+                        }
+                        var kept = destination is null ? Path.Combine(directory, name) : CopyOut(handle, Path.Combine(destination, name));
+                        total += size;
+                        artifacts.Add(new Artifact(name, size, kept));
                     }
-                    var file = (FileInfo)entry;
-                    if (inputs.TryGetValue(name, out var input) && input.Size == file.Length && input.Modified == file.LastWriteTimeUtc)
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
-                        continue;
+                        // One the job made unreadable is left out, not every artifact with it.
                     }
-                    if (artifacts.Count >= maxCount || total + file.Length > maxBytes)
-                    {
-                        skipped++;
-                        continue;
-                    }
-                    var kept = destination is null ? entry.FullName : CopyOut(entry.FullName, Path.Combine(destination, name));
-                    if (kept is null)
-                    {
-                        continue;
-                    }
-                    total += file.Length;
-                    artifacts.Add(new Artifact(name, file.Length, kept));
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // One the job made unreadable by name (see above) is left out, not every artifact with it.
                 }
             }
+        }
+        finally
+        {
+            Libc.Close(top);
         }
         return artifacts;
     }
 
-    /// <summary>Copies a file only if it opens as a regular file without following a link; null otherwise.</summary>
-    private static string? CopyOut(string source, string target)
+    /// <summary>
+    /// The paths (relative to the job's folder) of what <paramref name="folder"/> holds, in name order; none when it
+    /// cannot be opened (no longer a folder, a link now). A name that is not UTF-8 is left out: no path of a .NET string
+    /// opens it, and a U+FFFD in its place could open another file of that name.
+    /// </summary>
+    private static IEnumerable<string> Entries(int top, string folder)
     {
-        var fd = Libc.OpenRegularNoFollow(source);
+        var fd = folder.Length == 0 ? Libc.OpenDirectoryBeneath(top, "."u8) : Libc.OpenDirectoryBeneath(top, Encoding.UTF8.GetBytes(folder));
         if (fd < 0)
         {
-            return null;
+            return [];
         }
-        using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
-        if (!Libc.IsRegularFile(fd))
+        List<byte[]>? names;
+        try
         {
-            return null;
+            names = Libc.DirectoryNames(fd);
         }
+        finally
+        {
+            Libc.Close(fd);
+        }
+        var paths = new List<string>();
+        foreach (var bytes in names ?? [])
+        {
+            try
+            {
+                var name = StrictUtf8.GetString(bytes);
+                paths.Add(folder.Length == 0 ? name : folder + "/" + name);
+            }
+            catch (DecoderFallbackException)
+            {
+            }
+        }
+        paths.Sort(StringComparer.Ordinal);
+        return paths;
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Copies an opened file out (its descriptor: nothing is looked up by name again).</summary>
+    private static string CopyOut(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string target)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         using var input = new FileStream(handle, FileAccess.Read, 0);
         using var output = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None);

@@ -395,14 +395,4 @@ internal static unsafe partial class Libc
         }
         return new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
     }
-
-    /// <summary>
-    /// Opens a file for reading only if it is a regular file reached without following a symlink and without
-    /// blocking on a FIFO. Returns -1 otherwise.
-    /// </summary>
-    public static int OpenRegularNoFollow(string path)
-    {
-        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
-        return OpenNative(path, O_RDONLY | O_NONBLOCK | ONoFollow | O_CLOEXEC | O_NOCTTY, 0);
-    }
 }

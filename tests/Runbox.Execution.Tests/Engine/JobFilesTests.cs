@@ -58,6 +58,62 @@ public sealed class JobFilesTests : IDisposable
     }
 
     [Fact]
+    public async Task Collect_NeverReadsThroughALinkedFolder_EvenOneSwappedInWhileItWalks()
+    {
+        // What a job process still running during collection could do (the init freezes them first; this is the
+        // second line): swap a folder it made for a link to a host folder between the walk's listing and its opens.
+        var host = Directory.CreateDirectory(Path.Combine(_root, "host")).FullName;
+        File.WriteAllText(Path.Combine(host, "secret"), "host's");
+        var job = Directory.CreateDirectory(Path.Combine(_root, "job")).FullName;
+        var folder = Path.Combine(job, "d");
+        var real = Path.Combine(job, "real");
+        Directory.CreateDirectory(real);
+        File.WriteAllText(Path.Combine(real, "secret"), "job's");
+        Directory.Move(real, folder);
+        var inputs = new Dictionary<string, (long Size, DateTime Modified)>();
+
+        using var stop = new CancellationTokenSource();
+        var swapper = Task.Run(() =>
+        {
+            // The name "d" is by turns the job's folder, nothing, and a link to the host folder.
+            var link = Path.Combine(job, "link");
+            while (!stop.IsCancellationRequested)
+            {
+                File.CreateSymbolicLink(link, host);
+                Directory.Move(folder, real);
+                Directory.Move(link, folder);
+                Directory.Move(folder, link);
+                Directory.Move(real, folder);
+                File.Delete(link);
+            }
+        });
+        var read = new List<string>();
+        try
+        {
+            var until = DateTime.UtcNow.AddSeconds(3);
+            for (var round = 0; DateTime.UtcNow < until; round++)
+            {
+                var destination = Path.Combine(_root, $"out{round % 2}");
+                if (Directory.Exists(destination))
+                {
+                    Directory.Delete(destination, recursive: true);
+                }
+                foreach (var artifact in JobFiles.Collect(job, inputs, destination, 1 << 20, 100, out _))
+                {
+                    read.Add(File.ReadAllText(artifact.Path));
+                }
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            await swapper;
+        }
+        Assert.Contains("job's", read);
+        Assert.DoesNotContain("host's", read);
+    }
+
+    [Fact]
     public void Empty_KeepsTheFolderItself()
     {
         var folder = Path.Combine(_root, "slot");
