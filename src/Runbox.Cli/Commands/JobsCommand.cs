@@ -113,13 +113,24 @@ internal static class JobsCommand
                 // Following is only watching: Ctrl-C stops it and leaves the job running.
                 return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct);
             }
+            // Stops at the first write stdout refuses (`| head`) rather than fetching every page for nothing.
+            await using var stdout = new StreamWriter(StandardOutput.Open(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
             long after = 0;
             while (true)
             {
                 var page = await api.LogsAsync(jobId, after, ct);
                 foreach (var line in page.Lines)
                 {
-                    (line.Stream == "stderr" ? Console.Error : Console.Out).Write(RunCommand.AsWritten(line));
+                    var writer = line.Stream == "stderr" ? Console.Error : stdout;
+                    try
+                    {
+                        await writer.WriteAsync(RunCommand.AsWritten(line));
+                        await writer.FlushAsync(CancellationToken.None);
+                    }
+                    catch (IOException) when (writer == stdout)
+                    {
+                        return StandardOutput.ReaderGoneExitCode;
+                    }
                 }
                 if (page.Lines.Count == 0)
                 {

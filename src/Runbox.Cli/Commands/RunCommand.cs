@@ -148,6 +148,7 @@ internal static class RunCommand
     internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken)
     {
         var followed = false;
+        await using var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         try
         {
             await foreach (var (line, final) in api.EventsAsync(id, cancellationToken))
@@ -155,9 +156,16 @@ internal static class RunCommand
                 followed = true;
                 if (line is not null && !json)
                 {
-                    var writer = line.Stream == "stderr" ? Console.Error : Console.Out;
-                    await writer.WriteAsync(AsWritten(line));
-                    await writer.FlushAsync(CancellationToken.None);
+                    var writer = line.Stream == "stderr" ? Console.Error : stdout;
+                    try
+                    {
+                        await writer.WriteAsync(AsWritten(line));
+                        await writer.FlushAsync(CancellationToken.None);
+                    }
+                    catch (IOException) when (writer == stdout)
+                    {
+                        return await ReaderGoneAsync(api, id, ownsJob);
+                    }
                 }
                 else if (final is not null)
                 {
@@ -185,16 +193,7 @@ internal static class RunCommand
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await api.CancelAsync(id, deadline.Token);
-                await Console.Error.WriteLineAsync($"runbox: cancelled job {id}");
-            }
-            catch (Exception e) when (e is RunboxClientException or OperationCanceledException or HttpRequestException)
-            {
-                await Console.Error.WriteLineAsync($"runbox: could not cancel job {id}: {e.Message}");
-            }
+            await CancelAsync(api, id, "");
             return 130;
         }
         catch (RunboxClientException e) when (e.Unreachable && (ownsJob || followed))
@@ -212,6 +211,34 @@ internal static class RunCommand
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// Stdout was closed (<c>| head</c>): <c>run</c> cancels its job, as the script itself would have died of SIGPIPE
+    /// writing into the closed pipe; <c>jobs logs -f</c> only stops watching. 141 either way, as for SIGPIPE.
+    /// </summary>
+    private static async Task<int> ReaderGoneAsync(RunboxClient api, string id, bool ownsJob)
+    {
+        if (ownsJob)
+        {
+            await CancelAsync(api, id, " (its output's reader went away)");
+        }
+        return StandardOutput.ReaderGoneExitCode;
+    }
+
+    /// <summary>Cancels the job run submitted, bounded in time: the user is leaving, and so is this process.</summary>
+    private static async Task CancelAsync(RunboxClient api, string id, string why)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await api.CancelAsync(id, deadline.Token);
+            await Console.Error.WriteLineAsync($"runbox: cancelled job {id}{why}");
+        }
+        catch (Exception e) when (e is RunboxClientException or OperationCanceledException or HttpRequestException)
+        {
+            await Console.Error.WriteLineAsync($"runbox: could not cancel job {id}: {e.Message}");
         }
     }
 
