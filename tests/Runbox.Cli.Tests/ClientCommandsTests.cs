@@ -231,6 +231,26 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_ExitsWith130SubmittingNothing_OnCtrlCWhileItReadsPipedStdin()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "reads-stdin.py");
+        await File.WriteAllTextAsync(script, "import sys\nprint(sys.stdin.read())\n");
+        var before = (await fixture.RunAsync(null, "jobs", "list", "--json", "--limit", "200")).Stdout;
+
+        var (code, stdout, stderr) = await InterruptedRunbox.RunReadingStdinAsync(
+            ["run", script, "--server", fixture.Server, "--data", fixture.DataDirectory], TimeSpan.FromSeconds(60));
+        var after = (await fixture.RunAsync(null, "jobs", "list", "--json", "--limit", "200")).Stdout;
+
+        Assert.Equal(130, code);
+        Assert.Equal("", stdout);
+        Assert.Equal("runbox: interrupted; no job was submitted\n", stderr);
+        Assert.Equal(JobCount(before), JobCount(after));
+    }
+
+    private static int JobCount(string listJson) =>
+        System.Text.Json.JsonDocument.Parse(listJson).RootElement.GetProperty("jobs").GetArrayLength();
+
+    [Fact]
     public async Task JobsList_SaysHowToSeeTheNextPage_AndCursorShowsIt()
     {
         var older = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();

@@ -52,4 +52,47 @@ internal static class InterruptedRunbox
         }
         return (process.ExitCode, stdout.ToString(), await stderr);
     }
+
+    /// <summary>
+    /// The built CLI with stdin a pipe left open (<c>producer | runbox run job.py</c>), sent SIGINT once it has had
+    /// time to start reading it; then stdin is closed, as Ctrl-C at a terminal ends the producer too.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunReadingStdinAsync(IEnumerable<string> args, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync("partial input\n");
+        await process.StandardInput.FlushAsync();
+        // Time for .NET to start and the CLI to reach its read of stdin, which nothing it prints marks.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        process.StandardInput.Close();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
 }

@@ -52,7 +52,7 @@ internal static class RunCommand
             Dictionary<string, byte[]>? files = null;
             if (path == "-")
             {
-                script = await Console.In.ReadToEndAsync(cancellationToken);
+                script = await ReadUntilInterruptedAsync(Console.In, cancellationToken);
             }
             else
             {
@@ -84,7 +84,14 @@ internal static class RunCommand
             if (path != "-" && Console.IsInputRedirected)
             {
                 using var reader = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
-                stdin = await reader.ReadToEndAsync(cancellationToken) is { Length: > 0 } text ? text : null;
+                stdin = await ReadUntilInterruptedAsync(reader, cancellationToken) is { Length: > 0 } text ? text : null;
+            }
+            // Ctrl-C while stdin was read (`producer | runbox run job.py`: reading a pipe cannot be cancelled, so the
+            // read ended only when Ctrl-C ended the producer too): nothing was submitted, and nothing is.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("runbox: interrupted; no job was submitted");
+                return 130;
             }
             RunboxClient api;
             try
@@ -120,6 +127,11 @@ internal static class RunCommand
                     },
                 }, cancellationToken);
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("runbox: interrupted while submitting; the job may have been created: see 'runbox jobs list'");
+                return 130;
+            }
             catch (RunboxClientException e)
             {
                 // A submission the server refused is bad input; no answer, a server still busy, or a server error, is not.
@@ -135,6 +147,19 @@ internal static class RunCommand
             return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>All of stdin; what was read so far when Ctrl-C came (the caller then stops, submitting nothing).</summary>
+    private static async Task<string> ReadUntilInterruptedAsync(TextReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadToEndAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return "";
+        }
     }
 
     /// <summary>A line as the job wrote it: with its newline, unless it was left unfinished (ended: false) and goes on in the next.</summary>
