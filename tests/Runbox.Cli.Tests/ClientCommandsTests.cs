@@ -311,6 +311,22 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task JobsArtifactsSave_ExitsWith2NamingTheFolder_WhenAFileHasItsName()
+    {
+        var id = (await fixture.RunAsync("open('a.txt', 'w').write('a')\n", "run", "-", "--detach")).Stdout.Trim();
+        await fixture.RunAsync(null, "jobs", "logs", id, "-f");
+        var file = Path.Combine(fixture.DataDirectory, "not-a-folder");
+        await File.WriteAllTextAsync(file, "mine");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", file);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: cannot save artifacts in {file}: ", stderr);
+        Assert.Equal("mine", await File.ReadAllTextAsync(file));
+    }
+
+    [Fact]
     public async Task RunSave_MakesNoFolder_WhenTheScriptIsMissing()
     {
         var saved = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);

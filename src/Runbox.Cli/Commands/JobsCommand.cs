@@ -157,7 +157,21 @@ internal static class JobsCommand
             var list = await api.ArtifactsAsync(jobId, ct);
             if (parse.GetValue(save) is { } folder)
             {
-                await SavedArtifacts.DownloadAsync(api, jobId, list.Artifacts, folder, ct);
+                // As run --save says it: which folder could not be used (a file of that name), not only .NET's words.
+                if (SavedArtifacts.Prepare(folder) is { } unusable)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: {unusable}");
+                    return 2;
+                }
+                try
+                {
+                    await SavedArtifacts.DownloadAsync(api, jobId, list.Artifacts, folder, ct);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: could not save job {jobId}'s artifacts: {e.Message}");
+                    return 1;
+                }
             }
             if (parse.GetValue(json))
             {
@@ -168,6 +182,7 @@ internal static class JobsCommand
                 Table.Write(["NAME", "SIZE", "CREATED"],
                     list.Artifacts.Select(a => new[] { a.Name, a.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), a.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss") }));
             }
+            return 0;
         }));
         return command;
     }
