@@ -327,6 +327,22 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task ClientCommand_SaysWhyInOneLine_WhenGivenHttpsForAnHttpServer()
+    {
+        var https = "https://" + fixture.Server["http://".Length..];
+
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", https, "--data", fixture.DataDirectory], TimeSpan.FromSeconds(60));
+        output.WriteLine(stderr);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: cannot reach {https}/: The SSL connection could not be established (", stderr);
+        Assert.Contains("; is it an http:// server?)", stderr);
+        Assert.DoesNotContain("inner exception", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public async Task RunSave_MakesNoFolder_WhenTheScriptIsMissing()
     {
         var saved = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);
