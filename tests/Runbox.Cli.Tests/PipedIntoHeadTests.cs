@@ -37,6 +37,18 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
     }
 
     [Fact]
+    public async Task RunSave_SavesNothing_WhenTheReaderOfItsOutputExits()
+    {
+        var folder = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var (code, _, stderr) = await RunboxProcess.RunPipedAsync(Client("run", await ScriptAsync(), "--save", folder), "head -n 1", Timeout);
+
+        Assert.Equal(141, code);
+        Assert.Contains("(its output's reader went away)", stderr);
+        Assert.DoesNotContain("saved in", stderr);
+    }
+
+    [Fact]
     public async Task JobsLogs_StopWith141AndLeaveTheJobRunning_WhenTheReaderOfTheirOutputExits()
     {
         var id = (await fixture.RunAsync(Counter, "run", "-", "--detach")).Stdout.Trim();

@@ -144,7 +144,8 @@ internal static class RunCommand
                 return 0;
             }
             var code = await FollowAsync(api, job.Id, parse.GetValue(json), ownsJob: true, cancellationToken);
-            return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
+            // A job cancelled as the user left (Ctrl-C, or `| head` gone) is not waited on for its artifacts.
+            return save is null || code is 130 or StandardOutput.ReaderGoneExitCode ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
     }
