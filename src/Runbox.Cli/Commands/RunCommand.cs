@@ -150,7 +150,7 @@ internal static class RunCommand
         return command;
     }
 
-    /// <summary>All of stdin; what was read so far when Ctrl-C came (the caller then stops, submitting nothing).</summary>
+    /// <summary>All of stdin; nothing when Ctrl-C came during the read (the caller then stops, submitting nothing).</summary>
     private static async Task<string> ReadUntilInterruptedAsync(TextReader reader, CancellationToken cancellationToken)
     {
         try

@@ -17,7 +17,7 @@ internal static class StandardOutput
     {
         // Only a pipe or a socket loses its reader, and only those are written through a FileStream (with write(2), as
         // the console does). One over a regular file (`> out 2>&1`) would write at an offset of its own and overwrite
-        // what stderr wrote there; a terminal or a closed stdout (`>&-`) is left to the console's stream as before.
+        // what stderr wrote there; a terminal is left to the console's stream as before.
         if (ReadsFrom() is { } target && (target.StartsWith("pipe:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal)))
         {
             return new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
