@@ -231,6 +231,26 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Run_ExitsWith130SubmittingNothing_OnCtrlCWhileItReadsPipedStdin()
+    {
+        var script = Path.Combine(fixture.DataDirectory, "reads-stdin.py");
+        await File.WriteAllTextAsync(script, "import sys\nprint(sys.stdin.read())\n");
+        var before = (await fixture.RunAsync(null, "jobs", "list", "--json", "--limit", "200")).Stdout;
+
+        var (code, stdout, stderr) = await InterruptedRunbox.RunReadingStdinAsync(
+            ["run", script, "--server", fixture.Server, "--data", fixture.DataDirectory], TimeSpan.FromSeconds(60));
+        var after = (await fixture.RunAsync(null, "jobs", "list", "--json", "--limit", "200")).Stdout;
+
+        Assert.Equal(130, code);
+        Assert.Equal("", stdout);
+        Assert.Equal("runbox: interrupted; no job was submitted\n", stderr);
+        Assert.Equal(JobCount(before), JobCount(after));
+    }
+
+    private static int JobCount(string listJson) =>
+        System.Text.Json.JsonDocument.Parse(listJson).RootElement.GetProperty("jobs").GetArrayLength();
+
+    [Fact]
     public async Task JobsList_SaysHowToSeeTheNextPage_AndCursorShowsIt()
     {
         var older = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
@@ -288,6 +308,38 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(2, code);
         Assert.Contains(message, stderr);
         Assert.Equal(before, (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout);
+    }
+
+    [Fact]
+    public async Task JobsArtifactsSave_ExitsWith2NamingTheFolder_WhenAFileHasItsName()
+    {
+        var id = (await fixture.RunAsync("open('a.txt', 'w').write('a')\n", "run", "-", "--detach")).Stdout.Trim();
+        await fixture.RunAsync(null, "jobs", "logs", id, "-f");
+        var file = Path.Combine(fixture.DataDirectory, "not-a-folder");
+        await File.WriteAllTextAsync(file, "mine");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", file);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: cannot save artifacts in {file}: ", stderr);
+        Assert.Equal("mine", await File.ReadAllTextAsync(file));
+    }
+
+    [Fact]
+    public async Task ClientCommand_SaysWhyInOneLine_WhenGivenHttpsForAnHttpServer()
+    {
+        var https = "https://" + fixture.Server["http://".Length..];
+
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", https, "--data", fixture.DataDirectory], TimeSpan.FromSeconds(60));
+        output.WriteLine(stderr);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: cannot reach {https}/: The SSL connection could not be established (", stderr);
+        Assert.Contains("; is it an http:// server?)", stderr);
+        Assert.DoesNotContain("inner exception", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 
     [Fact]

@@ -38,20 +38,36 @@ internal static class RunboxProcess
         return (process.ExitCode, stdout.ToArray(), await stderr);
     }
 
-    private static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, bool mergeStderr)
+    /// <summary>
+    /// <c>runbox ARGS | READER</c> in bash, as a user pipes its output into another program (<c>head -n 2</c>): the CLI's
+    /// exit code (not the reader's), what the reader printed, and the CLI's stderr.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunPipedAsync(
+        IEnumerable<string> args, string reader, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var process = Start(args, environment, mergeStderr: false, shell: $"dotnet \"$0\" \"$@\" | {reader}; exit \"${{PIPESTATUS[0]}}\"");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Close();
+        await WaitAsync(process, timeout);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, bool mergeStderr, string? shell = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "runbox.dll");
-        var start = new ProcessStartInfo(mergeStderr ? "sh" : "dotnet")
+        shell ??= mergeStderr ? "exec dotnet \"$0\" \"$@\" 2>&1" : null;
+        var start = new ProcessStartInfo(shell is null ? "dotnet" : "bash")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (mergeStderr)
+        if (shell is not null)
         {
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add("exec dotnet \"$0\" \"$@\" 2>&1");
+            start.ArgumentList.Add(shell);
         }
         start.ArgumentList.Add(dll);
         foreach (var arg in args)

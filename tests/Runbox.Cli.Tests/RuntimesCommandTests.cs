@@ -33,6 +33,21 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Create_StopsFollowingOnCtrlC_With130_AndTheInstallGoesOn()
+    {
+        var (code, _, stderr) = await InterruptedRunbox.RunAsync(
+            ["runtimes", "create", "cliinterrupted", "--server", fixture.Server, "--data", fixture.DataDirectory], "installing:", TimeSpan.FromSeconds(60), onStderr: true);
+        output.WriteLine(stderr);
+        var show = await fixture.RunAsync(null, "runtimes", "show", "cliinterrupted");
+        await fixture.RunAsync(null, "runtimes", "delete", "cliinterrupted", "--force");
+
+        Assert.Equal(130, code);
+        Assert.Contains("runbox: stopped following runtime cliinterrupted; its install goes on: see 'runbox runtimes show cliinterrupted'", stderr);
+        Assert.Equal(0, show.ExitCode);
+        Assert.StartsWith("cliinterrupted: ", show.Stdout);
+    }
+
+    [Fact]
     public async Task Runtimes_CountOnlyPackagesAskedFor_AndDeleteNamesTheForceOption_WhenJobsAreQueuedOnTheRuntime()
     {
         var create = await fixture.RunAsync(null, "runtimes", "create", "clibusy");

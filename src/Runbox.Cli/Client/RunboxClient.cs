@@ -34,6 +34,24 @@ internal sealed partial class RunboxClient : IDisposable
 
     private readonly TextWriter _notices;
 
+    /// <summary>
+    /// Why a request got no answer, in one line: .NET's "The SSL connection could not be established, see inner
+    /// exception." (https:// to a plain http:// server) points at an exception the user never sees, so its words come
+    /// along instead.
+    /// </summary>
+    private static string Reason(HttpRequestException e)
+    {
+        const string SeeInner = ", see inner exception";
+        if (!e.Message.Contains(SeeInner, StringComparison.Ordinal) || e.InnerException is not { } inner)
+        {
+            return e.Message.TrimEnd('.');
+        }
+        var text = e.Message.Replace(SeeInner, "", StringComparison.Ordinal).TrimEnd('.');
+        // The usual cause: https:// given for a server that speaks plain HTTP, as `runbox serve` does.
+        var tls = e.HttpRequestError == HttpRequestError.SecureConnectionError ? "; is it an http:// server?" : "";
+        return $"{text} ({inner.Message.TrimEnd('.')}{tls})";
+    }
+
     /// <summary>The server has answered a call: a later "cannot reach" is a server that went away, not one never found.</summary>
     private bool _answered;
 
@@ -228,7 +246,7 @@ internal sealed partial class RunboxClient : IDisposable
                 message.Dispose();
                 // Never answered: most likely no server there yet, or another address meant; say where the address comes from.
                 var hint = _answered ? "" : "; is a Runbox server running there? (another address: --server or $RUNBOX_SERVER)";
-                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {e.Message}{hint}") { Unreachable = true };
+                throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"cannot reach {_http.BaseAddress}: {Reason(e)}{hint}") { Unreachable = true };
             }
             catch
             {

@@ -82,7 +82,10 @@ internal static class ExecCommand
                 await ReportSavedAsync(result, save);
                 return result.ShellExitCode;
             }
-            var final = await LiveOutput.WriteAsync(execution);
+            if (await LiveOutput.WriteAsync(execution) is not { } final)
+            {
+                return StandardOutput.ReaderGoneExitCode;
+            }
             await ReportSavedAsync(final, save);
             if (final.Status == JobStatus.Error)
             {

@@ -113,13 +113,24 @@ internal static class JobsCommand
                 // Following is only watching: Ctrl-C stops it and leaves the job running.
                 return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct);
             }
+            // Stops at the first write stdout refuses (`| head`) rather than fetching every page for nothing.
+            await using var stdout = new StreamWriter(StandardOutput.Open(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
             long after = 0;
             while (true)
             {
                 var page = await api.LogsAsync(jobId, after, ct);
                 foreach (var line in page.Lines)
                 {
-                    (line.Stream == "stderr" ? Console.Error : Console.Out).Write(RunCommand.AsWritten(line));
+                    var writer = line.Stream == "stderr" ? Console.Error : stdout;
+                    try
+                    {
+                        await writer.WriteAsync(RunCommand.AsWritten(line));
+                        await writer.FlushAsync(CancellationToken.None);
+                    }
+                    catch (IOException) when (writer == stdout)
+                    {
+                        return StandardOutput.ReaderGoneExitCode;
+                    }
                 }
                 if (page.Lines.Count == 0)
                 {
@@ -146,7 +157,21 @@ internal static class JobsCommand
             var list = await api.ArtifactsAsync(jobId, ct);
             if (parse.GetValue(save) is { } folder)
             {
-                await SavedArtifacts.DownloadAsync(api, jobId, list.Artifacts, folder, ct);
+                // As run --save says it: which folder could not be used (a file of that name), not only .NET's words.
+                if (SavedArtifacts.Prepare(folder) is { } unusable)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: {unusable}");
+                    return 2;
+                }
+                try
+                {
+                    await SavedArtifacts.DownloadAsync(api, jobId, list.Artifacts, folder, ct);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"runbox: could not save job {jobId}'s artifacts: {e.Message}");
+                    return 1;
+                }
             }
             if (parse.GetValue(json))
             {
@@ -157,6 +182,7 @@ internal static class JobsCommand
                 Table.Write(["NAME", "SIZE", "CREATED"],
                     list.Artifacts.Select(a => new[] { a.Name, a.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), a.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss") }));
             }
+            return 0;
         }));
         return command;
     }

@@ -7,9 +7,10 @@ namespace Runbox.Cli.Commands;
 /// <summary>Writes a job's log lines to this process's stdout and stderr as they arrive.</summary>
 internal static class LiveOutput
 {
-    public static async Task<JobResult> WriteAsync(JobExecution execution)
+    /// <summary>The job's result, or null when stdout was closed (<c>| head</c>): the job is cancelled then, as the script itself would have died of SIGPIPE.</summary>
+    public static async Task<JobResult?> WriteAsync(JobExecution execution)
     {
-        using var stdout = Console.OpenStandardOutput();
+        using var stdout = StandardOutput.Open();
         using var stderr = Console.OpenStandardError();
         await foreach (var line in execution.ReadLogsAsync())
         {
@@ -17,8 +18,17 @@ internal static class LiveOutput
             // Each line with its newline at once (so lines of the two streams interleave whole on a terminal), and none
             // where the job wrote none: the output comes out byte for byte as written, bytes that are not UTF-8 too.
             var bytes = line.Bytes ?? Encoding.UTF8.GetBytes(line.Text);
-            stream.Write(line.Ended ? [.. bytes, (byte)'\n'] : bytes);
-            stream.Flush();
+            try
+            {
+                stream.Write(line.Ended ? [.. bytes, (byte)'\n'] : bytes);
+                stream.Flush();
+            }
+            catch (IOException) when (stream == stdout)
+            {
+                execution.Cancel();
+                await execution.Completion;
+                return null;
+            }
         }
         return await execution.Completion;
     }

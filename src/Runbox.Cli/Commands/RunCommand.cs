@@ -52,7 +52,7 @@ internal static class RunCommand
             Dictionary<string, byte[]>? files = null;
             if (path == "-")
             {
-                script = await Console.In.ReadToEndAsync(cancellationToken);
+                script = await ReadUntilInterruptedAsync(Console.In, cancellationToken);
             }
             else
             {
@@ -84,7 +84,14 @@ internal static class RunCommand
             if (path != "-" && Console.IsInputRedirected)
             {
                 using var reader = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
-                stdin = await reader.ReadToEndAsync(cancellationToken) is { Length: > 0 } text ? text : null;
+                stdin = await ReadUntilInterruptedAsync(reader, cancellationToken) is { Length: > 0 } text ? text : null;
+            }
+            // Ctrl-C while stdin was read (`producer | runbox run job.py`: reading a pipe cannot be cancelled, so the
+            // read ended only when Ctrl-C ended the producer too): nothing was submitted, and nothing is.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("runbox: interrupted; no job was submitted");
+                return 130;
             }
             RunboxClient api;
             try
@@ -120,6 +127,11 @@ internal static class RunCommand
                     },
                 }, cancellationToken);
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("runbox: interrupted while submitting; the job may have been created: see 'runbox jobs list'");
+                return 130;
+            }
             catch (RunboxClientException e)
             {
                 // A submission the server refused is bad input; no answer, a server still busy, or a server error, is not.
@@ -132,9 +144,23 @@ internal static class RunCommand
                 return 0;
             }
             var code = await FollowAsync(api, job.Id, parse.GetValue(json), ownsJob: true, cancellationToken);
-            return save is null || code == 130 ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
+            // A job cancelled as the user left (Ctrl-C, or `| head` gone) is not waited on for its artifacts.
+            return save is null || code is 130 or StandardOutput.ReaderGoneExitCode ? code : await SaveAsync(api, job.Id, save, code, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>All of stdin; nothing when Ctrl-C came during the read (the caller then stops, submitting nothing).</summary>
+    private static async Task<string> ReadUntilInterruptedAsync(TextReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadToEndAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return "";
+        }
     }
 
     /// <summary>A line as the job wrote it: with its newline, unless it was left unfinished (ended: false) and goes on in the next.</summary>
@@ -148,6 +174,7 @@ internal static class RunCommand
     internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken)
     {
         var followed = false;
+        await using var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         try
         {
             await foreach (var (line, final) in api.EventsAsync(id, cancellationToken))
@@ -155,9 +182,16 @@ internal static class RunCommand
                 followed = true;
                 if (line is not null && !json)
                 {
-                    var writer = line.Stream == "stderr" ? Console.Error : Console.Out;
-                    await writer.WriteAsync(AsWritten(line));
-                    await writer.FlushAsync(CancellationToken.None);
+                    var writer = line.Stream == "stderr" ? Console.Error : stdout;
+                    try
+                    {
+                        await writer.WriteAsync(AsWritten(line));
+                        await writer.FlushAsync(CancellationToken.None);
+                    }
+                    catch (IOException) when (writer == stdout)
+                    {
+                        return await ReaderGoneAsync(api, id, ownsJob);
+                    }
                 }
                 else if (final is not null)
                 {
@@ -185,16 +219,7 @@ internal static class RunCommand
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await api.CancelAsync(id, deadline.Token);
-                await Console.Error.WriteLineAsync($"runbox: cancelled job {id}");
-            }
-            catch (Exception e) when (e is RunboxClientException or OperationCanceledException or HttpRequestException)
-            {
-                await Console.Error.WriteLineAsync($"runbox: could not cancel job {id}: {e.Message}");
-            }
+            await CancelAsync(api, id, "");
             return 130;
         }
         catch (RunboxClientException e) when (e.Unreachable && (ownsJob || followed))
@@ -212,6 +237,34 @@ internal static class RunCommand
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// Stdout was closed (<c>| head</c>): <c>run</c> cancels its job, as the script itself would have died of SIGPIPE
+    /// writing into the closed pipe; <c>jobs logs -f</c> only stops watching. 141 either way, as for SIGPIPE.
+    /// </summary>
+    private static async Task<int> ReaderGoneAsync(RunboxClient api, string id, bool ownsJob)
+    {
+        if (ownsJob)
+        {
+            await CancelAsync(api, id, " (its output's reader went away)");
+        }
+        return StandardOutput.ReaderGoneExitCode;
+    }
+
+    /// <summary>Cancels the job run submitted, bounded in time: the user is leaving, and so is this process.</summary>
+    private static async Task CancelAsync(RunboxClient api, string id, string why)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await api.CancelAsync(id, deadline.Token);
+            await Console.Error.WriteLineAsync($"runbox: cancelled job {id}{why}");
+        }
+        catch (Exception e) when (e is RunboxClientException or OperationCanceledException or HttpRequestException)
+        {
+            await Console.Error.WriteLineAsync($"runbox: could not cancel job {id}: {e.Message}");
         }
     }
 

@@ -167,8 +167,17 @@ internal static class RuntimesCommand
                 Console.Error.WriteLine(line);
                 last = line;
             }
-            await Task.Delay(500, ct);
-            runtime = await api.GetRuntimeAsync(runtime.Name, ct);
+            try
+            {
+                await Task.Delay(500, ct);
+                runtime = await api.GetRuntimeAsync(runtime.Name, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Following is only watching, as for `jobs logs -f`: the install runs on the server all the same.
+                await Console.Error.WriteLineAsync($"runbox: stopped following runtime {runtime.Name}; its install goes on: see 'runbox runtimes show {runtime.Name}'");
+                return 130;
+            }
         }
         return Report(runtime, installed: runtime.LastInstall is { } after && after.EndedAt != before?.EndedAt, json);
     }
