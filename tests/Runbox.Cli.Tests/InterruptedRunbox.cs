@@ -9,19 +9,7 @@ internal static class InterruptedRunbox
     /// <param name="onStderr">Wait for <paramref name="waitFor"/> on stderr (a command's progress) instead of stdout; then Stdout is what came on stdout.</param>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string waitFor, TimeSpan timeout, bool onStderr = false)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
+        using var process = Start(args);
         process.StandardInput.Close();
         var watched = onStderr ? process.StandardError : process.StandardOutput;
         var stdout = new StringBuilder();
@@ -39,11 +27,7 @@ internal static class InterruptedRunbox
                 }
                 stdout.Append(buffer, 0, read);
             }
-            // `dotnet runbox.dll` runs the CLI in this very process, so the signal reaches its handler.
-            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync(deadline.Token);
-            }
+            await InterruptAsync(process, deadline.Token);
             stdout.Append(await watched.ReadToEndAsync(deadline.Token));
             await process.WaitForExitAsync(deadline.Token);
         }
@@ -61,29 +45,14 @@ internal static class InterruptedRunbox
     /// </summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunReadingStdinAsync(IEnumerable<string> args, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
+        using var process = Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.StandardInput.WriteAsync("partial input\n");
         await process.StandardInput.FlushAsync();
         // Time for .NET to start and the CLI to reach its read of stdin, which nothing it prints marks.
         await Task.Delay(TimeSpan.FromSeconds(3));
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        await InterruptAsync(process, CancellationToken.None);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         process.StandardInput.Close();
         try
@@ -96,5 +65,30 @@ internal static class InterruptedRunbox
             throw;
         }
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The built CLI (`dotnet runbox.dll`, so it runs in this very process) with stdin, stdout and stderr piped.</summary>
+    private static Process Start(IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "runbox.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        return Process.Start(start)!;
+    }
+
+    /// <summary>SIGINT, as Ctrl-C at a terminal sends it; it reaches the CLI's handler, which runs in that process.</summary>
+    private static async Task InterruptAsync(Process process, CancellationToken cancellationToken)
+    {
+        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync(cancellationToken);
     }
 }
