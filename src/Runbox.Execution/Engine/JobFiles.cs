@@ -95,7 +95,8 @@ internal static class JobFiles
                     {
                         break;
                     }
-                    if (Libc.OpenDirectoryBeneath(top, Encoding.UTF8.GetBytes(name)) is var sub and >= 0)
+                    var path = Encoding.UTF8.GetBytes(name);
+                    if (Libc.OpenDirectoryBeneath(top, path) is var sub and >= 0)
                     {
                         Libc.Close(sub);
                         stack.Push(name);
@@ -105,7 +106,7 @@ internal static class JobFiles
                     {
                         continue;
                     }
-                    var fd = Libc.OpenFileBeneath(top, Encoding.UTF8.GetBytes(name));
+                    var fd = Libc.OpenFileBeneath(top, path);
                     if (fd < 0)
                     {
                         continue; // a link, or gone
