@@ -9,6 +9,9 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
     /// <summary>A line every 0.1 s for 15 s: long enough that a command that does not stop is plainly seen to go on.</summary>
     private const string Counter = "import time\nfor i in range(150):\n    print(i, flush=True)\n    time.sleep(0.1)\n";
 
+    /// <summary>About 170 KB of lines, more than a pipe's 64 KiB buffer: writing them all waits for the reader.</summary>
+    private const string ManyLines = "for i in range(30000):\n    print(i)\n";
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
     private string[] Client(params string[] args) => [.. args, "--server", fixture.Server, "--data", fixture.DataDirectory];
@@ -55,7 +58,10 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
 
         var followed = await RunboxProcess.RunPipedAsync(Client("jobs", "logs", id, "-f"), "head -n 2", Timeout);
         var job = await fixture.RunAsync(null, "jobs", "get", id);
-        var printed = await RunboxProcess.RunPipedAsync(Client("jobs", "logs", id), "head -n 1", Timeout);
+        // Printing stored lines, the command may be done before head exits unless they are more than a pipe holds.
+        var ended = await fixture.RunAsync(ManyLines, "run", "-", "--json");
+        var endedId = System.Text.Json.JsonDocument.Parse(ended.Stdout).RootElement.GetProperty("id").GetString()!;
+        var printed = await RunboxProcess.RunPipedAsync(Client("jobs", "logs", endedId), "head -n 1", Timeout);
         await fixture.RunAsync(null, "jobs", "cancel", id);
 
         Assert.Equal(141, followed.ExitCode);
