@@ -114,20 +114,14 @@ internal static class JobsCommand
                 return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct);
             }
             // Stops at the first write stdout refuses (`| head`) rather than fetching every page for nothing.
-            await using var stdout = new StreamWriter(StandardOutput.Open(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            await using var stdout = StandardOutput.OpenText();
             long after = 0;
             while (true)
             {
                 var page = await api.LogsAsync(jobId, after, ct);
                 foreach (var line in page.Lines)
                 {
-                    var writer = line.Stream == "stderr" ? Console.Error : stdout;
-                    try
-                    {
-                        await writer.WriteAsync(RunCommand.AsWritten(line));
-                        await writer.FlushAsync(CancellationToken.None);
-                    }
-                    catch (IOException) when (writer == stdout)
+                    if (!await RunCommand.TryWriteAsync(line, stdout))
                     {
                         return StandardOutput.ReaderGoneExitCode;
                     }

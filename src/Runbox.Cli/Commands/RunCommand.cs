@@ -167,6 +167,25 @@ internal static class RunCommand
     internal static string AsWritten(LogLineResponse line) => line.Ended == false ? line.Text : line.Text + "\n";
 
     /// <summary>
+    /// Writes a line as the job wrote it, to <paramref name="stdout"/> (<see cref="StandardOutput.OpenText"/>) or stderr by
+    /// its stream; false when stdout's reader has gone (<c>| head</c>).
+    /// </summary>
+    internal static async Task<bool> TryWriteAsync(LogLineResponse line, TextWriter stdout)
+    {
+        var writer = line.Stream == "stderr" ? Console.Error : stdout;
+        try
+        {
+            await writer.WriteAsync(AsWritten(line));
+            await writer.FlushAsync(CancellationToken.None);
+            return true;
+        }
+        catch (IOException) when (writer == stdout)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Streams the job to the console and returns its shell exit code; 1 when the server cannot be reached or the
     /// connection is lost, saying how to follow the job again. On Ctrl-C, 130: with <paramref name="ownsJob"/>
     /// (<c>run</c>, which submitted it) the job is cancelled too; else (<c>jobs logs -f</c>, which only watches) it keeps running.
@@ -174,7 +193,7 @@ internal static class RunCommand
     internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken)
     {
         var followed = false;
-        await using var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        await using var stdout = StandardOutput.OpenText();
         try
         {
             await foreach (var (line, final) in api.EventsAsync(id, cancellationToken))
@@ -182,13 +201,7 @@ internal static class RunCommand
                 followed = true;
                 if (line is not null && !json)
                 {
-                    var writer = line.Stream == "stderr" ? Console.Error : stdout;
-                    try
-                    {
-                        await writer.WriteAsync(AsWritten(line));
-                        await writer.FlushAsync(CancellationToken.None);
-                    }
-                    catch (IOException) when (writer == stdout)
+                    if (!await TryWriteAsync(line, stdout))
                     {
                         return await ReaderGoneAsync(api, id, ownsJob);
                     }

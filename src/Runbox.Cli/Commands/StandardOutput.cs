@@ -25,6 +25,9 @@ internal static class StandardOutput
         return Console.OpenStandardOutput();
     }
 
+    /// <summary><see cref="Open"/> as text, UTF-8 without a byte-order mark, for a job's log lines.</summary>
+    public static StreamWriter OpenText() => new(Open(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+
     /// <summary>What fd 1 is, as Linux names it: "pipe:[1234]", "socket:[1234]", "/dev/pts/0", a file's path; null when closed.</summary>
     private static string? ReadsFrom()
     {
