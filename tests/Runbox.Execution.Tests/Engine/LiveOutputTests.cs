@@ -1,6 +1,7 @@
 using System.Text;
 using Runbox.Execution.Engine;
 using Runbox.Execution.Jobs;
+using Runbox.Execution.Tests.Invocations;
 
 namespace Runbox.Execution.Tests.Engine;
 
@@ -31,11 +32,32 @@ public sealed class LiveOutputTests(EngineFixture fixture) : IClassFixture<Engin
     [Fact]
     public async Task UnfinishedLine_ShowsLiveOnceItsStreamIsQuiet_AndWhatFollowsContinuesIt()
     {
-        // Progress dots: each printed without a newline, then a pause.
-        var lines = await ReadAllAsync(Python(
-            "import time\nfor _ in range(3):\n    print('.', end='', flush=True)\n    time.sleep(0.8)\nprint(' done')"));
+        // Progress dots: each printed without a newline, then the job waits until the test has seen that dot (a file the
+        // test makes in the job's folder), so how late a loaded machine runs the quiet timer cannot merge two dots.
+        using var folder = new TempDirectory();
+        var request = Python(
+            "import os, time\n" +
+            "def seen(i):\n    while not os.path.exists(f'seen{i}'): time.sleep(0.01)\n" +
+            "for i in range(3):\n    print('.', end='', flush=True)\n    seen(i)\n" +
+            "print(' done')") with { WorkingDirectory = folder.Path };
+        var execution = await fixture.Engine.StartAsync(request);
+        var stdout = new List<(LogLine Line, bool Done)>();
+        await foreach (var line in execution.ReadLogsAsync())
+        {
+            if (line.Stream != LogStream.Stdout)
+            {
+                continue;
+            }
+            stdout.Add((line, execution.Completion.IsCompleted));
+            if (!line.Ended)
+            {
+                File.WriteAllText(folder.Combine($"seen{stdout.Count - 1}"), "");
+            }
+        }
+        var result = await execution.Completion;
 
-        var stdout = lines.Where(l => l.Line.Stream == LogStream.Stdout).ToList();
+        // Without pieces the job never sees a file and ends at its 20 s timeout with one line.
+        Assert.Equal(JobStatus.Succeeded, result.Status);
         Assert.Equal([".", ".", ".", " done"], stdout.Select(l => l.Line.Text));
         Assert.Equal([false, false, false, true], stdout.Select(l => l.Line.Ended));
         Assert.False(stdout[0].Done, "the first dot must show while the job runs");

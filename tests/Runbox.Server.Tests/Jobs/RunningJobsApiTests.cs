@@ -203,9 +203,10 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
     public async Task Stdout_JoinsTheLinesPiecesWithoutANewline_WhileTheJobRuns()
     {
         // A prompt, then the rest of its line once the job has been quiet (each part is logged as a piece of one line).
+        // The quiet time is 200 ms; the 3 s leave room for a loaded machine that runs the quiet timer late.
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission
         {
-            Script = "import sys, time\nsys.stdout.write('answer: '); sys.stdout.flush()\ntime.sleep(0.6)\nprint('42', flush=True)\ntime.sleep(60)",
+            Script = "import sys, time\nsys.stdout.write('answer: '); sys.stdout.flush()\ntime.sleep(3)\nprint('42', flush=True)\ntime.sleep(60)",
         });
         await WaitForLineAsync(job.Id, lines: 2);
 
