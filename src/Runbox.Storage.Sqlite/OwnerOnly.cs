@@ -16,10 +16,6 @@ internal static class OwnerOnly
     /// </summary>
     public static void Database(string path)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
         using (new FileStream(path, new FileStreamOptions { Mode = System.IO.FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = FileMode }))
         {
         }
@@ -35,11 +31,6 @@ internal static class OwnerOnly
     /// <summary>A folder with mode 0700: what is beneath it is out of other users' reach whatever its own mode.</summary>
     public static void Folder(string path)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-            return;
-        }
         Directory.CreateDirectory(path, FolderMode);
         File.SetUnixFileMode(path, FolderMode);
     }

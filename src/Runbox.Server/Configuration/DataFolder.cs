@@ -32,11 +32,8 @@ public sealed class DataFolder : IDisposable
             throw new IOException($"Another Runbox process uses the data folder {Root}; stop it, or give this one another --data.", e);
         }
         Directory.CreateDirectory(Scratch);
-        if (!OperatingSystem.IsWindows())
-        {
-            // What running jobs left, on its way to the store: the server's user only, as the store keeps it.
-            File.SetUnixFileMode(Scratch, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        // What running jobs left, on its way to the store: the server's user only, as the store keeps it.
+        File.SetUnixFileMode(Scratch, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     public string Root { get; }
@@ -73,20 +70,18 @@ public sealed class DataFolder : IDisposable
     /// <summary>Writes a secret readable by the owner only (0600), created with that mode so it is never exposed.</summary>
     public static void WriteSecretFile(string path, string content)
     {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
+        var options = new FileStreamOptions
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
         using (var stream = new FileStream(path, options))
         using (var writer = new StreamWriter(stream))
         {
             writer.Write(content);
         }
-        if (!OperatingSystem.IsWindows())
-        {
-            // UnixCreateMode applies only to a new file; an existing one keeps its mode otherwise.
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        // UnixCreateMode applies only to a new file; an existing one keeps its mode otherwise.
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 }
