@@ -1,14 +1,7 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Runbox.Execution.Engine;
 using Runbox.Execution.Jobs;
-using Runbox.Server;
 
 namespace Runbox.Bench;
 
@@ -20,21 +13,10 @@ internal static class HttpBench
 {
     public static async Task RunAsync(int count)
     {
-        using var data = new TempDirectory();
-        var app = RunboxApp.Build(
-        [
-            "--urls=http://127.0.0.1:0", $"--Runbox:DataDirectory={data.Path}", "--Runbox:Workers=8",
-            "--Runbox:RateLimit:RequestsPerSecond=100000", "--Runbox:RateLimit:Burst=100000",
-        ], builder => builder.Logging.ClearProviders());
-        await app.StartAsync();
-        try
+        await using (var server = await BenchServer.StartAsync(workers: 8))
         {
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var key = (await File.ReadAllTextAsync(Path.Combine(data.Path, "admin.key"))).Trim();
-            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            var engine = app.Services.GetRequiredService<IJobEngine>();
-            await engine.WarmUpAsync("default");
+            var http = server.Http;
+            var engine = server.Engine;
 
             async Task Http()
             {
@@ -69,12 +51,6 @@ internal static class HttpBench
                 Console.WriteLine("  " + h);
                 Console.WriteLine($"    HTTP p50 is {h.P50Ms / e.P50Ms:F2}x the engine's (target <= 2x); throughput {h.JobsPerSecond / e.JobsPerSecond:F2}x (target >= 0.5x)");
             }
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Runbox.Testing.ServerFolders.Remove(data.Path);
         }
         await IdleMemoryAsync();
     }

@@ -1,15 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Runbox.Execution.Engine;
-using Runbox.Server;
 using Runbox.Testing;
 
 namespace Runbox.Bench;
@@ -44,38 +36,17 @@ internal static class LogsBench
 
     private static async Task MeasureAsync(string storeName, string? connectionString, int lines)
     {
-        using var data = new TempDirectory();
-        string[] args =
-        [
-            "--urls=http://127.0.0.1:0", $"--Runbox:DataDirectory={data.Path}", "--Runbox:Workers=2",
-            "--Runbox:RateLimit:RequestsPerSecond=100000", "--Runbox:RateLimit:Burst=100000",
-            .. connectionString is null ? Array.Empty<string>() : [$"--Runbox:Store={connectionString}"],
-        ];
-        var app = RunboxApp.Build(args, builder => builder.Logging.ClearProviders());
-        await app.StartAsync();
-        try
-        {
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var key = (await File.ReadAllTextAsync(Path.Combine(data.Path, "admin.key"))).Trim();
-            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            await app.Services.GetRequiredService<IJobEngine>().WarmUpAsync("default");
+        await using var server = await BenchServer.StartAsync(workers: 2, connectionString);
+        var http = server.Http;
 
-            // A first, smaller run warms the server's code paths (JIT); it is not printed.
-            await ChattyAsync(http, Math.Min(lines, 20_000));
-            var chatty = await ChattyAsync(http, lines);
-            Console.WriteLine($"  {storeName,-10} result after {chatty.ResultS,6:F2} s (the job itself ran {chatty.JobS:F2} s); " +
-                $"last line readable after {chatty.LastLineS,6:F2} s: {lines / chatty.LastLineS,9:N0} lines/s stored");
-            var quiet = await QuietAsync(http);
-            Console.WriteLine($"  {storeName,-10} a quiet job's line readable through /logs after p50 {quiet.P50Ms:F0} ms, max {quiet.MaxMs:F0} ms " +
-                $"({QuietLines} lines 100 ms apart; polled every {Poll.TotalMilliseconds:F0} ms)");
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            ServerFolders.Remove(data.Path);
-        }
+        // A first, smaller run warms the server's code paths (JIT); it is not printed.
+        await ChattyAsync(http, Math.Min(lines, 20_000));
+        var chatty = await ChattyAsync(http, lines);
+        Console.WriteLine($"  {storeName,-10} result after {chatty.ResultS,6:F2} s (the job itself ran {chatty.JobS:F2} s); " +
+            $"last line readable after {chatty.LastLineS,6:F2} s: {lines / chatty.LastLineS,9:N0} lines/s stored");
+        var quiet = await QuietAsync(http);
+        Console.WriteLine($"  {storeName,-10} a quiet job's line readable through /logs after p50 {quiet.P50Ms:F0} ms, max {quiet.MaxMs:F0} ms " +
+            $"({QuietLines} lines 100 ms apart; polled every {Poll.TotalMilliseconds:F0} ms)");
     }
 
     private sealed record Chatty(double ResultS, double LastLineS, double JobS);
