@@ -12,6 +12,14 @@ public sealed partial class SqliteJobStore
             throw new KeyNotFoundException($"No job {jobId}.");
         }
         await artifacts.SaveAsync(jobId, name, content, cancellationToken).ConfigureAwait(false);
+        // A delete while the content was written removed the job's folder before this file was renamed into a new one,
+        // which nothing would ever remove or list but for the dead job. Asked after the rename: either this finds the
+        // job gone, or the delete comes later and removes the file itself.
+        if (await GetJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) is null)
+        {
+            artifacts.DeleteJob(jobId);
+            throw new KeyNotFoundException($"No job {jobId}.");
+        }
         signals.PulseJob(jobId);
     }
 

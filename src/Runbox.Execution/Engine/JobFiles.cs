@@ -195,62 +195,111 @@ internal static class JobFiles
         return target;
     }
 
-    /// <summary>The regular files already in a folder, with size and time, so only what a job changes counts.</summary>
+    /// <summary>
+    /// The regular files already in a folder, with size and time, so only what a job changes counts. Walked as
+    /// <see cref="WalkBeneath"/> walks: a folder swapped for a link meanwhile is not listed through.
+    /// </summary>
     public static Dictionary<string, (long Size, DateTime Modified)> Snapshot(string directory)
     {
         var files = new Dictionary<string, (long, DateTime)>();
-        foreach (var path in Walk(directory))
+        WalkBeneath(directory, (folder, name, path, _) =>
         {
-            var info = new FileInfo(path);
-            if (info.LinkTarget is null)
+            if (Libc.StatAt(folder, name) is not { } entry)
             {
-                files[Path.GetRelativePath(directory, path).Replace('\\', '/')] = (info.Length, info.LastWriteTimeUtc);
+                return false; // gone
             }
-        }
+            if (entry.IsRegularFile && Decode(path) is { } key)
+            {
+                files[key] = (entry.Size, entry.ModifiedUtc);
+            }
+            return entry.IsDirectory;
+        });
         return files;
     }
 
     public static bool SameDirectory(string a, string b) =>
         string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
 
-    /// <summary>Changes the owner of a tree without following any link in it.</summary>
-    public static void ChownTree(string directory, uint uid, uint gid)
-    {
-        Libc.Lchown(directory, uid, gid);
-        foreach (var path in Walk(directory, includeDirectories: true))
+    /// <summary>
+    /// Changes the owner of a tree without following any link in it: each entry is changed by its name within its
+    /// open folder (a link itself, never its target), and a folder swapped for a link meanwhile is not entered.
+    /// </summary>
+    public static void ChownTree(string directory, uint uid, uint gid) =>
+        WalkBeneath(directory, (folder, name, _, type) =>
         {
-            Libc.Lchown(path, uid, gid);
+            Libc.FchownAt(folder, name, uid, gid);
+            return type == Libc.DT_DIR || (type == Libc.DT_UNKNOWN && Libc.StatAt(folder, name) is { IsDirectory: true });
+        }, top => Libc.Fchown(top, uid, gid));
+
+    /// <summary>
+    /// What a walk does with one entry: <c>folder</c> is the open folder it is in, <c>name</c> its name there,
+    /// <c>path</c> its path from the top (bytes as the kernel has them), <c>type</c> its d_type; true to enter it.
+    /// </summary>
+    private delegate bool VisitEntry(int folder, byte[] name, byte[] path, byte type);
+
+    /// <summary>
+    /// Every entry beneath a folder, handed to <paramref name="visit"/> with the descriptor of the folder it is in
+    /// (<paramref name="top"/> gets the top one's first). Each folder is opened relative to the top through no link
+    /// in any part of its path (<see cref="Libc.OpenDirectoryBeneath"/>, as <see cref="Collect"/> opens), so one the
+    /// job swapped for a link after it was listed leads nowhere; its entries are then reached by name within it, a
+    /// call each, no more than a walk by path made.
+    /// </summary>
+    private static void WalkBeneath(string directory, VisitEntry visit, Action<int>? top = null)
+    {
+        var topFd = Libc.OpenDirectory(directory);
+        if (topFd < 0)
+        {
+            return;
+        }
+        try
+        {
+            top?.Invoke(topFd);
+            var stack = new Stack<byte[]>();
+            stack.Push([]);
+            while (stack.Count > 0)
+            {
+                var folder = stack.Pop();
+                var fd = folder.Length == 0 ? topFd : Libc.OpenDirectoryBeneath(topFd, folder);
+                if (fd < 0)
+                {
+                    continue; // no longer a folder, a link now
+                }
+                try
+                {
+                    foreach (var (name, type) in Libc.DirectoryEntries(fd) ?? [])
+                    {
+                        var path = folder.Length == 0 ? name : [.. folder, (byte)'/', .. name];
+                        if (visit(fd, name, path, type))
+                        {
+                            stack.Push(path);
+                        }
+                    }
+                }
+                finally
+                {
+                    if (fd != topFd)
+                    {
+                        Libc.Close(fd);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Libc.Close(topFd);
         }
     }
 
-    /// <summary>Every entry beneath a folder, entering no linked directory.</summary>
-    private static IEnumerable<string> Walk(string directory, bool includeDirectories = false)
+    /// <summary>A path as a string; null when it is not UTF-8 (no .NET string would name that file again).</summary>
+    private static string? Decode(byte[] path)
     {
-        var stack = new Stack<string>();
-        stack.Push(directory);
-        while (stack.Count > 0)
+        try
         {
-            List<FileSystemInfo> entries;
-            try
-            {
-                entries = new DirectoryInfo(stack.Pop()).EnumerateFileSystemInfos().ToList();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-            foreach (var entry in entries)
-            {
-                if (entry is DirectoryInfo && entry.LinkTarget is null)
-                {
-                    stack.Push(entry.FullName);
-                    if (!includeDirectories)
-                    {
-                        continue;
-                    }
-                }
-                yield return entry.FullName;
-            }
+            return StrictUtf8.GetString(path);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
         }
     }
 

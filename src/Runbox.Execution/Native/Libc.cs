@@ -309,7 +309,13 @@ internal static unsafe partial class Libc
     public static int Fchmod(int fd, int mode) => FchmodNative(fd, mode);
 
     /// <summary>The names in an open directory (not "." and ".."), as the raw bytes the kernel has; null on failure.</summary>
-    public static List<byte[]>? DirectoryNames(int dirFd)
+    public static List<byte[]>? DirectoryNames(int dirFd) => DirectoryEntries(dirFd)?.ConvertAll(entry => entry.Name);
+
+    /// <summary>
+    /// As <see cref="DirectoryNames"/>, with each entry's d_type (<see cref="DT_DIR"/>, ...; <see cref="DT_UNKNOWN"/> on
+    /// a file system that does not say), so a walk tells folders apart without a call per entry.
+    /// </summary>
+    public static List<(byte[] Name, byte Type)>? DirectoryEntries(int dirFd)
     {
         // A descriptor of its own (its own offset), which closedir closes; the caller's stays open.
         int own;
@@ -327,7 +333,7 @@ internal static unsafe partial class Libc
             Close(own);
             return null;
         }
-        var names = new List<byte[]>();
+        var names = new List<(byte[], byte)>();
         try
         {
             nint entry;
@@ -337,7 +343,7 @@ internal static unsafe partial class Libc
                 var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)entry + 19);
                 if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
                 {
-                    names.Add(name.ToArray());
+                    names.Add((name.ToArray(), *((byte*)entry + 18)));
                 }
             }
         }

@@ -59,6 +59,24 @@ public static class JobMapping
         };
     }
 
+    /// <summary>
+    /// The <c>result</c> of a live stream whose job was deleted while it streamed (<c>/events</c>, <c>/ws</c>,
+    /// <c>/sse/session</c>): the job as last read, ended <c>cancelled</c> (a delete cancels a running job, and a queued
+    /// one never starts) with an error saying why; no exit code or output, which went with the job.
+    /// </summary>
+    public static JobResponse ToDeletedResponse(this JobRecord lastRead) => lastRead.ToResponse() with
+    {
+        Status = JobStatus.Cancelled.ToWire(),
+        CancelRequested = true,
+        ExitCode = null,
+        Signal = null,
+        Stdout = null,
+        Stderr = null,
+        Error = DeletedReason,
+    };
+
+    public const string DeletedReason = "deleted: the job was deleted while its stream was open";
+
     public static ArtifactResponse ToResponse(this ArtifactRecord artifact) => new(
         artifact.Name,
         artifact.Size,

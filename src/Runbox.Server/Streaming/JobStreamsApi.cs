@@ -54,7 +54,8 @@ public static class JobStreamsApi
     /// job, task or session), 429 with Retry-After past the stream cap. The <c>result</c> event holds the ended job as
     /// <c>GET /api/v1/jobs/{id}</c> answers it, or what <paramref name="result"/> makes of it (the surface's own shape).
     /// A job deleted while streamed ends the stream with a <c>result</c> event of what <paramref name="deleted"/> makes
-    /// of the job as last read, or without one when not given.
+    /// of the job as last read, by default <see cref="JobMapping.ToDeletedResponse"/>: a client reading up to its
+    /// <c>result</c> learns why, where a stream that just stopped sent it to resume only to be answered 404.
     /// </summary>
     public static async Task<IResult> ServerSentEventsAsync(
         HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after, string what = "job",
@@ -104,9 +105,12 @@ public static class JobStreamsApi
                     : JsonSerializer.Serialize(final.ToResponse(await store.ListArtifactsAsync(id, cancellationToken)), RunboxJsonContext.Default.JobResponse);
                 yield return new SseItem<string>(data, "result");
             }
-            else if (item.Deleted is { } gone && deleted is not null)
+            else if (item.Deleted is { } gone)
             {
-                yield return new SseItem<string>(deleted(gone), "result");
+                var data = deleted is not null
+                    ? deleted(gone)
+                    : JsonSerializer.Serialize(gone.ToDeletedResponse(), RunboxJsonContext.Default.JobResponse);
+                yield return new SseItem<string>(data, "result");
             }
         }
     }
@@ -142,7 +146,8 @@ public static class JobStreamsApi
         http.Response.RegisterForDispose(feed);
         try
         {
-            await foreach (var item in JobEventFeed.ReadAsync(jobs.Store, id, afterSeq ?? 0, feed.Token))
+            var reason = "job ended";
+            await foreach (var item in JobEventFeed.ReadAsync(jobs.Store, id, afterSeq ?? 0, feed.Token, found: job))
             {
                 StreamMessage message;
                 if (item.Line is { } line)
@@ -156,13 +161,15 @@ public static class JobStreamsApi
                 }
                 else
                 {
-                    // Deleted while streamed: closed without a result, as docs/api.md says; a resume answers 404.
-                    continue;
+                    // Deleted while streamed: a result saying so, as /events ends, rather than a close a client
+                    // would resume only to be answered 404.
+                    message = new StreamMessage { Type = "result", Job = item.Deleted!.ToDeletedResponse() };
+                    reason = "job deleted";
                 }
                 var bytes = JsonSerializer.SerializeToUtf8Bytes(message, RunboxJsonContext.Default.StreamMessage);
                 await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, closed.Token);
             }
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "job ended", CancellationToken.None);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, reason, CancellationToken.None);
             await reader.WaitAsync(TimeSpan.FromSeconds(5));
         }
         catch (OperationCanceledException) when (!closed.IsCancellationRequested && socket.State == WebSocketState.Open)

@@ -72,11 +72,37 @@ public sealed class JobFilesTests : IDisposable
         Directory.Move(real, folder);
         var inputs = new Dictionary<string, (long Size, DateTime Modified)>();
 
+        var read = new List<string>();
+        var round = 0;
+        await WhileSwappedForALinkAsync(folder, host, () =>
+        {
+            var destination = Path.Combine(_root, $"out{round++ % 2}");
+            if (Directory.Exists(destination))
+            {
+                Directory.Delete(destination, recursive: true);
+            }
+            foreach (var artifact in JobFiles.Collect(job, inputs, destination, 1 << 20, 100, out _))
+            {
+                read.Add(File.ReadAllText(artifact.Path));
+            }
+        });
+        Assert.Contains("job's", read);
+        Assert.DoesNotContain("host's", read);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="walk"/> over and over for 3 s while the job's folder <paramref name="folder"/> is by turns
+    /// itself, nothing, and a link to <paramref name="host"/>: what a job process still running during a walk could do
+    /// (the init freezes them first; descriptors are the second line) between a walk's listing and its opens.
+    /// </summary>
+    private static async Task WhileSwappedForALinkAsync(string folder, string host, Action walk)
+    {
+        var job = Path.GetDirectoryName(folder)!;
+        var real = Path.Combine(job, "real");
+        var link = Path.Combine(job, "link");
         using var stop = new CancellationTokenSource();
         var swapper = Task.Run(() =>
         {
-            // The name "d" is by turns the job's folder, nothing, and a link to the host folder.
-            var link = Path.Combine(job, "link");
             while (!stop.IsCancellationRequested)
             {
                 File.CreateSymbolicLink(link, host);
@@ -87,21 +113,12 @@ public sealed class JobFilesTests : IDisposable
                 File.Delete(link);
             }
         });
-        var read = new List<string>();
         try
         {
             var until = DateTime.UtcNow.AddSeconds(3);
-            for (var round = 0; DateTime.UtcNow < until; round++)
+            while (DateTime.UtcNow < until)
             {
-                var destination = Path.Combine(_root, $"out{round % 2}");
-                if (Directory.Exists(destination))
-                {
-                    Directory.Delete(destination, recursive: true);
-                }
-                foreach (var artifact in JobFiles.Collect(job, inputs, destination, 1 << 20, 100, out _))
-                {
-                    read.Add(File.ReadAllText(artifact.Path));
-                }
+                walk();
             }
         }
         finally
@@ -109,8 +126,62 @@ public sealed class JobFilesTests : IDisposable
             stop.Cancel();
             await swapper;
         }
-        Assert.Contains("job's", read);
-        Assert.DoesNotContain("host's", read);
+    }
+
+    [Fact]
+    public async Task Snapshot_NeverListsThroughALinkedFolder_EvenOneSwappedInWhileItWalks()
+    {
+        var host = Directory.CreateDirectory(Path.Combine(_root, "host")).FullName;
+        File.WriteAllText(Path.Combine(host, "host-only"), "host's");
+        var job = Directory.CreateDirectory(Path.Combine(_root, "job")).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(job, "d")).FullName;
+        File.WriteAllText(Path.Combine(folder, "input"), "job's");
+        File.CreateSymbolicLink(Path.Combine(job, "linked"), host);
+
+        var seen = new HashSet<string>();
+        await WhileSwappedForALinkAsync(folder, host, () => seen.UnionWith(JobFiles.Snapshot(job).Keys));
+        var still = JobFiles.Snapshot(job);
+
+        Assert.Contains("d/input", seen);
+        Assert.DoesNotContain("d/host-only", seen);
+        Assert.DoesNotContain("linked/host-only", seen);
+        // Size and time as Collect reads them, so an input left unchanged is not reported as an artifact.
+        var info = new FileInfo(Path.Combine(folder, "input"));
+        Assert.Equal((info.Length, info.LastWriteTimeUtc), still["d/input"]);
+        Assert.Equal(["d/input"], still.Keys);
+    }
+
+    [SkippableFact]
+    public async Task ChownTree_NeverChangesAHostFileThroughALinkedFolder_EvenOneSwappedInWhileItWalks()
+    {
+        Skip.IfNot(Runbox.Execution.Native.Libc.GetEffectiveUserId() == 0, "changing a file's owner to another user needs root");
+        var host = Directory.CreateDirectory(Path.Combine(_root, "host")).FullName;
+        var hostFile = Path.Combine(host, "host-only");
+        File.WriteAllText(hostFile, "host's");
+        var job = Directory.CreateDirectory(Path.Combine(_root, "job")).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(job, "d")).FullName;
+        File.WriteAllText(Path.Combine(folder, "input"), "job's");
+        var linked = Path.Combine(job, "linked");
+        File.CreateSymbolicLink(linked, host);
+        var hostOwner = Owner(hostFile);
+
+        await WhileSwappedForALinkAsync(folder, host, () => JobFiles.ChownTree(job, 54321, 54321));
+
+        Assert.Equal(hostOwner, Owner(hostFile));
+        Assert.Equal(hostOwner, Owner(host));
+        Assert.Equal(54321, Owner(job));
+        Assert.Equal(54321, Owner(folder));
+        Assert.Equal(54321, Owner(Path.Combine(folder, "input")));
+        Assert.Equal(54321, Owner(linked)); // the link itself
+    }
+
+    /// <summary>A file's owner, not followed if it is a link.</summary>
+    private static int Owner(string path)
+    {
+        using var process = Process.Start(new ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true })!;
+        var owner = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        return int.Parse(owner, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -189,6 +190,73 @@ public sealed class JobStreamsTests(ITestOutputHelper output) : IAsyncLifetime
         }
         while (received.MessageType != WebSocketMessageType.Close);
         Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, socket.CloseStatus);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/jobs/{0}/events")]
+    [InlineData("/sse/session/{0}")]
+    public async Task Events_EndWithAResultSayingTheJobWasDeleted_WhenItIsDeletedWhileItStreams(string path)
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('working', flush=True)\ntime.sleep(60)" });
+        using var response = await _server.Admin.GetAsync(string.Format(CultureInfo.InvariantCulture, path, job.Id), HttpCompletionOption.ResponseHeadersRead);
+        using var events = new StreamReader(await response.Content.ReadAsStreamAsync());
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await events.ReadLineAsync(patience.Token) is { } line && !line.Contains("\"working\"", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}")).StatusCode);
+        var rest = await events.ReadToEndAsync(patience.Token);
+        output.WriteLine(rest);
+
+        // The stream ends as every job stream does, with a result: a client reading up to it learns why, where a
+        // stream that just stopped sent it to resume only to be answered 404.
+        Assert.Contains("event: result\ndata: ", rest);
+        var result = JsonDocument.Parse(rest.Split("event: result\ndata: ")[1].Split('\n')[0]).RootElement;
+        Assert.Equal(job.Id, result.GetProperty("id").GetString());
+        Assert.Equal("cancelled", result.GetProperty("status").GetString());
+        Assert.Equal("deleted: the job was deleted while its stream was open", result.GetProperty("error").GetString());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("exit_code").ValueKind);
+        Assert.Equal(HttpStatusCode.NotFound, (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task WebSocket_EndsWithAResultSayingTheJobWasDeletedAndClosesNormally_WhenItIsDeletedWhileItStreams()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('working', flush=True)\ntime.sleep(60)" });
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + _server.AdminKey);
+        await socket.ConnectAsync(new Uri(new Uri(_server.Address, $"/api/v1/jobs/{job.Id}/ws").ToString().Replace("http://", "ws://", StringComparison.Ordinal)), CancellationToken.None);
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var buffer = new byte[1 << 16];
+
+        async Task<JsonElement?> ReceiveAsync()
+        {
+            using var message = new MemoryStream();
+            WebSocketReceiveResult received;
+            do
+            {
+                received = await socket.ReceiveAsync(buffer, patience.Token);
+                message.Write(buffer, 0, received.Count);
+            }
+            while (!received.EndOfMessage);
+            return received.MessageType == WebSocketMessageType.Close ? null : JsonDocument.Parse(message.ToArray()).RootElement.Clone();
+        }
+
+        Assert.Equal("working", (await ReceiveAsync())?.GetProperty("text").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await _server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}")).StatusCode);
+        var last = await ReceiveAsync();
+        var close = await ReceiveAsync();
+
+        Assert.NotNull(last);
+        Assert.Equal("result", last.Value.GetProperty("type").GetString());
+        var result = last.Value.GetProperty("job");
+        Assert.Equal(job.Id, result.GetProperty("id").GetString());
+        Assert.Equal("cancelled", result.GetProperty("status").GetString());
+        Assert.Equal("deleted: the job was deleted while its stream was open", result.GetProperty("error").GetString());
+        Assert.Null(close);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+        Assert.Equal("job deleted", socket.CloseStatusDescription);
     }
 
     [Fact]

@@ -84,6 +84,60 @@ public abstract partial class JobStoreContract
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.SaveArtifactAsync("job_missing", "a.txt", TestJobs.Bytes("a")));
     }
 
+    [SkippableFact]
+    public async Task SaveArtifact_ThrowsKeyNotFoundAndKeepsNothing_WhenTheJobIsDeletedWhileItsContentIsRead()
+    {
+        // A client deleting a running job as its worker saves what it left (a large file takes a while to write).
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        var content = new DeletingStream(TestJobs.Bytes("left by the job"), () => store.DeleteJobAsync(job.Id));
+
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.SaveArtifactAsync(job.Id, "out/report.txt", content));
+
+        Assert.True(content.Deleted);
+        Assert.Empty(await store.ListArtifactsAsync(job.Id));
+        Assert.Null(await store.OpenArtifactAsync(job.Id, "out/report.txt"));
+    }
+
+    /// <summary>Content that runs <c>delete</c> when it is first read, then reads as <c>inner</c> does.</summary>
+    private sealed class DeletingStream(Stream inner, Func<Task> delete) : Stream
+    {
+        public bool Deleted { get; private set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (!Deleted)
+            {
+                Deleted = true;
+                await delete();
+            }
+            return await inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private static async Task<byte[]> ReadAllAsync(Stream? stream)
     {
         Assert.NotNull(stream);
