@@ -61,10 +61,11 @@ public static class JobMapping
 
     /// <summary>
     /// The <c>result</c> of a live stream whose job was deleted while it streamed (<c>/events</c>, <c>/ws</c>,
-    /// <c>/sse/session</c>): the job as last read, ended <c>cancelled</c> (a delete cancels a running job, and a queued
-    /// one never starts) with an error saying why; no exit code or output, which went with the job.
+    /// <c>/sse/session</c>), or the answer to a <c>?wait=true</c> submit whose job was deleted while it waited: the job as
+    /// last read, ended <c>cancelled</c> (a delete cancels a running job, and a queued one never starts) with
+    /// <paramref name="reason"/> as its error; no exit code or output, which went with the job.
     /// </summary>
-    public static JobResponse ToDeletedResponse(this JobRecord lastRead) => lastRead.ToResponse() with
+    public static JobResponse ToDeletedResponse(this JobRecord lastRead, string reason = DeletedReason) => lastRead.ToResponse() with
     {
         Status = JobStatus.Cancelled.ToWire(),
         CancelRequested = true,
@@ -72,10 +73,12 @@ public static class JobMapping
         Signal = null,
         Stdout = null,
         Stderr = null,
-        Error = DeletedReason,
+        Error = reason,
     };
 
     public const string DeletedReason = "deleted: the job was deleted while its stream was open";
+
+    public const string DeletedWhileWaitedReason = "deleted: the job was deleted while the request waited for it";
 
     public static ArtifactResponse ToResponse(this ArtifactRecord artifact) => new(
         artifact.Name,

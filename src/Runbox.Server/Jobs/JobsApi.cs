@@ -55,7 +55,13 @@ public static class JobsApi
         var location = $"/api/v1/jobs/{job.Id}";
         if (wait == true)
         {
-            var latest = await jobs.WaitForEndAsync(job.Id, TimeSpan.FromSeconds(jobs.Options.MaxWaitSeconds), http.RequestAborted) ?? job;
+            var latest = await jobs.WaitForEndAsync(job.Id, TimeSpan.FromSeconds(jobs.Options.MaxWaitSeconds), http.RequestAborted);
+            if (latest is null)
+            {
+                // Deleted meanwhile: an ended answer saying so, where the job as submitted ("queued", 202) would send the
+                // client to a Location that answers 404.
+                return TypedResults.Ok(job.ToDeletedResponse(JobMapping.DeletedWhileWaitedReason));
+            }
             if (latest.Status.IsTerminal())
             {
                 var artifacts = await jobs.Store.ListArtifactsAsync(job.Id, http.RequestAborted);

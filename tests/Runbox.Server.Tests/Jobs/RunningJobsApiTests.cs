@@ -118,6 +118,41 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task SubmitWait_AnswersTheJobEndedAsDeleted_WhenItIsDeletedWhileTheRequestWaits()
+    {
+        var waiting = _server.Admin.SubmitAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(60)" }, wait: true);
+        var id = await RunningJobIdAsync();
+        await WaitForLineAsync(id);
+
+        var deleted = await _server.Admin.DeleteAsync($"/api/v1/jobs/{id}");
+        var response = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The request ends with the delete, saying so, rather than 202 "queued" with a Location that answers 404.
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var job = await response.ReadAsync<JobResponse>();
+        Assert.Equal(id, job.Id);
+        Assert.Equal("cancelled", job.Status);
+        Assert.Equal("deleted: the job was deleted while the request waited for it", job.Error);
+        Assert.Null(job.ExitCode);
+    }
+
+    /// <summary>The id of the one job the test submitted, once the server has it.</summary>
+    private async Task<string> RunningJobIdAsync()
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            var page = await (await _server.Admin.GetAsync("/api/v1/jobs")).ReadAsync<JobListResponse>();
+            if (page.Jobs.Count > 0)
+            {
+                return page.Jobs[0].Id;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the job was not listed within 30 s");
+    }
+
+    [Fact]
     public async Task Submit_RunsEveryLanguage_WithFilesAndStdinAndEnv()
     {
         var bash = await _server.Admin.SubmitOkAsync(new JobSubmission { Language = "bash", Script = "read line; echo \"$line $GREETING\"", Stdin = "hi\n", Env = new() { ["GREETING"] = "there" } }, wait: true);
