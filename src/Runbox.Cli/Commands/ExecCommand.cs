@@ -31,6 +31,11 @@ internal static class ExecCommand
                 return 2;
             }
             var save = parse.GetValue(scriptOptions.Save);
+            if (path == "-" && StandardStreams.InputClosed)
+            {
+                await Console.Error.WriteLineAsync(RunCommand.StdinClosed);
+                return 2;
+            }
             var (script, unreadable) = path == "-" ? (await ReadAllAsync(Console.OpenStandardInput(), cancellationToken), null) : await ScriptOptions.ReadFileAsync(path, cancellationToken);
             if (script is null)
             {
@@ -44,7 +49,7 @@ internal static class ExecCommand
                 return 2;
             }
             byte[]? stdin = null;
-            if (path != "-" && Console.IsInputRedirected)
+            if (path != "-" && StandardStreams.InputRedirected)
             {
                 stdin = await ReadAllAsync(Console.OpenStandardInput(), cancellationToken);
             }

@@ -52,6 +52,11 @@ internal static class RunCommand
             Dictionary<string, byte[]>? files = null;
             if (path == "-")
             {
+                if (StandardStreams.InputClosed)
+                {
+                    await Console.Error.WriteLineAsync(StdinClosed);
+                    return 2;
+                }
                 script = await ReadUntilInterruptedAsync(Console.In, cancellationToken);
             }
             else
@@ -81,7 +86,7 @@ internal static class RunCommand
             }
             // As exec does: what is piped in goes to the script, here as UTF-8 text (the API's stdin is a string).
             string? stdin = null;
-            if (path != "-" && Console.IsInputRedirected)
+            if (path != "-" && StandardStreams.InputRedirected)
             {
                 using var reader = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
                 stdin = await ReadUntilInterruptedAsync(reader, cancellationToken) is { Length: > 0 } text ? text : null;
@@ -149,6 +154,9 @@ internal static class RunCommand
         });
         return command;
     }
+
+    /// <summary>Said by <c>run -</c> and <c>exec -</c> when stdin was closed (<c>&lt;&amp;-</c>).</summary>
+    internal const string StdinClosed = "runbox: the script is to come from stdin (-), but stdin is closed (<&-)";
 
     /// <summary>All of stdin; nothing when Ctrl-C came during the read (the caller then stops, submitting nothing).</summary>
     private static async Task<string> ReadUntilInterruptedAsync(TextReader reader, CancellationToken cancellationToken)
