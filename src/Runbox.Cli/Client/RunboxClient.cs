@@ -59,7 +59,7 @@ internal sealed partial class RunboxClient : IDisposable
     /// <param name="notices">Where to say that the server is busy and the call waits (stderr).</param>
     public RunboxClient(Uri server, string? key, string? noKey, TextWriter notices)
     {
-        _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient { BaseAddress = WithTrailingSlash(server), Timeout = Timeout.InfiniteTimeSpan };
         _noKey = noKey;
         _notices = notices;
         if (key is not null)
@@ -67,6 +67,19 @@ internal sealed partial class RunboxClient : IDisposable
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
     }
+
+    /// <summary>
+    /// The server's address as the base of every path: a server behind a reverse proxy at http://host/runbox keeps its
+    /// /runbox/ prefix only when the base ends with a slash (else "runbox" is a file name, replaced when resolving).
+    /// </summary>
+    private static Uri WithTrailingSlash(Uri server) =>
+        server.AbsolutePath.EndsWith('/') ? server : new UriBuilder(server) { Path = server.AbsolutePath + "/" }.Uri;
+
+    /// <summary>
+    /// An API path ("/api/v1/jobs") under the server's address, prefix and all: relative, since a path from the root
+    /// would drop the prefix.
+    /// </summary>
+    private static Uri Under(string path) => new(path.TrimStart('/'), UriKind.Relative);
 
     /// <summary>Repeated when the server is busy: a 429 or 503 means it created no job.</summary>
     public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
@@ -105,7 +118,7 @@ internal sealed partial class RunboxClient : IDisposable
     public async Task DownloadArtifactAsync(string id, string name, Stream target, CancellationToken ct)
     {
         var path = $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts/{string.Join('/', name.Split('/').Select(Uri.EscapeDataString))}";
-        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
+        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, Under(path)), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
         try
@@ -134,7 +147,7 @@ internal sealed partial class RunboxClient : IDisposable
             var after = last;
             HttpRequestMessage Request()
             {
-                var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/events");
+                var request = new HttpRequestMessage(HttpMethod.Get, Under($"/api/v1/jobs/{Uri.EscapeDataString(id)}/events"));
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
                 if (after > 0)
                 {
@@ -203,7 +216,7 @@ internal sealed partial class RunboxClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
         CancellationToken ct, bool? repeatable = null)
     {
-        using var exchange = await SendAsync(() => new HttpRequestMessage(method, path) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
             repeatable ?? method != HttpMethod.Post, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
@@ -221,7 +234,7 @@ internal sealed partial class RunboxClient : IDisposable
     /// <summary>A call without an answer body (DELETE).</summary>
     private async Task SendAsync(HttpMethod method, string path, CancellationToken ct)
     {
-        using var exchange = await SendAsync(() => new HttpRequestMessage(method, path), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
         await EnsureAsync(exchange.Response, ct);
     }
 
