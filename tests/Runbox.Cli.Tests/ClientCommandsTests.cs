@@ -192,7 +192,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Contains("\"status\": \"succeeded\"", get.Stdout);
         Assert.Contains("\"script\": \"print('detached')\\n\"", get.Stdout);
         Assert.Equal(0, delete.ExitCode);
-        Assert.Equal(1, missing.ExitCode);
+        Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no job", missing.Stderr);
     }
 
@@ -362,7 +362,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         var (code, _, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", fixture.Server, "--data", elsewhere],
             TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["RUNBOX_KEY"] = "" });
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains("Every request needs 'Authorization: Bearer KEY'.", stderr);
         Assert.Contains($"(no API key found: no --key, no $RUNBOX_KEY, nothing in {elsewhere}/admin.key (from --data))", stderr);
     }
@@ -381,5 +381,29 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, revoked.ExitCode);
         Assert.Equal(2, withRevoked.ExitCode);
         Assert.Contains("revoked", withRevoked.Stderr);
+    }
+
+    [Fact]
+    public async Task EveryClientCommand_ExitsWith2SayingWhy_WhenTheServerRefusesWhatItWasGiven()
+    {
+        var ended = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
+        await fixture.RunAsync(null, "jobs", "logs", ended, "-f");
+        string[][] refusedInput =
+        [
+            ["run", "-", "--runtime", "nosuch"], ["jobs", "get", "nosuchjob"], ["jobs", "logs", "nosuchjob"], ["jobs", "logs", "nosuchjob", "-f"],
+            ["jobs", "artifacts", "nosuchjob"], ["jobs", "cancel", ended], ["jobs", "delete", "nosuchjob"], ["jobs", "list", "--status", "nosuch"],
+            ["keys", "revoke", "key_nosuch"], ["runtimes", "show", "nosuch"], ["runtimes", "test", "nosuch"], ["runtimes", "delete", "nosuch"],
+            ["runtimes", "install", "nosuch", "pkg"], ["runtimes", "create", "Not A Name"],
+        ];
+
+        var results = new List<(string Command, int ExitCode, string Stderr)>();
+        foreach (var args in refusedInput)
+        {
+            var (code, _, stderr) = await fixture.RunAsync(args[0] == "run" ? "print(1)\n" : null, args);
+            results.Add((string.Join(' ', args), code, stderr));
+        }
+
+        Assert.All(results, r => Assert.Equal((r.Command, 2), (r.Command, r.ExitCode)));
+        Assert.All(results, r => Assert.Matches("^runbox: [^\n]+\n$", r.Stderr));
     }
 }

@@ -61,7 +61,7 @@ public sealed class CommandLineTests
         await app.StopAsync();
         await app.DisposeAsync();
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains($"nothing in {Path.Combine(Environment.CurrentDirectory, "runbox-data", "admin.key")} (--data or $RUNBOX_DATA name another folder)", stderr);
     }
 

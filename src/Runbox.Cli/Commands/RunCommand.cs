@@ -139,9 +139,8 @@ internal static class RunCommand
             }
             catch (RunboxClientException e)
             {
-                // A submission the server refused is bad input; no answer, a server still busy, or a server error, is not.
                 await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-                return e.Unreachable || e.Status == System.Net.HttpStatusCode.TooManyRequests || (int)e.Status >= 500 ? 1 : 2;
+                return e.ExitCode;
             }
             if (parse.GetValue(detach))
             {
@@ -257,7 +256,7 @@ internal static class RunCommand
         catch (RunboxClientException e)
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-            return 1;
+            return e.ExitCode;
         }
     }
 
