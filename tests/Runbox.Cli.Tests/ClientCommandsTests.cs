@@ -406,4 +406,18 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.All(results, r => Assert.Equal((r.Command, 2), (r.Command, r.ExitCode)));
         Assert.All(results, r => Assert.Matches("^runbox: [^\n]+\n$", r.Stderr));
     }
+
+    [Fact]
+    public async Task Run_ExitsWith2SayingTheServersCap_WhenTheScriptIsLargerThanTheServerTakes()
+    {
+        // Well over the default Runbox:MaxRequestBodyBytes (10 MB), a script with its data inline: more than the server takes in
+        // before it closes the connection.
+        var script = Path.Combine(fixture.DataDirectory, "huge.py");
+        await File.WriteAllTextAsync(script, "#" + new string('x', 40 * 1024 * 1024) + "\nprint(1)\n");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", script);
+
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal("runbox: The request body must be at most 10485760 bytes.\n", stderr);
+    }
 }

@@ -90,7 +90,7 @@ internal sealed partial class RunboxClient : IDisposable
 
     /// <summary>Repeated when the server is busy: a 429 or 503 means it created no job.</summary>
     public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/jobs", () => JsonContent.Create(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
+        SendAsync(HttpMethod.Post, "/api/v1/jobs", () => Body(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
 
     public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
@@ -111,7 +111,7 @@ internal sealed partial class RunboxClient : IDisposable
     public Task DeleteAsync(string id, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", ct);
 
     public Task<KeyCreatedResponse> CreateKeyAsync(string name, bool admin, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/keys", () => JsonContent.Create(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
+        SendAsync(HttpMethod.Post, "/api/v1/keys", () => Body(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
 
     public Task<KeyListResponse> ListKeysAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "/api/v1/keys", null, RunboxJsonContext.Default.KeyListResponse, ct);
@@ -223,7 +223,8 @@ internal sealed partial class RunboxClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
         CancellationToken ct, bool? repeatable = null)
     {
-        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)) { Content = content?.Invoke(), Headers = { ExpectContinue = content is not null } },
+            HttpCompletionOption.ResponseContentRead,
             repeatable ?? method != HttpMethod.Post, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
@@ -236,6 +237,18 @@ internal sealed partial class RunboxClient : IDisposable
             // Another program answers at that address, or a proxy's error page: say so, not a deserializer's stack trace.
             throw new RunboxClientException(HttpStatusCode.BadGateway, $"{_http.BaseAddress} did not answer {method} {path} as a Runbox server does: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A JSON request body with its length said up front. With <c>Expect: 100-continue</c> (see
+    /// <see cref="SendAsync{T}"/>) the server then refuses a body over its size cap (413) before a byte of it is sent;
+    /// streamed in chunks, the server cut the connection mid-body and the CLI could only say that it could not reach it.
+    /// </summary>
+    private static ByteArrayContent Body<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, type));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
     }
 
     /// <summary>A call without an answer body (DELETE).</summary>
