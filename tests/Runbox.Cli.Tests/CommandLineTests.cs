@@ -83,6 +83,21 @@ public sealed class CommandLineTests
         Assert.StartsWith($"runbox: the {what} must not be empty\n", stderr);
     }
 
+    [Theory]
+    [InlineData("jobs get", "job id", ".")]
+    [InlineData("jobs logs", "job id", "..")]
+    [InlineData("runtimes show", "runtime name", ".")]
+    [InlineData("keys revoke", "key id", "..")]
+    public async Task ClientCommand_ExitsWith2_WhenTheIdIsADotSegment(string line, string what, string id)
+    {
+        // A URL drops "." and "..": the request would name the list, or another job ("logs").
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. line.Split(' '), id, "--server", "http://127.0.0.1:1"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: the {what} cannot be '{id}'\n", stderr);
+    }
+
     [Fact]
     public async Task Help_IsStillPrintedOnStdout_WhenAsked()
     {
