@@ -37,6 +37,17 @@ public sealed class ServerPathPrefixTests(CliFixture fixture) : IClassFixture<Cl
         Assert.Equal((0, $"{id} deleted\n"), (delete.ExitCode, delete.Stdout));
     }
 
+    [Fact]
+    public async Task ClientCommand_ExitsWith2AskingWhetherTheAddressIsRight_WhenThePrefixIsWrong()
+    {
+        var server = fixture.Server.TrimEnd('/') + "/nosuchprefix";
+
+        var (code, stdout, stderr) = await RunAsync(server, "jobs", "list");
+
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal($"runbox: nothing at {server}/api/v1/jobs (HTTP 404): is {server}/ a Runbox server's address? (--server or $RUNBOX_SERVER)\n", stderr);
+    }
+
     /// <summary>The CLI with the admin key of the fixture's data folder, against <paramref name="server"/>.</summary>
     private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string server, params string[] args) =>
         RunboxProcess.RunAsync(null, [.. args, "--server", server, "--data", fixture.DataDirectory], TimeSpan.FromSeconds(90));

@@ -324,12 +324,14 @@ internal sealed partial class RunboxClient : IDisposable
         }
         var text = await response.Content.ReadAsStringAsync(ct);
         var message = $"HTTP {(int)response.StatusCode}";
+        var explained = false;
         try
         {
             using var problem = JsonDocument.Parse(text);
             if (problem.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } d)
             {
                 message = d;
+                explained = true;
             }
             else if (problem.RootElement.TryGetProperty("title", out var title))
             {
@@ -338,6 +340,12 @@ internal sealed partial class RunboxClient : IDisposable
         }
         catch (JsonException)
         {
+        }
+        if (response.StatusCode == HttpStatusCode.NotFound && !explained && response.RequestMessage?.RequestUri is { } asked)
+        {
+            // Runbox says which job or runtime it has not; a 404 without a word is no route there: a wrong --server,
+            // or a wrong path prefix for a server behind a proxy.
+            message = $"nothing at {asked.GetLeftPart(UriPartial.Path)} (HTTP 404): is {_http.BaseAddress} a Runbox server's address? (--server or $RUNBOX_SERVER)";
         }
         if (response.StatusCode == HttpStatusCode.Unauthorized && _noKey is not null)
         {
