@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Xunit.Abstractions;
 
 namespace Runbox.Cli.Tests;
@@ -405,6 +407,22 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
 
         Assert.All(results, r => Assert.Equal((r.Command, 2), (r.Command, r.ExitCode)));
         Assert.All(results, r => Assert.Matches("^runbox: [^\n]+\n$", r.Stderr));
+    }
+
+    [Theory]
+    [InlineData(408)]
+    [InlineData(500)]
+    [InlineData(502)]
+    public async Task ClientCommand_ExitsWith1_WhenTheServerFailsRatherThanRefuses(int status)
+    {
+        var (code, _, stderr) = await StandInServer.RunCliAsync(api => api.Run(async context =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/problem+json";
+            await context.Response.WriteAsync($$"""{"title":"Failed","status":{{status}},"detail":"The server failed ({{status}})."}""");
+        }), null, "jobs", "get", "somejob");
+
+        Assert.Equal((1, $"runbox: The server failed ({status}).\n"), (code, stderr));
     }
 
     [Fact]
