@@ -313,6 +313,21 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task RunSaveAndJobsArtifactsSave_ExitWith2SayingSo_WhenTheFolderIsEmpty()
+    {
+        var id = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
+        var before = (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout;
+
+        var run = await fixture.RunAsync("print(1)\n", "run", "-", "--save", "");
+        var after = (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout;
+        var artifacts = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", "");
+
+        Assert.Equal((2, "runbox: --save needs a folder, not an empty name\n"), (run.ExitCode, run.Stderr));
+        Assert.Equal(before, after);
+        Assert.Equal((2, "runbox: --save needs a folder, not an empty name\n"), (artifacts.ExitCode, artifacts.Stderr));
+    }
+
+    [Fact]
     public async Task JobsArtifactsSave_ExitsWith2NamingTheFolder_WhenAFileHasItsName()
     {
         var id = (await fixture.RunAsync("open('a.txt', 'w').write('a')\n", "run", "-", "--detach")).Stdout.Trim();

@@ -143,6 +143,7 @@ public sealed class ExecCommandTests : IDisposable
     [Theory]
     [InlineData("x.txt", "--lang", "cobol", "unknown language 'cobol'")]
     [InlineData("made.py", "--save", "/proc/runbox-nowhere", "cannot save artifacts in /proc/runbox-nowhere")]
+    [InlineData("made.py", "--save", "", "runbox: --save needs a folder, not an empty name\n")]
     [InlineData("argv.py", "--timeot", "1", "unknown option '--timeot'")]
     public async Task Exec_ExitsWith2NamingTheWrongArgument_RatherThanRunTheScript(string name, string option, string value, string message)
     {
