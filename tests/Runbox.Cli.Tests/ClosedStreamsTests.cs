@@ -45,6 +45,18 @@ public sealed class ClosedStreamsTests(CliFixture fixture) : IClassFixture<CliFi
         Assert.Equal((2, "runbox: the script is to come from stdin (-), but stdin is closed (<&-)\n"), (exec.ExitCode, exec.Stderr));
     }
 
+    [Fact]
+    public async Task Run_SaysItCannotWriteTheOutput_WhenStdoutIsAFullDevice()
+    {
+        var script = await ScriptAsync();
+
+        var (code, _, stderr) = await fixture.RunRedirectedAsync(">/dev/full", "run", script);
+
+        // A full disk is no reader gone (141, "cancelled job"): the write failed, and the job is not cancelled for it.
+        Assert.Equal(1, code);
+        Assert.Matches(@"^runbox: cannot write job \w+'s output: No space left on device; that does not cancel the job: follow it again with 'runbox jobs logs \w+ -f'\n\z", stderr);
+    }
+
     private async Task<string> ScriptAsync()
     {
         var script = Path.Combine(fixture.DataDirectory, "closed.py");

@@ -175,7 +175,7 @@ internal static class RunCommand
 
     /// <summary>
     /// Writes a line as the job wrote it, to <paramref name="stdout"/> (<see cref="StandardOutput.OpenText"/>) or stderr by
-    /// its stream; false when stdout's reader has gone (<c>| head</c>).
+    /// its stream; false when stdout's reader has gone (<c>| head</c>). Any other failed write (a full disk) is thrown.
     /// </summary>
     internal static async Task<bool> TryWriteAsync(LogLineResponse line, TextWriter stdout)
     {
@@ -186,7 +186,7 @@ internal static class RunCommand
             await writer.FlushAsync(CancellationToken.None);
             return true;
         }
-        catch (IOException) when (writer == stdout)
+        catch (IOException) when (writer == stdout && StandardOutput.CanLoseItsReader)
         {
             return false;
         }
@@ -241,6 +241,12 @@ internal static class RunCommand
         {
             await CancelAsync(api, id, "");
             return 130;
+        }
+        catch (IOException e)
+        {
+            // The output cannot be written where it goes (a full disk): the job is not to blame, and the server keeps its output.
+            await Console.Error.WriteLineAsync($"runbox: cannot write job {id}'s output: {e.Message}; that does not cancel the job: follow it again with 'runbox jobs logs {id} -f'");
+            return 1;
         }
         catch (RunboxClientException e) when (e.Unreachable && (ownsJob || followed))
         {
