@@ -22,7 +22,7 @@ internal sealed class RunboxClientException(HttpStatusCode status, string messag
 
     /// <summary>
     /// The command's exit code for it, the same in every command: 2 when the server refused the request as given (a 4xx
-    /// answer but 429: a bad value, no such job, a state that forbids it, no key), which trying again unchanged will not
+    /// answer but 408 and 429: a bad value, no such job, a state that forbids it, no key), which trying again unchanged will not
     /// mend; 1 when no answer came, or the server was busy (429), out of time for the request (408) or failed (5xx).
     /// </summary>
     public int ExitCode =>

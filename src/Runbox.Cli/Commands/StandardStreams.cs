@@ -8,7 +8,7 @@ namespace Runbox.Cli.Commands;
 /// </summary>
 internal static class StandardStreams
 {
-    /// <summary>Read once at start-up: true when stdin was closed.</summary>
+    /// <summary>Read once, when first asked (any descriptor opened since is close-on-exec too): true when stdin was closed.</summary>
     public static bool InputClosed { get; } = IsClosed(0);
 
     /// <summary>What is piped or redirected in, for the script; false for a closed stdin, which holds nothing.</summary>
