@@ -87,7 +87,18 @@ internal static class ExecCommand
                 await ReportSavedAsync(result, save);
                 return result.ShellExitCode;
             }
-            if (await LiveOutput.WriteAsync(execution) is not { } final)
+            JobResult? ended;
+            try
+            {
+                ended = await LiveOutput.WriteAsync(execution);
+            }
+            catch (IOException e)
+            {
+                // Nothing else keeps a local script's output: it is stopped rather than left to run unseen.
+                await Console.Error.WriteLineAsync($"runbox: cannot write the script's output: {e.Message}; the script was stopped");
+                return 1;
+            }
+            if (ended is not { } final)
             {
                 return StandardOutput.ReaderGoneExitCode;
             }

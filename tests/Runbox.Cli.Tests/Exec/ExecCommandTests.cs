@@ -155,6 +155,19 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_StopsTheScriptSayingWhy_WhenStdoutIsAFullDevice()
+    {
+        // Prints, then would sleep for a minute: only the failed write can end it early.
+        var script = Script("full.py", "import time\nprint('out', flush=True)\ntime.sleep(60)\nprint('never')");
+
+        var (code, _, stderr) = await RunboxProcess.RunRedirectedAsync(["exec", script], ">/dev/full", TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        // A full disk is no reader gone (141): the write failed, and the command says so.
+        Assert.Equal((1, "runbox: cannot write the script's output: No space left on device; the script was stopped\n"), (code, stderr));
+    }
+
+    [Fact]
     public async Task Exec_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
     {
         var (code, stdout, stderr) = await RunAsync("", "exec", _directory);
