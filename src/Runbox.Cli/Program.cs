@@ -2,6 +2,11 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using Runbox.Cli.Commands;
 
+if (StandardStreams.Refusal() is { } closed)
+{
+    StandardStreams.RefusalWriter().WriteLine(closed);
+    return 2;
+}
 var root = new RootCommand("Runbox runs untrusted Python, Bash and Node.js scripts in a sandbox.");
 foreach (var command in CommandCatalog.All())
 {

@@ -63,6 +63,10 @@ public class CliFixture : IAsyncLifetime
     public Task<(int ExitCode, string Stdout, string Stderr)> RunWatchingStderrAsync(Action<string> onStderrLine, params string[] args) =>
         RunboxProcess.RunAsync(null, WithServer(args), TimeSpan.FromSeconds(90), onStderrLine: onStderrLine);
 
+    /// <summary>As <see cref="RunAsync"/> in bash with <paramref name="redirections"/> after the command (<c>&gt;&amp;-</c>).</summary>
+    public Task<(int ExitCode, string Stdout, string Stderr)> RunRedirectedAsync(string redirections, params string[] args) =>
+        RunboxProcess.RunRedirectedAsync(WithServer(args), redirections, TimeSpan.FromSeconds(90));
+
     private string[] WithServer(string[] args)
     {
         // Runbox's own options go before a "--": what follows it is the script's.

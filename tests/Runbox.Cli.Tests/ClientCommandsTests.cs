@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Xunit.Abstractions;
 
 namespace Runbox.Cli.Tests;
@@ -192,7 +194,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Contains("\"status\": \"succeeded\"", get.Stdout);
         Assert.Contains("\"script\": \"print('detached')\\n\"", get.Stdout);
         Assert.Equal(0, delete.ExitCode);
-        Assert.Equal(1, missing.ExitCode);
+        Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no job", missing.Stderr);
     }
 
@@ -311,6 +313,21 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task RunSaveAndJobsArtifactsSave_ExitWith2SayingSo_WhenTheFolderIsEmpty()
+    {
+        var id = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
+        var before = (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout;
+
+        var run = await fixture.RunAsync("print(1)\n", "run", "-", "--save", "");
+        var after = (await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout;
+        var artifacts = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", "");
+
+        Assert.Equal((2, "runbox: --save needs a folder, not an empty name\n"), (run.ExitCode, run.Stderr));
+        Assert.Equal(before, after);
+        Assert.Equal((2, "runbox: --save needs a folder, not an empty name\n"), (artifacts.ExitCode, artifacts.Stderr));
+    }
+
+    [Fact]
     public async Task JobsArtifactsSave_ExitsWith2NamingTheFolder_WhenAFileHasItsName()
     {
         var id = (await fixture.RunAsync("open('a.txt', 'w').write('a')\n", "run", "-", "--detach")).Stdout.Trim();
@@ -362,7 +379,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         var (code, _, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "list", "--server", fixture.Server, "--data", elsewhere],
             TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["RUNBOX_KEY"] = "" });
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains("Every request needs 'Authorization: Bearer KEY'.", stderr);
         Assert.Contains($"(no API key found: no --key, no $RUNBOX_KEY, nothing in {elsewhere}/admin.key (from --data))", stderr);
     }
@@ -381,5 +398,59 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, revoked.ExitCode);
         Assert.Equal(2, withRevoked.ExitCode);
         Assert.Contains("revoked", withRevoked.Stderr);
+    }
+
+    [Fact]
+    public async Task EveryClientCommand_ExitsWith2SayingWhy_WhenTheServerRefusesWhatItWasGiven()
+    {
+        var ended = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
+        await fixture.RunAsync(null, "jobs", "logs", ended, "-f");
+        string[][] refusedInput =
+        [
+            ["run", "-", "--runtime", "nosuch"], ["jobs", "get", "nosuchjob"], ["jobs", "logs", "nosuchjob"], ["jobs", "logs", "nosuchjob", "-f"],
+            ["jobs", "artifacts", "nosuchjob"], ["jobs", "cancel", ended], ["jobs", "delete", "nosuchjob"], ["jobs", "list", "--status", "nosuch"],
+            ["keys", "revoke", "key_nosuch"], ["runtimes", "show", "nosuch"], ["runtimes", "test", "nosuch"], ["runtimes", "delete", "nosuch"],
+            ["runtimes", "install", "nosuch", "pkg"], ["runtimes", "create", "Not A Name"],
+        ];
+
+        var results = new List<(string Command, int ExitCode, string Stderr)>();
+        foreach (var args in refusedInput)
+        {
+            var (code, _, stderr) = await fixture.RunAsync(args[0] == "run" ? "print(1)\n" : null, args);
+            results.Add((string.Join(' ', args), code, stderr));
+        }
+
+        Assert.All(results, r => Assert.Equal((r.Command, 2), (r.Command, r.ExitCode)));
+        Assert.All(results, r => Assert.Matches("^runbox: [^\n]+\n$", r.Stderr));
+    }
+
+    [Theory]
+    [InlineData(408)]
+    [InlineData(500)]
+    [InlineData(502)]
+    public async Task ClientCommand_ExitsWith1_WhenTheServerFailsRatherThanRefuses(int status)
+    {
+        var (code, _, stderr) = await StandInServer.RunCliAsync(api => api.Run(async context =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/problem+json";
+            await context.Response.WriteAsync($$"""{"title":"Failed","status":{{status}},"detail":"The server failed ({{status}})."}""");
+        }), null, "jobs", "get", "somejob");
+
+        Assert.Equal((1, $"runbox: The server failed ({status}).\n"), (code, stderr));
+    }
+
+    [Fact]
+    public async Task Run_ExitsWith2SayingTheServersCap_WhenTheScriptIsLargerThanTheServerTakes()
+    {
+        // Well over the default Runbox:MaxRequestBodyBytes (10 MB), a script with its data inline: more than the server takes in
+        // before it closes the connection.
+        var script = Path.Combine(fixture.DataDirectory, "huge.py");
+        await File.WriteAllTextAsync(script, "#" + new string('x', 40 * 1024 * 1024) + "\nprint(1)\n");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "run", script);
+
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal("runbox: The request body must be at most 10485760 bytes.\n", stderr);
     }
 }

@@ -61,7 +61,7 @@ public sealed class CommandLineTests
         await app.StopAsync();
         await app.DisposeAsync();
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains($"nothing in {Path.Combine(Environment.CurrentDirectory, "runbox-data", "admin.key")} (--data or $RUNBOX_DATA name another folder)", stderr);
     }
 
@@ -81,6 +81,21 @@ public sealed class CommandLineTests
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.StartsWith($"runbox: the {what} must not be empty\n", stderr);
+    }
+
+    [Theory]
+    [InlineData("jobs get", "job id", ".")]
+    [InlineData("jobs logs", "job id", "..")]
+    [InlineData("runtimes show", "runtime name", ".")]
+    [InlineData("keys revoke", "key id", "..")]
+    public async Task ClientCommand_ExitsWith2_WhenTheIdIsADotSegment(string line, string what, string id)
+    {
+        // A URL drops "." and "..": the request would name the list, or another job ("logs").
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, [.. line.Split(' '), id, "--server", "http://127.0.0.1:1"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: the {what} cannot be '{id}'\n", stderr);
     }
 
     [Fact]

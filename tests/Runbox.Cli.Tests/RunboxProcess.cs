@@ -53,6 +53,21 @@ internal static class RunboxProcess
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// <c>runbox ARGS REDIRECTIONS</c> in bash, as a user closes a standard stream (<c>&gt;&amp;-</c>, <c>2&gt;&amp;-</c>,
+    /// <c>&lt;&amp;-</c>): the CLI's exit code and what it wrote to the streams left open.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunRedirectedAsync(
+        IEnumerable<string> args, string redirections, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var process = Start(args, environment, mergeStderr: false, shell: $"exec dotnet \"$0\" \"$@\" {redirections}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Close();
+        await WaitAsync(process, timeout);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     private static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, bool mergeStderr, string? shell = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "runbox.dll");

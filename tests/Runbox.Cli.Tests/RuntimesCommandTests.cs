@@ -9,7 +9,7 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
     private const string Sleeper = "import time\nprint('started', flush=True)\ntime.sleep(60)\n";
 
     [Fact]
-    public async Task Runtimes_ExitWith1AndSayWhy_WhenTheRuntimeDidNotBuild()
+    public async Task Runtimes_ExitNonZeroAndSayWhy_WhenTheRuntimeDidNotBuild()
     {
         var create = await fixture.RunAsync(null, "runtimes", "create", "clibroken", "-p", "nosuchpackage");
         var test = await fixture.RunAsync(null, "runtimes", "test", "clibroken");
@@ -24,7 +24,8 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
         Assert.All(create.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.StartsWith("  ", line));
         Assert.Contains("\n    ERROR: No matching distribution found for nosuchpackage", create.Stdout);
         Assert.DoesNotContain("smoke test job", create.Stdout);
-        Assert.Equal(1, test.ExitCode);
+        // The server refuses to test a runtime that did not build (409): refused input, as for every command.
+        Assert.Equal(2, test.ExitCode);
         Assert.Contains("did not build", test.Stderr);
         // One row per runtime, though pip's error had two lines.
         Assert.All(list.Stdout.TrimEnd('\n').Split('\n').Skip(1), line => Assert.Matches("^[a-z0-9][a-z0-9._-]* +(installing|ready|operational|failed) ", line));
@@ -60,7 +61,7 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
         Assert.Equal(0, create.ExitCode);
         // The venv's own pip (and setuptools) are not counted: nothing was asked for.
         Assert.Matches(@"^clibusy: operational \(Python [^,]+, 0 packages\)\n$", create.Stdout);
-        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal(2, refused.ExitCode);
         Assert.Contains($"queued or running on runtime 'clibusy' ({id}); use 'runbox runtimes delete clibusy --force' to cancel them.", refused.Stderr);
         Assert.Equal(0, forced.ExitCode);
     }
@@ -108,7 +109,7 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
 
         Assert.Equal(1, noInstall.ExitCode);
         Assert.Contains("runtime 'default' has had no package installation", noInstall.Stderr);
-        Assert.Equal(1, missing.ExitCode);
+        Assert.Equal(2, missing.ExitCode);
         Assert.Contains("nosuchruntime", missing.Stderr);
     }
 }

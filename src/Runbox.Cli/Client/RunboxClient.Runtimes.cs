@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Runbox.Server.Http;
 using Runbox.Server.Runtimes;
 
@@ -13,11 +12,11 @@ internal sealed partial class RunboxClient
         SendAsync(HttpMethod.Get, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}", null, RunboxJsonContext.Default.RuntimeResponse, ct);
 
     public Task<RuntimeResponse> CreateRuntimeAsync(RuntimeCreateRequest request, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/runtimes", () => JsonContent.Create(request, RunboxJsonContext.Default.RuntimeCreateRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
+        SendAsync(HttpMethod.Post, "/api/v1/runtimes", () => Body(request, RunboxJsonContext.Default.RuntimeCreateRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
 
     public Task<RuntimeResponse> InstallRuntimePackagesAsync(string name, RuntimeInstallRequest request, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}/packages",
-            () => JsonContent.Create(request, RunboxJsonContext.Default.RuntimeInstallRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
+            () => Body(request, RunboxJsonContext.Default.RuntimeInstallRequest), RunboxJsonContext.Default.RuntimeResponse, ct);
 
     public Task<RuntimeResponse> TestRuntimeAsync(string name, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, $"/api/v1/runtimes/{Uri.EscapeDataString(name)}/test", null, RunboxJsonContext.Default.RuntimeResponse, ct);

@@ -19,6 +19,14 @@ internal sealed class RunboxClientException(HttpStatusCode status, string messag
 
     /// <summary>No answer from the server: it could not be reached, or the connection broke.</summary>
     public bool Unreachable { get; init; }
+
+    /// <summary>
+    /// The command's exit code for it, the same in every command: 2 when the server refused the request as given (a 4xx
+    /// answer but 408 and 429: a bad value, no such job, a state that forbids it, no key), which trying again unchanged will not
+    /// mend; 1 when no answer came, or the server was busy (429), out of time for the request (408) or failed (5xx).
+    /// </summary>
+    public int ExitCode =>
+        !Unreachable && (int)Status is >= 400 and < 500 && Status is not (HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout) ? 2 : 1;
 }
 
 /// <summary>The REST API as the CLI uses it.</summary>
@@ -59,7 +67,7 @@ internal sealed partial class RunboxClient : IDisposable
     /// <param name="notices">Where to say that the server is busy and the call waits (stderr).</param>
     public RunboxClient(Uri server, string? key, string? noKey, TextWriter notices)
     {
-        _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient { BaseAddress = WithTrailingSlash(server), Timeout = Timeout.InfiniteTimeSpan };
         _noKey = noKey;
         _notices = notices;
         if (key is not null)
@@ -68,9 +76,22 @@ internal sealed partial class RunboxClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// The server's address as the base of every path: a server behind a reverse proxy at http://host/runbox keeps its
+    /// /runbox/ prefix only when the base ends with a slash (else "runbox" is a file name, replaced when resolving).
+    /// </summary>
+    private static Uri WithTrailingSlash(Uri server) =>
+        server.AbsolutePath.EndsWith('/') ? server : new UriBuilder(server) { Path = server.AbsolutePath + "/" }.Uri;
+
+    /// <summary>
+    /// An API path ("/api/v1/jobs") under the server's address, prefix and all: relative, since a path from the root
+    /// would drop the prefix.
+    /// </summary>
+    private static Uri Under(string path) => new(path.TrimStart('/'), UriKind.Relative);
+
     /// <summary>Repeated when the server is busy: a 429 or 503 means it created no job.</summary>
     public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/jobs", () => JsonContent.Create(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
+        SendAsync(HttpMethod.Post, "/api/v1/jobs", () => Body(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
 
     public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
@@ -91,7 +112,7 @@ internal sealed partial class RunboxClient : IDisposable
     public Task DeleteAsync(string id, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", ct);
 
     public Task<KeyCreatedResponse> CreateKeyAsync(string name, bool admin, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "/api/v1/keys", () => JsonContent.Create(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
+        SendAsync(HttpMethod.Post, "/api/v1/keys", () => Body(new KeyCreateRequest { Name = name, Admin = admin }, RunboxJsonContext.Default.KeyCreateRequest), RunboxJsonContext.Default.KeyCreatedResponse, ct);
 
     public Task<KeyListResponse> ListKeysAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "/api/v1/keys", null, RunboxJsonContext.Default.KeyListResponse, ct);
@@ -105,7 +126,7 @@ internal sealed partial class RunboxClient : IDisposable
     public async Task DownloadArtifactAsync(string id, string name, Stream target, CancellationToken ct)
     {
         var path = $"/api/v1/jobs/{Uri.EscapeDataString(id)}/artifacts/{string.Join('/', name.Split('/').Select(Uri.EscapeDataString))}";
-        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
+        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, Under(path)), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
         try
@@ -134,7 +155,7 @@ internal sealed partial class RunboxClient : IDisposable
             var after = last;
             HttpRequestMessage Request()
             {
-                var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/events");
+                var request = new HttpRequestMessage(HttpMethod.Get, Under($"/api/v1/jobs/{Uri.EscapeDataString(id)}/events"));
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
                 if (after > 0)
                 {
@@ -203,7 +224,8 @@ internal sealed partial class RunboxClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
         CancellationToken ct, bool? repeatable = null)
     {
-        using var exchange = await SendAsync(() => new HttpRequestMessage(method, path) { Content = content?.Invoke() }, HttpCompletionOption.ResponseContentRead,
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)) { Content = content?.Invoke(), Headers = { ExpectContinue = content is not null } },
+            HttpCompletionOption.ResponseContentRead,
             repeatable ?? method != HttpMethod.Post, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
@@ -218,10 +240,22 @@ internal sealed partial class RunboxClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// A JSON request body with its length said up front. With <c>Expect: 100-continue</c> (see
+    /// <see cref="SendAsync{T}"/>) the server then refuses a body over its size cap (413) before a byte of it is sent;
+    /// streamed in chunks, the server cut the connection mid-body and the CLI could only say that it could not reach it.
+    /// </summary>
+    private static ByteArrayContent Body<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, type));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
     /// <summary>A call without an answer body (DELETE).</summary>
     private async Task SendAsync(HttpMethod method, string path, CancellationToken ct)
     {
-        using var exchange = await SendAsync(() => new HttpRequestMessage(method, path), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
+        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)), HttpCompletionOption.ResponseContentRead, repeatable: true, ct);
         await EnsureAsync(exchange.Response, ct);
     }
 
@@ -291,12 +325,14 @@ internal sealed partial class RunboxClient : IDisposable
         }
         var text = await response.Content.ReadAsStringAsync(ct);
         var message = $"HTTP {(int)response.StatusCode}";
+        var explained = false;
         try
         {
             using var problem = JsonDocument.Parse(text);
             if (problem.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } d)
             {
                 message = d;
+                explained = true;
             }
             else if (problem.RootElement.TryGetProperty("title", out var title))
             {
@@ -305,6 +341,12 @@ internal sealed partial class RunboxClient : IDisposable
         }
         catch (JsonException)
         {
+        }
+        if (response.StatusCode == HttpStatusCode.NotFound && !explained && response.RequestMessage?.RequestUri is { } asked)
+        {
+            // Runbox says which job or runtime it has not; a 404 without a word is no route there: a wrong --server,
+            // or a wrong path prefix for a server behind a proxy.
+            message = $"nothing at {asked.GetLeftPart(UriPartial.Path)} (HTTP 404): is {_http.BaseAddress} a Runbox server's address? (--server or $RUNBOX_SERVER)";
         }
         if (response.StatusCode == HttpStatusCode.Unauthorized && _noKey is not null)
         {

@@ -31,6 +31,11 @@ internal static class ExecCommand
                 return 2;
             }
             var save = parse.GetValue(scriptOptions.Save);
+            if (path == "-" && StandardStreams.InputClosed)
+            {
+                await Console.Error.WriteLineAsync(RunCommand.StdinClosed);
+                return 2;
+            }
             var (script, unreadable) = path == "-" ? (await ReadAllAsync(Console.OpenStandardInput(), cancellationToken), null) : await ScriptOptions.ReadFileAsync(path, cancellationToken);
             if (script is null)
             {
@@ -44,7 +49,7 @@ internal static class ExecCommand
                 return 2;
             }
             byte[]? stdin = null;
-            if (path != "-" && Console.IsInputRedirected)
+            if (path != "-" && StandardStreams.InputRedirected)
             {
                 stdin = await ReadAllAsync(Console.OpenStandardInput(), cancellationToken);
             }
@@ -82,7 +87,18 @@ internal static class ExecCommand
                 await ReportSavedAsync(result, save);
                 return result.ShellExitCode;
             }
-            if (await LiveOutput.WriteAsync(execution) is not { } final)
+            JobResult? ended;
+            try
+            {
+                ended = await LiveOutput.WriteAsync(execution);
+            }
+            catch (IOException e)
+            {
+                // Nothing else keeps a local script's output: it is stopped rather than left to run unseen.
+                await Console.Error.WriteLineAsync($"runbox: cannot write the script's output: {e.Message}; the script was stopped");
+                return 1;
+            }
+            if (ended is not { } final)
             {
                 return StandardOutput.ReaderGoneExitCode;
             }

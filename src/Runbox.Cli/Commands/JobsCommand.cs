@@ -196,8 +196,9 @@ internal static class JobsCommand
     }
 
     /// <summary>
-    /// Runs a client call: 0 when it worked, 1 with the server's message (or the local file error) when it did not, 2
-    /// when a client option could not be used.
+    /// Runs a client call: 0 when it worked; else the server's message (or the local file error) with
+    /// <see cref="RunboxClientException.ExitCode"/> (2 for input the server refused, 1 for no answer or a server
+    /// failure), 1 for a local file error, 2 when a client option could not be used.
     /// </summary>
     internal static Task<int> Guard(Func<Task> action) => Guard(async () =>
     {
@@ -228,7 +229,7 @@ internal static class JobsCommand
         catch (Exception e) when (e is RunboxClientException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-            return 1;
+            return e is RunboxClientException refused ? refused.ExitCode : 1;
         }
     }
 }

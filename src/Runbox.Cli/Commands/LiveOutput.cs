@@ -7,7 +7,10 @@ namespace Runbox.Cli.Commands;
 /// <summary>Writes a job's log lines to this process's stdout and stderr as they arrive.</summary>
 internal static class LiveOutput
 {
-    /// <summary>The job's result, or null when stdout was closed (<c>| head</c>): the job is cancelled then, as the script itself would have died of SIGPIPE.</summary>
+    /// <summary>
+    /// The job's result, or null when stdout was closed (<c>| head</c>): the job is cancelled then, as the script itself
+    /// would have died of SIGPIPE. A stdout that is no pipe failing a write (a full disk) stops the job too, and throws.
+    /// </summary>
     public static async Task<JobResult?> WriteAsync(JobExecution execution)
     {
         using var stdout = StandardOutput.Open();
@@ -23,11 +26,17 @@ internal static class LiveOutput
                 stream.Write(line.Ended ? [.. bytes, (byte)'\n'] : bytes);
                 stream.Flush();
             }
-            catch (IOException) when (stream == stdout)
+            catch (IOException) when (stream == stdout && StandardOutput.CanLoseItsReader)
             {
                 execution.Cancel();
                 await execution.Completion;
                 return null;
+            }
+            catch (IOException) when (stream == stdout)
+            {
+                execution.Cancel();
+                await execution.Completion;
+                throw;
             }
         }
         return await execution.Completion;

@@ -4,7 +4,8 @@ namespace Runbox.Cli.Commands;
 
 /// <summary>
 /// An argument that names one job, key or runtime in the request's path. An empty one is refused as a parse error
-/// (exit 2): the path would then name the whole list, whose answer is no single job.
+/// (exit 2): the path would then name the whole list, whose answer is no single job. So are "." and "..", which URL
+/// resolution removes with the segment before: <c>jobs get .</c> asked for the list, <c>jobs logs ..</c> for a job named "logs".
 /// </summary>
 internal static class PathArgument
 {
@@ -16,6 +17,10 @@ internal static class PathArgument
             if (result.Tokens.Any(token => string.IsNullOrWhiteSpace(token.Value)))
             {
                 result.AddError($"the {what} must not be empty");
+            }
+            else if (result.Tokens.FirstOrDefault(token => token.Value is "." or "..") is { } dots)
+            {
+                result.AddError($"the {what} cannot be '{dots.Value}'");
             }
         });
         return argument;

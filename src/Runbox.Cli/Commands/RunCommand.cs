@@ -52,6 +52,11 @@ internal static class RunCommand
             Dictionary<string, byte[]>? files = null;
             if (path == "-")
             {
+                if (StandardStreams.InputClosed)
+                {
+                    await Console.Error.WriteLineAsync(StdinClosed);
+                    return 2;
+                }
                 script = await ReadUntilInterruptedAsync(Console.In, cancellationToken);
             }
             else
@@ -81,7 +86,7 @@ internal static class RunCommand
             }
             // As exec does: what is piped in goes to the script, here as UTF-8 text (the API's stdin is a string).
             string? stdin = null;
-            if (path != "-" && Console.IsInputRedirected)
+            if (path != "-" && StandardStreams.InputRedirected)
             {
                 using var reader = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
                 stdin = await ReadUntilInterruptedAsync(reader, cancellationToken) is { Length: > 0 } text ? text : null;
@@ -134,9 +139,8 @@ internal static class RunCommand
             }
             catch (RunboxClientException e)
             {
-                // A submission the server refused is bad input; no answer, a server still busy, or a server error, is not.
                 await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-                return e.Unreachable || e.Status == System.Net.HttpStatusCode.TooManyRequests || (int)e.Status >= 500 ? 1 : 2;
+                return e.ExitCode;
             }
             if (parse.GetValue(detach))
             {
@@ -149,6 +153,9 @@ internal static class RunCommand
         });
         return command;
     }
+
+    /// <summary>Said by <c>run -</c> and <c>exec -</c> when stdin was closed (<c>&lt;&amp;-</c>).</summary>
+    internal const string StdinClosed = "runbox: the script is to come from stdin (-), but stdin is closed (<&-)";
 
     /// <summary>All of stdin; nothing when Ctrl-C came during the read (the caller then stops, submitting nothing).</summary>
     private static async Task<string> ReadUntilInterruptedAsync(TextReader reader, CancellationToken cancellationToken)
@@ -168,7 +175,7 @@ internal static class RunCommand
 
     /// <summary>
     /// Writes a line as the job wrote it, to <paramref name="stdout"/> (<see cref="StandardOutput.OpenText"/>) or stderr by
-    /// its stream; false when stdout's reader has gone (<c>| head</c>).
+    /// its stream; false when stdout's reader has gone (<c>| head</c>). Any other failed write (a full disk) is thrown.
     /// </summary>
     internal static async Task<bool> TryWriteAsync(LogLineResponse line, TextWriter stdout)
     {
@@ -179,7 +186,7 @@ internal static class RunCommand
             await writer.FlushAsync(CancellationToken.None);
             return true;
         }
-        catch (IOException) when (writer == stdout)
+        catch (IOException) when (writer == stdout && StandardOutput.CanLoseItsReader)
         {
             return false;
         }
@@ -235,6 +242,12 @@ internal static class RunCommand
             await CancelAsync(api, id, "");
             return 130;
         }
+        catch (IOException e)
+        {
+            // The output cannot be written where it goes (a full disk): the job is not to blame, and the server keeps its output.
+            await Console.Error.WriteLineAsync($"runbox: cannot write job {id}'s output: {e.Message}; that does not cancel the job: follow it again with 'runbox jobs logs {id} -f'");
+            return 1;
+        }
         catch (RunboxClientException e) when (e.Unreachable && (ownsJob || followed))
         {
             await Console.Error.WriteLineAsync($"runbox: lost the connection while following job {id} ({e.Message}); that does not cancel the job: follow it again with 'runbox jobs logs {id} -f'");
@@ -249,7 +262,7 @@ internal static class RunCommand
         catch (RunboxClientException e)
         {
             await Console.Error.WriteLineAsync($"runbox: {e.Message}");
-            return 1;
+            return e.ExitCode;
         }
     }
 

@@ -44,6 +44,11 @@ internal static class SavedArtifacts
     /// </summary>
     public static string? Prepare(string folder)
     {
+        if (string.IsNullOrWhiteSpace(folder))
+        {
+            // .NET's own words name its parameter: "The value cannot be an empty string. (Parameter 'path')".
+            return "--save needs a folder, not an empty name";
+        }
         try
         {
             Directory.CreateDirectory(folder);

@@ -13,12 +13,19 @@ internal static class StandardOutput
     /// <summary>The exit code of a command that stopped because its stdout was closed: 128+SIGPIPE, as a shell reports a program SIGPIPE ended.</summary>
     public const int ReaderGoneExitCode = 141;
 
+    /// <summary>
+    /// Stdout is a pipe or a socket: only those lose their reader, so only there is a failed write the reader gone.
+    /// Elsewhere (a file on a full disk, /dev/full) it is an error to report.
+    /// </summary>
+    public static bool CanLoseItsReader =>
+        ReadsFrom() is { } target && (target.StartsWith("pipe:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal));
+
     public static Stream Open()
     {
         // Only a pipe or a socket loses its reader, and only those are written through a FileStream (with write(2), as
         // the console does). One over a regular file (`> out 2>&1`) would write at an offset of its own and overwrite
         // what stderr wrote there; a terminal is left to the console's stream as before.
-        if (ReadsFrom() is { } target && (target.StartsWith("pipe:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal)))
+        if (CanLoseItsReader)
         {
             return new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
         }

@@ -143,6 +143,7 @@ public sealed class ExecCommandTests : IDisposable
     [Theory]
     [InlineData("x.txt", "--lang", "cobol", "unknown language 'cobol'")]
     [InlineData("made.py", "--save", "/proc/runbox-nowhere", "cannot save artifacts in /proc/runbox-nowhere")]
+    [InlineData("made.py", "--save", "", "runbox: --save needs a folder, not an empty name\n")]
     [InlineData("argv.py", "--timeot", "1", "unknown option '--timeot'")]
     public async Task Exec_ExitsWith2NamingTheWrongArgument_RatherThanRunTheScript(string name, string option, string value, string message)
     {
@@ -151,6 +152,19 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains(message, stderr);
+    }
+
+    [Fact]
+    public async Task Exec_StopsTheScriptSayingWhy_WhenStdoutIsAFullDevice()
+    {
+        // Prints, then would sleep for a minute: only the failed write can end it early.
+        var script = Script("full.py", "import time\nprint('out', flush=True)\ntime.sleep(60)\nprint('never')");
+
+        var (code, _, stderr) = await RunboxProcess.RunRedirectedAsync(["exec", script], ">/dev/full", TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        // A full disk is no reader gone (141): the write failed, and the command says so.
+        Assert.Equal((1, "runbox: cannot write the script's output: No space left on device; the script was stopped\n"), (code, stderr));
     }
 
     [Fact]
