@@ -224,9 +224,13 @@ internal sealed partial class RunboxClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
         CancellationToken ct, bool? repeatable = null)
     {
-        using var exchange = await SendAsync(() => new HttpRequestMessage(method, Under(path)) { Content = content?.Invoke(), Headers = { ExpectContinue = content is not null } },
-            HttpCompletionOption.ResponseContentRead,
-            repeatable ?? method != HttpMethod.Post, ct);
+        HttpRequestMessage Request()
+        {
+            var body = content?.Invoke();
+            // Only a large body waits for the server's 100 Continue (see Body): a small one costs no round trip more.
+            return new HttpRequestMessage(method, Under(path)) { Content = body, Headers = { ExpectContinue = body?.Headers.ContentLength > LargeBody } };
+        }
+        using var exchange = await SendAsync(Request, HttpCompletionOption.ResponseContentRead, repeatable ?? method != HttpMethod.Post, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
         try
@@ -241,10 +245,13 @@ internal sealed partial class RunboxClient : IDisposable
     }
 
     /// <summary>
-    /// A JSON request body with its length said up front. With <c>Expect: 100-continue</c> (see
-    /// <see cref="SendAsync{T}"/>) the server then refuses a body over its size cap (413) before a byte of it is sent;
-    /// streamed in chunks, the server cut the connection mid-body and the CLI could only say that it could not reach it.
+    /// A JSON request body with its length said up front. Above <see cref="LargeBody"/> it goes with <c>Expect:
+    /// 100-continue</c> (see <see cref="SendAsync{T}"/>), so the server refuses a body over its size cap (413) before a
+    /// byte of it is sent; streamed in chunks, the server cut the connection mid-body and the CLI could only say that it
+    /// could not reach it.
     /// </summary>
+    private const long LargeBody = 1024 * 1024;
+
     private static ByteArrayContent Body<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, type));
