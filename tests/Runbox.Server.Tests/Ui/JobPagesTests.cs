@@ -228,6 +228,36 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task JobsPage_KeepsKeyboardFocusOnItsRow_WhenTheListRefreshes()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var marker = $"focus{Guid.NewGuid():N}"[..15];
+        var ended = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}" }, wait: true);
+        await ui.GotoAsync($"#/jobs?q={marker}");
+        var endedLink = page.Locator($"tr[data-job='{ended.Id}'] a");
+        await Expect(endedLink).ToBeVisibleAsync();
+        await endedLink.FocusAsync();
+
+        // The list refreshes every 2 s; a job submitted now shows above the focused row, which keeps the focus.
+        var running = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}\nimport time\ntime.sleep(8)" });
+        var runningRow = page.Locator($"tr[data-job='{running.Id}']");
+        await Expect(runningRow).ToHaveAttributeAsync("data-status", "running");
+        await Expect(page.Locator("#jobs-body tr[data-job]").First).ToHaveAttributeAsync("data-job", running.Id);
+        await Expect(endedLink).ToBeFocusedAsync();
+
+        // A row whose job changes is built again: the focus moves to the same control in it.
+        var box = runningRow.GetByRole(AriaRole.Checkbox);
+        await box.FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        await Expect(runningRow).ToHaveAttributeAsync("data-status", "succeeded", new() { Timeout = 60_000 });
+        await Expect(box).ToBeFocusedAsync();
+        await Expect(box).ToBeCheckedAsync();
+        await Expect(page.Locator("#selected-count")).ToHaveTextAsync("1 selected");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_MarksTheOutputAsTruncated_WhenTheJobHitItsOutputLimit()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
