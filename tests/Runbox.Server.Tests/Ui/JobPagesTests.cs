@@ -258,6 +258,23 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task JobsPage_OffersTheNewestPage_WhenTheAddressHoldsACursorTheServerRefuses()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('newest')" }, wait: true);
+
+        await ui.GotoAsync("#/jobs?cursor=not-a-cursor&page=3");
+        await Expect(page.Locator("#jobs-body")).ToContainTextAsync("Could not list jobs: cursor");
+
+        // "Newest" stayed disabled: the only way out was editing the address.
+        await page.GetByRole(AriaRole.Button, new() { Name = "« Newest" }).ClickAsync();
+        await Expect(page.Locator($"tr[data-job='{job.Id}']")).ToBeVisibleAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/jobs$"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_MarksTheOutputAsTruncated_WhenTheJobHitItsOutputLimit()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

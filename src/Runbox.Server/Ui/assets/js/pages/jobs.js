@@ -96,7 +96,10 @@ export function render(main, [hashQuery]) {
     try {
       page = await get(`/api/v1/jobs?${query()}`, { signal });
     } catch (error) {
-      if (!signal.aborted && mine === version) body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "empty" }, `Could not list jobs: ${error.message}`)));
+      if (signal.aborted || mine !== version) return;
+      body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "empty" }, `Could not list jobs: ${error.message}`)));
+      // A cursor the server refuses (a link edited or from another server) must not leave the page without a way back.
+      newer.disabled = pageNumber() === 1;
       return;
     }
     if (mine !== version) return;
