@@ -99,6 +99,20 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task JobPage_SaysNotFound_WhenTheAddressHoldsAMalformedEscape()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+
+        // A link cut short mid-escape: decoding it threw, and the page stayed blank.
+        await ui.GotoAsync("#/jobs/%E0%A4%A");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Job not found" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Main)).ToContainTextAsync("No job %E0%A4%A is visible to this key.");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task Pages_FitTheWindow_WhenItIsFourHundredPixelsWide()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

@@ -44,7 +44,7 @@ async function route() {
   const match = routes.find(([pattern]) => pattern.test(hash));
   if (!match) { location.replace("#/run"); return; }
   const [pattern, page, nav, title, { raw = false } = {}] = match;
-  const params = hash.match(pattern).slice(1).map(p => p && (raw ? p : decodeURIComponent(p)));
+  const params = hash.match(pattern).slice(1).map(p => p && (raw ? p : decodePart(p)));
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.page === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
@@ -52,6 +52,11 @@ async function route() {
   cleanup = page.render(main, params, { caller: session.caller }) || null;
   // Moves focus to the new page so screen readers announce it, without scrolling the keyboard user away.
   if (document.activeElement === document.body || document.activeElement?.closest("nav")) main.focus({ preventScroll: true });
+}
+
+// A malformed escape (#/jobs/%E0, a link cut short) is kept as typed: decodeURIComponent throws on it, which left a blank page.
+function decodePart(part) {
+  try { return decodeURIComponent(part); } catch { return part; }
 }
 
 async function checkKey(key) {
