@@ -11,6 +11,9 @@ import * as workers from "./pages/workers.js";
 const main = document.getElementById("main");
 let cleanup = null;
 let renderId = 0;
+// Why the session ended, shown once on the sign-in form: a key revoked mid-session otherwise just lands there silently.
+let signedOutBecause = null;
+const REFUSED = "The server refused this tab's key (it was revoked, or the server's keys changed): sign in again.";
 
 const routes = [
   [/^#\/run(?:\/([^/]+))?$/, run, "run", "Run"],
@@ -30,11 +33,15 @@ async function route() {
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   main.replaceChildren();
   if (!session.key || !session.caller) {
-    if (session.key && await checkKey(session.key)) {
+    const hadKey = Boolean(session.key);
+    if (hadKey && await checkKey(session.key)) {
       if (id !== renderId) return;
     } else {
+      // A key kept from before (a reload) is dropped only when refused; when the server did not answer it stays.
+      if (hadKey && !session.key) signedOutBecause = REFUSED;
       showSignedOut();
-      cleanup = signIn.render(main, { onSignedIn: onSignedIn }) || null;
+      cleanup = signIn.render(main, { onSignedIn: onSignedIn, notice: signedOutBecause }) || null;
+      signedOutBecause = null;
       document.title = "Sign in · Runbox";
       return;
     }
@@ -98,6 +105,7 @@ document.getElementById("sign-out").addEventListener("click", () => {
   route();
 });
 window.addEventListener("runbox:unauthorized", () => {
+  signedOutBecause = REFUSED;
   session.key = null;
   session.caller = null;
   route();

@@ -1,9 +1,9 @@
 // Sign-in: an API key, checked against the server, kept only for this browser tab.
 import { h } from "../dom.js";
 
-export function render(main, { onSignedIn }) {
+export function render(main, { onSignedIn, notice }) {
   const input = h("input", { id: "api-key", type: "password", autocomplete: "off", spellcheck: "false", required: true, "aria-describedby": "key-hint" });
-  const error = h("p", { class: "error-text", role: "alert" });
+  const error = h("p", { class: "error-text", role: "alert", id: "signin-error" }, notice ?? "");
   const form = h("form", { class: "panel signin", onsubmit: async e => {
     e.preventDefault();
     error.textContent = "";
