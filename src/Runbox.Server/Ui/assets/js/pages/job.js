@@ -42,7 +42,8 @@ export function render(main, [id]) {
 
   function show(next) {
     job = next;
-    badgeHost.replaceChildren(statusBadge(job.status));
+    // The badge is a live region and the status is polled every second: it is rebuilt only when the status changes.
+    if (badgeHost.firstElementChild?.dataset.status !== job.status) badgeHost.replaceChildren(statusBadge(job.status));
     cancelButton.disabled = ENDED.has(job.status) || job.cancel_requested;
     const cpu = job.cpu_user_ms === null || job.cpu_user_ms === undefined ? null : job.cpu_user_ms + (job.cpu_system_ms || 0);
     const fact = (name, value, key) => h("div", { "data-fact": key }, h("dt", {}, name), h("dd", {}, value ?? "—"));

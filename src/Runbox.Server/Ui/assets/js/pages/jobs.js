@@ -1,6 +1,6 @@
 // Jobs: newest first, refreshed live, filtered by status, runtime and text, paged by cursor; select many to act.
 import { del, get, post, sleep } from "../api.js";
-import { confirmDialog, field, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
+import { confirmDialog, field, formatMs, formatTime, h, setText, statusBadge, toast } from "../dom.js";
 import { fillSelect, runtimeNames } from "../runtimes-list.js";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "error"];
@@ -161,7 +161,7 @@ export function render(main, [hashQuery]) {
 
   function updateSelection() {
     cancelSelected.disabled = deleteSelected.disabled = selected.size === 0;
-    selectedCount.textContent = selected.size ? `${selected.size} selected` : "";
+    setText(selectedCount, selected.size ? `${selected.size} selected` : "");
     const boxes = body.querySelectorAll("input[type=checkbox]");
     selectAll.checked = boxes.length > 0 && [...boxes].every(b => b.checked);
   }

@@ -1,7 +1,7 @@
 // Workers (admin): the worker nodes registered in the store, refreshed live. Talks to GET /api/v1/workers:
 // {workers: [{name, status: alive|stale, slots, busy, runtimes, started_at, last_seen_at}]}.
 import { ApiError, get, sleep } from "../api.js";
-import { formatTime, h, statusBadge } from "../dom.js";
+import { formatTime, h, setText, statusBadge } from "../dom.js";
 
 const COLUMNS = 7;
 
@@ -40,9 +40,9 @@ export function render(main, _params, { caller }) {
       return;
     }
     const alive = workers.filter(w => w.status === "alive");
-    summary.textContent = workers.length
+    setText(summary, workers.length
       ? `${alive.length} of ${workers.length} alive · ${alive.reduce((n, w) => n + w.busy, 0)} of ${alive.reduce((n, w) => n + w.slots, 0)} slots busy`
-      : "";
+      : "");
     body.replaceChildren(...(workers.length
       ? workers.map(row)
       : [h("tr", {}, h("td", { colspan: COLUMNS, class: "empty" }, "No worker node is registered: queued jobs wait until one starts."))]));
