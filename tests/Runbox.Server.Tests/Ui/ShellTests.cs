@@ -192,6 +192,14 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
         await ui.ScreenshotAsync("runtimes-narrow");
         await AssertNoSidewaysScrollAsync("runtimes page");
         await AssertFitsAsync("#runtimes-table");
+
+        // Seven columns: the last heartbeat was cut off at the table's edge.
+        await ui.GotoAsync("#/workers");
+        await Expect(page.Locator("#workers-body tr[data-worker]").First).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("workers-narrow");
+        await AssertNoSidewaysScrollAsync("workers page");
+        await AssertFitsAsync("#workers-table");
+        await Expect(page.Locator("#workers-body [data-last-seen]").First).ToBeInViewportAsync(new() { Ratio = 1 });
         ui.AssertNoBrowserErrors();
 
         async Task AssertNoSidewaysScrollAsync(string what)

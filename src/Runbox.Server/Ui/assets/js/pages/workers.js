@@ -21,7 +21,8 @@ export function render(main, _params, { caller }) {
       h("strong", {}, "stale"), " means no heartbeat for a whole lease: the node died or lost the store, and its jobs are rescued."),
     h("div", { class: "panel" },
       summary,
-      h("div", { class: "table-wrap" }, h("table", { id: "workers-table" },
+      // "stack": at phone width each worker becomes a card, as runtimes do; seven columns do not fit 400 px.
+      h("div", { class: "table-wrap" }, h("table", { id: "workers-table", class: "stack" },
         h("caption", { class: "sr-only" }, "Worker nodes"),
         h("thead", {}, h("tr", {},
           h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "State"), h("th", { scope: "col", class: "num" }, "Slots"),
@@ -52,10 +53,10 @@ export function render(main, _params, { caller }) {
     return h("tr", { "data-worker": worker.name, "data-status": worker.status },
       h("td", {}, h("strong", { class: "mono" }, worker.name)),
       h("td", {}, statusBadge(worker.status)),
-      h("td", { class: "num", "data-slots": "" }, String(worker.slots)),
-      h("td", { class: "num", "data-busy": "" }, String(worker.busy)),
-      h("td", { "data-runtimes": "" }, worker.runtimes.length ? worker.runtimes.join(", ") : "—"),
-      h("td", { "data-last-seen": "" }, h("time", { datetime: worker.last_seen_at }, formatTime(worker.last_seen_at)),
+      h("td", { class: "num", "data-slots": "", "data-label": "Slots" }, String(worker.slots)),
+      h("td", { class: "num", "data-busy": "", "data-label": "Busy" }, String(worker.busy)),
+      h("td", { "data-runtimes": "", "data-label": "Runtimes" }, worker.runtimes.length ? worker.runtimes.join(", ") : "—"),
+      h("td", { "data-last-seen": "", "data-label": "Last heartbeat" }, h("time", { datetime: worker.last_seen_at }, formatTime(worker.last_seen_at)),
         h("span", { class: "muted" }, ` · ${age(worker.last_seen_at)}`)),
       h("td", { class: "hide-narrow" }, formatTime(worker.started_at)));
   }
