@@ -8,6 +8,9 @@ const SEQUENCE = /\x1b\[([0-?]*)[ -\/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
 const OPEN_SEQUENCE = /\x1b(?:\[[0-?]*[ -\/]*|\][^\x07\x1b]*\x1b?)?$/;
 // Only plain SGR parameters set colours: ESC[?...m and the like are other commands.
 const SGR_PARAMETERS = /^[0-9;]*$/;
+// Control characters a terminal acts on rather than shows (a bell, a backspace): the browser drew them as symbols.
+// Tab stays; ESC starts the sequences above; CR is handled apart.
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g;
 
 export class AnsiState {
   constructor() {
@@ -69,15 +72,33 @@ export function renderAnsi(parent, text, state, more = false) {
     if (open) {
       state.held = open[0];
       text = text.slice(0, open.index);
+    } else if (text.endsWith("\r")) {
+      // It may be the CR of a CRLF whose LF ends the line in the next piece.
+      state.held = "\r";
+      text = text.slice(0, -1);
     }
+  } else {
+    // A CRLF line ending (or a progress bar's last CR) ends the line: it does not start it over.
+    text = text.replace(/\r+$/, "");
+  }
+  // A carriage return starts the line over, as a progress bar means it to: only the text after the last one shows,
+  // in the colours set before it. Earlier pieces of the line were already appended to `parent`, so they go too.
+  const cr = text.lastIndexOf("\r");
+  if (cr >= 0) {
+    for (const match of text.slice(0, cr).matchAll(SEQUENCE)) {
+      if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
+    }
+    parent.replaceChildren();
+    text = text.slice(cr + 1);
   }
   let last = 0;
+  const add = plain => { plain = plain.replace(CONTROLS, ""); if (plain) parent.append(state.span(plain)); };
   for (const match of text.matchAll(SEQUENCE)) {
-    if (match.index > last) parent.append(state.span(text.slice(last, match.index)));
+    if (match.index > last) add(text.slice(last, match.index));
     if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
     last = match.index + match[0].length;
   }
-  if (last < text.length) parent.append(state.span(text.slice(last)));
+  if (last < text.length) add(text.slice(last));
 }
 
 function color256(n) {
