@@ -111,6 +111,27 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task JobPage_SaysTheJobWasDeleted_WhenItIsDeletedWhileThePageShowsIt()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(120)" });
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(page.Locator("#output")).ToContainTextAsync("started");
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "running");
+
+        // Another tab, the CLI or another admin deletes it: the page went on saying "running" and "Reconnecting…".
+        (await fixture.Server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}")).EnsureSuccessStatusCode();
+
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "deleted");
+        await Expect(page.Locator("#job-error")).ToHaveTextAsync(new Regex("^This job was deleted while this page showed it"));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToBeDisabledAsync();
+        await Expect(page.Locator("#stream-state")).ToHaveTextAsync("");
+        await Expect(page.Locator("#output")).ToContainTextAsync("started");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobsPage_FiltersByStatusAndText_WhenFiltersChange()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
