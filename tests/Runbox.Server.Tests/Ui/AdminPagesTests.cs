@@ -234,6 +234,21 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
+    public async Task SignIn_NamesTheCharacter_WhenTheKeyHoldsOneAHeaderCannotCarry()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, key: null);
+        await ui.GotoAsync("");
+        // A key pasted from a document that turned "..." into an ellipsis: fetch threw, and the form said "refused".
+        await ui.Page.GetByLabel("API key").FillAsync("rbx_abc\u2026");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await Expect(ui.Page.Locator(".signin [role=alert]")).ToContainTextAsync("holds \"\u2026\" (U+2026)");
+        await Expect(ui.Page.GetByLabel("API key")).ToBeFocusedAsync();
+        Assert.Null(await ui.Page.EvaluateAsync<string?>("() => sessionStorage.getItem('runbox.key')"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task SignIn_RefusesAWrongKey_WhenSubmitted()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, key: null);
