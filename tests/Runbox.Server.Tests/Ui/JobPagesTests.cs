@@ -111,6 +111,21 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task JobPage_IsTitledWithItsJobId_WhenOpened()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('titled')" }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // Every job page was titled "Job · Runbox": tabs and the Back button's list could not tell them apart.
+        await Expect(ui.Page).ToHaveTitleAsync($"Job {job.Id} · Runbox");
+        await ui.GotoAsync("#/jobs");
+        await Expect(ui.Page).ToHaveTitleAsync("Jobs · Runbox");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_SaysTheJobWasDeleted_WhenItIsDeletedWhileThePageShowsIt()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

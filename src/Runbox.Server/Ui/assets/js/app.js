@@ -17,7 +17,8 @@ const REFUSED = "The server refused this tab's key (it was revoked, or the serve
 
 const routes = [
   [/^#\/run(?:\/([^/]+))?$/, run, "run", "Run"],
-  [/^#\/jobs\/([^/]+)$/, job, "jobs", "Job"],
+  // Named for its job, so tabs and the Back button's list tell jobs apart.
+  [/^#\/jobs\/([^/]+)$/, job, "jobs", id => `Job ${id}`],
   // The query is handed over undecoded: the page reads it with URLSearchParams.
   [/^#\/jobs(?:\?(.*))?$/, jobs, "jobs", "Jobs", { raw: true }],
   [/^#\/runtimes$/, runtimes, "runtimes", "Runtimes"],
@@ -55,7 +56,7 @@ async function route() {
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.page === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
-  document.title = `${title} · Runbox`;
+  document.title = `${typeof title === "function" ? title(...params) : title} · Runbox`;
   cleanup = page.render(main, params, { caller: session.caller }) || null;
   // Moves focus to the new page so screen readers announce it, without scrolling the keyboard user away.
   if (document.activeElement === document.body || document.activeElement?.closest("nav")) main.focus({ preventScroll: true });
