@@ -111,6 +111,23 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task RunPage_FocusesTheEditor_WhenTheScriptLabelIsClicked()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/run");
+        await Expect(page.Locator(".CodeMirror")).ToBeVisibleAsync();
+        await page.EvaluateAsync("() => document.querySelector('.CodeMirror').CodeMirror.setValue('')");
+
+        // The label pointed at the textarea CodeMirror hides: a click on it left the focus where it was.
+        await page.Locator("label[for=code]").ClickAsync();
+        await Expect(page.Locator(".CodeMirror textarea")).ToBeFocusedAsync();
+        await page.Keyboard.TypeAsync("print('typed')");
+        Assert.Equal("print('typed')", await page.EvaluateAsync<string>("() => document.querySelector('.CodeMirror').CodeMirror.getValue()"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_IsTitledWithItsJobId_WhenOpened()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
