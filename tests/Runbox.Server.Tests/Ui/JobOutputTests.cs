@@ -92,6 +92,26 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
     }
 
     [SkippableFact]
+    public async Task JobPage_ShowsNoEscapeSequences_WhenTheJobResetsColoursWithTputOrSavesTheCursor()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // `tput sgr0` writes ESC ( B ESC [ m; ESC 7 / ESC 8 save and restore the cursor; ESC = / ESC > set keypad modes.
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Language = "bash",
+            Script = "printf '\\033[31mred\\033(B\\033[m plain\\n'; printf '\\0337saved\\0338 \\033=keypad\\033>\\n'",
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // They showed as an ESC symbol followed by "(B", "7", "8", "=", ">".
+        var lines = ui.Page.Locator("#output > .line.stdout");
+        await Expect(lines).ToHaveTextAsync(["red plain", "saved keypad"]);
+        await Expect(lines.First.Locator(".fg-1")).ToHaveTextAsync("red");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_StartsALineOverAtACarriageReturn_WhenTheJobDrawsAProgressBar()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

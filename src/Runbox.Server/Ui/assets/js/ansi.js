@@ -1,11 +1,13 @@
 // ANSI SGR colour codes to spans. Text is set with textContent and colours with classes or the CSSOM, so nothing a
 // script prints is ever read as markup. Other escape sequences (cursor moves, titles) are dropped.
 // A CSI sequence is ESC [, parameter bytes 0x30-0x3F (digits, ; and private marks such as ? in ESC[?25l, the cursor
-// hiding progress bars do), intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E (ECMA-48 5.4).
-const SEQUENCE = /\x1b\[([0-?]*)[ -\/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// hiding progress bars do), intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E (ECMA-48 5.4). Any other escape
+// sequence is ESC, intermediate bytes, one final byte 0x30-0x7E (ECMA-35 13.2): the ESC ( B of `tput sgr0`, ESC 7 and
+// ESC 8 (save and restore the cursor), ESC = and ESC > (keypad modes); these showed as a symbol and text.
+const SEQUENCE = /\x1b\[([0-?]*)[ -\/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -\/]*[0-~]/g;
 // An escape sequence still open at the end of a piece: the server cuts a long line into pieces at a byte count, which
 // can fall inside one.
-const OPEN_SEQUENCE = /\x1b(?:\[[0-?]*[ -\/]*|\][^\x07\x1b]*\x1b?)?$/;
+const OPEN_SEQUENCE = /\x1b(?:\[[0-?]*[ -\/]*|\][^\x07\x1b]*\x1b?|[ -\/]+)?$/;
 // Only plain SGR parameters set colours: ESC[?...m and the like are other commands.
 const SGR_PARAMETERS = /^[0-9;]*$/;
 // Control characters a terminal acts on rather than shows (a bell, a backspace): the browser drew them as symbols.
