@@ -3,7 +3,7 @@ import { h } from "../dom.js";
 
 export function render(main, { onSignedIn, notice }) {
   const input = h("input", { id: "api-key", type: "password", autocomplete: "off", spellcheck: "false", required: true, "aria-describedby": "key-hint" });
-  const error = h("p", { class: "error-text", role: "alert", id: "signin-error" }, notice ?? "");
+  const error = h("p", { class: "error-text", role: "alert" }, notice ?? "");
   const form = h("form", { class: "panel signin", onsubmit: async e => {
     e.preventDefault();
     error.textContent = "";
