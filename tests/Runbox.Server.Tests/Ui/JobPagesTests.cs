@@ -111,6 +111,29 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task RunPage_ForgetsTheForm_WhenSignedOut()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/run");
+        await Expect(page.Locator(".CodeMirror")).ToBeVisibleAsync();
+        await page.EvaluateAsync("() => document.querySelector('.CodeMirror').CodeMirror.setValue('print(\"private script\")')");
+        await page.GetByLabel("Environment").FillAsync("TOKEN=hunter2");
+        await page.GetByLabel("Standard input").FillAsync("private input");
+
+        // The next person to sign in on this tab saw the form, environment secrets included.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByLabel("API key").FillAsync(fixture.Server.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Run a script" })).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Environment")).ToHaveValueAsync("");
+        await Expect(page.GetByLabel("Standard input")).ToHaveValueAsync("");
+        Assert.DoesNotContain("private script", await page.EvaluateAsync<string>("() => document.querySelector('.CodeMirror').CodeMirror.getValue()"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task RunPage_FocusesTheEditor_WhenTheScriptLabelIsClicked()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

@@ -104,6 +104,8 @@ document.getElementById("sign-out").addEventListener("click", () => {
   session.key = null;
   session.caller = null;
   route();
+  // After route(): leaving the Run page saves its draft, synchronously, before the sign-in form shows.
+  run.forgetDraft();
 });
 window.addEventListener("runbox:unauthorized", () => {
   signedOutBecause = REFUSED;
