@@ -209,6 +209,46 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
+    public async Task SignIn_SaysTheKeyWasRefused_WhenItIsRevokedWhileSignedIn()
+    {
+        var (user, keyId) = await fixture.Server.UserAsync("revoked-in-ui");
+        var key = user.DefaultRequestHeaders.Authorization!.Parameter!;
+        await using var ui = await UiSession.OpenAsync(fixture, output, key);
+        var page = ui.Page;
+        await ui.GotoAsync("#/jobs");
+        await Expect(page.Locator("#who")).ToContainTextAsync(keyId);
+
+        (await fixture.Server.Admin.DeleteAsync($"/api/v1/keys/{keyId}")).EnsureSuccessStatusCode();
+
+        // The list's next refresh meets 401: the sign-in form says why it is back, where it used to say nothing.
+        var signIn = page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" });
+        await Expect(signIn).ToBeVisibleAsync();
+        await Expect(page.Locator(".signin [role=alert]")).ToContainTextAsync("The server refused this tab's key");
+        await Expect(page.GetByRole(AriaRole.Navigation)).ToBeHiddenAsync();
+
+        // A reload with the refused key in the tab's session (the session's init script puts it back) says so too.
+        await page.ReloadAsync();
+        await Expect(signIn).ToBeVisibleAsync();
+        await Expect(page.Locator(".signin [role=alert]")).ToContainTextAsync("The server refused this tab's key");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task SignIn_NamesTheCharacter_WhenTheKeyHoldsOneAHeaderCannotCarry()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, key: null);
+        await ui.GotoAsync("");
+        // A key pasted from a document that turned "..." into an ellipsis: fetch threw, and the form said "refused".
+        await ui.Page.GetByLabel("API key").FillAsync("rbx_abc\u2026");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await Expect(ui.Page.Locator(".signin [role=alert]")).ToContainTextAsync("holds \"\u2026\" (U+2026)");
+        await Expect(ui.Page.GetByLabel("API key")).ToBeFocusedAsync();
+        Assert.Null(await ui.Page.EvaluateAsync<string?>("() => sessionStorage.getItem('runbox.key')"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task SignIn_RefusesAWrongKey_WhenSubmitted()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, key: null);

@@ -91,6 +91,51 @@ public sealed class JobOutputTests(BrowserFixture fixture, ITestOutputHelper out
         ui.AssertNoBrowserErrors();
     }
 
+    [SkippableFact]
+    public async Task JobPage_ShowsNoEscapeSequences_WhenTheJobResetsColoursWithTputOrSavesTheCursor()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // `tput sgr0` writes ESC ( B ESC [ m; ESC 7 / ESC 8 save and restore the cursor; ESC = / ESC > set keypad modes.
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Language = "bash",
+            Script = "printf '\\033[31mred\\033(B\\033[m plain\\n'; printf '\\0337saved\\0338 \\033=keypad\\033>\\n'",
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // They showed as an ESC symbol followed by "(B", "7", "8", "=", ">".
+        var lines = ui.Page.Locator("#output > .line.stdout");
+        await Expect(lines).ToHaveTextAsync(["red plain", "saved keypad"]);
+        await Expect(lines.First.Locator(".fg-1")).ToHaveTextAsync("red");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_StartsALineOverAtACarriageReturn_WhenTheJobDrawsAProgressBar()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // The first line's CR comes in a second piece (after the 64 KiB cap): what the first piece showed goes too.
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = string.Join('\n',
+                "import sys",
+                $"sys.stdout.write('x' * {LineCap} + '\\rprogress 100%\\n')",
+                "print('\\rstep 1\\rstep 2')",
+                "sys.stdout.write('crlf line\\r\\n')",
+                "print('bell\\x07 and\\x08 done')",
+                "print('\\x1b[32mold\\rgreen after the return\\x1b[0m')"),
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // A terminal shows these; the page showed every step side by side, and the bell and backspace as symbols.
+        var lines = ui.Page.Locator("#output > .line.stdout");
+        await Expect(lines).ToHaveTextAsync(["progress 100%", "step 2", "crlf line", "bell and done", "green after the return"]);
+        await Expect(lines.Last.Locator(".fg-2")).ToHaveTextAsync("green after the return");
+        ui.AssertNoBrowserErrors();
+    }
+
     /// <summary>The test means nothing unless the server really sent pieces.</summary>
     private async Task AssertPiecesSentAsync(string id)
     {

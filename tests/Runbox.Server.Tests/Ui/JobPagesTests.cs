@@ -111,6 +111,82 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task RunPage_ForgetsTheForm_WhenSignedOut()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/run");
+        await Expect(page.Locator(".CodeMirror")).ToBeVisibleAsync();
+        await page.EvaluateAsync("() => document.querySelector('.CodeMirror').CodeMirror.setValue('print(\"private script\")')");
+        await page.GetByLabel("Environment").FillAsync("TOKEN=hunter2");
+        await page.GetByLabel("Standard input").FillAsync("private input");
+
+        // The next person to sign in on this tab saw the form, environment secrets included.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByLabel("API key").FillAsync(fixture.Server.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Run a script" })).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Environment")).ToHaveValueAsync("");
+        await Expect(page.GetByLabel("Standard input")).ToHaveValueAsync("");
+        Assert.DoesNotContain("private script", await page.EvaluateAsync<string>("() => document.querySelector('.CodeMirror').CodeMirror.getValue()"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task RunPage_FocusesTheEditor_WhenTheScriptLabelIsClicked()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        await ui.GotoAsync("#/run");
+        await Expect(page.Locator(".CodeMirror")).ToBeVisibleAsync();
+        await page.EvaluateAsync("() => document.querySelector('.CodeMirror').CodeMirror.setValue('')");
+
+        // The label pointed at the textarea CodeMirror hides: a click on it left the focus where it was.
+        await page.Locator("label[for=code]").ClickAsync();
+        await Expect(page.Locator(".CodeMirror textarea")).ToBeFocusedAsync();
+        await page.Keyboard.TypeAsync("print('typed')");
+        Assert.Equal("print('typed')", await page.EvaluateAsync<string>("() => document.querySelector('.CodeMirror').CodeMirror.getValue()"));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_IsTitledWithItsJobId_WhenOpened()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('titled')" }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        // Every job page was titled "Job · Runbox": tabs and the Back button's list could not tell them apart.
+        await Expect(ui.Page).ToHaveTitleAsync($"Job {job.Id} · Runbox");
+        await ui.GotoAsync("#/jobs");
+        await Expect(ui.Page).ToHaveTitleAsync("Jobs · Runbox");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_SaysTheJobWasDeleted_WhenItIsDeletedWhileThePageShowsIt()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(120)" });
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(page.Locator("#output")).ToContainTextAsync("started");
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "running");
+
+        // Another tab, the CLI or another admin deletes it: the page went on saying "running" and "Reconnecting…".
+        (await fixture.Server.Admin.DeleteAsync($"/api/v1/jobs/{job.Id}")).EnsureSuccessStatusCode();
+
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "deleted");
+        await Expect(page.Locator("#job-error")).ToHaveTextAsync(new Regex("^This job was deleted while this page showed it"));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToBeDisabledAsync();
+        await Expect(page.Locator("#stream-state")).ToHaveTextAsync("");
+        await Expect(page.Locator("#output")).ToContainTextAsync("started");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobsPage_FiltersByStatusAndText_WhenFiltersChange()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
@@ -224,6 +300,53 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
         await page.GoBackAsync();
         await Expect(page.GetByLabel("Search")).ToHaveValueAsync(marker);
         await Expect(page.Locator("#jobs-body tr[data-job]")).ToHaveCountAsync(1);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobsPage_KeepsKeyboardFocusOnItsRow_WhenTheListRefreshes()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var marker = $"focus{Guid.NewGuid():N}"[..15];
+        var ended = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}" }, wait: true);
+        await ui.GotoAsync($"#/jobs?q={marker}");
+        var endedLink = page.Locator($"tr[data-job='{ended.Id}'] a");
+        await Expect(endedLink).ToBeVisibleAsync();
+        await endedLink.FocusAsync();
+
+        // The list refreshes every 2 s; a job submitted now shows above the focused row, which keeps the focus.
+        var running = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = $"# {marker}\nimport time\ntime.sleep(8)" });
+        var runningRow = page.Locator($"tr[data-job='{running.Id}']");
+        await Expect(runningRow).ToHaveAttributeAsync("data-status", "running");
+        await Expect(page.Locator("#jobs-body tr[data-job]").First).ToHaveAttributeAsync("data-job", running.Id);
+        await Expect(endedLink).ToBeFocusedAsync();
+
+        // A row whose job changes is built again: the focus moves to the same control in it.
+        var box = runningRow.GetByRole(AriaRole.Checkbox);
+        await box.FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        await Expect(runningRow).ToHaveAttributeAsync("data-status", "succeeded", new() { Timeout = 60_000 });
+        await Expect(box).ToBeFocusedAsync();
+        await Expect(box).ToBeCheckedAsync();
+        await Expect(page.Locator("#selected-count")).ToHaveTextAsync("1 selected");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobsPage_OffersTheNewestPage_WhenTheAddressHoldsACursorTheServerRefuses()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('newest')" }, wait: true);
+
+        await ui.GotoAsync("#/jobs?cursor=not-a-cursor&page=3");
+        await Expect(page.Locator("#jobs-body")).ToContainTextAsync("Could not list jobs: cursor");
+
+        // "Newest" stayed disabled: the only way out was editing the address.
+        await page.GetByRole(AriaRole.Button, new() { Name = "« Newest" }).ClickAsync();
+        await Expect(page.Locator($"tr[data-job='{job.Id}']")).ToBeVisibleAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/jobs$"));
         ui.AssertNoBrowserErrors();
     }
 

@@ -98,6 +98,74 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
         ui.AssertNoBrowserErrors();
     }
 
+    /// <summary>Counts the times a live region's content was written again with the text it already had.</summary>
+    private const string WatchRewrites = """
+        id => {
+          const el = document.getElementById(id);
+          let last = el.textContent;
+          window.rewrites = window.rewrites || {};
+          window.rewrites[id] = 0;
+          new MutationObserver(() => {
+            if (el.textContent === last) window.rewrites[id]++;
+            last = el.textContent;
+          }).observe(el, { childList: true, subtree: true, characterData: true });
+        }
+        """;
+
+    [SkippableFact]
+    public async Task LiveRegions_AreNotRewritten_WhenARefreshBringsTheSameText()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('on', flush=True)\ntime.sleep(8)" });
+
+        // A screen reader announces a live region on each change: the status, polled every second, said "running" again each time.
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(page.Locator("#job-status .badge")).ToHaveAttributeAsync("data-status", "running");
+        await page.EvaluateAsync(WatchRewrites, "job-status");
+        await WaitForAnswersAsync($"/api/v1/jobs/{job.Id}", 3);
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => window.rewrites['job-status']"));
+
+        // The jobs list and the workers summary refresh every 2 s.
+        await ui.GotoAsync("#/jobs");
+        await page.Locator($"tr[data-job='{job.Id}']").GetByRole(AriaRole.Checkbox).CheckAsync();
+        await Expect(page.Locator("#selected-count")).ToHaveTextAsync("1 selected");
+        await page.EvaluateAsync(WatchRewrites, "selected-count");
+        await WaitForAnswersAsync("/api/v1/jobs?", 2);
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => window.rewrites['selected-count']"));
+
+        await ui.GotoAsync("#/workers");
+        await Expect(page.Locator("#workers-summary")).ToContainTextAsync("alive");
+        await page.EvaluateAsync(WatchRewrites, "workers-summary");
+        await WaitForAnswersAsync("/api/v1/workers", 2);
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => window.rewrites['workers-summary']"));
+        ui.AssertNoBrowserErrors();
+
+        async Task WaitForAnswersAsync(string path, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await page.WaitForResponseAsync(r => r.Url.Contains(path, StringComparison.Ordinal));
+            }
+            // The answer is read and shown in the next task.
+            await page.WaitForTimeoutAsync(300);
+        }
+    }
+
+    [SkippableFact]
+    public async Task JobPage_SaysNotFound_WhenTheAddressHoldsAMalformedEscape()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var page = ui.Page;
+
+        // A link cut short mid-escape: decoding it threw, and the page stayed blank.
+        await ui.GotoAsync("#/jobs/%E0%A4%A");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Job not found" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Main)).ToContainTextAsync("No job %E0%A4%A is visible to this key.");
+        ui.AssertNoBrowserErrors();
+    }
+
     [SkippableFact]
     public async Task Pages_FitTheWindow_WhenItIsFourHundredPixelsWide()
     {
@@ -124,6 +192,14 @@ public sealed class ShellTests(BrowserFixture fixture, ITestOutputHelper output)
         await ui.ScreenshotAsync("runtimes-narrow");
         await AssertNoSidewaysScrollAsync("runtimes page");
         await AssertFitsAsync("#runtimes-table");
+
+        // Seven columns: the last heartbeat was cut off at the table's edge.
+        await ui.GotoAsync("#/workers");
+        await Expect(page.Locator("#workers-body tr[data-worker]").First).ToBeVisibleAsync();
+        await ui.ScreenshotAsync("workers-narrow");
+        await AssertNoSidewaysScrollAsync("workers page");
+        await AssertFitsAsync("#workers-table");
+        await Expect(page.Locator("#workers-body [data-last-seen]").First).ToBeInViewportAsync(new() { Ratio = 1 });
         ui.AssertNoBrowserErrors();
 
         async Task AssertNoSidewaysScrollAsync(string what)

@@ -1,13 +1,18 @@
 // ANSI SGR colour codes to spans. Text is set with textContent and colours with classes or the CSSOM, so nothing a
 // script prints is ever read as markup. Other escape sequences (cursor moves, titles) are dropped.
 // A CSI sequence is ESC [, parameter bytes 0x30-0x3F (digits, ; and private marks such as ? in ESC[?25l, the cursor
-// hiding progress bars do), intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E (ECMA-48 5.4).
-const SEQUENCE = /\x1b\[([0-?]*)[ -\/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// hiding progress bars do), intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E (ECMA-48 5.4). Any other escape
+// sequence is ESC, intermediate bytes, one final byte 0x30-0x7E (ECMA-35 13.2): the ESC ( B of `tput sgr0`, ESC 7 and
+// ESC 8 (save and restore the cursor), ESC = and ESC > (keypad modes); these showed as a symbol and text.
+const SEQUENCE = /\x1b\[([0-?]*)[ -\/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -\/]*[0-~]/g;
 // An escape sequence still open at the end of a piece: the server cuts a long line into pieces at a byte count, which
 // can fall inside one.
-const OPEN_SEQUENCE = /\x1b(?:\[[0-?]*[ -\/]*|\][^\x07\x1b]*\x1b?)?$/;
+const OPEN_SEQUENCE = /\x1b(?:\[[0-?]*[ -\/]*|\][^\x07\x1b]*\x1b?|[ -\/]+)?$/;
 // Only plain SGR parameters set colours: ESC[?...m and the like are other commands.
 const SGR_PARAMETERS = /^[0-9;]*$/;
+// Control characters a terminal acts on rather than shows (a bell, a backspace): the browser drew them as symbols.
+// Tab stays; ESC starts the sequences above; CR is handled apart.
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g;
 
 export class AnsiState {
   constructor() {
@@ -69,15 +74,33 @@ export function renderAnsi(parent, text, state, more = false) {
     if (open) {
       state.held = open[0];
       text = text.slice(0, open.index);
+    } else if (text.endsWith("\r")) {
+      // It may be the CR of a CRLF whose LF ends the line in the next piece.
+      state.held = "\r";
+      text = text.slice(0, -1);
     }
+  } else {
+    // A CRLF line ending (or a progress bar's last CR) ends the line: it does not start it over.
+    text = text.replace(/\r+$/, "");
+  }
+  // A carriage return starts the line over, as a progress bar means it to: only the text after the last one shows,
+  // in the colours set before it. Earlier pieces of the line were already appended to `parent`, so they go too.
+  const cr = text.lastIndexOf("\r");
+  if (cr >= 0) {
+    for (const match of text.slice(0, cr).matchAll(SEQUENCE)) {
+      if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
+    }
+    parent.replaceChildren();
+    text = text.slice(cr + 1);
   }
   let last = 0;
+  const add = plain => { plain = plain.replace(CONTROLS, ""); if (plain) parent.append(state.span(plain)); };
   for (const match of text.matchAll(SEQUENCE)) {
-    if (match.index > last) parent.append(state.span(text.slice(last, match.index)));
+    if (match.index > last) add(text.slice(last, match.index));
     if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
     last = match.index + match[0].length;
   }
-  if (last < text.length) parent.append(state.span(text.slice(last)));
+  if (last < text.length) add(text.slice(last));
 }
 
 function color256(n) {

@@ -11,10 +11,14 @@ import * as workers from "./pages/workers.js";
 const main = document.getElementById("main");
 let cleanup = null;
 let renderId = 0;
+// Why the session ended, shown once on the sign-in form: a key revoked mid-session otherwise just lands there silently.
+let signedOutBecause = null;
+const REFUSED = "The server refused this tab's key (it was revoked, or the server's keys changed): sign in again.";
 
 const routes = [
   [/^#\/run(?:\/([^/]+))?$/, run, "run", "Run"],
-  [/^#\/jobs\/([^/]+)$/, job, "jobs", "Job"],
+  // Named for its job, so tabs and the Back button's list tell jobs apart.
+  [/^#\/jobs\/([^/]+)$/, job, "jobs", id => `Job ${id}`],
   // The query is handed over undecoded: the page reads it with URLSearchParams.
   [/^#\/jobs(?:\?(.*))?$/, jobs, "jobs", "Jobs", { raw: true }],
   [/^#\/runtimes$/, runtimes, "runtimes", "Runtimes"],
@@ -30,11 +34,15 @@ async function route() {
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   main.replaceChildren();
   if (!session.key || !session.caller) {
-    if (session.key && await checkKey(session.key)) {
+    const hadKey = Boolean(session.key);
+    if (hadKey && await checkKey(session.key)) {
       if (id !== renderId) return;
     } else {
+      // A key kept from before (a reload) is dropped only when refused; when the server did not answer it stays.
+      if (hadKey && !session.key) signedOutBecause = REFUSED;
       showSignedOut();
-      cleanup = signIn.render(main, { onSignedIn: onSignedIn }) || null;
+      cleanup = signIn.render(main, { onSignedIn: onSignedIn, notice: signedOutBecause }) || null;
+      signedOutBecause = null;
       document.title = "Sign in · Runbox";
       return;
     }
@@ -44,14 +52,19 @@ async function route() {
   const match = routes.find(([pattern]) => pattern.test(hash));
   if (!match) { location.replace("#/run"); return; }
   const [pattern, page, nav, title, { raw = false } = {}] = match;
-  const params = hash.match(pattern).slice(1).map(p => p && (raw ? p : decodeURIComponent(p)));
+  const params = hash.match(pattern).slice(1).map(p => p && (raw ? p : decodePart(p)));
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.page === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
-  document.title = `${title} · Runbox`;
+  document.title = `${typeof title === "function" ? title(...params) : title} · Runbox`;
   cleanup = page.render(main, params, { caller: session.caller }) || null;
   // Moves focus to the new page so screen readers announce it, without scrolling the keyboard user away.
   if (document.activeElement === document.body || document.activeElement?.closest("nav")) main.focus({ preventScroll: true });
+}
+
+// A malformed escape (#/jobs/%E0, a link cut short) is kept as typed: decodeURIComponent throws on it, which left a blank page.
+function decodePart(part) {
+  try { return decodeURIComponent(part); } catch { return part; }
 }
 
 async function checkKey(key) {
@@ -91,8 +104,11 @@ document.getElementById("sign-out").addEventListener("click", () => {
   session.key = null;
   session.caller = null;
   route();
+  // After route(): leaving the Run page saves its draft, synchronously, before the sign-in form shows.
+  run.forgetDraft();
 });
 window.addEventListener("runbox:unauthorized", () => {
+  signedOutBecause = REFUSED;
   session.key = null;
   session.caller = null;
   route();

@@ -38,6 +38,14 @@ export function toast(message, ok = false) {
   if (ok) toast.timer = setTimeout(() => { el.hidden = true; }, 5000);
 }
 
+/**
+ * Sets an element's text only when it differs. A screen reader announces a live region on every change, the same
+ * text written again included: a page refreshed every second or two would repeat itself.
+ */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 export function field(label, control, hint) {
   const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
   control.id = id;

@@ -28,6 +28,10 @@ export function createEditor(parent, { value, language, onRun, onChange, label }
       Esc: c => focusAfter(c.getWrapperElement()),
     },
   });
+  // CodeMirror hides the textarea it replaces: the "Script" label (for="code") must point at the field it types into,
+  // or clicking the label does nothing.
+  textarea.removeAttribute("id");
+  cm.getInputField().id = "code";
   if (onChange) cm.on("changes", () => onChange());
   return {
     get value() { return cm.getValue(); },

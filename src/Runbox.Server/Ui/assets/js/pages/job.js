@@ -42,7 +42,8 @@ export function render(main, [id]) {
 
   function show(next) {
     job = next;
-    badgeHost.replaceChildren(statusBadge(job.status));
+    // The badge is a live region and the status is polled every second: it is rebuilt only when the status changes.
+    if (badgeHost.firstElementChild?.dataset.status !== job.status) badgeHost.replaceChildren(statusBadge(job.status));
     cancelButton.disabled = ENDED.has(job.status) || job.cancel_requested;
     const cpu = job.cpu_user_ms === null || job.cpu_user_ms === undefined ? null : job.cpu_user_ms + (job.cpu_system_ms || 0);
     const fact = (name, value, key) => h("div", { "data-fact": key }, h("dt", {}, name), h("dd", {}, value ?? "—"));
@@ -103,8 +104,25 @@ export function render(main, [id]) {
         },
       });
     } catch (error) {
-      if (!signal.aborted) toast(`Output stream stopped: ${error.message}`);
+      if (isGone(error)) gone();
+      else if (!signal.aborted) toast(`Output stream stopped: ${error.message}`);
     }
+  }
+
+  const isGone = error => error instanceof ApiError && error.status === 404;
+
+  // Deleted elsewhere (another tab, the CLI, an admin) while shown here: the page said "running" and "Reconnecting…",
+  // with Cancel enabled, and asked the server every second, for as long as it stayed open.
+  function gone() {
+    if (signal.aborted) return;
+    controller.abort();
+    ended = true;
+    badgeHost.replaceChildren(statusBadge("deleted"));
+    streamState.textContent = "";
+    cancelButton.disabled = true;
+    errorBox.hidden = false;
+    errorBox.textContent = "This job was deleted while this page showed it: its output below is all this page received.";
+    artifacts.replaceChildren(h("p", { class: "muted" }, "Deleted with the job."));
   }
 
   // The event stream carries log lines and the final result; queued → running shows through a light poll.
@@ -115,7 +133,10 @@ export function render(main, [id]) {
       try {
         const next = await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal });
         if (!ended) show(next);
-      } catch { /* offline: the connection badge says so */ }
+      } catch (error) {
+        // Offline: the connection badge says so.
+        if (isGone(error)) gone();
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 // Jobs: newest first, refreshed live, filtered by status, runtime and text, paged by cursor; select many to act.
 import { del, get, post, sleep } from "../api.js";
-import { confirmDialog, field, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
+import { confirmDialog, field, formatMs, formatTime, h, setText, statusBadge, toast } from "../dom.js";
 import { fillSelect, runtimeNames } from "../runtimes-list.js";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "error"];
@@ -96,7 +96,10 @@ export function render(main, [hashQuery]) {
     try {
       page = await get(`/api/v1/jobs?${query()}`, { signal });
     } catch (error) {
-      if (!signal.aborted && mine === version) body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "empty" }, `Could not list jobs: ${error.message}`)));
+      if (signal.aborted || mine !== version) return;
+      body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "empty" }, `Could not list jobs: ${error.message}`)));
+      // A cursor the server refuses (a link edited or from another server) must not leave the page without a way back.
+      newer.disabled = pageNumber() === 1;
       return;
     }
     if (mine !== version) return;
@@ -106,8 +109,40 @@ export function render(main, [hashQuery]) {
     pageLabel.textContent = `page ${pageNumber()}`;
     const visible = new Set(page.jobs.map(j => j.id));
     for (const id of [...selected]) if (!visible.has(id)) selected.delete(id);
-    body.replaceChildren(...(page.jobs.length ? page.jobs.map(row) : [h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No jobs match."))]));
+    if (page.jobs.length) showRows(page.jobs);
+    else body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No jobs match.")));
     updateSelection();
+  }
+
+  // A row stays in the page while its job looks the same, and new rows go in around it: replacing every row each
+  // refresh took keyboard focus (and a screen reader's place) off the row and back to the top of the page.
+  let shown = new Map();
+  function showRows(jobs) {
+    const focused = body.contains(document.activeElement) ? document.activeElement : null;
+    const focusedJob = focused?.closest("tr")?.dataset.job;
+    const next = new Map();
+    const rows = jobs.map(job => {
+      const look = JSON.stringify([job.status, job.language, job.runtime, job.created_at, job.wall_ms]);
+      const kept = shown.get(job.id);
+      const tr = kept && kept.look === look ? kept.tr : row(job);
+      tr.querySelector("input[type=checkbox]").checked = selected.has(job.id);
+      next.set(job.id, { tr, look });
+      return tr;
+    });
+    shown = next;
+    const wanted = new Set(rows);
+    for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
+    // Moving a row would drop its focus too: rows already in order are passed over, the others inserted before them.
+    let at = body.firstElementChild;
+    for (const tr of rows) {
+      if (tr === at) at = at.nextElementSibling;
+      else body.insertBefore(tr, at);
+    }
+    // The focused row was moved, or rebuilt because its job changed (it ended): focus goes back to the same control.
+    if (focused && document.activeElement !== focused && next.has(focusedJob)) {
+      const target = body.contains(focused) ? focused : next.get(focusedJob).tr.querySelector(focused.matches("input") ? "input[type=checkbox]" : "a");
+      target?.focus({ preventScroll: true });
+    }
   }
 
   function row(job) {
@@ -126,7 +161,7 @@ export function render(main, [hashQuery]) {
 
   function updateSelection() {
     cancelSelected.disabled = deleteSelected.disabled = selected.size === 0;
-    selectedCount.textContent = selected.size ? `${selected.size} selected` : "";
+    setText(selectedCount, selected.size ? `${selected.size} selected` : "");
     const boxes = body.querySelectorAll("input[type=checkbox]");
     selectAll.checked = boxes.length > 0 && [...boxes].every(b => b.checked);
   }

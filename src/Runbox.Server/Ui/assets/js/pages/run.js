@@ -23,6 +23,11 @@ const LIMITS = [
   ["disk", "disk_mb", "Disk (MB)", false],
 ];
 
+/** Sign-out forgets the form: its environment may hold secrets, and the next person to sign in here should not see them. */
+export function forgetDraft() {
+  sessionStorage.removeItem(DRAFT);
+}
+
 function readDraft() {
   try { return JSON.parse(sessionStorage.getItem(DRAFT) || "null"); } catch { return null; }
 }

@@ -1,7 +1,7 @@
 // Workers (admin): the worker nodes registered in the store, refreshed live. Talks to GET /api/v1/workers:
 // {workers: [{name, status: alive|stale, slots, busy, runtimes, started_at, last_seen_at}]}.
 import { ApiError, get, sleep } from "../api.js";
-import { formatTime, h, statusBadge } from "../dom.js";
+import { formatTime, h, setText, statusBadge } from "../dom.js";
 
 const COLUMNS = 7;
 
@@ -21,7 +21,8 @@ export function render(main, _params, { caller }) {
       h("strong", {}, "stale"), " means no heartbeat for a whole lease: the node died or lost the store, and its jobs are rescued."),
     h("div", { class: "panel" },
       summary,
-      h("div", { class: "table-wrap" }, h("table", { id: "workers-table" },
+      // "stack": at phone width each worker becomes a card, as runtimes do; seven columns do not fit 400 px.
+      h("div", { class: "table-wrap" }, h("table", { id: "workers-table", class: "stack" },
         h("caption", { class: "sr-only" }, "Worker nodes"),
         h("thead", {}, h("tr", {},
           h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "State"), h("th", { scope: "col", class: "num" }, "Slots"),
@@ -40,9 +41,9 @@ export function render(main, _params, { caller }) {
       return;
     }
     const alive = workers.filter(w => w.status === "alive");
-    summary.textContent = workers.length
+    setText(summary, workers.length
       ? `${alive.length} of ${workers.length} alive · ${alive.reduce((n, w) => n + w.busy, 0)} of ${alive.reduce((n, w) => n + w.slots, 0)} slots busy`
-      : "";
+      : "");
     body.replaceChildren(...(workers.length
       ? workers.map(row)
       : [h("tr", {}, h("td", { colspan: COLUMNS, class: "empty" }, "No worker node is registered: queued jobs wait until one starts."))]));
@@ -52,10 +53,10 @@ export function render(main, _params, { caller }) {
     return h("tr", { "data-worker": worker.name, "data-status": worker.status },
       h("td", {}, h("strong", { class: "mono" }, worker.name)),
       h("td", {}, statusBadge(worker.status)),
-      h("td", { class: "num", "data-slots": "" }, String(worker.slots)),
-      h("td", { class: "num", "data-busy": "" }, String(worker.busy)),
-      h("td", { "data-runtimes": "" }, worker.runtimes.length ? worker.runtimes.join(", ") : "—"),
-      h("td", { "data-last-seen": "" }, h("time", { datetime: worker.last_seen_at }, formatTime(worker.last_seen_at)),
+      h("td", { class: "num", "data-slots": "", "data-label": "Slots" }, String(worker.slots)),
+      h("td", { class: "num", "data-busy": "", "data-label": "Busy" }, String(worker.busy)),
+      h("td", { "data-runtimes": "", "data-label": "Runtimes" }, worker.runtimes.length ? worker.runtimes.join(", ") : "—"),
+      h("td", { "data-last-seen": "", "data-label": "Last heartbeat" }, h("time", { datetime: worker.last_seen_at }, formatTime(worker.last_seen_at)),
         h("span", { class: "muted" }, ` · ${age(worker.last_seen_at)}`)),
       h("td", { class: "hide-narrow" }, formatTime(worker.started_at)));
   }
