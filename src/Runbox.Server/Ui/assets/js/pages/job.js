@@ -99,8 +99,9 @@ export function render(main, [id]) {
           show(result);
           if (output.empty) terminal.append(h("span", { class: "line note" }, "(no output)"));
           markTruncated(result);
-          // The result event lists no artifacts; the job's own answer does.
-          get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(() => {});
+          // The result event lists no artifacts; the job's own answer does. A 404 here: the stream's result was the one
+          // the server sends for a job deleted while streamed (cancelled, "deleted: ...").
+          get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(error => { if (isGone(error)) gone(); });
         },
       });
     } catch (error) {
