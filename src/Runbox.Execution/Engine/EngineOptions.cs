@@ -6,7 +6,7 @@ namespace Runbox.Execution.Engine;
 /// <summary>How a <see cref="JobEngine"/> runs jobs: where, how many at once, with which runtimes and default limits.</summary>
 public sealed record EngineOptions
 {
-    /// <summary>Where job working directories and the zygotes' control sockets live. Created when missing.</summary>
+    /// <summary>Where job working directories and the zygotes' control sockets live. Created when missing. A relative path is taken from the current directory when the engine is made (<see cref="JobEngine.Options"/> holds the full path).</summary>
     public string WorkRoot { get; init; } = Path.Combine(Path.GetTempPath(), "runbox-work");
 
     /// <summary>Jobs that may run at once; the rest wait for a slot.</summary>

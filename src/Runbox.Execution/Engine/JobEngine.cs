@@ -46,6 +46,9 @@ public sealed class JobEngine : IJobEngine
         {
             throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
+        // A relative root would be resolved again by each job's interpreter from its own folder (a Python job failed
+        // with its main.py not found), so it is fixed here, against the host's current directory, once.
+        Options = Options with { WorkRoot = Path.GetFullPath(Options.WorkRoot) };
         _freeSlots = Channel.CreateBounded<int>(Options.Slots);
         for (var slot = 0; slot < Options.Slots; slot++)
         {
@@ -92,7 +95,7 @@ public sealed class JobEngine : IJobEngine
         }
     }
 
-    /// <summary>The options it was made with.</summary>
+    /// <summary>The options it was made with, its <see cref="EngineOptions.WorkRoot"/> made a full path.</summary>
     public EngineOptions Options { get; }
 
     /// <inheritdoc/>

@@ -1105,7 +1105,15 @@ def listen_for_exits(sandbox):
         return None
     path = sandbox.root_dir + EXIT_SOCKET
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
+    # Bound by its name from inside the root: a socket path holds 107 bytes, and the full one grows with the work
+    # root (a work root of 60 bytes failed every job with "init setup failed: AF_UNIX path too long").
+    here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.chdir(sandbox.root_dir)
+        listener.bind(EXIT_SOCKET[1:])
+    finally:
+        os.fchdir(here)
+        os.close(here)
     os.chmod(path, 0o666)  # jobs run as their slot's uid; the peer's credentials decide whose report counts
     listener.listen(8)
     listener.setblocking(False)
