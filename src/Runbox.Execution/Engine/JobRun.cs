@@ -624,7 +624,9 @@ internal sealed class JobRun
                 System.IO.Directory.CreateDirectory(Request.ArtifactDirectory);
             }
             // Copying a folder onto itself would truncate every file: list in place instead.
-            var destination = Request.ArtifactDirectory is { } target && JobFiles.SameDirectory(target, Directory) ? null : Request.ArtifactDirectory;
+            // A full path: the artifacts' paths in the result are made from it, and they must not depend on the host's
+            // current directory staying what it was.
+            var destination = Request.ArtifactDirectory is not { } target || JobFiles.SameDirectory(target, Directory) ? null : Path.GetFullPath(target);
             var artifacts = JobFiles.Collect(Directory, _inputs, destination, _options.MaxArtifactBytes, _options.MaxArtifactCount, out var skipped);
             if (_ownsDirectory && Request.ArtifactDirectory is null)
             {

@@ -5,10 +5,10 @@ using Runbox.Execution.Jobs;
 namespace Runbox.Execution.Tests.Engine;
 
 /// <summary>
-/// The work root as an embedder writes it: a relative path is the usual first try (<c>WorkRoot = "work"</c>), and it
-/// must mean a folder under the current directory for every job, not a path each interpreter resolves from elsewhere.
+/// Paths as an embedder writes them: a relative one is the usual first try (<c>WorkRoot = "work"</c>), and it must
+/// mean a folder under the current directory, for every job and in every result; a deep one must work as well.
 /// </summary>
-public sealed class EngineWorkRootTests : IDisposable
+public sealed class EnginePathTests : IDisposable
 {
     private readonly WorkRootFolder _root = new();
 
@@ -56,5 +56,24 @@ public sealed class EngineWorkRootTests : IDisposable
             Assert.Equal("ran\n", Encoding.UTF8.GetString(result.Stdout));
         }
         Assert.Empty(Directory.GetFileSystemEntries(root));
+    }
+
+    [Fact]
+    public async Task ARelativeArtifactDirectory_GivesArtifactsFullPaths()
+    {
+        var artifacts = Path.Combine(_root.Path, "artifacts");
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = Path.Combine(_root.Path, "work") });
+
+        var result = await engine.RunAsync(new JobRequest
+        {
+            Script = "open('report.txt', 'w').write('42')",
+            ArtifactDirectory = Path.GetRelativePath(Environment.CurrentDirectory, artifacts),
+        });
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var report = Assert.Single(result.Artifacts);
+        // Kept in a result, a relative path would point elsewhere once the host changes its current directory.
+        Assert.Equal(Path.Combine(artifacts, "report.txt"), report.Path);
+        Assert.Equal("42", File.ReadAllText(report.Path));
     }
 }
