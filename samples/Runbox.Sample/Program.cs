@@ -48,6 +48,8 @@ RuntimeInvocation[] invocations =
         RuntimeName = "in-process",
         RuntimeKind = RuntimeKinds.Manual,
         Metadata = new() { ["target"] = "the sample" },
+        // Without one the output would go to a folder under /tmp/runbox-invocations that nothing removes.
+        ArtifactDirectory = Path.Combine(root, "manual"),
     },
 ];
 
