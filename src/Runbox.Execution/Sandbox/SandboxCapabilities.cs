@@ -15,7 +15,7 @@ public sealed record SandboxCapabilities
     /// <summary>"v1", "v2" or null when no cgroup is used.</summary>
     public string? Cgroups { get; init; }
 
-    /// <summary>Jobs run as their own unprivileged uid (one per slot) rather than as the server's user.</summary>
+    /// <summary>Jobs run as their own unprivileged uid (one per slot, in a block no other engine uses) rather than as the server's user. False also when slots share uids: <see cref="Engine.SandboxOptions.UidCount"/> below the slots, or no free block.</summary>
     public bool SeparateUids { get; init; }
 
     /// <summary>Jobs cannot gain privileges (setuid programs do not elevate).</summary>

@@ -66,7 +66,12 @@ internal sealed class SandboxPlan : IDisposable
         if (plan.SeparateUids)
         {
             plan._uids = UidBlock.Acquire(sandbox.FirstUid, sandbox.UidCount, options.Slots);
-            if (plan._uids is null)
+            if (sandbox.UidCount < options.Slots)
+            {
+                // Slots then take uids round the range (UidFor): two of this engine's own jobs run as one uid at once.
+                plan.Warn($"Sandbox.UidCount ({sandbox.UidCount}) is below Slots ({options.Slots}): jobs of different slots run as the same uid at the same time, and as other engines' uids; give UidCount at least Slots");
+            }
+            else if (plan._uids is null)
             {
                 plan.Warn($"no free block of {options.Slots} uids in {sandbox.FirstUid}..{sandbox.FirstUid + sandbox.UidCount - 1}: this engine's jobs share uids with another engine's");
             }
@@ -205,7 +210,8 @@ internal sealed class SandboxPlan : IDisposable
             MountNamespace = Works("mount", Options.MountNamespace),
             PidNamespace = Works("pid", Options.PidNamespace),
             Cgroups = Cgroups?.Version,
-            SeparateUids = SeparateUids,
+            // Without a block of its own the slots' uids are shared (with another engine's jobs, or each other's).
+            SeparateUids = SeparateUids && _uids is not null,
             NoNewPrivileges = true,
             DiskLimit = Disks is not null,
             SyscallFilter = filter == "1",

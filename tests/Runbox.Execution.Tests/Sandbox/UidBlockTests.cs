@@ -26,4 +26,17 @@ public sealed class UidBlockTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [SkippableFact]
+    public async Task AUidCountBelowSlots_IsWarned_AsSlotsSharingUids()
+    {
+        Requires.Component(Native.Libc.GetEffectiveUserId() == 0, "separate job uids need root");
+        using var root = new WorkRootFolder();
+
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 4, Sandbox = new SandboxOptions { UidCount = 2 } });
+
+        // The warning said only that another engine's jobs shared them, while slots 0 and 2 of this one run as one uid.
+        Assert.Contains(engine.Capabilities.Warnings, w => w.StartsWith("Sandbox.UidCount (2) is below Slots (4): jobs of different slots run as the same uid", StringComparison.Ordinal));
+        Assert.False(engine.Capabilities.FullyIsolated);
+    }
 }
