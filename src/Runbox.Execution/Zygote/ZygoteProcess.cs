@@ -90,7 +90,17 @@ internal sealed class ZygoteProcess : IAsyncDisposable
         {
             start.Environment[key] = value;
         }
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {pythonPath}.");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {pythonPath}.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            // Process.Start's message names the host's current directory, not the runtime whose definition is wrong.
+            var why = Engine.JobInterpreters.Unusable(pythonPath) ?? $"cannot be run ({e.Message})";
+            throw new InvalidOperationException($"The zygote of runtime '{runtime}' cannot start: its PythonPath '{pythonPath}' {why}.", e);
+        }
         process.StandardInput.Close();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));

@@ -7,7 +7,7 @@ namespace Runbox.Execution.Tests.Engine;
 /// <summary>
 /// A Bash or Node.js job on an engine whose interpreter for it is missing: the host's fault, so the job ends as error
 /// naming the option and the path (not failed with exit 127, as if the script were at fault), and the engine says so
-/// from its start.
+/// from its start. The same for a Python runtime whose interpreter is missing.
 /// </summary>
 public sealed class InterpreterTests : IDisposable
 {
@@ -67,5 +67,21 @@ public sealed class InterpreterTests : IDisposable
 
         error = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = _root.Path, NodePath = "/usr" }));
         Assert.Contains("NodePath '/usr' is a folder, not a program.", error.Message);
+    }
+
+    [Fact]
+    public async Task PythonJob_EndsAsError_NamingTheRuntimeAndItsPythonPath_WhenItDoesNotExist()
+    {
+        await using var engine = new JobEngine(new EngineOptions { WorkRoot = _root.Path });
+        engine.SetRuntime(new Runbox.Execution.Runtimes.RuntimeDefinition { Name = "gone", PythonPath = "/nonexistent/python3" });
+        const string expected = "The zygote of runtime 'gone' cannot start: its PythonPath '/nonexistent/python3' does not exist";
+
+        var result = await engine.RunAsync(new JobRequest { Runtime = "gone", Script = "print(1)" });
+
+        // It was Process.Start's own message, naming the host's current directory and neither the runtime nor the option.
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.StartsWith(expected, result.Error);
+        var warmUp = await Assert.ThrowsAsync<InvalidOperationException>(() => engine.WarmUpAsync("gone"));
+        Assert.StartsWith(expected, warmUp.Message);
     }
 }
