@@ -5,7 +5,8 @@ namespace Runbox.Server.Http;
 
 /// <summary>
 /// A body's value of the wrong kind (<c>"env": []</c>) named in JSON's words ("must be an object") rather than by the
-/// .NET type the serializer's message names.
+/// .NET type the serializer's message names; so is a number a whole-number field cannot hold (<c>1.5</c>, <c>1e3</c>,
+/// one past the type's range), which the serializer calls "not in a supported format ... for an Int64".
 /// </summary>
 internal static class WrongKind
 {
@@ -53,8 +54,33 @@ internal static class WrongKind
             }
             // null is left to the serializer's own message; false is the same kind as true.
             var given = value.ValueKind == JsonValueKind.False ? JsonValueKind.True : value.ValueKind;
+            if (given == JsonValueKind.Number && NotWhole(value, type) is { } whole)
+            {
+                return whole;
+            }
             return given == JsonValueKind.Null || given == expected.Kind ? null : expected.Words;
         }
+    }
+
+    /// <summary>
+    /// The rule a number breaks when a whole-number field cannot hold it: a fraction or exponent (the serializer reads
+    /// neither, even 1.0), or a value past the type's range; null when it fits or the field takes another kind.
+    /// </summary>
+    private static string? NotWhole(JsonElement value, JsonTypeInfo type)
+    {
+        var clr = Nullable.GetUnderlyingType(type.Type) ?? type.Type;
+        var (fits, min, max) = clr == typeof(int) ? (value.TryGetInt32(out _), (long)int.MinValue, (long)int.MaxValue)
+            : clr == typeof(long) ? (value.TryGetInt64(out _), long.MinValue, long.MaxValue)
+            : (true, 0, 0);
+        if (fits)
+        {
+            return null;
+        }
+        var text = value.GetRawText();
+        var shown = text.Length > 40 ? text[..40] + "..." : text;
+        return text.AsSpan().IndexOfAny(".eE") >= 0
+            ? $"a whole number, without a fraction or exponent (got {shown})"
+            : $"a whole number from {min} to {max} (got {shown})";
     }
 
     /// <summary>The kind of JSON value a type is read from (true standing for both booleans), and its name in a message.</summary>
