@@ -6,7 +6,8 @@ namespace Runbox.Server.Http;
 /// <summary>
 /// A body's value of the wrong kind (<c>"env": []</c>) named in JSON's words ("must be an object") rather than by the
 /// .NET type the serializer's message names; so is a number a whole-number field cannot hold (<c>1.5</c>, <c>1e3</c>,
-/// one past the type's range), which the serializer calls "not in a supported format ... for an Int64".
+/// one past the type's range), which the serializer calls "not in a supported format ... for an Int64", and a file's
+/// content that is not base64.
 /// </summary>
 internal static class WrongKind
 {
@@ -58,6 +59,11 @@ internal static class WrongKind
             {
                 return whole;
             }
+            // A file's content that is not base64 ("files": {"a.py": "print(1)"}) is a value of the right kind, but no file.
+            if (given == JsonValueKind.String && type.Type == typeof(byte[]) && !value.TryGetBytesFromBase64(out _))
+            {
+                return "the file's content as base64 text (\"\" for an empty file)";
+            }
             return given == JsonValueKind.Null || given == expected.Kind ? null : expected.Words;
         }
     }
@@ -92,6 +98,7 @@ internal static class WrongKind
             JsonTypeInfoKind.Object or JsonTypeInfoKind.Dictionary => (JsonValueKind.Object, "an object"),
             JsonTypeInfoKind.Enumerable => (JsonValueKind.Array, "an array"),
             _ when clr == typeof(string) => (JsonValueKind.String, "a string"),
+            _ when clr == typeof(byte[]) => (JsonValueKind.String, "base64 text"),
             _ when clr == typeof(bool) => (JsonValueKind.True, "true or false"),
             _ when clr == typeof(int) || clr == typeof(long) => (JsonValueKind.Number, "a whole number"),
             _ when clr == typeof(double) || clr == typeof(decimal) || clr == typeof(float) => (JsonValueKind.Number, "a number"),

@@ -127,6 +127,7 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData("""{"script":"x","network":"yes"}""", "network", "must be true or false.")]
     [InlineData("""{"script":"x","limits":{"memory_mb":"lots"}}""", "limits.memory_mb", "must be a whole number.")]
     [InlineData("""["script"]""", "body", "must be an object.")]
+    [InlineData("""{"files":{"a.py":"print(1)"},"entrypoint":"a.py"}""", "files['a.py']", "must be the file's content as base64 text (\"\" for an empty file).")]
     public async Task Submit_Returns400SayingWhatKindOfValueAFieldTakes_WhenItHasAnother(string body, string field, string rule)
     {
         var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
