@@ -12,9 +12,9 @@ namespace Runbox.Server.Http;
 internal static class WrongKind
 {
     /// <summary>
-    /// What kind of JSON value belongs at <paramref name="path"/>, when the body holds another kind there; null when the
-    /// body is not well-formed JSON or the value there is of the right kind (too large a number, say), whose error the
-    /// serializer's message says better.
+    /// What kind of JSON value belongs at <paramref name="path"/>, when the body holds another kind there, or a number or
+    /// base64 text the field cannot hold; null when the body is not well-formed JSON or the value there is one the
+    /// field takes, whose error the serializer's message says better.
     /// </summary>
     public static string? At(ReadOnlyMemory<byte> body, JsonTypeInfo root, string? path)
     {
