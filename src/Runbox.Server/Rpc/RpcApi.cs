@@ -81,7 +81,8 @@ public static class RpcApi
     /// <summary>
     /// A batch's calls after its first from the key's rate limit, which took one for the request: a batch of 100
     /// session_start calls had cost one, a hundred times the jobs a key may submit through REST. False when the key has
-    /// not as many left (capped at the burst, the most the limit ever holds).
+    /// not as many left. A batch costs at most the burst in all, the most the bucket ever holds: asking the burst more
+    /// after the request's own one refused a batch longer than the burst every time, however long its client waited.
     /// </summary>
     private static bool TakeBatchPermits(HttpContext http, JsonElement root, int burst)
     {
@@ -94,7 +95,12 @@ public static class RpcApi
         {
             return true;
         }
-        using var lease = limiter.AttemptAcquire(http, Math.Min(root.GetArrayLength() - 1, burst));
+        var more = Math.Min(root.GetArrayLength() - 1, burst - 1);
+        if (more <= 0)
+        {
+            return true; // the request's own permit was the whole burst
+        }
+        using var lease = limiter.AttemptAcquire(http, more);
         return lease.IsAcquired;
     }
 

@@ -190,7 +190,8 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     {
         var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct);
         var artifacts = job.Status.IsTerminal() ? await jobs.Store.ListArtifactsAsync(job.Id, ct) : null;
-        return Json(job.ToResponse(artifacts), RunboxJsonContext.Default.JobResponse);
+        // As GET /api/v1/jobs/{id}: the script, args and stdin too, so a session can be run again.
+        return Json(job.ToResponse(artifacts, withSubmission: true), RunboxJsonContext.Default.JobResponse);
     }
 
     private async Task<JsonElement> SessionLogsAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
@@ -212,7 +213,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         {
             return Null; // the spec's "result": null while the session runs
         }
-        return Json(job.ToResponse(await jobs.Store.ListArtifactsAsync(job.Id, ct)), RunboxJsonContext.Default.JobResponse);
+        return Json(job.ToResponse(await jobs.Store.ListArtifactsAsync(job.Id, ct), withSubmission: true), RunboxJsonContext.Default.JobResponse);
     }
 
     private static void RequireAdmin(Caller caller)

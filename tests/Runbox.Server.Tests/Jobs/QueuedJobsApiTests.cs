@@ -127,6 +127,7 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData("""{"script":"x","network":"yes"}""", "network", "must be true or false.")]
     [InlineData("""{"script":"x","limits":{"memory_mb":"lots"}}""", "limits.memory_mb", "must be a whole number.")]
     [InlineData("""["script"]""", "body", "must be an object.")]
+    [InlineData("""{"files":{"a.py":"print(1)"},"entrypoint":"a.py"}""", "files['a.py']", "must be the file's content as base64 text (\"\" for an empty file).")]
     public async Task Submit_Returns400SayingWhatKindOfValueAFieldTakes_WhenItHasAnother(string body, string field, string rule)
     {
         var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
@@ -135,6 +136,22 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         var problem = await response.JsonAsync();
         Assert.Equal(rule, problem.GetProperty("errors").GetProperty(field)[0].GetString());
         Assert.DoesNotContain("System.", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"script":"x","limits":{"memory_mb":1.5}}""", "limits.memory_mb", "must be a whole number, without a fraction or exponent (got 1.5).")]
+    [InlineData("""{"script":"x","limits":{"processes":1e3}}""", "limits.processes", "must be a whole number, without a fraction or exponent (got 1e3).")]
+    [InlineData("""{"script":"x","max_attempts":2.0}""", "max_attempts", "must be a whole number, without a fraction or exponent (got 2.0).")]
+    [InlineData("""{"script":"x","max_attempts":99999999999}""", "max_attempts", "must be a whole number from -2147483648 to 2147483647 (got 99999999999).")]
+    public async Task Submit_Returns400SayingAWholeNumber_WhenANumberHasAFractionOrIsOutOfRange(string body, string field, string rule)
+    {
+        // Until 2026-12-04 these said "invalid JSON: ... out of bounds for an Int64", of a body that is valid JSON.
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Equal(rule, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Equal($"{field}: {rule}", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

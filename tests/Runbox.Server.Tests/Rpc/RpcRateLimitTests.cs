@@ -29,6 +29,27 @@ public sealed class RpcRateLimitTests(ITestOutputHelper output)
         Assert.Equal(8, (await listed.JsonAsync()).GetProperty("jobs").GetArrayLength());
     }
 
+    [Fact]
+    public async Task ABatch_LongerThanTheBurst_RunsOnAFullBucket_TakingTheWholeBurst()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?>
+        {
+            ["Runbox:NoWorker"] = "true",
+            ["Runbox:RateLimit:Burst"] = "10",
+            ["Runbox:RateLimit:RequestsPerSecond"] = "1",
+        });
+        // Until 2026-12-04 such a batch asked one permit more than the bucket ever holds: 429 every time, however long
+        // its client waited as Retry-After said.
+        var first = await PostBatchAsync(server, 12);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var answers = (await first.JsonAsync()).EnumerateArray().ToList();
+        Assert.Equal(12, answers.Count);
+        Assert.All(answers, answer => Assert.True(answer.GetProperty("result").TryGetProperty("session_id", out _)));
+        // It took the whole burst: the next request waits for the bucket to refill.
+        var next = await PostBatchAsync(server, 2);
+        Assert.Equal((HttpStatusCode)429, next.StatusCode);
+    }
+
     private static Task<HttpResponseMessage> PostBatchAsync(RunningServer server, int calls)
     {
         var batch = string.Join(",", Enumerable.Range(0, calls).Select(i =>

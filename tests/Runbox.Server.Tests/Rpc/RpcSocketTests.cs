@@ -72,6 +72,24 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
     }
 
     [Fact]
+    public async Task SessionGetAndResult_HoldTheScript_AsGetJobDoes()
+    {
+        // rpc.md: a session is the job as GET /api/v1/jobs/{id} answers it, script included, so it can be run again;
+        // until 2026-12-04 session_get and session_result had script null, as a listed job has.
+        const string script = "print('again')";
+        var id = (await rpc.CallAsync("session_start", new { script })).GetProperty("session_id").GetString()!;
+
+        var result = await rpc.WaitResultAsync(id);
+        var got = await rpc.CallAsync("session_get", new { session_id = id });
+        var rest = JsonDocument.Parse(await rpc.Socket.GetStringAsync($"/api/v1/jobs/{id}")).RootElement;
+
+        Assert.Equal(script, rest.GetProperty("script").GetString());
+        Assert.Equal(script, got.GetProperty("script").GetString());
+        Assert.Equal(script, result.GetProperty("script").GetString());
+        Assert.Equal(JsonValueKind.Array, got.GetProperty("args").ValueKind);
+    }
+
+    [Fact]
     public async Task SessionResult_IsNullWhileRunning_UntilStopped()
     {
         var id = (await rpc.CallAsync("session_start", new { script = "import time\nprint('up', flush=True)\ntime.sleep(60)" })).GetProperty("session_id").GetString()!;
