@@ -147,6 +147,25 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("Runbox:KEY", stderr, StringComparison.OrdinalIgnoreCase);
     }
 
+    // Thrown from the store's constructor, these were an unhandled exception and exit 1, which a service manager restarts
+    // for good; an invalid configuration is exit 2, which deploy/'s units do not restart.
+    [Theory]
+    [InlineData("serve", "Host=127.0.0.1;Pasword=sekrit-1;Database=runbox", "'pasword' is no keyword Npgsql knows")]
+    [InlineData("worker", "Host=127.0.0.1;Port=five;Password=sekrit-1", "'port' is no keyword Npgsql knows, or its value does not convert")]
+    [InlineData("worker", "Host=127.0.0.1;Password=sekrit-1;sekrit-2;Username=runbox", "it is not a list of Keyword=value separated by ';'")]
+    public async Task Node_ExitsWith2NamingTheStore_WhenItsConnectionStringDoesNotParse(string command, string store, string why)
+    {
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null,
+            [command, "--urls", "http://127.0.0.1:0", "--data", _data, "--store", store], TimeSpan.FromSeconds(90));
+        output.WriteLine(stdout + stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains("runbox: invalid configuration:", stderr);
+        Assert.Contains($"Runbox:Store (--store or RUNBOX_STORE) is not a valid PostgreSQL connection string: {why}", stderr);
+        Assert.DoesNotContain("sekrit", stdout + stderr, StringComparison.OrdinalIgnoreCase);
+        AssertNoStackTrace(stderr + stdout);
+    }
+
     [Fact]
     public async Task Serve_ExitsWith2NamingTheSetting_WhenAValueDoesNotConvert()
     {
