@@ -42,9 +42,10 @@ internal static class AdminKeyBootstrap
     }
 
     /// <summary>
-    /// An admin.key already in the folder is another store's: the SQLite database the folder held before the node was
-    /// pointed at PostgreSQL (or another database). Overwritten, it was the only copy of that store's admin key, and its
-    /// jobs could no longer be read or its keys managed; it is kept beside, under a name of its own.
+    /// An admin.key already in the folder is another store's (the SQLite database the folder held before the node was
+    /// pointed at PostgreSQL, or another database), or a key revoked since. Overwritten, it was the only copy of that
+    /// other store's admin key, and its jobs could no longer be read or its keys managed; it is kept beside, under a name
+    /// of its own.
     /// </summary>
     private static void KeepEarlierKey(DataFolder data, TimeProvider time, ILogger logger)
     {
