@@ -166,6 +166,28 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         AssertNoStackTrace(stderr + stdout);
     }
 
+    // The framework's exception for it was an unhandled one with a stack trace and exit 1, which a service manager
+    // restarts for good.
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("worker", "--store", "Host=127.0.0.1;Port=9;Database=runbox;Username=runbox;Password=x")]
+    public async Task Node_ExitsWith2NamingTheFile_WhenAppsettingsJsonIsNoJson(string command, params string[] extra)
+    {
+        Directory.CreateDirectory(_data);
+        var settings = Path.Combine(_data, "appsettings.json");
+        await File.WriteAllTextAsync(settings, "{ \"Runbox\": { \"Workers\": 3, }");
+        // appsettings.json is read from the content root: the working directory, or this variable.
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null,
+            [command, "--urls", "http://127.0.0.1:0", "--data", Path.Combine(_data, "data"), .. extra], TimeSpan.FromSeconds(90),
+            new Dictionary<string, string> { ["DOTNET_CONTENTROOT"] = _data });
+        output.WriteLine(stdout + stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"runbox: invalid configuration: Failed to load configuration from file '{settings}'.", stderr);
+        Assert.Contains("LineNumber: 0", stderr);
+        AssertNoStackTrace(stderr + stdout);
+    }
+
     [Fact]
     public async Task Serve_ExitsWith2NamingTheSetting_WhenAValueDoesNotConvert()
     {
