@@ -6,11 +6,11 @@ using Xunit.Abstractions;
 namespace Runbox.Server.Tests.Cluster;
 
 /// <summary>
-/// <c>/readyz</c> of an API-only node, as a load balancer probes it: the node runs no job, so what it needs to answer is
-/// the store, not a Python of its own.
+/// What an API-only node needs of its host to start and to pass <c>/readyz</c> (as a load balancer probes it): it runs
+/// no job, so the store, and neither a Python of its own nor the workers' work root.
 /// </summary>
 [Collection(PostgresCollection.Name)]
-public sealed class ApiNodeReadinessTests(PostgresFixture postgres, ITestOutputHelper output)
+public sealed class ApiNodeHostNeedsTests(PostgresFixture postgres, ITestOutputHelper output)
 {
     [SkippableFact]
     public async Task Readyz_OfAnApiNodeWithoutPython_IsReady_AndItsJobsRunOnAWorker()
@@ -38,5 +38,21 @@ public sealed class ApiNodeReadinessTests(PostgresFixture postgres, ITestOutputH
         var ended = await client.WaitEndedAsync(job.Id, 60);
         Assert.Equal("succeeded", ended.Status);
         Assert.StartsWith("node-a/", ended.Worker);
+    }
+
+    [SkippableFact]
+    public async Task AnApiNode_Starts_WhenTheWorkersWorkRootIsNoFolderItCanMake()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        // As from an environment file shared with the worker nodes: a work root this node cannot make (even as root).
+        var api = await cluster.StartApiAsync(new Dictionary<string, string> { ["RUNBOX_WORKROOT"] = "/proc/runbox-work" });
+        await cluster.StartWorkerAsync("node-a", 1);
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/readyz")).StatusCode);
+        using var client = cluster.Client(api);
+        var job = await client.SubmitOkAsync(ClusterApi.Python("print('ran on the worker')"));
+        Assert.Equal("succeeded", (await client.WaitEndedAsync(job.Id, 60)).Status);
     }
 }
