@@ -96,7 +96,10 @@ public static class RunboxApp
             var options = sp.GetRequiredService<IOptions<RunboxOptions>>().Value;
             return new JobEngine(new EngineOptions
             {
-                WorkRoot = options.WorkRoot ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
+                // An API-only node runs no job in it: WorkRoot is the workers' setting, which a shared environment file
+                // may carry (RUNBOX_WORKROOT=/run/runbox-work), and a folder an unprivileged API node cannot make there
+                // stopped it from starting at all.
+                WorkRoot = (options.NoWorker ? null : options.WorkRoot) ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
                 Slots = options.Workers,
                 // Jobs of a queue tend to start in waves (slots freed together claim together): a ready init per slot,
                 // up to 8, lets a wave go straight to standbys instead of waiting for inits to be prepared.

@@ -6,6 +6,9 @@ internal static partial class ServerLog
     [LoggerMessage(1000, LogLevel.Information, "Created the admin API key and saved it to {Path}")]
     public static partial void AdminKeyCreated(ILogger logger, string path);
 
+    [LoggerMessage(1006, LogLevel.Warning, "The store had no admin key in force, so a new one was made; the admin.key the data folder held (another store's, or a revoked one) is kept as {Path}")]
+    public static partial void AdminKeyKept(ILogger logger, string path);
+
     [LoggerMessage(1003, LogLevel.Warning, "{Method} {Path} answered 503: the store is unreachable ({Reason})")]
     public static partial void StoreUnavailable(ILogger logger, string method, string path, string reason);
 

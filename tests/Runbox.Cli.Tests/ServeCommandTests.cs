@@ -57,10 +57,17 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         AssertNoStackTrace(stderr + stdout);
     }
 
-    [Fact]
-    public async Task Serve_ExitsWithAMessage_WhenTheDataFolderCannotBeMade()
+    // Without a socket in the data folder to fail first (`--socket none`, or a worker node, which has none), the folder
+    // fails as the host makes its services, and stopping that host printed a stack trace under the message.
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("serve", "--socket", "none")]
+    [InlineData("worker", "--store", "Host=127.0.0.1;Port=9;Database=runbox;Username=runbox;Password=x;Timeout=5")]
+    public async Task Node_ExitsWithAMessage_WhenTheDataFolderCannotBeMade(string command, params string[] extra)
     {
-        var (code, stderr, stdout) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", "/proc/runbox-data");
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null,
+            [command, "--urls", "http://127.0.0.1:0", "--data", "/proc/runbox-data", .. extra], TimeSpan.FromSeconds(90));
+        output.WriteLine(stdout + stderr);
 
         Assert.Equal(1, code);
         Assert.Contains("runbox: cannot start: The data folder /proc/runbox-data cannot be made or written: ", stderr);
@@ -138,6 +145,47 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("Runbox:Maximums:Memry is not a setting", stderr);
         Assert.DoesNotContain("SERVER", stderr);
         Assert.DoesNotContain("Runbox:KEY", stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    // Thrown from the store's constructor, these were an unhandled exception and exit 1, which a service manager restarts
+    // for good; an invalid configuration is exit 2, which deploy/'s units do not restart.
+    [Theory]
+    [InlineData("serve", "Host=127.0.0.1;Pasword=sekrit-1;Database=runbox", "'pasword' is no keyword Npgsql knows")]
+    [InlineData("worker", "Host=127.0.0.1;Port=five;Password=sekrit-1", "'port' is no keyword Npgsql knows, or its value does not convert")]
+    [InlineData("worker", "Host=127.0.0.1;Password=sekrit-1;sekrit-2;Username=runbox", "it is not a list of Keyword=value separated by ';'")]
+    public async Task Node_ExitsWith2NamingTheStore_WhenItsConnectionStringDoesNotParse(string command, string store, string why)
+    {
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null,
+            [command, "--urls", "http://127.0.0.1:0", "--data", _data, "--store", store], TimeSpan.FromSeconds(90));
+        output.WriteLine(stdout + stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains("runbox: invalid configuration:", stderr);
+        Assert.Contains($"Runbox:Store (--store or RUNBOX_STORE) is not a valid PostgreSQL connection string: {why}", stderr);
+        Assert.DoesNotContain("sekrit", stdout + stderr, StringComparison.OrdinalIgnoreCase);
+        AssertNoStackTrace(stderr + stdout);
+    }
+
+    // The framework's exception for it was an unhandled one with a stack trace and exit 1, which a service manager
+    // restarts for good.
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("worker", "--store", "Host=127.0.0.1;Port=9;Database=runbox;Username=runbox;Password=x")]
+    public async Task Node_ExitsWith2NamingTheFile_WhenAppsettingsJsonIsNoJson(string command, params string[] extra)
+    {
+        Directory.CreateDirectory(_data);
+        var settings = Path.Combine(_data, "appsettings.json");
+        await File.WriteAllTextAsync(settings, "{ \"Runbox\": { \"Workers\": 3, }");
+        // appsettings.json is read from the content root: the working directory, or this variable.
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null,
+            [command, "--urls", "http://127.0.0.1:0", "--data", Path.Combine(_data, "data"), .. extra], TimeSpan.FromSeconds(90),
+            new Dictionary<string, string> { ["DOTNET_CONTENTROOT"] = _data });
+        output.WriteLine(stdout + stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"runbox: invalid configuration: Failed to load configuration from file '{settings}'.", stderr);
+        Assert.Contains("LineNumber: 0", stderr);
+        AssertNoStackTrace(stderr + stdout);
     }
 
     [Fact]

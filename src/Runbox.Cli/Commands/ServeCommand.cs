@@ -77,6 +77,19 @@ internal static class ServeCommand
             }
             return 2;
         }
+        catch (InvalidDataException e) when (e.InnerException is FormatException)
+        {
+            // appsettings.json that is no JSON (a trailing comma, a brace missing): the framework's own exception, with
+            // the parser's position at the end of its chain, was an unhandled exception and exit 1, restarted for good.
+            var why = e.InnerException;
+            while (why.InnerException is not null)
+            {
+                why = why.InnerException;
+            }
+            await Console.Error.WriteLineAsync($"runbox: invalid configuration: {e.Message} {why.Message}");
+            await StopAfterFailedStartAsync(app);
+            return 2;
+        }
         catch (FormatException e)
         {
             // Kestrel's only word on an address it cannot parse (--urls notaurl), thrown as it binds.
@@ -115,6 +128,13 @@ internal static class ServeCommand
         try
         {
             await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+        catch (ArgumentNullException)
+        {
+            // The host failed before it had its hosted services (one they need could not be made: a data folder that
+            // cannot be written, with no socket in it to fail first, as for `runbox worker`), and its StopAsync then
+            // throws on the list it never got. Nothing had started; what is left to do is to let the services go.
             await app.DisposeAsync();
         }
         catch (Exception stop) when (stop is IOException or DbException or InvalidOperationException)

@@ -36,8 +36,30 @@ internal static class AdminKeyBootstrap
         // Not printed yet: a start that then cannot bind its address would show the key beside its error, and the next start,
         // the one that serves, would not show it again. The marker keeps it to be shown until a start gets that far.
         File.WriteAllBytes(data.UnshownAdminKeyFile, []);
+        KeepEarlierKey(data, time, logger);
         DataFolder.WriteSecretFile(data.AdminKeyFile, secret + "\n");
         ServerLog.AdminKeyCreated(logger, data.AdminKeyFile);
+    }
+
+    /// <summary>
+    /// An admin.key already in the folder is another store's (the SQLite database the folder held before the node was
+    /// pointed at PostgreSQL, or another database), or a key revoked since. Overwritten, it was the only copy of that
+    /// other store's admin key, and its jobs could no longer be read or its keys managed; it is kept beside, under a name
+    /// of its own.
+    /// </summary>
+    private static void KeepEarlierKey(DataFolder data, TimeProvider time, ILogger logger)
+    {
+        if (!File.Exists(data.AdminKeyFile))
+        {
+            return;
+        }
+        var kept = $"{data.AdminKeyFile}.replaced-{time.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}";
+        for (var n = 2; File.Exists(kept); n++)
+        {
+            kept = $"{data.AdminKeyFile}.replaced-{time.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}-{n}";
+        }
+        File.Move(data.AdminKeyFile, kept);
+        ServerLog.AdminKeyKept(logger, kept);
     }
 
     /// <summary>Once the server listens: prints the admin key if no start has shown it yet, and forgets that it has to.</summary>

@@ -5,6 +5,25 @@ namespace Runbox.Server.Configuration;
 /// <summary>Checks every setting and reports all the wrong ones at once, so a start fails with the full list.</summary>
 internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
 {
+    /// <summary>
+    /// Why Npgsql refuses <paramref name="connectionString"/>, or null. The keyword it names is shown only when it looks
+    /// like one: an unquoted ';' in a password makes the rest of it a "keyword", which must not reach the output.
+    /// </summary>
+    private static string? UnparsableConnectionString(string connectionString)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.ParamName is { Length: > 0 and <= 40 } keyword && keyword.All(c => char.IsAsciiLetterOrDigit(c) || c == ' ')
+                ? $"'{keyword}' is no keyword Npgsql knows, or its value does not convert."
+                : "it is not a list of Keyword=value separated by ';' (a value holding ';' or '=' goes in quotes: Password='a;b').";
+        }
+    }
+
     public ValidateOptionsResult Validate(string? name, RunboxOptions options)
     {
         var errors = new List<string>();
@@ -32,6 +51,12 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         if (options.Store is { Length: > 0 } store && !store.Contains('=', StringComparison.Ordinal))
         {
             errors.Add("Runbox:Store must be a PostgreSQL connection string such as \"Host=db;Database=runbox;Username=runbox\" (or empty for SQLite).");
+        }
+        else if (options.Store is { Length: > 0 } connectionString && UnparsableConnectionString(connectionString) is { } why)
+        {
+            // A misspelt keyword (Pasword=) or a value that does not convert (Port=abc) was thrown from the store's
+            // constructor as an unhandled exception with a stack trace, exit 1: a service manager restarted it for good.
+            errors.Add($"Runbox:Store (--store or RUNBOX_STORE) is not a valid PostgreSQL connection string: {why}");
         }
         if (options.NodeName is { } node && (node.Length is 0 or > 100 || node.Contains('/', StringComparison.Ordinal) || node.Any(char.IsControl)))
         {

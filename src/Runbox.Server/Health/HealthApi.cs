@@ -1,12 +1,17 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Runbox.Execution.Engine;
+using Runbox.Server.Configuration;
 using Runbox.Server.Worker;
 using Runbox.Storage;
 
 namespace Runbox.Server.Health;
 
-/// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: the store, the default runtime, the sandbox and free slots.</summary>
+/// <summary>
+/// <c>/healthz</c>: the process answers. <c>/readyz</c>: the store, the default runtime, the sandbox and free slots; on an
+/// API-only node (<c>--no-worker</c>), which runs no job, the store alone.
+/// </summary>
 public static class HealthApi
 {
     /// <summary>
@@ -26,7 +31,8 @@ public static class HealthApi
     }
 
     private static async Task<Results<Ok<ReadinessResponse>, JsonHttpResult<ReadinessResponse>>> ReadyAsync(
-        IJobStore store, IJobEngine engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, HttpResponse response, CancellationToken ct)
+        IJobStore store, IJobEngine engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, IOptions<RunboxOptions> options,
+        HttpResponse response, CancellationToken ct)
     {
         bool storeOk;
         try
@@ -37,11 +43,13 @@ public static class HealthApi
         {
             storeOk = false;
         }
-        var runtime = await runtimeCheck.CheckAsync(ct);
+        // An API-only node runs no job: checking the default runtime there started a zygote (and its inits) that nothing
+        // used, and a host without Python, or with a broken one, kept the node out of its load balancer for good.
+        var runtime = options.Value.NoWorker ? null : await runtimeCheck.CheckAsync(ct);
         var caps = engine.Capabilities;
         var body = new ReadinessResponse
         {
-            Status = storeOk && runtime.Operational ? "ready" : "not_ready",
+            Status = storeOk && (runtime is null || runtime.Operational) ? "ready" : "not_ready",
             Version = ServerVersion.Current,
             Store = storeOk,
             DefaultRuntime = runtime,

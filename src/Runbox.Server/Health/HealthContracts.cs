@@ -12,7 +12,8 @@ public sealed record ReadinessResponse
 
     public required bool Store { get; init; }
 
-    public required RuntimeReadiness DefaultRuntime { get; init; }
+    /// <summary>Null on an API-only node (<c>--no-worker</c>): it runs no job, so its readiness does not depend on one.</summary>
+    public required RuntimeReadiness? DefaultRuntime { get; init; }
 
     public required SandboxReadiness Sandbox { get; init; }
 

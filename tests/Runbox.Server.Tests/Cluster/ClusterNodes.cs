@@ -30,13 +30,16 @@ public sealed class ClusterNodes(PostgresFixture postgres, ITestOutputHelper out
     }
 
     /// <summary>An API node without a worker; the first one makes the admin key.</summary>
-    public async Task<ServeProcess> StartApiAsync(params string[] extra)
+    public Task<ServeProcess> StartApiAsync(params string[] extra) => StartApiAsync(null, extra);
+
+    /// <summary>An API node without a worker, with <paramref name="environment"/> in its environment.</summary>
+    public async Task<ServeProcess> StartApiAsync(IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         var data = NewFolder();
         var port = ServeProcess.FreePort();
         var node = await ServeProcess.StartCommandAsync(
             ["serve", "--urls", $"http://127.0.0.1:{port}", "--data", data, "--store", Store, "--no-worker", .. Common, .. extra],
-            port, output, "api");
+            port, output, "api", environment);
         _processes.Add(node);
         var keyFile = Path.Combine(data, "admin.key");
         if (AdminKey is null && File.Exists(keyFile))

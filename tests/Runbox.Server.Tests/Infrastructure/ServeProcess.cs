@@ -73,12 +73,20 @@ public sealed class ServeProcess : IAsyncDisposable
         return (process.ExitCode, await stderr);
     }
 
-    /// <summary>Any <c>runbox</c> command that answers /healthz on <paramref name="port"/> (serve, worker), ready once it does.</summary>
-    public static async Task<ServeProcess> StartCommandAsync(string[] cliArgs, int port, ITestOutputHelper output, string label)
+    /// <summary>
+    /// Any <c>runbox</c> command that answers /healthz on <paramref name="port"/> (serve, worker), ready once it does;
+    /// <paramref name="environment"/> adds to or replaces the test's own variables in the node's.
+    /// </summary>
+    public static async Task<ServeProcess> StartCommandAsync(
+        string[] cliArgs, int port, ITestOutputHelper output, string label, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // No debugger pipes or diagnostics socket in /tmp: nodes are killed, and a killed process never removes them.
         info.Environment["DOTNET_EnableDiagnostics"] = "0";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         foreach (var arg in new[] { CliDll }.Concat(cliArgs))
         {
             info.ArgumentList.Add(arg);
