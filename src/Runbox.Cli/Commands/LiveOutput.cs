@@ -26,17 +26,15 @@ internal static class LiveOutput
                 stream.Write(line.Ended ? [.. bytes, (byte)'\n'] : bytes);
                 stream.Flush();
             }
-            catch (IOException) when (stream == stdout && StandardOutput.CanLoseItsReader)
-            {
-                execution.Cancel();
-                await execution.Completion;
-                return null;
-            }
             catch (IOException) when (stream == stdout)
             {
                 execution.Cancel();
                 await execution.Completion;
-                throw;
+                if (!StandardOutput.CanLoseItsReader)
+                {
+                    throw; // a full disk, not a reader gone: the caller says so
+                }
+                return null;
             }
         }
         return await execution.Completion;
