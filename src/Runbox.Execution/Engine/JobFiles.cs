@@ -65,122 +65,72 @@ internal static class JobFiles
     /// <summary>
     /// The regular files the job left (not its unchanged inputs), copied to <paramref name="destination"/> when
     /// given, within the count and size limits; <paramref name="skipped"/> counts those past the limits. Symlinks and
-    /// special files are skipped, never followed: every folder and file is opened relative to the job's folder through
-    /// no link in any part of its path (<see cref="Libc.OpenFileBeneath"/>), so a folder swapped for a link after it was
-    /// listed leads nowhere, and a file's size and time are those of what was opened.
+    /// special files are skipped, never followed: the folders are walked as <see cref="WalkBeneath"/> walks and each file
+    /// is opened within its folder through no link (<see cref="Libc.OpenFileBeneath"/>), so a folder swapped for a link
+    /// after it was listed leads nowhere, and a file's size and time are those of what was opened.
     /// </summary>
     public static List<Artifact> Collect(string directory, IReadOnlyDictionary<string, (long Size, DateTime Modified)> inputs,
         string? destination, long maxBytes, int maxCount, out int skipped)
     {
         var artifacts = new List<Artifact>();
         long total = 0;
-        skipped = 0;
-        var top = Libc.OpenDirectory(directory);
-        if (top < 0)
+        var left = 0;
+        WalkBeneath(directory, (folder, bytes, path, type) =>
         {
-            return artifacts;
-        }
-        try
-        {
-            var stack = new Stack<string>();
-            stack.Push("");
             // Walked on past the count, so the files left out are counted and the caller can say so; but not through a
             // million empty files: counting stops at SkippedCountLimit.
-            while (stack.Count > 0 && skipped < SkippedCountLimit)
+            if (left >= SkippedCountLimit)
             {
-                var folder = stack.Pop();
-                foreach (var name in Entries(top, folder))
-                {
-                    if (skipped >= SkippedCountLimit)
-                    {
-                        break;
-                    }
-                    var path = Encoding.UTF8.GetBytes(name);
-                    if (Libc.OpenDirectoryBeneath(top, path) is var sub and >= 0)
-                    {
-                        Libc.Close(sub);
-                        stack.Push(name);
-                        continue;
-                    }
-                    if (ValidateName(name) is not null)
-                    {
-                        continue;
-                    }
-                    var fd = Libc.OpenFileBeneath(top, path);
-                    if (fd < 0)
-                    {
-                        continue; // a link, or gone
-                    }
-                    using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
-                    try
-                    {
-                        if (!Libc.IsRegularFile(fd))
-                        {
-                            continue;
-                        }
-                        var size = RandomAccess.GetLength(handle);
-                        if (inputs.TryGetValue(name, out var input) && input.Size == size && input.Modified == File.GetLastWriteTimeUtc(handle))
-                        {
-                            continue;
-                        }
-                        if (artifacts.Count >= maxCount || total + size > maxBytes)
-                        {
-                            skipped++;
-                            continue;
-                        }
-                        var kept = destination is null ? Path.Combine(directory, name) : CopyOut(handle, Path.Combine(destination, name));
-                        total += size;
-                        artifacts.Add(new Artifact(name, size, kept));
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                    {
-                        // One the job made unreadable is left out, not every artifact with it.
-                    }
-                }
+                return Step.Stop;
             }
-        }
-        finally
-        {
-            Libc.Close(top);
-        }
-        return artifacts;
-    }
-
-    /// <summary>
-    /// The paths (relative to the job's folder) of what <paramref name="folder"/> holds, in name order; none when it
-    /// cannot be opened (no longer a folder, a link now). A name that is not UTF-8 is left out: no path of a .NET string
-    /// opens it, and a U+FFFD in its place could open another file of that name.
-    /// </summary>
-    private static IEnumerable<string> Entries(int top, string folder)
-    {
-        var fd = folder.Length == 0 ? Libc.OpenDirectoryBeneath(top, "."u8) : Libc.OpenDirectoryBeneath(top, Encoding.UTF8.GetBytes(folder));
-        if (fd < 0)
-        {
-            return [];
-        }
-        List<byte[]>? names;
-        try
-        {
-            names = Libc.DirectoryNames(fd);
-        }
-        finally
-        {
-            Libc.Close(fd);
-        }
-        var paths = new List<string>();
-        foreach (var bytes in names ?? [])
-        {
+            // A name that is not UTF-8 is left out: no path of a .NET string opens it, and a U+FFFD in its place could
+            // open another file of that name.
+            if (Decode(path) is not { } name)
+            {
+                return Step.Pass;
+            }
+            if (IsFolder(folder, bytes, type))
+            {
+                return Step.Enter;
+            }
+            if (ValidateName(name) is not null)
+            {
+                return Step.Pass;
+            }
+            var fd = Libc.OpenFileBeneath(folder, bytes);
+            if (fd < 0)
+            {
+                return Step.Pass; // a link, or gone
+            }
+            using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
             try
             {
-                var name = StrictUtf8.GetString(bytes);
-                paths.Add(folder.Length == 0 ? name : folder + "/" + name);
+                if (!Libc.IsRegularFile(fd))
+                {
+                    return Step.Pass;
+                }
+                var size = RandomAccess.GetLength(handle);
+                if (inputs.TryGetValue(name, out var input) && input.Size == size && input.Modified == File.GetLastWriteTimeUtc(handle))
+                {
+                    return Step.Pass;
+                }
+                if (artifacts.Count >= maxCount || total + size > maxBytes)
+                {
+                    left++;
+                    return Step.Pass;
+                }
+                var kept = destination is null ? Path.Combine(directory, name) : CopyOut(handle, Path.Combine(destination, name));
+                total += size;
+                artifacts.Add(new Artifact(name, size, kept));
             }
-            catch (DecoderFallbackException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // One the job made unreadable is left out, not every artifact with it.
             }
-        }
-        paths.Sort(StringComparer.Ordinal);
-        return paths;
+            return Step.Pass;
+        });
+        skipped = left;
+        return artifacts;
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -206,13 +156,13 @@ internal static class JobFiles
         {
             if (Libc.StatAt(folder, name) is not { } entry)
             {
-                return false; // gone
+                return Step.Pass; // gone
             }
             if (entry.IsRegularFile && Decode(path) is { } key)
             {
                 files[key] = (entry.Size, entry.ModifiedUtc);
             }
-            return entry.IsDirectory;
+            return entry.IsDirectory ? Step.Enter : Step.Pass;
         });
         return files;
     }
@@ -228,21 +178,34 @@ internal static class JobFiles
         WalkBeneath(directory, (folder, name, _, type) =>
         {
             Libc.FchownAt(folder, name, uid, gid);
-            return type == Libc.DT_DIR || (type == Libc.DT_UNKNOWN && Libc.StatAt(folder, name) is { IsDirectory: true });
+            return IsFolder(folder, name, type) ? Step.Enter : Step.Pass;
         }, top => Libc.Fchown(top, uid, gid));
+
+    /// <summary>An entry is a folder (not a link to one) by its d_type, or by fstatat where the file system gives none.</summary>
+    private static bool IsFolder(int folder, byte[] name, byte type) =>
+        type == Libc.DT_DIR || (type == Libc.DT_UNKNOWN && Libc.StatAt(folder, name) is { IsDirectory: true });
 
     /// <summary>
     /// What a walk does with one entry: <c>folder</c> is the open folder it is in, <c>name</c> its name there,
-    /// <c>path</c> its path from the top (bytes as the kernel has them), <c>type</c> its d_type; true to enter it.
+    /// <c>path</c> its path from the top (bytes as the kernel has them), <c>type</c> its d_type.
     /// </summary>
-    private delegate bool VisitEntry(int folder, byte[] name, byte[] path, byte type);
+    private delegate Step VisitEntry(int folder, byte[] name, byte[] path, byte type);
+
+    /// <summary>After an entry: go on, enter it (a folder), or end the walk.</summary>
+    private enum Step
+    {
+        Pass,
+        Enter,
+        Stop,
+    }
 
     /// <summary>
     /// Every entry beneath a folder, handed to <paramref name="visit"/> with the descriptor of the folder it is in
     /// (<paramref name="top"/> gets the top one's first). Each folder is opened relative to the top through no link
     /// in any part of its path (<see cref="Libc.OpenDirectoryBeneath"/>, as <see cref="Collect"/> opens), so one the
     /// job swapped for a link after it was listed leads nowhere; its entries are then reached by name within it, a
-    /// call each, no more than a walk by path made.
+    /// call each, no more than a walk by path made. A folder's entries come in name order (ordinal, as .NET strings
+    /// compare), so what is collected, and where a limit cuts, does not depend on the order the file system keeps.
     /// </summary>
     private static void WalkBeneath(string directory, VisitEntry visit, Action<int>? top = null)
     {
@@ -266,12 +229,18 @@ internal static class JobFiles
                 }
                 try
                 {
-                    foreach (var (name, type) in Libc.DirectoryEntries(fd) ?? [])
+                    var entries = Libc.DirectoryEntries(fd) ?? [];
+                    entries.Sort(ByName);
+                    foreach (var (name, type) in entries)
                     {
                         var path = folder.Length == 0 ? name : [.. folder, (byte)'/', .. name];
-                        if (visit(fd, name, path, type))
+                        switch (visit(fd, name, path, type))
                         {
-                            stack.Push(path);
+                            case Step.Enter:
+                                stack.Push(path);
+                                break;
+                            case Step.Stop:
+                                return;
                         }
                     }
                 }
@@ -288,6 +257,12 @@ internal static class JobFiles
         {
             Libc.Close(topFd);
         }
+    }
+
+    private static int ByName((byte[] Name, byte Type) a, (byte[] Name, byte Type) b)
+    {
+        var byText = string.CompareOrdinal(Encoding.UTF8.GetString(a.Name), Encoding.UTF8.GetString(b.Name));
+        return byText != 0 ? byText : a.Name.AsSpan().SequenceCompareTo(b.Name);
     }
 
     /// <summary>A path as a string; null when it is not UTF-8 (no .NET string would name that file again).</summary>
