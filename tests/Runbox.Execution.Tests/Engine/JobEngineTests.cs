@@ -57,7 +57,7 @@ public sealed class JobEngineTests(EngineFixture fixture) : IClassFixture<Engine
     [Fact]
     public async Task ReadLogsAsync_DeliversLines_WhileJobRuns()
     {
-        var execution = await Engine.StartAsync(Python("import time\nprint('first')\ntime.sleep(1.5)\nprint('second')"));
+        var execution = await Engine.StartAsync(Python("import sys, time\nsys.stdout.write('first\\n')\ntime.sleep(1.5)\nsys.stdout.write('second\\n')"));
         var lines = new List<(LogLine Line, bool Done)>();
         await foreach (var line in execution.ReadLogsAsync())
         {

@@ -10,7 +10,9 @@ namespace Runbox.Execution.Tests.Engine;
 /// </summary>
 public sealed class LogReaderTests(EngineFixture fixture) : IClassFixture<EngineFixture>
 {
-    private const string Counting = "import time\nprint('first', flush=True)\nfor i in range(5):\n    time.sleep(0.05)\n    print(i, flush=True)";
+    // One write per line: print() writes a line's text and its newline apart, and on a loaded machine the stream can go
+    // quiet between the two long enough (JobOutput.QuietPiece) for the text to be published as a piece of its own.
+    private const string Counting = "import sys, time\nsys.stdout.write('first\\n')\nfor i in range(5):\n    time.sleep(0.05)\n    sys.stdout.write(f'{i}\\n')";
 
     [Fact]
     public async Task ReadLogsAsync_Throws_WhenASecondReaderStartsWhileTheFirstReads()

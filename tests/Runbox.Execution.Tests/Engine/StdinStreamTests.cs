@@ -17,7 +17,7 @@ public sealed class StdinStreamTests(EngineFixture fixture) : IClassFixture<Engi
         using var reader = new AnonymousPipeClientStream(PipeDirection.In, pipe.ClientSafePipeHandle);
         var execution = await Engine.StartAsync(new JobRequest
         {
-            Script = "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)",
+            Script = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(f'got {line.strip()}\\n')",
             StdinStream = reader,
             Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(30) },
         });

@@ -37,7 +37,7 @@ public sealed class PythonRunnerTests(EngineFixture fixture) : IClassFixture<Eng
     public async Task RunAsync_RunsScriptAsMain_WhenCommandNamesScript()
     {
         fixture.Require();
-        Script("hello.py", "import sys\nprint(__name__, sys.argv[1:])\nprint('oops', file=sys.stderr)\n");
+        Script("hello.py", "import sys\nsys.stdout.write(f'{__name__} {sys.argv[1:]}\\n')\nprint('oops', file=sys.stderr)\n");
         var lines = new List<LogLine>();
 
         var result = await Runtime().RunAsync(Invocation(["hello.py", "a", "b c"]), onLogLine: lines.Add);

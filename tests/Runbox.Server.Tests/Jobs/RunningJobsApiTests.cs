@@ -40,7 +40,7 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task Logs_PageThroughEveryLine_AfterTheJobEnded()
     {
-        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "for i in range(250): print(i)" }, wait: true);
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import sys\nfor i in range(250): sys.stdout.write(f'{i}\\n')" }, wait: true);
 
         var first = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?limit=200")).ReadAsync<LogPageResponse>();
         var second = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?after_seq={first.NextSeq}&limit=200")).ReadAsync<LogPageResponse>();
