@@ -284,6 +284,16 @@ internal static unsafe partial class Libc
         }
     }
 
+    /// <summary>
+    /// Opens a host file by path for reading, without waiting on a FIFO (O_NONBLOCK: a FIFO nobody writes to holds a
+    /// plain open forever); -1 (errno set) when it cannot be opened. The caller checks <see cref="IsRegularFile"/>.
+    /// </summary>
+    public static int OpenForReading(string path)
+    {
+        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_NOCTTY = 0x100;
+        return OpenNative(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC_FLAG, 0);
+    }
+
     /// <summary>Opens a directory by path, never through a symlink at its last component; -1 if it is none.</summary>
     public static int OpenDirectory(string path) => OpenNative(path, ODirectory | ONoFollow | O_CLOEXEC_FLAG, 0);
 

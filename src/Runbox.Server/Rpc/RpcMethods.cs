@@ -1,6 +1,10 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using Runbox.Execution.Jobs;
+using Runbox.Execution.Native;
 using Runbox.Server.Auth;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
@@ -126,18 +130,37 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         }
     }
 
+    /// <summary>
+    /// The text of the host file <c>script_kind: "file"</c> names. Only a regular file: a FIFO would hold the call (and a
+    /// server thread) until something wrote to it, and a device such as /dev/zero never ends; both are refused, opened
+    /// without blocking, before anything is read.
+    /// </summary>
     private async Task<string> ReadScriptFileAsync(string path, CancellationToken ct)
     {
-        if (!Path.IsPathRooted(path) || !File.Exists(path))
+        var fd = Path.IsPathRooted(path) ? Libc.OpenForReading(path) : -1;
+        if (fd < 0)
         {
-            throw RpcException.Params($"script: '{path}' is not an existing file given by an absolute path (script_kind \"file\")");
+            var errno = Path.IsPathRooted(path) ? Marshal.GetLastPInvokeError() : Libc.ENOENT;
+            throw RpcException.Params(errno is Libc.ENOENT or ENOTDIR
+                ? $"script: '{path}' is not an existing file given by an absolute path (script_kind \"file\")"
+                : $"script: '{path}' cannot be read: {Marshal.GetPInvokeErrorMessage(errno)} (script_kind \"file\")");
         }
-        if (new FileInfo(path).Length > jobs.Options.MaxRequestBodyBytes)
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (!Libc.IsRegularFile(fd))
+        {
+            throw RpcException.Params($"script: '{path}' is not a regular file (a folder, FIFO, device or socket); script_kind \"file\" reads a script file");
+        }
+        if (RandomAccess.GetLength(handle) > jobs.Options.MaxRequestBodyBytes)
         {
             throw RpcException.Params($"script: '{path}' is larger than {jobs.Options.MaxRequestBodyBytes} bytes");
         }
-        return await File.ReadAllTextAsync(path, ct);
+        // As File.ReadAllText read it: UTF-8 unless a byte order mark says otherwise.
+        await using var stream = new FileStream(handle, FileAccess.Read);
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return await reader.ReadToEndAsync(ct);
     }
+
+    private const int ENOTDIR = 20;
 
     private async Task<JobRecord> FindSessionAsync(RpcParams p, Caller caller, CancellationToken ct)
     {

@@ -131,6 +131,36 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
     }
 
     [Fact]
+    public async Task SessionStart_RefusesAHostFileThatIsNoRegularFile_InsteadOfFailingOrWaitingOnIt()
+    {
+        var folder = Directory.CreateTempSubdirectory("runbox-rpc-");
+        var fifo = Path.Combine(folder.FullName, "job.py");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        var call = rpc.ErrorAsync("session_start", new { script = fifo, script_kind = "file" });
+        try
+        {
+            // A FIFO nobody writes to held the call until something did; /dev/zero failed as an internal error.
+            var fromFifo = await call.WaitAsync(TimeSpan.FromSeconds(30));
+            var fromDevice = await rpc.ErrorAsync("session_start", new { script = "/dev/zero", script_kind = "file" });
+
+            Assert.Equal((-32602, $"script: '{fifo}' is not a regular file (a folder, FIFO, device or socket); script_kind \"file\" reads a script file"), fromFifo);
+            Assert.Equal(-32602, fromDevice.Code);
+            Assert.Contains("'/dev/zero' is not a regular file", fromDevice.Data);
+        }
+        finally
+        {
+            if (!call.IsCompleted)
+            {
+                await File.WriteAllTextAsync(fifo, ""); // the server waits on the FIFO: this lets it go
+            }
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Errors_UseSpecCodes_WhenRequestsAreWrong()
     {
         var parse = await rpc.PostAsync("{\"jsonrpc\":\"2.0\",");
