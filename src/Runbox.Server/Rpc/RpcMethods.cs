@@ -154,11 +154,21 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         {
             throw RpcException.Params($"script: '{path}' is larger than {jobs.Options.MaxRequestBodyBytes} bytes");
         }
-        // As File.ReadAllText read it: UTF-8 unless a byte order mark says otherwise.
+        // UTF-8 unless a byte order mark says otherwise, as File.ReadAllText reads it, but strict: bytes that are not
+        // UTF-8 became U+FFFD, so a Latin-1 script ran with its text changed (and REST refuses such a script string).
         await using var stream = new FileStream(handle, FileAccess.Read);
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return await reader.ReadToEndAsync(ct);
+        using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        try
+        {
+            return await reader.ReadToEndAsync(ct);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw RpcException.Params($"script: '{path}' is not UTF-8 text; send its text as script (script_kind \"code\") in UTF-8");
+        }
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private const int ENOTDIR = 20;
 

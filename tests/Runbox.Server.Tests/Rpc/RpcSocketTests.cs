@@ -161,6 +161,26 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
     }
 
     [Fact]
+    public async Task SessionStart_RefusesAHostFileThatIsNotUtf8_InsteadOfRunningItChanged()
+    {
+        var folder = Directory.CreateTempSubdirectory("runbox-rpc-");
+        try
+        {
+            // A Latin-1 script: its é (0xE9) became U+FFFD, and the session printed another word than the file says.
+            var script = Path.Combine(folder.FullName, "latin1.py");
+            await File.WriteAllBytesAsync(script, [.. "# -*- coding: latin-1 -*-\nprint('caf"u8, 0xE9, .. "')\n"u8]);
+
+            var refused = await rpc.ErrorAsync("session_start", new { script, script_kind = "file" });
+
+            Assert.Equal((-32602, $"script: '{script}' is not UTF-8 text; send its text as script (script_kind \"code\") in UTF-8"), refused);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Errors_UseSpecCodes_WhenRequestsAreWrong()
     {
         var parse = await rpc.PostAsync("{\"jsonrpc\":\"2.0\",");
