@@ -51,11 +51,11 @@ public static class RequestBody
             created.MakeReadOnly();
             return created;
         });
-        if (JsonTextFaults.Find(body.Span, options.MaxJsonDepth) is { } fault)
+        var info = (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T));
+        if (JsonTextFaults.Find(body.Span, options.MaxJsonDepth, info) is { } fault)
         {
             return new(null, Problems.BadRequest(fault.Path, fault.Rule));
         }
-        var info = (JsonTypeInfo<T>)serializerOptions.GetTypeInfo(typeof(T));
         try
         {
             var value = JsonSerializer.Deserialize(body.Span, info);

@@ -60,6 +60,21 @@ public sealed class MalformedBodyTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Submit_RefusesAMemberGivenTwiceInTwoCases_ButNotMapKeysThatDifferInCase()
+    {
+        // Field names match in any case, so the second spelling was the one read: /execute ran print(2).
+        var execute = await PostJsonAsync("/execute", """{"script": "print(1)", "Script": "print(2)"}""");
+        var limits = await PostJsonAsync("/api/v1/jobs", """{"script": "print(1)", "limits": {"memory_mb": 64, "Memory_MB": 4096}}""");
+        var env = await PostJsonAsync("/api/v1/jobs", """{"script": "print(1)", "env": {"A": "1", "a": "2"}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, execute.Status);
+        Assert.Equal("is given more than once (also as 'script': field names match in any case).", Error(execute.Problem, "Script"));
+        Assert.Equal(HttpStatusCode.BadRequest, limits.Status);
+        Assert.Equal("is given more than once (also as 'memory_mb': field names match in any case).", Error(limits.Problem, "limits.Memory_MB"));
+        Assert.Equal(HttpStatusCode.Accepted, env.Status); // two variables
+    }
+
+    [Fact]
     public async Task Submit_RefusesAFileWithNullContent_InsteadOfRunningAnEmptyOne()
     {
         var (status, problem) = await PostJsonAsync("/api/v1/jobs", """{"files": {"main.py": null}}""");
