@@ -117,9 +117,10 @@ public static class CompatApi
                 return Problems.BadRequest("cpu_limit", "must be a number of CPU cores above 0 and below 1024, such as 1 or \"0.5\".");
             }
             // Runbox limits CPU time, not cores: cores for the whole timeout is the most CPU time the task could use. Without
-            // a timeout the task gets the engine's default one.
+            // a timeout the task gets the engine's default one. A timeout the validator refuses (0, -1, NaN) makes no CPU
+            // time: its refusal is the timeout's alone, not also cpu_limit's, which was right.
             var wall = body.Timeout ?? DefaultTimeoutSeconds;
-            cpuSeconds = Math.Min(cores.Value * wall, jobs.Options.Maximums.CpuSeconds);
+            cpuSeconds = wall > 0 ? Math.Min(cores.Value * wall, jobs.Options.Maximums.CpuSeconds) : null;
         }
         var submission = new JobSubmission
         {

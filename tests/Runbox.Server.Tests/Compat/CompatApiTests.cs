@@ -236,6 +236,16 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
             (await response.JsonAsync()).GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task Tasks_Return400NamingTheTimeoutAlone_WhenTheTimeoutIsWrongBesideAGoodCpuLimit()
+    {
+        var response = await _server.Admin.PostAsJsonAsync("/api/v1/tasks", new { code = "print(1)", cpu_limit = 1, timeout = -1 });
+
+        // cpu_limit 1 is fine: the CPU seconds made of it and the bad timeout (-1) were refused under its name as well.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("timeout: must be greater than 0.", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("""{"code":"x","memory_limit":"lots"}""", "memory_limit")]
     [InlineData("""{"code":"x","timeout":100000}""", "timeout")]
