@@ -113,9 +113,11 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         var spec = JobSubmissionValidator.Validate(submission, jobs.Options, out var errors);
         if (spec is null)
         {
-            // The validator names the REST fields; a JSON-RPC caller sent these (env[NAME] is one variable of env_vars).
+            // The validator names the REST fields; a JSON-RPC caller sent these (env[NAME] is a variable's name, env.NAME
+            // its value, in env_vars).
             var rename = new Dictionary<string, string> { ["runtime"] = "runtime_name", ["env"] = "env_vars", ["limits.timeout_seconds"] = "timeout_ms" };
-            string Rename(string field) => rename.GetValueOrDefault(field) ?? (field.StartsWith("env[", StringComparison.Ordinal) ? "env_vars" + field[3..] : field);
+            string Rename(string field) => rename.GetValueOrDefault(field)
+                ?? (field.StartsWith("env[", StringComparison.Ordinal) || field.StartsWith("env.", StringComparison.Ordinal) ? "env_vars" + field[3..] : field);
             throw RpcException.Params(string.Join(" ", errors.Select(e => $"{Rename(e.Key)}: {string.Join(" ", e.Value)}")));
         }
         try

@@ -207,6 +207,7 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         var positionalHealth = await rpc.ErrorAsync("health", new[] { 1 });
         var noRuntime = await rpc.ErrorAsync("session_start", new { script = "1", runtime_name = "nowhere" });
         var badEnv = await rpc.ErrorAsync("session_start", new { script = "1", env_vars = new Dictionary<string, string> { ["1A"] = "x" } });
+        var nulEnv = await rpc.ErrorAsync("session_start", new { script = "1", env_vars = new Dictionary<string, string> { ["A"] = "x\0" } });
         Assert.Equal((-32602, "session_id is required (a non-empty string)"), missing);
         Assert.Equal(-32602, unknown.Code);
         Assert.Contains("afterseq", unknown.Data);
@@ -218,6 +219,7 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         // Named by the parameters this caller sent (runtime_name, env_vars), not by the REST API's fields.
         Assert.Equal((-32602, "runtime_name: there is no runtime 'nowhere'; create it first (runtime_init)."), noRuntime);
         Assert.Equal((-32602, "env_vars[1A]: the name must be 1-128 of A-Z, a-z, 0-9, '_', not starting with a digit."), badEnv);
+        Assert.Equal((-32602, "env_vars.A: must not contain NUL characters."), nulEnv);
         Assert.Equal(-32001, (await rpc.ErrorAsync("session_get", new { session_id = "nope" })).Code);
         Assert.Equal((-32602, "cursor is not one this server gave out"), await rpc.ErrorAsync("session_list", new { cursor = "zzz" }));
     }
