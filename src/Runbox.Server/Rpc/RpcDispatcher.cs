@@ -61,11 +61,13 @@ public static class RpcDispatcher
             return RpcResponse.ErrorRaw(answerId, Invalid("method must be a string"));
         }
         JsonElement? parameters = null;
-        if (call.TryGetProperty("params", out var given))
+        // "params": null is no parameters, as if the member were left out: clients that always send the member
+        // (rpc-websockets, paritytech's Rust client) send null for a call without arguments, and geth accepts it.
+        if (call.TryGetProperty("params", out var given) && given.ValueKind != JsonValueKind.Null)
         {
             if (given.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array))
             {
-                return RpcResponse.ErrorRaw(answerId, Invalid("params must be an object or an array"));
+                return RpcResponse.ErrorRaw(answerId, Invalid("params must be an object, an array or null"));
             }
             parameters = given;
         }

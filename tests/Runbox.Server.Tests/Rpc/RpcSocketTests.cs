@@ -237,6 +237,20 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
     }
 
     [Fact]
+    public async Task NullParams_AreNoParameters_AsClientsThatAlwaysSendTheMemberSendThem()
+    {
+        // rpc-websockets, paritytech's Rust client and others send "params": null for a call without arguments.
+        var health = await rpc.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"health","params":null}""");
+        var list = await rpc.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"session_list","params":null}""");
+        var missing = await rpc.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"session_get","params":null}""");
+
+        Assert.Equal("ok", health.Body!.Value.GetProperty("result").GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Array, list.Body!.Value.GetProperty("result").GetProperty("sessions").ValueKind);
+        Assert.Equal(-32602, missing.Body!.Value.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal("session_id is required (a non-empty string)", missing.Body.Value.GetProperty("error").GetProperty("data").GetString());
+    }
+
+    [Fact]
     public async Task Batch_AnswersEachCallInOrder_AndNotificationsGetNothing()
     {
         var (status, body) = await rpc.PostAsync("""
