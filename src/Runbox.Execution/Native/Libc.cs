@@ -266,6 +266,7 @@ internal static unsafe partial class Libc
     public const int EISDIR = 21;
     public const int EPERM = 1;
     public const int ENOENT = 2;
+    public const int ENOTDIR = 20;
     public const int EEXIST = 17;
     public const int AT_REMOVEDIR = 0x200;
 

@@ -139,11 +139,13 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     /// </summary>
     private async Task<string> ReadScriptFileAsync(string path, CancellationToken ct)
     {
-        var fd = Path.IsPathRooted(path) ? Libc.OpenForReading(path) : -1;
+        // A NUL would end the path where open(2) reads it: "/a.py\0x" would open /a.py.
+        var openable = Path.IsPathRooted(path) && !path.Contains('\0');
+        var fd = openable ? Libc.OpenForReading(path) : -1;
         if (fd < 0)
         {
-            var errno = Path.IsPathRooted(path) ? Marshal.GetLastPInvokeError() : Libc.ENOENT;
-            throw RpcException.Params(errno is Libc.ENOENT or ENOTDIR
+            var errno = openable ? Marshal.GetLastPInvokeError() : Libc.ENOENT;
+            throw RpcException.Params(errno is Libc.ENOENT or Libc.ENOTDIR
                 ? $"script: '{path}' is not an existing file given by an absolute path (script_kind \"file\")"
                 : $"script: '{path}' cannot be read: {Marshal.GetPInvokeErrorMessage(errno)} (script_kind \"file\")");
         }
@@ -171,8 +173,6 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    private const int ENOTDIR = 20;
 
     private async Task<JobRecord> FindSessionAsync(RpcParams p, Caller caller, CancellationToken ct)
     {

@@ -145,10 +145,13 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
             // A FIFO nobody writes to held the call until something did; /dev/zero failed as an internal error.
             var fromFifo = await call.WaitAsync(TimeSpan.FromSeconds(30));
             var fromDevice = await rpc.ErrorAsync("session_start", new { script = "/dev/zero", script_kind = "file" });
+            var cutByNul = await rpc.ErrorAsync("session_start", new { script = "/etc/hostname\0.py", script_kind = "file" });
 
             Assert.Equal((-32602, $"script: '{fifo}' is not a regular file (a folder, FIFO, device or socket); script_kind \"file\" reads a script file"), fromFifo);
             Assert.Equal(-32602, fromDevice.Code);
             Assert.Contains("'/dev/zero' is not a regular file", fromDevice.Data);
+            Assert.Equal(-32602, cutByNul.Code);
+            Assert.Contains("is not an existing file", cutByNul.Data);
         }
         finally
         {
