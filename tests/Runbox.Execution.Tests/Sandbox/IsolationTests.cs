@@ -216,19 +216,35 @@ public sealed class IsolationTests(SandboxFixture fixture)
     public async Task SetuidBinariesUserNamespacesAndMount_GainNoPrivilege()
     {
         fixture.RequireFullSandbox();
-        var result = await RunWithCanaryAsync(fixture, Bash("""
-            ls -l /bin/su /bin/mount | cut -c1-10 | tr '\n' ' '; echo
-            mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo mount refused
-            su -c id root </dev/null >/dev/null 2>&1 && echo su worked || echo su refused
-            unshare -Ur cat /etc/shadow >/dev/null 2>&1 && echo shadow read || echo shadow refused
-            cat /etc/shadow >/dev/null 2>&1 && echo shadow read || echo shadow refused
-            id -u
-            """));
-        Assert.Equal(JobStatus.Succeeded, result.Status);
-        var lines = Stdout(result).Split('\n');
-        Assert.Equal("-rwsr-xr-x -rwsr-xr-x ", lines[0]); // the setuid bits are there; no_new_privs makes them inert
-        Assert.Equal(["mount refused", "su refused", "shadow refused", "shadow refused"], lines[1..5]);
-        Assert.True(int.Parse(lines[5]) >= SandboxFixture.FirstUid);
+        // A setuid-root program of the test's own, so the test does not rest on the host's /bin/su keeping its bit (a
+        // host may strip them all); no_new_privs must make it run as the job's uid.
+        var setuid = $"/usr/local/bin/runbox-test-setuid-id-{Guid.NewGuid():N}";
+        File.Copy("/usr/bin/id", setuid);
+        try
+        {
+            File.SetUnixFileMode(setuid, UnixFileMode.SetUser | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            var result = await RunWithCanaryAsync(fixture, Bash($"""
+                ls -l {setuid} | cut -c1-10
+                {setuid} -u; {setuid} -ru
+                mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo mount refused
+                su -c id root </dev/null >/dev/null 2>&1 && echo su worked || echo su refused
+                unshare -Ur cat /etc/shadow >/dev/null 2>&1 && echo shadow read || echo shadow refused
+                cat /etc/shadow >/dev/null 2>&1 && echo shadow read || echo shadow refused
+                id -u
+                """));
+            Assert.Equal(JobStatus.Succeeded, result.Status);
+            var lines = Stdout(result).Split('\n');
+            Assert.Equal("-rwsr-xr-x", lines[0]); // the setuid bit is there; no_new_privs makes it inert
+            Assert.Equal(lines[7], lines[1]); // its effective uid is the job's, not root's
+            Assert.Equal(lines[7], lines[2]);
+            Assert.Equal(["mount refused", "su refused", "shadow refused", "shadow refused"], lines[3..7]);
+            Assert.True(int.Parse(lines[7]) >= SandboxFixture.FirstUid);
+        }
+        finally
+        {
+            File.Delete(setuid);
+        }
     }
 
     [SkippableFact]
