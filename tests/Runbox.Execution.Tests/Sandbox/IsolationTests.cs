@@ -40,11 +40,17 @@ public sealed class IsolationTests(SandboxFixture fixture)
                 socket.create_connection(("2606:4700:4700::1111", 443), timeout=2)
             def dns():
                 socket.getaddrinfo("example.com", 80)
-            for name, f in (("tcp", tcp), ("udp", udp), ("ipv6", ipv6), ("dns", dns)):
+            def metadata():
+                socket.create_connection(("169.254.169.254", 80), timeout=2)
+            def raw():
+                socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            def packet():
+                socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            for name, f in (("tcp", tcp), ("udp", udp), ("ipv6", ipv6), ("dns", dns), ("metadata", metadata), ("raw", raw), ("packet", packet)):
                 attempt(name, f)
             """));
         Assert.Equal(JobStatus.Succeeded, result.Status);
-        Assert.Equal("tcp failed\nudp failed\nipv6 failed\ndns failed\n", Stdout(result));
+        Assert.Equal("tcp failed\nudp failed\nipv6 failed\ndns failed\nmetadata failed\nraw failed\npacket failed\n", Stdout(result));
     }
 
     [SkippableTheory]
@@ -196,11 +202,71 @@ public sealed class IsolationTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task TheInit_CannotBeTracedReadOrSignalled()
+    {
+        fixture.RequireFullSandbox();
+        // The init (pid 1) outlives the job and serves the next ones: a job that traced it, read its memory or made it
+        // run a signal handler would reach them.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import ctypes, errno, os, signal
+            libc = ctypes.CDLL(None, use_errno=True)
+            def outcome(r):
+                return errno.errorcode.get(ctypes.get_errno()) if r < 0 else "allowed"
+            print("attach", outcome(libc.ptrace(16, 1, 0, 0)))  # PTRACE_ATTACH
+            print("seize", outcome(libc.ptrace(0x4206, 1, 0, 0)))  # PTRACE_SEIZE
+            buffer = ctypes.create_string_buffer(64)
+            local = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), 64)
+            remote = (ctypes.c_void_p * 2)(0x400000, 64)
+            print("process_vm_readv", outcome(libc.process_vm_readv(1, local, 1, remote, 1, 0)))
+            for path in ("/proc/1/mem", "/proc/1/environ", "/proc/1/maps", "/proc/1/fd"):
+                try:
+                    os.listdir(path) if path.endswith("fd") else open(path, "rb").read(1)
+                    print(path, "read")
+                except OSError as e:
+                    print(path, errno.errorcode[e.errno])
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD, signal.SIGSTOP, signal.SIGKILL):
+                try:
+                    os.kill(1, sig)
+                    print(sig.name, "sent")
+                except OSError as e:
+                    print(sig.name, errno.errorcode[e.errno])
+            """));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal(
+            """
+            attach EPERM
+            seize EPERM
+            process_vm_readv EPERM
+            /proc/1/mem EACCES
+            /proc/1/environ EACCES
+            /proc/1/maps EACCES
+            /proc/1/fd EACCES
+            SIGTERM EPERM
+            SIGHUP EPERM
+            SIGINT EPERM
+            SIGUSR1 EPERM
+            SIGUSR2 EPERM
+            SIGCHLD EPERM
+            SIGSTOP EPERM
+            SIGKILL EPERM
+
+            """, Stdout(result));
+        // Every slot's init still serves jobs.
+        for (var i = 0; i < fixture.Engine.Options.Slots * 2; i++)
+        {
+            Assert.Equal("45\n", Stdout(await fixture.Engine.RunAsync(new JobRequest { Script = "print(sum(range(10)))" })));
+        }
+    }
+
+    [SkippableFact]
     public async Task WritesToTheSystem_AreDenied()
     {
         fixture.RequireFullSandbox();
+        // The runtime's own folders too: a module written into its site-packages would be imported by later jobs.
         var result = await RunWithCanaryAsync(fixture, Python("""
-            for path in ("/x", "/usr/x", "/etc/passwd", "/proc/sys/kernel/hostname", "/sys/fs/cgroup/cgroup.procs", "/proc/sysrq-trigger"):
+            import os, site, sys
+            for path in ("/x", "/usr/x", "/etc/passwd", "/proc/sys/kernel/hostname", "/sys/fs/cgroup/cgroup.procs", "/proc/sysrq-trigger",
+                         *(folder + "/rbx_planted.py" for folder in site.getsitepackages() + [sys.prefix, os.path.dirname(os.__file__)])):
                 try:
                     with open(path, "w") as f:
                         f.write("0")
@@ -209,7 +275,9 @@ public sealed class IsolationTests(SandboxFixture fixture)
                     print(path, "denied")
             """));
         Assert.Equal(JobStatus.Succeeded, result.Status);
-        Assert.All(Stdout(result).TrimEnd().Split('\n'), line => Assert.EndsWith(" denied", line));
+        var lines = Stdout(result).TrimEnd().Split('\n');
+        Assert.All(lines, line => Assert.EndsWith(" denied", line));
+        Assert.Contains(lines, line => line.EndsWith("site-packages/rbx_planted.py denied", StringComparison.Ordinal));
     }
 
     [SkippableFact]
