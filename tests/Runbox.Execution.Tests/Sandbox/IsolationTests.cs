@@ -105,6 +105,60 @@ public sealed class IsolationTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task AJobRunningBeside_IsUnreachableThroughSocketsSharedMemoryAndSignals()
+    {
+        fixture.RequireFullSandbox();
+        // The neighbour listens on an abstract socket and a loopback port, holds System V and POSIX shared memory, and
+        // says its pid; the job beside it (another slot, at the same time) looks for each.
+        var neighbour = await fixture.Engine.StartAsync(new JobRequest
+        {
+            Script = """
+                import ctypes, os, socket, time
+                hidden = socket.socket(socket.AF_UNIX)
+                hidden.bind("\0runbox-neighbour")
+                hidden.listen()
+                port = socket.socket()
+                port.bind(("127.0.0.1", 8766))
+                port.listen()
+                assert ctypes.CDLL(None).shmget(0x5EB, 4096, 0o1666) >= 0
+                open("/dev/shm/neighbour", "w").write("secret")
+                print(os.getpid(), flush=True)
+                time.sleep(4)
+                """,
+            Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(10) },
+        });
+        using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var pid = "";
+        await foreach (var line in neighbour.ReadLogsAsync(ready.Token))
+        {
+            pid = line.Text.Trim();
+            break;
+        }
+        Assert.Matches("^[0-9]+$", pid);
+        // Run beside it, not with RunWithCanaryAsync: that finds the neighbour's processes running and takes them for left.
+        var result = await fixture.Engine.RunAsync(Python($$"""
+            import ctypes, os, socket
+            def attempt(name, f):
+                try:
+                    f()
+                    print(name, "reached")
+                except OSError:
+                    print(name, "failed")
+            attempt("abstract", lambda: socket.socket(socket.AF_UNIX).connect("\0runbox-neighbour"))
+            attempt("port", lambda: socket.create_connection(("127.0.0.1", 8766), timeout=2))
+            print("shm", ctypes.CDLL(None).shmget(0x5EB, 0, 0) >= 0)
+            print("dev/shm", os.listdir("/dev/shm"))
+            attempt("signal", lambda: os.kill({{pid}}, 0))
+            """));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal("abstract failed\nport failed\nshm False\ndev/shm []\nsignal failed\n", Stdout(result));
+        var ended = await neighbour.Completion;
+        Assert.True(ended.Status == JobStatus.Succeeded, $"{ended.Status} {ended.Error} {Stderr(ended)}");
+        await AssertNothingLeftAsync(fixture, result.Id);
+        await AssertNothingLeftAsync(fixture, ended.Id);
+    }
+
+    [SkippableFact]
     public async Task Environment_HoldsOnlyTheAllowlistAndTheJobsOwnVariables()
     {
         fixture.RequireFullSandbox();
