@@ -177,6 +177,43 @@ public sealed class IsolationTests(SandboxFixture fixture)
         Assert.EndsWith("end\n", output);
     }
 
+    [SkippableFact]
+    public async Task StartupVariablesAJobSets_RunItsCodeAsItsOwnUid_AndReachNoLaterJob()
+    {
+        fixture.RequireFullSandbox();
+        // BASH_ENV, PYTHONPATH (a sitecustomize) and LD_PRELOAD make the interpreter run the job's code before its script:
+        // harmless only if that happens after the job became its slot's uid, and only in that job.
+        var files = new Dictionary<string, byte[]>
+        {
+            ["env.sh"] = "echo \"bash_env as $(id -u)\"\n"u8.ToArray(),
+            ["sitecustomize.py"] = "import os\nprint('sitecustomize as', os.getuid())\n"u8.ToArray(),
+        };
+        var variables = new Dictionary<string, string> { ["BASH_ENV"] = "./env.sh", ["PYTHONPATH"] = ".", ["LD_PRELOAD"] = "./missing.so" };
+        var bash = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Language = JobLanguage.Bash, Script = "echo \"script as $(id -u)\"\n", Files = files, Environment = variables,
+        });
+        var python = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Fresh = true, Script = "import os\nprint('script as', os.getuid())\n", Files = files, Environment = variables,
+        });
+        Assert.True(bash.Status == JobStatus.Succeeded, $"{bash.Status} {bash.Error} {Stderr(bash)}");
+        Assert.True(python.Status == JobStatus.Succeeded, $"{python.Status} {python.Error} {Stderr(python)}");
+        var uid = Stdout(bash).Split('\n')[0].Split(' ')[^1];
+        Assert.True(int.Parse(uid) >= SandboxFixture.FirstUid, Stdout(bash));
+        Assert.Equal($"bash_env as {uid}\nscript as {uid}\n", Stdout(bash));
+        var pythonUid = Stdout(python).Split('\n')[0].Split(' ')[^1];
+        Assert.True(int.Parse(pythonUid) >= SandboxFixture.FirstUid, Stdout(python));
+        Assert.Equal($"sitecustomize as {pythonUid}\nscript as {pythonUid}\n", Stdout(python));
+        // Every slot's next jobs start clean.
+        for (var i = 0; i < fixture.Engine.Options.Slots * 2; i++)
+        {
+            var next = await fixture.Engine.RunAsync(new JobRequest { Language = JobLanguage.Bash, Script = "printenv BASH_ENV PYTHONPATH LD_PRELOAD; echo clean" });
+            Assert.Equal("clean\n", Stdout(next));
+            Assert.Equal("", Stderr(next));
+        }
+    }
+
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
