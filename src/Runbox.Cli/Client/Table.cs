@@ -19,8 +19,8 @@ internal static class Table
 
     /// <summary>
     /// A cell as escapes where it holds control characters or bidirectional overrides: a job names its own files, and an
-    /// ESC in an artifact's name reached the reader's terminal (set its title, its colours, wrote to its clipboard), a
-    /// newline faked a row, a right-to-left override showed <c>exe.txt</c> for <c>txt.exe</c>.
+    /// ESC in an artifact's name reached the reader's terminal (set its title, its colours, wrote to its clipboard); a
+    /// newline would fake a row, a right-to-left override shows <c>exe.txt</c> for <c>txt.exe</c>.
     /// </summary>
     private static string Shown(string cell)
     {
