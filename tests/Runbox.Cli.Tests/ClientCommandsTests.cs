@@ -298,6 +298,31 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, download.ExitCode);
     }
 
+    [Fact]
+    public async Task JobsArtifacts_ShowsControlCharactersInNamesAsEscapes_AndSavesTheFilesUnderTheirOwnNames()
+    {
+        // A job names its files: a title-setting OSC and a colour reach the reader's terminal if the table prints them,
+        // and a right-to-left override turns the shown name around.
+        const string Make = "open('\\x1b]0;owned\\x07\\x1b[31mred.txt','w').write('r')\nopen('rtl\\u202etxt.exe','w').write('e')\n";
+        var saved = Path.Combine(fixture.DataDirectory, "saved-" + Guid.NewGuid().ToString("N")[..8]);
+        await fixture.RunAsync(Make, "run", "-");
+        using var newest = System.Text.Json.JsonDocument.Parse((await fixture.RunAsync(null, "jobs", "list", "--limit", "1", "--json")).Stdout);
+        var id = newest.RootElement.GetProperty("jobs")[0].GetProperty("id").GetString()!;
+
+        var table = await fixture.RunAsync(null, "jobs", "artifacts", id);
+        var download = await fixture.RunAsync(null, "jobs", "artifacts", id, "--save", saved);
+
+        Assert.Equal(0, table.ExitCode);
+        Assert.DoesNotContain('\x1b', table.Stdout);
+        Assert.DoesNotContain('\a', table.Stdout);
+        Assert.DoesNotContain('\u202e', table.Stdout);
+        Assert.Matches(@"\n\\x1b\]0;owned\\x07\\x1b\[31mred\.txt +1 ", table.Stdout);
+        Assert.Matches(@"\nrtl\\u202etxt\.exe +1 ", table.Stdout);
+        Assert.Equal(0, download.ExitCode);
+        Assert.Equal("r", await File.ReadAllTextAsync(Path.Combine(saved, "\x1b]0;owned\a\x1b[31mred.txt")));
+        Assert.Equal("e", await File.ReadAllTextAsync(Path.Combine(saved, "rtl\u202etxt.exe")));
+    }
+
     [Theory]
     [InlineData("/proc/runbox-nowhere", null, "cannot save artifacts in /proc/runbox-nowhere")]
     [InlineData("saved", "--detach", "--save waits for the job's end")]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Runbox.Execution.Jobs;
 using Runbox.Server.Auth;
 using Runbox.Server.Http;
+using Runbox.Storage.Artifacts;
 using Runbox.Storage.Jobs;
 
 namespace Runbox.Server.Jobs;
@@ -201,9 +202,11 @@ public static class JobsApi
     private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ArtifactAsync(
         string id, string name, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        if (JobSubmissionValidator.FileNameProblem(name) is { } problem)
+        // By the rule artifacts are stored under, not the stricter one for submitted files: a job's file named with a tab,
+        // or a path over 255 characters, was listed but its download answered 400. Both refuse '..', '/x' and '\\'.
+        if (!ArtifactName.IsValid(name, out var reason))
         {
-            return Problems.BadRequest("name", problem);
+            return Problems.BadRequest("name", $"not an artifact's name: {reason}.");
         }
         var job = await jobs.FindAsync(id, Caller.From(user), ct);
         if (job is null)

@@ -40,11 +40,17 @@ public sealed class IsolationTests(SandboxFixture fixture)
                 socket.create_connection(("2606:4700:4700::1111", 443), timeout=2)
             def dns():
                 socket.getaddrinfo("example.com", 80)
-            for name, f in (("tcp", tcp), ("udp", udp), ("ipv6", ipv6), ("dns", dns)):
+            def metadata():
+                socket.create_connection(("169.254.169.254", 80), timeout=2)
+            def raw():
+                socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            def packet():
+                socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            for name, f in (("tcp", tcp), ("udp", udp), ("ipv6", ipv6), ("dns", dns), ("metadata", metadata), ("raw", raw), ("packet", packet)):
                 attempt(name, f)
             """));
         Assert.Equal(JobStatus.Succeeded, result.Status);
-        Assert.Equal("tcp failed\nudp failed\nipv6 failed\ndns failed\n", Stdout(result));
+        Assert.Equal("tcp failed\nudp failed\nipv6 failed\ndns failed\nmetadata failed\nraw failed\npacket failed\n", Stdout(result));
     }
 
     [SkippableTheory]
@@ -99,6 +105,60 @@ public sealed class IsolationTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task AJobRunningBeside_IsUnreachableThroughSocketsSharedMemoryAndSignals()
+    {
+        fixture.RequireFullSandbox();
+        // The neighbour listens on an abstract socket and a loopback port, holds System V and POSIX shared memory, and
+        // says its pid; the job beside it (another slot, at the same time) looks for each.
+        var neighbour = await fixture.Engine.StartAsync(new JobRequest
+        {
+            Script = """
+                import ctypes, os, socket, time
+                hidden = socket.socket(socket.AF_UNIX)
+                hidden.bind("\0runbox-neighbour")
+                hidden.listen()
+                port = socket.socket()
+                port.bind(("127.0.0.1", 8766))
+                port.listen()
+                assert ctypes.CDLL(None).shmget(0x5EB, 4096, 0o1666) >= 0
+                open("/dev/shm/neighbour", "w").write("secret")
+                print(os.getpid(), flush=True)
+                time.sleep(4)
+                """,
+            Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(10) },
+        });
+        using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var pid = "";
+        await foreach (var line in neighbour.ReadLogsAsync(ready.Token))
+        {
+            pid = line.Text.Trim();
+            break;
+        }
+        Assert.Matches("^[0-9]+$", pid);
+        // Run beside it, not with RunWithCanaryAsync: that finds the neighbour's processes running and takes them for left.
+        var result = await fixture.Engine.RunAsync(Python($$"""
+            import ctypes, os, socket
+            def attempt(name, f):
+                try:
+                    f()
+                    print(name, "reached")
+                except OSError:
+                    print(name, "failed")
+            attempt("abstract", lambda: socket.socket(socket.AF_UNIX).connect("\0runbox-neighbour"))
+            attempt("port", lambda: socket.create_connection(("127.0.0.1", 8766), timeout=2))
+            print("shm", ctypes.CDLL(None).shmget(0x5EB, 0, 0) >= 0)
+            print("dev/shm", os.listdir("/dev/shm"))
+            attempt("signal", lambda: os.kill({{pid}}, 0))
+            """));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal("abstract failed\nport failed\nshm False\ndev/shm []\nsignal failed\n", Stdout(result));
+        var ended = await neighbour.Completion;
+        Assert.True(ended.Status == JobStatus.Succeeded, $"{ended.Status} {ended.Error} {Stderr(ended)}");
+        await AssertNothingLeftAsync(fixture, result.Id);
+        await AssertNothingLeftAsync(fixture, ended.Id);
+    }
+
+    [SkippableFact]
     public async Task Environment_HoldsOnlyTheAllowlistAndTheJobsOwnVariables()
     {
         fixture.RequireFullSandbox();
@@ -115,6 +175,43 @@ public sealed class IsolationTests(SandboxFixture fixture)
         Assert.DoesNotContain("hunter2", output);
         Assert.DoesNotContain("DOTNET_", output);
         Assert.EndsWith("end\n", output);
+    }
+
+    [SkippableFact]
+    public async Task StartupVariablesAJobSets_RunItsCodeAsItsOwnUid_AndReachNoLaterJob()
+    {
+        fixture.RequireFullSandbox();
+        // BASH_ENV, PYTHONPATH (a sitecustomize) and LD_PRELOAD make the interpreter run the job's code before its script:
+        // harmless only if that happens after the job became its slot's uid, and only in that job.
+        var files = new Dictionary<string, byte[]>
+        {
+            ["env.sh"] = "echo \"bash_env as $(id -u)\"\n"u8.ToArray(),
+            ["sitecustomize.py"] = "import os\nprint('sitecustomize as', os.getuid())\n"u8.ToArray(),
+        };
+        var variables = new Dictionary<string, string> { ["BASH_ENV"] = "./env.sh", ["PYTHONPATH"] = ".", ["LD_PRELOAD"] = "./missing.so" };
+        var bash = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Language = JobLanguage.Bash, Script = "echo \"script as $(id -u)\"\n", Files = files, Environment = variables,
+        });
+        var python = await RunWithCanaryAsync(fixture, new JobRequest
+        {
+            Fresh = true, Script = "import os\nprint('script as', os.getuid())\n", Files = files, Environment = variables,
+        });
+        Assert.True(bash.Status == JobStatus.Succeeded, $"{bash.Status} {bash.Error} {Stderr(bash)}");
+        Assert.True(python.Status == JobStatus.Succeeded, $"{python.Status} {python.Error} {Stderr(python)}");
+        var uid = Stdout(bash).Split('\n')[0].Split(' ')[^1];
+        Assert.True(int.Parse(uid) >= SandboxFixture.FirstUid, Stdout(bash));
+        Assert.Equal($"bash_env as {uid}\nscript as {uid}\n", Stdout(bash));
+        var pythonUid = Stdout(python).Split('\n')[0].Split(' ')[^1];
+        Assert.True(int.Parse(pythonUid) >= SandboxFixture.FirstUid, Stdout(python));
+        Assert.Equal($"sitecustomize as {pythonUid}\nscript as {pythonUid}\n", Stdout(python));
+        // Every slot's next jobs start clean.
+        for (var i = 0; i < fixture.Engine.Options.Slots * 2; i++)
+        {
+            var next = await fixture.Engine.RunAsync(new JobRequest { Language = JobLanguage.Bash, Script = "printenv BASH_ENV PYTHONPATH LD_PRELOAD; echo clean" });
+            Assert.Equal("clean\n", Stdout(next));
+            Assert.Equal("", Stderr(next));
+        }
     }
 
     [SkippableTheory]
@@ -196,11 +293,71 @@ public sealed class IsolationTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task TheInit_CannotBeTracedReadOrSignalled()
+    {
+        fixture.RequireFullSandbox();
+        // The init (pid 1) outlives the job and serves the next ones: a job that traced it, read its memory or made it
+        // run a signal handler would reach them.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import ctypes, errno, os, signal
+            libc = ctypes.CDLL(None, use_errno=True)
+            def outcome(r):
+                return errno.errorcode.get(ctypes.get_errno()) if r < 0 else "allowed"
+            print("attach", outcome(libc.ptrace(16, 1, 0, 0)))  # PTRACE_ATTACH
+            print("seize", outcome(libc.ptrace(0x4206, 1, 0, 0)))  # PTRACE_SEIZE
+            buffer = ctypes.create_string_buffer(64)
+            local = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), 64)
+            remote = (ctypes.c_void_p * 2)(0x400000, 64)
+            print("process_vm_readv", outcome(libc.process_vm_readv(1, local, 1, remote, 1, 0)))
+            for path in ("/proc/1/mem", "/proc/1/environ", "/proc/1/maps", "/proc/1/fd"):
+                try:
+                    os.listdir(path) if path.endswith("fd") else open(path, "rb").read(1)
+                    print(path, "read")
+                except OSError as e:
+                    print(path, errno.errorcode[e.errno])
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD, signal.SIGSTOP, signal.SIGKILL):
+                try:
+                    os.kill(1, sig)
+                    print(sig.name, "sent")
+                except OSError as e:
+                    print(sig.name, errno.errorcode[e.errno])
+            """));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        Assert.Equal(
+            """
+            attach EPERM
+            seize EPERM
+            process_vm_readv EPERM
+            /proc/1/mem EACCES
+            /proc/1/environ EACCES
+            /proc/1/maps EACCES
+            /proc/1/fd EACCES
+            SIGTERM EPERM
+            SIGHUP EPERM
+            SIGINT EPERM
+            SIGUSR1 EPERM
+            SIGUSR2 EPERM
+            SIGCHLD EPERM
+            SIGSTOP EPERM
+            SIGKILL EPERM
+
+            """, Stdout(result));
+        // Every slot's init still serves jobs.
+        for (var i = 0; i < fixture.Engine.Options.Slots * 2; i++)
+        {
+            Assert.Equal("45\n", Stdout(await fixture.Engine.RunAsync(new JobRequest { Script = "print(sum(range(10)))" })));
+        }
+    }
+
+    [SkippableFact]
     public async Task WritesToTheSystem_AreDenied()
     {
         fixture.RequireFullSandbox();
+        // The runtime's own folders too: a module written into its site-packages would be imported by later jobs.
         var result = await RunWithCanaryAsync(fixture, Python("""
-            for path in ("/x", "/usr/x", "/etc/passwd", "/proc/sys/kernel/hostname", "/sys/fs/cgroup/cgroup.procs", "/proc/sysrq-trigger"):
+            import os, site, sys
+            for path in ("/x", "/usr/x", "/etc/passwd", "/proc/sys/kernel/hostname", "/sys/fs/cgroup/cgroup.procs", "/proc/sysrq-trigger",
+                         *(folder + "/rbx_planted.py" for folder in site.getsitepackages() + [sys.prefix, os.path.dirname(os.__file__)])):
                 try:
                     with open(path, "w") as f:
                         f.write("0")
@@ -209,7 +366,9 @@ public sealed class IsolationTests(SandboxFixture fixture)
                     print(path, "denied")
             """));
         Assert.Equal(JobStatus.Succeeded, result.Status);
-        Assert.All(Stdout(result).TrimEnd().Split('\n'), line => Assert.EndsWith(" denied", line));
+        var lines = Stdout(result).TrimEnd().Split('\n');
+        Assert.All(lines, line => Assert.EndsWith(" denied", line));
+        Assert.Contains(lines, line => line.EndsWith("site-packages/rbx_planted.py denied", StringComparison.Ordinal));
     }
 
     [SkippableFact]

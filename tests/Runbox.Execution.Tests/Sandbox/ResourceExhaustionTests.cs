@@ -223,6 +223,23 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
         Assert.True(result.WallMs < 3000, $"took {result.WallMs} ms");
     }
 
+    [SkippableTheory]
+    [InlineData(JobLanguage.Bash, "exec >&- 2>&-\nsleep SECONDS\necho done > after.txt\n")]
+    [InlineData(JobLanguage.Python, "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(SECONDS)\nopen('after.txt', 'w').write('done\\n')\n")]
+    public async Task ClosingItsOutput_DoesNotEndTheJob_AndItsWallLimitStillDoes(JobLanguage language, string script)
+    {
+        fixture.RequireFullSandbox();
+        // The end of its output is not the end of the job: it goes on and its files are kept...
+        var result = await RunWithCanaryAsync(fixture, new JobRequest { Language = language, Script = script.Replace("SECONDS", "1", StringComparison.Ordinal), Limits = Wall(10) });
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        var after = Assert.Single(result.Artifacts, a => a.Name == "after.txt");
+        Assert.Equal(5, after.Size);
+        // ...and one that then never ends is ended by its wall limit, not waited for.
+        var stuck = await RunWithCanaryAsync(fixture, new JobRequest { Language = language, Script = script.Replace("SECONDS", "60", StringComparison.Ordinal), Limits = Wall(1) });
+        Assert.Equal(JobStatus.TimedOut, stuck.Status);
+        Assert.Equal(LimitKind.WallTime, stuck.LimitExceeded);
+    }
+
     [SkippableFact]
     public async Task UnreapedChildren_LeaveNoZombies()
     {

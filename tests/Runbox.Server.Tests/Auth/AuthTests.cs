@@ -67,8 +67,43 @@ public sealed class AuthTests(ITestOutputHelper output) : IAsyncLifetime
             var response = await alice.SendAsync(new HttpRequestMessage(method, $"/api/v1/jobs/{bobs.Id}{path}"));
             Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{method} {path}: {(int)response.StatusCode}");
         }
-        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"/status/{bobs.Id}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"/api/v1/tasks/{bobs.Id}")).StatusCode);
+        // The other surfaces reach the same job by the same id: the WebSocket, the compatibility tasks, JSON-RPC sessions.
+        foreach (var path in new[]
+        {
+            $"/status/{bobs.Id}", $"/api/v1/tasks/{bobs.Id}", $"/api/v1/tasks/{bobs.Id}/logs", $"/api/v1/tasks/{bobs.Id}/metrics",
+            $"/api/v1/tasks/{bobs.Id}/stream", $"/sse/session/{bobs.Id}",
+        })
+        {
+            var response = await alice.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{path}: {(int)response.StatusCode}");
+        }
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + alice.DefaultRequestHeaders.Authorization!.Parameter);
+            socket.Options.CollectHttpResponseDetails = true;
+            var ws = new Uri(new Uri(_server.Address, $"/api/v1/jobs/{bobs.Id}/ws").ToString().Replace("http://", "ws://", StringComparison.Ordinal));
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(ws, CancellationToken.None));
+            Assert.Equal(HttpStatusCode.NotFound, socket.HttpStatusCode);
+        }
+        foreach (var method in new[] { "session_get", "session_logs", "session_result", "session_stop", "session_delete" })
+        {
+            var answer = await alice.PostAsync("/rpc", new StringContent(
+                $$$"""{"jsonrpc":"2.0","id":1,"method":"{{{method}}}","params":{"session_id":"{{{bobs.Id}}}"}}""", System.Text.Encoding.UTF8, "application/json"));
+            var body = await answer.JsonAsync();
+            Assert.True(body.TryGetProperty("error", out var error), $"{method}: {body}");
+            Assert.DoesNotContain("bob", body.ToString());
+        }
+        var tasks = await (await alice.GetAsync("/api/v1/tasks")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain(bobs.Id, tasks);
+        var sessions = await (await alice.PostAsync("/rpc", new StringContent(
+            """{"jsonrpc":"2.0","id":1,"method":"session_list"}""", System.Text.Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync();
+        Assert.Contains(alices.Id, sessions);
+        Assert.DoesNotContain(bobs.Id, sessions);
+        // Admin data: the workers and the runtimes (their packages, their errors) and the keys.
+        foreach (var path in new[] { "/api/v1/workers", "/api/v1/runtimes", "/api/v1/runtimes/default", "/api/v1/keys" })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await alice.GetAsync(path)).StatusCode);
+        }
         Assert.Equal("queued", (await _server.Admin.GetJobAsync(bobs.Id)).Status);
     }
 

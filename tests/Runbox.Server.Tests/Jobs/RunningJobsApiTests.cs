@@ -89,6 +89,35 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task EveryListedArtifact_IsDownloadable_WhileNamesThatClimbOutAreRefused()
+    {
+        // Names a submitted file may not have (a tab, a path over 255 characters) are still a job's own files: listed, so
+        // downloadable, where the download once answered 400 by the rule for submitted names.
+        var deep = string.Join('/', Enumerable.Range(0, 6).Select(i => $"level{i}-{new string('d', 50)}"));
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = $"import os\nopen('tab\\there.txt','w').write('tab')\nos.makedirs('{deep}')\nopen('{deep}/r.txt','w').write('deep')\n",
+        }, wait: true);
+
+        var list = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/artifacts")).ReadAsync<ArtifactListResponse>();
+        var tab = Assert.Single(list.Artifacts, a => a.Name == "tab\there.txt");
+        var longPath = Assert.Single(list.Artifacts, a => a.Name == deep + "/r.txt");
+        var tabAnswer = await _server.Admin.GetAsync(tab.Url);
+        var longAnswer = await _server.Admin.GetAsync(longPath.Url);
+        Assert.True(tabAnswer.StatusCode == HttpStatusCode.OK, await tabAnswer.Content.ReadAsStringAsync());
+        Assert.Equal("tab", await tabAnswer.Content.ReadAsStringAsync());
+        Assert.True(longAnswer.StatusCode == HttpStatusCode.OK, await longAnswer.Content.ReadAsStringAsync());
+        Assert.Equal("deep", await longAnswer.Content.ReadAsStringAsync());
+
+        // Up and out of the job's artifacts, to the server's database two folders above: refused or not found, never read.
+        foreach (var name in new[] { "..%2F..%2Frunbox.db", "%2e%2e/%2e%2e/runbox.db", "a%5C..%5C..%5Crunbox.db", "%2Fetc%2Fpasswd", "x%00.txt" })
+        {
+            var answer = await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/artifacts/{name}");
+            Assert.True(answer.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{name}: {(int)answer.StatusCode}");
+        }
+    }
+
+    [Fact]
     public async Task Cancel_StopsARunningJob_WhenAsked()
     {
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\nprint('started', flush=True)\ntime.sleep(60)" });

@@ -96,6 +96,30 @@ public sealed partial class JobPagesTests(BrowserFixture fixture, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task JobPages_ShowMarkupAJobWrites_AsText()
+    {
+        // Output, an artifact's name and the entrypoint are the job's (or its submitter's) words, shown to whoever opens
+        // the page, an admin too: markup in them must stay text, never elements or script.
+        const string Markup = "<img src=x onerror=\"document.title='pwned'\">";
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys\nm = \"<img src=x onerror=\\\"document.title='pwned'\\\">\"\nprint(m)\nprint(m, file=sys.stderr)\nopen(m + '.txt', 'w').write('x')\n",
+            Entrypoint = "<b onmouseover=alert(1)>main.py",
+        }, wait: true);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+        await Expect(ui.Page.Locator("#artifacts")).ToContainTextAsync(Markup + ".txt");
+        await Expect(ui.Page.Locator("#output")).ToContainTextAsync(Markup);
+        await ui.GotoAsync("#/jobs");
+        await Expect(ui.Page.Locator("main")).ToContainTextAsync(job.Id[..8]);
+
+        Assert.Equal(0, await ui.Page.Locator("main img, main b[onmouseover]").CountAsync());
+        Assert.DoesNotContain("pwned", await ui.Page.TitleAsync());
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_CancelsTheJob_WhenCancelIsClickedWhileItRuns()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

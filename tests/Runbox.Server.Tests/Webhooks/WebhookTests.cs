@@ -49,6 +49,38 @@ public sealed class WebhookTests(ITestOutputHelper output)
         Assert.Contains("loopback", (await response.JsonAsync()).GetProperty("detail").GetString());
     }
 
+    [SkippableFact]
+    public async Task Callback_ToANameThatResolvesToLoopback_IsAcceptedButNeverDialled()
+    {
+        // No address in the URL to refuse at submit: the name is checked where it is dialled, on what it resolves to then.
+        // A name /etc/hosts gives a loopback address (not the machine's own name: .NET adds its interfaces' addresses).
+        var name = File.ReadLines("/etc/hosts")
+            .Select(line => line.Split('#')[0].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length > 1 && IPAddress.TryParse(fields[0], out var a) && IPAddress.IsLoopback(a))
+            .SelectMany(fields => fields.Skip(1))
+            .FirstOrDefault(n => !n.Contains("localhost", StringComparison.OrdinalIgnoreCase) && n != Dns.GetHostName());
+        Skip.If(name is null, "/etc/hosts names no loopback address but localhost's");
+        var addresses = await Dns.GetHostAddressesAsync(name);
+        Skip.IfNot(addresses.Length > 0 && addresses.All(IPAddress.IsLoopback), $"{name} does not resolve to loopback alone ({string.Join(", ", addresses.Select(a => a.ToString()))})");
+        using var receiver = new Receiver(failFirst: 0);
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?>
+        {
+            ["Runbox:Webhooks:Secret"] = Secret,
+            ["Runbox:Webhooks:MaxAttempts"] = "1",
+        });
+
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('done')", CallbackUrl = receiver.Url.Replace("127.0.0.1", name, StringComparison.Ordinal) });
+        await server.Admin.WaitEndedAsync(job.Id, 30);
+        for (var i = 0; i < 200 && !server.Logs.Events.Any(e => e.Id == 1201); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Contains(server.Logs.Events, e => e.Id == 1201); // the attempt failed...
+        Assert.Equal(0, receiver.Attempts); // ...without a connection to the listener on loopback
+        Assert.DoesNotContain(server.Logs.Events, e => e.Id == 1200);
+    }
+
     [Theory]
     [InlineData("127.0.0.1", true)]
     [InlineData("10.0.0.1", true)]
