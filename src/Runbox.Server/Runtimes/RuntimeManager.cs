@@ -73,6 +73,14 @@ public sealed partial class RuntimeManager(
         {
             return;
         }
+        if (RunsJobs)
+        {
+            // Before any folder is removed or rebuilt: an installer a killed server left would write on into it.
+            foreach (var pid in LeftoverTools.StopAll(RuntimesFolder))
+            {
+                Log.LeftoverToolStopped(logger, pid);
+            }
+        }
         foreach (var runtime in await Runtimes.ListRuntimesAsync(cancellationToken))
         {
             if (!RunsJobs)

@@ -411,4 +411,75 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Contains("stopped while this runtime was installing", interrupted.Error);
         Assert.Equal("True\n", job.Stdout);
     }
+    [Fact]
+    public async Task Restart_StopsTheInstallersAKilledServerLeftRunning_BeforeItRemovesOrRebuildsTheirFolders()
+    {
+        using var wheels = new TempFolder();
+        RuntimeServer.WriteWheels(wheels.Path);
+        await using var index = await GatedWheelServer.StartAsync(wheels.Path, "extrapkg-");
+        using var data = new TempFolder();
+        var port = ServeProcess.FreePort();
+        string[] settings = [$"--Runbox:Packages:FindLinks={index.Url}", "--Runbox:Packages:Offline=true"];
+        string key;
+        await using (var first = await ServeProcess.StartAsync(data.Path, port, output, settings))
+        {
+            key = (await File.ReadAllTextAsync(Path.Combine(data.Path, "admin.key"))).Trim();
+            using var admin = first.Client(key);
+            await admin.CreateAsync(new RuntimeCreateRequest { Name = "base", Packages = ["tinypkg"] });
+            Assert.Equal("operational", (await admin.WaitSettledAsync("base")).State);
+            // Both pips wait on extrapkg's download: one into a copy of base's environment, one building fresh's.
+            await admin.PostAsJsonAsync("/api/v1/runtimes/base/packages", new RuntimeInstallRequest { Packages = ["extrapkg"] }, RunboxJson.Options);
+            await admin.CreateAsync(new RuntimeCreateRequest { Name = "fresh", Packages = ["extrapkg"] });
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (Installers(data.Path).Count < 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the two installs did not start");
+                await Task.Delay(100);
+            }
+            await first.KillHardAsync();
+        }
+        var orphans = Installers(data.Path);
+
+        await using var second = await ServeProcess.StartAsync(data.Path, port, output, settings);
+        var left = Installers(data.Path);
+        // Had they run on, they would now install extrapkg into folders the start removed or that are rebuilt below.
+        index.Release();
+        using var client = second.Client(key);
+        var @base = await client.GetRuntimeAsync("base");
+        await client.PostAsJsonAsync("/api/v1/runtimes/fresh/packages", new RuntimeInstallRequest { Packages = ["tinypkg"] }, RunboxJson.Options);
+        var fresh = await client.WaitSettledAsync("fresh");
+
+        Assert.Equal(2, orphans.Count); // what SIGKILL leaves: the installers are not the server's to take along
+        Assert.Empty(left);
+        Assert.Equal(("operational", null), (@base.State, @base.Progress));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(data.Path, "runtimes"), "base+*"));
+        // Built afresh, with what its creation asked (never refused, only stopped) and what is asked now.
+        Assert.Equal("operational", fresh.State);
+        Assert.Equal(["extrapkg", "tinypkg"], fresh.Packages.Select(p => p.Name));
+    }
+
+    /// <summary>The pip processes working in a folder of <paramref name="data"/>'s runtimes, by their command lines.</summary>
+    private static List<int> Installers(string data)
+    {
+        var folder = Path.Combine(data, "runtimes") + "/";
+        var found = new List<int>();
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(proc), out var pid))
+            {
+                try
+                {
+                    var command = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
+                    if (command.Contains(folder, StringComparison.Ordinal) && command.Contains(" pip install ", StringComparison.Ordinal))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+        return found;
+    }
 }
