@@ -231,6 +231,22 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Create_FailsSayingTheExitCode_WhenTheEnvironmentEndsPythonAtStartSilently()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "exits", Packages = ["exitsatstart"] });
+        var runtime = await server.Admin.WaitSettledAsync("exits");
+        var refused = await server.Admin.SubmitAsync(new JobSubmission { Runtime = "exits", Script = "print(1)" });
+
+        Assert.Equal("failed", runtime.State);
+        Assert.Equal("The runtime's zygote did not start: The zygote of runtime 'exits' exited before connecting: its Python ended with exit code 3 at start, printing nothing.",
+            runtime.Error);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.EndsWith("exit code 3 at start, printing nothing.", (await refused.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Test_RerunsTheSmokeTest_WhenItFailed_ButIsRefused_WhenTheRuntimeDidNotBuild()
     {
         await using var server = await RuntimeServer.StartAsync(output);
