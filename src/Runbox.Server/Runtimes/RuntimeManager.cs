@@ -113,6 +113,7 @@ public sealed partial class RuntimeManager(
                     Progress = null,
                     LastInstall = new InstallAttempt
                     {
+                        Packages = current.InstallingPackages,
                         Succeeded = false,
                         Error = "The server stopped during this install; the runtime kept what it had.",
                         EndedAt = time.GetUtcNow(),
@@ -273,6 +274,7 @@ public sealed partial class RuntimeManager(
             {
                 State = runtime.State == RuntimeState.Failed ? RuntimeState.Installing : runtime.State,
                 Progress = wanted.Count > 0 ? "installing " + string.Join(" ", wanted) : "restarting with the new preload modules",
+                InstallingPackages = wanted,
                 Error = runtime.State == RuntimeState.Failed ? null : runtime.Error,
             }, cancellationToken);
             _installs[name] = true;

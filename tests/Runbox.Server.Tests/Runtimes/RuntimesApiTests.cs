@@ -406,7 +406,8 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
             // And an install into a copy of kept's environment, stopped halfway.
             var stopped = (await store.GetRuntimeAsync("kept"))!;
             venv = stopped.VenvPath!;
-            await store.UpdateRuntimeAsync(stopped with { Progress = "installing extrapkg" });
+            // The installer's latest line by then, not the packages asked.
+            await store.UpdateRuntimeAsync(stopped with { Progress = "Processing /wheels/extrapkg-1.0-py3-none-any.whl", InstallingPackages = ["extrapkg"] });
         }
         var copy = Directory.CreateDirectory(venv + "+20261203120000000").FullName;
         File.WriteAllText(Path.Combine(copy, "pyvenv.cfg"), "home = /usr/bin\n");
@@ -419,6 +420,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
 
         Assert.Equal(("operational", null, venv), (kept.State, kept.Progress, kept.VenvPath));
         Assert.Contains("server stopped during this install", kept.LastInstall!.Error);
+        Assert.Equal(["extrapkg"], kept.LastInstall.Packages);
         Assert.False(Directory.Exists(copy), "the copy left by the stopped install is still there");
         Assert.True(Directory.Exists(venv));
         Assert.Contains(new PackageResponse("tinypkg", "0.1"), kept.Packages);
@@ -468,6 +470,8 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Equal(2, orphans.Count); // what SIGKILL leaves: the installers are not the server's to take along
         Assert.Empty(left);
         Assert.Equal(("operational", null), (@base.State, @base.Progress));
+        Assert.False(@base.LastInstall!.Succeeded);
+        Assert.Equal(["extrapkg"], @base.LastInstall.Packages);
         Assert.Empty(Directory.GetDirectories(Path.Combine(data.Path, "runtimes"), "base+*"));
         // Built afresh, with what its creation asked (never refused, only stopped) and what is asked now.
         Assert.Equal("operational", fresh.State);
