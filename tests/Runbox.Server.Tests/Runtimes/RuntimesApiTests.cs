@@ -348,6 +348,39 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task CreateAndInstall_RefuseRequirementsThatSayWhereToGetThePackage()
+    {
+        using var elsewhere = new TempFolder();
+        var wheel = TinyWheel.Write(elsewhere.Path, "tinypkg", "0.1", new Dictionary<string, string> { ["tinypkg/__init__.py"] = "VALUE = 1\n" });
+        await using var index = await GatedWheelServer.StartAsync(elsewhere.Path, "nothing-gated");
+        await using var server = await RuntimeServer.StartAsync(output);
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "plain" });
+        Assert.Equal("operational", (await server.Admin.WaitSettledAsync("plain")).State);
+
+        // Each would have pip fetch past the wheel folder and offline mode the server is configured with.
+        foreach (var requirement in new[] { $"tinypkg @ {index.Url}{Path.GetFileName(wheel)}", $"{index.Url}{Path.GetFileName(wheel)}", wheel, $"file://{wheel}",
+            "./tinypkg-0.1-py3-none-any.whl", "git+https://127.0.0.1:1/tinypkg.git" })
+        {
+            var created = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "fetched", Packages = [requirement] }, RunboxJson.Options);
+            var installed = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/plain/packages", new RuntimeInstallRequest { Packages = [requirement] }, RunboxJson.Options);
+
+            foreach (var response in new[] { created, installed })
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                var problem = await response.JsonAsync();
+                Assert.Contains("packages come from the server's configured index or wheel folder", problem.GetProperty("detail").GetString());
+                Assert.True(problem.GetProperty("errors").TryGetProperty("packages", out _));
+            }
+        }
+        // Markers and extras stay allowed.
+        var marked = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/plain/packages", new RuntimeInstallRequest { Packages = ["tinypkg[extra] >=0.1 ; python_version >= \"3.8\""] }, RunboxJson.Options);
+        Assert.Equal(HttpStatusCode.Accepted, marked.StatusCode);
+        var plain = await server.Admin.WaitSettledAsync("plain");
+        Assert.Contains(new PackageResponse("tinypkg", "0.1"), plain.Packages);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Admin.GetAsync("/api/v1/runtimes/fetched")).StatusCode);
+    }
+
+    [Fact]
     public async Task Create_IsRefused_SayingWhatToDo_WhenTheNameIsTaken()
     {
         await using var server = await RuntimeServer.StartAsync(output);
