@@ -193,8 +193,11 @@ public sealed partial class RuntimeManager(
         if (interpreter is null)
         {
             var found = await PythonInterpreters.FindAllAsync(false, cancellationToken);
-            throw RuntimeRequestException.Invalid("python_version",
-                $"no Python {pythonVersion ?? "3"} is installed on this host; found: {(found.Count == 0 ? "none" : string.Join(", ", found.Select(i => i.VersionText)))}.");
+            var listed = found.Count == 0 ? "none" : string.Join(", ", found.Select(i => i.VersionText));
+            // Installed or not, one older than the zygote needs is never found: saying it is not installed would mislead.
+            throw RuntimeRequestException.Invalid("python_version", Version.TryParse(pythonVersion, out var asked) && asked < PythonInterpreters.Oldest
+                ? $"Python {pythonVersion} is older than {PythonInterpreters.Oldest}, the oldest a runtime runs on; found: {listed}."
+                : $"no Python {pythonVersion ?? "3"} is installed on this host; found: {listed}.");
         }
         var now = time.GetUtcNow();
         var venv = Path.Combine(RuntimesFolder, name!);

@@ -330,7 +330,9 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
 
         var forbidden = await user.GetAsync("/api/v1/runtimes");
         var badName = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "Bad Name" }, RunboxJson.Options);
-        var noVersion = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "old", PythonVersion = "3.1" }, RunboxJson.Options);
+        var noVersion = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "old", PythonVersion = "3.99" }, RunboxJson.Options);
+        // 3.7 is never found, installed (pyenv here has it) or not: the answer says why rather than that it is missing.
+        var tooOld = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "old", PythonVersion = "3.7" }, RunboxJson.Options);
         var missing = await server.Admin.GetAsync("/api/v1/runtimes/missing");
         var deleteDefault = await server.Admin.DeleteAsync("/api/v1/runtimes/default");
         var list = await (await server.Admin.GetAsync("/api/v1/runtimes")).ReadAsync<RuntimeListResponse>();
@@ -338,7 +340,9 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, noVersion.StatusCode);
-        Assert.Contains("found:", (await noVersion.JsonAsync()).GetProperty("detail").GetString());
+        Assert.StartsWith("python_version: no Python 3.99 is installed on this host; found: ", (await noVersion.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, tooOld.StatusCode);
+        Assert.StartsWith("python_version: Python 3.7 is older than 3.8, the oldest a runtime runs on; found: ", (await tooOld.JsonAsync()).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, deleteDefault.StatusCode);
         var @default = Assert.Single(list.Runtimes);
