@@ -115,8 +115,11 @@ internal sealed class ZygoteProcess : IAsyncDisposable
                 // Cancelled (the 60 s, or the engine's disposal) rather than exited: its stderr is still open, and
                 // reading it to the end would wait as long as the process runs.
                 await exited;
-                var stderr = await process.StandardError.ReadToEndAsync(CancellationToken.None);
-                throw new InvalidOperationException($"The zygote of runtime '{runtime}' exited before connecting: {stderr.Trim()}");
+                var stderr = (await process.StandardError.ReadToEndAsync(CancellationToken.None)).Trim();
+                // An interpreter ended at start by its environment (a .pth file calling os._exit) prints nothing: the
+                // exit code is then all there is to say why.
+                throw new InvalidOperationException($"The zygote of runtime '{runtime}' exited before connecting: " +
+                    (stderr.Length > 0 ? stderr : $"its Python ended with exit code {process.ExitCode} at start, printing nothing."));
             }
             control = await accept;
         }

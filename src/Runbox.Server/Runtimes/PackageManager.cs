@@ -30,7 +30,7 @@ public sealed class PackageManager(IOptions<RunboxOptions> options)
             args.Add("--system-site-packages");
         }
         args.Add(venv);
-        return await ToolProcess.RunAsync(Uv ?? baseInterpreter, args, VenvTimeout, UvEnvironment(), cancellationToken: cancellationToken);
+        return await ToolProcess.RunAsync(Uv ?? baseInterpreter, args, VenvTimeout, ToolEnvironment(venv), cancellationToken: cancellationToken);
     }
 
     public async Task<ToolOutput> InstallAsync(string python, IReadOnlyList<string> requirements, Action<string>? onLine, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ public sealed class PackageManager(IOptions<RunboxOptions> options)
         // "--" keeps a requirement that starts with a dash from being read as an option.
         args.Add("--");
         args.AddRange(requirements);
-        return await ToolProcess.RunAsync(Uv ?? python, args, InstallTimeout, UvEnvironment(), onLine, cancellationToken);
+        return await ToolProcess.RunAsync(Uv ?? python, args, InstallTimeout, ToolEnvironment(VenvOf(python)), onLine, cancellationToken);
     }
 
     /// <summary>Every distribution installed for <paramref name="python"/>; empty when it has no pip (a bare system Python).</summary>
@@ -81,4 +81,10 @@ public sealed class PackageManager(IOptions<RunboxOptions> options)
     }
 
     private static Dictionary<string, string> UvEnvironment() => new() { ["UV_NO_PROGRESS"] = "1" };
+
+    /// <summary>uv's settings, and the environment worked on, so a start after a kill stops a tool left running (<see cref="LeftoverTools"/>).</summary>
+    private static Dictionary<string, string> ToolEnvironment(string venv) => new(UvEnvironment()) { [LeftoverTools.Variable] = venv };
+
+    /// <summary>The environment of <c>VENV/bin/python</c>.</summary>
+    private static string VenvOf(string python) => Path.GetDirectoryName(Path.GetDirectoryName(python)) ?? python;
 }

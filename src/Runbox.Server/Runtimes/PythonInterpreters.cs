@@ -16,7 +16,8 @@ public sealed record PythonInterpreter(string Path, Version Version)
 /// </summary>
 public static partial class PythonInterpreters
 {
-    private static readonly Version Oldest = new(3, 8);
+    /// <summary>The oldest Python a runtime runs on: what the zygote needs. Older ones are not listed as found.</summary>
+    public static readonly Version Oldest = new(3, 8);
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static IReadOnlyList<PythonInterpreter>? cached;
 

@@ -31,5 +31,8 @@ public sealed partial class RuntimeManager
 
         [LoggerMessage(1308, LogLevel.Warning, "Runtime {Name}: installing {Packages} failed; it keeps what it had: {Error}")]
         public static partial void InstallFailed(ILogger logger, string name, string packages, string error);
+
+        [LoggerMessage(1309, LogLevel.Warning, "Stopped installer process {Pid}, left running by a server that was killed during an install")]
+        public static partial void LeftoverToolStopped(ILogger logger, int pid);
     }
 }

@@ -73,6 +73,14 @@ public sealed partial class RuntimeManager(
         {
             return;
         }
+        if (RunsJobs)
+        {
+            // Before any folder is removed or rebuilt: an installer a killed server left would write on into it.
+            foreach (var pid in LeftoverTools.StopAll(RuntimesFolder))
+            {
+                Log.LeftoverToolStopped(logger, pid);
+            }
+        }
         foreach (var runtime in await Runtimes.ListRuntimesAsync(cancellationToken))
         {
             if (!RunsJobs)
@@ -105,6 +113,7 @@ public sealed partial class RuntimeManager(
                     Progress = null,
                     LastInstall = new InstallAttempt
                     {
+                        Packages = current.InstallingPackages,
                         Succeeded = false,
                         Error = "The server stopped during this install; the runtime kept what it had.",
                         EndedAt = time.GetUtcNow(),
@@ -184,8 +193,11 @@ public sealed partial class RuntimeManager(
         if (interpreter is null)
         {
             var found = await PythonInterpreters.FindAllAsync(false, cancellationToken);
-            throw RuntimeRequestException.Invalid("python_version",
-                $"no Python {pythonVersion ?? "3"} is installed on this host; found: {(found.Count == 0 ? "none" : string.Join(", ", found.Select(i => i.VersionText)))}.");
+            var listed = found.Count == 0 ? "none" : string.Join(", ", found.Select(i => i.VersionText));
+            // Installed or not, one older than the zygote needs is never found: saying it is not installed would mislead.
+            throw RuntimeRequestException.Invalid("python_version", Version.TryParse(pythonVersion, out var asked) && asked < PythonInterpreters.Oldest
+                ? $"Python {pythonVersion} is older than {PythonInterpreters.Oldest}, the oldest a runtime runs on; found: {listed}."
+                : $"no Python {pythonVersion ?? "3"} is installed on this host; found: {listed}.");
         }
         var now = time.GetUtcNow();
         var venv = Path.Combine(RuntimesFolder, name!);
@@ -265,6 +277,7 @@ public sealed partial class RuntimeManager(
             {
                 State = runtime.State == RuntimeState.Failed ? RuntimeState.Installing : runtime.State,
                 Progress = wanted.Count > 0 ? "installing " + string.Join(" ", wanted) : "restarting with the new preload modules",
+                InstallingPackages = wanted,
                 Error = runtime.State == RuntimeState.Failed ? null : runtime.Error,
             }, cancellationToken);
             _installs[name] = true;

@@ -36,8 +36,27 @@ public static partial class RuntimeRules
             {
                 throw RuntimeRequestException.Invalid(field, $"'{requirement}' is not a package requirement (such as numpy or numpy==2.1.0; options are not allowed).");
             }
+            if (IsDirectReference(requirement))
+            {
+                throw RuntimeRequestException.Invalid(field,
+                    $"'{requirement}' names where to get the package (a URL, path or file); give its name and version only (such as numpy or numpy==2.1.0): packages come from the server's configured index or wheel folder (Runbox:Packages).");
+            }
         }
         return list;
+    }
+
+    /// <summary>
+    /// pip installs <c>name @ URL</c>, a URL, a path or a wheel file from wherever it says, past the index, the wheel
+    /// folder and offline mode the server is configured with: where packages come from is configuration, never the
+    /// request. Before its marker (after ';'), a requirement of a name, extras and versions holds no '@' (PEP 508's
+    /// direct reference), ':', '/' or '\\', and is no file name.
+    /// </summary>
+    private static bool IsDirectReference(string requirement)
+    {
+        var spec = requirement.Split(';', 2)[0].Trim();
+        return spec.Contains('@') || spec.Contains('/') || spec.Contains('\\') || spec.Contains(':') || spec.StartsWith('.') || spec.StartsWith('~')
+            || spec.EndsWith(".whl", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
+            || spec.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase);
     }
 
     public static List<string> Modules(IEnumerable<string>? modules)

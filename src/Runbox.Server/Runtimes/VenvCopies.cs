@@ -35,7 +35,9 @@ public static class VenvCopies
     /// </summary>
     public static async Task<ToolOutput> CopyAsync(string from, string to, string? dropFile, CancellationToken cancellationToken)
     {
-        var copied = await ToolProcess.RunAsync("cp", ["-a", "--", from, to], CopyTimeout, cancellationToken: cancellationToken);
+        // Marked as the installers are: a cp left running by a killed server is stopped at the next start.
+        var copied = await ToolProcess.RunAsync("cp", ["-a", "--", from, to], CopyTimeout, new Dictionary<string, string> { [LeftoverTools.Variable] = to },
+            cancellationToken: cancellationToken);
         if (!copied.Ok)
         {
             return copied;

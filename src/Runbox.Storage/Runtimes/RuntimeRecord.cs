@@ -54,6 +54,13 @@ public sealed record RuntimeRecord
     /// <summary>While installing: what is being done now (the package tool's latest line).</summary>
     public string? Progress { get; init; }
 
+    /// <summary>
+    /// The requirements of the latest install into a copy of the environment, set when it starts: a server stopped
+    /// during it names them in the failed <see cref="LastInstall"/> at its next start (the progress line by then is
+    /// the installer's).
+    /// </summary>
+    public IReadOnlyList<string> InstallingPackages { get; init; } = [];
+
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset UpdatedAt { get; init; }
@@ -61,7 +68,7 @@ public sealed record RuntimeRecord
     public bool Equals(RuntimeRecord? other) =>
         other is not null && Name == other.Name && State == other.State && PythonVersionRequested == other.PythonVersionRequested
         && PythonVersion == other.PythonVersion && InterpreterPath == other.InterpreterPath && BaseInterpreterPath == other.BaseInterpreterPath
-        && VenvPath == other.VenvPath && SystemSitePackages == other.SystemSitePackages && Progress == other.Progress && Requirements.SequenceEqual(other.Requirements) && Packages.SequenceEqual(other.Packages)
+        && VenvPath == other.VenvPath && SystemSitePackages == other.SystemSitePackages && Progress == other.Progress && Requirements.SequenceEqual(other.Requirements) && InstallingPackages.SequenceEqual(other.InstallingPackages) && Packages.SequenceEqual(other.Packages)
         && Preload.SequenceEqual(other.Preload) && PreloadErrors.Count == other.PreloadErrors.Count
         && PreloadErrors.All(p => other.PreloadErrors.TryGetValue(p.Key, out var v) && v == p.Value)
         && SmokeTestJobId == other.SmokeTestJobId && Error == other.Error && Equals(LastInstall, other.LastInstall) && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt;

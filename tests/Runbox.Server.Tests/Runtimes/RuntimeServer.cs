@@ -17,7 +17,8 @@ public static class RuntimeServer
 
     /// <summary>
     /// tinypkg 0.1, extrapkg 1.0, brokenprint 1.0 whose .pth breaks print() at interpreter start, and halfway 1.0 and
-    /// breakshalfway 1.0: they resolve, their dependency (extrapkg, brokenprint) installs, then they fail to install.
+    /// breakshalfway 1.0: they resolve, their dependency (extrapkg, brokenprint) installs, then they fail to install;
+    /// exitsatstart 1.0, whose .pth ends the interpreter at start.
     /// </summary>
     public static string WriteWheels(string folder)
     {
@@ -28,6 +29,8 @@ public static class RuntimeServer
         var outside = new Dictionary<string, string> { ["../../outside.txt"] = "refused\n" };
         TinyWheel.Write(folder, "halfway", "1.0", outside, requires: ["extrapkg"]);
         TinyWheel.Write(folder, "breakshalfway", "1.0", outside, requires: ["brokenprint"]);
+        // Its .pth ends every interpreter of the environment at start, silently.
+        TinyWheel.Write(folder, "exitsatstart", "1.0", new Dictionary<string, string> { ["exitsatstart.pth"] = "import os; os._exit(3)\n" });
         return folder;
     }
 

@@ -231,6 +231,22 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Create_FailsSayingTheExitCode_WhenTheEnvironmentEndsPythonAtStartSilently()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "exits", Packages = ["exitsatstart"] });
+        var runtime = await server.Admin.WaitSettledAsync("exits");
+        var refused = await server.Admin.SubmitAsync(new JobSubmission { Runtime = "exits", Script = "print(1)" });
+
+        Assert.Equal("failed", runtime.State);
+        Assert.Equal("The runtime's zygote did not start: The zygote of runtime 'exits' exited before connecting: its Python ended with exit code 3 at start, printing nothing.",
+            runtime.Error);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.EndsWith("exit code 3 at start, printing nothing.", (await refused.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Test_RerunsTheSmokeTest_WhenItFailed_ButIsRefused_WhenTheRuntimeDidNotBuild()
     {
         await using var server = await RuntimeServer.StartAsync(output);
@@ -314,7 +330,9 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
 
         var forbidden = await user.GetAsync("/api/v1/runtimes");
         var badName = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "Bad Name" }, RunboxJson.Options);
-        var noVersion = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "old", PythonVersion = "3.1" }, RunboxJson.Options);
+        var noVersion = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "old", PythonVersion = "3.99" }, RunboxJson.Options);
+        // 3.7 is never found, installed (pyenv here has it) or not: the answer says why rather than that it is missing.
+        var tooOld = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "old", PythonVersion = "3.7" }, RunboxJson.Options);
         var missing = await server.Admin.GetAsync("/api/v1/runtimes/missing");
         var deleteDefault = await server.Admin.DeleteAsync("/api/v1/runtimes/default");
         var list = await (await server.Admin.GetAsync("/api/v1/runtimes")).ReadAsync<RuntimeListResponse>();
@@ -322,13 +340,48 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, noVersion.StatusCode);
-        Assert.Contains("found:", (await noVersion.JsonAsync()).GetProperty("detail").GetString());
+        Assert.StartsWith("python_version: no Python 3.99 is installed on this host; found: ", (await noVersion.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, tooOld.StatusCode);
+        Assert.StartsWith("python_version: Python 3.7 is older than 3.8, the oldest a runtime runs on; found: ", (await tooOld.JsonAsync()).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, deleteDefault.StatusCode);
         var @default = Assert.Single(list.Runtimes);
         Assert.Equal("default", @default.Name);
         Assert.Null(@default.VenvPath);
         Assert.Equal((await PythonInterpreters.FindAllAsync())[0].VersionText, @default.PythonVersion);
+    }
+
+    [Fact]
+    public async Task CreateAndInstall_RefuseRequirementsThatSayWhereToGetThePackage()
+    {
+        using var elsewhere = new TempFolder();
+        var wheel = TinyWheel.Write(elsewhere.Path, "tinypkg", "0.1", new Dictionary<string, string> { ["tinypkg/__init__.py"] = "VALUE = 1\n" });
+        await using var index = await GatedWheelServer.StartAsync(elsewhere.Path, "nothing-gated");
+        await using var server = await RuntimeServer.StartAsync(output);
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "plain" });
+        Assert.Equal("operational", (await server.Admin.WaitSettledAsync("plain")).State);
+
+        // Each would have pip fetch past the wheel folder and offline mode the server is configured with.
+        foreach (var requirement in new[] { $"tinypkg @ {index.Url}{Path.GetFileName(wheel)}", $"{index.Url}{Path.GetFileName(wheel)}", wheel, $"file://{wheel}",
+            "./tinypkg-0.1-py3-none-any.whl", "git+https://127.0.0.1:1/tinypkg.git" })
+        {
+            var created = await server.Admin.PostAsJsonAsync("/api/v1/runtimes", new RuntimeCreateRequest { Name = "fetched", Packages = [requirement] }, RunboxJson.Options);
+            var installed = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/plain/packages", new RuntimeInstallRequest { Packages = [requirement] }, RunboxJson.Options);
+
+            foreach (var response in new[] { created, installed })
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                var problem = await response.JsonAsync();
+                Assert.Contains("packages come from the server's configured index or wheel folder", problem.GetProperty("detail").GetString());
+                Assert.True(problem.GetProperty("errors").TryGetProperty("packages", out _));
+            }
+        }
+        // Markers and extras stay allowed.
+        var marked = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/plain/packages", new RuntimeInstallRequest { Packages = ["tinypkg[extra] >=0.1 ; python_version >= \"3.8\""] }, RunboxJson.Options);
+        Assert.Equal(HttpStatusCode.Accepted, marked.StatusCode);
+        var plain = await server.Admin.WaitSettledAsync("plain");
+        Assert.Contains(new PackageResponse("tinypkg", "0.1"), plain.Packages);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Admin.GetAsync("/api/v1/runtimes/fetched")).StatusCode);
     }
 
     [Fact]
@@ -390,7 +443,8 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
             // And an install into a copy of kept's environment, stopped halfway.
             var stopped = (await store.GetRuntimeAsync("kept"))!;
             venv = stopped.VenvPath!;
-            await store.UpdateRuntimeAsync(stopped with { Progress = "installing extrapkg" });
+            // The installer's latest line by then, not the packages asked.
+            await store.UpdateRuntimeAsync(stopped with { Progress = "Processing /wheels/extrapkg-1.0-py3-none-any.whl", InstallingPackages = ["extrapkg"] });
         }
         var copy = Directory.CreateDirectory(venv + "+20261203120000000").FullName;
         File.WriteAllText(Path.Combine(copy, "pyvenv.cfg"), "home = /usr/bin\n");
@@ -403,6 +457,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
 
         Assert.Equal(("operational", null, venv), (kept.State, kept.Progress, kept.VenvPath));
         Assert.Contains("server stopped during this install", kept.LastInstall!.Error);
+        Assert.Equal(["extrapkg"], kept.LastInstall.Packages);
         Assert.False(Directory.Exists(copy), "the copy left by the stopped install is still there");
         Assert.True(Directory.Exists(venv));
         Assert.Contains(new PackageResponse("tinypkg", "0.1"), kept.Packages);
@@ -410,5 +465,78 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
         Assert.Equal("failed", interrupted.State);
         Assert.Contains("stopped while this runtime was installing", interrupted.Error);
         Assert.Equal("True\n", job.Stdout);
+    }
+    [Fact]
+    public async Task Restart_StopsTheInstallersAKilledServerLeftRunning_BeforeItRemovesOrRebuildsTheirFolders()
+    {
+        using var wheels = new TempFolder();
+        RuntimeServer.WriteWheels(wheels.Path);
+        await using var index = await GatedWheelServer.StartAsync(wheels.Path, "extrapkg-");
+        using var data = new TempFolder();
+        var port = ServeProcess.FreePort();
+        string[] settings = [$"--Runbox:Packages:FindLinks={index.Url}", "--Runbox:Packages:Offline=true"];
+        string key;
+        await using (var first = await ServeProcess.StartAsync(data.Path, port, output, settings))
+        {
+            key = (await File.ReadAllTextAsync(Path.Combine(data.Path, "admin.key"))).Trim();
+            using var admin = first.Client(key);
+            await admin.CreateAsync(new RuntimeCreateRequest { Name = "base", Packages = ["tinypkg"] });
+            Assert.Equal("operational", (await admin.WaitSettledAsync("base")).State);
+            // Both pips wait on extrapkg's download: one into a copy of base's environment, one building fresh's.
+            await admin.PostAsJsonAsync("/api/v1/runtimes/base/packages", new RuntimeInstallRequest { Packages = ["extrapkg"] }, RunboxJson.Options);
+            await admin.CreateAsync(new RuntimeCreateRequest { Name = "fresh", Packages = ["extrapkg"] });
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (Installers(data.Path).Count < 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the two installs did not start");
+                await Task.Delay(100);
+            }
+            await first.KillHardAsync();
+        }
+        var orphans = Installers(data.Path);
+
+        await using var second = await ServeProcess.StartAsync(data.Path, port, output, settings);
+        var left = Installers(data.Path);
+        // Had they run on, they would now install extrapkg into folders the start removed or that are rebuilt below.
+        index.Release();
+        using var client = second.Client(key);
+        var @base = await client.GetRuntimeAsync("base");
+        await client.PostAsJsonAsync("/api/v1/runtimes/fresh/packages", new RuntimeInstallRequest { Packages = ["tinypkg"] }, RunboxJson.Options);
+        var fresh = await client.WaitSettledAsync("fresh");
+
+        Assert.Equal(2, orphans.Count); // what SIGKILL leaves: the installers are not the server's to take along
+        Assert.Empty(left);
+        Assert.Equal(("operational", null), (@base.State, @base.Progress));
+        Assert.False(@base.LastInstall!.Succeeded);
+        Assert.Equal(["extrapkg"], @base.LastInstall.Packages);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(data.Path, "runtimes"), "base+*"));
+        // Built afresh, with what its creation asked (never refused, only stopped) and what is asked now.
+        Assert.Equal("operational", fresh.State);
+        Assert.Equal(["extrapkg", "tinypkg"], fresh.Packages.Select(p => p.Name));
+    }
+
+    /// <summary>The pip processes working in a folder of <paramref name="data"/>'s runtimes, by their command lines.</summary>
+    private static List<int> Installers(string data)
+    {
+        var folder = Path.Combine(data, "runtimes") + "/";
+        var found = new List<int>();
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(proc), out var pid))
+            {
+                try
+                {
+                    var command = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
+                    if (command.Contains(folder, StringComparison.Ordinal) && command.Contains(" pip install ", StringComparison.Ordinal))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+        return found;
     }
 }
