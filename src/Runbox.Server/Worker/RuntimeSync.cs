@@ -18,7 +18,7 @@ namespace Runbox.Server.Worker;
 /// </summary>
 internal sealed class RuntimeSync(
     IJobStore store,
-    IJobEngine engine,
+    Lazy<IJobEngine> engine,
     PackageManager packages,
     WorkerRuntimes runtimes,
     DataFolder data,
@@ -106,7 +106,7 @@ internal sealed class RuntimeSync(
         foreach (var gone in _registered.Keys.Where(name => declared.All(r => r.Name != name)).ToList())
         {
             _registered.Remove(gone);
-            await engine.RemoveRuntimeAsync(gone);
+            await engine.Value.RemoveRuntimeAsync(gone);
             TryDelete(Path.Combine(Folder, gone));
         }
         runtimes.Set(ready, filter: true);
@@ -197,7 +197,7 @@ internal sealed class RuntimeSync(
         {
             environment["VIRTUAL_ENV"] = venv;
         }
-        engine.SetRuntime(new RuntimeDefinition { Name = runtime.Name, PythonPath = python, Preload = runtime.Preload, Environment = environment });
+        engine.Value.SetRuntime(new RuntimeDefinition { Name = runtime.Name, PythonPath = python, Preload = runtime.Preload, Environment = environment });
         _registered[runtime.Name] = signature;
         return true;
     }
