@@ -164,6 +164,18 @@ public static class RunboxApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        try
+        {
+            // The data folder before anything else: made and locked here, it fails (unwritable, another process's) with its
+            // own message before the host starts. Made as a dependency of a hosted service, it failed while the host was
+            // making its list of them, and the host, left without the list, then threw ArgumentNullException from StopAsync.
+            _ = app.Services.GetRequiredService<DataFolder>();
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
         app.UseServerVersionHeader();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
