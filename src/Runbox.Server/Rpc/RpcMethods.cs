@@ -1,7 +1,7 @@
-using System.Reflection;
 using System.Text.Json;
 using Runbox.Execution.Jobs;
 using Runbox.Server.Auth;
+using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Server.Runtimes;
@@ -15,9 +15,6 @@ namespace Runbox.Server.Rpc;
 /// </summary>
 public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
 {
-    public static readonly string Version =
-        typeof(RpcMethods).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
-
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
 
     private delegate Task<JsonElement> Method(JsonElement? parameters, Caller caller, CancellationToken cancellationToken);
@@ -73,7 +70,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     private static Task<JsonElement> HealthAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
         _ = new RpcParams(parameters);
-        return Task.FromResult(Json(new RpcHealth("ok", "runbox", Version), RpcJsonContext.Default.RpcHealth));
+        return Task.FromResult(Json(new RpcHealth("ok", "runbox", ServerVersion.Current), RpcJsonContext.Default.RpcHealth));
     }
 
     private async Task<JsonElement> SessionStartAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
