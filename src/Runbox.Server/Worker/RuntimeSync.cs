@@ -38,7 +38,14 @@ internal sealed class RuntimeSync(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.NoWorker || store.Runtimes() is null)
+        if (options.Value.NoWorker)
+        {
+            return;
+        }
+        // The engine is taken lazily (an API-only node never builds it); a worker builds it now, as the first thing it
+        // starts, so a work root it cannot use stops the start with the reason instead of failing each job it claims.
+        _ = engine.Value;
+        if (store.Runtimes() is null)
         {
             return;
         }
