@@ -6,7 +6,8 @@ namespace Runbox.Server.Http;
 /// How an error names a field: <c>limits.timeout</c>, <c>args[2]</c>, and a key of an object such as <c>files</c> or
 /// <c>env</c> after a dot (<c>env.A</c>) unless it holds a character that would misread there (a dot, a bracket, a
 /// quote, a space, a slash...), then in plain brackets (<c>files[a.py]</c>). The serializer's paths, the duplicate-member
-/// check and the validator all name a member this way, so a file is named one way whichever check refuses it.
+/// check and the validator's checks of files name a member this way, so a file is named one way whichever refuses it.
+/// (An env variable whose name is invalid stays <c>env[NAME]</c>: the name is what is wrong.)
 /// </summary>
 internal static partial class FieldNames
 {
