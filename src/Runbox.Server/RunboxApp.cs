@@ -96,10 +96,7 @@ public static class RunboxApp
             var options = sp.GetRequiredService<IOptions<RunboxOptions>>().Value;
             return new JobEngine(new EngineOptions
             {
-                // An API-only node runs no job in it: WorkRoot is the workers' setting, which a shared environment file
-                // may carry (RUNBOX_WORKROOT=/run/runbox-work), and a folder an unprivileged API node cannot make there
-                // stopped it from starting at all.
-                WorkRoot = (options.NoWorker ? null : options.WorkRoot) ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
+                WorkRoot = options.WorkRoot ?? sp.GetRequiredService<DataFolder>().DefaultWorkRoot,
                 Slots = options.Workers,
                 // Jobs of a queue tend to start in waves (slots freed together claim together): a ready init per slot,
                 // up to 8, lets a wave go straight to standbys instead of waiting for inits to be prepared.
@@ -107,6 +104,9 @@ public static class RunboxApp
                 AllowNetwork = options.AllowNetwork,
             }, sp.GetRequiredService<ILoggerFactory>());
         });
+        // Taken lazily: an API-only node (--no-worker) runs no job, so it never builds the engine, which would detect the
+        // sandbox (warning about what the host lacks), make a work root and cgroups, and start zygotes it never uses.
+        services.AddSingleton(sp => new Lazy<IJobEngine>(sp.GetRequiredService<IJobEngine>));
         services.AddSingleton<JobService>();
         services.AddSingleton<StreamLimiter>();
         services.AddSingleton<DefaultRuntimeCheck>();
@@ -164,6 +164,18 @@ public static class RunboxApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        try
+        {
+            // The data folder before anything else: made and locked here, it fails (unwritable, another process's) with its
+            // own message before the host starts. Made as a dependency of a hosted service, it failed while the host was
+            // making its list of them, and the host, left without the list, then threw ArgumentNullException from StopAsync.
+            _ = app.Services.GetRequiredService<DataFolder>();
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
         app.UseServerVersionHeader();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -78,6 +78,30 @@ public sealed class WrapperScriptTests(ITestOutputHelper output) : IDisposable
         Assert.Single(Directory.GetDirectories(Path.Combine(_root, ".runbox", "builds")));
     }
 
+    [Fact]
+    public async Task Wrapper_BuildsAndRuns_WhenStderrIsClosed()
+    {
+        Prepare("one");
+
+        var (code, stdout, _) = await RunAsync(closeStderr: true, "hello");
+
+        Assert.Equal(0, code);
+        Assert.Equal("one", ParseLine(stdout).Version);
+    }
+
+    [Fact]
+    public async Task Wrapper_SaysOnStdoutWhyItCannotRun_WhenStderrIsClosedAndTheBuildFails()
+    {
+        Prepare("one");
+        File.WriteAllText(Path.Combine(_root, "src", "Runbox.Cli", "Version.cs"), "static class Version { public const string Text = ; }\n");
+
+        var (code, stdout, _) = await RunAsync(closeStderr: true, "hello");
+
+        Assert.Equal(1, code);
+        Assert.Contains("error CS1525", stdout);
+        Assert.Contains("runbox: the build failed (log: .runbox/build.log).", stdout);
+    }
+
     /// <summary>The wrapper as the repository has it, beside a small <c>src/Runbox.Cli</c> saying <paramref name="version"/>.</summary>
     private void Prepare(string version)
     {
@@ -136,9 +160,17 @@ public sealed class WrapperScriptTests(ITestOutputHelper output) : IDisposable
         return process;
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(closeStderr: false, args);
+
+    /// <summary>Runs the wrapper to its end; with <paramref name="closeStderr"/>, as <c>./runbox ARGS 2>&amp;-</c>.</summary>
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(bool closeStderr, params string[] args)
     {
         var start = new ProcessStartInfo("bash") { WorkingDirectory = _root, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (closeStderr)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("exec bash \"$0\" \"$@\" 2>&-");
+        }
         start.ArgumentList.Add(Path.Combine(_root, "runbox"));
         foreach (var arg in args)
         {

@@ -130,13 +130,6 @@ internal static class ServeCommand
             await app.StopAsync(CancellationToken.None);
             await app.DisposeAsync();
         }
-        catch (ArgumentNullException)
-        {
-            // The host failed before it had its hosted services (one they need could not be made: a data folder that
-            // cannot be written, with no socket in it to fail first, as for `runbox worker`), and its StopAsync then
-            // throws on the list it never got. Nothing had started; what is left to do is to let the services go.
-            await app.DisposeAsync();
-        }
         catch (Exception stop) when (stop is IOException or DbException or InvalidOperationException)
         {
             await Console.Error.WriteLineAsync($"runbox: stopping after that failed too: {stop.Message}");

@@ -6,7 +6,7 @@ namespace Runbox.Server.Health;
 /// Warms the default runtime's zygote and remembers a success for a while, so a probe every few seconds does not
 /// cost a zygote round trip each time; a failure is retried on the next probe.
 /// </summary>
-public sealed class DefaultRuntimeCheck(IJobEngine engine, TimeProvider time)
+public sealed class DefaultRuntimeCheck(Lazy<IJobEngine> engine, TimeProvider time)
 {
     private static readonly TimeSpan KeepSuccess = TimeSpan.FromSeconds(30);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -24,7 +24,7 @@ public sealed class DefaultRuntimeCheck(IJobEngine engine, TimeProvider time)
             }
             try
             {
-                var failures = await engine.WarmUpAsync("default", cancellationToken).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken);
+                var failures = await engine.Value.WarmUpAsync("default", cancellationToken).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken);
                 _last = new RuntimeReadiness(true, null, new Dictionary<string, string>(failures));
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -10,7 +10,7 @@ namespace Runbox.Server.Health;
 
 /// <summary>
 /// <c>/healthz</c>: the process answers. <c>/readyz</c>: the store, the default runtime, the sandbox and free slots; on an
-/// API-only node (<c>--no-worker</c>), which runs no job, the store alone.
+/// API-only node (<c>--no-worker</c>), which runs no job, the store alone (no runtime, no sandbox, no slots).
 /// </summary>
 public static class HealthApi
 {
@@ -31,7 +31,7 @@ public static class HealthApi
     }
 
     private static async Task<Results<Ok<ReadinessResponse>, JsonHttpResult<ReadinessResponse>>> ReadyAsync(
-        IJobStore store, IJobEngine engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, IOptions<RunboxOptions> options,
+        IJobStore store, Lazy<IJobEngine> engine, JobWorker worker, DefaultRuntimeCheck runtimeCheck, IOptions<RunboxOptions> options,
         HttpResponse response, CancellationToken ct)
     {
         bool storeOk;
@@ -46,16 +46,17 @@ public static class HealthApi
         // An API-only node runs no job: checking the default runtime there started a zygote (and its inits) that nothing
         // used, and a host without Python, or with a broken one, kept the node out of its load balancer for good.
         var runtime = options.Value.NoWorker ? null : await runtimeCheck.CheckAsync(ct);
-        var caps = engine.Capabilities;
+        // Nor has it a sandbox: its engine is never built, and the sandbox of the host it happens to run on says nothing.
+        var caps = options.Value.NoWorker ? null : engine.Value.Capabilities;
         var body = new ReadinessResponse
         {
             Status = storeOk && (runtime is null || runtime.Operational) ? "ready" : "not_ready",
             Version = ServerVersion.Current,
             Store = storeOk,
             DefaultRuntime = runtime,
-            Sandbox = new SandboxReadiness(caps.NetworkNamespace, caps.MountNamespace, caps.PidNamespace, caps.Cgroups, caps.SeparateUids,
-                caps.NoNewPrivileges, caps.Rlimits, caps.DiskLimit, caps.SyscallFilter, caps.FullyIsolated, caps.Warnings.ToList()),
-            Slots = new SlotReadiness(worker.Slots, worker.FreeSlots, engine.FreeSlots),
+            Sandbox = caps is null ? null : new SandboxReadiness(caps.NetworkNamespace, caps.MountNamespace, caps.PidNamespace, caps.Cgroups,
+                caps.SeparateUids, caps.NoNewPrivileges, caps.Rlimits, caps.DiskLimit, caps.SyscallFilter, caps.FullyIsolated, caps.Warnings.ToList()),
+            Slots = new SlotReadiness(worker.Slots, worker.FreeSlots, caps is null ? 0 : engine.Value.FreeSlots),
         };
         if (body.Status == "ready")
         {

@@ -15,7 +15,8 @@ public sealed record ReadinessResponse
     /// <summary>Null on an API-only node (<c>--no-worker</c>): it runs no job, so its readiness does not depend on one.</summary>
     public required RuntimeReadiness? DefaultRuntime { get; init; }
 
-    public required SandboxReadiness Sandbox { get; init; }
+    /// <summary>Null on an API-only node: it builds no sandbox (no engine, no work root, no cgroups).</summary>
+    public required SandboxReadiness? Sandbox { get; init; }
 
     public required SlotReadiness Slots { get; init; }
 }

@@ -126,7 +126,8 @@ public static class JsonTextFaults
             }
             else if (name is not null)
             {
-                path.Append(path.Length > 0 ? "." : "").Append(name);
+                var parent = path.ToString();
+                path.Clear().Append(FieldNames.Member(parent, name));
             }
         }
         return path.Length > 0 ? path.ToString() : "body";

@@ -65,7 +65,7 @@ public static class RequestBody
         }
         catch (JsonException e)
         {
-            var field = e.Path?.TrimStart('$', '.') is { Length: > 0 } path ? path : "body";
+            var field = FieldNames.FromSerializerPath(e.Path);
             // Where unknown fields are skipped, an error inside one (too deep, say) stops at its path too: not a refusal.
             if (!ignoreUnknownFields && UnknownField.KnownBeside(info, e.Path) is { } known)
             {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Runbox.Execution.Jobs;
 using Runbox.Server.Configuration;
+using Runbox.Server.Http;
 using Runbox.Server.Webhooks;
 using Runbox.Storage.Jobs;
 
@@ -59,12 +60,12 @@ public static partial class JobSubmissionValidator
             {
                 if (FileNameProblem(name) is { } problem)
                 {
-                    Add($"files[{Clip(name)}]", problem);
+                    Add(FieldNames.Member("files", Clip(name)), problem);
                 }
                 else if (content is null)
                 {
                     // null reads as no bytes: the job would run an empty file and succeed.
-                    Add($"files[{Clip(name)}]", "must be the file's content as base64 text (\"\" for an empty file).");
+                    Add(FieldNames.Member("files", Clip(name)), "must be the file's content as base64 text (\"\" for an empty file).");
                 }
             }
         }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Runbox.Server.Auth;
+using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Streaming;
 
@@ -38,7 +39,7 @@ public static class RpcApi
     }
 
     private static Ok<RpcDiscovery> Discovery() =>
-        TypedResults.Ok(new RpcDiscovery("runbox", RpcMethods.Version, "jsonrpc-2.0", "/rpc", "/sse/session/{session_id}", RpcMethods.Names));
+        TypedResults.Ok(new RpcDiscovery("runbox", ServerVersion.Current, "jsonrpc-2.0", "/rpc", "/sse/session/{session_id}", RpcMethods.Names));
 
     private static async Task<IResult> SessionEventsAsync(
         string id, HttpContext http, ClaimsPrincipal user, Jobs.JobService jobs, StreamLimiter limiter, [FromQuery(Name = "after_seq")] long? afterSeq)

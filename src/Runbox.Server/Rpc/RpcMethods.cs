@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -6,6 +5,7 @@ using Microsoft.Win32.SafeHandles;
 using Runbox.Execution.Jobs;
 using Runbox.Execution.Native;
 using Runbox.Server.Auth;
+using Runbox.Server.Health;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Server.Runtimes;
@@ -19,9 +19,6 @@ namespace Runbox.Server.Rpc;
 /// </summary>
 public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
 {
-    public static readonly string Version =
-        typeof(RpcMethods).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
-
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
 
     private delegate Task<JsonElement> Method(JsonElement? parameters, Caller caller, CancellationToken cancellationToken);
@@ -77,7 +74,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     private static Task<JsonElement> HealthAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
         _ = new RpcParams(parameters);
-        return Task.FromResult(Json(new RpcHealth("ok", "runbox", Version), RpcJsonContext.Default.RpcHealth));
+        return Task.FromResult(Json(new RpcHealth("ok", "runbox", ServerVersion.Current), RpcJsonContext.Default.RpcHealth));
     }
 
     private async Task<JsonElement> SessionStartAsync(JsonElement? parameters, Caller caller, CancellationToken ct)

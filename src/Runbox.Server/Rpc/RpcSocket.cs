@@ -68,9 +68,9 @@ public static class RpcSocket
         builder.WebHost.UseUrls($"{urls};http://unix:{path}");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // The path was checked with the other settings (Unusable), before the server started. Kestrel is configured
-            // before anything else uses the data folder: resolving it here makes it, or says why it cannot be made, and
-            // takes its lock before a stale socket in it is removed (a second process must not touch the first's).
+            // The path was checked with the other settings (Unusable), before the server started. The data folder is made
+            // and locked when the app is built (RunboxApp.Build); resolving it here again keeps that order plain: its lock
+            // is held before a stale socket in it is removed (a second process must not touch the first's).
             _ = kestrel.ApplicationServices.GetRequiredService<DataFolder>();
             var folder = Path.GetDirectoryName(path)!;
             try

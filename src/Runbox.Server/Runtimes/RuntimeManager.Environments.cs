@@ -51,7 +51,7 @@ public sealed partial class RuntimeManager
     /// </summary>
     private async Task CheckDefaultAsync(RuntimeRecord runtime, CancellationToken cancellationToken)
     {
-        var result = await engine.RunAsync(new JobRequest { Runtime = runtime.Name, Script = SmokeTestScript, Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(60) } }, cancellationToken);
+        var result = await engine.Value.RunAsync(new JobRequest { Runtime = runtime.Name, Script = SmokeTestScript, Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(60) } }, cancellationToken);
         var stdout = Encoding.UTF8.GetString(result.Stdout);
         var ok = result.Status == JobStatus.Succeeded && stdout.Contains("hello world", StringComparison.Ordinal);
         var latest = await Runtimes.GetRuntimeAsync(runtime.Name, cancellationToken) ?? runtime;
@@ -201,7 +201,7 @@ public sealed partial class RuntimeManager
         IReadOnlyDictionary<string, string> preloadErrors;
         try
         {
-            preloadErrors = await engine.WarmUpAsync(runtime.Name, cancellationToken);
+            preloadErrors = await engine.Value.WarmUpAsync(runtime.Name, cancellationToken);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException)
         {

@@ -29,7 +29,7 @@ public sealed partial class RuntimeManager
         {
             environment["VIRTUAL_ENV"] = venv;
         }
-        engine.SetRuntime(new RuntimeDefinition
+        engine.Value.SetRuntime(new RuntimeDefinition
         {
             Name = runtime.Name,
             PythonPath = runtime.InterpreterPath,

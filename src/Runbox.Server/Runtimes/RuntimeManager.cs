@@ -17,7 +17,7 @@ namespace Runbox.Server.Runtimes;
 /// worker nodes build their own (<see cref="Worker.RuntimeSync"/>) and the smoke test tells when one has.
 /// </summary>
 public sealed partial class RuntimeManager(
-    IJobStore store, IJobEngine engine, PackageManager packages, DataFolder data, IOptions<RunboxOptions> options, TimeProvider time,
+    IJobStore store, Lazy<IJobEngine> engine, PackageManager packages, DataFolder data, IOptions<RunboxOptions> options, TimeProvider time,
     ILogger<RuntimeManager> logger)
     : IHostedService
 {
@@ -366,7 +366,10 @@ public sealed partial class RuntimeManager(
             {
                 await store.RequestCancelAsync(job.Id, cancellationToken);
             }
-            await engine.RemoveRuntimeAsync(name);
+            if (RunsJobs)
+            {
+                await engine.Value.RemoveRuntimeAsync(name);
+            }
             await Runtimes.DeleteRuntimeAsync(name, cancellationToken);
             RemoveVenv(runtime);
             Log.RuntimeDeleted(logger, name, active.Count);

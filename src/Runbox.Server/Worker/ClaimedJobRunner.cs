@@ -14,7 +14,7 @@ namespace Runbox.Server.Worker;
 /// the lease alive, keeps its artifacts, and records the outcome fenced on the lease.
 /// </summary>
 internal sealed class ClaimedJobRunner(
-    IJobEngine engine,
+    Lazy<IJobEngine> engine,
     IJobStore store,
     DataFolder data,
     IOptions<RunboxOptions> options,
@@ -42,7 +42,7 @@ internal sealed class ClaimedJobRunner(
             JobExecution execution;
             try
             {
-                execution = await engine.StartAsync(request, stopDeadline);
+                execution = await engine.Value.StartAsync(request, stopDeadline);
             }
             catch (OperationCanceledException) when (stopDeadline.IsCancellationRequested)
             {

@@ -18,7 +18,7 @@ namespace Runbox.Server.Worker;
 /// </summary>
 internal sealed class RuntimeSync(
     IJobStore store,
-    IJobEngine engine,
+    Lazy<IJobEngine> engine,
     PackageManager packages,
     WorkerRuntimes runtimes,
     DataFolder data,
@@ -38,7 +38,14 @@ internal sealed class RuntimeSync(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.NoWorker || store.Runtimes() is null)
+        if (options.Value.NoWorker)
+        {
+            return;
+        }
+        // The engine is taken lazily (an API-only node never builds it); a worker builds it now, as the first thing it
+        // starts, so a work root it cannot use stops the start with the reason instead of failing each job it claims.
+        _ = engine.Value;
+        if (store.Runtimes() is null)
         {
             return;
         }
@@ -106,7 +113,7 @@ internal sealed class RuntimeSync(
         foreach (var gone in _registered.Keys.Where(name => declared.All(r => r.Name != name)).ToList())
         {
             _registered.Remove(gone);
-            await engine.RemoveRuntimeAsync(gone);
+            await engine.Value.RemoveRuntimeAsync(gone);
             TryDelete(Path.Combine(Folder, gone));
         }
         runtimes.Set(ready, filter: true);
@@ -197,7 +204,7 @@ internal sealed class RuntimeSync(
         {
             environment["VIRTUAL_ENV"] = venv;
         }
-        engine.SetRuntime(new RuntimeDefinition { Name = runtime.Name, PythonPath = python, Preload = runtime.Preload, Environment = environment });
+        engine.Value.SetRuntime(new RuntimeDefinition { Name = runtime.Name, PythonPath = python, Preload = runtime.Preload, Environment = environment });
         _registered[runtime.Name] = signature;
         return true;
     }

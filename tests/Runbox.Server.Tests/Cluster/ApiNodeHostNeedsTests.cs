@@ -55,4 +55,18 @@ public sealed class ApiNodeHostNeedsTests(PostgresFixture postgres, ITestOutputH
         var job = await client.SubmitOkAsync(ClusterApi.Python("print('ran on the worker')"));
         Assert.Equal("succeeded", (await client.WaitEndedAsync(job.Id, 60)).Status);
     }
+
+    // The API node builds no engine; a worker builds it as it starts, so a work root it cannot use still stops it with
+    // the reason rather than failing each job it claims.
+    [SkippableFact]
+    public async Task AWorkerNode_RefusesToStart_WhenItsWorkRootIsNoFolderItCanMake()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+
+        var (code, stderr) = await cluster.RunWorkerToEndAsync("node-a", 1, "--Runbox:WorkRoot=/proc/runbox-work");
+
+        Assert.Equal(1, code);
+        Assert.Contains("runbox: cannot start: EngineOptions.WorkRoot '/proc/runbox-work' cannot be used", stderr);
+    }
 }

@@ -61,10 +61,10 @@ public sealed class ClusterNodes(PostgresFixture postgres, ITestOutputHelper out
     }
 
     /// <summary>A worker node that must refuse to start: its exit code and stderr.</summary>
-    public Task<(int ExitCode, string Stderr)> RunWorkerToEndAsync(string name, int slots) =>
+    public Task<(int ExitCode, string Stderr)> RunWorkerToEndAsync(string name, int slots, params string[] extra) =>
         ServeProcess.RunToEndAsync(
             ["worker", "--urls", $"http://127.0.0.1:{ServeProcess.FreePort()}", "--data", NewFolder(), "--store", Store, "--name", name,
-                "--workers", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), .. Common],
+                "--workers", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), .. Common, .. extra],
             output);
 
     public HttpClient Client(ServeProcess api) => api.Client(AdminKey ?? throw new InvalidOperationException("no API node made the admin key"));

@@ -150,6 +150,17 @@ public sealed class ServeProcess : IAsyncDisposable
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
     };
 
+    /// <summary>SIGTERM, as a service manager stops it; its exit code once it has stopped.</summary>
+    public async Task<int> StopAsync(double seconds = 60)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(seconds));
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as when the machine or the OOM killer takes the process.</summary>
     public async Task KillHardAsync()
     {

@@ -18,6 +18,9 @@ public sealed class XunitLoggerProvider : ILoggerProvider
     /// <summary>The event ids logged so far, for tests that check what an operator would see.</summary>
     public ConcurrentQueue<EventId> Events { get; } = new();
 
+    /// <summary>The category of each line logged, in order (event ids alone are not unique across Runbox's projects).</summary>
+    public ConcurrentQueue<string> Categories { get; } = new();
+
     public ILogger CreateLogger(string categoryName) => new XunitLogger(this, categoryName);
 
     public void Dispose()
@@ -38,6 +41,7 @@ public sealed class XunitLoggerProvider : ILoggerProvider
                 return;
             }
             provider.Events.Enqueue(eventId);
+            provider.Categories.Enqueue(category);
             if (provider.Output is not { } output)
             {
                 return;

@@ -127,7 +127,7 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData("""{"script":"x","network":"yes"}""", "network", "must be true or false.")]
     [InlineData("""{"script":"x","limits":{"memory_mb":"lots"}}""", "limits.memory_mb", "must be a whole number.")]
     [InlineData("""["script"]""", "body", "must be an object.")]
-    [InlineData("""{"files":{"a.py":"print(1)"},"entrypoint":"a.py"}""", "files['a.py']", "must be the file's content as base64 text (\"\" for an empty file).")]
+    [InlineData("""{"files":{"a.py":"print(1)"},"entrypoint":"a.py"}""", "files[a.py]", "must be the file's content as base64 text (\"\" for an empty file).")]
     public async Task Submit_Returns400SayingWhatKindOfValueAFieldTakes_WhenItHasAnother(string body, string field, string rule)
     {
         var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
@@ -136,6 +136,25 @@ public sealed class QueuedJobsApiTests(ITestOutputHelper output) : IAsyncLifetim
         var problem = await response.JsonAsync();
         Assert.Equal(rule, problem.GetProperty("errors").GetProperty(field)[0].GetString());
         Assert.DoesNotContain("System.", problem.GetProperty("detail").GetString());
+    }
+
+    // The serializer (content not base64), the duplicate check and the validator (a bad name, content null) each refuse a
+    // file: all three name it files[a.py], as docs/api.md does (the serializer had files['a.py']).
+    [Theory]
+    [InlineData("""{"files":{"a.py":"print(1)"},"entrypoint":"a.py"}""", "files[a.py]")]
+    [InlineData("""{"files":{"a.py":"eA==","a.py":"eQ=="},"entrypoint":"a.py"}""", "files[a.py]")]
+    [InlineData("""{"files":{"a.py":null},"entrypoint":"a.py"}""", "files[a.py]")]
+    [InlineData("""{"files":{"../a.py":"eA=="}}""", "files[../a.py]")]
+    [InlineData("""{"files":{"run":null},"entrypoint":"run"}""", "files.run")]
+    [InlineData("""{"files":{"run":"print(1)"},"entrypoint":"run"}""", "files.run")]
+    public async Task Submit_NamesAFileOneWay_WhicheverCheckRefusesIt(string body, string field)
+    {
+        var response = await _server.Admin.PostAsync("/api/v1/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no error for {field}: {problem}");
+        Assert.StartsWith($"{field}: ", problem.GetProperty("detail").GetString());
     }
 
     [Theory]

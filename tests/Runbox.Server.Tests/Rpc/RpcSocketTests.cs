@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Runbox.Server.Tests.Infrastructure;
 
 namespace Runbox.Server.Tests.Rpc;
 
@@ -18,6 +19,21 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         Assert.Equal(14, discovery.GetProperty("methods").GetArrayLength());
         Assert.Contains("runtime_test", discovery.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, File.GetUnixFileMode(rpc.SocketPath));
+    }
+
+    [Fact]
+    public async Task HealthAndDiscovery_GiveTheVersionReadyzGives()
+    {
+        using var anonymous = rpc.Server.Client(null);
+        var ready = await anonymous.GetAsync("/readyz");
+        var readyz = (await ready.JsonAsync()).GetProperty("version").GetString();
+
+        var health = await rpc.CallAsync("health");
+        var discovery = JsonDocument.Parse(await rpc.Socket.GetStringAsync("/discovery")).RootElement;
+
+        Assert.Equal(readyz, ready.Headers.GetValues("Runbox-Version").Single());
+        Assert.Equal(readyz, health.GetProperty("version").GetString());
+        Assert.Equal(readyz, discovery.GetProperty("version").GetString());
     }
 
     [Fact]
