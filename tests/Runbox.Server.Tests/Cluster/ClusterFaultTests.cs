@@ -177,6 +177,27 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
     }
 
     [SkippableFact]
+    public async Task PostgresDownForLongerThanALease_TheRunningJobGoesOnAndSucceeds()
+    {
+        // A failover can take longer than a lease: nobody could renew meanwhile, so no lease ran out for a worker's fault.
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        await cluster.StartWorkerAsync("node-a", 1);
+        using var client = cluster.Client(api);
+        var job = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('start', flush=True)\ntime.sleep(20)\nprint('end')"));
+        await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(job.Id)).Status == "running", 60, "the job runs");
+
+        await postgres.Server.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2 * ClusterNodes.ShortLease));
+        await postgres.Server.StartAgainAsync();
+
+        var ended = await client.WaitEndedRetryingAsync(job.Id, 90);
+        Assert.True(ended.Status == "succeeded", $"{ended.Status}: {ended.Error}");
+        Assert.Equal("start\nend\n", ended.Stdout);
+    }
+
+    [SkippableFact]
     public async Task PostgresDownForSeconds_TheRunningJobKeepsEveryLogLine()
     {
         await using var cluster = new ClusterNodes(postgres, output, leaseSeconds: 20);
