@@ -130,12 +130,13 @@ public sealed partial class PostgresJobStore
                 RETURNING id)
             SELECT id, {NotifyChannels.NotifyJob} FROM deleted
             """).WithTime("before", finishedBefore).With("chosen", chosen, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text);
-        var ids = await delete.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false);
-        foreach (var id in ids)
+        var deleted = (await delete.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false)).ToHashSet();
+        foreach (var id in deleted)
         {
             signals.PulseJob(id);
         }
-        return ids;
+        // Oldest first, as chosen: RETURNING follows whatever order the plan deleted in.
+        return chosen.Where(deleted.Contains).ToList();
     }
 
     public async Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default)

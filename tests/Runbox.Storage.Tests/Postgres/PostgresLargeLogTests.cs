@@ -37,7 +37,7 @@ public sealed class PostgresLargeLogTests(PostgresCluster cluster)
         var connectionString = await cluster.NewSchemaAsync();
         await using var store = new PostgresJobStore(connectionString + ";Command Timeout=1");
         await store.MigrateAsync();
-        var jobs = new[] { Ended(), Ended() };
+        var jobs = new[] { Ended(1), Ended(2) };
         foreach (var job in jobs)
         {
             await store.InsertJobAsync(job);
@@ -50,12 +50,13 @@ public sealed class PostgresLargeLogTests(PostgresCluster cluster)
         Assert.Equal(0, await CountLinesAsync(connectionString));
     }
 
-    private static JobRecord Ended() => TestJobs.Queued() with
+    /// <summary>A job that ended <paramref name="seconds"/> after the epoch: retention takes the oldest first.</summary>
+    private static JobRecord Ended(int seconds = 1) => TestJobs.Queued() with
     {
         Status = JobStatus.Succeeded,
         StartedAt = TestJobs.Epoch,
-        FinishedAt = TestJobs.Epoch.AddSeconds(1),
-        Outcome = new JobOutcome { Status = JobStatus.Succeeded, FinishedAt = TestJobs.Epoch.AddSeconds(1) },
+        FinishedAt = TestJobs.Epoch.AddSeconds(seconds),
+        Outcome = new JobOutcome { Status = JobStatus.Succeeded, FinishedAt = TestJobs.Epoch.AddSeconds(seconds) },
     };
 
     /// <summary>Empty lines, as a job printing newlines leaves them, written in one statement without a timeout.</summary>
