@@ -29,11 +29,10 @@ internal sealed class LeaseRescuer(IJobStore store, IOptions<RunboxOptions> opti
         var holdUntil = long.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var started = time.GetTimestamp();
             try
             {
                 await Task.Delay(Every, time, stoppingToken);
-                started = time.GetTimestamp();
+                var started = time.GetTimestamp();
                 if (started < holdUntil)
                 {
                     // Still down, or slow: the lease the workers get to renew starts again.
