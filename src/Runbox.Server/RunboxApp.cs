@@ -20,6 +20,7 @@ using Runbox.Server.Ui;
 using Runbox.Server.Webhooks;
 using Runbox.Server.Worker;
 using Runbox.Storage;
+using Runbox.Storage.Postgres;
 
 namespace Runbox.Server;
 
@@ -85,7 +86,9 @@ public static class RunboxApp
         services.AddSingleton<IValidateOptions<RunboxOptions>, RunboxOptionsValidator>();
         var configured = Bind(builder.Configuration);
 
-        services.TryAddSingleton(TimeProvider.System);
+        // Nodes sharing PostgreSQL compare times each other wrote (leases, heartbeats): they all take the database's
+        // clock (StoreInitializer and DatabaseClockSync read it), so a node whose own clock is off changes nothing.
+        services.TryAddSingleton<TimeProvider>(configured.Store is { Length: > 0 } ? new DatabaseClock(TimeProvider.System) : TimeProvider.System);
         services.AddSingleton<DataFolder>();
         services.AddSingleton<IJobStore>(sp => StoreFactory.Create(
             sp.GetRequiredService<IOptions<RunboxOptions>>().Value, sp.GetRequiredService<DataFolder>(), sp.GetRequiredService<TimeProvider>()));
@@ -132,6 +135,7 @@ public static class RunboxApp
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.AddHostedService<WorkerHeartbeat>();
         services.AddHostedService<LeaseRescuer>();
+        services.AddHostedService<DatabaseClockSync>();
         services.AddHostedService<JobRetention>();
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 

@@ -24,6 +24,9 @@ internal static partial class ServerLog
     [LoggerMessage(1002, LogLevel.Warning, "No worker: jobs stay queued, since worker nodes need the PostgreSQL store (--store) and cannot share this SQLite file; start without --no-worker to run them here")]
     public static partial void NoWorkerForSqlite(ILogger logger);
 
+    [LoggerMessage(1007, LogLevel.Warning, "This machine's clock differs from the PostgreSQL server's by {Seconds} s; Runbox times leases, heartbeats and jobs by the database's clock, but check this host's time sync")]
+    public static partial void ClockOffset(ILogger logger, double seconds);
+
     [LoggerMessage(1100, LogLevel.Information, "Worker {Node} started with {Slots} slots")]
     public static partial void WorkerStarted(ILogger logger, string node, int slots);
 

@@ -96,7 +96,9 @@ public sealed partial class PostgresJobStore
 
     public async Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default)
     {
-        // Log lines and artifacts go with the row (ON DELETE CASCADE).
+        // Lines first, in pieces; what a running job adds meanwhile, and the artifacts, go with the row (the
+        // jobs_delete_lines trigger, ON DELETE CASCADE).
+        await DeleteLinesAsync([id], cancellationToken).ConfigureAwait(false);
         await using var delete = Command($"""
             WITH deleted AS (DELETE FROM jobs WHERE id = @id RETURNING id)
             SELECT id, {NotifyChannels.NotifyJob} FROM deleted
@@ -108,22 +110,33 @@ public sealed partial class PostgresJobStore
 
     public async Task<IReadOnlyList<string>> DeleteEndedJobsAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken = default)
     {
+        const string ended = "finished_at IS NOT NULL AND finished_at < @before AND status NOT IN ('queued', 'running')";
+        await using var select = Command($"SELECT id FROM jobs WHERE {ended} ORDER BY finished_at LIMIT @limit")
+            .WithTime("before", finishedBefore).With("limit", Math.Max(limit, 0));
+        var chosen = (await select.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false)).ToArray();
+        if (chosen.Length == 0)
+        {
+            return [];
+        }
+        // Their lines first, in pieces: a node sweeping the same jobs at once deletes the same lines, harmlessly.
+        await DeleteLinesAsync(chosen, cancellationToken).ConfigureAwait(false);
         // SKIP LOCKED: two nodes sweeping at once take different rows rather than waiting on each other.
         await using var delete = Command($"""
             WITH deleted AS (
                 DELETE FROM jobs WHERE id IN (
                     SELECT id FROM jobs
-                    WHERE finished_at IS NOT NULL AND finished_at < @before AND status NOT IN ('queued', 'running')
-                    ORDER BY finished_at LIMIT @limit FOR UPDATE SKIP LOCKED)
+                    WHERE id = ANY (@chosen) AND {ended}
+                    ORDER BY finished_at FOR UPDATE SKIP LOCKED)
                 RETURNING id)
             SELECT id, {NotifyChannels.NotifyJob} FROM deleted
-            """).WithTime("before", finishedBefore).With("limit", Math.Max(limit, 0));
-        var ids = await delete.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false);
-        foreach (var id in ids)
+            """).WithTime("before", finishedBefore).With("chosen", chosen, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text);
+        var deleted = (await delete.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false)).ToHashSet();
+        foreach (var id in deleted)
         {
             signals.PulseJob(id);
         }
-        return ids;
+        // Oldest first, as chosen: RETURNING follows whatever order the plan deleted in.
+        return chosen.Where(deleted.Contains).ToList();
     }
 
     public async Task<IReadOnlyDictionary<JobStatus, long>> CountJobsAsync(CancellationToken cancellationToken = default)

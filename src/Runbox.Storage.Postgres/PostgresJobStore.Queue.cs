@@ -40,8 +40,35 @@ public sealed partial class PostgresJobStore : ILeaseStore
         {
             return null;
         }
+        var claimed = new LeasedJobClaim(this, jobs[0], token, lease);
+        if (jobs[0].Attempt > 1)
+        {
+            try
+            {
+                await ClearLostAttemptAsync(jobs[0].Id, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Not cleared, not started: the job goes back to the queue (disposing releases the claim).
+                await claimed.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
         signals.PulseJob(jobs[0].Id);
-        return new LeasedJobClaim(this, jobs[0], token, lease);
+        return claimed;
+    }
+
+    /// <summary>
+    /// A run lost with its worker left lines numbered from 1, as the new run's will be, and they would be kept in place
+    /// of the new run's (a line is stored once per seq, ON CONFLICT DO NOTHING); and artifacts the new run may not make.
+    /// The new run starts clean.
+    /// </summary>
+    private async Task ClearLostAttemptAsync(string id, CancellationToken cancellationToken)
+    {
+        await DeleteLinesAsync([id], cancellationToken).ConfigureAwait(false);
+        // No NOTIFY of its own: the claim's already told every node the job changed.
+        await using var clear = Command("DELETE FROM artifacts WHERE job_id = @id").With("id", id);
+        await clear.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<string>> RescueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)

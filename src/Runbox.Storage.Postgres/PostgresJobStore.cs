@@ -113,6 +113,13 @@ public sealed partial class PostgresJobStore : IJobStore, IRuntimeStore
         }
     }
 
+    /// <summary>The database server's clock (<c>clock_timestamp()</c>), which every node sharing it reads alike.</summary>
+    public async Task<DateTimeOffset> ReadClockAsync(CancellationToken cancellationToken = default)
+    {
+        await using var read = Command("SELECT clock_timestamp()");
+        return (await read.ReadAllAsync(r => r.GetFieldValue<DateTimeOffset>(0), cancellationToken).ConfigureAwait(false))[0];
+    }
+
     public Task WaitForWorkAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         listener.EnsureStarted();

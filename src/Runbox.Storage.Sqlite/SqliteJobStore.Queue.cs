@@ -33,11 +33,23 @@ public sealed partial class SqliteJobStore : ILeaseStore
                 .With("$expires", StoreTime.ToMicros(now + lease))
                 .With("$runtimes", runtimes is null ? null : JsonSerializer.Serialize(runtimes.ToArray(), QueueJson.Default.StringArray));
             var jobs = await ReadJobsAsync(claim, cancellationToken).ConfigureAwait(false);
+            if (jobs.Count > 0 && jobs[0].Attempt > 1)
+            {
+                // A run lost with its worker left lines numbered from 1, as the new run's will be: they would be
+                // kept in place of the new run's (a line is stored once per seq). The new run starts clean.
+                await using var clear = connection.Command(transaction, "DELETE FROM log_lines WHERE job_id = $id").With("$id", jobs[0].Id);
+                await clear.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
             return jobs.Count == 0 ? null : jobs[0];
         }, cancellationToken).ConfigureAwait(false);
         if (job is null)
         {
             return null;
+        }
+        if (job.Attempt > 1)
+        {
+            // And its artifacts: what the lost run saved before its worker died is not the new run's.
+            artifacts.DeleteJob(job.Id);
         }
         signals.PulseJob(job.Id);
         return new LeasedJobClaim(this, job, token, lease);

@@ -14,6 +14,8 @@ internal sealed class StoreInitializer(IJobStore store, DataFolder data, IOption
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken);
+        // Before anything records a time: claims, heartbeats and the admin key take the database's clock.
+        await DatabaseClockSync.SyncAsync(store, time, logger, cancellationToken);
         // A worker-only node serves no API, so it has no use for a key; the first API node makes it.
         if (!options.Value.WorkerOnly)
         {

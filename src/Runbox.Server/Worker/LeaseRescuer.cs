@@ -22,12 +22,32 @@ internal sealed class LeaseRescuer(IJobStore store, IOptions<RunboxOptions> opti
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var lease = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+        // While the store was down or stalled nobody could renew a lease, so leases that ran out then say nothing of
+        // their workers: rescue again only once the store has answered for a whole lease, the time a live worker needs
+        // to renew. (Without this, a failover longer than a lease ended every running job as "worker lost".)
+        var holdUntil = long.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(Every, time, stoppingToken);
+                var started = time.GetTimestamp();
+                if (started < holdUntil)
+                {
+                    // Still down, or slow: the lease the workers get to renew starts again.
+                    if (!await store.PingAsync(stoppingToken) || time.GetElapsedTime(started) > Every)
+                    {
+                        holdUntil = time.GetTimestamp() + Ticks(lease);
+                    }
+                    continue;
+                }
                 var rescued = await store.RescueExpiredAsync(time.GetUtcNow(), stoppingToken);
+                if (time.GetElapsedTime(started) > Every)
+                {
+                    // The store answered, but late (paused, overloaded): renewals were held up as long.
+                    holdUntil = time.GetTimestamp() + Ticks(lease);
+                }
                 if (rescued.Count > 0)
                 {
                     ServerLog.JobsRescued(logger, string.Join(", ", rescued));
@@ -39,9 +59,12 @@ internal sealed class LeaseRescuer(IJobStore store, IOptions<RunboxOptions> opti
             }
             catch (Exception e)
             {
-                // The store is down (a PostgreSQL restart): try again next round.
+                // The store is down (a PostgreSQL restart): try again a lease after it is back.
                 ServerLog.RescueFault(logger, e);
+                holdUntil = time.GetTimestamp() + Ticks(lease);
             }
         }
     }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 }

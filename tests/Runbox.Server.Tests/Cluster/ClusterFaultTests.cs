@@ -54,6 +54,37 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
     }
 
     [SkippableFact]
+    public async Task KilledWorkerNode_TheRetriedJobsLogIsThatOfItsNewRun()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        var victim = await cluster.StartWorkerAsync("node-victim", 1);
+        using var client = cluster.Client(api);
+        // Each run prints a line of its own first: the lost run's must not stand in the log in place of the new run's.
+        var job = await client.SubmitOkAsync(ClusterApi.Python(
+            "import time, uuid\nprint(uuid.uuid4().hex, flush=True)\ntime.sleep(8)\nprint('done')", maxAttempts: 2));
+        await ClusterApi.UntilAsync(async () => (await LogTextsAsync(client, job.Id)).Count == 1, 60, "the first run's line is stored");
+        var lostRun = (await LogTextsAsync(client, job.Id))[0];
+
+        await victim.KillHardAsync();
+        await cluster.StartWorkerAsync("node-survivor", 1);
+
+        var ended = await client.WaitEndedAsync(job.Id, 120);
+        Assert.Equal("succeeded", ended.Status);
+        Assert.Equal(2, ended.Attempt);
+        var texts = await LogTextsAsync(client, job.Id);
+        Assert.Equal(ended.Stdout!.TrimEnd('\n').Split('\n'), texts);
+        Assert.NotEqual(lostRun, texts[0]);
+    }
+
+    private static async Task<List<string?>> LogTextsAsync(HttpClient client, string id)
+    {
+        var logs = await (await client.GetAsync($"/api/v1/jobs/{id}/logs")).JsonAsync();
+        return logs.GetProperty("lines").EnumerateArray().Select(line => line.GetProperty("text").GetString()).ToList();
+    }
+
+    [SkippableFact]
     public async Task SecondWorkerGivenALiveWorkersName_RefusesToStart_AndTheFirstOnesJobRunsOn()
     {
         await using var cluster = new ClusterNodes(postgres, output);
@@ -143,6 +174,27 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
         var throughJob = await client.WaitEndedRetryingAsync(through.Id, 60);
         Assert.Equal("succeeded", throughJob.Status);
         Assert.Equal("start\nend\n", throughJob.Stdout);
+    }
+
+    [SkippableFact]
+    public async Task PostgresDownForLongerThanALease_TheRunningJobGoesOnAndSucceeds()
+    {
+        // A failover can take longer than a lease: nobody could renew meanwhile, so no lease ran out for a worker's fault.
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        await cluster.StartWorkerAsync("node-a", 1);
+        using var client = cluster.Client(api);
+        var job = await client.SubmitOkAsync(ClusterApi.Python("import time\nprint('start', flush=True)\ntime.sleep(20)\nprint('end')"));
+        await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(job.Id)).Status == "running", 60, "the job runs");
+
+        await postgres.Server.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2 * ClusterNodes.ShortLease));
+        await postgres.Server.StartAgainAsync();
+
+        var ended = await client.WaitEndedRetryingAsync(job.Id, 90);
+        Assert.True(ended.Status == "succeeded", $"{ended.Status}: {ended.Error}");
+        Assert.Equal("start\nend\n", ended.Stdout);
     }
 
     [SkippableFact]

@@ -152,6 +152,28 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task Claim_OfARequeuedJob_StartsItWithoutTheLostAttemptsLinesAndArtifacts()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued(maxAttempts: 2);
+        await store.InsertJobAsync(job);
+        await using var lost = await store.ClaimAsync("worker-1", Lease);
+        // The lost run's lines (seq 1 and 2) and an artifact it saved before its worker died.
+        await store.AppendLogsAsync(job.Id, [TestJobs.Line(1, "lost run 1"), TestJobs.Line(2, "lost run 2")]);
+        await store.SaveArtifactAsync(job.Id, "lost.txt", TestJobs.Bytes("lost"));
+        Time.Advance(Lease + TimeSpan.FromSeconds(1));
+        Assert.Equal([job.Id], await store.RescueExpiredAsync(Time.GetUtcNow()));
+
+        await using var current = await store.ClaimAsync("worker-2", Lease);
+        Assert.Equal(2, current?.Attempt);
+        // The new run numbers its lines from 1 again: before, these were dropped as already stored.
+        await store.AppendLogsAsync(job.Id, [TestJobs.Line(1, "second run")]);
+
+        Assert.Equal(["second run"], (await store.ReadLogsAsync(job.Id, 0, 10)).Select(line => line.Text));
+        Assert.Empty(await store.ListArtifactsAsync(job.Id));
+    }
+
+    [SkippableFact]
     public async Task Complete_IsFencedOnAttempt_WhenJobWasRequeuedAndClaimedAgain()
     {
         await using var store = await NewStoreAsync();
