@@ -12,7 +12,11 @@ export function render(main, _params, { caller }) {
   const controller = new AbortController();
   const { signal } = controller;
   const body = h("tbody", { id: "runtimes-body" });
-  const name = h("input", { id: "runtime-name", required: true, pattern: "[a-z0-9][a-z0-9_.\\-]{0,62}", placeholder: "e.g. data", autocomplete: "off" });
+  // The server's rule (1-64 characters): the form used to stop at 63. A name that breaks it is refused by the browser
+  // with the rule as its message, where it said only "Please match the requested format."
+  const NAME_RULE = "1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit";
+  const name = h("input", { id: "runtime-name", required: true, pattern: "[a-z0-9][a-z0-9_.\\-]{0,63}", placeholder: "e.g. data", autocomplete: "off",
+    oninput: () => name.setCustomValidity(name.validity.patternMismatch ? `A runtime name is ${NAME_RULE}.` : "") });
   const version = h("input", { id: "runtime-python", placeholder: "newest found, or 3.12", autocomplete: "off" });
   const packages = h("input", { id: "runtime-packages", placeholder: "space separated, e.g. requests==2.32.3", autocomplete: "off" });
   const preload = h("input", { id: "runtime-preload", placeholder: "modules imported once, e.g. json", autocomplete: "off" });
@@ -29,7 +33,7 @@ export function render(main, _params, { caller }) {
       body))),
     h("form", { class: "panel", id: "create-form", onsubmit: e => { e.preventDefault(); create(); } },
       h("h2", {}, "New runtime"),
-      h("div", { class: "grid" }, field("Name", name), field("Python version", version), field("Packages", packages), field("Preload modules", preload)),
+      h("div", { class: "grid" }, field("Name", name, NAME_RULE), field("Python version", version), field("Packages", packages), field("Preload modules", preload)),
       h("div", { class: "row" }, systemSite, h("label", { for: "runtime-system-site", class: "inline" }, "See the system's site-packages (e.g. Debian's python3-numpy)")),
       h("div", { class: "row" }, createButton)));
 
@@ -50,8 +54,55 @@ export function render(main, _params, { caller }) {
       body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "—")));
       return false;
     }
-    body.replaceChildren(...(list.length ? list.map(row) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))]));
+    if (list.length) showRows(list);
+    else { shown = new Map(); body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))); }
     return list.some(r => r.state === "installing" || r.state === "ready" || installingIntoCopy(r));
+  }
+
+  // A row stays in the page while its runtime looks the same. Rebuilding every row each second while something
+  // installs wiped the package names typed into another runtime's install box, closed its package list and took
+  // keyboard focus back to the top of the page. A row rebuilt because its runtime changed keeps what was typed in it
+  // and gets the focus back on the same control.
+  let shown = new Map();
+  function showRows(list) {
+    const focused = body.contains(document.activeElement) ? document.activeElement : null;
+    const focusedRuntime = focused?.closest("tr")?.dataset.runtime;
+    const focusedControl = focused?.dataset.control;
+    const focusedIndex = [...body.children].findIndex(tr => tr.contains(focused));
+    const next = new Map();
+    const rows = list.map(runtime => {
+      const look = JSON.stringify(runtime);
+      const kept = shown.get(runtime.name);
+      if (kept && kept.look === look) { next.set(runtime.name, kept); return kept.tr; }
+      const tr = row(runtime);
+      if (kept) {
+        tr.querySelector("[data-control=packages]").value = kept.tr.querySelector("[data-control=packages]").value;
+        const open = kept.tr.querySelector("details")?.open;
+        if (open && tr.querySelector("details")) tr.querySelector("details").open = true;
+      }
+      next.set(runtime.name, { tr, look });
+      return tr;
+    });
+    shown = next;
+    const wanted = new Set(rows);
+    for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
+    // Moving a row would drop its focus too: rows already in order are passed over, the others inserted before them.
+    let at = body.firstElementChild;
+    for (const tr of rows) {
+      if (tr === at) at = at.nextElementSibling;
+      else body.insertBefore(tr, at);
+    }
+    if (focused && document.activeElement !== focused && next.has(focusedRuntime)) {
+      const tr = next.get(focusedRuntime).tr;
+      // A control disabled while the runtime installs cannot hold focus: its row's install box or Delete takes it.
+      const target = [focusedControl && tr.querySelector(`[data-control=${focusedControl}]`), tr.querySelector("[data-control=packages]"), tr.querySelector("[data-control=delete]")]
+        .find(el => el && !el.disabled);
+      target?.focus({ preventScroll: true });
+    } else if (focused && !body.contains(focused)) {
+      // Its runtime is gone (deleted here or elsewhere): the row now in its place takes the focus, not the page's top.
+      const tr = rows[Math.min(focusedIndex, rows.length - 1)];
+      tr?.querySelector("[data-control=packages]:not(:disabled), button:not(:disabled)")?.focus({ preventScroll: true });
+    }
   }
 
   // An operational runtime with a progress line installs into a copy of its environment, taking jobs meanwhile.
@@ -63,7 +114,7 @@ export function render(main, _params, { caller }) {
     const packagesText = (runtime.packages || []).map(p => (typeof p === "string" ? p : `${p.name} ${p.version}`)).join(", ");
     const failed = runtime.state === "failed";
     const busy = runtime.state === "installing" || installingIntoCopy(runtime);
-    const install = h("input", { "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
+    const install = h("input", { "data-control": "packages", "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
     return h("tr", { "data-runtime": runtime.name, "data-state": runtime.state },
       h("td", {}, h("strong", {}, runtime.name)),
       h("td", {},
@@ -81,11 +132,11 @@ export function render(main, _params, { caller }) {
       h("td", { "data-label": "Python" }, runtime.python_version || "—"),
       h("td", { class: "muted", "data-label": "Packages" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
       h("td", { "data-label": "Preload" }, (runtime.preload || []).join(", ") || "—"),
-      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, words(install.value)); } },
+      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, install); } },
         install,
-        h("button", { type: "submit", disabled: busy }, "Install"),
-        h("button", { type: "button", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
-        runtime.name === "default" ? null : h("button", { type: "button", class: "danger", onclick: () => remove(runtime.name) }, "Delete"))));
+        h("button", { type: "submit", "data-control": "install", disabled: busy }, "Install"),
+        h("button", { type: "button", "data-control": "test", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
+        runtime.name === "default" ? null : h("button", { type: "button", class: "danger", "data-control": "delete", onclick: () => remove(runtime.name) }, "Delete"))));
   }
 
   async function act(what, call) {
@@ -114,8 +165,14 @@ export function render(main, _params, { caller }) {
     });
   }
 
-  const installPackages = (runtime, list) => list.length
-    ? act(`Installing in ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, { packages: list }))
+  // The box is emptied once the server took the install (as the create form is), and kept when it was refused.
+  const installPackages = (runtime, input) => words(input.value).length
+    ? act(`Installing in ${runtime}…`, async () => {
+      await post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, { packages: words(input.value) });
+      input.value = "";
+      const current = body.querySelector(`tr[data-runtime="${CSS.escape(runtime)}"] [data-control=packages]`);
+      if (current) current.value = "";
+    })
     : toast("Name at least one package.");
   const smokeTest = runtime => act(`Testing ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/test`, {}));
 
