@@ -96,4 +96,24 @@ public sealed class RuntimesPageTests(BrowserFixture fixture, ITestOutputHelper 
         Assert.True(await name.EvaluateAsync<bool>("e => e.checkValidity()"));
         ui.AssertNoBrowserErrors();
     }
+
+    [SkippableFact]
+    public async Task RuntimesPage_AsksAgain_WhenTheListDidNotAnswerWhileTheServerStayedUp()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // The list's requests get no answer (a restart quicker than the header's /healthz checks, a proxy's hiccup),
+        // while /healthz does: the header never sees the server down, so no "reconnected" refreshes the page.
+        await ui.Page.RouteAsync("**/api/v1/runtimes", route => route.AbortAsync());
+        await ui.GotoAsync("#/runtimes");
+        var unavailable = ui.Page.Locator("#runtimes-unavailable");
+        await Expect(unavailable).ToContainTextAsync("Could not list runtimes");
+        await Expect(unavailable).ToContainTextAsync("Retrying");
+        await Expect(unavailable).ToHaveAttributeAsync("role", "status");
+        await Expect(ui.Page.Locator("#connection")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
+
+        await ui.Page.UnrouteAsync("**/api/v1/runtimes");
+        // The page used to stay on the error until reloaded.
+        await Expect(ui.Page.Locator("tr[data-runtime=default]")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Expect(unavailable).ToBeHiddenAsync();
+    }
 }

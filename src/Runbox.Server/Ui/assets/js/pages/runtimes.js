@@ -2,7 +2,7 @@
 // Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version, packages: [{name,
 // version}], preload, preload_errors, smoke_test_job_id, error, last_install}]}.
 import { ApiError, del, get, post, sleep } from "../api.js";
-import { confirmDialog, field, h, statusBadge, toast } from "../dom.js";
+import { confirmDialog, field, h, setText, statusBadge, toast } from "../dom.js";
 
 export function render(main, _params, { caller }) {
   if (!caller.admin) {
@@ -22,7 +22,8 @@ export function render(main, _params, { caller }) {
   const preload = h("input", { id: "runtime-preload", placeholder: "modules imported once, e.g. json", autocomplete: "off" });
   const systemSite = h("input", { id: "runtime-system-site", type: "checkbox" });
   const createButton = h("button", { type: "submit", class: "primary", id: "create-runtime" }, "Create");
-  const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", hidden: true });
+  // A status region: a screen reader hears that the list could not be fetched, and not again while the text stays.
+  const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", role: "status", hidden: true });
 
   main.append(
     h("h1", {}, "Runtimes"),
@@ -38,6 +39,7 @@ export function render(main, _params, { caller }) {
       h("div", { class: "row" }, createButton)));
 
   const words = s => s.split(/[\s,]+/).filter(Boolean);
+  const RETRY = "retry";
 
   async function refresh() {
     let list;
@@ -48,11 +50,17 @@ export function render(main, _params, { caller }) {
     } catch (error) {
       if (signal.aborted) return false;
       unavailable.hidden = false;
-      unavailable.textContent = error instanceof ApiError && error.status === 404
+      // No answer, or a server error, passes (a restart, a proxy's hiccup): the page asks again rather than stay on the
+      // error. It used to stop there until /healthz saw the server down and back, which a restart between two of its
+      // checks never shows.
+      const passing = !(error instanceof ApiError) || error.status >= 500 || error.status === 429;
+      setText(unavailable, error instanceof ApiError && error.status === 404
         ? "This server has no runtimes API yet: only the default runtime is available."
-        : error instanceof ApiError && error.status === 403 ? "Runtimes are managed with an admin key." : `Could not list runtimes: ${error.message}`;
+        : error instanceof ApiError && error.status === 403 ? "Runtimes are managed with an admin key."
+          : `Could not list runtimes: ${error.message}${passing ? " Retrying every 3 s…" : ""}`);
+      shown = new Map();
       body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "—")));
-      return false;
+      return passing ? RETRY : false;
     }
     if (list.length) showRows(list);
     else { shown = new Map(); body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))); }
@@ -195,7 +203,7 @@ export function render(main, _params, { caller }) {
     if (following) { await refresh(); return; }
     following = true;
     try {
-      while (!signal.aborted && await refresh()) await sleep(1000, signal);
+      for (let again; !signal.aborted && (again = await refresh());) await sleep(again === RETRY ? 3000 : 1000, signal);
     } finally { following = false; }
   }
 
