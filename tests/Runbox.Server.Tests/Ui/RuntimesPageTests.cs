@@ -116,4 +116,39 @@ public sealed class RuntimesPageTests(BrowserFixture fixture, ITestOutputHelper 
         await Expect(ui.Page.Locator("tr[data-runtime=default]")).ToBeVisibleAsync(new() { Timeout = 15_000 });
         await Expect(unavailable).ToBeHiddenAsync();
     }
+
+    [SkippableFact]
+    public async Task RuntimesPage_KeepsFocusAndSaysWhatChanged_WhenARuntimeIsCreatedAndAnInstallFails()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        try
+        {
+            await ui.GotoAsync("#/runtimes");
+            var name = ui.Page.GetByLabel("Name", new() { Exact = true });
+            await name.FillAsync("uisaid");
+            await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Create" }).FocusAsync();
+            await ui.Page.Keyboard.PressAsync("Enter");
+            var row = ui.Page.Locator("tr[data-runtime=uisaid]");
+            await Expect(row).ToBeVisibleAsync();
+            // Create is disabled while the server answers, which dropped focus to the page's top.
+            await Expect(name).ToBeFocusedAsync();
+
+            // The badges change silently for a screen reader: a status region says what changed.
+            var announce = ui.Page.Locator("#runtimes-announce");
+            await Expect(announce).ToHaveAttributeAsync("role", "status");
+            await Expect(announce).ToHaveTextAsync("uisaid is operational.", new() { Timeout = 120_000 });
+
+            await row.GetByLabel("Packages to install in uisaid").FillAsync("nosuchpackage");
+            await ui.Page.Keyboard.PressAsync("Enter");
+            await Expect(announce).ToHaveTextAsync("Installing into uisaid failed; it kept what it had.", new() { Timeout = 120_000 });
+            await Expect(row.Locator("[data-install-error]")).ToContainTextAsync("nosuchpackage");
+            // The install was taken, so its box was emptied.
+            await Expect(row.GetByLabel("Packages to install in uisaid")).ToHaveValueAsync("");
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            await fixture.Server.Admin.DeleteAsync("/api/v1/runtimes/uisaid?force=true");
+        }
+    }
 }

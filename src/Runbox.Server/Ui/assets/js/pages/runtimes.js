@@ -24,10 +24,13 @@ export function render(main, _params, { caller }) {
   const createButton = h("button", { type: "submit", class: "primary", id: "create-runtime" }, "Create");
   // A status region: a screen reader hears that the list could not be fetched, and not again while the text stays.
   const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", role: "status", hidden: true });
+  // The badges change without a word to a screen reader: what changed is said here (an install ended, a runtime failed).
+  const announce = h("p", { class: "sr-only", id: "runtimes-announce", role: "status" });
 
   main.append(
     h("h1", {}, "Runtimes"),
     unavailable,
+    announce,
     h("div", { class: "panel" }, h("div", { class: "table-wrap" }, h("table", { id: "runtimes-table", class: "stack" },
       h("caption", { class: "sr-only" }, "Runtimes"),
       h("thead", {}, h("tr", {}, ["Name", "State", "Python", "Packages", "Preload", "Actions"].map(t => h("th", { scope: "col" }, t)))),
@@ -78,20 +81,24 @@ export function render(main, _params, { caller }) {
     const focusedControl = focused?.dataset.control;
     const focusedIndex = [...body.children].findIndex(tr => tr.contains(focused));
     const next = new Map();
+    const news = [];
     const rows = list.map(runtime => {
       const look = JSON.stringify(runtime);
       const kept = shown.get(runtime.name);
       if (kept && kept.look === look) { next.set(runtime.name, kept); return kept.tr; }
       const tr = row(runtime);
       if (kept) {
+        const said = change(kept.runtime, runtime);
+        if (said) news.push(said);
         tr.querySelector("[data-control=packages]").value = kept.tr.querySelector("[data-control=packages]").value;
         const open = kept.tr.querySelector("details")?.open;
         if (open && tr.querySelector("details")) tr.querySelector("details").open = true;
       }
-      next.set(runtime.name, { tr, look });
+      next.set(runtime.name, { tr, look, runtime });
       return tr;
     });
     shown = next;
+    if (news.length) setText(announce, news.join(" "));
     const wanted = new Set(rows);
     for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
     // Moving a row would drop its focus too: rows already in order are passed over, the others inserted before them.
@@ -111,6 +118,19 @@ export function render(main, _params, { caller }) {
       const tr = rows[Math.min(focusedIndex, rows.length - 1)];
       tr?.querySelector("[data-control=packages]:not(:disabled), button:not(:disabled)")?.focus({ preventScroll: true });
     }
+  }
+
+  /** What a screen reader is told when a runtime's row changes, or null when nothing an operator waits for did. */
+  function change(before, after) {
+    const wasBusy = before.state === "installing" || installingIntoCopy(before);
+    const busy = after.state === "installing" || installingIntoCopy(after);
+    if (before.state !== after.state) return after.state === "failed" ? `${after.name} failed.` : `${after.name} is ${after.state}.`;
+    if (wasBusy && !busy) {
+      return after.last_install && !after.last_install.succeeded
+        ? `Installing into ${after.name} failed; it kept what it had.`
+        : `Installing into ${after.name} finished.`;
+    }
+    return null;
   }
 
   // An operational runtime with a progress line installs into a copy of its environment, taking jobs meanwhile.
@@ -169,7 +189,12 @@ export function render(main, _params, { caller }) {
         await post("/api/v1/runtimes", request);
         for (const input of [name, version, packages, preload]) input.value = "";
         systemSite.checked = false;
-      } finally { createButton.disabled = false; }
+      } finally {
+        createButton.disabled = false;
+        // Disabling the focused Create button dropped focus to the page's top: the Name field takes it, for the next
+        // runtime or to correct this one.
+        if (document.activeElement === document.body || document.activeElement === createButton) name.focus();
+      }
     });
   }
 
