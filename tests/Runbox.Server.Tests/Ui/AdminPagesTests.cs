@@ -35,6 +35,26 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
+    public async Task MaintenancePage_SaysWhyRequestsFailed_WhenTheServerRefusesTheBenchmarksJobs()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        await ui.GotoAsync("#/maintenance");
+        await ui.Page.GetByLabel("Jobs (N)").FillAsync("3");
+        await ui.Page.GetByLabel("Concurrency (C)").FillAsync("1");
+        // A runtime the page listed and another admin deleted since: the server refuses each job on it the same way.
+        await Expect(ui.Page.Locator("#bench-runtime option[value=default]")).ToHaveCountAsync(1);
+        await ui.Page.Locator("#bench-runtime").EvaluateAsync("s => { s.add(new Option('deleted-since', 'deleted-since')); s.value = 'deleted-since'; }");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Start benchmark" }).ClickAsync();
+
+        await Expect(ui.Page.Locator("[data-fact=errors] dd")).ToHaveTextAsync("3", new() { Timeout = 60_000 });
+        await Expect(ui.Page.Locator("#bench-status")).ToContainTextAsync("3 request(s) failed");
+        // The count alone used to be all the page said.
+        await Expect(ui.Page.Locator("#bench-errors")).ToContainTextAsync("3 × ");
+        await Expect(ui.Page.Locator("#bench-errors")).ToContainTextAsync("deleted-since");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task MaintenancePage_CancelsEveryRunningJob_WhenCancelAllIsConfirmed()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);

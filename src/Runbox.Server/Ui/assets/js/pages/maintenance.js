@@ -59,6 +59,9 @@ export function render(main, _params, { caller }) {
     const latencies = [];
     const outcomes = {};
     let next = 0, done = 0, failures = 0;
+    // Why requests failed, each reason once with its count: a count alone left the operator guessing (a runtime
+    // deleted or installing since the page was opened, a script the server refuses).
+    const reasons = new Map();
     const began = performance.now();
     const tick = () => {
       const pct = Math.round((done / n) * 100);
@@ -76,9 +79,11 @@ export function render(main, _params, { caller }) {
           const job = await post("/api/v1/jobs?wait=true", body, { signal });
           latencies.push(performance.now() - sent);
           outcomes[job.status] = (outcomes[job.status] || 0) + 1;
-        } catch {
+        } catch (error) {
           if (signal.aborted) return;
           failures++;
+          const reason = error.status ? `${error.status}: ${error.message}` : error.message;
+          reasons.set(reason, (reasons.get(reason) || 0) + 1);
         }
         done++;
       }
@@ -89,14 +94,15 @@ export function render(main, _params, { caller }) {
     const total = performance.now() - began;
     start.disabled = false;
     stop.disabled = true;
-    showResults({ n, c, total, latencies, outcomes, failures, stopped: signal.aborted });
+    showResults({ n, c, total, latencies, outcomes, failures, reasons, stopped: signal.aborted });
   }
 
-  function showResults({ n, c, total, latencies, outcomes, failures, stopped }) {
+  function showResults({ n, c, total, latencies, outcomes, failures, reasons, stopped }) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = percentile(sorted, 50), p99 = percentile(sorted, 99);
     const fact = (name, value, key) => h("div", { "data-fact": key }, h("dt", {}, name), h("dd", {}, value));
-    status.textContent = stopped ? `Stopped after ${sorted.length} of ${n} jobs.` : `Finished ${n} jobs at concurrency ${c}.`;
+    status.textContent = (stopped ? `Stopped after ${sorted.length} of ${n} jobs.` : `Finished ${n} jobs at concurrency ${c}.`)
+      + (failures ? ` ${failures} request(s) failed: why is below.` : "");
     results.replaceChildren(
       h("dl", { class: "facts" },
         fact("Total time", formatMs(total), "total"),
@@ -105,6 +111,10 @@ export function render(main, _params, { caller }) {
         fact("p99 latency", formatMs(p99), "p99"),
         fact("Outcomes", Object.entries(outcomes).map(([k, v]) => `${v} ${k}`).join(", ") || "—", "outcomes"),
         fact("Request errors", String(failures), "errors")),
+      reasons.size
+        ? h("div", { class: "error-text error-detail", id: "bench-errors", tabindex: "0", "aria-label": "Why requests failed" },
+          [...reasons].map(([reason, times]) => `${times} × ${reason}`).join("\n"))
+        : null,
       sorted.length ? latencyChart(sorted, { p50, p99 }) : null);
   }
 
