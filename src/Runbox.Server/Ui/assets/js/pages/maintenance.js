@@ -19,6 +19,9 @@ export function render(main, _params, { caller }) {
   const bar = h("div", {});
   const progress = h("div", { class: "progress", id: "bench-progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0", "aria-label": "Benchmark progress" }, bar);
   const status = h("p", { id: "bench-status", class: "muted", "aria-live": "polite" }, "Not started.");
+  // The count and elapsed time change ten times a second: in the live region above, a screen reader read out each
+  // change. They are shown here, outside it; the progress bar carries the percentage, and the region says start and end.
+  const counter = h("p", { id: "bench-counter", class: "muted" });
   const results = h("div", { id: "bench-results" });
 
   main.append(
@@ -33,7 +36,7 @@ export function render(main, _params, { caller }) {
         "); latency is submit to result as this browser sees it. A browser opens at most six connections to one server, so C above six queues here."),
       h("div", { class: "grid" }, field("Jobs (N)", count), field("Concurrency (C)", concurrency), field("Runtime", runtime), field("Script", script)),
       h("div", { class: "row" }, start, stop),
-      progress, status, results));
+      progress, counter, status, results));
   runtimeList().then(list => fillRuntimeSelect(runtime, list, "default"));
 
   async function cancelAll() {
@@ -67,8 +70,9 @@ export function render(main, _params, { caller }) {
       const pct = Math.round((done / n) * 100);
       bar.style.width = `${pct}%`;
       progress.setAttribute("aria-valuenow", String(pct));
-      status.textContent = `${done} / ${n} jobs · ${formatMs(performance.now() - began)} elapsed`;
+      counter.textContent = `${done} / ${n} jobs · ${formatMs(performance.now() - began)} elapsed`;
     };
+    status.textContent = `Running ${n} jobs at concurrency ${c}…`;
     const timer = setInterval(tick, 100);
     const body = { script: script.value, language: "python", runtime: runtime.value };
     async function worker() {
