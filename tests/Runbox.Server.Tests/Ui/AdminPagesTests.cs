@@ -21,9 +21,15 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         await ui.GotoAsync("#/maintenance");
         await ui.Page.GetByLabel("Jobs (N)").FillAsync("12");
         await ui.Page.GetByLabel("Concurrency (C)").FillAsync("3");
+        // Counts each change of the live region a screen reader follows.
+        await ui.Page.Locator("#bench-status").EvaluateAsync(
+            "e => { window.liveChanges = 0; new MutationObserver(() => window.liveChanges++).observe(e, { childList: true, characterData: true, subtree: true }); }");
         await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Start benchmark" }).ClickAsync();
 
         await Expect(ui.Page.Locator("#bench-status")).ToContainTextAsync("Finished 12 jobs", new() { Timeout = 60_000 });
+        await Expect(ui.Page.Locator("#bench-counter")).ToContainTextAsync("12 / 12 jobs");
+        // Its start and its end, where every 100 ms tick of the elapsed time used to be read out.
+        Assert.Equal(2, await ui.Page.EvaluateAsync<int>("() => window.liveChanges"));
         await Expect(ui.Page.Locator("#bench-progress")).ToHaveAttributeAsync("aria-valuenow", "100");
         await Expect(ui.Page.Locator("[data-fact=outcomes] dd")).ToHaveTextAsync("12 succeeded");
         await Expect(ui.Page.Locator("[data-fact=errors] dd")).ToHaveTextAsync("0");
@@ -31,6 +37,26 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         await Expect(ui.Page.Locator("[data-fact=p99] dd")).ToContainTextAsync("s");
         await Expect(ui.Page.Locator("svg.chart rect.bar")).Not.ToHaveCountAsync(0);
         await ui.ScreenshotAsync("maintenance");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task MaintenancePage_SaysWhyRequestsFailed_WhenTheServerRefusesTheBenchmarksJobs()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        await ui.GotoAsync("#/maintenance");
+        await ui.Page.GetByLabel("Jobs (N)").FillAsync("3");
+        await ui.Page.GetByLabel("Concurrency (C)").FillAsync("1");
+        // A runtime the page listed and another admin deleted since: the server refuses each job on it the same way.
+        await Expect(ui.Page.Locator("#bench-runtime option[value=default]")).ToHaveCountAsync(1);
+        await ui.Page.Locator("#bench-runtime").EvaluateAsync("s => { s.add(new Option('deleted-since', 'deleted-since')); s.value = 'deleted-since'; }");
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Start benchmark" }).ClickAsync();
+
+        await Expect(ui.Page.Locator("[data-fact=errors] dd")).ToHaveTextAsync("3", new() { Timeout = 60_000 });
+        await Expect(ui.Page.Locator("#bench-status")).ToContainTextAsync("3 request(s) failed");
+        // The count alone used to be all the page said.
+        await Expect(ui.Page.Locator("#bench-errors")).ToContainTextAsync("3 × ");
+        await Expect(ui.Page.Locator("#bench-errors")).ToContainTextAsync("deleted-since");
         ui.AssertNoBrowserErrors();
     }
 

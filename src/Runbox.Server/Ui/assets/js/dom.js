@@ -49,7 +49,9 @@ export function setText(el, text) {
 export function field(label, control, hint) {
   const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
   control.id = id;
-  return h("div", { class: "field" }, h("label", { for: id }, label), control, hint ? h("div", { class: "muted" }, hint) : null);
+  // The hint is read out with the control (what a field may hold), not only seen beside it.
+  if (hint) control.setAttribute("aria-describedby", `${id}-hint`);
+  return h("div", { class: "field" }, h("label", { for: id }, label), control, hint ? h("div", { class: "muted", id: `${id}-hint` }, hint) : null);
 }
 
 export function formatMs(ms) {

@@ -19,6 +19,9 @@ export function render(main, _params, { caller }) {
   const bar = h("div", {});
   const progress = h("div", { class: "progress", id: "bench-progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0", "aria-label": "Benchmark progress" }, bar);
   const status = h("p", { id: "bench-status", class: "muted", "aria-live": "polite" }, "Not started.");
+  // The count and elapsed time change ten times a second: in the live region above, a screen reader read out each
+  // change. They are shown here, outside it; the progress bar carries the percentage, and the region says start and end.
+  const counter = h("p", { id: "bench-counter", class: "muted" });
   const results = h("div", { id: "bench-results" });
 
   main.append(
@@ -33,7 +36,7 @@ export function render(main, _params, { caller }) {
         "); latency is submit to result as this browser sees it. A browser opens at most six connections to one server, so C above six queues here."),
       h("div", { class: "grid" }, field("Jobs (N)", count), field("Concurrency (C)", concurrency), field("Runtime", runtime), field("Script", script)),
       h("div", { class: "row" }, start, stop),
-      progress, status, results));
+      progress, counter, status, results));
   runtimeList().then(list => fillRuntimeSelect(runtime, list, "default"));
 
   async function cancelAll() {
@@ -59,13 +62,17 @@ export function render(main, _params, { caller }) {
     const latencies = [];
     const outcomes = {};
     let next = 0, done = 0, failures = 0;
+    // Why requests failed, each reason once with its count: a count alone left the operator guessing (a runtime
+    // deleted or installing since the page was opened, a script the server refuses).
+    const reasons = new Map();
     const began = performance.now();
     const tick = () => {
       const pct = Math.round((done / n) * 100);
       bar.style.width = `${pct}%`;
       progress.setAttribute("aria-valuenow", String(pct));
-      status.textContent = `${done} / ${n} jobs · ${formatMs(performance.now() - began)} elapsed`;
+      counter.textContent = `${done} / ${n} jobs · ${formatMs(performance.now() - began)} elapsed`;
     };
+    status.textContent = `Running ${n} jobs at concurrency ${c}…`;
     const timer = setInterval(tick, 100);
     const body = { script: script.value, language: "python", runtime: runtime.value };
     async function worker() {
@@ -76,9 +83,11 @@ export function render(main, _params, { caller }) {
           const job = await post("/api/v1/jobs?wait=true", body, { signal });
           latencies.push(performance.now() - sent);
           outcomes[job.status] = (outcomes[job.status] || 0) + 1;
-        } catch {
+        } catch (error) {
           if (signal.aborted) return;
           failures++;
+          const reason = error.status ? `${error.status}: ${error.message}` : error.message;
+          reasons.set(reason, (reasons.get(reason) || 0) + 1);
         }
         done++;
       }
@@ -89,14 +98,15 @@ export function render(main, _params, { caller }) {
     const total = performance.now() - began;
     start.disabled = false;
     stop.disabled = true;
-    showResults({ n, c, total, latencies, outcomes, failures, stopped: signal.aborted });
+    showResults({ n, c, total, latencies, outcomes, failures, reasons, stopped: signal.aborted });
   }
 
-  function showResults({ n, c, total, latencies, outcomes, failures, stopped }) {
+  function showResults({ n, c, total, latencies, outcomes, failures, reasons, stopped }) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = percentile(sorted, 50), p99 = percentile(sorted, 99);
     const fact = (name, value, key) => h("div", { "data-fact": key }, h("dt", {}, name), h("dd", {}, value));
-    status.textContent = stopped ? `Stopped after ${sorted.length} of ${n} jobs.` : `Finished ${n} jobs at concurrency ${c}.`;
+    status.textContent = (stopped ? `Stopped after ${sorted.length} of ${n} jobs.` : `Finished ${n} jobs at concurrency ${c}.`)
+      + (failures ? ` ${failures} request(s) failed: why is below.` : "");
     results.replaceChildren(
       h("dl", { class: "facts" },
         fact("Total time", formatMs(total), "total"),
@@ -105,6 +115,10 @@ export function render(main, _params, { caller }) {
         fact("p99 latency", formatMs(p99), "p99"),
         fact("Outcomes", Object.entries(outcomes).map(([k, v]) => `${v} ${k}`).join(", ") || "—", "outcomes"),
         fact("Request errors", String(failures), "errors")),
+      reasons.size
+        ? h("div", { class: "error-text error-detail", id: "bench-errors", tabindex: "0", "aria-label": "Why requests failed" },
+          [...reasons].map(([reason, times]) => `${times} × ${reason}`).join("\n"))
+        : null,
       sorted.length ? latencyChart(sorted, { p50, p99 }) : null);
   }
 

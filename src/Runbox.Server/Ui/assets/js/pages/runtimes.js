@@ -2,7 +2,7 @@
 // Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version, packages: [{name,
 // version}], preload, preload_errors, smoke_test_job_id, error, last_install}]}.
 import { ApiError, del, get, post, sleep } from "../api.js";
-import { confirmDialog, field, h, statusBadge, toast } from "../dom.js";
+import { confirmDialog, field, h, setText, statusBadge, toast } from "../dom.js";
 
 export function render(main, _params, { caller }) {
   if (!caller.admin) {
@@ -12,28 +12,37 @@ export function render(main, _params, { caller }) {
   const controller = new AbortController();
   const { signal } = controller;
   const body = h("tbody", { id: "runtimes-body" });
-  const name = h("input", { id: "runtime-name", required: true, pattern: "[a-z0-9][a-z0-9_.\\-]{0,62}", placeholder: "e.g. data", autocomplete: "off" });
+  // The server's rule (1-64 characters): the form used to stop at 63. A name that breaks it is refused by the browser
+  // with the rule as its message, where it said only "Please match the requested format."
+  const NAME_RULE = "1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit";
+  const name = h("input", { id: "runtime-name", required: true, pattern: "[a-z0-9][a-z0-9_.\\-]{0,63}", placeholder: "e.g. data", autocomplete: "off",
+    oninput: () => name.setCustomValidity(name.validity.patternMismatch ? `A runtime name is ${NAME_RULE}.` : "") });
   const version = h("input", { id: "runtime-python", placeholder: "newest found, or 3.12", autocomplete: "off" });
   const packages = h("input", { id: "runtime-packages", placeholder: "space separated, e.g. requests==2.32.3", autocomplete: "off" });
   const preload = h("input", { id: "runtime-preload", placeholder: "modules imported once, e.g. json", autocomplete: "off" });
   const systemSite = h("input", { id: "runtime-system-site", type: "checkbox" });
   const createButton = h("button", { type: "submit", class: "primary", id: "create-runtime" }, "Create");
-  const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", hidden: true });
+  // A status region: a screen reader hears that the list could not be fetched, and not again while the text stays.
+  const unavailable = h("p", { class: "muted", id: "runtimes-unavailable", role: "status", hidden: true });
+  // The badges change without a word to a screen reader: what changed is said here (an install ended, a runtime failed).
+  const announce = h("p", { class: "sr-only", id: "runtimes-announce", role: "status" });
 
   main.append(
     h("h1", {}, "Runtimes"),
     unavailable,
+    announce,
     h("div", { class: "panel" }, h("div", { class: "table-wrap" }, h("table", { id: "runtimes-table", class: "stack" },
       h("caption", { class: "sr-only" }, "Runtimes"),
       h("thead", {}, h("tr", {}, ["Name", "State", "Python", "Packages", "Preload", "Actions"].map(t => h("th", { scope: "col" }, t)))),
       body))),
     h("form", { class: "panel", id: "create-form", onsubmit: e => { e.preventDefault(); create(); } },
       h("h2", {}, "New runtime"),
-      h("div", { class: "grid" }, field("Name", name), field("Python version", version), field("Packages", packages), field("Preload modules", preload)),
+      h("div", { class: "grid" }, field("Name", name, NAME_RULE), field("Python version", version), field("Packages", packages), field("Preload modules", preload)),
       h("div", { class: "row" }, systemSite, h("label", { for: "runtime-system-site", class: "inline" }, "See the system's site-packages (e.g. Debian's python3-numpy)")),
       h("div", { class: "row" }, createButton)));
 
   const words = s => s.split(/[\s,]+/).filter(Boolean);
+  const RETRY = "retry";
 
   async function refresh() {
     let list;
@@ -44,14 +53,84 @@ export function render(main, _params, { caller }) {
     } catch (error) {
       if (signal.aborted) return false;
       unavailable.hidden = false;
-      unavailable.textContent = error instanceof ApiError && error.status === 404
+      // No answer, or a server error, passes (a restart, a proxy's hiccup): the page asks again rather than stay on the
+      // error. It used to stop there until /healthz saw the server down and back, which a restart between two of its
+      // checks never shows.
+      const passing = !(error instanceof ApiError) || error.status >= 500 || error.status === 429;
+      setText(unavailable, error instanceof ApiError && error.status === 404
         ? "This server has no runtimes API yet: only the default runtime is available."
-        : error instanceof ApiError && error.status === 403 ? "Runtimes are managed with an admin key." : `Could not list runtimes: ${error.message}`;
+        : error instanceof ApiError && error.status === 403 ? "Runtimes are managed with an admin key."
+          : `Could not list runtimes: ${error.message}${passing ? " Retrying every 3 s…" : ""}`);
+      shown = new Map();
       body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "—")));
-      return false;
+      return passing ? RETRY : false;
     }
-    body.replaceChildren(...(list.length ? list.map(row) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))]));
+    if (list.length) showRows(list);
+    else { shown = new Map(); body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No runtimes."))); }
     return list.some(r => r.state === "installing" || r.state === "ready" || installingIntoCopy(r));
+  }
+
+  // A row stays in the page while its runtime looks the same. Rebuilding every row each second while something
+  // installs wiped the package names typed into another runtime's install box, closed its package list and took
+  // keyboard focus back to the top of the page. A row rebuilt because its runtime changed keeps what was typed in it
+  // and gets the focus back on the same control.
+  let shown = new Map();
+  function showRows(list) {
+    const focused = body.contains(document.activeElement) ? document.activeElement : null;
+    const focusedRuntime = focused?.closest("tr")?.dataset.runtime;
+    const focusedControl = focused?.dataset.control;
+    const focusedIndex = [...body.children].findIndex(tr => tr.contains(focused));
+    const next = new Map();
+    const news = [];
+    const rows = list.map(runtime => {
+      const look = JSON.stringify(runtime);
+      const kept = shown.get(runtime.name);
+      if (kept && kept.look === look) { next.set(runtime.name, kept); return kept.tr; }
+      const tr = row(runtime);
+      if (kept) {
+        const said = change(kept.runtime, runtime);
+        if (said) news.push(said);
+        tr.querySelector("[data-control=packages]").value = kept.tr.querySelector("[data-control=packages]").value;
+        const open = kept.tr.querySelector("details")?.open;
+        if (open && tr.querySelector("details")) tr.querySelector("details").open = true;
+      }
+      next.set(runtime.name, { tr, look, runtime });
+      return tr;
+    });
+    shown = next;
+    if (news.length) setText(announce, news.join(" "));
+    const wanted = new Set(rows);
+    for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
+    // Moving a row would drop its focus too: rows already in order are passed over, the others inserted before them.
+    let at = body.firstElementChild;
+    for (const tr of rows) {
+      if (tr === at) at = at.nextElementSibling;
+      else body.insertBefore(tr, at);
+    }
+    if (focused && document.activeElement !== focused && next.has(focusedRuntime)) {
+      const tr = next.get(focusedRuntime).tr;
+      // A control disabled while the runtime installs cannot hold focus: its row's install box or Delete takes it.
+      const target = [focusedControl && tr.querySelector(`[data-control=${focusedControl}]`), tr.querySelector("[data-control=packages]"), tr.querySelector("[data-control=delete]")]
+        .find(el => el && !el.disabled);
+      target?.focus({ preventScroll: true });
+    } else if (focused && !body.contains(focused)) {
+      // Its runtime is gone (deleted here or elsewhere): the row now in its place takes the focus, not the page's top.
+      const tr = rows[Math.min(focusedIndex, rows.length - 1)];
+      tr?.querySelector("[data-control=packages]:not(:disabled), button:not(:disabled)")?.focus({ preventScroll: true });
+    }
+  }
+
+  /** What a screen reader is told when a runtime's row changes, or null when nothing an operator waits for did. */
+  function change(before, after) {
+    const wasBusy = before.state === "installing" || installingIntoCopy(before);
+    const busy = after.state === "installing" || installingIntoCopy(after);
+    if (before.state !== after.state) return after.state === "failed" ? `${after.name} failed.` : `${after.name} is ${after.state}.`;
+    if (wasBusy && !busy) {
+      return after.last_install && !after.last_install.succeeded
+        ? `Installing into ${after.name} failed; it kept what it had.`
+        : `Installing into ${after.name} finished.`;
+    }
+    return null;
   }
 
   // An operational runtime with a progress line installs into a copy of its environment, taking jobs meanwhile.
@@ -63,7 +142,7 @@ export function render(main, _params, { caller }) {
     const packagesText = (runtime.packages || []).map(p => (typeof p === "string" ? p : `${p.name} ${p.version}`)).join(", ");
     const failed = runtime.state === "failed";
     const busy = runtime.state === "installing" || installingIntoCopy(runtime);
-    const install = h("input", { "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
+    const install = h("input", { "data-control": "packages", "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
     return h("tr", { "data-runtime": runtime.name, "data-state": runtime.state },
       h("td", {}, h("strong", {}, runtime.name)),
       h("td", {},
@@ -81,11 +160,11 @@ export function render(main, _params, { caller }) {
       h("td", { "data-label": "Python" }, runtime.python_version || "—"),
       h("td", { class: "muted", "data-label": "Packages" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
       h("td", { "data-label": "Preload" }, (runtime.preload || []).join(", ") || "—"),
-      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, words(install.value)); } },
+      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, install); } },
         install,
-        h("button", { type: "submit", disabled: busy }, "Install"),
-        h("button", { type: "button", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
-        runtime.name === "default" ? null : h("button", { type: "button", class: "danger", onclick: () => remove(runtime.name) }, "Delete"))));
+        h("button", { type: "submit", "data-control": "install", disabled: busy }, "Install"),
+        h("button", { type: "button", "data-control": "test", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
+        runtime.name === "default" ? null : h("button", { type: "button", class: "danger", "data-control": "delete", onclick: () => remove(runtime.name) }, "Delete"))));
   }
 
   async function act(what, call) {
@@ -110,12 +189,23 @@ export function render(main, _params, { caller }) {
         await post("/api/v1/runtimes", request);
         for (const input of [name, version, packages, preload]) input.value = "";
         systemSite.checked = false;
-      } finally { createButton.disabled = false; }
+      } finally {
+        createButton.disabled = false;
+        // Disabling the focused Create button dropped focus to the page's top: the Name field takes it, for the next
+        // runtime or to correct this one.
+        if (document.activeElement === document.body || document.activeElement === createButton) name.focus();
+      }
     });
   }
 
-  const installPackages = (runtime, list) => list.length
-    ? act(`Installing in ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, { packages: list }))
+  // The box is emptied once the server took the install (as the create form is), and kept when it was refused.
+  const installPackages = (runtime, input) => words(input.value).length
+    ? act(`Installing in ${runtime}…`, async () => {
+      await post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, { packages: words(input.value) });
+      input.value = "";
+      const current = body.querySelector(`tr[data-runtime="${CSS.escape(runtime)}"] [data-control=packages]`);
+      if (current) current.value = "";
+    })
     : toast("Name at least one package.");
   const smokeTest = runtime => act(`Testing ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/test`, {}));
 
@@ -138,7 +228,7 @@ export function render(main, _params, { caller }) {
     if (following) { await refresh(); return; }
     following = true;
     try {
-      while (!signal.aborted && await refresh()) await sleep(1000, signal);
+      for (let again; !signal.aborted && (again = await refresh());) await sleep(again === RETRY ? 3000 : 1000, signal);
     } finally { following = false; }
   }
 
