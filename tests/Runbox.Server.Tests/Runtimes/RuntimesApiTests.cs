@@ -516,7 +516,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     /// <summary>The pip processes working in a folder of <paramref name="data"/>'s runtimes, by their command lines.</summary>
-    private static List<int> Installers(string data)
+    internal static List<int> Installers(string data)
     {
         var folder = Path.Combine(data, "runtimes") + "/";
         var found = new List<int>();
