@@ -290,7 +290,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         var removePreload = p.OptionalStringList("remove_preload");
         if ((modules?.Count ?? 0) == 0 && (preload?.Count ?? 0) == 0 && (removePreload?.Count ?? 0) == 0)
         {
-            throw RpcException.Params("modules is required (a non-empty array of package requirements)");
+            throw RpcException.Params("modules is required (a non-empty array of package requirements), unless preload or remove_preload is given");
         }
         return Runtime(await runtimes.InstallAsync(p.RequiredString("name"), modules, preload, removePreload, ct));
     }
