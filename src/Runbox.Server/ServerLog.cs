@@ -96,6 +96,9 @@ internal static partial class ServerLog
     [LoggerMessage(1122, LogLevel.Warning, "Another node registered the name {Name} within a lease; watching its entry for up to {Seconds} s before taking the name")]
     public static partial void NodeNameWatched(ILogger logger, string name, double seconds);
 
+    [LoggerMessage(1123, LogLevel.Warning, "Stopped installer process {Pid}, left running by a worker that was killed while it built a runtime")]
+    public static partial void LeftoverWorkerToolStopped(ILogger logger, int pid);
+
     [LoggerMessage(1200, LogLevel.Information, "Webhook for job {JobId} delivered to {Url} ({Status})")]
     public static partial void WebhookDelivered(ILogger logger, string jobId, string url, int status);
 

@@ -67,6 +67,26 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Install_RemovesAPreload_WithNoPackagesGiven()
+    {
+        var create = await fixture.RunAsync(null, "runtimes", "create", "clipreload", "--preload", "wave", "csv");
+        var unknown = await fixture.RunAsync(null, "runtimes", "install", "clipreload", "--remove-preload", "nosuch");
+        var install = await fixture.RunAsync(null, "runtimes", "install", "clipreload", "--remove-preload", "wave", "--json");
+        var run = await fixture.RunAsync("import sys\nprint('wave' in sys.modules, 'csv' in sys.modules)\n", "run", "-", "--runtime", "clipreload");
+        await fixture.RunAsync(null, "runtimes", "delete", "clipreload");
+        output.WriteLine(create.Stdout + create.Stderr + unknown.Stderr + install.Stdout + install.Stderr + run.Stdout + run.Stderr);
+
+        Assert.Equal(0, create.ExitCode);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("'nosuch' is not among the preloads of runtime 'clipreload' (wave, csv)", unknown.Stderr);
+        Assert.Equal(0, install.ExitCode);
+        var runtime = JsonDocument.Parse(install.Stdout).RootElement;
+        Assert.Equal("operational", runtime.GetProperty("state").GetString());
+        Assert.Equal(["csv"], runtime.GetProperty("preload").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("False True\n", run.Stdout);
+    }
+
+    [Fact]
     public async Task Install_ExitsWith1_ButTheRuntimeWorksOn_AndEveryCommandSaysTheInstallFailed()
     {
         var create = await fixture.RunAsync(null, "runtimes", "create", "clikeep", "--json");

@@ -93,11 +93,15 @@ internal static class RuntimesCommand
         var installName = PathArgument.Create("name", "runtime name", "The runtime.");
         var installPackages = new Argument<string[]>("packages") { Description = "Packages to install.", Arity = ArgumentArity.ZeroOrMore };
         var installPreload = new Option<string[]>("--preload") { Description = "Also preload these modules.", AllowMultipleArgumentsPerToken = true };
+        var installRemovePreload = new Option<string[]>("--remove-preload")
+        {
+            Description = "Stop preloading these modules (one that broke the runtime's zygote, say).", AllowMultipleArgumentsPerToken = true,
+        };
         var installNoWait = new Option<bool>("--no-wait") { Description = "Return at once instead of following the installation." };
         var installJson = JsonOption();
         var install = new Command("install", "Install packages into a runtime; its zygote restarts with them. If the install fails, the runtime keeps what it had.")
         {
-            installName, installPackages, installPreload, installNoWait, installJson,
+            installName, installPackages, installPreload, installRemovePreload, installNoWait, installJson,
         };
         installClient.AddTo(install);
         install.SetAction((parse, ct) => JobsCommand.Guard(async () =>
@@ -107,6 +111,7 @@ internal static class RuntimesCommand
             {
                 Packages = [.. parse.GetValue(installPackages) ?? []],
                 Preload = [.. parse.GetValue(installPreload) ?? []],
+                RemovePreload = [.. parse.GetValue(installRemovePreload) ?? []],
             }, ct);
             return await FollowAsync(api, runtime, parse.GetValue(installNoWait), parse.GetValue(installJson), ct);
         }));

@@ -283,15 +283,16 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
 
     private async Task<JsonElement> RuntimeInstallAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
-        var p = new RpcParams(parameters, "name", "modules", "preload");
+        var p = new RpcParams(parameters, "name", "modules", "preload", "remove_preload");
         RequireAdmin(caller);
         var modules = p.OptionalStringList("modules");
         var preload = p.OptionalStringList("preload");
-        if ((modules?.Count ?? 0) == 0 && (preload?.Count ?? 0) == 0)
+        var removePreload = p.OptionalStringList("remove_preload");
+        if ((modules?.Count ?? 0) == 0 && (preload?.Count ?? 0) == 0 && (removePreload?.Count ?? 0) == 0)
         {
-            throw RpcException.Params("modules is required (a non-empty array of package requirements)");
+            throw RpcException.Params("modules is required (a non-empty array of package requirements), unless preload or remove_preload is given");
         }
-        return Runtime(await runtimes.InstallAsync(p.RequiredString("name"), modules, preload, ct));
+        return Runtime(await runtimes.InstallAsync(p.RequiredString("name"), modules, preload, removePreload, ct));
     }
 
     private async Task<JsonElement> RuntimeDeleteAsync(JsonElement? parameters, Caller caller, CancellationToken ct)

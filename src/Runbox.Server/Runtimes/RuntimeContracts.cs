@@ -26,7 +26,11 @@ public sealed record RuntimeInstallRequest
 {
     public List<string>? Packages { get; init; }
 
+    /// <summary>Modules to add to the runtime's preloads.</summary>
     public List<string>? Preload { get; init; }
+
+    /// <summary>Modules to take out of its preloads: the way back from one that broke the zygote.</summary>
+    public List<string>? RemovePreload { get; init; }
 }
 
 public sealed partial record RuntimeResponse

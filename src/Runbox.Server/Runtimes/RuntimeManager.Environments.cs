@@ -99,7 +99,7 @@ public sealed partial class RuntimeManager
     /// the runtime switches to the copy (<see cref="ActivateAsync"/>) and the old folder goes once no job runs from it.
     /// </summary>
     /// <param name="before">The runtime as it was before this install: what it stays when the install fails.</param>
-    private async Task InstallInBackgroundAsync(RuntimeRecord runtime, RuntimeRecord before, IReadOnlyList<string> wanted, IReadOnlyList<string> modules,
+    private async Task InstallInBackgroundAsync(RuntimeRecord runtime, RuntimeRecord before, IReadOnlyList<string> wanted, PreloadChange change,
         CancellationToken cancellationToken)
     {
         var copy = VenvCopies.NewPath(RuntimesFolder, runtime.Name, time.GetUtcNow());
@@ -108,7 +108,7 @@ public sealed partial class RuntimeManager
         {
             if (wanted.Count == 0)
             {
-                await ActivateAsync(WithAdded(runtime, wanted, modules), cancellationToken);
+                await ActivateAsync(WithChanges(runtime, wanted, change), cancellationToken);
                 return;
             }
             var install = await InstallIntoCopyAsync(runtime, copy, wanted, cancellationToken);
@@ -123,7 +123,7 @@ public sealed partial class RuntimeManager
                 return;
             }
             switched = true;
-            await ActivateAsync(WithAdded(runtime, wanted, modules) with
+            await ActivateAsync(WithChanges(runtime, wanted, change) with
             {
                 VenvPath = copy,
                 InterpreterPath = PackageManager.VenvPython(copy),
@@ -176,12 +176,18 @@ public sealed partial class RuntimeManager
         EndedAt = time.GetUtcNow(),
     };
 
-    /// <summary>The runtime with these requirements and preload modules added after its own, none twice.</summary>
-    private static RuntimeRecord WithAdded(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules) => runtime with
+    /// <summary>
+    /// The runtime with these requirements and preload modules added after its own, none twice, and the preloads
+    /// <see cref="PreloadChange.Removed"/> taken out.
+    /// </summary>
+    private static RuntimeRecord WithChanges(RuntimeRecord runtime, IReadOnlyList<string> wanted, PreloadChange change) => runtime with
     {
         Requirements = [.. runtime.Requirements, .. wanted.Where(w => !runtime.Requirements.Contains(w))],
-        Preload = [.. runtime.Preload, .. modules.Where(m => !runtime.Preload.Contains(m))],
+        Preload = [.. runtime.Preload.Where(m => !change.Removed.Contains(m)), .. change.Added.Where(m => !runtime.Preload.Contains(m))],
     };
+
+    /// <summary>What an install asks of the preloads: modules to add, modules to take out.</summary>
+    private sealed record PreloadChange(IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
 
     /// <summary>
     /// Records what is installed, restarts the zygote with the preloads, then smoke-tests. A runtime that was

@@ -230,17 +230,27 @@ public sealed partial class RuntimeManager(
         return record;
     }
 
-    /// <summary>Installs more packages (and preloads) into a runtime's environment, then restarts its zygote.</summary>
-    public async Task<RuntimeRecord> InstallAsync(string name, IEnumerable<string>? requirements, IEnumerable<string>? preload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Installs more packages into a runtime's environment, adds and removes preloads, then restarts its zygote.
+    /// Removing is the way back from a preload that broke the zygote (a thread or a hang at import) short of a delete.
+    /// </summary>
+    public async Task<RuntimeRecord> InstallAsync(string name, IEnumerable<string>? requirements, IEnumerable<string>? preload,
+        IEnumerable<string>? removePreload, CancellationToken cancellationToken)
     {
         var wanted = RuntimeRules.Requirements(requirements);
         var modules = RuntimeRules.Modules(preload);
-        if (wanted.Count == 0 && modules.Count == 0)
+        var dropped = RuntimeRules.Modules(removePreload, "remove_preload");
+        if (wanted.Count == 0 && modules.Count == 0 && dropped.Count == 0)
         {
-            throw RuntimeRequestException.Invalid("packages", "give at least one package to install (or preload module to add).");
+            throw RuntimeRequestException.Invalid("packages", "give at least one package to install (or preload module to add or remove).");
         }
+        if (modules.Intersect(dropped).FirstOrDefault() is { } both)
+        {
+            throw RuntimeRequestException.Invalid("remove_preload", $"'{both}' is both added (preload) and removed (remove_preload); give it in one of them.");
+        }
+        var change = new PreloadChange(modules, dropped);
         // Before the lock, which a build in progress holds until it ends: an install then is refused, not queued behind it.
-        CheckInstallable(await GetAsync(name, cancellationToken), wanted);
+        CheckInstallable(await GetAsync(name, cancellationToken), wanted, dropped);
         if (!RunsJobs)
         {
             if (_builds.TryRemove(name, out var waiting))
@@ -256,14 +266,14 @@ public sealed partial class RuntimeManager(
             var runtime = await GetAsync(name, cancellationToken);
             if (!RunsJobs)
             {
-                return await DeclareInstallAsync(runtime, wanted, modules, cancellationToken);
+                return await DeclareInstallAsync(runtime, wanted, change, cancellationToken);
             }
-            CheckInstallable(runtime, wanted);
+            CheckInstallable(runtime, wanted, dropped);
             if (DidNotBuild(runtime) && runtime.VenvPath is not null)
             {
                 // Its environment may be half made (a failed venv, a stop mid-build): built again from scratch, with
                 // what it asked for before and these.
-                var rebuilding = await SaveAsync(WithAdded(runtime, wanted, modules) with
+                var rebuilding = await SaveAsync(WithChanges(runtime, wanted, change) with
                 {
                     State = RuntimeState.Installing,
                     Progress = "waiting to start",
@@ -276,12 +286,12 @@ public sealed partial class RuntimeManager(
             var installing = await SaveAsync(runtime with
             {
                 State = runtime.State == RuntimeState.Failed ? RuntimeState.Installing : runtime.State,
-                Progress = wanted.Count > 0 ? "installing " + string.Join(" ", wanted) : "restarting with the new preload modules",
+                Progress = wanted.Count > 0 ? "installing " + string.Join(" ", wanted) : "restarting with the changed preload modules",
                 InstallingPackages = wanted,
                 Error = runtime.State == RuntimeState.Failed ? null : runtime.Error,
             }, cancellationToken);
             _installs[name] = true;
-            Background(name, token => InstallInBackgroundAsync(installing, runtime, wanted, modules, token));
+            Background(name, token => InstallInBackgroundAsync(installing, runtime, wanted, change, token));
             return installing;
         }
         finally
@@ -384,11 +394,11 @@ public sealed partial class RuntimeManager(
     /// An API-only node records the new requirements and preloads (workers rebuild when the requirements change, and
     /// restart the zygote when the preloads do) and waits for a worker to run the smoke test.
     /// </summary>
-    private async Task<RuntimeRecord> DeclareInstallAsync(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> modules,
+    private async Task<RuntimeRecord> DeclareInstallAsync(RuntimeRecord runtime, IReadOnlyList<string> wanted, PreloadChange change,
         CancellationToken cancellationToken)
     {
-        CheckInstallable(runtime, wanted);
-        var declared = await SaveAsync(WithAdded(runtime, wanted, modules) with
+        CheckInstallable(runtime, wanted, change.Removed);
+        var declared = await SaveAsync(WithChanges(runtime, wanted, change) with
         {
             State = RuntimeState.Ready,
             Progress = WaitingForWorkers,
@@ -401,8 +411,13 @@ public sealed partial class RuntimeManager(
     /// <summary>Whether packages are being installed: a build, or an install into a copy of a working runtime.</summary>
     private bool Installing(RuntimeRecord runtime) => runtime.State == RuntimeState.Installing || _installs.ContainsKey(runtime.Name);
 
-    private void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted)
+    private void CheckInstallable(RuntimeRecord runtime, IReadOnlyList<string> wanted, IReadOnlyList<string> dropped)
     {
+        if (dropped.FirstOrDefault(m => !runtime.Preload.Contains(m)) is { } unknown)
+        {
+            throw RuntimeRequestException.Invalid("remove_preload",
+                $"'{unknown}' is not among the preloads of runtime '{runtime.Name}' ({(runtime.Preload.Count == 0 ? "it has none" : string.Join(", ", runtime.Preload))}).");
+        }
         if (Installing(runtime))
         {
             throw RuntimeRequestException.Conflict($"Runtime '{runtime.Name}' is installing already; wait until it is done.");

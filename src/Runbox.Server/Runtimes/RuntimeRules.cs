@@ -59,14 +59,14 @@ public static partial class RuntimeRules
             || spec.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase);
     }
 
-    public static List<string> Modules(IEnumerable<string>? modules)
+    public static List<string> Modules(IEnumerable<string>? modules, string field = "preload")
     {
         var list = (modules ?? []).Distinct().ToList();
         foreach (var module in list)
         {
             if (module is null || !ModulePattern().IsMatch(module))
             {
-                throw RuntimeRequestException.Invalid("preload", $"'{module}' is not a module name (such as numpy or os.path).");
+                throw RuntimeRequestException.Invalid(field, $"'{module}' is not a module name (such as numpy or os.path).");
             }
         }
         return list;

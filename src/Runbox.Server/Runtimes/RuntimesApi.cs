@@ -22,7 +22,7 @@ public static class RuntimesApi
             .WithSummary("Remove a runtime and its venv; refused while jobs run on it unless ?force=true (which cancels them).");
         group.MapPost("/{name}/packages", InstallAsync)
             .WithName("InstallRuntimePackages")
-            .WithSummary("Install packages (and add preloads); the runtime is installing, then its zygote restarts. Answers 202.")
+            .WithSummary("Install packages (and add or remove preloads); the runtime is installing, then its zygote restarts. Answers 202.")
             .Accepts<RuntimeInstallRequest>("application/json");
         group.MapPost("/{name}/test", TestAsync).WithName("TestRuntime").WithSummary("Run the smoke test job now and answer with the runtime after it.");
         return app;
@@ -91,7 +91,7 @@ public static class RuntimesApi
         }
         try
         {
-            var runtime = await runtimes.InstallAsync(name, read.Value!.Packages, read.Value.Preload, http.RequestAborted);
+            var runtime = await runtimes.InstallAsync(name, read.Value!.Packages, read.Value.Preload, read.Value.RemovePreload, http.RequestAborted);
             return TypedResults.Accepted($"/api/v1/runtimes/{runtime.Name}", RuntimeResponse.From(runtime));
         }
         catch (RuntimeRequestException e)

@@ -45,6 +45,16 @@ internal sealed class RuntimeSync(
         // The engine is taken lazily (an API-only node never builds it); a worker builds it now, as the first thing it
         // starts, so a work root it cannot use stops the start with the reason instead of failing each job it claims.
         _ = engine.Value;
+        if (options.Value.WorkerOnly)
+        {
+            // Before the first pass, which deletes and rebuilds environments: pip or uv left by a killed worker (its tools
+            // are marked as serve's are) would write on into the folder rebuilt here. Serve's RuntimeManager does this
+            // on a node that runs both; a worker node runs no RuntimeManager.
+            foreach (var pid in LeftoverTools.StopAll(Folder))
+            {
+                ServerLog.LeftoverWorkerToolStopped(logger, pid);
+            }
+        }
         if (store.Runtimes() is null)
         {
             return;

@@ -69,6 +69,14 @@ public sealed class ApiNodeRuntimesTests(PostgresFixture postgres, ITestOutputHe
         Assert.False(Directory.Exists(Path.Combine(api.DataDirectory, "runtimes")), "the API node built an environment in its data folder");
         var job = await api.Admin.SubmitAsync(new Runbox.Server.Jobs.JobSubmission { Runtime = "extra", Script = "print(1)" });
         Assert.Equal(HttpStatusCode.Accepted, job.StatusCode);
+
+        // Taking a preload out is declared the same way: the workers restart their zygote without it.
+        var unloaded = await api.Admin.PostAsJsonAsync("/api/v1/runtimes/extra/packages", new RuntimeInstallRequest { RemovePreload = ["extrapkg"] }, RunboxJson.Options);
+        var after = await api.Admin.GetRuntimeAsync("extra");
+        Assert.Equal(HttpStatusCode.Accepted, unloaded.StatusCode);
+        Assert.Equal("ready", after.State);
+        Assert.Empty(after.Preload);
+        Assert.Equal(["tinypkg", "extrapkg"], after.Requirements);
     }
 
     private async Task<string> NewDatabaseAsync()

@@ -49,13 +49,19 @@ public sealed class ClusterNodes(PostgresFixture postgres, ITestOutputHelper out
         return node;
     }
 
-    public async Task<ServeProcess> StartWorkerAsync(string name, int slots, params string[] extra)
+    public Task<ServeProcess> StartWorkerAsync(string name, int slots, params string[] extra) => StartWorkerInAsync(NewFolder(), name, slots, null, extra);
+
+    /// <summary>
+    /// A worker node on <paramref name="data"/> (a folder of <see cref="NewFolder"/>, to start a node again on the data it
+    /// left), with <paramref name="environment"/> in its environment.
+    /// </summary>
+    public async Task<ServeProcess> StartWorkerInAsync(string data, string name, int slots, IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         var port = ServeProcess.FreePort();
         var node = await ServeProcess.StartCommandAsync(
-            ["worker", "--urls", $"http://127.0.0.1:{port}", "--data", NewFolder(), "--store", Store, "--name", name,
+            ["worker", "--urls", $"http://127.0.0.1:{port}", "--data", data, "--store", Store, "--name", name,
                 "--workers", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), .. Common, .. extra],
-            port, output, name);
+            port, output, name, environment);
         _processes.Add(node);
         return node;
     }
@@ -83,7 +89,8 @@ public sealed class ClusterNodes(PostgresFixture postgres, ITestOutputHelper out
 
     private string[] Common => [$"--Runbox:LeaseSeconds={leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}", "--Runbox:PollSeconds=1"];
 
-    private string NewFolder()
+    /// <summary>A data folder removed on dispose.</summary>
+    public string NewFolder()
     {
         var folder = new TempFolder();
         _folders.Add(folder);

@@ -345,6 +345,14 @@ public sealed class RpcSocketTests(RpcServerFixture rpc) : IClassFixture<RpcServ
         Assert.Contains(list.GetProperty("runtimes").EnumerateArray(), r => r.GetProperty("name").GetString() == "rpcrt");
         Assert.True(output == "True extra\n", output);
 
+        var unknown = await rpc.ErrorAsync("runtime_install", new { name = "rpcrt", remove_preload = new[] { "nosuch" } });
+        await rpc.CallAsync("runtime_install", new { name = "rpcrt", remove_preload = new[] { "tinypkg" } });
+        var unloaded = await WaitSettledAsync("rpcrt");
+        Assert.Equal(-32602, unknown.Code);
+        Assert.Contains("remove_preload: 'nosuch' is not among the preloads of runtime 'rpcrt' (tinypkg)", unknown.Data);
+        Assert.Equal("operational", unloaded.GetProperty("state").GetString());
+        Assert.Empty(unloaded.GetProperty("preload").EnumerateArray());
+
         Assert.True((await rpc.CallAsync("runtime_delete", new { name = "rpcrt" })).GetProperty("deleted").GetBoolean());
         Assert.Equal(-32001, (await rpc.ErrorAsync("runtime_get", new { name = "rpcrt" })).Code);
         Assert.Equal(-32602, (await rpc.ErrorAsync("runtime_install", new { name = "default" })).Code);

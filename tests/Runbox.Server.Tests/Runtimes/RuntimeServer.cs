@@ -18,7 +18,7 @@ public static class RuntimeServer
     /// <summary>
     /// tinypkg 0.1, extrapkg 1.0, brokenprint 1.0 whose .pth breaks print() at interpreter start, and halfway 1.0 and
     /// breakshalfway 1.0: they resolve, their dependency (extrapkg, brokenprint) installs, then they fail to install;
-    /// exitsatstart 1.0, whose .pth ends the interpreter at start.
+    /// exitsatstart 1.0, whose .pth ends the interpreter at start; threadpkg 1.0, which starts a Python thread at import.
     /// </summary>
     public static string WriteWheels(string folder)
     {
@@ -31,6 +31,11 @@ public static class RuntimeServer
         TinyWheel.Write(folder, "breakshalfway", "1.0", outside, requires: ["brokenprint"]);
         // Its .pth ends every interpreter of the environment at start, silently.
         TinyWheel.Write(folder, "exitsatstart", "1.0", new Dictionary<string, string> { ["exitsatstart.pth"] = "import os; os._exit(3)\n" });
+        // Preloaded, it leaves the zygote with a second Python thread: its jobs are refused.
+        TinyWheel.Write(folder, "threadpkg", "1.0", new Dictionary<string, string>
+        {
+            ["threadpkg/__init__.py"] = "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n",
+        });
         return folder;
     }
 

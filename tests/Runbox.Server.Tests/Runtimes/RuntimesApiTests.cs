@@ -83,6 +83,37 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task InstallPackages_RemovesAPreloadThatBrokeTheRuntime_WhichThenWorksAgain()
+    {
+        await using var server = await RuntimeServer.StartAsync(output);
+        await server.Admin.CreateAsync(new RuntimeCreateRequest { Name = "threads", Packages = ["tinypkg", "threadpkg"], Preload = ["tinypkg"] });
+        Assert.Equal("operational", (await server.Admin.WaitSettledAsync("threads")).State);
+        await server.Admin.PostAsJsonAsync("/api/v1/runtimes/threads/packages", new RuntimeInstallRequest { Preload = ["threadpkg"] }, RunboxJson.Options);
+        var broken = await server.Admin.WaitSettledAsync("threads");
+
+        var unknown = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/threads/packages", new RuntimeInstallRequest { RemovePreload = ["nosuch"] }, RunboxJson.Options);
+        var both = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/threads/packages",
+            new RuntimeInstallRequest { Preload = ["threadpkg"], RemovePreload = ["threadpkg"] }, RunboxJson.Options);
+        var removed = await server.Admin.PostAsJsonAsync("/api/v1/runtimes/threads/packages", new RuntimeInstallRequest { RemovePreload = ["threadpkg"] }, RunboxJson.Options);
+        var repaired = await server.Admin.WaitSettledAsync("threads");
+
+        // The preload broke a runtime that worked: its zygote holds a thread, so no job forks from it.
+        Assert.Equal("failed", broken.State);
+        Assert.Contains("a preloaded module started threads", broken.Error);
+        Assert.Equal(["tinypkg", "threadpkg"], broken.Preload);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("'nosuch' is not among the preloads of runtime 'threads' (tinypkg, threadpkg)", (await unknown.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
+        Assert.Contains("'threadpkg' is both added (preload) and removed (remove_preload)", (await both.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, removed.StatusCode);
+        Assert.Equal(("operational", null), (repaired.State, repaired.Error));
+        Assert.Equal(["tinypkg"], repaired.Preload);
+        Assert.Equal(["tinypkg", "threadpkg"], repaired.Requirements);
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Runtime = "threads", Script = "import sys; print('tinypkg' in sys.modules, 'threadpkg' in sys.modules)" }, wait: true);
+        Assert.Equal("True False\n", job.Stdout);
+    }
+
+    [Fact]
     public async Task InstallPackages_KeepsTheRuntimeWorking_WithTheFailureShown_WhenThePackageIsNotFound()
     {
         await using var server = await RuntimeServer.StartAsync(output);
@@ -516,7 +547,7 @@ public sealed class RuntimesApiTests(ITestOutputHelper output)
     }
 
     /// <summary>The pip processes working in a folder of <paramref name="data"/>'s runtimes, by their command lines.</summary>
-    private static List<int> Installers(string data)
+    internal static List<int> Installers(string data)
     {
         var folder = Path.Combine(data, "runtimes") + "/";
         var found = new List<int>();
