@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Xunit.Abstractions;
 
 namespace Runbox.Cli.Tests;
@@ -84,6 +86,28 @@ public sealed class RuntimesCommandTests(CliFixture fixture, ITestOutputHelper o
         Assert.Equal("operational", runtime.GetProperty("state").GetString());
         Assert.Equal(["csv"], runtime.GetProperty("preload").EnumerateArray().Select(m => m.GetString()));
         Assert.Equal("False True\n", run.Stdout);
+    }
+
+    [Fact]
+    public async Task Install_SendsNoRemovePreload_WhenNoneIsGiven_SoAServerFromBeforeItTakesTheRequest()
+    {
+        // A server from before remove_preload refuses it as an unknown field, even as null or []: the body a plain
+        // install sends must not name it.
+        string? body = null;
+        var (code, _, stderr) = await StandInServer.RunCliAsync(api => api.Run(async context =>
+        {
+            body = await new StreamReader(context.Request.Body).ReadToEndAsync();
+            context.Response.StatusCode = 400;
+            context.Response.ContentType = "application/problem+json";
+            await context.Response.WriteAsync("""{"title":"Bad request","status":400,"detail":"stand-in"}""");
+        }), null, "runtimes", "install", "data", "tinypkg", "--preload", "json", "--no-wait");
+        output.WriteLine(stderr);
+
+        Assert.Equal(2, code);
+        Assert.NotNull(body);
+        var sent = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(["tinypkg"], sent.GetProperty("packages").EnumerateArray().Select(p => p.GetString()));
+        Assert.False(sent.TryGetProperty("remove_preload", out _), body);
     }
 
     [Fact]

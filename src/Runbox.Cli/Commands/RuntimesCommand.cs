@@ -111,7 +111,7 @@ internal static class RuntimesCommand
             {
                 Packages = [.. parse.GetValue(installPackages) ?? []],
                 Preload = [.. parse.GetValue(installPreload) ?? []],
-                RemovePreload = [.. parse.GetValue(installRemovePreload) ?? []],
+                RemovePreload = parse.GetValue(installRemovePreload) is { Length: > 0 } remove ? [.. remove] : null,
             }, ct);
             return await FollowAsync(api, runtime, parse.GetValue(installNoWait), parse.GetValue(installJson), ct);
         }));

@@ -29,7 +29,11 @@ public sealed record RuntimeInstallRequest
     /// <summary>Modules to add to the runtime's preloads.</summary>
     public List<string>? Preload { get; init; }
 
-    /// <summary>Modules to take out of its preloads: the way back from one that broke the zygote.</summary>
+    /// <summary>
+    /// Modules to take out of its preloads: the way back from one that broke the zygote. Left out of the body when null,
+    /// so a CLI that does not remove any still talks to a server from before this field (which refuses unknown fields).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public List<string>? RemovePreload { get; init; }
 }
 
