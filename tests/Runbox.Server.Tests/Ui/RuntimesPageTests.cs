@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Runbox.Server.Runtimes;
 using Runbox.Server.Tests.Infrastructure;
 using Runbox.Server.Tests.Runtimes;
 using Xunit.Abstractions;
@@ -149,6 +150,39 @@ public sealed class RuntimesPageTests(BrowserFixture fixture, ITestOutputHelper 
         finally
         {
             await fixture.Server.Admin.DeleteAsync("/api/v1/runtimes/uisaid?force=true");
+        }
+    }
+
+    [SkippableFact]
+    public async Task RuntimesPage_RemovesAPreload_FromTheRuntimesInstallBox()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var admin = fixture.Server.Admin;
+        try
+        {
+            await admin.CreateAsync(new RuntimeCreateRequest { Name = "uipreload", Preload = ["wave", "csv"] });
+            Assert.Equal("operational", (await admin.WaitSettledAsync("uipreload")).State);
+            await ui.GotoAsync("#/runtimes");
+            var row = ui.Page.Locator("tr[data-runtime=uipreload]");
+            await Expect(row.Locator("td[data-label=Preload]")).ToHaveTextAsync("wave, csv");
+
+            // The install box sent packages only: a preload that broke a runtime could be taken out only from the API or CLI.
+            await row.GetByLabel("Preload to remove from uipreload").SelectOptionAsync("wave");
+            await row.GetByRole(AriaRole.Button, new() { Name = "Install" }).ClickAsync();
+            await Expect(ui.Page.Locator("#runtimes-announce")).ToHaveTextAsync("Installing into uipreload finished.", new() { Timeout = 120_000 });
+
+            await Expect(row.Locator("td[data-label=Preload]")).ToHaveTextAsync("csv");
+            await Expect(row).ToHaveAttributeAsync("data-state", "operational");
+            var runtime = await admin.WaitSettledAsync("uipreload");
+            Assert.Equal(("operational", null), (runtime.State, runtime.Error));
+            Assert.Equal(["csv"], runtime.Preload);
+            // Only csv is left to remove; the choice was reset once the server took the install.
+            await Expect(row.GetByLabel("Preload to remove from uipreload").Locator("option")).ToHaveTextAsync(["remove preload…", "csv"]);
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            await admin.DeleteAsync("/api/v1/runtimes/uipreload?force=true");
         }
     }
 }

@@ -91,6 +91,11 @@ export function render(main, _params, { caller }) {
         const said = change(kept.runtime, runtime);
         if (said) news.push(said);
         tr.querySelector("[data-control=packages]").value = kept.tr.querySelector("[data-control=packages]").value;
+        tr.querySelector("[data-control=preload]").value = kept.tr.querySelector("[data-control=preload]").value;
+        // A preload chosen for removal stays chosen while the runtime still has it (otherwise the select says "none").
+        const chosen = kept.tr.querySelector("[data-control=remove-preload]")?.value;
+        const select = tr.querySelector("[data-control=remove-preload]");
+        if (chosen && select && (runtime.preload || []).includes(chosen)) select.value = chosen;
         const open = kept.tr.querySelector("details")?.open;
         if (open && tr.querySelector("details")) tr.querySelector("details").open = true;
       }
@@ -143,6 +148,13 @@ export function render(main, _params, { caller }) {
     const failed = runtime.state === "failed";
     const busy = runtime.state === "installing" || installingIntoCopy(runtime);
     const install = h("input", { "data-control": "packages", "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
+    // Preloads change through the same install: adding modules, or taking out one that broke the runtime (a failed
+    // runtime is brought back this way, its packages kept).
+    const addPreload = h("input", { "data-control": "preload", "aria-label": `Preload modules to add to ${runtime.name}`, placeholder: "preload", size: 10, autocomplete: "off", disabled: busy });
+    const removePreload = (runtime.preload || []).length
+      ? h("select", { "data-control": "remove-preload", "aria-label": `Preload to remove from ${runtime.name}`, disabled: busy },
+        h("option", { value: "" }, "remove preload…"), runtime.preload.map(m => h("option", { value: m }, m)))
+      : null;
     return h("tr", { "data-runtime": runtime.name, "data-state": runtime.state },
       h("td", {}, h("strong", {}, runtime.name)),
       h("td", {},
@@ -160,8 +172,10 @@ export function render(main, _params, { caller }) {
       h("td", { "data-label": "Python" }, runtime.python_version || "—"),
       h("td", { class: "muted", "data-label": "Packages" }, packagesText ? h("details", {}, h("summary", {}, `${runtime.packages.length} installed`), packagesText) : "—"),
       h("td", { "data-label": "Preload" }, (runtime.preload || []).join(", ") || "—"),
-      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, install); } },
+      h("td", { "data-label": "Actions" }, h("form", { class: "row", onsubmit: e => { e.preventDefault(); installPackages(runtime.name, install, addPreload, removePreload); } },
         install,
+        addPreload,
+        removePreload,
         h("button", { type: "submit", "data-control": "install", disabled: busy }, "Install"),
         h("button", { type: "button", "data-control": "test", disabled: busy, onclick: () => smokeTest(runtime.name) }, "Test"),
         runtime.name === "default" ? null : h("button", { type: "button", class: "danger", "data-control": "delete", onclick: () => remove(runtime.name) }, "Delete"))));
@@ -198,15 +212,21 @@ export function render(main, _params, { caller }) {
     });
   }
 
-  // The box is emptied once the server took the install (as the create form is), and kept when it was refused.
-  const installPackages = (runtime, input) => words(input.value).length
-    ? act(`Installing in ${runtime}…`, async () => {
-      await post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, { packages: words(input.value) });
-      input.value = "";
-      const current = body.querySelector(`tr[data-runtime="${CSS.escape(runtime)}"] [data-control=packages]`);
-      if (current) current.value = "";
-    })
-    : toast("Name at least one package.");
+  // The boxes are emptied once the server took the install (as the create form is), and kept when it was refused.
+  function installPackages(runtime, input, preloadInput, removeSelect) {
+    const request = {};
+    if (words(input.value).length) request.packages = words(input.value);
+    if (words(preloadInput.value).length) request.preload = words(preloadInput.value);
+    if (removeSelect?.value) request.remove_preload = [removeSelect.value];
+    if (!Object.keys(request).length) return toast("Name at least one package, a preload to add or one to remove.");
+    return act(`Installing in ${runtime}…`, async () => {
+      await post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/packages`, request);
+      const row = body.querySelector(`tr[data-runtime="${CSS.escape(runtime)}"]`);
+      for (const control of [input, preloadInput, removeSelect, ...(row ? row.querySelectorAll("[data-control=packages], [data-control=preload], [data-control=remove-preload]") : [])]) {
+        if (control) control.value = "";
+      }
+    });
+  }
   const smokeTest = runtime => act(`Testing ${runtime}…`, () => post(`/api/v1/runtimes/${encodeURIComponent(runtime)}/test`, {}));
 
   async function remove(runtime) {
