@@ -150,7 +150,7 @@ export function render(main, _params, { caller }) {
     const install = h("input", { "data-control": "packages", "aria-label": `Packages to install in ${runtime.name}`, placeholder: "package", size: 14, disabled: busy });
     // Preloads change through the same install: adding modules, or taking out one that broke the runtime (a failed
     // runtime is brought back this way, its packages kept).
-    const addPreload = h("input", { "data-control": "preload", "aria-label": `Preload modules to add to ${runtime.name}`, placeholder: "preload", size: 10, autocomplete: "off", disabled: busy });
+    const addPreload = h("input", { "data-control": "preload", "aria-label": `Preloads to add to ${runtime.name}`, placeholder: "preload", size: 10, autocomplete: "off", disabled: busy });
     const removePreload = (runtime.preload || []).length
       ? h("select", { "data-control": "remove-preload", "aria-label": `Preload to remove from ${runtime.name}`, disabled: busy },
         h("option", { value: "" }, "remove preload…"), runtime.preload.map(m => h("option", { value: m }, m)))
