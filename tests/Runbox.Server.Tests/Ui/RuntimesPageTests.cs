@@ -178,6 +178,24 @@ public sealed class RuntimesPageTests(BrowserFixture fixture, ITestOutputHelper 
             Assert.Equal(["csv"], runtime.Preload);
             // Only csv is left to remove; the choice was reset once the server took the install.
             await Expect(row.GetByLabel("Preload to remove from uipreload").Locator("option")).ToHaveTextAsync(["remove preload…", "csv"]);
+
+            // Adding and removing the same module is refused with the server's reason, and what was asked is kept.
+            var add = row.GetByLabel("Preloads to add to uipreload");
+            await add.FillAsync("csv");
+            await row.GetByLabel("Preload to remove from uipreload").SelectOptionAsync("csv");
+            await add.PressAsync("Enter");
+            await Expect(ui.Page.Locator("#toast")).ToContainTextAsync("both added (preload) and removed (remove_preload)");
+            await Expect(add).ToHaveValueAsync("csv");
+
+            // A preload added alone, without packages, joins the others.
+            await add.FillAsync("json");
+            await row.GetByLabel("Preload to remove from uipreload").SelectOptionAsync("");
+            await add.PressAsync("Enter");
+            await Expect(row.Locator("td[data-label=Preload]")).ToHaveTextAsync("csv, json", new() { Timeout = 120_000 });
+            await Expect(add).ToHaveValueAsync("");
+            runtime = await admin.WaitSettledAsync("uipreload");
+            Assert.Equal(("operational", null), (runtime.State, runtime.Error));
+            Assert.Equal(["csv", "json"], runtime.Preload);
             ui.AssertNoBrowserErrors();
         }
         finally
