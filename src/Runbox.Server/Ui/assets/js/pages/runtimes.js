@@ -1,6 +1,6 @@
-// Runtimes: state badges that follow installs live, create, install packages, smoke test, delete with confirmation.
-// Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version, packages: [{name,
-// version}], preload, preload_errors, smoke_test_job_id, error, last_install}]}.
+// Runtimes: state badges that follow installs live, create, install packages and add or remove preloads, smoke test,
+// delete with confirmation. Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version,
+// packages: [{name, version}], preload, preload_errors, smoke_test_job_id, error, last_install}]}.
 import { ApiError, del, get, post, sleep } from "../api.js";
 import { confirmDialog, field, h, setText, statusBadge, toast } from "../dom.js";
 
