@@ -46,6 +46,20 @@ export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
+/**
+ * Makes `rows` the children of `body`, in order, without moving a row already in its place: moving a row (removing and
+ * inserting it) drops the keyboard focus inside it, so a live refresh that rebuilds nothing keeps the focus where it is.
+ */
+export function placeRows(body, rows) {
+  const wanted = new Set(rows);
+  for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
+  let at = body.firstElementChild;
+  for (const tr of rows) {
+    if (tr === at) at = at.nextElementSibling;
+    else body.insertBefore(tr, at);
+  }
+}
+
 export function field(label, control, hint) {
   const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
   control.id = id;

@@ -1,6 +1,6 @@
 // Jobs: newest first, refreshed live, filtered by status, runtime and text, paged by cursor; select many to act.
 import { del, get, post, sleep } from "../api.js";
-import { confirmDialog, field, formatMs, formatTime, h, setText, statusBadge, toast } from "../dom.js";
+import { confirmDialog, field, formatMs, formatTime, h, placeRows, setText, statusBadge, toast } from "../dom.js";
 import { fillSelect, runtimeNames } from "../runtimes-list.js";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "error"];
@@ -130,14 +130,7 @@ export function render(main, [hashQuery]) {
       return tr;
     });
     shown = next;
-    const wanted = new Set(rows);
-    for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
-    // Moving a row would drop its focus too: rows already in order are passed over, the others inserted before them.
-    let at = body.firstElementChild;
-    for (const tr of rows) {
-      if (tr === at) at = at.nextElementSibling;
-      else body.insertBefore(tr, at);
-    }
+    placeRows(body, rows);
     // The focused row was moved, or rebuilt because its job changed (it ended): focus goes back to the same control.
     if (focused && document.activeElement !== focused && next.has(focusedJob)) {
       const target = body.contains(focused) ? focused : next.get(focusedJob).tr.querySelector(focused.matches("input") ? "input[type=checkbox]" : "a");

@@ -2,7 +2,7 @@
 // delete with confirmation. Talks to /api/v1/runtimes (admin keys): {runtimes: [{name, state, progress, python_version,
 // packages: [{name, version}], preload, preload_errors, smoke_test_job_id, error, last_install}]}.
 import { ApiError, del, get, post, sleep } from "../api.js";
-import { confirmDialog, field, h, setText, statusBadge, toast } from "../dom.js";
+import { confirmDialog, field, h, placeRows, setText, statusBadge, toast } from "../dom.js";
 
 export function render(main, _params, { caller }) {
   if (!caller.admin) {
@@ -104,14 +104,7 @@ export function render(main, _params, { caller }) {
     });
     shown = next;
     if (news.length) setText(announce, news.join(" "));
-    const wanted = new Set(rows);
-    for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
-    // Moving a row would drop its focus too: rows already in order are passed over, the others inserted before them.
-    let at = body.firstElementChild;
-    for (const tr of rows) {
-      if (tr === at) at = at.nextElementSibling;
-      else body.insertBefore(tr, at);
-    }
+    placeRows(body, rows);
     if (focused && document.activeElement !== focused && next.has(focusedRuntime)) {
       const tr = next.get(focusedRuntime).tr;
       // A control disabled while the runtime installs cannot hold focus: its row's install box or Delete takes it.
