@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Runbox.Server.Tests.Infrastructure;
@@ -166,6 +167,38 @@ public sealed class AdminPagesTests(BrowserFixture fixture, ITestOutputHelper ou
         finally
         {
             await fixture.Server.Admin.DeleteAsync("/api/v1/runtimes/uibroken?force=true");
+        }
+    }
+
+    [SkippableFact]
+    public async Task RunAndMaintenancePages_OfferARuntimeMadeWhileTheyWereOpen_OnceItIsInstalled()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var pages = new[] { ("#/run", "#runtime", "uilaterrun"), ("#/maintenance", "#bench-runtime", "uilaterbench") };
+        try
+        {
+            foreach (var (page, picker, name) in pages)
+            {
+                await ui.GotoAsync(page);
+                await Expect(ui.Page.Locator($"{picker} option[value=default]")).ToHaveCountAsync(1);
+                // Made in another tab (here: through the API) while this page is open; the user comes back to it.
+                var created = await fixture.Server.Admin.PostAsJsonAsync("/api/v1/runtimes",
+                    new Runbox.Server.Runtimes.RuntimeCreateRequest { Name = name }, Runbox.Server.Http.RunboxJson.Options);
+                Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+                await ui.Page.EvaluateAsync("() => window.dispatchEvent(new Event('focus'))");
+
+                // Pickers filled once never listed it; one that saw it installing kept it disabled until a reload.
+                var option = ui.Page.Locator($"{picker} option[value={name}]");
+                await Expect(option).ToBeEnabledAsync(new() { Timeout = 120_000 });
+                await Expect(option).ToHaveTextAsync(name);
+                await ui.Page.Locator(picker).SelectOptionAsync(name);
+            }
+            ui.AssertNoBrowserErrors();
+        }
+        finally
+        {
+            foreach (var (_, _, name) in pages)
+                await fixture.Server.Admin.DeleteAsync($"/api/v1/runtimes/{name}?force=true");
         }
     }
 

@@ -4,6 +4,8 @@ import { get } from "./api.js";
 
 /** Jobs on these are refused (409), so pickers show them but do not let them be chosen. */
 const UNUSABLE = new Set(["installing", "failed"]);
+/** States a runtime leaves by itself (to operational or failed), which pickers follow. */
+const PASSING = new Set(["installing", "ready"]);
 
 export async function runtimeList() {
   try {
@@ -13,6 +15,29 @@ export async function runtimeList() {
   } catch {
     return [{ name: "default", state: null }];
   }
+}
+
+/**
+ * Keeps a picker's runtimes current while its page is open: a runtime made or deleted in another tab, or one that
+ * finished installing, shows as it is without a reload (pickers filled once offered an installed runtime disabled
+ * until then). Lists again when the window regains focus or the tab becomes visible, and every 5 s while one is
+ * installing or not yet smoke-tested; `show` is called only when the list changed, so a choice being made is not disturbed for nothing.
+ */
+export function watchRuntimes(show, signal) {
+  let shown = "";
+  let timer = 0;
+  async function refresh() {
+    clearTimeout(timer);
+    const list = await runtimeList();
+    if (signal.aborted) return;
+    const key = JSON.stringify(list);
+    if (key !== shown) { shown = key; show(list); }
+    if (list.some(r => PASSING.has(r.state))) timer = setTimeout(refresh, 5000);
+  }
+  window.addEventListener("focus", refresh, { signal });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); }, { signal });
+  signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  refresh();
 }
 
 export async function runtimeNames() {

@@ -2,7 +2,7 @@
 import { post } from "../api.js";
 import { latencyChart, percentile } from "../chart.js";
 import { confirmDialog, field, formatMs, h, toast } from "../dom.js";
-import { fillRuntimeSelect, runtimeList } from "../runtimes-list.js";
+import { fillRuntimeSelect, watchRuntimes } from "../runtimes-list.js";
 
 export function render(main, _params, { caller }) {
   if (!caller.admin) {
@@ -37,7 +37,7 @@ export function render(main, _params, { caller }) {
       h("div", { class: "grid" }, field("Jobs (N)", count), field("Concurrency (C)", concurrency), field("Runtime", runtime), field("Script", script)),
       h("div", { class: "row" }, start, stop),
       progress, counter, status, results));
-  runtimeList().then(list => fillRuntimeSelect(runtime, list, "default"));
+  watchRuntimes(list => fillRuntimeSelect(runtime, list, runtime.value), controller.signal);
 
   async function cancelAll() {
     if (!await confirmDialog("Cancel every queued and running job?", "Cancel all")) return;

@@ -3,7 +3,7 @@
 import { get, post } from "../api.js";
 import { field, h, toast } from "../dom.js";
 import { createEditor } from "../editor.js";
-import { fillRuntimeSelect, runtimeList } from "../runtimes-list.js";
+import { fillRuntimeSelect, runtimeList, watchRuntimes } from "../runtimes-list.js";
 import { ENV_NOTE } from "./job.js";
 
 const DRAFT = "runbox.draft";
@@ -33,6 +33,7 @@ function readDraft() {
 }
 
 export function render(main, [rerunId]) {
+  const controller = new AbortController();
   const draft = readDraft() || { language: "python", runtime: "default", script: SAMPLES.python };
   const language = h("select", { id: "language" }, ["python", "bash", "node"].map(l => new Option(l, l, false, l === draft.language)));
   const runtime = h("select", { id: "runtime" }, new Option(draft.runtime || "default"));
@@ -87,7 +88,7 @@ export function render(main, [rerunId]) {
   // A reload or a closed tab does not wait for the timer.
   window.addEventListener("pagehide", saveDraft);
 
-  runtimeList().then(list => showRuntimes(list, runtime.value));
+  watchRuntimes(list => showRuntimes(list, runtime.value), controller.signal);
   // A reload of #/run/ID keeps the edits made to the loaded job rather than loading it again.
   if (rerunId && rerunOf === rerunId) showRerunNote(rerunId);
   else if (rerunId) loadJob(rerunId);
@@ -196,5 +197,5 @@ export function render(main, [rerunId]) {
     }
   }
 
-  return () => { saveDraft(); window.removeEventListener("pagehide", saveDraft); };
+  return () => { controller.abort(); saveDraft(); window.removeEventListener("pagehide", saveDraft); };
 }
