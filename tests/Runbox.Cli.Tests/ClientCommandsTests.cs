@@ -269,7 +269,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, second.ExitCode);
         Assert.Contains(older, second.Stdout);
         Assert.Equal(2, tooMany.ExitCode);
-        Assert.StartsWith("runbox: --limit must be between 1 and 200\n", tooMany.Stderr);
+        Assert.StartsWith("runbox: --limit must be between 1 and 200, not 201\n", tooMany.Stderr);
     }
 
     [Fact]

@@ -32,13 +32,13 @@ internal sealed class ScriptOptions(bool local)
 
     public Option<string?> Lang { get; } = new("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
 
-    public Option<double?> Timeout { get; } = new("--timeout") { Description = "Wall-clock limit in seconds." };
+    public Option<double?> Timeout { get; } = NumberOption.CreateOptional<double>("--timeout", "Wall-clock limit in seconds.");
 
-    public Option<long?> Memory { get; } = new("--memory") { Description = "Memory limit in MB." };
+    public Option<long?> Memory { get; } = NumberOption.CreateOptional<long>("--memory", "Memory limit in MB.");
 
-    public Option<double?> Cpu { get; } = new("--cpu") { Description = "CPU time limit in seconds." };
+    public Option<double?> Cpu { get; } = NumberOption.CreateOptional<double>("--cpu", "CPU time limit in seconds.");
 
-    public Option<long?> Disk { get; } = new("--disk") { Description = "Size limit of the job's working folder in MB (needs root where the job runs)." };
+    public Option<long?> Disk { get; } = NumberOption.CreateOptional<long>("--disk", "Size limit of the job's working folder in MB (needs root where the job runs).");
 
     public Option<bool> Network { get; } = new("--network") { Description = "Allow network access (a server may not allow it)." };
 
