@@ -102,8 +102,12 @@ internal sealed partial class RunboxClient : IDisposable
         return SendAsync(HttpMethod.Get, query, null, RunboxJsonContext.Default.JobListResponse, ct);
     }
 
+    /// <summary>
+    /// A page of the most lines the server gives at once (5000): each request costs the server a read of the whole job,
+    /// output included, and counts against the key's rate limit, so a job of 50 MB took 500 requests and nearly two minutes.
+    /// </summary>
     public Task<LogPageResponse> LogsAsync(string id, long afterSeq, CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/logs?after_seq={afterSeq}&limit=1000", null, RunboxJsonContext.Default.LogPageResponse, ct);
+        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/logs?after_seq={afterSeq}&limit=5000", null, RunboxJsonContext.Default.LogPageResponse, ct);
 
     /// <summary>Repeated when the server is busy: cancelling twice is cancelling once.</summary>
     public Task<JobResponse> CancelAsync(string id, CancellationToken ct) =>

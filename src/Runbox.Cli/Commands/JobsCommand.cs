@@ -120,7 +120,8 @@ internal static class JobsCommand
                         return StandardOutput.ReaderGoneExitCode;
                     }
                 }
-                if (page.Lines.Count == 0)
+                // Done: the job ended and this was its last page, so asking again would only fetch an empty one.
+                if (page.Done || page.Lines.Count == 0)
                 {
                     return 0;
                 }
