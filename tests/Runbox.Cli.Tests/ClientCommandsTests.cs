@@ -426,6 +426,25 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task KeysList_PrintsTheApisFields_WithJson()
+    {
+        var created = await fixture.RunAsync(null, "keys", "create", "scripted");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "keys", "list", "--json");
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        var key = System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("keys").EnumerateArray()
+            .Single(k => k.GetProperty("name").GetString() == "scripted");
+        Assert.StartsWith("key_", key.GetProperty("id").GetString());
+        Assert.False(key.GetProperty("admin").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, key.GetProperty("revoked_at").ValueKind);
+        Assert.True(key.TryGetProperty("created_at", out _));
+        Assert.DoesNotContain(created.Stdout.Trim(), stdout); // never the secret
+    }
+
+    [Fact]
     public async Task EveryClientCommand_ExitsWith2SayingWhy_WhenTheServerRefusesWhatItWasGiven()
     {
         var ended = (await fixture.RunAsync("print(1)\n", "run", "-", "--detach")).Stdout.Trim();
