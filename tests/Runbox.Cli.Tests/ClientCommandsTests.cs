@@ -82,11 +82,22 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal($"runbox: cannot read {fixture.DataDirectory}: it is a folder, not a script\n", stderr);
     }
 
+    [Fact]
+    public async Task Run_LetsTheJobPrintMoreThanTheDefaultMegabyte_WithOutput()
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync("import sys\nsys.stdout.write('x' * 2_000_000)\n", "run", "-", "--output", "3");
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.Equal(2_000_000, stdout.Length);
+    }
+
     [Theory]
     [InlineData("--timeout", "NaN", "--timeout must be a number of seconds more than 0 (the server sets the maximum), not NaN")]
     [InlineData("--cpu", "-1", "--cpu must be a number of seconds more than 0")]
     [InlineData("--memory", "0", "--memory must be a number of MB more than 0 (the server sets the maximum), not 0")]
     [InlineData("--disk", "-5", "--disk must be a number of MB more than 0")]
+    [InlineData("--output", "0", "--output must be a number of MB more than 0 (the server sets the maximum), not 0")]
     public async Task Run_ExitsWith2NamingTheLimit_WhenALimitIsNotAPositiveNumber(string option, string value, string message)
     {
         var (code, stdout, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", option, value);
