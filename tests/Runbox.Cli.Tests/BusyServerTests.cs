@@ -39,6 +39,23 @@ public sealed class BusyServerTests(RateLimitedCliFixture server, ITestOutputHel
         Assert.Single(await JobsOfAsync("patient.py"));
     }
 
+    [Fact]
+    public async Task JobsLogs_PrintsAJobOfThousandsOfLines_InOneRequest()
+    {
+        // One request a second: each page past the first waited a second out loud, and a job of 50 MB asked 500 times.
+        var script = await WriteScriptAsync("lines.py", "for i in range(2500):\n    print(i)\n");
+        var run = await server.RunAsync(null, "run", script, "--json");
+        Assert.Equal(0, run.ExitCode);
+        var id = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("id").GetString()!;
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the key's bucket has its token again
+
+        var (code, stdout, stderr) = await server.RunAsync(null, "jobs", "logs", id);
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Concat(Enumerable.Range(0, 2500).Select(i => $"{i}\n")), stdout);
+        Assert.Equal("", stderr);
+    }
+
     [Theory]
     [InlineData("run")]
     [InlineData("jobs list")]

@@ -82,11 +82,22 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal($"runbox: cannot read {fixture.DataDirectory}: it is a folder, not a script\n", stderr);
     }
 
+    [Fact]
+    public async Task Run_LetsTheJobPrintMoreThanTheDefaultMegabyte_WithOutput()
+    {
+        var (code, stdout, stderr) = await fixture.RunAsync("import sys\nsys.stdout.write('x' * 2_000_000)\n", "run", "-", "--output", "3");
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.Equal(2_000_000, stdout.Length);
+    }
+
     [Theory]
     [InlineData("--timeout", "NaN", "--timeout must be a number of seconds more than 0 (the server sets the maximum), not NaN")]
     [InlineData("--cpu", "-1", "--cpu must be a number of seconds more than 0")]
     [InlineData("--memory", "0", "--memory must be a number of MB more than 0 (the server sets the maximum), not 0")]
     [InlineData("--disk", "-5", "--disk must be a number of MB more than 0")]
+    [InlineData("--output", "0", "--output must be a number of MB more than 0 (the server sets the maximum), not 0")]
     public async Task Run_ExitsWith2NamingTheLimit_WhenALimitIsNotAPositiveNumber(string option, string value, string message)
     {
         var (code, stdout, stderr) = await fixture.RunAsync("print(1)\n", "run", "-", option, value);
@@ -269,7 +280,7 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, second.ExitCode);
         Assert.Contains(older, second.Stdout);
         Assert.Equal(2, tooMany.ExitCode);
-        Assert.StartsWith("runbox: --limit must be between 1 and 200\n", tooMany.Stderr);
+        Assert.StartsWith("runbox: --limit must be between 1 and 200, not 201\n", tooMany.Stderr);
     }
 
     [Fact]
@@ -423,6 +434,25 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, revoked.ExitCode);
         Assert.Equal(2, withRevoked.ExitCode);
         Assert.Contains("revoked", withRevoked.Stderr);
+    }
+
+    [Fact]
+    public async Task KeysList_PrintsTheApisFields_WithJson()
+    {
+        var created = await fixture.RunAsync(null, "keys", "create", "scripted");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "keys", "list", "--json");
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        var key = System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("keys").EnumerateArray()
+            .Single(k => k.GetProperty("name").GetString() == "scripted");
+        Assert.StartsWith("key_", key.GetProperty("id").GetString());
+        Assert.False(key.GetProperty("admin").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, key.GetProperty("revoked_at").ValueKind);
+        Assert.True(key.TryGetProperty("created_at", out _));
+        Assert.DoesNotContain(created.Stdout.Trim(), stdout); // never the secret
     }
 
     [Fact]

@@ -12,7 +12,11 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData("jobs list --limit 3 --limit 4", "Option '--limit' expects a single argument but 2 were provided.", "runbox jobs list")]
     [InlineData("jobs list --limt 3", "Unrecognized command or argument '--limt'.", "runbox jobs list")]
-    [InlineData("exec script.py --timeout abc", "Cannot parse argument 'abc' for option '--timeout'", "runbox exec")]
+    [InlineData("exec script.py --timeout abc", "--timeout must be a number, not 'abc'", "runbox exec")]
+    [InlineData("run script.py --memory 1.5", "--memory must be a whole number, not '1.5'", "runbox run")]
+    [InlineData("jobs list --limit abc", "--limit must be a whole number, not 'abc'", "runbox jobs list")]
+    [InlineData("jobs list --limit 0", "--limit must be between 1 and 200, not 0", "runbox jobs list")]
+    [InlineData("serve --workers two", "--workers must be a whole number, not 'two'", "runbox serve")]
     [InlineData("run script.py --memory 1 --memory 2", "Option '--memory' expects a single argument", "runbox run")]
     [InlineData("jobs", "Required command was not provided.", "runbox jobs")]
     public async Task ParseError_ExitsWith2_WithTheErrorAndAHintOnStderr_InsteadOfTheHelp(string line, string error, string command)

@@ -70,6 +70,7 @@ internal static class ExecCommand
                     MemoryBytes = parse.GetValue(scriptOptions.Memory) * 1024 * 1024,
                     CpuSeconds = parse.GetValue(scriptOptions.Cpu),
                     DiskBytes = parse.GetValue(scriptOptions.Disk) * 1024 * 1024,
+                    OutputBytes = scriptOptions.OutputBytes(parse),
                 },
             };
             var options = new EngineOptions { Slots = 1, PoolSize = 1, AllowNetwork = parse.GetValue(scriptOptions.Network) };

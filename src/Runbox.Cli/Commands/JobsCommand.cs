@@ -33,14 +33,8 @@ internal static class JobsCommand
     {
         var client = new ClientOptions();
         var status = new Option<string?>("--status") { Description = "Only jobs in this state (queued, running, succeeded, failed, timed_out, cancelled, error)." };
-        var limit = new Option<int>("--limit") { Description = "How many jobs to show, 1-200.", DefaultValueFactory = _ => 20 };
-        limit.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 1 or > 200)
-            {
-                result.AddError("--limit must be between 1 and 200");
-            }
-        });
+        var limit = NumberOption.Create<int>("--limit", "How many jobs to show, 1-200.", minimum: 1, maximum: 200);
+        limit.DefaultValueFactory = _ => 20;
         var cursor = new Option<string?>("--cursor") { Description = "Start after the page that gave this cursor (next_cursor in --json; printed on stderr under a table)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var command = new Command("list", "List jobs, newest first.") { status, limit, cursor, json };
@@ -126,7 +120,8 @@ internal static class JobsCommand
                         return StandardOutput.ReaderGoneExitCode;
                     }
                 }
-                if (page.Lines.Count == 0)
+                // Done: the job ended and this was its last page, so asking again would only fetch an empty one.
+                if (page.Done || page.Lines.Count == 0)
                 {
                     return 0;
                 }

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
 using Runbox.Cli.Client;
+using Runbox.Server.Http;
 
 namespace Runbox.Cli.Commands;
 
@@ -25,12 +27,19 @@ internal static class KeysCommand
         command.Subcommands.Add(create);
 
         var listClient = new ClientOptions();
-        var list = new Command("list", "List keys (never their secrets).");
+        // --json as jobs list, runtimes list and jobs artifacts take it: a script finds a key's id without reading the table.
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
+        var list = new Command("list", "List keys (never their secrets).") { json };
         listClient.AddTo(list);
         list.SetAction((parse, ct) => JobsCommand.Guard(async () =>
         {
             using var api = listClient.Connect(parse);
             var keys = await api.ListKeysAsync(ct);
+            if (parse.GetValue(json))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(keys, RunboxJsonContext.Default.KeyListResponse));
+                return;
+            }
             Table.Write(
                 ["ID", "NAME", "ADMIN", "CREATED", "REVOKED"],
                 keys.Keys.Select(k => new[]

@@ -129,6 +129,7 @@ internal static class RunCommand
                         MemoryMb = parse.GetValue(scriptOptions.Memory),
                         CpuSeconds = parse.GetValue(scriptOptions.Cpu),
                         DiskMb = parse.GetValue(scriptOptions.Disk),
+                        OutputBytes = scriptOptions.OutputBytes(parse),
                     },
                 }, cancellationToken);
             }

@@ -32,13 +32,26 @@ internal sealed class ScriptOptions(bool local)
 
     public Option<string?> Lang { get; } = new("--lang") { Description = "python, bash or node (default: from the file extension, else python)." };
 
-    public Option<double?> Timeout { get; } = new("--timeout") { Description = "Wall-clock limit in seconds." };
+    public Option<double?> Timeout { get; } = NumberOption.CreateOptional<double>("--timeout", "Wall-clock limit in seconds.");
 
-    public Option<long?> Memory { get; } = new("--memory") { Description = "Memory limit in MB." };
+    public Option<long?> Memory { get; } = NumberOption.CreateOptional<long>("--memory", "Memory limit in MB.");
 
-    public Option<double?> Cpu { get; } = new("--cpu") { Description = "CPU time limit in seconds." };
+    public Option<double?> Cpu { get; } = NumberOption.CreateOptional<double>("--cpu", "CPU time limit in seconds.");
 
-    public Option<long?> Disk { get; } = new("--disk") { Description = "Size limit of the job's working folder in MB (needs root where the job runs)." };
+    public Option<long?> Disk { get; } = NumberOption.CreateOptional<long>("--disk", "Size limit of the job's working folder in MB (needs root where the job runs).");
+
+    /// <summary>
+    /// The API's <c>output_bytes</c>, in MB as memory and disk are. Without it a job that printed more than the 1 MB
+    /// default was killed, and no command line could let it print more.
+    /// </summary>
+    public Option<long?> Output { get; } = NumberOption.CreateOptional<long>("--output", "Output limit in MB: stdout and stderr together; past it the job is killed (default: 1).");
+
+    /// <summary>
+    /// <see cref="Output"/> in bytes, at most <see cref="long.MaxValue"/>: a number of MB too large to be bytes goes as
+    /// the largest, which the server refuses naming its maximum, rather than wrapping around to a negative limit.
+    /// </summary>
+    public long? OutputBytes(ParseResult parse) =>
+        parse.GetValue(Output) is { } mb ? (mb > long.MaxValue / (1024 * 1024) ? long.MaxValue : mb * 1024 * 1024) : null;
 
     public Option<bool> Network { get; } = new("--network") { Description = "Allow network access (a server may not allow it)." };
 
@@ -50,7 +63,7 @@ internal sealed class ScriptOptions(bool local)
     {
         command.Arguments.Add(File);
         command.Arguments.Add(Args);
-        foreach (var option in new Option[] { Lang, Timeout, Memory, Cpu, Disk, Network, Fresh, Save })
+        foreach (var option in new Option[] { Lang, Timeout, Memory, Cpu, Disk, Output, Network, Fresh, Save })
         {
             command.Options.Add(option);
         }
@@ -82,7 +95,8 @@ internal sealed class ScriptOptions(bool local)
         ?? LimitRefusal(parse, Timeout, parse.GetValue(Timeout), "seconds", MaxSeconds, " (30 days)")
         ?? LimitRefusal(parse, Cpu, parse.GetValue(Cpu), "seconds", MaxSeconds, " (30 days)")
         ?? LimitRefusal(parse, Memory, parse.GetValue(Memory), "MB", MaxMb, " (1 TiB)")
-        ?? LimitRefusal(parse, Disk, parse.GetValue(Disk), "MB", MaxMb, " (1 TiB)");
+        ?? LimitRefusal(parse, Disk, parse.GetValue(Disk), "MB", MaxMb, " (1 TiB)")
+        ?? LimitRefusal(parse, Output, parse.GetValue(Output), "MB", MaxMb, " (1 TiB)");
 
     private string? LimitRefusal(ParseResult parse, Option option, double? given, string unit, double maximum, string inWords)
     {

@@ -14,7 +14,7 @@ internal static class ServeCommand
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8000" };
         var data = new Option<string?>("--data") { Description = "The data folder (database, artifacts, admin.key). Default: ./runbox-data." };
-        var workers = new Option<int?>("--workers") { Description = "Jobs run at once by the embedded worker. Default: 2." };
+        var workers = NumberOption.CreateOptional<int>("--workers", "Jobs run at once by the embedded worker. Default: 2.");
         var noWorker = new Option<bool>("--no-worker") { Description = "Serve the API only; jobs wait for a worker elsewhere." };
         var store = new Option<string?>("--store") { Description = "A PostgreSQL connection string (Host=...;Database=...) shared by every node. Default: SQLite in the data folder." };
         var name = new Option<string?>("--name") { Description = "This node's name in the workers registry (stable across restarts). Default: host name and data folder hash." };

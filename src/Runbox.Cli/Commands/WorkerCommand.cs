@@ -8,7 +8,7 @@ internal static class WorkerCommand
     public static Command Create()
     {
         var store = new Option<string?>("--store") { Description = "The PostgreSQL connection string (Host=...;Database=...) the API nodes use. Or RUNBOX_STORE." };
-        var workers = new Option<int?>("--workers") { Description = "Jobs run at once on this node." };
+        var workers = NumberOption.CreateOptional<int>("--workers", "Jobs run at once on this node.");
         var name = new Option<string?>("--name") { Description = "This node's name in the workers registry (stable across restarts). Default: host name and data folder hash." };
         var data = new Option<string?>("--data") { Description = "Local folder for scratch files and job directories. Default: ./runbox-data." };
         var urls = new Option<string>("--urls") { Description = "Where /healthz and /readyz answer.", DefaultValueFactory = _ => "http://127.0.0.1:0" };

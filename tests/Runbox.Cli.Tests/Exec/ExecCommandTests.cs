@@ -99,6 +99,18 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Exec_LetsTheScriptPrintMoreThanTheDefaultMegabyte_WithOutput()
+    {
+        var script = Script("loud.py", "import sys\nsys.stdout.write('x' * 2_000_000)\n");
+
+        var (code, stdout, stderr) = await RunAsync("", "exec", script, "--output", "3");
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.Equal(2_000_000, stdout.Length);
+    }
+
+    [Fact]
     public async Task Exec_ExitsWith128PlusSignal_AndNamesTimeout()
     {
         var script = Script("slow.sh", "echo start; sleep 30");
