@@ -33,6 +33,34 @@ public sealed partial class PostgresJobStore
         signals.PulseJob(jobId);
     }
 
+    public async Task<bool> SaveArtifactAsync(string id, string token, int attempt, string name, Stream content, CancellationToken cancellationToken)
+    {
+        ArtifactName.Validate(name);
+        var bytes = await ReadBoundedAsync(id, name, content, cancellationToken).ConfigureAwait(false);
+        // FOR SHARE: a rescue waits for the save to commit (the next claim then clears it with the lost run's other
+        // artifacts), or the save waits for the rescue and finds the fence gone.
+        await using var save = Command($"""
+            WITH job AS (SELECT id FROM jobs WHERE {Fence} FOR SHARE),
+            saved AS (
+                INSERT INTO artifacts (job_id, name, size, content, created_at) SELECT job.id, @name, @size, @content, @now FROM job
+                ON CONFLICT (job_id, name) DO UPDATE SET size = excluded.size, content = excluded.content, created_at = excluded.created_at
+                RETURNING job_id AS id)
+            SELECT id, {NotifyChannels.NotifyJob} FROM saved
+            """)
+            .WithFence(id, token, attempt)
+            .With("name", name)
+            .With("size", (long)bytes.Length)
+            .With("content", bytes, NpgsqlDbType.Bytea)
+            .WithTime("now", time.GetUtcNow());
+        var saved = await save.ReadAllAsync(_ => true, cancellationToken).ConfigureAwait(false);
+        if (saved.Count == 0)
+        {
+            return false;
+        }
+        signals.PulseJob(id);
+        return true;
+    }
+
     public async Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string jobId, CancellationToken cancellationToken = default)
     {
         await using var list = Command("SELECT job_id, name, size, created_at FROM artifacts WHERE job_id = @job ORDER BY name").With("job", jobId);

@@ -1,4 +1,5 @@
 using System.Text;
+using Npgsql;
 using NpgsqlTypes;
 using Runbox.Execution.Jobs;
 
@@ -6,34 +7,54 @@ namespace Runbox.Storage.Postgres;
 
 public sealed partial class PostgresJobStore
 {
-    public async Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default)
+    public Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default) =>
+        // FOR KEY SHARE, as the foreign key's check did: a delete waits for the batch or the batch finds no job.
+        AppendAsync(jobId, lines, "id = @id FOR KEY SHARE", command => command.With("id", jobId), cancellationToken);
+
+    public Task<bool> AppendLogsAsync(string id, string token, int attempt, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken) =>
+        // FOR SHARE, not KEY SHARE: it also waits for (and then re-checks the fence against) a rescue's or a renewal's
+        // UPDATE, and holds off a rescue until the batch commits, so the next claim's clearing of the lost run's lines
+        // sees every line this run stored.
+        AppendAsync(id, lines, $"{Fence} FOR SHARE", command => command.WithFence(id, token, attempt), cancellationToken);
+
+    /// <summary>
+    /// Appends the lines when the job's row matches <paramref name="lockJob"/> (a WHERE clause with its row lock), checked
+    /// in the same statement. False, storing nothing, when no row matches.
+    /// </summary>
+    private async Task<bool> AppendAsync(string jobId, IReadOnlyList<LogLine> lines, string lockJob, Func<NpgsqlCommand, NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
         if (lines.Count == 0)
         {
-            return;
+            return true;
         }
         // One statement for the batch: the lines, and the NOTIFY, become visible together. A worker retrying a batch
         // after a failed acknowledgement sends lines again: ON CONFLICT drops them. A deleted job takes no lines: its
         // row is locked once for the batch (migration 7), so a delete either waits for the batch, whose lines its
-        // trigger then deletes, or comes first and the batch finds no job.
-        await using var append = Command($"""
-            WITH appended AS (
+        // trigger then deletes, or comes first and the batch finds no job. The row comes back whether or not a line was
+        // new, so a retried batch is told apart from a refused one.
+        await using var append = bind(Command($"""
+            WITH job AS (SELECT id FROM jobs WHERE {lockJob}),
+            appended AS (
                 INSERT INTO log_lines (job_id, seq, ts, stream, line, ended)
                 SELECT job.id, batch.seq, batch.ts, batch.stream, batch.line, batch.ended
-                FROM (SELECT id FROM jobs WHERE id = @job FOR KEY SHARE) AS job,
-                    unnest(@seqs, @timestamps, @streams, @lines, @ended) AS batch (seq, ts, stream, line, ended)
+                FROM job, unnest(@seqs, @timestamps, @streams, @lines, @ended) AS batch (seq, ts, stream, line, ended)
                 ON CONFLICT (job_id, seq) DO NOTHING
                 RETURNING job_id)
-            SELECT {NotifyChannels.NotifyJob} FROM (SELECT DISTINCT job_id AS id FROM appended) AS changed
-            """)
-            .With("job", jobId)
+            SELECT job.id, (SELECT {NotifyChannels.NotifyJob} FROM (SELECT DISTINCT job_id AS id FROM appended) AS changed)
+            FROM job
+            """))
             .With("seqs", lines.Select(line => line.Seq).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)
             .With("timestamps", lines.Select(line => line.Timestamp.ToUniversalTime()).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
             .With("streams", lines.Select(line => line.StreamName).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)
             .With("lines", lines.Select(line => Encoding.UTF8.GetBytes(line.Text)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea)
             .With("ended", lines.Select(line => line.Ended).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean);
-        await append.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var held = await append.ReadAllAsync(_ => true, cancellationToken).ConfigureAwait(false);
+        if (held.Count == 0)
+        {
+            return false;
+        }
         signals.PulseJob(jobId);
+        return true;
     }
 
     /// <summary>Lines deleted by one statement: a few tenths of a second, far within any command timeout.</summary>

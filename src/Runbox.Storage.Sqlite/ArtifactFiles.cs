@@ -24,7 +24,23 @@ internal sealed class ArtifactFiles
 
     public async Task SaveAsync(string jobId, string name, Stream content, CancellationToken cancellationToken)
     {
-        var jobFolder = JobFolder(jobId);
+        var tempPath = await WriteTempAsync(jobId, name, content, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            MoveIntoPlace(tempPath, jobId, name);
+        }
+        finally
+        {
+            File.Delete(tempPath);
+        }
+    }
+
+    /// <summary>
+    /// Writes the content to a new file under <c>tmp</c> and returns its path, for <see cref="MoveIntoPlace"/>; the caller
+    /// deletes it if it is not moved.
+    /// </summary>
+    public async Task<string> WriteTempAsync(string jobId, string name, Stream content, CancellationToken cancellationToken)
+    {
         Directory.CreateDirectory(temp);
         var tempPath = Path.Combine(temp, Guid.NewGuid().ToString("N") + ".tmp");
         try
@@ -46,14 +62,21 @@ internal sealed class ArtifactFiles
                 }
                 file.Flush(flushToDisk: true);
             }
-            var target = PathIn(jobFolder, name, createFolders: true)!;
-            // rename(2) replaces whatever is at the target, a link included, without following it.
-            File.Move(tempPath, target, overwrite: true);
+            return tempPath;
         }
-        finally
+        catch
         {
             File.Delete(tempPath);
+            throw;
         }
+    }
+
+    /// <summary>Renames a file <see cref="WriteTempAsync"/> wrote into place as the job's artifact.</summary>
+    public void MoveIntoPlace(string tempPath, string jobId, string name)
+    {
+        var target = PathIn(JobFolder(jobId), name, createFolders: true)!;
+        // rename(2) replaces whatever is at the target, a link included, without following it.
+        File.Move(tempPath, target, overwrite: true);
     }
 
     public IReadOnlyList<ArtifactRecord> List(string jobId)

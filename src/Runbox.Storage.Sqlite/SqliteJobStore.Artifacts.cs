@@ -23,6 +23,37 @@ public sealed partial class SqliteJobStore
         signals.PulseJob(jobId);
     }
 
+    public async Task<bool> SaveArtifactAsync(string id, string token, int attempt, string name, Stream content, CancellationToken cancellationToken)
+    {
+        ArtifactName.Validate(name);
+        var tempPath = await artifacts.WriteTempAsync(id, name, content, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The rename happens under the write lock with the fence checked in the same transaction: a rescue and the
+            // next claim, which clears the lost run's artifacts after its commit, come wholly before it (and it is
+            // refused) or wholly after (and the claim removes the file).
+            var saved = await WriteAsync(async (connection, transaction) =>
+            {
+                await using var held = connection.Command(transaction, $"SELECT 1 FROM jobs WHERE {Fence}").WithFence(id, token, attempt);
+                if (await held.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                {
+                    return false;
+                }
+                artifacts.MoveIntoPlace(tempPath, id, name);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            if (saved)
+            {
+                signals.PulseJob(id);
+            }
+            return saved;
+        }
+        finally
+        {
+            File.Delete(tempPath);
+        }
+    }
+
     public Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string jobId, CancellationToken cancellationToken = default) =>
         Task.FromResult(artifacts.List(jobId));
 

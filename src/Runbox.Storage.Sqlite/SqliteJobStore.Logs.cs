@@ -1,19 +1,30 @@
+using Microsoft.Data.Sqlite;
 using Runbox.Execution.Jobs;
 
 namespace Runbox.Storage.Sqlite;
 
 public sealed partial class SqliteJobStore
 {
-    public async Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default)
+    public Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default) =>
+        AppendAsync(jobId, lines, "id = $id", command => command.With("$id", jobId), cancellationToken);
+
+    public Task<bool> AppendLogsAsync(string id, string token, int attempt, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken) =>
+        AppendAsync(id, lines, Fence, command => command.WithFence(id, token, attempt), cancellationToken);
+
+    /// <summary>
+    /// Appends the lines when the job's row matches <paramref name="where"/> (it exists; for a claim, the run still holds
+    /// its lease), checked in the same transaction as the inserts. False, storing nothing, when it does not.
+    /// </summary>
+    private async Task<bool> AppendAsync(string jobId, IReadOnlyList<LogLine> lines, string where, Func<SqliteCommand, SqliteCommand> bind, CancellationToken cancellationToken)
     {
         if (lines.Count == 0)
         {
-            return;
+            return true;
         }
         var appended = await WriteAsync(async (connection, transaction) =>
         {
-            // A deleted job takes no lines (PostgreSQL's foreign key would refuse them too).
-            await using (var exists = connection.Command(transaction, "SELECT 1 FROM jobs WHERE id = $job").With("$job", jobId))
+            // A deleted job takes no lines (PostgreSQL's foreign key would refuse them too), nor does a lost run's lease.
+            await using (var exists = bind(connection.Command(transaction, $"SELECT 1 FROM jobs WHERE {where}")))
             {
                 if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
                 {
@@ -49,6 +60,7 @@ public sealed partial class SqliteJobStore
         {
             signals.PulseJob(jobId);
         }
+        return appended;
     }
 
     public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default) =>

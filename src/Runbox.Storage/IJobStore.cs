@@ -96,7 +96,8 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>
     /// Appends a batch of lines in one transaction; lines already stored (same seq) are ignored, and so is a batch for
-    /// a job that no longer exists.
+    /// a job that no longer exists. Not fenced: a worker appends through its claim (<see cref="IJobClaim.AppendLogsAsync"/>),
+    /// so that a run that lost its lease stores nothing.
     /// </summary>
     Task AppendLogsAsync(string jobId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default);
 
@@ -105,7 +106,10 @@ public interface IJobStore : IAsyncDisposable
 
     // Artifacts
 
-    /// <summary>Saves (or replaces) an artifact whole: readers see the old bytes or the new, never a mix.</summary>
+    /// <summary>
+    /// Saves (or replaces) an artifact whole: readers see the old bytes or the new, never a mix. Not fenced: a worker
+    /// saves through its claim (<see cref="IJobClaim.SaveArtifactAsync"/>), so that a run that lost its lease saves nothing.
+    /// </summary>
     /// <exception cref="ArgumentException">The name breaks <see cref="ArtifactName"/>'s rule.</exception>
     /// <exception cref="ArtifactTooLargeException">The content is larger than the store keeps; nothing was saved.</exception>
     /// <exception cref="KeyNotFoundException">There is no such job.</exception>

@@ -53,19 +53,21 @@ internal sealed class ClaimedJobRunner(
 
             await using var onDeadline = stopDeadline.Register(execution.Cancel);
             using var watchStop = new CancellationTokenSource();
-            var pump = LogBatcher.PumpAsync(execution, job.Id, store, Lease, time, logger);
-            var watch = WatchAsync(claim, execution, watchStop.Token);
+            var hold = new RunHold(execution);
+            var pump = LogBatcher.PumpAsync(execution, claim, hold, Lease, time, logger);
+            var watch = WatchAsync(claim, execution, hold, watchStop.Token);
 
             var result = await execution.Completion;
             await pump;
             await watchStop.CancelAsync();
-            if (!await watch)
+            await watch;
+            if (hold.IsLost || !await KeepArtifactsAsync(claim, hold, result))
             {
-                ServerLog.LeaseLost(logger, job.Id);
+                // Another run owns the job now, or nobody does: what this one did is not kept, its result neither.
+                await LogLostAsync(job.Id);
                 return;
             }
 
-            await KeepArtifactsAsync(job.Id, result);
             var outcome = JobOutcome.From(result);
             if (result.Status == JobStatus.Cancelled && stopDeadline.IsCancellationRequested)
             {
@@ -84,8 +86,8 @@ internal sealed class ClaimedJobRunner(
         }
     }
 
-    /// <summary>Cancels the execution when asked to or when the job disappears; renews the lease. False when the lease was lost.</summary>
-    private async Task<bool> WatchAsync(IJobClaim claim, JobExecution execution, CancellationToken stop)
+    /// <summary>Cancels the execution when asked to or when the job disappears; renews the lease, stopping the run when it was lost.</summary>
+    private async Task WatchAsync(IJobClaim claim, JobExecution execution, RunHold hold, CancellationToken stop)
     {
         var jobId = claim.Job.Id;
         var renewEvery = Lease / 3;
@@ -109,8 +111,8 @@ internal sealed class ClaimedJobRunner(
                 {
                     if (!await claim.RenewAsync(stop))
                     {
-                        execution.Cancel();
-                        return false;
+                        hold.Lose();
+                        return;
                     }
                     nextRenew = time.GetUtcNow() + renewEvery;
                 }
@@ -135,23 +137,28 @@ internal sealed class ClaimedJobRunner(
                 }
             }
         }
-        return true;
     }
 
-    private async Task KeepArtifactsAsync(string jobId, JobResult result)
+    /// <summary>Saves the run's artifacts through the claim, fenced on its lease. False when the store refused one: the run lost the job.</summary>
+    private async Task<bool> KeepArtifactsAsync(IJobClaim claim, RunHold hold, JobResult result)
     {
         foreach (var artifact in result.Artifacts)
         {
             try
             {
                 await using var content = File.OpenRead(artifact.Path);
-                await store.SaveArtifactAsync(jobId, artifact.Name, content);
+                if (!await claim.SaveArtifactAsync(artifact.Name, content))
+                {
+                    hold.Lose();
+                    return false;
+                }
             }
             catch (Exception e)
             {
-                ServerLog.ArtifactFault(logger, jobId, artifact.Name, e);
+                ServerLog.ArtifactFault(logger, claim.Job.Id, artifact.Name, e);
             }
         }
+        return true;
     }
 
     private async Task CompleteAsync(IJobClaim claim, JobOutcome outcome)
@@ -159,21 +166,26 @@ internal sealed class ClaimedJobRunner(
         var job = claim.Job;
         if (!await CompleteWithRetriesAsync(claim, outcome))
         {
-            // Refused: fenced off by a rescue (an alert), or the job is gone (a client's delete, which is routine).
-            if (await JobExistsAsync(job.Id))
-            {
-                ServerLog.LeaseLost(logger, job.Id);
-            }
-            else
-            {
-                ServerLog.DeletedWhileRunning(logger, job.Id);
-            }
+            await LogLostAsync(job.Id);
             return;
         }
         ServerLog.JobEnded(logger, job.Id, outcome.Status.ToWire(), outcome.WallMs);
         if (job.Spec.CallbackUrl is { } url)
         {
             webhooks.Enqueue(job.Id, url);
+        }
+    }
+
+    /// <summary>A write of the run was refused: fenced off by a rescue (an alert), or the job is gone (a client's delete, which is routine).</summary>
+    private async Task LogLostAsync(string id)
+    {
+        if (await JobExistsAsync(id))
+        {
+            ServerLog.LeaseLost(logger, id);
+        }
+        else
+        {
+            ServerLog.DeletedWhileRunning(logger, id);
         }
     }
 

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Runbox.Execution.Engine;
 using Runbox.Execution.Jobs;
-using Runbox.Storage;
+using Runbox.Storage.Claims;
 
 namespace Runbox.Server.Worker;
 
@@ -42,11 +42,13 @@ internal static class LogBatcher
     public const int MaxWaitingLines = 100_000;
 
     /// <summary>
-    /// Returns once the job's output has ended and every line was handed to the store. A batch the store refuses is
-    /// retried for up to <paramref name="patience"/> (a lease: see <see cref="StoreRetry"/>), the lines after it
-    /// waiting in memory meanwhile; only then is it dropped.
+    /// Returns once the job's output has ended and every line was handed to the store. A batch that fails (the store
+    /// unreachable) is retried for up to <paramref name="patience"/> (a lease: see <see cref="StoreRetry"/>), the lines
+    /// after it waiting in memory meanwhile; only then is it dropped. Lines are appended through the claim, fenced on
+    /// its lease: once a batch is refused the run has lost the job (<paramref name="hold"/> stops it) and the rest of
+    /// its output is read and dropped.
     /// </summary>
-    public static async Task PumpAsync(JobExecution execution, string jobId, IJobStore store, TimeSpan patience, TimeProvider time, ILogger logger)
+    public static async Task PumpAsync(JobExecution execution, IJobClaim claim, RunHold hold, TimeSpan patience, TimeProvider time, ILogger logger)
     {
         // Bounded, as the job's own queue: while both are full the job's writes wait (MaxWaitingLines).
         var channel = Channel.CreateBounded<LogLine>(new BoundedChannelOptions(MaxWaitingLines) { SingleWriter = true });
@@ -87,33 +89,42 @@ internal static class LogBatcher
                 chars += line.Text.Length;
                 if (batch.Count == MaxBatchLines || chars >= MaxBatchChars)
                 {
-                    await AppendAsync(store, jobId, batch, patience, time, logger);
+                    await AppendAsync(claim, hold, batch, patience, time, logger);
                     chars = 0;
                 }
             }
             if (batch.Count > 0)
             {
-                await AppendAsync(store, jobId, batch, patience, time, logger);
+                await AppendAsync(claim, hold, batch, patience, time, logger);
                 chars = 0;
             }
         }
         await reading;
     }
 
-    private static async Task AppendAsync(IJobStore store, string jobId, List<LogLine> batch, TimeSpan patience, TimeProvider time, ILogger logger)
+    private static async Task AppendAsync(IJobClaim claim, RunHold hold, List<LogLine> batch, TimeSpan patience, TimeProvider time, ILogger logger)
     {
         var lines = batch.ToArray();
         batch.Clear();
+        if (hold.IsLost)
+        {
+            return;
+        }
+        var jobId = claim.Job.Id;
         try
         {
             // A batch the store took before its answer was lost is not stored twice: lines are keyed by seq.
-            await StoreRetry.ForAsync(() => store.AppendLogsAsync(jobId, lines), patience, time, (e, attempt) =>
+            var held = await StoreRetry.ForAsync(() => claim.AppendLogsAsync(lines), patience, time, (e, attempt) =>
             {
                 if (attempt == 1)
                 {
                     ServerLog.LogAppendFault(logger, jobId, e);
                 }
             });
+            if (!held)
+            {
+                hold.Lose();
+            }
         }
         catch (Exception e)
         {

@@ -1,3 +1,4 @@
+using Runbox.Execution.Jobs;
 using Runbox.Storage.Jobs;
 
 namespace Runbox.Storage.Claims;
@@ -16,6 +17,21 @@ public interface IJobClaim : IAsyncDisposable
 
     /// <summary>Extends the lease. False when it was lost.</summary>
     Task<bool> RenewAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends a batch of this run's lines in one write, fenced on the lease: false when the lease was lost (or the job
+    /// was deleted), and then nothing was stored. Lines already stored (same seq) are ignored, so a batch retried after a
+    /// lost acknowledgement is stored once.
+    /// </summary>
+    Task<bool> AppendLogsAsync(IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Saves (or replaces) one of this run's artifacts, fenced on the lease: false when the lease was lost (or the job
+    /// was deleted), and then nothing was saved.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name breaks <see cref="Artifacts.ArtifactName"/>'s rule.</exception>
+    /// <exception cref="Artifacts.ArtifactTooLargeException">The content is larger than the store keeps; nothing was saved.</exception>
+    Task<bool> SaveArtifactAsync(string name, Stream content, CancellationToken cancellationToken = default);
 
     /// <summary>Whether a client asked to cancel the job since it was claimed (also true once the job was deleted).</summary>
     Task<bool> IsCancelRequestedAsync(CancellationToken cancellationToken = default);

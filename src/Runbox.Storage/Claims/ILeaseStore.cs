@@ -1,3 +1,4 @@
+using Runbox.Execution.Jobs;
 using Runbox.Storage.Jobs;
 
 namespace Runbox.Storage.Claims;
@@ -9,6 +10,10 @@ namespace Runbox.Storage.Claims;
 public interface ILeaseStore
 {
     Task<bool> RenewAsync(string id, string token, int attempt, TimeSpan lease, CancellationToken cancellationToken);
+
+    Task<bool> AppendLogsAsync(string id, string token, int attempt, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken);
+
+    Task<bool> SaveArtifactAsync(string id, string token, int attempt, string name, Stream content, CancellationToken cancellationToken);
 
     Task<bool> IsCancelRequestedAsync(string id, CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using Runbox.Execution.Jobs;
 using Runbox.Storage.Jobs;
 
 namespace Runbox.Storage.Claims;
@@ -15,6 +16,12 @@ public sealed class LeasedJobClaim(ILeaseStore store, JobRecord job, string leas
 
     public Task<bool> RenewAsync(CancellationToken cancellationToken = default) =>
         store.RenewAsync(job.Id, leaseToken, job.Attempt, lease, cancellationToken);
+
+    public Task<bool> AppendLogsAsync(IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default) =>
+        store.AppendLogsAsync(job.Id, leaseToken, job.Attempt, lines, cancellationToken);
+
+    public Task<bool> SaveArtifactAsync(string name, Stream content, CancellationToken cancellationToken = default) =>
+        store.SaveArtifactAsync(job.Id, leaseToken, job.Attempt, name, content, cancellationToken);
 
     public Task<bool> IsCancelRequestedAsync(CancellationToken cancellationToken = default) =>
         store.IsCancelRequestedAsync(job.Id, cancellationToken);

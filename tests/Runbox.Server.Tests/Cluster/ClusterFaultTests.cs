@@ -78,6 +78,52 @@ public sealed class ClusterFaultTests(PostgresFixture postgres, ITestOutputHelpe
         Assert.NotEqual(lostRun, texts[0]);
     }
 
+    [SkippableFact]
+    public async Task StalledWorkerNode_WakingAfterItsJobRanAgain_AddsNothingToTheNewRunsLogAndArtifacts()
+    {
+        await using var cluster = new ClusterNodes(postgres, output);
+        await cluster.CreateDatabaseAsync();
+        var api = await cluster.StartApiAsync();
+        var stalled = await cluster.StartWorkerAsync("node-stalled", 1);
+        using var client = cluster.Client(api);
+        // Each run tags its lines and its artifact. The lost run goes on while its worker is stopped, so it is lines ahead
+        // of the new run when its worker wakes: until 2026-12-05 those went in at seqs the new run had not reached yet,
+        // and (when it had ended meanwhile) its out.txt replaced the new run's.
+        var job = await client.SubmitOkAsync(ClusterApi.Python(
+            "import time, uuid\ntag = uuid.uuid4().hex\nprint(tag, 0, flush=True)\n"
+            + "for i in range(1, 40):\n    time.sleep(0.25)\n    print(tag, i, flush=True)\n"
+            + "open('out.txt', 'w').write(tag)\n", maxAttempts: 2));
+        await ClusterApi.UntilAsync(async () => (await LogTextsAsync(client, job.Id)).Count >= 1, 60, "the first run's line is stored");
+        var lostTag = (await LogTextsAsync(client, job.Id))[0]!.Split(' ')[0];
+
+        await stalled.PauseAsync();
+        try
+        {
+            await cluster.StartWorkerAsync("node-survivor", 1);
+            await ClusterApi.UntilAsync(
+                async () => (await LogTextsAsync(client, job.Id)) is [var first, ..] && !first!.StartsWith(lostTag, StringComparison.Ordinal),
+                60, "the new run's first line is stored");
+        }
+        finally
+        {
+            await stalled.ResumeAsync();
+        }
+
+        var ended = await client.WaitEndedAsync(job.Id, 120);
+        Assert.Equal("succeeded", ended.Status);
+        Assert.Equal(2, ended.Attempt);
+        Assert.StartsWith("node-survivor/", ended.Worker);
+        var newTag = ended.Stdout!.Split(' ')[0];
+        Assert.NotEqual(lostTag, newTag);
+        var texts = await LogTextsAsync(client, job.Id);
+        Assert.Equal(ended.Stdout!.TrimEnd('\n').Split('\n'), texts);
+        Assert.Equal(newTag, await client.GetStringAsync($"/api/v1/jobs/{job.Id}/artifacts/out.txt"));
+        // The stalled node stops the lost run once it wakes and says so once.
+        await ClusterApi.UntilAsync(
+            () => Task.FromResult(stalled.Output.Any(line => line.Contains($"Job {job.Id}: the lease was lost"))), 30, "the stalled node logs the lost lease");
+        Assert.Single(stalled.Output, line => line.Contains($"Job {job.Id}: the lease was lost"));
+    }
+
     private static async Task<List<string?>> LogTextsAsync(HttpClient client, string id)
     {
         var logs = await (await client.GetAsync($"/api/v1/jobs/{id}/logs")).JsonAsync();

@@ -153,12 +153,21 @@ public sealed class ServeProcess : IAsyncDisposable
     /// <summary>SIGTERM, as a service manager stops it; its exit code once it has stopped.</summary>
     public async Task<int> StopAsync(double seconds = 60)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        await SignalAsync("TERM");
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(seconds));
         return _process.ExitCode;
+    }
+
+    /// <summary>SIGSTOP: the node stalls, as in a long GC pause or a network partition; its job processes run on.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: the node paused by <see cref="PauseAsync"/> goes on where it stopped.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as when the machine or the OOM killer takes the process.</summary>
