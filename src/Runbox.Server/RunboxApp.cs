@@ -48,18 +48,28 @@ public static class RunboxApp
     {
         var section = configuration.GetSection(RunboxOptions.Section);
         var fromVariables = RunboxVariables().Select(v => v.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        if (UnknownSettings.Find(section, fromVariables) is { Count: > 0 } unknown)
+        var unknown = UnknownSettings.Find(section, fromVariables);
+        var unconvertible = UnconvertibleSettings.Find(section);
+        if (unknown.Count == 0 && unconvertible.Count == 0)
         {
-            throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions), unknown);
+            try
+            {
+                return section.Get<RunboxOptions>() ?? new RunboxOptions();
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions), [e.Message]);
+            }
         }
-        try
-        {
-            return section.Get<RunboxOptions>() ?? new RunboxOptions();
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions), [e.Message]);
-        }
+        // Every error at once: the settings that convert are bound without the ones that do not and checked as a start
+        // checks them, so a fix of one error does not just reveal the next.
+        var usable = new ConfigurationBuilder()
+            .AddInMemoryCollection(section.AsEnumerable().Where(s => s.Value is not null && !unconvertible.ContainsKey(s.Key)))
+            .Build()
+            .GetSection(RunboxOptions.Section);
+        var validated = new RunboxOptionsValidator().Validate(null, usable.Get<RunboxOptions>() ?? new RunboxOptions());
+        throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions),
+            [.. unknown, .. unconvertible.Values, .. validated.Failures ?? []]);
     }
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)

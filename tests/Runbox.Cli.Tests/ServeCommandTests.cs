@@ -199,6 +199,22 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         AssertNoStackTrace(stderr + stdout);
     }
 
+    // A value that did not convert used to stop the binder and hide every other error: a user fixed one setting only to
+    // be refused for the next, one start at a time.
+    [Fact]
+    public async Task Serve_ListsEveryError_WhenAValueDoesNotConvertBesideOtherErrors()
+    {
+        var (code, stderr, stdout) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data,
+            "--Runbox:Workers=abc", "--Runbox:Maximums:TimeoutSeconds=xyz", "--Runbox:RetentionDays=-1", "--Runbox:LeaseSecond=5");
+
+        Assert.Equal(2, code);
+        Assert.Contains("'abc' at 'Runbox:Workers'", stderr);
+        Assert.Contains("'xyz' at 'Runbox:Maximums:TimeoutSeconds'", stderr);
+        Assert.Contains("Runbox:RetentionDays must be between 0", stderr);
+        Assert.Contains("Runbox:LeaseSecond is not a setting; did you mean Runbox:LeaseSeconds?", stderr);
+        AssertNoStackTrace(stderr + stdout);
+    }
+
     [Fact]
     public async Task Serve_ExitsWith2SayingWhatUrlsTakes_WhenAnAddressCannotBeParsed()
     {
