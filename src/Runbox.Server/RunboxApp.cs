@@ -67,9 +67,17 @@ public static class RunboxApp
             .AddInMemoryCollection(section.AsEnumerable().Where(s => s.Value is not null && !unconvertible.ContainsKey(s.Key)))
             .Build()
             .GetSection(RunboxOptions.Section);
-        var validated = new RunboxOptionsValidator().Validate(null, usable.Get<RunboxOptions>() ?? new RunboxOptions());
-        throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions),
-            [.. unknown, .. unconvertible.Values, .. validated.Failures ?? []]);
+        IEnumerable<string> failures;
+        try
+        {
+            failures = new RunboxOptionsValidator().Validate(null, usable.Get<RunboxOptions>() ?? new RunboxOptions()).Failures ?? [];
+        }
+        catch (InvalidOperationException e)
+        {
+            // A value the walk above does not reach (inside a list) and the binder cannot convert: said, not thrown.
+            failures = [e.Message];
+        }
+        throw new OptionsValidationException(RunboxOptions.Section, typeof(RunboxOptions), [.. unknown, .. unconvertible.Values, .. failures]);
     }
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
