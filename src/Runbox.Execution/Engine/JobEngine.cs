@@ -264,7 +264,7 @@ public sealed class JobEngine : IJobEngine
     }
 
     /// <summary>How long a job's cgroup may take to go once its job ended before the engine gives up on it and says so.</summary>
-    internal static readonly TimeSpan CgroupRemovalPatience = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan CgroupRemovalPatience = TimeSpan.FromMinutes(5);
 
     /// <summary>Removes a job's cgroup off the job's path; one the kernel will not let go of in time is logged, not lost silently.</summary>
     private void RemoveInBackground(JobCgroup cgroup) => _ = Task.Run(async () =>
