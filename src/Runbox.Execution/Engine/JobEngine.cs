@@ -253,7 +253,7 @@ public sealed class JobEngine : IJobEngine
                 {
                     Log.CgroupNotEmpty(_logger, run.Slot);
                 }
-                _ = Task.Run(cgroup.Remove);
+                RemoveInBackground(cgroup);
             }
         }
         finally
@@ -262,6 +262,18 @@ public sealed class JobEngine : IJobEngine
             _freeSlots.Writer.TryWrite(run.Slot);
         }
     }
+
+    /// <summary>How long a job's cgroup may take to go once its job ended before the engine gives up on it and says so.</summary>
+    private static readonly TimeSpan CgroupRemovalPatience = TimeSpan.FromMinutes(5);
+
+    /// <summary>Removes a job's cgroup off the job's path; one the kernel will not let go of in time is logged, not lost silently.</summary>
+    private void RemoveInBackground(JobCgroup cgroup) => _ = Task.Run(async () =>
+    {
+        if (!await cgroup.RemoveAsync(CgroupRemovalPatience))
+        {
+            Log.CleanupFailed(_logger, cgroup.Location, $"the cgroup still held processes or could not be removed after {CgroupRemovalPatience.TotalMinutes} minutes");
+        }
+    });
 
     /// <summary>
     /// Starts the job on an init the zygote offered (see <see cref="ZygoteOffer"/>): the job goes straight to its
@@ -304,7 +316,7 @@ public sealed class JobEngine : IJobEngine
                 Log.OfferFailed(_logger, zygote.Runtime, e.Message);
                 if (cgroup is not null)
                 {
-                    _ = Task.Run(_plan.Cgroups!.Open(cgroup).Remove);
+                    RemoveInBackground(_plan.Cgroups!.Open(cgroup));
                 }
                 continue;
             }

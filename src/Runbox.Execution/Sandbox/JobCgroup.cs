@@ -23,6 +23,9 @@ internal abstract class JobCgroup
 
     protected abstract IEnumerable<string> Directories { get; }
 
+    /// <summary>Its folder in the first hierarchy, for messages.</summary>
+    public string Location => Directories.First();
+
     // Once empty, for good: only root moves a process into a job's cgroup, and nothing does after the job started.
     private volatile bool _emptied;
 
@@ -63,16 +66,35 @@ internal abstract class JobCgroup
         return true;
     }
 
-    /// <summary>Empties and removes the cgroup; slow (the kernel waits for RCU), so callers run it in the background.</summary>
-    public void Remove()
+    /// <summary>
+    /// Empties and removes the cgroup; slow (the kernel waits for RCU), so callers run it in the background. A killed
+    /// process leaves its cgroup only once the kernel has torn it down, which on a loaded host can take many seconds:
+    /// it tries again, less and less often, for up to <paramref name="patience"/> (giving up after half a second, as
+    /// it did until 2026-12-05, left such a cgroup behind for as long as the engine ran, one more each time). False
+    /// when a folder is still there at the end.
+    /// </summary>
+    public async Task<bool> RemoveAsync(TimeSpan patience)
     {
+        var deadline = Environment.TickCount64 + (long)patience.TotalMilliseconds;
+        var pause = 10;
         Empty(TimeSpan.FromSeconds(2));
-        foreach (var directory in Directories)
+        while (true)
         {
-            for (var attempt = 0; attempt < 50 && !CgroupFiles.TryRemove(directory); attempt++)
+            var left = Directories.Count(directory => !CgroupFiles.TryRemove(directory));
+            if (left == 0)
             {
-                Thread.Sleep(10); // a killed process leaves its cgroup only once the kernel has torn it down
+                return true;
             }
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+            if (!IsEmpty)
+            {
+                KillAll();
+            }
+            await Task.Delay(pause);
+            pause = Math.Min(pause * 2, 1000);
         }
     }
 

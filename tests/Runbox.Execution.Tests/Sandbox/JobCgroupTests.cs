@@ -60,7 +60,77 @@ public sealed class JobCgroupTests(SandboxFixture fixture)
         }
         finally
         {
-            job.Remove();
+            Assert.True(job.RemoveAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult());
+        }
+    }
+
+    /// <summary>
+    /// A cgroup the kernel will not let go of at once (found by a soak on a loaded host: a job's last process took
+    /// seconds to be torn down) is removed once it can be. Here a child cgroup keeps it busy (EBUSY) for 1.5 s; until
+    /// 2026-12-05 the removal gave up after half a second and the cgroup stayed for as long as the engine ran.
+    /// </summary>
+    [SkippableFact]
+    public async Task RemoveAsync_WaitsOutACgroupThatStaysBusyForSeconds()
+    {
+        fixture.RequireFullSandbox();
+        using var cgroups = Cgroups.Detect($"{Environment.ProcessId}-busy", []);
+        Assert.NotNull(cgroups);
+        const string name = "job-busy";
+        var children = cgroups.Parents.Select(parent => Path.Combine(parent, name, "held")).ToList();
+        foreach (var child in children)
+        {
+            Directory.CreateDirectory(child);
+        }
+        var job = cgroups.Open(name);
+        try
+        {
+            var removal = job.RemoveAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(1500);
+            Assert.All(cgroups.Parents, parent => Assert.True(Directory.Exists(Path.Combine(parent, name))));
+            RemoveHeld(children);
+
+            Assert.True(await removal.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.All(cgroups.Parents, parent => Assert.False(Directory.Exists(Path.Combine(parent, name)), $"{name} is still in {parent}"));
+        }
+        finally
+        {
+            RemoveHeld(children);
+        }
+    }
+
+    /// <summary>One still busy when its patience runs out is reported (the engine logs it), and goes on a later try.</summary>
+    [SkippableFact]
+    public async Task RemoveAsync_SaysWhenTheCgroupOutlastsItsPatience()
+    {
+        fixture.RequireFullSandbox();
+        using var cgroups = Cgroups.Detect($"{Environment.ProcessId}-stuck", []);
+        Assert.NotNull(cgroups);
+        const string name = "job-stuck";
+        var children = cgroups.Parents.Select(parent => Path.Combine(parent, name, "held")).ToList();
+        foreach (var child in children)
+        {
+            Directory.CreateDirectory(child);
+        }
+        var job = cgroups.Open(name);
+        try
+        {
+            Assert.False(await job.RemoveAsync(TimeSpan.FromMilliseconds(300)));
+
+            RemoveHeld(children);
+            Assert.True(await job.RemoveAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            RemoveHeld(children);
+        }
+    }
+
+    /// <summary>Removes the child cgroups that kept a job's busy, so a failed test leaves nothing on the host.</summary>
+    private static void RemoveHeld(IEnumerable<string> children)
+    {
+        foreach (var child in children.Where(Directory.Exists))
+        {
+            Directory.Delete(child);
         }
     }
 }
