@@ -225,8 +225,10 @@ public sealed class JobEngine : IJobEngine
                 Log.ArtifactsSkipped(_logger, run.Id, result.ArtifactsSkipped, Options.MaxArtifactBytes >> 20, Options.MaxArtifactCount);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Any exception: one escaping here (an ArgumentException from a path) left the job without a result and
+            // its slot taken for good.
             Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
             // The job ran, but what it left is not where the caller will look: say so rather than list nothing.
             result = result with { Error = result.Error ?? $"the artifacts could not be collected: {e.Message}" };

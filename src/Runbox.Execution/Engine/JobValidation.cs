@@ -111,6 +111,12 @@ internal static class JobValidation
         {
             return $"working directory '{cwd}' does not exist or is not absolute";
         }
+        // Checked here, as the folder is made only once the job has run: an empty name or a NUL there threw out of the
+        // engine's job task, and the job never ended and kept its slot.
+        if (request.ArtifactDirectory is { } named && (named.Length == 0 || named.Contains('\0')))
+        {
+            return named.Length == 0 ? "artifact directory is empty; give a folder, or null for none" : "artifact directory contains NUL";
+        }
         if (request.ArtifactDirectory is { } artifacts && File.Exists(artifacts))
         {
             return $"artifact directory '{artifacts}' is a file";

@@ -114,6 +114,19 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
         }
     }
 
+    [Theory]
+    [InlineData("", "artifact directory is empty; give a folder, or null for none")]
+    [InlineData("/tmp/a\0b", "artifact directory contains NUL")]
+    public async Task StartAsync_RejectsAnArtifactDirectoryThatCannotBeAPath(string directory, string expected)
+    {
+        // Before, the job ran, then never ended (its slot was lost with it): the wait is bounded so that shows as a failure.
+        var result = await Engine.RunAsync(new JobRequest { Script = "open('out.txt', 'w').write('x')", ArtifactDirectory = directory })
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal(expected, result.Error);
+    }
+
     [Fact]
     public async Task RunAsync_SaysArtifactsWereNotCollected_WhenTheirDirectoryCannotBeMade()
     {
