@@ -116,6 +116,10 @@ public sealed class JobEngine : IJobEngine
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentException.ThrowIfNullOrEmpty(runtime.Name);
         ArgumentException.ThrowIfNullOrEmpty(runtime.PythonPath);
+        if (EngineOptionsValidation.RuntimeProblem(runtime) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(runtime));
+        }
         _runtimes[runtime.Name] = runtime;
         // Jobs running on the old zygote finish there; new jobs get a zygote with the new interpreter and preloads.
         _ = StopZygoteAsync(runtime.Name, killRunning: false);

@@ -194,6 +194,37 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void Constructor_NamesTheOption_WhenARuntimeOrTheWorkRootIsUnusable()
+    {
+        using var root = new WorkRootFolder();
+        RuntimeDefinition[] runtimes =
+        [
+            new() { Name = "np", PythonPath = "/usr/bin/python3", Preload = null! },
+            new() { Name = "ne", PythonPath = "/usr/bin/python3", Environment = null! },
+            new() { Name = "bad", PythonPath = "/usr/bin/python3", Environment = new Dictionary<string, string> { ["A=B"] = "1" } },
+        ];
+
+        var error = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path, Runtimes = runtimes }));
+        var nul = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path + "\0x" }));
+
+        Assert.StartsWith(
+            "Runtimes: runtime 'np' has a null Preload or a null module name in it. Runtimes: runtime 'ne' has a null Environment. "
+            + "Runtimes: runtime 'bad': environment variable name 'A=B' is empty or contains '=' or NUL.", error.Message);
+        Assert.StartsWith("WorkRoot contains NUL.", nul.Message);
+    }
+
+    [Fact]
+    public void SetRuntime_Throws_WhenItsPreloadOrEnvironmentIsUnusable()
+    {
+        var preload = Assert.Throws<ArgumentException>(() => Engine.SetRuntime(new RuntimeDefinition { Name = "np", PythonPath = "/usr/bin/python3", Preload = ["json", null!] }));
+        var environment = Assert.Throws<ArgumentException>(() => Engine.SetRuntime(new RuntimeDefinition { Name = "ne", PythonPath = "/usr/bin/python3", Environment = new Dictionary<string, string> { ["A"] = null! } }));
+
+        Assert.Equal("runtime", preload.ParamName);
+        Assert.StartsWith("runtime 'np' has a null Preload or a null module name in it", preload.Message);
+        Assert.StartsWith("runtime 'ne': environment variable 'A' is null", environment.Message);
+    }
+
+    [Fact]
     public void Constructor_NamesTheWorkRoot_WhenItCannotBeMade()
     {
         var file = Path.GetTempFileName();
