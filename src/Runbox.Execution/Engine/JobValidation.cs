@@ -65,6 +65,17 @@ internal static class JobValidation
                     return problem;
                 }
             }
+            // Else the second one failed to be written, with a message about a path inside the engine's own folder.
+            foreach (var name in files.Keys)
+            {
+                for (var slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
+                {
+                    if (files.ContainsKey(name[..slash]))
+                    {
+                        return $"file name '{name[..slash]}' is also a folder, of '{name}'";
+                    }
+                }
+            }
             if (request.Script is null && request.Command is null)
             {
                 var entry = request.Entrypoint ?? request.Language.DefaultEntrypoint();

@@ -114,6 +114,19 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task StartAsync_RejectsAFileNameThatIsAlsoAFolderOfAnother()
+    {
+        var result = await Engine.RunAsync(new JobRequest
+        {
+            Files = new Dictionary<string, byte[]> { ["lib"] = "x"u8.ToArray(), ["lib/util/main.py"] = "print(1)"u8.ToArray() },
+            Entrypoint = "lib/util/main.py",
+        });
+
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal("file name 'lib' is also a folder, of 'lib/util/main.py'", result.Error);
+    }
+
     [Theory]
     [InlineData("", "artifact directory is empty; give a folder, or null for none")]
     [InlineData("/tmp/a\0b", "artifact directory contains NUL")]
