@@ -1,3 +1,5 @@
+using Runbox.Execution.Runtimes;
+
 namespace Runbox.Execution.Engine;
 
 /// <summary>
@@ -21,9 +23,18 @@ internal static class EngineOptionsValidation
         {
             problems.Add("WorkRoot is empty.");
         }
+        else if (options.WorkRoot.Contains('\0'))
+        {
+            // Else Path.GetFullPath threw "Null character in path. (Parameter 'path')", naming no option.
+            problems.Add("WorkRoot contains NUL.");
+        }
         if (options.Runtimes is null || options.Runtimes.Any(r => r is null || string.IsNullOrEmpty(r.Name) || string.IsNullOrEmpty(r.PythonPath)))
         {
             problems.Add("Runtimes is null or holds a runtime without a Name or PythonPath.");
+        }
+        else
+        {
+            problems.AddRange(options.Runtimes.Select(RuntimeProblem).OfType<string>().Select(p => $"Runtimes: {p}."));
         }
         if (options.DefaultLimits is null)
         {
@@ -70,5 +81,34 @@ internal static class EngineOptionsValidation
             problems.Add($"MaxArtifactCount must be 0 or more, not {options.MaxArtifactCount}.");
         }
         return problems;
+    }
+
+    /// <summary>
+    /// What is wrong with a runtime's preloads or environment, or null. Without this check a null list failed every job
+    /// of the runtime with "Object reference not set to an instance of an object", and a bad variable name failed each
+    /// job as it started.
+    /// </summary>
+    public static string? RuntimeProblem(RuntimeDefinition runtime)
+    {
+        if (runtime.Preload is null || runtime.Preload.Any(m => m is null))
+        {
+            return $"runtime '{runtime.Name}' has a null Preload or a null module name in it";
+        }
+        if (runtime.Environment is null)
+        {
+            return $"runtime '{runtime.Name}' has a null Environment";
+        }
+        foreach (var (key, value) in runtime.Environment)
+        {
+            if (value is null)
+            {
+                return $"runtime '{runtime.Name}': environment variable '{key}' is null";
+            }
+            if (JobEnvironment.Validate(key, value) is { } problem)
+            {
+                return $"runtime '{runtime.Name}': {problem}";
+            }
+        }
+        return null;
     }
 }

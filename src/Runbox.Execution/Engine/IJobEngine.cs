@@ -29,7 +29,7 @@ public interface IJobEngine : IAsyncDisposable
     /// </summary>
     Task<JobExecution> StartAsync(JobRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>Adds or replaces a runtime; its zygote is (re)started on next use.</summary>
+    /// <summary>Adds or replaces a runtime; its zygote is (re)started on next use. Throws <see cref="ArgumentException"/> for a runtime without a name or interpreter, a null <c>Preload</c> or <c>Environment</c> (or a null in them), or a variable name that is empty or holds <c>=</c> or NUL.</summary>
     void SetRuntime(Runtimes.RuntimeDefinition runtime);
 
     /// <summary>Stops a runtime's zygote and forgets it.</summary>

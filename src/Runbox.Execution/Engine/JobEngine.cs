@@ -116,6 +116,10 @@ public sealed class JobEngine : IJobEngine
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentException.ThrowIfNullOrEmpty(runtime.Name);
         ArgumentException.ThrowIfNullOrEmpty(runtime.PythonPath);
+        if (EngineOptionsValidation.RuntimeProblem(runtime) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(runtime));
+        }
         _runtimes[runtime.Name] = runtime;
         // Jobs running on the old zygote finish there; new jobs get a zygote with the new interpreter and preloads.
         _ = StopZygoteAsync(runtime.Name, killRunning: false);
@@ -225,8 +229,10 @@ public sealed class JobEngine : IJobEngine
                 Log.ArtifactsSkipped(_logger, run.Id, result.ArtifactsSkipped, Options.MaxArtifactBytes >> 20, Options.MaxArtifactCount);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Any exception: one escaping here (an ArgumentException from a path) left the job without a result and
+            // its slot taken for good.
             Log.CleanupFailed(_logger, run.Directory ?? run.Id, e.Message);
             // The job ran, but what it left is not where the caller will look: say so rather than list nothing.
             result = result with { Error = result.Error ?? $"the artifacts could not be collected: {e.Message}" };

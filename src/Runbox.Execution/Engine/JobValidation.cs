@@ -65,6 +65,17 @@ internal static class JobValidation
                     return problem;
                 }
             }
+            // Else the second one failed to be written, with a message about a path inside the engine's own folder.
+            foreach (var name in files.Keys)
+            {
+                for (var slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
+                {
+                    if (files.ContainsKey(name[..slash]))
+                    {
+                        return $"file name '{name[..slash]}' is also a folder, of '{name}'";
+                    }
+                }
+            }
             if (request.Script is null && request.Command is null)
             {
                 var entry = request.Entrypoint ?? request.Language.DefaultEntrypoint();
@@ -110,6 +121,12 @@ internal static class JobValidation
         if (request.WorkingDirectory is { } cwd && (!Path.IsPathRooted(cwd) || !Directory.Exists(cwd)))
         {
             return $"working directory '{cwd}' does not exist or is not absolute";
+        }
+        // Checked here, as the folder is made only once the job has run: an empty name or a NUL there threw out of the
+        // engine's job task, and the job never ended and kept its slot.
+        if (request.ArtifactDirectory is { } named && (named.Length == 0 || named.Contains('\0')))
+        {
+            return named.Length == 0 ? "artifact directory is empty; give a folder, or null for none" : "artifact directory contains NUL";
         }
         if (request.ArtifactDirectory is { } artifacts && File.Exists(artifacts))
         {

@@ -191,18 +191,21 @@ public sealed class ExecutorRuntime : IAsyncDisposable
     /// <summary>Written beside the target and renamed over it, so a reader never sees half a result.</summary>
     private static async Task WriteResultAsync(RuntimeResult result, string path)
     {
-        var full = Path.GetFullPath(path);
-        var temporary = $"{full}.{Guid.NewGuid():N}.tmp";
+        var full = path;
+        var temporary = "";
         try
         {
+            full = Path.GetFullPath(path);
+            temporary = $"{full}.{Guid.NewGuid():N}.tmp";
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             await File.WriteAllTextAsync(temporary, result.ToJson());
             File.Move(temporary, full, overwrite: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             // The framework's message names whichever path failed (a parent that is a file, say): say what was being written.
-            if (File.Exists(temporary))
+            // ArgumentException too (a NUL in the path): the documented failure is an IOException.
+            if (temporary.Length > 0 && File.Exists(temporary))
             {
                 File.Delete(temporary);
             }

@@ -85,6 +85,14 @@ public sealed class RuntimeInvocation
         {
             errors.Add("metadata is null.");
         }
+        // A NUL made the framework throw "Null character in path" out of RunAsync, which promises a result instead.
+        foreach (var (name, path) in new[] { ("working_directory", WorkingDirectory), ("input_payload_path", InputPayloadPath), ("output_result_path", OutputResultPath), ("artifact_directory", ArtifactDirectory) })
+        {
+            if (path is not null && path.Contains('\0'))
+            {
+                errors.Add($"{name} contains NUL.");
+            }
+        }
         return errors;
     }
 }

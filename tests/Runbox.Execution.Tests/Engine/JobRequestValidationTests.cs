@@ -115,6 +115,32 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task StartAsync_RejectsAFileNameThatIsAlsoAFolderOfAnother()
+    {
+        var result = await Engine.RunAsync(new JobRequest
+        {
+            Files = new Dictionary<string, byte[]> { ["lib"] = "x"u8.ToArray(), ["lib/util/main.py"] = "print(1)"u8.ToArray() },
+            Entrypoint = "lib/util/main.py",
+        });
+
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal("file name 'lib' is also a folder, of 'lib/util/main.py'", result.Error);
+    }
+
+    [Theory]
+    [InlineData("", "artifact directory is empty; give a folder, or null for none")]
+    [InlineData("/tmp/a\0b", "artifact directory contains NUL")]
+    public async Task StartAsync_RejectsAnArtifactDirectoryThatCannotBeAPath(string directory, string expected)
+    {
+        // Before, the job ran, then never ended (its slot was lost with it): the wait is bounded so that shows as a failure.
+        var result = await Engine.RunAsync(new JobRequest { Script = "open('out.txt', 'w').write('x')", ArtifactDirectory = directory })
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal(expected, result.Error);
+    }
+
+    [Fact]
     public async Task RunAsync_SaysArtifactsWereNotCollected_WhenTheirDirectoryCannotBeMade()
     {
         var file = Path.GetTempFileName();
@@ -178,6 +204,37 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
         var error = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 0, PoolSize = -1 }));
 
         Assert.StartsWith("Slots must be at least 1. PoolSize must be 0 or more, not -1.", error.Message);
+    }
+
+    [Fact]
+    public void Constructor_NamesTheOption_WhenARuntimeOrTheWorkRootIsUnusable()
+    {
+        using var root = new WorkRootFolder();
+        RuntimeDefinition[] runtimes =
+        [
+            new() { Name = "np", PythonPath = "/usr/bin/python3", Preload = null! },
+            new() { Name = "ne", PythonPath = "/usr/bin/python3", Environment = null! },
+            new() { Name = "bad", PythonPath = "/usr/bin/python3", Environment = new Dictionary<string, string> { ["A=B"] = "1" } },
+        ];
+
+        var error = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path, Runtimes = runtimes }));
+        var nul = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path + "\0x" }));
+
+        Assert.StartsWith(
+            "Runtimes: runtime 'np' has a null Preload or a null module name in it. Runtimes: runtime 'ne' has a null Environment. "
+            + "Runtimes: runtime 'bad': environment variable name 'A=B' is empty or contains '=' or NUL.", error.Message);
+        Assert.StartsWith("WorkRoot contains NUL.", nul.Message);
+    }
+
+    [Fact]
+    public void SetRuntime_Throws_WhenItsPreloadOrEnvironmentIsUnusable()
+    {
+        var preload = Assert.Throws<ArgumentException>(() => Engine.SetRuntime(new RuntimeDefinition { Name = "np", PythonPath = "/usr/bin/python3", Preload = ["json", null!] }));
+        var environment = Assert.Throws<ArgumentException>(() => Engine.SetRuntime(new RuntimeDefinition { Name = "ne", PythonPath = "/usr/bin/python3", Environment = new Dictionary<string, string> { ["A"] = null! } }));
+
+        Assert.Equal("runtime", preload.ParamName);
+        Assert.StartsWith("runtime 'np' has a null Preload or a null module name in it", preload.Message);
+        Assert.StartsWith("runtime 'ne': environment variable 'A' is null", environment.Message);
     }
 
     [Fact]

@@ -224,6 +224,46 @@ public sealed class ExecutorRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_RejectsPathsHoldingNul_RatherThanThrowing()
+    {
+        var marker = _directory.Combine("ran");
+
+        var result = await _runtime.RunAsync(new RuntimeInvocation
+        {
+            InvocationId = "inv-nul",
+            RuntimeName = "default",
+            RuntimeKind = RuntimeKinds.Subprocess,
+            Command = ["/bin/touch", marker],
+            ArtifactDirectory = _directory.Combine("out\0put"),
+            WorkingDirectory = "/tmp/a\0b",
+        });
+
+        Assert.Equal(RuntimeStatus.Rejected, result.Status);
+        Assert.Contains("working_directory contains NUL.", result.ErrorSummary);
+        Assert.Contains("artifact_directory contains NUL.", result.ErrorSummary);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task RunAsync_ThrowsIOException_WhenTheResultPathHoldsNul()
+    {
+        var marker = _directory.Combine("ran");
+        var outputPath = _directory.Combine("result\0.json");
+
+        var error = await Assert.ThrowsAsync<IOException>(() => _runtime.RunAsync(new RuntimeInvocation
+        {
+            InvocationId = "inv-nul",
+            RuntimeName = "default",
+            RuntimeKind = RuntimeKinds.Subprocess,
+            Command = ["/bin/touch", marker],
+            OutputResultPath = outputPath,
+        }));
+
+        Assert.StartsWith($"The result could not be written to {outputPath}: ", error.Message);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
     public async Task RunAsync_WritesSnakeCaseJson_WhenOutputResultPathIsSet()
     {
         var outputPath = _directory.Combine("rejected.json");
