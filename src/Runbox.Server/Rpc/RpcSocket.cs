@@ -112,6 +112,12 @@ public static class RpcSocket
         });
     }
 
+    /// <summary>
+    /// Paths this process bound a socket to. Only those are removed at stop: a start that failed must leave what it found
+    /// at its path (another server's socket, a folder) where it was.
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, bool> BoundPaths = new();
+
     /// <summary>Removes the socket file when the server stops.</summary>
     public static void UseRpcSocket(this WebApplication app)
     {
@@ -120,7 +126,13 @@ public static class RpcSocket
         {
             return;
         }
-        app.Lifetime.ApplicationStopped.Register(() => File.Delete(path));
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            if (BoundPaths.TryRemove(path, out _))
+            {
+                File.Delete(path);
+            }
+        });
     }
 
     /// <summary>The socket bound to <paramref name="path"/> with mode 0660, not yet listening.</summary>
@@ -133,9 +145,12 @@ public static class RpcSocket
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            // Another server made the file since RemoveStale looked (two started at once on one path).
+            // A folder at the path (RemoveStale looks for files only), or another server made the file since it looked
+            // (two started at once on one path).
             socket.Dispose();
-            throw new IOException($"Another server listens on {path}; stop it or give another path with --socket.", e);
+            throw new IOException(Directory.Exists(path)
+                ? $"{path} is a folder, not a socket; give another path with --socket."
+                : $"Another server listens on {path}; stop it or give another path with --socket.", e);
         }
         catch
         {
@@ -145,6 +160,7 @@ public static class RpcSocket
         try
         {
             File.SetUnixFileMode(path, Mode);
+            BoundPaths[path] = true;
         }
         catch
         {
