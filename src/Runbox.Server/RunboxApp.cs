@@ -157,7 +157,17 @@ public static class RunboxApp
         services.AddHostedService<JobRetention>();
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configured.DrainSeconds + 15));
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = configured.MaxRequestBodyBytes;
+            // Kestrel has no cap of its own: a client could hold idle connections (each a descriptor and buffers) until
+            // the process ran out of descriptors, and then nobody, the socket's admin included, could connect.
+            // Below 1 Kestrel throws here, before the settings are checked: leave it to their check to name it.
+            if (configured.MaxConnections >= 1)
+            {
+                kestrel.Limits.MaxConcurrentConnections = configured.MaxConnections;
+            }
+        });
         RpcSocket.Listen(builder, configured);
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>

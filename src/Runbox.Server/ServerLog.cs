@@ -27,6 +27,9 @@ internal static partial class ServerLog
     [LoggerMessage(1007, LogLevel.Warning, "This machine's clock differs from the PostgreSQL server's by {Seconds} s; Runbox times leases, heartbeats and jobs by the database's clock, but check this host's time sync")]
     public static partial void ClockOffset(ILogger logger, double seconds);
 
+    [LoggerMessage(1008, LogLevel.Information, "Removed the socket file {Path} a stopped server had left; listening on it anew")]
+    public static partial void StaleSocketRemoved(ILogger logger, string path);
+
     [LoggerMessage(1100, LogLevel.Information, "Worker {Node} started with {Slots} slots")]
     public static partial void WorkerStarted(ILogger logger, string node, int slots);
 

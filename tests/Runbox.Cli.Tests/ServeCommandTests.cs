@@ -119,6 +119,28 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
+    [InlineData("file")]
+    [InlineData("folder")]
+    public async Task Serve_ExitsWithAMessage_AndKeepsWhatIsThere_WhenItsSocketPathIsAFileOrFolder(string what)
+    {
+        // Until 2026-12-05 anything at the path that refused a connection was deleted as a stale socket: a file given
+        // as --socket by mistake was lost; a folder there was "address already in use".
+        var path = Path.Combine(_data, "notes");
+        Directory.CreateDirectory(what == "folder" ? path : _data);
+        if (what == "file")
+        {
+            await File.WriteAllTextAsync(path, "keep me");
+        }
+
+        var (code, stderr, stdout) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data, "--socket", path);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"runbox: cannot start: {path} is a {what}, not a socket; give another path with --socket.", stderr);
+        AssertNoStackTrace(stderr + stdout);
+        Assert.True(what == "file" ? File.ReadAllText(path) == "keep me" : Directory.Exists(path));
+    }
+
+    [Theory]
     [InlineData("serve", "--wrokers", "2")]
     [InlineData("worker", "--stroe=Host=x", "")]
     public async Task Node_ExitsWith2NamingAMisspeltOption_RatherThanStartWithoutIt(string command, string option, string value)

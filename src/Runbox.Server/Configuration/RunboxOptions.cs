@@ -70,6 +70,12 @@ public sealed class RunboxOptions
 
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>
+    /// Connections each address (every <c>--urls</c> one, the socket) holds open at once, live streams included; one
+    /// past it is closed as soon as it is accepted, without an answer. A WebSocket leaves the count once upgraded.
+    /// </summary>
+    public int MaxConnections { get; set; } = 1000;
+
     public int MaxJsonDepth { get; set; } = 32;
 
     /// <summary>Whether a job that asks for network gets it.</summary>

@@ -86,6 +86,10 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         {
             errors.Add($"Runbox:MaxRequestBodyBytes must be at least 1024 (got {options.MaxRequestBodyBytes}).");
         }
+        if (options.MaxConnections < 1)
+        {
+            errors.Add($"Runbox:MaxConnections must be at least 1 (got {options.MaxConnections}).");
+        }
         if (options.MaxJsonDepth is < 4 or > 256)
         {
             errors.Add($"Runbox:MaxJsonDepth must be between 4 and 256 (got {options.MaxJsonDepth}).");

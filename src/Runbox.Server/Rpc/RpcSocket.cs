@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Runbox.Server.Configuration;
 
 namespace Runbox.Server.Rpc;
@@ -14,6 +15,9 @@ namespace Runbox.Server.Rpc;
 public static class RpcSocket
 {
     public const string Disabled = "none";
+
+    /// <summary>rw for the server's user and group: whoever may open the file may call, as admin.</summary>
+    private const UnixFileMode Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
 
     /// <summary>Unix socket paths hold at most 107 bytes.</summary>
     private const int MaxPathBytes = 107;
@@ -66,6 +70,11 @@ public static class RpcSocket
         }
         var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } given ? given : "http://localhost:5000";
         builder.WebHost.UseUrls($"{urls};http://unix:{path}");
+        // Kestrel binds and listens in one go, and bind() makes the file with the umask's mode (0777 under umask 000):
+        // set afterwards, 0660 came after other users could connect, and keep their connections. Bound here, the mode
+        // is set before Kestrel listens; until then a connect is refused.
+        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = endpoint =>
+            endpoint is UnixDomainSocketEndPoint unix && unix.ToString() == path ? BindOwnerAndGroupOnly(unix, path) : SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // The path was checked with the other settings (Unusable), before the server started. The data folder is made
@@ -81,7 +90,7 @@ public static class RpcSocket
             {
                 throw new IOException($"The socket's folder {folder} cannot be made or written: {e.Message}", e);
             }
-            RemoveStale(path);
+            RemoveStale(path, kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RpcSocket).FullName!));
             kestrel.ConfigureEndpointDefaults(listen =>
             {
                 if (listen.SocketPath == path)
@@ -103,7 +112,13 @@ public static class RpcSocket
         });
     }
 
-    /// <summary>Sets mode 0660 once Kestrel has made the file, and removes it when the server stops.</summary>
+    /// <summary>
+    /// Paths this process bound a socket to. Only those are removed at stop: a start that failed must leave what it found
+    /// at its path (another server's socket, a folder) where it was.
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, bool> BoundPaths = new();
+
+    /// <summary>Removes the socket file when the server stops.</summary>
     public static void UseRpcSocket(this WebApplication app)
     {
         var path = PathFor(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RunboxOptions>>().Value);
@@ -111,32 +126,81 @@ public static class RpcSocket
         {
             return;
         }
-        app.Lifetime.ApplicationStarted.Register(() =>
+        app.Lifetime.ApplicationStopped.Register(() =>
         {
-            if (File.Exists(path))
+            if (BoundPaths.TryRemove(path, out _))
             {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+                File.Delete(path);
             }
         });
-        app.Lifetime.ApplicationStopped.Register(() => File.Delete(path));
     }
 
-    /// <summary>A socket file left by a killed server is removed; one a live server answers on is not taken over.</summary>
-    private static void RemoveStale(string path)
+    /// <summary>The socket bound to <paramref name="path"/> with mode 0660, not yet listening.</summary>
+    private static Socket BindOwnerAndGroupOnly(UnixDomainSocketEndPoint endpoint, string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(endpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            // A folder at the path (RemoveStale looks for files only), or another server made the file since it looked
+            // (two started at once on one path).
+            socket.Dispose();
+            throw new IOException(Directory.Exists(path)
+                ? $"{path} is a folder, not a socket; give another path with --socket."
+                : $"Another server listens on {path}; stop it or give another path with --socket.", e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        try
+        {
+            File.SetUnixFileMode(path, Mode);
+            BoundPaths[path] = true;
+        }
+        catch
+        {
+            socket.Dispose();
+            File.Delete(path);
+            throw;
+        }
+        return socket;
+    }
+
+    /// <summary>
+    /// A socket file left by a killed server (one that refuses connections) is removed; one a live server answers on is
+    /// not taken over, nor is anything else found at the path.
+    /// </summary>
+    private static void RemoveStale(string path, ILogger logger)
     {
         if (!File.Exists(path))
         {
             return;
+        }
+        // A socket's file holds no bytes: one that does is someone's file, given as --socket by mistake, and not ours to delete.
+        if (new FileInfo(path).Length > 0)
+        {
+            throw new IOException($"{path} is a file, not a socket; give another path with --socket.");
         }
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
         }
-        catch (SocketException)
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {
             File.Delete(path);
+            ServerLog.StaleSocketRemoved(logger, path);
             return;
+        }
+        catch (SocketException e)
+        {
+            // Not refused: denied (another user's socket) or the like; whether a server is behind it is not known.
+            throw new IOException($"{path} exists and cannot be tried ({e.Message}); remove it if no server uses it, or give another path with --socket.", e);
         }
         throw new IOException($"Another server listens on {path}; stop it or give another path with --socket.");
     }

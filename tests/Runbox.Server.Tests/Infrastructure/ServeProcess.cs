@@ -77,10 +77,19 @@ public sealed class ServeProcess : IAsyncDisposable
     /// Any <c>runbox</c> command that answers /healthz on <paramref name="port"/> (serve, worker), ready once it does;
     /// <paramref name="environment"/> adds to or replaces the test's own variables in the node's.
     /// </summary>
+    /// <remarks><paramref name="umask"/> (octal, e.g. "000") starts it under that umask, as a shell would.</remarks>
     public static async Task<ServeProcess> StartCommandAsync(
-        string[] cliArgs, int port, ITestOutputHelper output, string label, IReadOnlyDictionary<string, string>? environment = null)
+        string[] cliArgs, int port, ITestOutputHelper output, string label, IReadOnlyDictionary<string, string>? environment = null, string? umask = null)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(umask is null ? "dotnet" : "/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (umask is not null)
+        {
+            // exec keeps the process id, so Kill and StopAsync reach the server itself.
+            foreach (var arg in (string[])["-c", $"umask {umask} && exec dotnet \"$@\"", "sh"])
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
         // No debugger pipes or diagnostics socket in /tmp: nodes are killed, and a killed process never removes them.
         info.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())

@@ -1,0 +1,121 @@
+using System.Net.Sockets;
+using System.Text;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Runbox.Server.Tests.Rpc;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Http;
+
+/// <summary>Runbox:MaxConnections: how many connections an address holds, and what the one past it gets.</summary>
+public sealed class ConnectionLimitTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task ConnectionPastTheCap_IsClosedUnanswered_WhileOpenOnesAndALiveStreamGoOn()
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:MaxConnections"] = "3" });
+        JobResponse job;
+        using (var submitter = server.Client(server.AdminKey))
+        {
+            // Disposed: its pooled connection would hold one of the three.
+            job = await submitter.SubmitOkAsync(new JobSubmission
+            {
+                Script = "import time\nfor i in range(12):\n    print(i, flush=True)\n    time.sleep(0.5)",
+            });
+        }
+        using var follower = server.Client(server.AdminKey);
+        await using var events = await follower.GetStreamAsync($"/api/v1/jobs/{job.Id}/events");
+        using var reader = new StreamReader(events);
+        Assert.StartsWith("event: log", await reader.ReadLineAsync());
+
+        // The follow holds one connection; two more answer, kept open; the fourth is closed as it comes.
+        var open = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var connection = await ConnectAsync(server.Address);
+                open.Add(connection);
+                Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(connection));
+            }
+            using var past = await ConnectAsync(server.Address);
+            var refused = await HealthzAsync(past);
+            var stillOpen = await HealthzAsync(open[0]);
+            using var socket = RpcServerFixture.SocketClient(Path.Combine(server.DataDirectory, "runbox.sock"));
+            var overSocket = await socket.GetAsync("/healthz");
+            var rest = await reader.ReadToEndAsync();
+
+            Assert.Equal("", refused);
+            Assert.StartsWith("HTTP/1.1 200", stillOpen);
+            // Each address counts its own: HTTP clients at the cap leave the socket's admin a way in.
+            Assert.Equal(System.Net.HttpStatusCode.OK, overSocket.StatusCode);
+            // The live stream was not cut: it went on to the job's last line and its result.
+            Assert.Contains("\"text\":\"11\"", rest);
+            Assert.Contains("event: result\n", rest);
+
+            open[0].Dispose();
+            open.RemoveAt(0);
+            using var afterOneLeft = await ConnectAsync(server.Address);
+            Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(afterOneLeft));
+        }
+        finally
+        {
+            open.ForEach(connection => connection.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Start_IsRefusedNamingTheSetting_WhenMaxConnectionsIsBelowOne()
+    {
+        var error = await Assert.ThrowsAnyAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:MaxConnections"] = "0" }));
+
+        Assert.Contains("Runbox:MaxConnections must be at least 1 (got 0).", error.Message);
+    }
+
+    private static async Task<Socket> ConnectAsync(Uri address)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(address.Host, address.Port);
+        return socket;
+    }
+
+    /// <summary>The answer's head to GET /healthz on this connection, kept alive; "" when the server closed it instead.</summary>
+    private static async Task<string> HealthzAsync(Socket connection)
+    {
+        await connection.SendAsync("GET /healthz HTTP/1.1\r\nHost: runbox\r\n\r\n"u8.ToArray());
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (!received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await connection.ReceiveAsync(buffer, deadline.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+                received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset rather than closed: refused all the same.
+        }
+        var text = received.ToString();
+        var head = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (head < 0)
+        {
+            return text;
+        }
+        // Read the body too (chunked), so that the next answer on this connection starts with its own head.
+        while (!received.ToString().EndsWith("0\r\n\r\n", StringComparison.Ordinal))
+        {
+            var read = await connection.ReceiveAsync(buffer, deadline.Token);
+            Assert.NotEqual(0, read);
+            received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        return text[..head];
+    }
+}
