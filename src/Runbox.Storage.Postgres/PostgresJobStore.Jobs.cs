@@ -23,17 +23,23 @@ public sealed partial class PostgresJobStore
         }
     }
 
-    public async Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default)
+    public Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default) =>
+        GetJobAsync(id, withOutput: true, cancellationToken);
+
+    public Task<JobRecord?> GetJobWithoutOutputAsync(string id, CancellationToken cancellationToken = default) =>
+        GetJobAsync(id, withOutput: false, cancellationToken);
+
+    private async Task<JobRecord?> GetJobAsync(string id, bool withOutput, CancellationToken cancellationToken)
     {
-        await using var command = Command($"SELECT {JobRows.Columns} FROM jobs WHERE id = @id").With("id", id);
-        var jobs = await command.ReadAllAsync(JobRows.Read, cancellationToken).ConfigureAwait(false);
+        await using var command = Command($"SELECT {JobRows.ColumnsFor(withOutput)} FROM jobs WHERE id = @id").With("id", id);
+        var jobs = await command.ReadAllAsync(r => JobRows.Read(r, withOutput), cancellationToken).ConfigureAwait(false);
         return jobs.Count == 0 ? null : jobs[0];
     }
 
     public async Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
         var limit = Math.Clamp(query.Limit, 1, MaxPageSize);
-        var sql = new StringBuilder($"SELECT {JobRows.Columns} FROM jobs WHERE true");
+        var sql = new StringBuilder($"SELECT {JobRows.ColumnsFor(query.WithOutput)} FROM jobs WHERE true");
         await using var command = Command("");
         if (query.Owner is not null)
         {
@@ -66,7 +72,7 @@ public sealed partial class PostgresJobStore
         command.With("limit", limit + 1);
         command.CommandText = sql.ToString();
 
-        var jobs = await command.ReadAllAsync(JobRows.Read, cancellationToken).ConfigureAwait(false);
+        var jobs = await command.ReadAllAsync(r => JobRows.Read(r, query.WithOutput), cancellationToken).ConfigureAwait(false);
         if (jobs.Count <= limit)
         {
             return new JobPage(jobs, null);

@@ -13,6 +13,17 @@ internal static class JobRows
         "exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
+    /// <summary>
+    /// <see cref="Columns"/> with NULL in place of stdout and stderr, so the store never reads them (a list, a status
+    /// check); <see cref="Read"/> then marks the outcome <see cref="JobOutcome.OutputLeftOut"/>.
+    /// </summary>
+    public const string ColumnsWithoutOutput =
+        "id, owner, status, spec, created_at, started_at, finished_at, attempt, worker, cancel_requested, " +
+        "exit_code, signal, limit_exceeded, NULL, NULL, stdout_truncated, stderr_truncated, " +
+        "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
+
+    public static string ColumnsFor(bool withOutput) => withOutput ? Columns : ColumnsWithoutOutput;
+
     public const string Insert =
         "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, created_at, started_at, finished_at, attempt, " +
         "worker, cancel_requested, exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
@@ -56,7 +67,10 @@ internal static class JobRows
         .With("$error", outcome.Error);
 
     /// <summary>Reads a row selected with <see cref="Columns"/>. The outcome is present once the job has ended.</summary>
-    public static JobRecord Read(SqliteDataReader r)
+    public static JobRecord Read(SqliteDataReader r) => Read(r, withOutput: true);
+
+    /// <summary>Reads a row selected with <see cref="ColumnsFor"/>(<paramref name="withOutput"/>).</summary>
+    public static JobRecord Read(SqliteDataReader r, bool withOutput)
     {
         JobStatusExtensions.TryParseWire(r.GetString(2), out var status);
         var finishedAt = r.NullableInt64(6) is { } finished ? StoreTime.FromMicros(finished) : (DateTimeOffset?)null;
@@ -90,6 +104,7 @@ internal static class JobRows
                     PeakMemoryBytes = r.GetInt64(20),
                     Error = r.NullableString(21),
                     FinishedAt = finishedAt ?? default,
+                    OutputLeftOut = !withOutput,
                 }
                 : null,
         };

@@ -25,10 +25,13 @@ public sealed partial class SqliteJobStore
     public Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default) =>
         ReadAsync(connection => GetJobAsync(connection, null, id, cancellationToken), cancellationToken);
 
+    public Task<JobRecord?> GetJobWithoutOutputAsync(string id, CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => GetJobAsync(connection, null, id, cancellationToken, withOutput: false), cancellationToken);
+
     public Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
         var limit = Math.Clamp(query.Limit, 1, MaxPageSize);
-        var sql = new StringBuilder($"SELECT {JobRows.Columns} FROM jobs WHERE 1 = 1");
+        var sql = new StringBuilder($"SELECT {JobRows.ColumnsFor(query.WithOutput)} FROM jobs WHERE 1 = 1");
         var parameters = new List<(string, object?)>();
         if (query.Owner is not null)
         {
@@ -68,7 +71,7 @@ public sealed partial class SqliteJobStore
             {
                 command.With(name, value);
             }
-            var jobs = await ReadJobsAsync(command, cancellationToken).ConfigureAwait(false);
+            var jobs = await ReadJobsAsync(command, cancellationToken, query.WithOutput).ConfigureAwait(false);
             if (jobs.Count <= limit)
             {
                 return new JobPage(jobs, null);
@@ -170,20 +173,21 @@ public sealed partial class SqliteJobStore
             return counts;
         }, cancellationToken);
 
-    private static async Task<JobRecord?> GetJobAsync(SqliteConnection connection, SqliteTransaction? transaction, string id, CancellationToken cancellationToken)
+    private static async Task<JobRecord?> GetJobAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, string id, CancellationToken cancellationToken, bool withOutput = true)
     {
-        await using var command = connection.Command(transaction, $"SELECT {JobRows.Columns} FROM jobs WHERE id = $id").With("$id", id);
-        var jobs = await ReadJobsAsync(command, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(transaction, $"SELECT {JobRows.ColumnsFor(withOutput)} FROM jobs WHERE id = $id").With("$id", id);
+        var jobs = await ReadJobsAsync(command, cancellationToken, withOutput).ConfigureAwait(false);
         return jobs.Count == 0 ? null : jobs[0];
     }
 
-    private static async Task<List<JobRecord>> ReadJobsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    private static async Task<List<JobRecord>> ReadJobsAsync(SqliteCommand command, CancellationToken cancellationToken, bool withOutput = true)
     {
         var jobs = new List<JobRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(JobRows.Read(reader));
+            jobs.Add(JobRows.Read(reader, withOutput));
         }
         return jobs;
     }

@@ -31,7 +31,16 @@ public interface IJobStore : IAsyncDisposable
 
     Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>A page of jobs, newest first. A cursor this store did not issue throws ArgumentException.</summary>
+    /// <summary>
+    /// The job as <see cref="GetJobAsync"/> reads it but without its stdout and stderr (<see cref="JobOutcome.OutputLeftOut"/>),
+    /// for requests that need only its status or owner: a job's output may be tens of megabytes.
+    /// </summary>
+    Task<JobRecord?> GetJobWithoutOutputAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A page of jobs, newest first, without their stdout and stderr unless <see cref="JobQuery.WithOutput"/>. A cursor
+    /// this store did not issue throws ArgumentException.
+    /// </summary>
     Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>

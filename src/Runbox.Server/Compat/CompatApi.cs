@@ -155,7 +155,8 @@ public static class CompatApi
             return Problems.BadRequest("limit", "must be between 1 and 200.");
         }
         var caller = Caller.From(user);
-        var page = await jobs.Store.ListJobsAsync(new Storage.Jobs.JobQuery { Owner = caller.IsAdmin ? null : caller.KeyId, Limit = limit ?? 50 }, ct);
+        // Listed tasks carry their stdout and stderr, as GET /api/v1/tasks/{id} answers them (docs/api.md, the tasks adapter).
+        var page = await jobs.Store.ListJobsAsync(new Storage.Jobs.JobQuery { Owner = caller.IsAdmin ? null : caller.KeyId, Limit = limit ?? 50, WithOutput = true }, ct);
         return TypedResults.Ok(new TaskListResponse(page.Jobs.Select(CompatMapping.ToTask).ToList()));
     }
 
@@ -187,7 +188,7 @@ public static class CompatApi
 
     private static async Task<Results<Ok<TaskMetricsResponse>, ProblemHttpResult>> TaskMetricsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
         if (job is null)
         {
             return Problems.NotFound("task", id);

@@ -43,8 +43,9 @@ public static class JobMapping
             ExitCode = outcome?.ExitCode,
             Signal = outcome?.Signal,
             LimitExceeded = outcome?.LimitExceeded.ToWire(),
-            Stdout = outcome is null ? null : Decode(outcome.Stdout),
-            Stderr = outcome is null ? null : Decode(outcome.Stderr),
+            // Null where the output was not read (a listed job): "" would say the job printed nothing.
+            Stdout = outcome is null || outcome.OutputLeftOut ? null : Decode(outcome.Stdout),
+            Stderr = outcome is null || outcome.OutputLeftOut ? null : Decode(outcome.Stderr),
             StdoutTruncated = outcome?.StdoutTruncated ?? false,
             StderrTruncated = outcome?.StderrTruncated ?? false,
             WallMs = outcome?.WallMs,

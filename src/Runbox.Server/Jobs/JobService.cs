@@ -36,13 +36,17 @@ public sealed class JobService(
     }
 
     /// <summary>The job when it exists and the caller may see it; another key's job reads as missing.</summary>
-    public async Task<JobRecord?> FindAsync(string id, Caller caller, CancellationToken cancellationToken)
+    /// <param name="withOutput">
+    /// False for a request that needs only the job's status or owner (a page of logs, a cancel, a delete): its stdout and
+    /// stderr, up to <c>Maximums:OutputBytes</c> each, are then not read (<see cref="JobOutcome.OutputLeftOut"/>).
+    /// </param>
+    public async Task<JobRecord?> FindAsync(string id, Caller caller, CancellationToken cancellationToken, bool withOutput = true)
     {
         if (id.Length is 0 or > 64)
         {
             return null;
         }
-        var job = await store.GetJobAsync(id, cancellationToken);
+        var job = withOutput ? await store.GetJobAsync(id, cancellationToken) : await store.GetJobWithoutOutputAsync(id, cancellationToken);
         return job is not null && caller.CanSee(job.Owner) ? job : null;
     }
 

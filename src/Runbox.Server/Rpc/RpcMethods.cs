@@ -171,22 +171,23 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private async Task<JobRecord> FindSessionAsync(RpcParams p, Caller caller, CancellationToken ct)
+    /// <param name="withOutput">False where only the session's status is needed (stop, delete, logs): see <see cref="JobService.FindAsync"/>.</param>
+    private async Task<JobRecord> FindSessionAsync(RpcParams p, Caller caller, CancellationToken ct, bool withOutput = true)
     {
         var id = p.RequiredString("session_id");
-        return await jobs.FindAsync(id, caller, ct) ?? throw new RpcException(RpcException.NotFound, "Not found", $"there is no session '{id}' visible to this key");
+        return await jobs.FindAsync(id, caller, ct, withOutput) ?? throw new RpcException(RpcException.NotFound, "Not found", $"there is no session '{id}' visible to this key");
     }
 
     private async Task<JsonElement> SessionStopAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
-        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct);
+        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false);
         var changed = job.Status.IsTerminal() ? job : await jobs.Store.RequestCancelAsync(job.Id, ct) ?? job;
         return Json(new RpcSessionStopped(job.Id, changed.Status.ToWire()), RpcJsonContext.Default.RpcSessionStopped);
     }
 
     private async Task<JsonElement> SessionDeleteAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
-        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct);
+        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false);
         if (!job.Status.IsTerminal())
         {
             await jobs.Store.RequestCancelAsync(job.Id, ct);
@@ -214,6 +215,8 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
             Status = status,
             Limit = (int)(p.OptionalInteger("limit", 1, 200) ?? 50),
             Cursor = cursor,
+            // Listed sessions carry their stdout and stderr, as session_get answers them (docs/rpc.md).
+            WithOutput = true,
         }, ct);
         return Json(new RpcSessionList(page.Jobs.Select(j => j.ToResponse()).ToList(), page.NextCursor), RpcJsonContext.Default.RpcSessionList);
     }
@@ -231,7 +234,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         var p = new RpcParams(parameters, "session_id", "after_seq", "limit");
         var after = p.OptionalInteger("after_seq", 0, long.MaxValue) ?? 0;
         var limit = (int)(p.OptionalInteger("limit", 1, 5000) ?? 1000);
-        var job = await FindSessionAsync(p, caller, ct);
+        var job = await FindSessionAsync(p, caller, ct, withOutput: false);
         var lines = await jobs.Store.ReadLogsAsync(job.Id, after, limit, ct);
         var next = lines.Count > 0 ? lines[^1].Seq : after;
         return Json(new RpcSessionLogs(lines.Select(l => l.ToResponse()).ToList(), next, job.Status.IsTerminal() && lines.Count < limit),

@@ -31,7 +31,9 @@ public static class JobEventFeed
             var changed = store.WaitForJobChangeAsync(jobId, TimeSpan.FromSeconds(2), cancellationToken);
             // Read the status before the lines: lines are stored before the outcome, so once a terminal status was
             // seen, the read that follows it holds every line there will ever be.
-            var job = await store.GetJobAsync(jobId, cancellationToken);
+            // Without the output, which only the result needs: a poll every 2 s of a job ended with tens of megabytes read
+            // them all each time.
+            var job = await store.GetJobWithoutOutputAsync(jobId, cancellationToken);
             if (job is null)
             {
                 // Deleted while streamed: said, so that a surface can end its stream with an end of its own.
@@ -56,7 +58,9 @@ public static class JobEventFeed
 
             if (job.Status.IsTerminal())
             {
-                yield return new JobEvent(null, job);
+                // Ended: read once more, with the output, for the result (a delete in between ends the stream as one does).
+                var ended = await store.GetJobAsync(jobId, cancellationToken);
+                yield return ended is null ? new JobEvent(null, null, known) : new JobEvent(null, ended);
                 yield break;
             }
             await changed;

@@ -17,6 +17,12 @@ public sealed record JobOutcome
 
     public byte[] Stderr { get; init; } = [];
 
+    /// <summary>
+    /// Read without <see cref="Stdout"/> and <see cref="Stderr"/> (a list, a status check), which are then empty rather
+    /// than the job's: a job may hold tens of megabytes of output, read only where it is answered.
+    /// </summary>
+    public bool OutputLeftOut { get; init; }
+
     public bool StdoutTruncated { get; init; }
 
     public bool StderrTruncated { get; init; }

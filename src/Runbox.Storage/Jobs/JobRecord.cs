@@ -49,5 +49,11 @@ public sealed record JobQuery
 
     public int Limit { get; init; } = 50;
 
+    /// <summary>
+    /// Whether the jobs' stdout and stderr are read; without, ended jobs' outcomes have <see cref="JobOutcome.OutputLeftOut"/>.
+    /// Only a list that answers the output (JSON-RPC's <c>session_list</c>, the tasks adapter's list) asks for it.
+    /// </summary>
+    public bool WithOutput { get; init; }
+
     public string? Cursor { get; init; }
 }

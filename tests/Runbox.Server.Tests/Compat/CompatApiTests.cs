@@ -126,7 +126,10 @@ public sealed class CompatApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(metrics.GetProperty("memory_peak_bytes").GetInt64() > 0);
         Assert.Contains("event: log\ndata: {\"seq\":1,", stream);
         Assert.Contains("event: result", stream);
-        Assert.Equal(taskId, Assert.Single(list.GetProperty("tasks").EnumerateArray()).GetProperty("task_id").GetString());
+        var listed = Assert.Single(list.GetProperty("tasks").EnumerateArray());
+        Assert.Equal(taskId, listed.GetProperty("task_id").GetString());
+        // Listed tasks keep their output, as the tasks adapter's list always gave it (REST's jobs list leaves it out).
+        Assert.Equal("xxx\n", listed.GetProperty("stdout").GetString());
         Assert.Equal(256, job.Limits.MemoryMb);
         Assert.Equal(10, job.Limits.TimeoutSeconds);
         Assert.Equal(10, job.Limits.CpuSeconds);

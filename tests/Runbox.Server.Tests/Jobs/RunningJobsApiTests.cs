@@ -55,6 +55,22 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task List_LeavesStdoutAndStderrNull_WhileTheJobItselfHasThem()
+    {
+        // A list of 200 jobs of up to Maximums:OutputBytes each was hundreds of megabytes; the job's own page has them.
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import sys\nprint('out')\nprint('err', file=sys.stderr)" }, wait: true);
+
+        var page = await (await _server.Admin.GetAsync("/api/v1/jobs?limit=200")).ReadAsync<JobListResponse>();
+        var one = await _server.Admin.GetJobAsync(job.Id);
+
+        var listed = Assert.Single(page.Jobs, j => j.Id == job.Id);
+        Assert.Equal(("succeeded", 0), (listed.Status, listed.ExitCode));
+        Assert.Null(listed.Stdout);
+        Assert.Null(listed.Stderr);
+        Assert.Equal(("out\n", "err\n"), (one.Stdout, one.Stderr));
+    }
+
+    [Fact]
     public async Task StdoutAndStderr_ReturnTheExactBytes_WhenOutputIsNotUtf8()
     {
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission

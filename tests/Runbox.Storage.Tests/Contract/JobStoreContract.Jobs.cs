@@ -179,6 +179,40 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task ListJobsAndGetWithoutOutput_LeaveStdoutAndStderrOut_UnlessAskedFor()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued() with
+        {
+            Status = JobStatus.Failed,
+            Outcome = new JobOutcome { Status = JobStatus.Failed, ExitCode = 3, Stdout = [0x6f, 0x75, 0x74], Stderr = [0x65], StdoutTruncated = true, Error = "e" },
+        };
+        await store.InsertJobAsync(job);
+
+        var listed = Assert.Single((await store.ListJobsAsync(new JobQuery())).Jobs).Outcome!;
+        var listedWithOutput = Assert.Single((await store.ListJobsAsync(new JobQuery { WithOutput = true })).Jobs).Outcome!;
+        var status = (await store.GetJobWithoutOutputAsync(job.Id))!;
+        var whole = (await store.GetJobAsync(job.Id))!.Outcome!;
+
+        // Everything but the output, which is marked as left out rather than passed off as empty.
+        foreach (var outcome in new[] { listed, status.Outcome! })
+        {
+            Assert.True(outcome.OutputLeftOut);
+            Assert.Empty(outcome.Stdout);
+            Assert.Empty(outcome.Stderr);
+            Assert.Equal((3, true, "e"), (outcome.ExitCode, outcome.StdoutTruncated, outcome.Error));
+        }
+        Assert.Equal((job.Owner, JobStatus.Failed), (status.Owner, status.Status));
+        foreach (var outcome in new[] { listedWithOutput, whole })
+        {
+            Assert.False(outcome.OutputLeftOut);
+            Assert.Equal("out"u8.ToArray(), outcome.Stdout);
+            Assert.Equal("e"u8.ToArray(), outcome.Stderr);
+        }
+        Assert.Null(await store.GetJobWithoutOutputAsync("job_missing"));
+    }
+
+    [SkippableFact]
     public async Task ListJobs_RejectsCursor_WhenNotIssuedByStore()
     {
         await using var store = await NewStoreAsync();
