@@ -15,7 +15,7 @@ public sealed record JobRequest
     /// <summary>Which interpreter runs it; Python unless set.</summary>
     public JobLanguage Language { get; init; } = JobLanguage.Python;
 
-    /// <summary>The script's text, written to <see cref="Entrypoint"/> (or the language's default name) and run. Give this or <see cref="Files"/>.</summary>
+    /// <summary>The script's text, written to <see cref="Entrypoint"/> (or the language's default name) and run. Give this, <see cref="Files"/>, or both (a script and the files it uses).</summary>
     public string? Script { get; init; }
 
     /// <summary>
