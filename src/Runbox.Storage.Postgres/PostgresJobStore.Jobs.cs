@@ -116,7 +116,11 @@ public sealed partial class PostgresJobStore
 
     public async Task<IReadOnlyList<string>> DeleteEndedJobsAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken = default)
     {
-        const string ended = "finished_at IS NOT NULL AND finished_at < @before AND status NOT IN ('queued', 'running')";
+        // A runtime's smoke test stays while the runtime points at it: a failed runtime's one is its diagnosis.
+        const string ended = """
+            finished_at IS NOT NULL AND finished_at < @before AND status NOT IN ('queued', 'running')
+            AND NOT EXISTS (SELECT 1 FROM runtimes WHERE runtimes.document->>'smoke_test_job_id' = jobs.id)
+            """;
         await using var select = Command($"SELECT id FROM jobs WHERE {ended} ORDER BY finished_at LIMIT @limit")
             .WithTime("before", finishedBefore).With("limit", Math.Max(limit, 0));
         var chosen = (await select.ReadAllAsync(reader => reader.GetString(0), cancellationToken).ConfigureAwait(false)).ToArray();

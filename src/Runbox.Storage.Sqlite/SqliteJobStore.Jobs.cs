@@ -122,9 +122,11 @@ public sealed partial class SqliteJobStore
         var ids = await WriteAsync<IReadOnlyList<string>>(async (connection, transaction) =>
         {
             var found = new List<string>();
+            // A runtime's smoke test stays while the runtime points at it: a failed runtime's one is its diagnosis.
             await using (var select = connection.Command(transaction, """
                 SELECT id FROM jobs
                 WHERE finished_at IS NOT NULL AND finished_at < $before AND status NOT IN ('queued', 'running')
+                    AND NOT EXISTS (SELECT 1 FROM runtimes WHERE json_extract(runtimes.document, '$.smoke_test_job_id') = jobs.id)
                 ORDER BY finished_at LIMIT $limit
                 """).With("$before", StoreTime.ToMicros(finishedBefore)).With("$limit", Math.Max(limit, 0)))
             await using (var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

@@ -54,7 +54,8 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>
     /// Removes up to <paramref name="limit"/> ended jobs that finished before <paramref name="finishedBefore"/>, oldest
-    /// first, with their log lines and artifacts (retention). Queued and running jobs are never touched. Returns the ids
+    /// first, with their log lines and artifacts (retention). Queued and running jobs are never touched, nor a runtime's
+    /// smoke test while the runtime points at it (its <c>smoke_test_job_id</c>: a failed runtime's diagnosis). Returns the ids
     /// removed; fewer than <paramref name="limit"/> means none older is left.
     /// </summary>
     Task<IReadOnlyList<string>> DeleteEndedJobsAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken = default);

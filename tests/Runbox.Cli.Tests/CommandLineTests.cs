@@ -31,6 +31,18 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("bogus", "runbox")]
+    [InlineData("jobs bogus", "runbox jobs")]
+    public async Task UnknownCommand_ExitsWith2_WithOneLineNamingItAndTheHint(string line, string command)
+    {
+        var (code, stdout, stderr) = await RunAsync(line);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"runbox: Unrecognized command or argument 'bogus'.\nsee '{command} --help'\n", stderr);
+    }
+
+    [Theory]
     [InlineData("jobs list", "127.0.0.1:8051", "'127.0.0.1:8051' is not an http:// or https:// URL (as in http://127.0.0.1:8051)")]
     [InlineData("jobs logs abc -f", "localhost:8051", "'localhost:8051' is not an http:// or https:// URL")]
     [InlineData("run -", "not a url", "'not a url' is not an http:// or https:// URL")]

@@ -11,7 +11,18 @@ internal static class ParseErrors
 {
     public static int Report(ParseResult parse)
     {
-        foreach (var error in parse.Errors)
+        var errors = parse.Errors.ToList();
+        if (parse.CommandResult.Command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count > 0)
+        {
+            // `runbox bogus`: the unknown word is the missing subcommand, so "Required command was not provided."
+            // before "Unrecognized command or argument 'bogus'." said the same thing twice, the vaguer way first.
+            var named = errors.Where(e => parse.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal))).ToList();
+            if (named.Count > 0)
+            {
+                errors = named;
+            }
+        }
+        foreach (var error in errors)
         {
             Console.Error.WriteLine($"runbox: {error.Message}");
         }

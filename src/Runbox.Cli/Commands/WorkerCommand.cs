@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Runbox.Cli.Commands;
 
-/// <summary><c>runbox worker</c>: a worker node only. It claims jobs from the shared store and answers /healthz, nothing else.</summary>
+/// <summary><c>runbox worker</c>: a worker node only. It claims jobs from the shared store and answers /healthz and /readyz, nothing else.</summary>
 internal static class WorkerCommand
 {
     public static Command Create()

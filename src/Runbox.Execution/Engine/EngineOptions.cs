@@ -9,10 +9,19 @@ public sealed record EngineOptions
     /// <summary>Where job working directories and the zygotes' control sockets live. Created when missing. A relative path is taken from the current directory when the engine is made (<see cref="JobEngine.Options"/> holds the full path).</summary>
     public string WorkRoot { get; init; } = Path.Combine(Path.GetTempPath(), "runbox-work");
 
-    /// <summary>Jobs that may run at once; the rest wait for a slot.</summary>
-    public int Slots { get; init; } = Math.Max(2, Environment.ProcessorCount * 2);
+    /// <summary>The most <see cref="Slots"/> an engine takes: what the server's <c>Runbox:Workers</c> allows.</summary>
+    public const int MaxSlots = 1024;
 
-    /// <summary>Children each zygote keeps forked ahead of demand, so a job starts without waiting for setup.</summary>
+    /// <summary>The largest <see cref="PoolSize"/> an engine takes (the server uses 2 to 8).</summary>
+    public const int MaxPoolSize = 64;
+
+    /// <summary>Jobs that may run at once, 1 to <see cref="MaxSlots"/>; the rest wait for a slot.</summary>
+    public int Slots { get; init; } = Math.Clamp(Environment.ProcessorCount * 2, 2, MaxSlots);
+
+    /// <summary>
+    /// Children each zygote keeps forked ahead of demand, so a job starts without waiting for setup; 0 to
+    /// <see cref="MaxPoolSize"/>. It may exceed <see cref="Slots"/> (they are idle processes, not running jobs).
+    /// </summary>
     public int PoolSize { get; init; } = 2;
 
     /// <summary>

@@ -11,13 +11,15 @@ internal static class EngineOptionsValidation
     public static List<string> Problems(EngineOptions options)
     {
         var problems = new List<string>();
-        if (options.Slots < 1)
+        // Upper bounds too: the constructor fills a queue with one entry per slot (100 million hung it), and each
+        // zygote forks PoolSize children at once (a hundred thousand stall the machine).
+        if (options.Slots is < 1 or > EngineOptions.MaxSlots)
         {
-            problems.Add("Slots must be at least 1.");
+            problems.Add($"Slots must be between 1 and {EngineOptions.MaxSlots}, not {options.Slots}.");
         }
-        if (options.PoolSize < 0)
+        if (options.PoolSize is < 0 or > EngineOptions.MaxPoolSize)
         {
-            problems.Add($"PoolSize must be 0 or more, not {options.PoolSize}.");
+            problems.Add($"PoolSize must be between 0 and {EngineOptions.MaxPoolSize}, not {options.PoolSize}.");
         }
         if (string.IsNullOrEmpty(options.WorkRoot))
         {

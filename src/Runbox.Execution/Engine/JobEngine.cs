@@ -149,7 +149,9 @@ public sealed class JobEngine : IJobEngine
         var id = string.IsNullOrEmpty(request.Id) ? $"job-{Environment.ProcessId}-{Interlocked.Increment(ref _jobCounter)}" : request.Id;
         var execution = new JobExecution(id);
         var invalid = JobValidation.Validate(request, request.Runtime is { } runtime && (_runtimes.ContainsKey(runtime) || runtime == "default"))
-            ?? (request.Command is null ? JobInterpreters.Problem(request.Language, Options) : null);
+            ?? (request.Command is null ? JobInterpreters.Problem(request.Language, Options) : null)
+            // Run offline instead, and the job failed in ways that named nothing (a DNS error, a refused connection).
+            ?? (request.Network && !Options.AllowNetwork ? NetworkNotAllowed : null);
         if (invalid is not null)
         {
             execution.Complete(JobRun.Failure(id, invalid));
@@ -189,6 +191,8 @@ public sealed class JobEngine : IJobEngine
         }
         return execution;
     }
+
+    private const string NetworkNotAllowed = "the job asks for network, which this engine does not allow (EngineOptions.AllowNetwork is off)";
 
     private const string DisposedBeforeStart = "the engine was disposed before the job started";
 

@@ -76,9 +76,15 @@ internal static class JobValidation
                     }
                 }
             }
+            var entry = request.Entrypoint ?? request.Language.DefaultEntrypoint();
+            // Script with Files is a script and the files it uses; but the script is written to the entry point, so a
+            // file of that name was silently replaced (the REST API refuses script and files together).
+            if (request.Script is not null && files.ContainsKey(entry))
+            {
+                return $"script and files both give '{entry}' (the script is written to the entry point): leave it out of files, or give no script";
+            }
             if (request.Script is null && request.Command is null)
             {
-                var entry = request.Entrypoint ?? request.Language.DefaultEntrypoint();
                 if (!files.ContainsKey(entry))
                 {
                     return $"entrypoint '{entry}' is not among the files";

@@ -15,10 +15,13 @@ public sealed record JobRequest
     /// <summary>Which interpreter runs it; Python unless set.</summary>
     public JobLanguage Language { get; init; } = JobLanguage.Python;
 
-    /// <summary>The script's text, written to <see cref="Entrypoint"/> (or the language's default name) and run. Give this or <see cref="Files"/>.</summary>
+    /// <summary>The script's text, written to <see cref="Entrypoint"/> (or the language's default name) and run. Give this, <see cref="Files"/>, or both (a script and the files it uses).</summary>
     public string? Script { get; init; }
 
-    /// <summary>Relative path → content, written into the working directory before start.</summary>
+    /// <summary>
+    /// Relative path → content, written into the working directory before start. With <see cref="Script"/>, the files
+    /// the script uses: none may have the entry point's name, which the script is written to.
+    /// </summary>
     public IReadOnlyDictionary<string, byte[]>? Files { get; init; }
 
     /// <summary>
@@ -65,7 +68,7 @@ public sealed record JobRequest
     /// <summary>Its limits; each one left null is the engine's default (<see cref="Engine.EngineOptions.DefaultLimits"/>).</summary>
     public JobLimits Limits { get; init; } = new();
 
-    /// <summary>Network access; honoured only where the engine's options allow it.</summary>
+    /// <summary>Network access; where the engine's options do not allow it (<see cref="Engine.EngineOptions.AllowNetwork"/>) the job ends as error, unrun.</summary>
     public bool Network { get; init; }
 
     /// <summary>

@@ -23,7 +23,7 @@ public sealed class RunboxOptions
     /// </summary>
     public string? Store { get; set; }
 
-    /// <summary>Run the worker only (<c>runbox worker</c>): no API, just <c>/healthz</c>.</summary>
+    /// <summary>Run the worker only (<c>runbox worker</c>): no API, just <c>/healthz</c> and <c>/readyz</c>.</summary>
     public bool WorkerOnly { get; set; }
 
     /// <summary>

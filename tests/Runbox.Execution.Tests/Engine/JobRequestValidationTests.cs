@@ -127,6 +127,41 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
         Assert.Equal("file name 'lib' is also a folder, of 'lib/util/main.py'", result.Error);
     }
 
+    [Fact]
+    public async Task StartAsync_RefusesAScriptAndAFileOfTheEntryPointsName_RatherThanReplaceTheFile()
+    {
+        var files = new Dictionary<string, byte[]> { ["main.py"] = "print('from files')"u8.ToArray() };
+
+        var result = await Engine.RunAsync(new JobRequest { Script = "print('from script')", Files = files });
+
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal("script and files both give 'main.py' (the script is written to the entry point): leave it out of files, or give no script", result.Error);
+        Assert.Empty(result.Stdout);
+    }
+
+    [Fact]
+    public async Task RunAsync_RunsAScriptWithTheFilesItUses()
+    {
+        var files = new Dictionary<string, byte[]> { ["data.txt"] = "from a file"u8.ToArray() };
+
+        var result = await Engine.RunAsync(new JobRequest { Script = "print(open('data.txt').read())", Files = files });
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("from a file\n", System.Text.Encoding.UTF8.GetString(result.Stdout));
+    }
+
+    [Fact]
+    public async Task StartAsync_RefusesAJobAskingForNetwork_WhereTheEngineDoesNotAllowIt()
+    {
+        Assert.False(Engine.Options.AllowNetwork);
+
+        var result = await Engine.RunAsync(new JobRequest { Script = "print('ran offline')", Network = true });
+
+        Assert.Equal(JobStatus.Error, result.Status);
+        Assert.Equal("the job asks for network, which this engine does not allow (EngineOptions.AllowNetwork is off)", result.Error);
+        Assert.Empty(result.Stdout);
+    }
+
     [Theory]
     [InlineData("", "artifact directory is empty; give a folder, or null for none")]
     [InlineData("/tmp/a\0b", "artifact directory contains NUL")]
@@ -175,7 +210,11 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
 
     public static TheoryData<EngineOptions, string> BadOptions => new()
     {
-        { new EngineOptions { PoolSize = -1 }, "PoolSize must be 0 or more, not -1." },
+        { new EngineOptions { PoolSize = -1 }, "PoolSize must be between 0 and 64, not -1." },
+        // Refused before anything starts: the slot queue filled for minutes, and the zygotes forked without end.
+        { new EngineOptions { Slots = 100_000_000 }, "Slots must be between 1 and 1024, not 100000000." },
+        { new EngineOptions { Slots = 1025 }, "Slots must be between 1 and 1024, not 1025." },
+        { new EngineOptions { PoolSize = 100_000 }, "PoolSize must be between 0 and 64, not 100000." },
         { new EngineOptions { Sandbox = new SandboxOptions { FirstUid = 0 } }, "Sandbox.FirstUid must be at least 1, not 0." },
         { new EngineOptions { Sandbox = new SandboxOptions { UidCount = 0 } }, "Sandbox.UidCount must be at least 1" },
         { new EngineOptions { NodePath = "/nonexistent/node" }, "NodePath '/nonexistent/node' does not exist." },
@@ -203,7 +242,7 @@ public sealed class JobRequestValidationTests(EngineFixture fixture) : IClassFix
 
         var error = Assert.Throws<ArgumentException>(() => new JobEngine(new EngineOptions { WorkRoot = root.Path, Slots = 0, PoolSize = -1 }));
 
-        Assert.StartsWith("Slots must be at least 1. PoolSize must be 0 or more, not -1.", error.Message);
+        Assert.StartsWith("Slots must be between 1 and 1024, not 0. PoolSize must be between 0 and 64, not -1.", error.Message);
     }
 
     [Fact]

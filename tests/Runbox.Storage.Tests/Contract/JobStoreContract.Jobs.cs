@@ -1,5 +1,6 @@
 using Runbox.Execution.Jobs;
 using Runbox.Storage.Jobs;
+using Runbox.Storage.Runtimes;
 
 namespace Runbox.Storage.Tests.Contract;
 
@@ -363,6 +364,28 @@ public abstract partial class JobStoreContract
         Assert.Equal([first.Id, second.Id], await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 2));
         Assert.Equal([third.Id], await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 2));
         Assert.Empty(await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 2));
+    }
+
+    [SkippableFact]
+    public async Task DeleteEndedJobs_KeepsARuntimesSmokeTest_WhileTheRuntimePointsAtIt()
+    {
+        await using var store = await NewStoreAsync();
+        var runtimes = store.Runtimes()!;
+        var smoke = Ended(JobStatus.Failed, TestJobs.Epoch.AddMinutes(1));
+        var other = Ended(JobStatus.Succeeded, TestJobs.Epoch.AddMinutes(2));
+        await store.InsertJobAsync(smoke);
+        await store.InsertJobAsync(other);
+        await store.AppendLogsAsync(smoke.Id, [TestJobs.Line(1, "ModuleNotFoundError")]);
+        var runtime = Runtime("science", RuntimeState.Failed) with { SmokeTestJobId = smoke.Id };
+        Assert.True(await runtimes.TryInsertRuntimeAsync(runtime));
+
+        Assert.Equal([other.Id], await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 100));
+        Assert.NotNull(await store.GetJobAsync(smoke.Id));
+        Assert.Single(await store.ReadLogsAsync(smoke.Id, 0, 100));
+
+        // Rebuilt with another smoke test: the old one is an ordinary job again.
+        Assert.True(await runtimes.UpdateRuntimeAsync(runtime with { SmokeTestJobId = "job_newer" }));
+        Assert.Equal([smoke.Id], await store.DeleteEndedJobsAsync(TestJobs.Epoch.AddHours(1), 100));
     }
 
     private static JobRecord Ended(JobStatus status, DateTimeOffset finishedAt) => TestJobs.Queued() with
