@@ -1,0 +1,76 @@
+using Microsoft.Playwright;
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Runbox.Server.Tests.Ui;
+
+/// <summary>
+/// The job page of a job printing more than a page should hold: it keeps the last lines (10,000) with a note, cuts a
+/// line of megabytes, and offers the whole output as a download. It used to keep every line: a 3-million-line job
+/// grew the page past a million elements and froze it for seconds at a time.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class LongOutputTests(BrowserFixture fixture, ITestOutputHelper output)
+{
+    private const int ShownLines = 10_000;
+
+    [SkippableFact]
+    public async Task JobPage_KeepsTheLastLines_SaysHowManyItLeftOut_AndDownloadsAllOfStdout()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        const int total = 30_000;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            // stdout and stderr are read through two pipes: the pause keeps the stderr line last.
+            Script = $"import sys, time\nsys.stdout.write(''.join(f'line {{i}}\\n' for i in range({total})))\nsys.stdout.flush()\n"
+                + "time.sleep(0.5)\nprint('oops', file=sys.stderr)",
+        }, wait: true);
+        Assert.Equal("succeeded", job.Status);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var note = ui.Page.Locator("#output-trimmed");
+        await Expect(note).ToContainTextAsync("The first 20,001 stdout lines are not shown here (the page keeps the last 10,000)");
+        var lines = ui.Page.Locator("#output > .line");
+        await Expect(lines.Last).ToHaveTextAsync("oops");
+        await Expect(lines).ToHaveCountAsync(ShownLines);
+        await Expect(lines.Nth(ShownLines - 2)).ToHaveTextAsync($"line {total - 1}");
+        // The end is in view, as it is for a short output.
+        Assert.True(await ui.Page.Locator("#output").EvaluateAsync<bool>("t => t.scrollTop + t.clientHeight >= t.scrollHeight - 8"));
+        await ui.ScreenshotAsync("job-long-output");
+
+        var download = await ui.Page.RunAndWaitForDownloadAsync(() => ui.Page.GetByRole(AriaRole.Button, new() { Name = "Download stdout" }).ClickAsync());
+        Assert.Equal($"{job.Id}.stdout.txt", download.SuggestedFilename);
+        var saved = await File.ReadAllLinesAsync((await download.PathAsync())!);
+        Assert.Equal(total, saved.Length);
+        Assert.Equal(["line 0", $"line {total - 1}"], [saved[0], saved[^1]]);
+        var stderr = await ui.Page.RunAndWaitForDownloadAsync(() => ui.Page.GetByRole(AriaRole.Button, new() { Name = "Download stderr" }).ClickAsync());
+        Assert.Equal("oops\n", await File.ReadAllTextAsync((await stderr.PathAsync())!));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task JobPage_CutsALineOfMegabytes_WithANote_AndKeepsTheLinesAfterIt()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys\nsys.stdout.write('y' * 3_000_000 + '\\n')\nprint('after')",
+            Limits = new JobLimitsBody { OutputBytes = 4_000_000 },
+        }, wait: true);
+        Assert.Equal("succeeded", job.Status);
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var lines = ui.Page.Locator("#output > .line");
+        await Expect(lines.Last).ToHaveTextAsync("after");
+        await Expect(lines).ToHaveCountAsync(2);
+        await Expect(lines.First.Locator(".cut")).ToHaveTextAsync(" … the rest of this line is not shown here: download stdout for all of it");
+        // 1 MiB of the line is on the page, not 3 MB.
+        var shown = await lines.First.EvaluateAsync<int>("l => l.textContent.length - l.querySelector('.cut').textContent.length");
+        Assert.InRange(shown, 1_048_576, 1_048_576 + 64 * 1024);
+        ui.AssertNoBrowserErrors();
+    }
+}
