@@ -73,4 +73,26 @@ public sealed class LongOutputTests(BrowserFixture fixture, ITestOutputHelper ou
         Assert.InRange(shown, 1_048_576, 1_048_576 + 64 * 1024);
         ui.AssertNoBrowserErrors();
     }
+
+    [SkippableFact]
+    public async Task JobPage_ShowsTheTruncatedMarker_InTheViewAtTheEndOfTheOutput()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "for i in range(50000):\n    print(f'line {i}')",
+            Limits = new JobLimitsBody { OutputBytes = 20_000 },
+        }, wait: true);
+        Assert.True(job.StdoutTruncated, "the server should report stdout truncated");
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var marker = ui.Page.Locator("#output [data-truncated]");
+        await Expect(marker).ToContainTextAsync("Output truncated: stdout reached the output limit");
+        // It was appended below the last line after the view had scrolled to it, so it stayed out of sight.
+        var inView = await marker.EvaluateAsync<bool>(
+            "m => { const t = m.parentElement.getBoundingClientRect(), r = m.getBoundingClientRect(); return r.top >= t.top && r.bottom <= t.bottom; }");
+        Assert.True(inView, "the truncated marker should be in the output's view");
+        ui.AssertNoBrowserErrors();
+    }
 }

@@ -49,7 +49,7 @@ export class OutputView {
     // Pieces older than the last MAX_LINES would be built only to be taken off again: only their colours are kept.
     if (this.pending.length > MAX_LINES) this.skip(this.pending.splice(0, this.pending.length - MAX_LINES));
     const terminal = this.terminal;
-    const stick = terminal.scrollTop + terminal.clientHeight >= terminal.scrollHeight - 8;
+    const stick = this.atEnd;
     const batch = document.createDocumentFragment();
     for (const line of this.pending.splice(0, all ? this.pending.length : CHUNK)) this.render(line, batch);
     terminal.append(batch);
@@ -114,6 +114,18 @@ export class OutputView {
       el.remove();
     }
   }
+
+  /**
+   * Appends a note after the output (no output, truncated), keeping the end in view when it was: appended as plain
+   * children, the "Output truncated" marker of a job followed to its end stayed below the view.
+   */
+  note(el) {
+    const stick = this.atEnd;
+    this.terminal.append(el);
+    if (stick) this.terminal.scrollTop = this.terminal.scrollHeight;
+  }
+
+  get atEnd() { return this.terminal.scrollTop + this.terminal.clientHeight >= this.terminal.scrollHeight - 8; }
 
   get empty() { return !this.terminal.childElementCount && !this.dropped.stdout && !this.dropped.stderr; }
 

@@ -112,7 +112,7 @@ export function render(main, [id]) {
           streamState.textContent = "";
           output.flush(true);
           show(result);
-          if (output.empty) terminal.append(h("span", { class: "line note" }, "(no output)"));
+          if (output.empty) output.note(h("span", { class: "line note" }, "(no output)"));
           markTruncated(result);
           // The result event lists no artifacts; the job's own answer does. A 404 here: the stream's result was the one
           // the server sends for a job deleted while streamed (cancelled, "deleted: ...").
@@ -182,7 +182,7 @@ export function render(main, [id]) {
     const streams = ["stdout", "stderr"].filter(s => result[`${s}_truncated`]);
     if (!streams.length && result.limit_exceeded !== "output") return;
     const limit = result.limits?.output_bytes ? formatBytes(result.limits.output_bytes) : "the server's default";
-    terminal.append(h("span", { class: "line note truncated", "data-truncated": streams.join(" ") },
+    output.note(h("span", { class: "line note truncated", "data-truncated": streams.join(" ") },
       `— Output truncated: ${streams.length ? streams.join(" and ") : "the output"} reached the output limit (${limit}). Lines past it were not kept. —`));
   }
 
