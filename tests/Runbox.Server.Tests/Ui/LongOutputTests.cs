@@ -95,4 +95,38 @@ public sealed class LongOutputTests(BrowserFixture fixture, ITestOutputHelper ou
         Assert.True(inView, "the truncated marker should be in the output's view");
         ui.AssertNoBrowserErrors();
     }
+
+    [SkippableFact]
+    public async Task JobPage_KeepsTheLinesTheUserScrolledUpTo_WhileMoreOutputComes_UntilTheyFollowAgain()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        // 200 lines, a pause for the user to scroll up, then 15,000 more than the page keeps; it stays running after.
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys, time\nprint('\\n'.join(f'line {i}' for i in range(200)), flush=True)\ntime.sleep(6)\n"
+                + "print('\\n'.join(f'line {i}' for i in range(200, 15200)), flush=True)\ntime.sleep(60)",
+            Limits = new JobLimitsBody { TimeoutSeconds = 90 },
+        });
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var lines = ui.Page.Locator("#output > .line");
+        await Expect(lines).ToHaveCountAsync(200);
+        await ui.Page.Locator("#output").EvaluateAsync("t => { t.scrollTop = 0; }");
+        var follow = ui.Page.GetByRole(AriaRole.Button, new() { Name = "follow the output" });
+        await Expect(follow).ToBeVisibleAsync();
+        // The lines being read stay where they were (lines may still go below them, up to what the page keeps); the view
+        // used to drop them and slide on by itself.
+        await Expect(lines.First).ToHaveTextAsync("line 0");
+        Assert.Equal(0, await ui.Page.Locator("#output").EvaluateAsync<int>("t => t.scrollTop"));
+
+        await follow.ClickAsync();
+        await Expect(lines.Last).ToHaveTextAsync("line 15199");
+        await Expect(lines).ToHaveCountAsync(ShownLines);
+        await Expect(lines.First).ToHaveTextAsync("line 5200");
+        await Expect(ui.Page.Locator("#output-trimmed")).ToContainTextAsync("The first 5,200 stdout lines are not shown here");
+        await Expect(follow).ToBeHiddenAsync();
+        await fixture.Server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+        ui.AssertNoBrowserErrors();
+    }
 }

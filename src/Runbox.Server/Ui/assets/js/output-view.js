@@ -14,9 +14,18 @@ const CHUNK = 1000;
 
 export class OutputView {
   /** `onTrim({ stdout, stderr })` hears how many lines of each stream are no longer shown, whenever that grows. */
-  constructor(terminal, { onTrim } = {}) {
+  /**
+   * `onHold(holding)` hears when new output starts or stops waiting because the user scrolled up to read.
+   */
+  constructor(terminal, { onTrim, onHold } = {}) {
     this.terminal = terminal;
     this.onTrim = onTrim;
+    this.onHold = onHold;
+    // Scrolled away from the end, the user is reading: trimming took the lines they read from under them (the view
+    // slid on by itself once the oldest line went). New output waits until they come back to the end.
+    this.holding = false;
+    this.gap = false;
+    terminal.addEventListener("scroll", () => { if (this.holding && this.atEnd) this.flush(); });
     this.pending = [];
     this.frame = 0;
     this.ansi = { stdout: new AnsiState(), stderr: new AnsiState() };
@@ -47,9 +56,26 @@ export class OutputView {
     if (!this.pending.length) return;
     const before = this.dropped.stdout + this.dropped.stderr;
     // Pieces older than the last MAX_LINES would be built only to be taken off again: only their colours are kept.
-    if (this.pending.length > MAX_LINES) this.skip(this.pending.splice(0, this.pending.length - MAX_LINES));
+    if (this.pending.length > MAX_LINES) {
+      this.skip(this.pending.splice(0, this.pending.length - MAX_LINES));
+      if (this.lines) this.gap = true;
+    }
     const terminal = this.terminal;
     const stick = this.atEnd;
+    // Appended lines go below what the user reads; trimming would take lines from above it. Held while the view is
+    // full, until the user scrolls to the end or the job ends.
+    const hold = !all && !stick && this.lines + this.pending.length > MAX_LINES;
+    if (hold !== this.holding) { this.holding = hold; this.onHold?.(hold); }
+    if (hold) {
+      if (this.dropped.stdout + this.dropped.stderr !== before) this.onTrim?.({ ...this.dropped });
+      return;
+    }
+    // Lines were skipped between the ones shown and the ones to come: the view starts again from the newest, so
+    // what it shows is always the output's last lines, in one piece.
+    if (this.gap) {
+      this.gap = false;
+      while (this.lines) this.drop(terminal.firstElementChild);
+    }
     const batch = document.createDocumentFragment();
     for (const line of this.pending.splice(0, all ? this.pending.length : CHUNK)) this.render(line, batch);
     terminal.append(batch);
@@ -105,14 +131,23 @@ export class OutputView {
   /** Takes the oldest lines off while the view holds more than it may; the newest line always stays. */
   trim() {
     while ((this.lines > MAX_LINES || this.chars > MAX_CHARS) && this.lines > 1) {
-      const el = this.terminal.firstElementChild;
-      const stream = el.classList.contains("stderr") ? "stderr" : "stdout";
-      this.dropped[stream]++;
-      this.chars -= this.sizes.get(el) ?? 0;
-      this.lines--;
-      if (this.open[stream] === el) this.open[stream] = null;
-      el.remove();
+      this.drop(this.terminal.firstElementChild);
     }
+  }
+
+  drop(el) {
+    const stream = el.classList.contains("stderr") ? "stderr" : "stdout";
+    this.dropped[stream]++;
+    this.chars -= this.sizes.get(el) ?? 0;
+    this.lines--;
+    if (this.open[stream] === el) this.open[stream] = null;
+    el.remove();
+  }
+
+  /** Shows the newest output again: scrolled to the end, held lines are added. */
+  follow() {
+    this.terminal.scrollTop = this.terminal.scrollHeight;
+    this.flush();
   }
 
   /**

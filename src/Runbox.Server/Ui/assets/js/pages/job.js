@@ -29,6 +29,8 @@ export function render(main, [id]) {
     h("button", { type: "button", class: "link", id: "download-stdout", "aria-label": "Download stdout", onclick: () => downloadStream("stdout") }, "stdout"), " · ",
     h("button", { type: "button", class: "link", id: "download-stderr", "aria-label": "Download stderr", onclick: () => downloadStream("stderr") }, "stderr"));
   const trimmedNote = h("p", { class: "muted", id: "output-trimmed", hidden: true });
+  const followButton = h("button", { type: "button", id: "output-follow", hidden: true, onclick: () => output.follow() },
+    "New output waits while you read: follow the output");
   const artifacts = h("div", { id: "artifacts" }, h("p", { class: "muted" }, "Listed when the job ends."));
   const errorBox = h("p", { class: "error-text", id: "job-error", hidden: true });
 
@@ -41,10 +43,10 @@ export function render(main, [id]) {
       h("div", { class: "row" }, h("h2", {}, "Output"), h("span", { class: "spacer" }),
         h("span", { class: "muted" }, h("span", { class: "legend-out" }, "stdout"), " · ", h("span", { class: "error-text" }, "stderr")),
         downloads),
-      trimmedNote, terminal),
+      trimmedNote, terminal, followButton),
     h("div", { class: "panel" }, h("h2", {}, "Artifacts"), artifacts));
 
-  const output = new OutputView(terminal, { onTrim: showTrimmed });
+  const output = new OutputView(terminal, { onTrim: showTrimmed, onHold: holding => { followButton.hidden = !holding; } });
 
   function showTrimmed(dropped) {
     const parts = ["stdout", "stderr"].filter(s => dropped[s]).map(s => `${dropped[s].toLocaleString("en")} ${s}`);
