@@ -13,8 +13,8 @@ export const LINE_CHARS = 1_048_576;
 const CHUNK = 1000;
 
 export class OutputView {
-  /** `onTrim({ stdout, stderr })` hears how many lines of each stream are no longer shown, whenever that grows. */
   /**
+   * `onTrim({ stdout, stderr })` hears how many lines of each stream are no longer shown, whenever that grows;
    * `onHold(holding)` hears when new output starts or stops waiting because the user scrolled up to read.
    */
   constructor(terminal, { onTrim, onHold } = {}) {
