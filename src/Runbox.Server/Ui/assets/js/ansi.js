@@ -103,6 +103,26 @@ export function renderAnsi(parent, text, state, more = false) {
   if (last < text.length) add(text.slice(last));
 }
 
+/**
+ * What renderAnsi does to `state` for a line that is not shown (the output view keeps only the last lines): the colours
+ * it sets carry to the lines that are, and an escape sequence left open waits for its rest. Nothing is built.
+ */
+export function advanceAnsi(text, state, more = false) {
+  text = state.held + text;
+  state.held = "";
+  if (more) {
+    const open = OPEN_SEQUENCE.exec(text);
+    if (open) {
+      state.held = open[0];
+      text = text.slice(0, open.index);
+    }
+  }
+  if (!text.includes("\x1b")) return;
+  for (const match of text.matchAll(SEQUENCE)) {
+    if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
+  }
+}
+
 function color256(n) {
   n = Number(n) || 0;
   if (n < 16) return n;

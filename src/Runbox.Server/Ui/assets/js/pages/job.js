@@ -1,7 +1,7 @@
 // Job: live status, live output (SSE, replayed for ended jobs), result facts, artifacts, cancel, re-run, copy as curl.
 import { ApiError, download, followJob, get, post, sleep } from "../api.js";
 import { formatBytes, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
-import { OutputView } from "../output-view.js";
+import { MAX_LINES, OutputView } from "../output-view.js";
 
 const ENDED = new Set(["succeeded", "failed", "timed_out", "cancelled", "error"]);
 const ENTRYPOINTS = { python: "main.py", bash: "main.sh", node: "main.js" };
@@ -22,6 +22,15 @@ export function render(main, [id]) {
   const filesNote = h("p", { class: "muted", id: "files-note", hidden: true });
   const facts = h("dl", { class: "facts", id: "facts" });
   const terminal = h("div", { class: "terminal", id: "output", role: "log", "aria-label": "Output", tabindex: "0" });
+  // The view keeps only the last lines of a long output (OutputView): all of it is a download, named for the job.
+  const downloadStream = stream => download(`/api/v1/jobs/${encodeURIComponent(id)}/${stream}`, `${id}.${stream}.txt`)
+    .catch(error => toast(`Could not download ${stream}: ${error.message}`));
+  const downloads = h("span", { class: "downloads" }, "Download ",
+    h("button", { type: "button", class: "link", id: "download-stdout", "aria-label": "Download stdout", onclick: () => downloadStream("stdout") }, "stdout"), " · ",
+    h("button", { type: "button", class: "link", id: "download-stderr", "aria-label": "Download stderr", onclick: () => downloadStream("stderr") }, "stderr"));
+  const trimmedNote = h("p", { class: "muted", id: "output-trimmed", hidden: true });
+  const followButton = h("button", { type: "button", id: "output-follow", hidden: true, onclick: () => output.follow() },
+    "New output waits while you read: follow the output");
   const artifacts = h("div", { id: "artifacts" }, h("p", { class: "muted" }, "Listed when the job ends."));
   const errorBox = h("p", { class: "error-text", id: "job-error", hidden: true });
 
@@ -32,11 +41,19 @@ export function render(main, [id]) {
     h("div", { class: "panel" }, facts, errorBox),
     h("div", { class: "panel" },
       h("div", { class: "row" }, h("h2", {}, "Output"), h("span", { class: "spacer" }),
-        h("span", { class: "muted" }, h("span", { class: "legend-out" }, "stdout"), " · ", h("span", { class: "error-text" }, "stderr"))),
-      terminal),
+        h("span", { class: "muted" }, h("span", { class: "legend-out" }, "stdout"), " · ", h("span", { class: "error-text" }, "stderr")),
+        downloads),
+      trimmedNote, terminal, followButton),
     h("div", { class: "panel" }, h("h2", {}, "Artifacts"), artifacts));
 
-  const output = new OutputView(terminal);
+  const output = new OutputView(terminal, { onTrim: showTrimmed, onHold: holding => { followButton.hidden = !holding; } });
+
+  function showTrimmed(dropped) {
+    const parts = ["stdout", "stderr"].filter(s => dropped[s]).map(s => `${dropped[s].toLocaleString("en")} ${s}`);
+    trimmedNote.hidden = false;
+    trimmedNote.textContent = `The first ${parts.join(" and ")} lines are not shown here (the page keeps the last `
+      + `${MAX_LINES.toLocaleString("en")}): download stdout or stderr for the whole output.`;
+  }
   let job = null;
   let ended = false;
 
@@ -95,9 +112,9 @@ export function render(main, [id]) {
         onResult: result => {
           ended = true;
           streamState.textContent = "";
-          output.flush();
+          output.flush(true);
           show(result);
-          if (output.empty) terminal.append(h("span", { class: "line note" }, "(no output)"));
+          if (output.empty) output.note(h("span", { class: "line note" }, "(no output)"));
           markTruncated(result);
           // The result event lists no artifacts; the job's own answer does. A 404 here: the stream's result was the one
           // the server sends for a job deleted while streamed (cancelled, "deleted: ...").
@@ -167,7 +184,7 @@ export function render(main, [id]) {
     const streams = ["stdout", "stderr"].filter(s => result[`${s}_truncated`]);
     if (!streams.length && result.limit_exceeded !== "output") return;
     const limit = result.limits?.output_bytes ? formatBytes(result.limits.output_bytes) : "the server's default";
-    terminal.append(h("span", { class: "line note truncated", "data-truncated": streams.join(" ") },
+    output.note(h("span", { class: "line note truncated", "data-truncated": streams.join(" ") },
       `— Output truncated: ${streams.length ? streams.join(" and ") : "the output"} reached the output limit (${limit}). Lines past it were not kept. —`));
   }
 
