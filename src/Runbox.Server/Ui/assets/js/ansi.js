@@ -67,22 +67,9 @@ export class AnsiState {
  * With `more`, the text is a piece the next one continues: an escape sequence left open at its end waits for the rest.
  */
 export function renderAnsi(parent, text, state, more = false) {
-  text = state.held + text;
-  state.held = "";
-  if (more) {
-    const open = OPEN_SEQUENCE.exec(text);
-    if (open) {
-      state.held = open[0];
-      text = text.slice(0, open.index);
-    } else if (text.endsWith("\r")) {
-      // It may be the CR of a CRLF whose LF ends the line in the next piece.
-      state.held = "\r";
-      text = text.slice(0, -1);
-    }
-  } else {
-    // A CRLF line ending (or a progress bar's last CR) ends the line: it does not start it over.
-    text = text.replace(/\r+$/, "");
-  }
+  text = joinPieces(text, state, more);
+  // A CRLF line ending (or a progress bar's last CR) ends the line: it does not start it over.
+  if (!more) text = text.replace(/\r+$/, "");
   // A carriage return starts the line over, as a progress bar means it to: only the text after the last one shows,
   // in the colours set before it. Earlier pieces of the line were already appended to `parent`, so they go too.
   const cr = text.lastIndexOf("\r");
@@ -108,19 +95,31 @@ export function renderAnsi(parent, text, state, more = false) {
  * it sets carry to the lines that are, and an escape sequence left open waits for its rest. Nothing is built.
  */
 export function advanceAnsi(text, state, more = false) {
-  text = state.held + text;
-  state.held = "";
-  if (more) {
-    const open = OPEN_SEQUENCE.exec(text);
-    if (open) {
-      state.held = open[0];
-      text = text.slice(0, open.index);
-    }
-  }
+  text = joinPieces(text, state, more);
   if (!text.includes("\x1b")) return;
   for (const match of text.matchAll(SEQUENCE)) {
     if (match[2] === "m" && SGR_PARAMETERS.test(match[1])) state.apply(match[1]);
   }
+}
+
+/**
+ * The piece with what the stream's previous piece held back before it; with `more`, what it leaves unfinished (an
+ * escape sequence open at its end, or a CR that may be a CRLF's whose LF comes next) is held back for the next piece.
+ */
+function joinPieces(text, state, more) {
+  text = state.held + text;
+  state.held = "";
+  if (!more) return text;
+  const open = OPEN_SEQUENCE.exec(text);
+  if (open) {
+    state.held = open[0];
+    return text.slice(0, open.index);
+  }
+  if (text.endsWith("\r")) {
+    state.held = "\r";
+    return text.slice(0, -1);
+  }
+  return text;
 }
 
 function color256(n) {
