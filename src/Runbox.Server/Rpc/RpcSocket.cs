@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Runbox.Server.Configuration;
 
@@ -91,25 +92,32 @@ public static class RpcSocket
                 throw new IOException($"The socket's folder {folder} cannot be made or written: {e.Message}", e);
             }
             RemoveStale(path, kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RpcSocket).FullName!));
-            kestrel.ConfigureEndpointDefaults(listen =>
-            {
-                if (listen.SocketPath == path)
-                {
-                    listen.Use(next => async connection =>
-                    {
-                        SocketConnections[connection.ConnectionId] = true;
-                        try
-                        {
-                            await next(connection);
-                        }
-                        finally
-                        {
-                            SocketConnections.TryRemove(connection.ConnectionId, out _);
-                        }
-                    });
-                }
-            });
         });
+    }
+
+    /// <summary>
+    /// On the socket's endpoint, notes each connection while it is open (<see cref="IsSocketRequest"/>) and returns true;
+    /// false for any other endpoint. Kestrel keeps one set of endpoint defaults, so the app calls this from its own.
+    /// </summary>
+    public static bool TrackIfSocket(ListenOptions listen, RunboxOptions options)
+    {
+        if (PathFor(options) is not { } path || listen.SocketPath != path)
+        {
+            return false;
+        }
+        listen.Use(next => async connection =>
+        {
+            SocketConnections[connection.ConnectionId] = true;
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                SocketConnections.TryRemove(connection.ConnectionId, out _);
+            }
+        });
+        return true;
     }
 
     /// <summary>
