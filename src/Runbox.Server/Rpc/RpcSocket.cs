@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Runbox.Execution.Native;
 using Runbox.Server.Configuration;
 
 namespace Runbox.Server.Rpc;
@@ -189,10 +190,13 @@ public static class RpcSocket
         {
             return;
         }
-        // A socket's file holds no bytes: one that does is someone's file, given as --socket by mistake, and not ours to delete.
-        if (new FileInfo(path).Length > 0)
+        // Only a socket is ours to replace. connect(2) is refused by any file that is not a socket, an empty one too (a
+        // pid or lock file given as --socket by mistake was deleted as stale), and follows a link to wherever it points.
+        if (Libc.TypeOf(path) is { } type && type != Libc.S_IFSOCK)
         {
-            throw new IOException($"{path} is a file, not a socket; give another path with --socket.");
+            throw new IOException(new FileInfo(path).LinkTarget is not null
+                ? $"{path} is a symbolic link, not a socket; give another path with --socket."
+                : $"{path} is a file, not a socket; give another path with --socket.");
         }
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
