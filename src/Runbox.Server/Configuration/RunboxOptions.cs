@@ -77,8 +77,9 @@ public sealed class RunboxOptions
     public int MaxConnections { get; set; } = 1000;
 
     /// <summary>
-    /// Connections one client (an IPv4 address, an IPv6 /64) holds open at once on each TCP address, so that no one client
-    /// can take all of <see cref="MaxConnections"/>; the socket is not counted. One past it is closed unanswered.
+    /// Connections one client (an IPv4 address, an IPv6 /64) holds open at once over HTTP, all <c>--urls</c> addresses
+    /// together, so that no one client can take all of <see cref="MaxConnections"/>; the socket is not counted. One past
+    /// it is closed unanswered.
     /// </summary>
     public int MaxConnectionsPerClient { get; set; } = 100;
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace Runbox.Server.Http;
 
 /// <summary>
-/// Runbox:MaxConnectionsPerClient: how many connections one client address holds open at once on a TCP address.
+/// Runbox:MaxConnectionsPerClient: how many connections one client holds open at once over HTTP, all TCP addresses together.
 /// Kestrel's own cap (Runbox:MaxConnections) counts every client of an address together, so a single client, before
 /// any key is looked at, could hold all of them and lock every other client (admins included) out of HTTP.
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class ClientConnectionLimit(int perClient, ILogger logger)
     /// <summary>Open connections by client; an entry goes when its last connection closes.</summary>
     private readonly ConcurrentDictionary<IPAddress, int> open = new();
 
-    /// <summary>Counts the connections of each client of this TCP address; one past the cap is closed unanswered.</summary>
+    /// <summary>Counts the connections of each client of this TCP address with the others'; one past the cap is closed unanswered.</summary>
     public void Apply(ListenOptions listen) => listen.Use(next => async connection =>
     {
         if (connection.RemoteEndPoint is not IPEndPoint remote)
