@@ -27,7 +27,7 @@ internal sealed class ClientConnectionLimit(int perClient, ILogger logger)
         if (open.AddOrUpdate(client, 1, (_, count) => count + 1) > perClient)
         {
             Leave(client);
-            ServerLog.ClientConnectionRefused(logger, client.ToString(), perClient);
+            Say(client);
             // Returning closes the connection before any byte is read or written, as Kestrel's own cap does.
             return;
         }
@@ -40,6 +40,28 @@ internal sealed class ClientConnectionLimit(int perClient, ILogger logger)
             Leave(client);
         }
     });
+
+    /// <summary>Refusals since the last logged one, and when that was (Environment.TickCount64).</summary>
+    private long refusedUnsaid;
+    private long lastSaid = long.MinValue / 2; // never: far enough back that now - lastSaid cannot overflow
+
+    /// <summary>
+    /// Logs a refusal at most once every <see cref="LogEvery"/>, with how many were refused since: a client refused by the
+    /// thousand a second would otherwise write a line for each, and fill the disk the log goes to.
+    /// </summary>
+    private void Say(IPAddress client)
+    {
+        var refused = Interlocked.Increment(ref refusedUnsaid);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref lastSaid);
+        if (now - last < (long)LogEvery.TotalMilliseconds || Interlocked.CompareExchange(ref lastSaid, now, last) != last)
+        {
+            return;
+        }
+        ServerLog.ClientConnectionRefused(logger, client.ToString(), perClient, Interlocked.Exchange(ref refusedUnsaid, 0), (int)LogEvery.TotalSeconds);
+    }
+
+    internal static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
 
     private void Leave(IPAddress client)
     {
