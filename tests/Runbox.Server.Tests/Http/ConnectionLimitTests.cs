@@ -99,7 +99,8 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
 
             Assert.Equal("", refused);
             Assert.StartsWith("HTTP/1.1 200", answered);
-            Assert.Single(server.Logs.Events, e => e.Id == 1009); // the refusal is logged, naming the client, once
+            // The refusals are logged, naming the client, once every 10 s: once here, twice should the host stall past 10 s.
+            Assert.InRange(server.Logs.Events.Count(e => e.Id == 1009), 1, 2);
 
             // A connection that closes gives its place back to its client.
             open[0].Dispose();
