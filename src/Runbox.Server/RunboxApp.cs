@@ -169,6 +169,21 @@ public static class RunboxApp
             }
         });
         RpcSocket.Listen(builder, configured);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Kestrel's cap counts all clients of an address together: one client could hold it all and lock the others,
+            // admins included, out of HTTP. Each client address is capped apart too; the socket, whose users are admins
+            // by its file mode, is not.
+            var perClient = new ClientConnectionLimit(configured.MaxConnectionsPerClient,
+                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ClientConnectionLimit).FullName!));
+            kestrel.ConfigureEndpointDefaults(listen =>
+            {
+                if (!RpcSocket.TrackIfSocket(listen, configured))
+                {
+                    perClient.Apply(listen);
+                }
+            });
+        });
         services.ConfigureHttpJsonOptions(o => RunboxJson.Apply(o.SerializerOptions));
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {

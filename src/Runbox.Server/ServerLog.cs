@@ -30,6 +30,9 @@ internal static partial class ServerLog
     [LoggerMessage(1008, LogLevel.Information, "Removed the socket file {Path} a stopped server had left; listening on it anew")]
     public static partial void StaleSocketRemoved(ILogger logger, string path);
 
+    [LoggerMessage(1009, LogLevel.Warning, "A connection from {Client} was closed unanswered: that client already holds Runbox:MaxConnectionsPerClient ({Cap}) connections ({Refused} refused so, from any client, since this was last said; said at most every {Seconds} s)")]
+    public static partial void ClientConnectionRefused(ILogger logger, string client, int cap, long refused, int seconds);
+
     [LoggerMessage(1100, LogLevel.Information, "Worker {Node} started with {Slots} slots")]
     public static partial void WorkerStarted(ILogger logger, string node, int slots);
 

@@ -119,17 +119,26 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
-    [InlineData("file")]
-    [InlineData("folder")]
-    public async Task Serve_ExitsWithAMessage_AndKeepsWhatIsThere_WhenItsSocketPathIsAFileOrFolder(string what)
+    [InlineData("file", "keep me")]
+    [InlineData("file", "")]
+    [InlineData("folder", null)]
+    [InlineData("symbolic link", "")]
+    public async Task Serve_ExitsWithAMessage_AndKeepsWhatIsThere_WhenItsSocketPathIsAFileOrFolder(string what, string? content)
     {
         // Until 2026-12-05 anything at the path that refused a connection was deleted as a stale socket: a file given
-        // as --socket by mistake was lost; a folder there was "address already in use".
+        // as --socket by mistake was lost; a folder there was "address already in use". Later that day an empty file (a
+        // pid or lock file: connect(2) is refused by any file that is not a socket) was still deleted, as was a link.
         var path = Path.Combine(_data, "notes");
+        var target = Path.Combine(_data, "target");
         Directory.CreateDirectory(what == "folder" ? path : _data);
         if (what == "file")
         {
-            await File.WriteAllTextAsync(path, "keep me");
+            await File.WriteAllTextAsync(path, content);
+        }
+        if (what == "symbolic link")
+        {
+            await File.WriteAllTextAsync(target, content);
+            File.CreateSymbolicLink(path, target);
         }
 
         var (code, stderr, stdout) = await ServeAsync("--urls", "http://127.0.0.1:0", "--data", _data, "--socket", path);
@@ -137,7 +146,12 @@ public sealed class ServeCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, code);
         Assert.Contains($"runbox: cannot start: {path} is a {what}, not a socket; give another path with --socket.", stderr);
         AssertNoStackTrace(stderr + stdout);
-        Assert.True(what == "file" ? File.ReadAllText(path) == "keep me" : Directory.Exists(path));
+        Assert.True(what switch
+        {
+            "file" => File.ReadAllText(path) == content,
+            "folder" => Directory.Exists(path),
+            _ => new FileInfo(path).LinkTarget == target && File.Exists(target),
+        });
     }
 
     [Theory]

@@ -47,6 +47,27 @@ internal static unsafe partial class Libc
         return new EntryStat(mode == 0x4000, mode == 0x8000, *(long*)(buffer + 48), modified);
     }
 
+    /// <summary>File type bits (st_mode &amp; S_IFMT) <see cref="TypeOf"/> answers.</summary>
+    public const uint S_IFSOCK = 0xC000;
+
+    /// <summary>
+    /// lstat(2)'s file type (st_mode &amp; S_IFMT) of <paramref name="path"/>, a link itself rather than what it points to;
+    /// null (errno set) when it cannot be read, as when nothing is there.
+    /// </summary>
+    public static uint? TypeOf(string path)
+    {
+        const int AtFdCwd = -100;
+        var buffer = stackalloc byte[256];
+        fixed (byte* name = NulTerminated(System.Text.Encoding.UTF8.GetBytes(path)))
+        {
+            if (FstatAtNative(AtFdCwd, name, buffer, AtSymlinkNoFollow) != 0)
+            {
+                return null;
+            }
+        }
+        return *(uint*)(buffer + (Arm64 ? 16 : 24)) & 0xF000;
+    }
+
     /// <summary>fchownat(2) of <paramref name="name"/> in the open folder <paramref name="dirFd"/>: a link is changed itself, never its target.</summary>
     public static int FchownAt(int dirFd, ReadOnlySpan<byte> name, uint owner, uint group)
     {

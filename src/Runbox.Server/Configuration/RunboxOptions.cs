@@ -76,6 +76,13 @@ public sealed class RunboxOptions
     /// </summary>
     public int MaxConnections { get; set; } = 1000;
 
+    /// <summary>
+    /// Connections one client (an IPv4 address, an IPv6 /64) holds open at once over HTTP, all <c>--urls</c> addresses
+    /// together, so that no one client can take all of <see cref="MaxConnections"/>; the socket is not counted. One past
+    /// it is closed unanswered.
+    /// </summary>
+    public int MaxConnectionsPerClient { get; set; } = 100;
+
     public int MaxJsonDepth { get; set; } = 32;
 
     /// <summary>Whether a job that asks for network gets it.</summary>

@@ -90,6 +90,10 @@ internal sealed class RunboxOptionsValidator : IValidateOptions<RunboxOptions>
         {
             errors.Add($"Runbox:MaxConnections must be at least 1 (got {options.MaxConnections}).");
         }
+        if (options.MaxConnectionsPerClient < 1)
+        {
+            errors.Add($"Runbox:MaxConnectionsPerClient must be at least 1 (got {options.MaxConnectionsPerClient}).");
+        }
         if (options.MaxJsonDepth is < 4 or > 256)
         {
             errors.Add($"Runbox:MaxJsonDepth must be between 4 and 256 (got {options.MaxJsonDepth}).");

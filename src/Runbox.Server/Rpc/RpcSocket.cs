@@ -2,7 +2,9 @@ using System.Net.Sockets;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Runbox.Execution.Native;
 using Runbox.Server.Configuration;
 
 namespace Runbox.Server.Rpc;
@@ -91,25 +93,32 @@ public static class RpcSocket
                 throw new IOException($"The socket's folder {folder} cannot be made or written: {e.Message}", e);
             }
             RemoveStale(path, kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RpcSocket).FullName!));
-            kestrel.ConfigureEndpointDefaults(listen =>
-            {
-                if (listen.SocketPath == path)
-                {
-                    listen.Use(next => async connection =>
-                    {
-                        SocketConnections[connection.ConnectionId] = true;
-                        try
-                        {
-                            await next(connection);
-                        }
-                        finally
-                        {
-                            SocketConnections.TryRemove(connection.ConnectionId, out _);
-                        }
-                    });
-                }
-            });
         });
+    }
+
+    /// <summary>
+    /// On the socket's endpoint, notes each connection while it is open (<see cref="IsSocketRequest"/>) and returns true;
+    /// false for any other endpoint. Kestrel keeps one set of endpoint defaults, so the app calls this from its own.
+    /// </summary>
+    public static bool TrackIfSocket(ListenOptions listen, RunboxOptions options)
+    {
+        if (PathFor(options) is not { } path || listen.SocketPath != path)
+        {
+            return false;
+        }
+        listen.Use(next => async connection =>
+        {
+            SocketConnections[connection.ConnectionId] = true;
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                SocketConnections.TryRemove(connection.ConnectionId, out _);
+            }
+        });
+        return true;
     }
 
     /// <summary>
@@ -181,10 +190,13 @@ public static class RpcSocket
         {
             return;
         }
-        // A socket's file holds no bytes: one that does is someone's file, given as --socket by mistake, and not ours to delete.
-        if (new FileInfo(path).Length > 0)
+        // Only a socket is ours to replace. connect(2) is refused by any file that is not a socket, an empty one too (a
+        // pid or lock file given as --socket by mistake was deleted as stale), and follows a link to wherever it points.
+        if (Libc.TypeOf(path) is { } type && type != Libc.S_IFSOCK)
         {
-            throw new IOException($"{path} is a file, not a socket; give another path with --socket.");
+            throw new IOException(new FileInfo(path).LinkTarget is not null
+                ? $"{path} is a symbolic link, not a socket; give another path with --socket."
+                : $"{path} is a file, not a socket; give another path with --socket.");
         }
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try

@@ -79,6 +79,33 @@ public sealed class SqliteArtifactFilesTests(TempFolder folder) : IClassFixture<
         Assert.Equal("untouched", await File.ReadAllTextAsync(victim));
     }
 
+    [Fact]
+    public async Task ClaimSave_LeavesNoTemporaryFile_NorWritesOutside_WhenRefusedOrLinked()
+    {
+        // A worker's fenced save writes to <data>/tmp before its fence is checked: a refused save (the job deleted under
+        // it) and one into a job folder swapped for a link must each leave that folder empty and the outside untouched.
+        var data = folder.NewSubfolder();
+        var outside = folder.NewSubfolder();
+        await using var store = await OpenAsync(data);
+        var linked = TestJobs.Queued();
+        await store.InsertJobAsync(linked);
+        await using var linkedClaim = await store.ClaimAsync("worker-1", TimeSpan.FromSeconds(30));
+        Directory.CreateDirectory(Path.Combine(data, "artifacts"));
+        File.CreateSymbolicLink(Path.Combine(data, "artifacts", linked.Id), outside);
+
+        await Assert.ThrowsAsync<IOException>(() => linkedClaim!.SaveArtifactAsync("a.txt", TestJobs.Bytes("x")));
+        var deleted = TestJobs.Queued();
+        await store.InsertJobAsync(deleted);
+        await using var deletedClaim = await store.ClaimAsync("worker-1", TimeSpan.FromSeconds(30));
+        Assert.Equal(deleted.Id, deletedClaim!.Job.Id);
+        await store.DeleteJobAsync(deleted.Id);
+        Assert.False(await deletedClaim.SaveArtifactAsync("a.txt", TestJobs.Bytes("x")));
+
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(data, "tmp")));
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+        Assert.False(Directory.Exists(Path.Combine(data, "artifacts", deleted.Id)));
+    }
+
     private static async Task<SqliteJobStore> OpenAsync(string data)
     {
         var store = new SqliteJobStore(data);
