@@ -110,10 +110,18 @@ public sealed class WebhookDispatcher : BackgroundService
                 request.Headers.Add(WebhookSigner.TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 request.Headers.Add(WebhookSigner.EventHeader, "job.finished");
                 request.Headers.Add(WebhookSigner.DeliveryHeader, delivery);
-                using var response = await _client.SendAsync(request, stoppingToken);
+                // The status is the answer: the body is never read, so a receiver that sends a huge or endless one
+                // neither fills memory nor turns a delivered 200 into a timeout and a retry.
+                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stoppingToken);
                 if (response.IsSuccessStatusCode)
                 {
                     ServerLog.WebhookDelivered(_logger, jobId, url, (int)response.StatusCode);
+                    return;
+                }
+                if (response.StatusCode == HttpStatusCode.Gone)
+                {
+                    // The receiver says the endpoint is gone for good: retrying only repeats the answer.
+                    ServerLog.WebhookGone(_logger, jobId, url, attempt);
                     return;
                 }
                 ServerLog.WebhookFailed(_logger, jobId, url, attempt, $"HTTP {(int)response.StatusCode}");

@@ -1,0 +1,69 @@
+using Runbox.Server.Jobs;
+using Runbox.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Runbox.Server.Tests.Webhooks;
+
+/// <summary>What the server does with a receiver's answer: its status, its body, and what it is sent.</summary>
+public sealed class WebhookReceiverAnswersTests(ITestOutputHelper output)
+{
+    private static Dictionary<string, string?> Settings(int maxAttempts, double timeoutSeconds = 10) => new()
+    {
+        ["Runbox:Webhooks:AllowPrivateAddresses"] = "true",
+        ["Runbox:Webhooks:Secret"] = "test-webhook-secret-0123456789",
+        ["Runbox:Webhooks:InitialBackoffSeconds"] = "0.2",
+        ["Runbox:Webhooks:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Runbox:Webhooks:TimeoutSeconds"] = timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    [Fact]
+    public async Task Callback_IsDeliveredOnce_WhenTheReceiverAnswers200WithAnEndlessBody()
+    {
+        // Its body was read whole before the status counted: the 200 became a timeout, and the delivery was retried.
+        using var receiver = new WebhookReceiver(_ => 200, endlessBody: true);
+        await using var server = await RunningServer.StartAsync(output, Settings(maxAttempts: 2, timeoutSeconds: 2));
+
+        await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('done')", CallbackUrl = receiver.Url });
+        await WaitForLogAsync(server, 1200, 1202);
+
+        Assert.Contains(server.Logs.Events, e => e.Id == 1200);
+        Assert.DoesNotContain(server.Logs.Events, e => e.Id == 1201);
+        Assert.Equal(1, receiver.Attempts);
+    }
+
+    [Fact]
+    public async Task Callback_IsNotRetried_WhenTheReceiverAnswers410Gone()
+    {
+        using var receiver = new WebhookReceiver(_ => 410);
+        await using var server = await RunningServer.StartAsync(output, Settings(maxAttempts: 3));
+
+        await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('done')", CallbackUrl = receiver.Url });
+        await WaitForLogAsync(server, 1203, 1202);
+
+        Assert.Contains(server.Logs.Events, e => e.Id == 1203);
+        Assert.Equal(1, receiver.Attempts);
+    }
+
+    [Fact]
+    public async Task Callback_IsRetried_WhenTheReceiverRedirects_WithoutFollowingTheRedirect()
+    {
+        // A 3xx's Location could name an internal address the URL's check never saw: it is an answer, not a new target.
+        using var target = new WebhookReceiver(_ => 200);
+        using var receiver = new WebhookReceiver(_ => 307, location: target.Url);
+        await using var server = await RunningServer.StartAsync(output, Settings(maxAttempts: 2));
+
+        await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('done')", CallbackUrl = receiver.Url });
+        await WaitForLogAsync(server, 1202);
+
+        Assert.Equal(2, receiver.Attempts);
+        Assert.Equal(0, target.Attempts);
+    }
+
+    private static async Task WaitForLogAsync(RunningServer server, params int[] ids)
+    {
+        for (var i = 0; i < 600 && !server.Logs.Events.Any(e => ids.Contains(e.Id)); i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+}
