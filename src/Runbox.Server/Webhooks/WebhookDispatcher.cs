@@ -16,6 +16,12 @@ namespace Runbox.Server.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher : BackgroundService
 {
+    /// <summary>
+    /// Above this much stdout and stderr together, the payload leaves them out (null, as in a list): a body of up to twice
+    /// <c>Maximums:OutputBytes</c> (64 MiB each), escaped, would be held in memory through every retry and sent each time.
+    /// </summary>
+    public const int MaxOutputBytes = 1024 * 1024;
+
     private readonly Channel<(string JobId, string Url)> _queue = Channel.CreateUnbounded<(string, string)>();
     private readonly IJobStore _store;
     private readonly WebhookSecret _secret;
@@ -96,7 +102,12 @@ public sealed class WebhookDispatcher : BackgroundService
             return;
         }
         var artifacts = await _store.ListArtifactsAsync(jobId, CancellationToken.None);
-        var body = JsonSerializer.SerializeToUtf8Bytes(job.ToResponse(artifacts), RunboxJsonContext.Default.JobResponse);
+        var payload = job.ToResponse(artifacts);
+        if (job.Outcome is { } outcome && (long)outcome.Stdout.Length + outcome.Stderr.Length > MaxOutputBytes)
+        {
+            payload = payload with { Stdout = null, Stderr = null };
+        }
+        var body = JsonSerializer.SerializeToUtf8Bytes(payload, RunboxJsonContext.Default.JobResponse);
         var delivery = Guid.NewGuid().ToString("N");
         var delay = TimeSpan.FromSeconds(_options.InitialBackoffSeconds);
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)

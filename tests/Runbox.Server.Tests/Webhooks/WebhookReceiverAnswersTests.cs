@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Runbox.Server.Jobs;
 using Runbox.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -57,6 +58,28 @@ public sealed class WebhookReceiverAnswersTests(ITestOutputHelper output)
 
         Assert.Equal(2, receiver.Attempts);
         Assert.Equal(0, target.Attempts);
+    }
+
+    [Fact]
+    public async Task Callback_LeavesOutTheOutput_WhenItIsOverAMebibyte()
+    {
+        using var receiver = new WebhookReceiver(failFirst: 0);
+        await using var server = await RunningServer.StartAsync(output, Settings(maxAttempts: 1));
+
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = "import sys; sys.stdout.write('x' * 2_000_000)",
+            Limits = new JobLimitsBody { OutputBytes = 4_000_000 },
+            CallbackUrl = receiver.Url,
+        });
+        var delivery = await receiver.Delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(delivery.Body.Length < 64 * 1024, $"the payload is {delivery.Body.Length} bytes");
+        var body = JsonDocument.Parse(delivery.Body).RootElement;
+        Assert.Equal("succeeded", body.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("stdout").ValueKind);
+        var stdout = await server.Admin.GetByteArrayAsync($"/api/v1/jobs/{job.Id}/stdout");
+        Assert.Equal(2_000_000, stdout.Length);
     }
 
     private static async Task WaitForLogAsync(RunningServer server, params int[] ids)
