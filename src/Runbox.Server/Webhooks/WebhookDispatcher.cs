@@ -3,10 +3,12 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Runbox.Execution.Jobs;
 using Runbox.Server.Configuration;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Storage;
+using Runbox.Storage.Jobs;
 
 namespace Runbox.Server.Webhooks;
 
@@ -70,6 +72,27 @@ public sealed class WebhookDispatcher : BackgroundService
     }
 
     public void Enqueue(string jobId, string url) => _queue.Writer.TryWrite((jobId, url));
+
+    /// <summary>
+    /// Queues the callback of a job that ended without a worker's run (a queued job cancelled, a lost worker's job ended
+    /// as error by a rescue): nothing else would. A job still queued or running is left to its worker.
+    /// </summary>
+    public void EnqueueIfEnded(JobRecord? job)
+    {
+        if (job is { Spec.CallbackUrl: { } url } && job.Status.IsTerminal())
+        {
+            Enqueue(job.Id, url);
+        }
+    }
+
+    /// <summary>The rescue's side of <see cref="EnqueueIfEnded(JobRecord?)"/>: of the jobs it changed, those it ended.</summary>
+    public async Task EnqueueIfEndedAsync(IEnumerable<string> jobIds, CancellationToken cancellationToken)
+    {
+        foreach (var id in jobIds)
+        {
+            EnqueueIfEnded(await _store.GetJobWithoutOutputAsync(id, cancellationToken));
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
