@@ -8,7 +8,8 @@ namespace Runbox.Server.Tests.Webhooks;
 /// <summary>
 /// A tiny HTTP receiver on 127.0.0.1, one connection at a time, answering each post with the status
 /// <c>statusOf(attempt)</c> gives (attempts count from 1); with <c>endlessBody</c> a 2xx answer is followed by a body
-/// that never ends, until the sender hangs up; with <c>location</c> every answer carries that Location header.
+/// that never ends, until the sender hangs up; a status of 0 never answers (the connection stays open until the
+/// receiver is disposed); with <c>location</c> every answer carries that Location header.
 /// </summary>
 internal sealed class WebhookReceiver : IDisposable
 {
@@ -16,6 +17,7 @@ internal sealed class WebhookReceiver : IDisposable
     private readonly Func<int, int> _statusOf;
     private readonly bool _endlessBody;
     private readonly string? _location;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _attempts;
 
     public WebhookReceiver(int failFirst)
@@ -42,7 +44,11 @@ internal sealed class WebhookReceiver : IDisposable
     /// <summary>The first post answered with a 2xx.</summary>
     public TaskCompletionSource<(byte[] Body, Dictionary<string, string> Headers)> Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Dispose() => _listener.Stop();
+    public void Dispose()
+    {
+        _listener.Stop();
+        _stopped.TrySetResult();
+    }
 
     private async Task AcceptAsync()
     {
@@ -77,6 +83,11 @@ internal sealed class WebhookReceiver : IDisposable
         var attempt = Interlocked.Increment(ref _attempts);
         Received.Enqueue((body, headers));
         var status = _statusOf(attempt);
+        if (status == 0)
+        {
+            await _stopped.Task;
+            return;
+        }
         var ok = status is >= 200 and < 300;
         if (ok && _endlessBody)
         {

@@ -82,6 +82,33 @@ public sealed class WebhookReceiverAnswersTests(ITestOutputHelper output)
         Assert.Equal(2_000_000, stdout.Length);
     }
 
+    [Fact]
+    public async Task ReceiverThatNeverAnswers_HoldsUpNeitherOtherCallbacksNorTheServersStop()
+    {
+        using var hanging = new WebhookReceiver(_ => 0);
+        using var receiver = new WebhookReceiver(failFirst: 0);
+        var server = await RunningServer.StartAsync(output, Settings(maxAttempts: 1, timeoutSeconds: 600));
+        try
+        {
+            var first = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)", CallbackUrl = hanging.Url });
+            await server.Admin.WaitEndedAsync(first.Id, 30);
+            for (var i = 0; i < 200 && hanging.Attempts == 0; i++)
+            {
+                await Task.Delay(50);
+            }
+            Assert.Equal(1, hanging.Attempts);
+
+            var second = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(2)", CallbackUrl = receiver.Url });
+            var delivery = await receiver.Delivered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(second.Id, JsonDocument.Parse(delivery.Body).RootElement.GetProperty("id").GetString());
+        }
+        finally
+        {
+            // The stop cancels the hanging attempt rather than waiting out its 600 s timeout.
+            await server.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
     private static async Task WaitForLogAsync(RunningServer server, params int[] ids)
     {
         for (var i = 0; i < 600 && !server.Logs.Events.Any(e => ids.Contains(e.Id)); i++)
