@@ -49,6 +49,29 @@ public sealed class WebhookTests(ITestOutputHelper output)
         Assert.Contains("loopback", (await response.JsonAsync()).GetProperty("detail").GetString());
     }
 
+    [Theory]
+    [InlineData("ftp://example.com/hook", "absolute http or https")]
+    [InlineData("/hook", "absolute http or https")]
+    [InlineData("http://user:pass@example.com/hook", "credentials")]
+    [InlineData("http://[::1]:9/hook", "loopback")]
+    [InlineData("http://[::ffff:127.0.0.1]/hook", "loopback")]
+    [InlineData("http://2130706433/hook", "loopback")]         // 127.0.0.1 as one number
+    [InlineData("http://0x7f.1/hook", "loopback")]
+    [InlineData("http://localhost./hook", "loopback")]         // the same name, fully qualified
+    [InlineData("http://0.0.0.0:9/hook", "internal")]
+    [InlineData("http://169.254.169.254/latest/meta-data", "internal")]
+    public async Task Submit_RefusesCallbackUrl_NamingWhy(string url, string reason)
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true" });
+
+        var response = await server.Admin.SubmitAsync(new JobSubmission { Script = "print(1)", CallbackUrl = url });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Contains("callback_url", problem.GetRawText());
+        Assert.Contains(reason, problem.GetProperty("detail").GetString());
+    }
+
     [SkippableFact]
     public async Task Callback_ToANameThatResolvesToLoopback_IsAcceptedButNeverDialled()
     {
