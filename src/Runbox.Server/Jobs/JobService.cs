@@ -58,7 +58,7 @@ public sealed class JobService(
     public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken)
     {
         var changed = await store.RequestCancelAsync(id, cancellationToken);
-        webhooks?.EnqueueIfEnded(changed);
+        webhooks?.EnqueueIfCancelledWhileQueued(changed);
         return changed;
     }
 

@@ -375,7 +375,7 @@ public sealed partial class RuntimeManager(
             foreach (var job in active)
             {
                 // A queued one ends here, with no worker to send its callback.
-                webhooks?.EnqueueIfEnded(await store.RequestCancelAsync(job.Id, cancellationToken));
+                webhooks?.EnqueueIfCancelledWhileQueued(await store.RequestCancelAsync(job.Id, cancellationToken));
             }
             if (RunsJobs)
             {

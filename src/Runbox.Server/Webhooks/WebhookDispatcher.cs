@@ -74,23 +74,29 @@ public sealed class WebhookDispatcher : BackgroundService
     public void Enqueue(string jobId, string url) => _queue.Writer.TryWrite((jobId, url));
 
     /// <summary>
-    /// Queues the callback of a job that ended without a worker's run (a queued job cancelled, a lost worker's job ended
-    /// as error by a rescue): nothing else would. A job still queued or running is left to its worker.
+    /// Queues the callback of a job a cancel ended while it was queued (cancelled, no worker ever held it): no worker
+    /// ran it, so nothing else would. A job the cancel found running (or that ended meanwhile) is its worker's to send.
     /// </summary>
-    public void EnqueueIfEnded(JobRecord? job)
+    public void EnqueueIfCancelledWhileQueued(JobRecord? job)
     {
-        if (job is { Spec.CallbackUrl: { } url } && job.Status.IsTerminal())
+        if (job is { Status: JobStatus.Cancelled, Worker: null, Spec.CallbackUrl: { } url })
         {
             Enqueue(job.Id, url);
         }
     }
 
-    /// <summary>The rescue's side of <see cref="EnqueueIfEnded(JobRecord?)"/>: of the jobs it changed, those it ended.</summary>
-    public async Task EnqueueIfEndedAsync(IEnumerable<string> jobIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Of the jobs a rescue changed, queues the callbacks of those it ended as "worker lost" (the store's words): those
+    /// it re-queued are sent by the worker that runs them next, even one that did so before this read.
+    /// </summary>
+    public async Task EnqueueIfRescuedToEndAsync(IEnumerable<string> jobIds, CancellationToken cancellationToken)
     {
         foreach (var id in jobIds)
         {
-            EnqueueIfEnded(await _store.GetJobWithoutOutputAsync(id, cancellationToken));
+            if (await _store.GetJobWithoutOutputAsync(id, cancellationToken) is { Status: JobStatus.Error, Outcome.Error: "worker lost", Spec.CallbackUrl: { } url })
+            {
+                Enqueue(id, url);
+            }
         }
     }
 

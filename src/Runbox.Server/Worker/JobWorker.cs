@@ -70,7 +70,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
         if (orphaned.Count > 0)
         {
             ServerLog.JobsRescued(_logger, string.Join(", ", orphaned));
-            await _webhooks.EnqueueIfEndedAsync(orphaned, cancellationToken);
+            await _webhooks.EnqueueIfRescuedToEndAsync(orphaned, cancellationToken);
         }
 
         _lifetime.ApplicationStarted.Register(() =>

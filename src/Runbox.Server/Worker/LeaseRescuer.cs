@@ -53,7 +53,7 @@ internal sealed class LeaseRescuer(
                 {
                     ServerLog.JobsRescued(logger, string.Join(", ", rescued));
                     // Only this node got these ids (the store skips rows another rescuer holds): one callback per job.
-                    await webhooks.EnqueueIfEndedAsync(rescued, stoppingToken);
+                    await webhooks.EnqueueIfRescuedToEndAsync(rescued, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
