@@ -116,4 +116,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(1203, LogLevel.Warning, "Webhook for job {JobId} to {Url} answered 410 Gone (attempt {Attempt}): not retried")]
     public static partial void WebhookGone(ILogger logger, string jobId, string url, int attempt);
+
+    [LoggerMessage(1204, LogLevel.Warning, "Webhook for job {JobId} to {Url} dropped after {Attempts} attempt(s): the server stopped")]
+    public static partial void WebhookDropped(ILogger logger, string jobId, string url, int attempts);
 }

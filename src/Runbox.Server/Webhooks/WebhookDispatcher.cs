@@ -24,6 +24,12 @@ public sealed class WebhookDispatcher : BackgroundService
     /// </summary>
     public const int MaxOutputBytes = 1024 * 1024;
 
+    /// <summary>
+    /// How long a stop lets attempts finish: those under way and those of jobs the worker's drain just ended (stopped
+    /// after this, it queues them last). Short, within the host's shutdown timeout; retries are not waited for.
+    /// </summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
     private readonly Channel<(string JobId, string Url)> _queue = Channel.CreateUnbounded<(string, string)>();
     private readonly IJobStore _store;
     private readonly WebhookSecret _secret;
@@ -103,16 +109,23 @@ public sealed class WebhookDispatcher : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var inFlight = new List<Task>();
+        // Sends are cut off StopGrace after the stop, not at once: a job the drain ended has its callback sent.
+        using var abort = new CancellationTokenSource();
+        await using var onStop = stoppingToken.Register(() => abort.CancelAfter(StopGrace));
         try
         {
             await foreach (var (jobId, url) in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(DeliverAsync(jobId, url, stoppingToken));
+                inFlight.Add(DeliverAsync(jobId, url, stoppingToken, abort.Token));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            inFlight.Add(DeliverAsync(queued.JobId, queued.Url, stoppingToken, abort.Token));
         }
         await Task.WhenAll(inFlight);
     }
@@ -123,7 +136,9 @@ public sealed class WebhookDispatcher : BackgroundService
         base.Dispose();
     }
 
-    private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken)
+    /// <param name="stoppingToken">The server stops: no retry is waited for.</param>
+    /// <param name="abort">The stop's grace is over: an attempt under way is given up.</param>
+    private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken, CancellationToken abort)
     {
         var job = await _store.GetJobAsync(jobId, CancellationToken.None);
         if (job is null)
@@ -152,7 +167,7 @@ public sealed class WebhookDispatcher : BackgroundService
                 request.Headers.Add(WebhookSigner.DeliveryHeader, delivery);
                 // The status is the answer: the body is never read, so a receiver that sends a huge or endless one
                 // neither fills memory nor turns a delivered 200 into a timeout and a retry.
-                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stoppingToken);
+                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, abort);
                 if (response.IsSuccessStatusCode)
                 {
                     ServerLog.WebhookDelivered(_logger, jobId, url, (int)response.StatusCode);
@@ -166,8 +181,9 @@ public sealed class WebhookDispatcher : BackgroundService
                 }
                 ServerLog.WebhookFailed(_logger, jobId, url, attempt, $"HTTP {(int)response.StatusCode}");
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
+                ServerLog.WebhookDropped(_logger, jobId, url, attempt);
                 return;
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or SocketException)
@@ -182,6 +198,8 @@ public sealed class WebhookDispatcher : BackgroundService
                 }
                 catch (OperationCanceledException)
                 {
+                    // Pending deliveries live in memory: this one ends with the process, and the log says so.
+                    ServerLog.WebhookDropped(_logger, jobId, url, attempt);
                     return;
                 }
                 delay *= 2;

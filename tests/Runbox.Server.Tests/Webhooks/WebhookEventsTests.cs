@@ -55,6 +55,35 @@ public sealed class WebhookEventsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Callback_IsSentAsCancelled_WhenTheServerStopsWhileTheJobRuns()
+    {
+        // The drain ends the job, then the callbacks' stop came at once: the one it queued was dropped, on every restart.
+        using var receiver = new WebhookReceiver(failFirst: 0);
+        var settings = Settings();
+        settings["Runbox:DrainSeconds"] = "1";
+        var server = await RunningServer.StartAsync(output, settings);
+        JobResponse job;
+        try
+        {
+            job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\ntime.sleep(300)", CallbackUrl = receiver.Url });
+            for (var i = 0; i < 300 && (await server.Admin.GetJobAsync(job.Id)).Status != "running"; i++)
+            {
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+
+        var delivery = await receiver.Delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var body = JsonDocument.Parse(delivery.Body).RootElement;
+        Assert.Equal(job.Id, body.GetProperty("id").GetString());
+        Assert.Equal("cancelled", body.GetProperty("status").GetString());
+        Assert.Contains("server stopped", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Callback_IsSentAsError_WhenARescueEndsAJobWhoseWorkerWasLost()
     {
         using var receiver = new WebhookReceiver(failFirst: 0);
