@@ -28,6 +28,8 @@ public sealed class ClusterWebhookTests(PostgresFixture postgres, ITestOutputHel
             ids.Add((await client.SubmitOkAsync(ClusterApi.Python($"print({i})") with { CallbackUrl = receiver.Url })).Id);
         }
         await ClusterApi.UntilAsync(async () => (await client.GetJobAsync(lost.Id)).Status == "running", 60, "the long job runs");
+        // The quick ones' callbacks first: one pending on the node killed below would die with it (they live in memory).
+        await ClusterApi.UntilAsync(() => Task.FromResult(ids.Skip(1).All(id => Received(receiver).Contains(id))), 60, "the quick jobs' callbacks arrive");
         // Its node dies: the API node's and the other worker's rescuers both look for the expired lease.
         var runsIt = (await client.GetJobAsync(lost.Id)).Worker!;
         await (runsIt.StartsWith("node-a/", StringComparison.Ordinal) ? nodeA : nodeB).KillHardAsync();
