@@ -113,4 +113,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(1202, LogLevel.Warning, "Webhook for job {JobId} to {Url} given up after {Attempts} attempts")]
     public static partial void WebhookAbandoned(ILogger logger, string jobId, string url, int attempts);
+
+    [LoggerMessage(1203, LogLevel.Warning, "Webhook for job {JobId} to {Url} answered 410 Gone (attempt {Attempt}): not retried")]
+    public static partial void WebhookGone(ILogger logger, string jobId, string url, int attempt);
+
+    [LoggerMessage(1204, LogLevel.Warning, "Webhook for job {JobId} to {Url} dropped after {Attempts} attempt(s): the server stopped")]
+    public static partial void WebhookDropped(ILogger logger, string jobId, string url, int attempts);
 }

@@ -51,7 +51,7 @@ public static class BulkCancel
         foreach (var id in ids)
         {
             var job = await jobs.FindAsync(id, caller, ct, withOutput: false);
-            if (job is not null && !job.Status.IsTerminal() && await jobs.Store.RequestCancelAsync(id, ct) is not null)
+            if (job is not null && !job.Status.IsTerminal() && await jobs.RequestCancelAsync(id, ct) is not null)
             {
                 cancelled.Add(id);
             }

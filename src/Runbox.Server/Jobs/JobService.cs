@@ -9,7 +9,8 @@ namespace Runbox.Server.Jobs;
 
 /// <summary>What the REST API and the compatibility adapters share: submitting, finding with ownership, waiting.</summary>
 public sealed class JobService(
-    IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, Runtimes.RuntimeManager? runtimes = null, IHostApplicationLifetime? lifetime = null)
+    IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, Runtimes.RuntimeManager? runtimes = null, IHostApplicationLifetime? lifetime = null,
+    Webhooks.WebhookDispatcher? webhooks = null)
 {
     public IJobStore Store => store;
 
@@ -48,6 +49,17 @@ public sealed class JobService(
         }
         var job = withOutput ? await store.GetJobAsync(id, cancellationToken) : await store.GetJobWithoutOutputAsync(id, cancellationToken);
         return job is not null && caller.CanSee(job.Owner) ? job : null;
+    }
+
+    /// <summary>
+    /// Asks the job to stop (<see cref="IJobStore.RequestCancelAsync"/>). A queued job ends here, with no worker to send
+    /// its callback, so this does; a running one's worker sends it when the run ends.
+    /// </summary>
+    public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken)
+    {
+        var changed = await store.RequestCancelAsync(id, cancellationToken);
+        webhooks?.EnqueueIfCancelledWhileQueued(changed);
+        return changed;
     }
 
     /// <summary>

@@ -169,7 +169,7 @@ public static class JobsApi
         {
             return Problems.Conflict($"The job already ended ({job.Status.ToWire()}).");
         }
-        var changed = await jobs.Store.RequestCancelAsync(id, ct);
+        var changed = await jobs.RequestCancelAsync(id, ct);
         return changed is null ? Problems.NotFound("job", id) : TypedResults.Ok(changed.ToResponse());
     }
 

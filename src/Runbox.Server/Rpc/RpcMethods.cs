@@ -181,7 +181,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     private async Task<JsonElement> SessionStopAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
         var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false);
-        var changed = job.Status.IsTerminal() ? job : await jobs.Store.RequestCancelAsync(job.Id, ct) ?? job;
+        var changed = job.Status.IsTerminal() ? job : await jobs.RequestCancelAsync(job.Id, ct) ?? job;
         return Json(new RpcSessionStopped(job.Id, changed.Status.ToWire()), RpcJsonContext.Default.RpcSessionStopped);
     }
 

@@ -18,7 +18,7 @@ namespace Runbox.Server.Runtimes;
 /// </summary>
 public sealed partial class RuntimeManager(
     IJobStore store, Lazy<IJobEngine> engine, PackageManager packages, DataFolder data, IOptions<RunboxOptions> options, TimeProvider time,
-    ILogger<RuntimeManager> logger)
+    ILogger<RuntimeManager> logger, Webhooks.WebhookDispatcher? webhooks = null)
     : IHostedService
 {
     /// <summary>Owner of the smoke-test jobs: no API key, so only admins see them.</summary>
@@ -374,7 +374,8 @@ public sealed partial class RuntimeManager(
             }
             foreach (var job in active)
             {
-                await store.RequestCancelAsync(job.Id, cancellationToken);
+                // A queued one ends here, with no worker to send its callback.
+                webhooks?.EnqueueIfCancelledWhileQueued(await store.RequestCancelAsync(job.Id, cancellationToken));
             }
             if (RunsJobs)
             {

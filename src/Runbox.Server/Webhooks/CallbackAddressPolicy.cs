@@ -29,11 +29,14 @@ public static class CallbackAddressPolicy
         {
             return null;
         }
-        if (uri.IsLoopback || uri.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+        // "localhost." is the same name fully qualified, which Uri.IsLoopback does not know (the dial refused it, the
+        // submit did not).
+        var host = uri.IdnHost.TrimEnd('.');
+        if (uri.IsLoopback || host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
         {
             return "must not point at a loopback address (allowed only when Runbox:Webhooks:AllowPrivateAddresses is set).";
         }
-        if (IPAddress.TryParse(uri.IdnHost, out var address) && IsInternal(address))
+        if (IPAddress.TryParse(host, out var address) && IsInternal(address))
         {
             return "must not point at a private or internal address (allowed only when Runbox:Webhooks:AllowPrivateAddresses is set).";
         }

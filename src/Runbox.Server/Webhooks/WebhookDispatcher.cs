@@ -3,10 +3,12 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Runbox.Execution.Jobs;
 using Runbox.Server.Configuration;
 using Runbox.Server.Http;
 using Runbox.Server.Jobs;
 using Runbox.Storage;
+using Runbox.Storage.Jobs;
 
 namespace Runbox.Server.Webhooks;
 
@@ -16,6 +18,18 @@ namespace Runbox.Server.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher : BackgroundService
 {
+    /// <summary>
+    /// Above this much stdout and stderr together, the payload leaves them out (null, as in a list): a body of up to twice
+    /// <c>Maximums:OutputBytes</c> (64 MiB each), escaped, would be held in memory through every retry and sent each time.
+    /// </summary>
+    public const int MaxOutputBytes = 1024 * 1024;
+
+    /// <summary>
+    /// How long a stop lets attempts finish: those under way and those of jobs the worker's drain just ended (stopped
+    /// after this, it queues them last). Short, within the host's shutdown timeout; retries are not waited for.
+    /// </summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
     private readonly Channel<(string JobId, string Url)> _queue = Channel.CreateUnbounded<(string, string)>();
     private readonly IJobStore _store;
     private readonly WebhookSecret _secret;
@@ -65,19 +79,53 @@ public sealed class WebhookDispatcher : BackgroundService
 
     public void Enqueue(string jobId, string url) => _queue.Writer.TryWrite((jobId, url));
 
+    /// <summary>
+    /// Queues the callback of a job a cancel ended while it was queued (cancelled, no worker ever held it): no worker
+    /// ran it, so nothing else would. A job the cancel found running (or that ended meanwhile) is its worker's to send.
+    /// </summary>
+    public void EnqueueIfCancelledWhileQueued(JobRecord? job)
+    {
+        if (job is { Status: JobStatus.Cancelled, Worker: null, Spec.CallbackUrl: { } url })
+        {
+            Enqueue(job.Id, url);
+        }
+    }
+
+    /// <summary>
+    /// Of the jobs a rescue changed, queues the callbacks of those it ended as "worker lost" (the store's words): those
+    /// it re-queued are sent by the worker that runs them next, even one that did so before this read.
+    /// </summary>
+    public async Task EnqueueIfRescuedToEndAsync(IEnumerable<string> jobIds, CancellationToken cancellationToken)
+    {
+        foreach (var id in jobIds)
+        {
+            if (await _store.GetJobWithoutOutputAsync(id, cancellationToken) is { Status: JobStatus.Error, Outcome.Error: "worker lost", Spec.CallbackUrl: { } url })
+            {
+                Enqueue(id, url);
+            }
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var inFlight = new List<Task>();
+        // Sends are cut off StopGrace after the stop, not at once: a job the drain ended has its callback sent.
+        using var abort = new CancellationTokenSource();
+        await using var onStop = stoppingToken.Register(() => abort.CancelAfter(StopGrace));
         try
         {
             await foreach (var (jobId, url) in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(DeliverAsync(jobId, url, stoppingToken));
+                inFlight.Add(DeliverAsync(jobId, url, stoppingToken, abort.Token));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            inFlight.Add(DeliverAsync(queued.JobId, queued.Url, stoppingToken, abort.Token));
         }
         await Task.WhenAll(inFlight);
     }
@@ -88,7 +136,9 @@ public sealed class WebhookDispatcher : BackgroundService
         base.Dispose();
     }
 
-    private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken)
+    /// <param name="stoppingToken">The server stops: no retry is waited for.</param>
+    /// <param name="abort">The stop's grace is over: an attempt under way is given up.</param>
+    private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken, CancellationToken abort)
     {
         var job = await _store.GetJobAsync(jobId, CancellationToken.None);
         if (job is null)
@@ -96,7 +146,12 @@ public sealed class WebhookDispatcher : BackgroundService
             return;
         }
         var artifacts = await _store.ListArtifactsAsync(jobId, CancellationToken.None);
-        var body = JsonSerializer.SerializeToUtf8Bytes(job.ToResponse(artifacts), RunboxJsonContext.Default.JobResponse);
+        var payload = job.ToResponse(artifacts);
+        if (job.Outcome is { } outcome && (long)outcome.Stdout.Length + outcome.Stderr.Length > MaxOutputBytes)
+        {
+            payload = payload with { Stdout = null, Stderr = null };
+        }
+        var body = JsonSerializer.SerializeToUtf8Bytes(payload, RunboxJsonContext.Default.JobResponse);
         var delivery = Guid.NewGuid().ToString("N");
         var delay = TimeSpan.FromSeconds(_options.InitialBackoffSeconds);
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
@@ -110,16 +165,25 @@ public sealed class WebhookDispatcher : BackgroundService
                 request.Headers.Add(WebhookSigner.TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 request.Headers.Add(WebhookSigner.EventHeader, "job.finished");
                 request.Headers.Add(WebhookSigner.DeliveryHeader, delivery);
-                using var response = await _client.SendAsync(request, stoppingToken);
+                // The status is the answer: the body is never read, so a receiver that sends a huge or endless one
+                // neither fills memory nor turns a delivered 200 into a timeout and a retry.
+                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, abort);
                 if (response.IsSuccessStatusCode)
                 {
                     ServerLog.WebhookDelivered(_logger, jobId, url, (int)response.StatusCode);
                     return;
                 }
+                if (response.StatusCode == HttpStatusCode.Gone)
+                {
+                    // The receiver says the endpoint is gone for good: retrying only repeats the answer.
+                    ServerLog.WebhookGone(_logger, jobId, url, attempt);
+                    return;
+                }
                 ServerLog.WebhookFailed(_logger, jobId, url, attempt, $"HTTP {(int)response.StatusCode}");
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
+                ServerLog.WebhookDropped(_logger, jobId, url, attempt);
                 return;
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or SocketException)
@@ -134,6 +198,8 @@ public sealed class WebhookDispatcher : BackgroundService
                 }
                 catch (OperationCanceledException)
                 {
+                    // Pending deliveries live in memory: this one ends with the process, and the log says so.
+                    ServerLog.WebhookDropped(_logger, jobId, url, attempt);
                     return;
                 }
                 delay *= 2;

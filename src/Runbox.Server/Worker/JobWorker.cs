@@ -18,6 +18,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
     private readonly RunboxOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<JobWorker> _logger;
+    private readonly Webhooks.WebhookDispatcher _webhooks;
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _stopDeadline = new();
     private readonly List<Task> _loops = [];
@@ -32,8 +33,10 @@ internal sealed class JobWorker : IHostedService, IDisposable
         IHostApplicationLifetime lifetime,
         IOptions<RunboxOptions> options,
         TimeProvider time,
+        Webhooks.WebhookDispatcher webhooks,
         ILogger<JobWorker> logger)
     {
+        _webhooks = webhooks;
         _store = store;
         _runner = runner;
         _runtimes = runtimes;
@@ -67,6 +70,7 @@ internal sealed class JobWorker : IHostedService, IDisposable
         if (orphaned.Count > 0)
         {
             ServerLog.JobsRescued(_logger, string.Join(", ", orphaned));
+            await _webhooks.EnqueueIfRescuedToEndAsync(orphaned, cancellationToken);
         }
 
         _lifetime.ApplicationStarted.Register(() =>

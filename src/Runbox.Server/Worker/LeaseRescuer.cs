@@ -8,7 +8,8 @@ namespace Runbox.Server.Worker;
 /// On every node, API or worker: ends or re-queues jobs whose lease ran out (their worker died). Any node may do it,
 /// and several at once is harmless (the store skips rows another rescuer holds), so a cluster needs no leader.
 /// </summary>
-internal sealed class LeaseRescuer(IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, ILogger<LeaseRescuer> logger)
+internal sealed class LeaseRescuer(
+    IJobStore store, IOptions<RunboxOptions> options, TimeProvider time, Webhooks.WebhookDispatcher webhooks, ILogger<LeaseRescuer> logger)
     : BackgroundService
 {
     /// <summary>
@@ -51,6 +52,8 @@ internal sealed class LeaseRescuer(IJobStore store, IOptions<RunboxOptions> opti
                 if (rescued.Count > 0)
                 {
                     ServerLog.JobsRescued(logger, string.Join(", ", rescued));
+                    // Only this node got these ids (the store skips rows another rescuer holds): one callback per job.
+                    await webhooks.EnqueueIfRescuedToEndAsync(rescued, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Runbox.Server.Jobs;
 using Runbox.Server.Tests.Infrastructure;
@@ -16,7 +14,7 @@ public sealed class WebhookTests(ITestOutputHelper output)
     [Fact]
     public async Task Callback_ReceivesTheSignedFinalJobAfterRetries_WhenTheReceiverFailsFirst()
     {
-        using var receiver = new Receiver(failFirst: 1);
+        using var receiver = new WebhookReceiver(failFirst: 1);
         await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?>
         {
             ["Runbox:Webhooks:AllowPrivateAddresses"] = "true",
@@ -36,6 +34,8 @@ public sealed class WebhookTests(ITestOutputHelper output)
         var timestamp = long.Parse(delivery.Headers["X-Runbox-Timestamp"]);
         Assert.True(WebhookSigner.Verify(Secret, timestamp, delivery.Body, delivery.Headers["X-Runbox-Signature"]));
         Assert.False(WebhookSigner.Verify("another-secret-0123456789", timestamp, delivery.Body, delivery.Headers["X-Runbox-Signature"]));
+        // A retry is the same delivery: the receiver de-duplicates on its id.
+        Assert.Single(receiver.Received.Select(r => r.Headers["X-Runbox-Delivery"]).Distinct());
     }
 
     [Fact]
@@ -47,6 +47,29 @@ public sealed class WebhookTests(ITestOutputHelper output)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("loopback", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("ftp://example.com/hook", "absolute http or https")]
+    [InlineData("/hook", "absolute http or https")]
+    [InlineData("http://user:pass@example.com/hook", "credentials")]
+    [InlineData("http://[::1]:9/hook", "loopback")]
+    [InlineData("http://[::ffff:127.0.0.1]/hook", "loopback")]
+    [InlineData("http://2130706433/hook", "loopback")]         // 127.0.0.1 as one number
+    [InlineData("http://0x7f.1/hook", "loopback")]
+    [InlineData("http://localhost./hook", "loopback")]         // the same name, fully qualified
+    [InlineData("http://0.0.0.0:9/hook", "internal")]
+    [InlineData("http://169.254.169.254/latest/meta-data", "internal")]
+    public async Task Submit_RefusesCallbackUrl_NamingWhy(string url, string reason)
+    {
+        await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:NoWorker"] = "true" });
+
+        var response = await server.Admin.SubmitAsync(new JobSubmission { Script = "print(1)", CallbackUrl = url });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Contains("callback_url", problem.GetRawText());
+        Assert.Contains(reason, problem.GetProperty("detail").GetString());
     }
 
     [SkippableFact]
@@ -62,7 +85,7 @@ public sealed class WebhookTests(ITestOutputHelper output)
         Skip.If(name is null, "/etc/hosts names no loopback address but localhost's");
         var addresses = await Dns.GetHostAddressesAsync(name);
         Skip.IfNot(addresses.Length > 0 && addresses.All(IPAddress.IsLoopback), $"{name} does not resolve to loopback alone ({string.Join(", ", addresses.Select(a => a.ToString()))})");
-        using var receiver = new Receiver(failFirst: 0);
+        using var receiver = new WebhookReceiver(failFirst: 0);
         await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?>
         {
             ["Runbox:Webhooks:Secret"] = Secret,
@@ -103,73 +126,4 @@ public sealed class WebhookTests(ITestOutputHelper output)
     [InlineData("2606:4700::1111", false)]
     public void IsInternal_ClassifiesAddresses_ByRange(string address, bool expected) =>
         Assert.Equal(expected, CallbackAddressPolicy.IsInternal(IPAddress.Parse(address)));
-
-    /// <summary>A tiny HTTP receiver on 127.0.0.1 that answers 500 to the first N posts, then 200.</summary>
-    private sealed class Receiver : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly int _failFirst;
-
-        public Receiver(int failFirst)
-        {
-            _failFirst = failFirst;
-            _listener.Start();
-            _ = Task.Run(AcceptAsync);
-        }
-
-        public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/hook";
-
-        public int Attempts { get; private set; }
-
-        public TaskCompletionSource<(byte[] Body, Dictionary<string, string> Headers)> Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Dispose() => _listener.Stop();
-
-        private async Task AcceptAsync()
-        {
-            while (true)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync();
-                }
-                catch (Exception)
-                {
-                    return;
-                }
-                using (client)
-                {
-                    var stream = client.GetStream();
-                    var (headers, body) = await ReadRequestAsync(stream);
-                    Attempts++;
-                    var ok = Attempts > _failFirst;
-                    var status = ok ? "200 OK" : "500 Internal Server Error";
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
-                    if (ok)
-                    {
-                        Delivered.TrySetResult((body, headers));
-                    }
-                }
-            }
-        }
-
-        private static async Task<(Dictionary<string, string>, byte[])> ReadRequestAsync(NetworkStream stream)
-        {
-            var buffer = new List<byte>();
-            var one = new byte[1];
-            while (!EndsWithBlankLine(buffer) && await stream.ReadAsync(one) == 1)
-            {
-                buffer.Add(one[0]);
-            }
-            var lines = Encoding.ASCII.GetString(buffer.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1);
-            var headers = lines.Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
-            var body = new byte[int.Parse(headers["Content-Length"])];
-            await stream.ReadExactlyAsync(body);
-            return (headers, body);
-        }
-
-        private static bool EndsWithBlankLine(List<byte> b) =>
-            b.Count >= 4 && b[^4] == '\r' && b[^3] == '\n' && b[^2] == '\r' && b[^1] == '\n';
-    }
 }
