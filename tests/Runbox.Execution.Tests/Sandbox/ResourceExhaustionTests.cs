@@ -88,6 +88,48 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task TcpBuffersOnItsLoopback_CountAgainstItsMemory()
+    {
+        fixture.RequireFullSandbox();
+        // Forty loopback connections nobody reads, with 8 MB buffers, filled until a send would block. cgroup v1 counts
+        // TCP buffers only in a cgroup given a TCP limit: a job of 64 MB got 416 MB of the host's memory into them here.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import os, socket, time
+            def connection():
+                listener = socket.socket()
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(1)
+                sender = socket.create_connection(listener.getsockname())
+                receiver, _ = listener.accept()
+                receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+                sender.setblocking(False)
+                return sender, receiver
+            reports = []
+            for _ in range(4):
+                r, w = os.pipe()
+                if os.fork() == 0:
+                    held, sent = [], 0
+                    for _ in range(10):
+                        sender, receiver = connection()
+                        held.append((sender, receiver))
+                        try:
+                            while True:
+                                sent += sender.send(b"x" * 65536)
+                        except OSError:
+                            pass
+                    os.write(w, b"%d" % sent)
+                    time.sleep(60)
+                os.close(w)
+                reports.append(r)
+            print(sum(int(os.read(r, 32)) for r in reports) >> 20)
+            """, new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 64L << 20 }));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded}: {result.Error} {Stderr(result)}");
+        // MB held in buffers: within the memory limit (v1 limits TCP beside memory, to the same amount), not more.
+        Assert.InRange(int.Parse(Stdout(result)), 0, 64);
+    }
+
+    [SkippableFact]
     public async Task CpuSpinInOneProcess_EndsWithCpuTime()
     {
         fixture.RequireFullSandbox();
