@@ -96,9 +96,10 @@ internal sealed class CgroupsV1 : Cgroups
             }
             if (_tcpAccounting)
             {
-                // v1 counts TCP buffers apart from memory.usage_in_bytes, and only in a cgroup given this limit: without
-                // it a job of 64 MB held 400 MB of the host's memory in loopback connections, and could take the
-                // kernel's global TCP memory (tcp_mem), which the host's own connections need. (v2 counts them in memory.current.)
+                // v1 counts socket buffers (TCP and UDP alike) apart from memory.usage_in_bytes, and only in a cgroup given
+                // this limit: without it a job of 64 MB held 426 MB of the host's memory in loopback connections and 317 MB
+                // in UDP queues, and could take the kernel's global tcp_mem / udp_mem, which the host's own sockets need.
+                // (v2 counts them in memory.current.)
                 writes.Add(new CgroupLimit(m, "memory.kmem.tcp.limit_in_bytes", memory.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             }
         }

@@ -92,7 +92,7 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     {
         fixture.RequireFullSandbox();
         // Forty loopback connections nobody reads, with 8 MB buffers, filled until a send would block. cgroup v1 counts
-        // TCP buffers only in a cgroup given a TCP limit: a job of 64 MB got 416 MB of the host's memory into them here.
+        // TCP buffers only in a cgroup given a TCP limit: a job of 64 MB got 426 MB of the host's memory into them here.
         var result = await RunWithCanaryAsync(fixture, Python("""
             import os, socket, time
             def connection():
@@ -126,6 +126,43 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
             """, new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 64L << 20 }));
         Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded}: {result.Error} {Stderr(result)}");
         // MB held in buffers: within the memory limit (v1 limits TCP beside memory, to the same amount), not more.
+        Assert.InRange(int.Parse(Stdout(result)), 0, 64);
+    }
+
+    [SkippableFact]
+    public async Task UdpBuffersOnItsLoopback_CountAgainstItsMemory()
+    {
+        fixture.RequireFullSandbox();
+        // Forty loopback UDP sockets nobody reads, with 8 MB receive buffers, sent 12 MB each (a UDP send never blocks):
+        // what their receive queues hold (SO_MEMINFO's rmem_alloc) was 317 MB of the host's memory here for a job of 64 MB.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import os, socket, struct, time
+            reports = []
+            for _ in range(4):
+                r, w = os.pipe()
+                if os.fork() == 0:
+                    held = []
+                    for _ in range(10):
+                        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                        receiver.bind(("127.0.0.1", 0))
+                        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        sender.connect(receiver.getsockname())
+                        held.append((sender, receiver))
+                        for _ in range(200):
+                            try:
+                                sender.send(b"x" * 60000)
+                            except OSError:
+                                pass
+                    queued = sum(struct.unpack("9I", receiver.getsockopt(socket.SOL_SOCKET, 55, 36))[0] for _, receiver in held)
+                    os.write(w, b"%d" % queued)
+                    time.sleep(60)
+                os.close(w)
+                reports.append(r)
+            print(sum(int(os.read(r, 32)) for r in reports) >> 20)
+            """, new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 64L << 20 }));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded}: {result.Error} {Stderr(result)}");
+        // MB held in receive queues: within the memory limit (v1 counts UDP with TCP, limited beside memory), not more.
         Assert.InRange(int.Parse(Stdout(result)), 0, 64);
     }
 
