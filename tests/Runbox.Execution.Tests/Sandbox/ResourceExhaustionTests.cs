@@ -289,6 +289,21 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
         Assert.Equal(LimitKind.WallTime, result.LimitExceeded);
     }
 
+    [SkippableTheory]
+    [InlineData(JobLanguage.Bash, "mkfifo pipe\ncat pipe\n")]
+    [InlineData(JobLanguage.Bash, "mkfifo pipe\necho never > pipe\n")]
+    [InlineData(JobLanguage.Python, "import fcntl, os, time\nfcntl.flock(open('lock', 'w'), fcntl.LOCK_EX)\nif os.fork() == 0:\n    fcntl.flock(open('lock', 'w'), fcntl.LOCK_EX)\ntime.sleep(60)\n")]
+    [InlineData(JobLanguage.Python, "import signal, time\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n    signal.signal(s, lambda *_: time.sleep(60))\ntime.sleep(60)\n")]
+    public async Task BlockedInTheKernelOrDeafToSignals_StillEndsAtTheWallLimit(JobLanguage language, string script)
+    {
+        fixture.RequireFullSandbox();
+        // Waiting on a FIFO no one opens, on a lock its own process holds, or ignoring every polite signal: the wall limit
+        // kills with SIGKILL, which each of these waits gives way to, and the next job (the canary) runs.
+        var result = await RunWithCanaryAsync(fixture, new JobRequest { Language = language, Script = script, Limits = Wall(1) });
+        Assert.True((result.Status, result.LimitExceeded) == (JobStatus.TimedOut, LimitKind.WallTime), $"{result.Status} {result.LimitExceeded}: {Stderr(result)}");
+        Assert.InRange(result.WallMs, 900, 3000);
+    }
+
     [SkippableFact]
     public async Task DetachedDescendants_AreKilledAndTheResultComesPromptly()
     {
