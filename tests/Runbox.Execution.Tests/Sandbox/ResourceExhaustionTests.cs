@@ -88,6 +88,99 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task TcpBuffersOnItsLoopback_CountAgainstItsMemory()
+    {
+        fixture.RequireFullSandbox();
+        // Forty loopback connections nobody reads, with 8 MB buffers, filled until a send would block. cgroup v1 counts
+        // TCP buffers only in a cgroup given a TCP limit: a job of 64 MB got 426 MB of the host's memory into them here.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import os, socket, time
+            def connection():
+                listener = socket.socket()
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(1)
+                sender = socket.create_connection(listener.getsockname())
+                receiver, _ = listener.accept()
+                receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+                sender.setblocking(False)
+                return sender, receiver
+            reports = []
+            for _ in range(4):
+                r, w = os.pipe()
+                if os.fork() == 0:
+                    held, sent = [], 0
+                    for _ in range(10):
+                        sender, receiver = connection()
+                        held.append((sender, receiver))
+                        try:
+                            while True:
+                                sent += sender.send(b"x" * 65536)
+                        except OSError:
+                            pass
+                    os.write(w, b"%d" % sent)
+                    time.sleep(60)
+                os.close(w)
+                reports.append(r)
+            print(sum(int(os.read(r, 32)) for r in reports) >> 20)
+            """, new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 64L << 20 }));
+        // MB held in buffers: within the memory limit (v1 limits TCP beside memory, to the same amount), not more.
+        AssertHeldWithinMemory(result, 64);
+    }
+
+    [SkippableFact]
+    public async Task UdpBuffersOnItsLoopback_CountAgainstItsMemory()
+    {
+        fixture.RequireFullSandbox();
+        // Forty loopback UDP sockets nobody reads, with 8 MB receive buffers, sent 12 MB each (a UDP send never blocks):
+        // what their receive queues hold (SO_MEMINFO's rmem_alloc) was 317 MB of the host's memory here for a job of 64 MB.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import os, socket, struct, time
+            SO_MEMINFO = 55  # not in Python's socket module
+            reports = []
+            for _ in range(4):
+                r, w = os.pipe()
+                if os.fork() == 0:
+                    held = []
+                    for _ in range(10):
+                        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                        receiver.bind(("127.0.0.1", 0))
+                        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        sender.connect(receiver.getsockname())
+                        held.append((sender, receiver))
+                        for _ in range(200):
+                            try:
+                                sender.send(b"x" * 60000)
+                            except OSError:
+                                pass
+                    queued = sum(struct.unpack("9I", receiver.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36))[0] for _, receiver in held)
+                    os.write(w, b"%d" % queued)
+                    time.sleep(60)
+                os.close(w)
+                reports.append(r)
+            print(sum(int(os.read(r, 32)) for r in reports) >> 20)
+            """, new JobLimits { Timeout = TimeSpan.FromSeconds(10), MemoryBytes = 64L << 20 }));
+        // MB held in receive queues: within the memory limit (v1 counts UDP with TCP, limited beside memory), not more.
+        AssertHeldWithinMemory(result, 64);
+    }
+
+    /// <summary>
+    /// The job printed the MB it got the kernel to hold for it, at most <paramref name="mb"/>; or, where that memory counts
+    /// in memory.current (cgroup v2), it may have been killed for it as any job past its memory limit is.
+    /// </summary>
+    private static void AssertHeldWithinMemory(JobResult result, int mb)
+    {
+        var said = $"{result.Status} {result.LimitExceeded}: {result.Error} {Stdout(result)} {Stderr(result)}";
+        if (result.LimitExceeded == LimitKind.Memory)
+        {
+            return;
+        }
+        Assert.True(result.Status == JobStatus.Succeeded, said);
+        Assert.InRange(int.Parse(Stdout(result)), 0, mb);
+    }
+
+    [SkippableFact]
     public async Task CpuSpinInOneProcess_EndsWithCpuTime()
     {
         fixture.RequireFullSandbox();
@@ -208,6 +301,21 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
         var result = await RunWithCanaryAsync(fixture, Bash("sleep 60 &\nkill -STOP 0\necho never", Wall(1)));
         Assert.Equal(JobStatus.TimedOut, result.Status);
         Assert.Equal(LimitKind.WallTime, result.LimitExceeded);
+    }
+
+    [SkippableTheory]
+    [InlineData(JobLanguage.Bash, "mkfifo pipe\ncat pipe\n")]
+    [InlineData(JobLanguage.Bash, "mkfifo pipe\necho never > pipe\n")]
+    [InlineData(JobLanguage.Python, "import fcntl, os, time\nfcntl.flock(open('lock', 'w'), fcntl.LOCK_EX)\nif os.fork() == 0:\n    fcntl.flock(open('lock', 'w'), fcntl.LOCK_EX)\ntime.sleep(60)\n")]
+    [InlineData(JobLanguage.Python, "import signal, time\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n    signal.signal(s, lambda *_: time.sleep(60))\ntime.sleep(60)\n")]
+    public async Task BlockedInTheKernelOrDeafToSignals_StillEndsAtTheWallLimit(JobLanguage language, string script)
+    {
+        fixture.RequireFullSandbox();
+        // Waiting on a FIFO no one opens, on a lock its own process holds, or ignoring every polite signal: the wall limit
+        // kills with SIGKILL, which each of these waits gives way to, and the next job (the canary) runs.
+        var result = await RunWithCanaryAsync(fixture, new JobRequest { Language = language, Script = script, Limits = Wall(1) });
+        Assert.True((result.Status, result.LimitExceeded) == (JobStatus.TimedOut, LimitKind.WallTime), $"{result.Status} {result.LimitExceeded}: {Stderr(result)}");
+        Assert.InRange(result.WallMs, 900, 3000);
     }
 
     [SkippableFact]
