@@ -525,23 +525,30 @@ def apply_limits(spec):
 #   io_uring, bpf, perf_event_open, userfaultfd: kernel surface no job needs (the last three are also off by sysctl
 #     on some hosts, not all). ENOSYS: libuv (Node.js) then does its file I/O without io_uring.
 #   syslog: the kernel's log (other jobs' OOM kills, the host's devices), readable where kernel.dmesg_restrict is 0. ENOSYS.
+#   sockets of any family but AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (socket, socketpair: EAFNOSUPPORT, as where the
+#     kernel lacks the family). AF_VSOCK is not namespaced: on a virtual machine a job's vsock socket reached the
+#     hypervisor's host (CID 2) whatever the job's network namespace; the rest (AF_ALG, AF_TIPC, AF_RDS...) are kernel
+#     code no job needs, loaded on demand on some hosts.
 #   Any other architecture's calls (i386 through int 0x80, x32 on x86_64): their numbers differ, so the checks above
 #     would not see them. ENOSYS.
 _SECCOMP_ARCH = {  # AUDIT_ARCH_*, then the numbers of keyctl, add_key, request_key, io_uring_setup, _enter, _register,
-    # bpf, perf_event_open, userfaultfd, clone3, syslog (all ENOSYS), then unshare and clone (checked for CLONE_NEWUSER)
-    "x86_64": (0xC000003E, (250, 248, 249, 425, 426, 427, 321, 298, 323, 435, 103), (272, 56)),
-    "aarch64": (0xC00000B7, (219, 217, 218, 425, 426, 427, 280, 241, 282, 435, 116), (97, 220)),
+    # bpf, perf_event_open, userfaultfd, clone3, syslog (all ENOSYS), then unshare and clone (checked for CLONE_NEWUSER),
+    # then socket and socketpair (checked for the family)
+    "x86_64": (0xC000003E, (250, 248, 249, 425, 426, 427, 321, 298, 323, 435, 103), (272, 56), (41, 53)),
+    "aarch64": (0xC00000B7, (219, 217, 218, 425, 426, 427, 280, 241, 282, 435, 116), (97, 220), (198, 199)),
 }.get(os.uname().machine)
 CLONE_NEWUSER = 0x10000000
+SOCKET_FAMILIES = (socket.AF_UNIX, socket.AF_INET, socket.AF_INET6, 16)  # 16: AF_NETLINK (getifaddrs, Node's os.networkInterfaces)
 
 
 def seccomp_filter():
     """The job's syscall filter as classic BPF (struct sock_filter entries), or None on an architecture not known."""
     if _SECCOMP_ARCH is None:
         return None
-    arch, denied, with_flags = _SECCOMP_ARCH
+    arch, denied, with_flags, with_family = _SECCOMP_ARCH
     ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JSET, JGE, BPF_RET|K
     allow, enosys, eperm = 0x7FFF0000, 0x00050000 | errno.ENOSYS, 0x00050000 | errno.EPERM  # SECCOMP_RET_*
+    eafnosupport = 0x00050000 | errno.EAFNOSUPPORT
     code = []  # (op, jump-true label, jump-false label, k); labels are resolved below
     code.append((ld, None, None, 4))                       # seccomp_data.arch
     code.append((jeq, None, "enosys", arch))
@@ -552,10 +559,19 @@ def seccomp_filter():
         code.append((jeq, "enosys", None, nr))
     for nr in with_flags:
         code.append((jeq, "flags", None, nr))
+    for nr in with_family:
+        code.append((jeq, "family", None, nr))
     code.append((ret, None, None, allow))
     labels = {"flags": len(code)}
     code.append((ld, None, None, 16))                      # the low word of args[0]: the flags of both
     code.append((jset, "eperm", None, CLONE_NEWUSER))
+    code.append((ret, None, None, allow))
+    labels["family"] = len(code)
+    code.append((ld, None, None, 16))                      # the low word of args[0]: the family of both
+    for family in SOCKET_FAMILIES:
+        code.append((jeq, "allow", None, family))
+    code.append((ret, None, None, eafnosupport))
+    labels["allow"] = len(code)
     code.append((ret, None, None, allow))
     labels["eperm"] = len(code)
     code.append((ret, None, None, eperm))

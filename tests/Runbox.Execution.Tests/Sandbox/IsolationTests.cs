@@ -459,6 +459,41 @@ public sealed class IsolationTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task SocketsOfFamiliesNoJobNeeds_AreRefused_WhileUnixInetAndNetlinkWork()
+    {
+        fixture.RequireFullSandbox();
+        // AF_VSOCK is not namespaced: without the filter a job's vsock socket was made (and on a virtual machine would
+        // reach the hypervisor's host) whatever its network namespace. Each family is tried with socket and socketpair.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import errno, socket
+            def attempt(make):
+                try:
+                    for s in make():
+                        s.close()
+                    return "made"
+                except OSError as e:
+                    return errno.errorcode.get(e.errno)
+            for name, family in [("vsock", 40), ("alg", 38), ("tipc", 30), ("packet", 17), ("unix", 1), ("inet", 2), ("inet6", 10), ("netlink", 16)]:
+                kind = socket.SOCK_RAW if family in (16, 17) else socket.SOCK_SEQPACKET if family in (30, 38) else socket.SOCK_STREAM
+                print(name, attempt(lambda: [socket.socket(family, kind)]), attempt(lambda: socket.socketpair(family, socket.SOCK_STREAM)))
+            """));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.Error} {Stderr(result)}");
+        // socketpair is only for AF_UNIX: the others are refused by the kernel when the filter lets them through.
+        Assert.Equal(
+            """
+            vsock EAFNOSUPPORT EAFNOSUPPORT
+            alg EAFNOSUPPORT EAFNOSUPPORT
+            tipc EAFNOSUPPORT EAFNOSUPPORT
+            packet EAFNOSUPPORT EAFNOSUPPORT
+            unix made made
+            inet made ENOTSUP
+            inet6 made ENOTSUP
+            netlink made ESOCKTNOSUPPORT
+
+            """, Stdout(result));
+    }
+
+    [SkippableFact]
     public async Task NodeJobs_DoTheirFileIoWithoutIoUring()
     {
         fixture.RequireFullSandbox();
