@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Runbox.Cli.Tests;
 
-/// <summary>Following a job that printed tens of MB, with the memory a small container gives the CLI.</summary>
+/// <summary>Following or showing a job that printed tens of MB, with the memory a small container gives the CLI.</summary>
 public sealed class LargeOutputTests(CliFixture server) : IClassFixture<CliFixture>
 {
     [Fact]
@@ -11,6 +11,40 @@ public sealed class LargeOutputTests(CliFixture server) : IClassFixture<CliFixtu
     {
         // The stream's last event is the job with all its output; read through a string, it took over 224 MB (and over
         // 500 MB for a 50 MB job), so the CLI died of an OutOfMemoryException where a container caps its memory.
+        var id = await LargeJobAsync();
+
+        var (code, stdout, stderr) = await RunboxProcess.RunForBytesAsync(
+            ["jobs", "logs", id, "-f", "--server", server.Server, "--data", server.DataDirectory],
+            TimeSpan.FromSeconds(90), new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0xE000000" });
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.Equal(25_000_000, stdout.Length);
+    }
+
+    [Fact]
+    public async Task JobsGet_PrintsA25MbJob_WithinA128MbHeap()
+    {
+        // Read into a job, serialized into one string and written, a 25 MB job died of an OutOfMemoryException in 224 MB
+        // (a 50 MB one took 610 MB); re-indented as it arrives it fits in 128 MB.
+        var id = await LargeJobAsync();
+
+        var (code, stdout, stderr) = await RunboxProcess.RunForBytesAsync(
+            ["jobs", "get", id, "--server", server.Server, "--data", server.DataDirectory],
+            TimeSpan.FromSeconds(90), new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x8000000" });
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        var job = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(id, job.GetProperty("id").GetString());
+        Assert.Equal(string.Concat(Enumerable.Repeat(new string('x', 99) + "\n", 250_000)), job.GetProperty("stdout").GetString());
+        // Indented as before, one property a line.
+        Assert.StartsWith($"{{\n  \"id\": \"{id}\",\n  \"owner\": ", System.Text.Encoding.UTF8.GetString(stdout, 0, 100));
+    }
+
+    /// <summary>A job that printed 25 MB: 250,000 lines of 100 bytes.</summary>
+    private async Task<string> LargeJobAsync()
+    {
         using var admin = server.AdminClient();
         using var submitted = await admin.PostAsJsonAsync("/api/v1/jobs?wait=true", new
         {
@@ -19,13 +53,6 @@ public sealed class LargeOutputTests(CliFixture server) : IClassFixture<CliFixtu
         });
         var job = JsonDocument.Parse(await submitted.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("succeeded", job.GetProperty("status").GetString());
-
-        var (code, stdout, stderr) = await RunboxProcess.RunForBytesAsync(
-            ["jobs", "logs", job.GetProperty("id").GetString()!, "-f", "--server", server.Server, "--data", server.DataDirectory],
-            TimeSpan.FromSeconds(90), new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0xE000000" });
-
-        Assert.Equal("", stderr);
-        Assert.Equal(0, code);
-        Assert.Equal(25_000_000, stdout.Length);
+        return job.GetProperty("id").GetString()!;
     }
 }

@@ -73,6 +73,19 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
     }
 
     [Fact]
+    public async Task JobsGet_StopsWith141_WhenTheReaderOfItsOutputExits()
+    {
+        var ended = await fixture.RunAsync(ManyLines, "run", "-", "--json");
+        var id = System.Text.Json.JsonDocument.Parse(ended.Stdout).RootElement.GetProperty("id").GetString()!;
+
+        var (code, stdout, stderr) = await RunboxProcess.RunPipedAsync(Client("jobs", "get", id), "head -n 1", Timeout);
+
+        Assert.Equal(141, code);
+        Assert.Equal("{\n", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task Exec_StopsTheScriptAndExits141_WhenTheReaderOfItsOutputExits()
     {
         var started = DateTime.UtcNow;

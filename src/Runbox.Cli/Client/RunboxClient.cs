@@ -96,6 +96,13 @@ internal sealed partial class RunboxClient : IDisposable
     public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
 
+    /// <summary>
+    /// The job as the server wrote it, handed to <paramref name="read"/> as it arrives rather than read into a
+    /// <see cref="JobResponse"/>: its output can be tens of MB.
+    /// </summary>
+    public Task GetJsonAsync(string id, Func<Stream, CancellationToken, Task> read, CancellationToken ct) =>
+        ReadBodyAsync($"/api/v1/jobs/{Uri.EscapeDataString(id)}", read, ct);
+
     public Task<JobListResponse> ListAsync(string? status, int limit, string? cursor, CancellationToken ct)
     {
         var query = $"/api/v1/jobs?limit={limit}" + (status is null ? "" : $"&status={Uri.EscapeDataString(status)}") + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}");
@@ -256,6 +263,30 @@ internal sealed partial class RunboxClient : IDisposable
         {
             // Another program answers at that address, or a proxy's error page: say so, not a deserializer's stack trace.
             throw new RunboxClientException(HttpStatusCode.BadGateway, $"{_http.BaseAddress} did not answer {method} {path} as a Runbox server does: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A GET whose JSON answer <paramref name="read"/> takes as a stream: a broken connection, or an answer that is no
+    /// JSON, fails as in <see cref="SendAsync{T}"/>; a failed write of <paramref name="read"/>'s own is its to handle.
+    /// </summary>
+    private async Task ReadBodyAsync(string path, Func<Stream, CancellationToken, Task> read, CancellationToken ct)
+    {
+        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, Under(path)), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
+        var response = exchange.Response;
+        await EnsureAsync(response, ct);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            await read(body, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or HttpIOException)
+        {
+            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"lost the connection to {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+        }
+        catch (JsonException e)
+        {
+            throw new RunboxClientException(HttpStatusCode.BadGateway, $"{_http.BaseAddress} did not answer GET {path} as a Runbox server does: {e.Message}");
         }
     }
 
