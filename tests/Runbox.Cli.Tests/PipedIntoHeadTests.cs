@@ -86,6 +86,20 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
     }
 
     [Fact]
+    public async Task RunJson_Exits141WithoutACancel_WhenTheReaderOfItsOutputExits()
+    {
+        var path = Path.Combine(fixture.DataDirectory, "many-lines.py");
+        await File.WriteAllTextAsync(path, ManyLines);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunPipedAsync(Client("run", path, "--json"), "head -c 7", Timeout);
+
+        // The job had ended when its JSON was written: there is nothing to cancel.
+        Assert.Equal(141, code);
+        Assert.Equal("{\"id\":\"", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task Exec_StopsTheScriptAndExits141_WhenTheReaderOfItsOutputExits()
     {
         var started = DateTime.UtcNow;
