@@ -100,6 +100,20 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
     }
 
     [Fact]
+    public async Task ExecJson_Exits141_WhenTheReaderOfItsOutputExits()
+    {
+        var path = Path.Combine(fixture.DataDirectory, "many-lines.py");
+        await File.WriteAllTextAsync(path, ManyLines);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunPipedAsync(["exec", path, "--json"], "head -c 7", Timeout,
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        Assert.Equal(141, code);
+        Assert.Equal("{\"id\":\"", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task Exec_StopsTheScriptAndExits141_WhenTheReaderOfItsOutputExits()
     {
         var started = DateTime.UtcNow;
