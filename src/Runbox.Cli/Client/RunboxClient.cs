@@ -303,22 +303,25 @@ internal sealed partial class RunboxClient : IDisposable
     }
 
     /// <summary>
-    /// A GET whose JSON answer <paramref name="read"/> takes as a stream: a broken connection, or an answer that is no
-    /// JSON, fails as in <see cref="SendAsync{T}"/>; a failed write of <paramref name="read"/>'s own is its to handle.
+    /// A GET whose JSON answer <paramref name="read"/> takes as a stream: a broken connection (also midway, see
+    /// <see cref="AnswerBody"/>), or an answer that is no JSON, fails as in <see cref="SendAsync{T}"/>; a failed write
+    /// of <paramref name="read"/>'s own is its to handle.
     /// </summary>
     private async Task ReadBodyAsync(string path, Func<Stream, CancellationToken, Task> read, CancellationToken ct)
     {
         using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, Under(path)), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
         var response = exchange.Response;
         await EnsureAsync(response, ct);
+        RunboxClientException Lost(Exception e) =>
+            new(HttpStatusCode.ServiceUnavailable, $"lost the connection to {_http.BaseAddress}: {e.Message}") { Unreachable = true };
         try
         {
-            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            await using var body = new AnswerBody(await response.Content.ReadAsStreamAsync(ct), Lost);
             await read(body, ct);
         }
         catch (Exception e) when (e is HttpRequestException or HttpIOException)
         {
-            throw new RunboxClientException(HttpStatusCode.ServiceUnavailable, $"lost the connection to {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+            throw Lost(e);
         }
         catch (JsonException e)
         {
