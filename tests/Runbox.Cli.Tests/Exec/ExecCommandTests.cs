@@ -180,6 +180,18 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecJson_SaysWhyInOneLine_WhenStdoutIsAFullDevice()
+    {
+        // It died of an unhandled exception, its stack trace on stderr.
+        var script = Script("full-json.py", "print('out')");
+
+        var (code, _, stderr) = await RunboxProcess.RunRedirectedAsync(["exec", script, "--json"], ">/dev/full", TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        Assert.Equal((1, "runbox: cannot write the script's result: No space left on device\n"), (code, stderr));
+    }
+
+    [Fact]
     public async Task Exec_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
     {
         var (code, stdout, stderr) = await RunAsync("", "exec", _directory);
