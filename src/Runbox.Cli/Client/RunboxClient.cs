@@ -94,9 +94,6 @@ internal sealed partial class RunboxClient : IDisposable
     public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, "/api/v1/jobs", () => Body(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
 
-    public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
-
     /// <summary>
     /// The job as the server wrote it, handed to <paramref name="read"/> as it arrives rather than read into a
     /// <see cref="JobResponse"/>: its output can be tens of MB.

@@ -235,8 +235,8 @@ internal static class RunCommand
                 {
                     if (json)
                     {
-                        // The server's bytes as they are: the job as this command serialized it, without reading its
-                        // output (tens of MB) into a string and making another of the whole job.
+                        // The server's bytes as they are, the same JSON this command used to serialize from the job it
+                        // read, without reading its output (tens of MB) into a string and making another of the whole job.
                         if (!await TryWriteJsonAsync(finalJson!, stdout))
                         {
                             return StandardOutput.ReaderGoneExitCode;
