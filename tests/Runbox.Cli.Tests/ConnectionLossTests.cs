@@ -87,6 +87,46 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 
+    [Fact]
+    public async Task JobsGet_ExitsWith1InOneLine_WhenAnotherProgramAnswers()
+    {
+        var app = await StandInServer.StartAsync(api => api.MapGet("/api/v1/jobs/{id}", () => Results.Text("<html>hello</html>", "text/html")));
+        var url = StandInServer.Address(app);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "get", JobId, "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"runbox: {url}/ did not answer GET /api/v1/jobs/{JobId} as a Runbox server does", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task JobsGet_ExitsWith1SayingTheConnectionWasLost_WhenTheAnswerStopsMidway()
+    {
+        // The job is printed as it arrives, so what came before the break is out already; the line says it is not all.
+        var app = await StandInServer.StartAsync(api => api.MapGet("/api/v1/jobs/{id}", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$"""{"id":"{{JobId}}","stdout":"{{new string('x', 200_000)}}""");
+            await context.Response.Body.FlushAsync();
+            context.Abort();
+        }));
+        var url = StandInServer.Address(app);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunAsync(null, ["jobs", "get", JobId, "--server", url, "--key", "k"], TimeSpan.FromSeconds(60));
+        await app.StopAsync();
+        await app.DisposeAsync();
+        output.WriteLine(stderr);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith($"{{\n  \"id\": \"{JobId}\",", stdout);
+        Assert.StartsWith($"runbox: lost the connection to {url}/: ", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
     private static int ClosedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -73,6 +73,47 @@ public sealed class PipedIntoHeadTests(CliFixture fixture) : IClassFixture<CliFi
     }
 
     [Fact]
+    public async Task JobsGet_StopsWith141_WhenTheReaderOfItsOutputExits()
+    {
+        var ended = await fixture.RunAsync(ManyLines, "run", "-", "--json");
+        var id = System.Text.Json.JsonDocument.Parse(ended.Stdout).RootElement.GetProperty("id").GetString()!;
+
+        var (code, stdout, stderr) = await RunboxProcess.RunPipedAsync(Client("jobs", "get", id), "head -n 1", Timeout);
+
+        Assert.Equal(141, code);
+        Assert.Equal("{\n", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
+    public async Task RunJson_Exits141WithoutACancel_WhenTheReaderOfItsOutputExits()
+    {
+        var path = Path.Combine(fixture.DataDirectory, "many-lines.py");
+        await File.WriteAllTextAsync(path, ManyLines);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunPipedAsync(Client("run", path, "--json"), "head -c 7", Timeout);
+
+        // The job had ended when its JSON was written: there is nothing to cancel.
+        Assert.Equal(141, code);
+        Assert.Equal("{\"id\":\"", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
+    public async Task ExecJson_Exits141_WhenTheReaderOfItsOutputExits()
+    {
+        var path = Path.Combine(fixture.DataDirectory, "many-lines.py");
+        await File.WriteAllTextAsync(path, ManyLines);
+
+        var (code, stdout, stderr) = await RunboxProcess.RunPipedAsync(["exec", path, "--json"], "head -c 7", Timeout,
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        Assert.Equal(141, code);
+        Assert.Equal("{\"id\":\"", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task Exec_StopsTheScriptAndExits141_WhenTheReaderOfItsOutputExits()
     {
         var started = DateTime.UtcNow;

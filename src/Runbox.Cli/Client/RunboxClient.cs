@@ -5,6 +5,7 @@ using System.Net.ServerSentEvents;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Runbox.Server.Auth;
 using Runbox.Server.Health;
 using Runbox.Server.Http;
@@ -93,8 +94,12 @@ internal sealed partial class RunboxClient : IDisposable
     public Task<JobResponse> SubmitAsync(JobSubmission submission, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, "/api/v1/jobs", () => Body(submission, RunboxJsonContext.Default.JobSubmission), RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
 
-    public Task<JobResponse> GetAsync(string id, CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}", null, RunboxJsonContext.Default.JobResponse, ct);
+    /// <summary>
+    /// The job as the server wrote it, handed to <paramref name="read"/> as it arrives rather than read into a
+    /// <see cref="JobResponse"/>: its output can be tens of MB.
+    /// </summary>
+    public Task GetJsonAsync(string id, Func<Stream, CancellationToken, Task> read, CancellationToken ct) =>
+        ReadBodyAsync($"/api/v1/jobs/{Uri.EscapeDataString(id)}", read, ct);
 
     public Task<JobListResponse> ListAsync(string? status, int limit, string? cursor, CancellationToken ct)
     {
@@ -144,11 +149,21 @@ internal sealed partial class RunboxClient : IDisposable
     }
 
     /// <summary>
-    /// The job's live events: log lines, then the final job. When the stream drops, reconnects with Last-Event-ID, up
-    /// to 5 times in a row; then, or when the server cannot be reached at all, a <see cref="RunboxClientException"/>.
+    /// The job's live events: log lines, then the final job, without its output, script and stdin (the lines gave the
+    /// output), and with <paramref name="keepResultJson"/> the result event's JSON as the server wrote it too. When
+    /// the stream drops, reconnects with Last-Event-ID, up to 5 times in a row; then, or when the server cannot be
+    /// reached at all, a <see cref="RunboxClientException"/>.
     /// </summary>
-    public async IAsyncEnumerable<(LogLineResponse? Line, JobResponse? Final)> EventsAsync(string id, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<(LogLineResponse? Line, JobResponse? Final, byte[]? FinalJson)> EventsAsync(
+        string id, bool keepResultJson, [EnumeratorCancellation] CancellationToken ct)
     {
+        object? ParseEvent(string eventType, ReadOnlySpan<byte> data) => eventType switch
+        {
+            "log" => JsonSerializer.Deserialize(data, RunboxJsonContext.Default.LogLineResponse),
+            "result" => new ResultEvent(JsonSerializer.Deserialize(data, JobWithoutOutput)!, keepResultJson ? data.ToArray() : null),
+            _ => null,
+        };
+
         long last = 0;
         for (var drops = 0; ; drops++)
         {
@@ -204,11 +219,11 @@ internal sealed partial class RunboxClient : IDisposable
                 {
                     last = line.Seq;
                     drops = 0;
-                    yield return (line, null);
+                    yield return (line, null, null);
                 }
-                else if (item.Data is JobResponse final)
+                else if (item.Data is ResultEvent final)
                 {
-                    yield return (null, final);
+                    yield return (null, final.Job, final.Json);
                     yield break;
                 }
             }
@@ -221,16 +236,41 @@ internal sealed partial class RunboxClient : IDisposable
     }
 
     /// <summary>
-    /// An event's JSON read from its bytes as they came. Made a string first, the result event (the job with its whole
+    /// An event's JSON is read from its bytes as they came. Made a string first, the result event (the job with its whole
     /// output, up to the output limit: tens of MB) went through a string twice its size and back into UTF-8 to be read,
-    /// and following a job of 50 MB took over 500 MB.
+    /// and following a job of 50 MB took over 500 MB. Its output is not read at all: the log lines gave it, and as a
+    /// string it took twice its size again.
     /// </summary>
-    private static object? ParseEvent(string eventType, ReadOnlySpan<byte> data) => eventType switch
+    private sealed record ResultEvent(JobResponse Job, byte[]? Json);
+
+    /// <summary>
+    /// A <see cref="JobResponse"/> read without its stdout, stderr, script and stdin, which can be tens of MB: they are
+    /// left null. (Read as null rather than removed: the generated code sets a record's init properties together.)
+    /// </summary>
+    private static readonly JsonTypeInfo<JobResponse> JobWithoutOutput =
+        (JsonTypeInfo<JobResponse>)new JsonSerializerOptions(RunboxJson.Options)
+        {
+            TypeInfoResolver = RunboxJsonContext.Default.WithAddedModifier(info =>
+            {
+                if (info.Type == typeof(JobResponse))
+                {
+                    foreach (var large in info.Properties.Where(p => p.Name is "stdout" or "stderr" or "script" or "stdin"))
+                    {
+                        large.CustomConverter = new UnreadText();
+                    }
+                }
+            }),
+        }.GetTypeInfo(typeof(JobResponse));
+
+    /// <summary>A string token passed over: the reader has it whole already, and no string is made of it.</summary>
+    private sealed class UnreadText : System.Text.Json.Serialization.JsonConverter<string?>
     {
-        "log" => JsonSerializer.Deserialize(data, RunboxJsonContext.Default.LogLineResponse),
-        "result" => JsonSerializer.Deserialize(data, RunboxJsonContext.Default.JobResponse),
-        _ => null,
-    };
+        public override bool HandleNull => true;
+
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => null;
+
+        public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) => writer.WriteNullValue();
+    }
 
     public void Dispose() => _http.Dispose();
 
@@ -256,6 +296,33 @@ internal sealed partial class RunboxClient : IDisposable
         {
             // Another program answers at that address, or a proxy's error page: say so, not a deserializer's stack trace.
             throw new RunboxClientException(HttpStatusCode.BadGateway, $"{_http.BaseAddress} did not answer {method} {path} as a Runbox server does: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A GET whose JSON answer <paramref name="read"/> takes as a stream: a broken connection (also midway, see
+    /// <see cref="AnswerBody"/>), or an answer that is no JSON, fails as in <see cref="SendAsync{T}"/>; a failed write
+    /// of <paramref name="read"/>'s own is its to handle.
+    /// </summary>
+    private async Task ReadBodyAsync(string path, Func<Stream, CancellationToken, Task> read, CancellationToken ct)
+    {
+        using var exchange = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, Under(path)), HttpCompletionOption.ResponseHeadersRead, repeatable: true, ct);
+        var response = exchange.Response;
+        await EnsureAsync(response, ct);
+        RunboxClientException Lost(Exception e) =>
+            new(HttpStatusCode.ServiceUnavailable, $"lost the connection to {_http.BaseAddress}: {e.Message}") { Unreachable = true };
+        try
+        {
+            await using var body = new AnswerBody(await response.Content.ReadAsStreamAsync(ct), Lost);
+            await read(body, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or HttpIOException)
+        {
+            throw Lost(e);
+        }
+        catch (JsonException e)
+        {
+            throw new RunboxClientException(HttpStatusCode.BadGateway, $"{_http.BaseAddress} did not answer GET {path} as a Runbox server does: {e.Message}");
         }
     }
 

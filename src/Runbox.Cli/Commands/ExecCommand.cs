@@ -84,7 +84,26 @@ internal static class ExecCommand
             if (parse.GetValue(json))
             {
                 var result = await execution.Completion;
-                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(JobResultJson.From(result), CliJson.Readable.JobResultJson));
+                // Straight to stdout, the output decoded a piece at a time, not made into strings (see Utf8TextConverter).
+                await using (var stdout = StandardOutput.Open())
+                {
+                    try
+                    {
+                        await JsonSerializer.SerializeAsync(stdout, JobResultJson.From(result), CliJson.Readable.JobResultJson, CancellationToken.None);
+                        await stdout.WriteAsync("\n"u8.ToArray(), CancellationToken.None);
+                        await stdout.FlushAsync(CancellationToken.None);
+                    }
+                    catch (IOException) when (StandardOutput.CanLoseItsReader)
+                    {
+                        // The script has ended: nothing to stop.
+                        return StandardOutput.ReaderGoneExitCode;
+                    }
+                    catch (IOException e)
+                    {
+                        await Console.Error.WriteLineAsync($"runbox: cannot write the script's result: {e.Message}");
+                        return 1;
+                    }
+                }
                 await ReportSavedAsync(result, save);
                 return result.ShellExitCode;
             }

@@ -66,16 +66,6 @@ internal static class JobsCommand
         return command;
     }
 
-    /// <summary>
-    /// For a person at a terminal: indented, and quotes, apostrophes and non-ASCII text as they are rather than
-    /// \u-escaped (the escaping guards JSON pasted into HTML, which this is not).
-    /// </summary>
-    private static readonly JsonSerializerOptions Readable = new(RunboxJson.Options)
-    {
-        WriteIndented = true,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     private static Command Get()
     {
         var client = new ClientOptions();
@@ -85,8 +75,17 @@ internal static class JobsCommand
         command.SetAction((parse, ct) => Guard(async () =>
         {
             using var api = client.Connect(parse);
-            var job = await api.GetAsync(parse.GetValue(id)!, ct);
-            Console.Out.WriteLine(JsonSerializer.Serialize(job, Readable.GetTypeInfo(typeof(JobResponse))));
+            // Stops at the first write stdout refuses (`| head`) rather than reading the rest of the job for nothing.
+            await using var stdout = StandardOutput.Open();
+            try
+            {
+                await api.GetJsonAsync(parse.GetValue(id)!, (body, token) => ReadableJson.CopyAsync(body, stdout, token), ct);
+                return 0;
+            }
+            catch (IOException) when (StandardOutput.CanLoseItsReader)
+            {
+                return StandardOutput.ReaderGoneExitCode;
+            }
         }));
         return command;
     }

@@ -193,6 +193,23 @@ internal static class RunCommand
         }
     }
 
+    /// <summary>A JSON document and a newline; false when stdout's reader has gone (<c>| head</c>). The job has ended: nothing to cancel.</summary>
+    private static async Task<bool> TryWriteJsonAsync(byte[] json, StreamWriter stdout)
+    {
+        try
+        {
+            await stdout.FlushAsync(CancellationToken.None);
+            await stdout.BaseStream.WriteAsync(json, CancellationToken.None);
+            await stdout.BaseStream.WriteAsync("\n"u8.ToArray(), CancellationToken.None);
+            await stdout.BaseStream.FlushAsync(CancellationToken.None);
+            return true;
+        }
+        catch (IOException) when (StandardOutput.CanLoseItsReader)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// Streams the job to the console and returns its shell exit code; 1 when the server cannot be reached or the
     /// connection is lost, saying how to follow the job again. On Ctrl-C, 130: with <paramref name="ownsJob"/>
@@ -204,7 +221,7 @@ internal static class RunCommand
         await using var stdout = StandardOutput.OpenText();
         try
         {
-            await foreach (var (line, final) in api.EventsAsync(id, cancellationToken))
+            await foreach (var (line, final, finalJson) in api.EventsAsync(id, keepResultJson: json, cancellationToken))
             {
                 followed = true;
                 if (line is not null && !json)
@@ -218,7 +235,12 @@ internal static class RunCommand
                 {
                     if (json)
                     {
-                        Console.Out.WriteLine(JsonSerializer.Serialize(final, RunboxJsonContext.Default.JobResponse));
+                        // The server's bytes as they are, the same JSON this command used to serialize from the job it
+                        // read, without reading its output (tens of MB) into a string and making another of the whole job.
+                        if (!await TryWriteJsonAsync(finalJson!, stdout))
+                        {
+                            return StandardOutput.ReaderGoneExitCode;
+                        }
                     }
                     else if (final.Status is "error" or "timed_out" or "cancelled" || final.LimitExceeded is not (null or "none"))
                     {

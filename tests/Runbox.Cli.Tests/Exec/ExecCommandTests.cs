@@ -180,6 +180,18 @@ public sealed class ExecCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecJson_SaysWhyInOneLine_WhenStdoutIsAFullDevice()
+    {
+        // It died of an unhandled exception, its stack trace on stderr.
+        var script = Script("full-json.py", "print('out')");
+
+        var (code, _, stderr) = await RunboxProcess.RunRedirectedAsync(["exec", script, "--json"], ">/dev/full", TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work") });
+
+        Assert.Equal((1, "runbox: cannot write the script's result: No space left on device\n"), (code, stderr));
+    }
+
+    [Fact]
     public async Task Exec_ExitsWith2SayingSo_WhenTheScriptIsAFolder()
     {
         var (code, stdout, stderr) = await RunAsync("", "exec", _directory);
@@ -206,6 +218,23 @@ public sealed class ExecCommandTests : IDisposable
         Assert.Equal("", stdout);
         Assert.StartsWith($"runbox: {message}", stderr);
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task ExecJson_PrintsA25MbResult_WithinA256MbHeap_BytesNotUtf8AsReplacementCharacters()
+    {
+        // The output was made a string, then the whole result serialized into another: a 25 MB job died of an
+        // OutOfMemoryException in 256 MB (a 50 MB one took 678 MB).
+        var script = Script("large.py", "import sys\nline = b'x' * 99 + b'\\n'\nfor _ in range(250000):\n    sys.stdout.buffer.write(line)\n" +
+            "sys.stdout.buffer.write(b'a\\xffb \\xe2\\x82 \\xf0\\x9f\\x98\\x80')\n");
+        var (code, stdout, stderr) = await RunboxProcess.RunForBytesAsync(["exec", script, "--output", "30", "--json"], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["RUNBOX_WORK_ROOT"] = Path.Combine(Path.GetTempPath(), "runbox-cli-work"), ["DOTNET_GCHeapHardLimit"] = "0x10000000" });
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        var json = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(string.Concat(Enumerable.Repeat(new string('x', 99) + "\n", 250_000)) + "a\uFFFDb \uFFFD \U0001F600", json.GetProperty("stdout").GetString());
+        Assert.Equal((byte)'\n', stdout[^1]);
     }
 
     [Fact]
