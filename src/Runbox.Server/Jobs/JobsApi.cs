@@ -74,9 +74,11 @@ public static class JobsApi
         return TypedResults.Accepted(location, job.ToResponse());
     }
 
-    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(
+        string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct, [FromQuery] bool? output)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        // output=false: stdout and stderr null, for a client that shows the output from the logs (the web UI's job page).
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: output ?? true);
         if (job is null)
         {
             return Problems.NotFound("job", id);
