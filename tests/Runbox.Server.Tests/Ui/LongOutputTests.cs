@@ -96,6 +96,45 @@ public sealed class LongOutputTests(BrowserFixture fixture, ITestOutputHelper ou
     }
 
     [SkippableFact]
+    public async Task RunningJobPage_FetchesTheLastLines_ThenFollowsTheStreamFromThem()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        const int total = 30_000;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = $"import sys, time\nprint('\\n'.join(f'line {{i}}' for i in range({total})), flush=True)\ntime.sleep(3)\nprint('later', flush=True)\ntime.sleep(60)",
+            Limits = new JobLimitsBody { TimeoutSeconds = 90 },
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await (await fixture.Server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?tail=1")).ReadAsync<LogPageResponse>()).NextSeq < total
+            && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var resumedFrom = new ConcurrentQueue<string?>();
+        ui.Page.Request += (_, request) =>
+        {
+            if (request.Url.Contains($"/{job.Id}/events", StringComparison.Ordinal))
+            {
+                resumedFrom.Enqueue(request.Headers.GetValueOrDefault("last-event-id"));
+            }
+        };
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var lines = ui.Page.Locator("#output > .line");
+        await Expect(lines.Last).ToHaveTextAsync("later");
+        await Expect(lines).ToHaveCountAsync(ShownLines);
+        await Expect(lines.First).ToHaveTextAsync($"line {total - ShownLines + 1}");
+        await Expect(ui.Page.Locator("#output-trimmed")).ToContainTextAsync("The output's earlier lines are not shown here");
+        // The stream starts after the tail's last line: the 30,000 lines before it are not sent again.
+        var from = Assert.Single(resumedFrom);
+        Assert.True(long.TryParse(from, out var seq) && seq >= total, $"the stream should start after the tail, not at {from ?? "the start"}");
+        await fixture.Server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
     public async Task JobPage_CutsALineOfMegabytes_WithANote_AndKeepsTheLinesAfterIt()
     {
         await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
