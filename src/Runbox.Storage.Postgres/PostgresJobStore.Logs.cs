@@ -83,18 +83,34 @@ public sealed partial class PostgresJobStore
         }
     }
 
+    /// <summary>The last lines, newest first: the primary key's index scanned backwards (no sort of the job's lines).</summary>
+    internal const string LastLinesQuery =
+        "SELECT seq, ts, stream, line, ended FROM log_lines WHERE job_id = @job ORDER BY seq DESC LIMIT @limit";
+
     public async Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default)
     {
         await using var read = Command("SELECT seq, ts, stream, line, ended FROM log_lines WHERE job_id = @job AND seq > @after ORDER BY seq LIMIT @limit")
             .With("job", jobId)
             .With("after", afterSeq)
             .With("limit", Math.Max(0, limit));
-        return await read.ReadAllAsync(
+        return await ReadLinesAsync(read, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<LogLine>> ReadLastLogsAsync(string jobId, int count, CancellationToken cancellationToken = default)
+    {
+        await using var read = Command(LastLinesQuery)
+            .With("job", jobId)
+            .With("limit", Math.Max(0, count));
+        var newestFirst = await ReadLinesAsync(read, cancellationToken).ConfigureAwait(false);
+        return [.. newestFirst.Reverse()];
+    }
+
+    private static async Task<IReadOnlyList<LogLine>> ReadLinesAsync(NpgsqlCommand read, CancellationToken cancellationToken) =>
+        await read.ReadAllAsync(
             r => new LogLine(
                 r.GetInt64(0),
                 r.GetFieldValue<DateTimeOffset>(1),
                 r.GetString(2) == "stderr" ? LogStream.Stderr : LogStream.Stdout,
                 Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(3))) { Ended = r.GetBoolean(4) },
             cancellationToken).ConfigureAwait(false);
-    }
 }

@@ -63,14 +63,29 @@ public sealed partial class SqliteJobStore
         return appended;
     }
 
+    /// <summary>The last lines, newest first: the primary key walked backwards (no sort, no scan of the job's other lines).</summary>
+    internal const string LastLinesQuery =
+        "SELECT seq, ts, stream, text, ended FROM log_lines WHERE job_id = $job ORDER BY seq DESC LIMIT $limit";
+
     public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<LogLine>>(async connection =>
-        {
-            await using var read = connection.Command(null,
+        ReadLinesAsync(connection => connection.Command(null,
                 "SELECT seq, ts, stream, text, ended FROM log_lines WHERE job_id = $job AND seq > $after ORDER BY seq LIMIT $limit")
                 .With("$job", jobId)
                 .With("$after", afterSeq)
-                .With("$limit", Math.Max(0, limit));
+                .With("$limit", Math.Max(0, limit)), cancellationToken);
+
+    public async Task<IReadOnlyList<LogLine>> ReadLastLogsAsync(string jobId, int count, CancellationToken cancellationToken = default)
+    {
+        var newestFirst = await ReadLinesAsync(connection => connection.Command(null, LastLinesQuery)
+            .With("$job", jobId)
+            .With("$limit", Math.Max(0, count)), cancellationToken).ConfigureAwait(false);
+        return [.. newestFirst.Reverse()];
+    }
+
+    private Task<IReadOnlyList<LogLine>> ReadLinesAsync(Func<SqliteConnection, SqliteCommand> query, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<LogLine>>(async connection =>
+        {
+            await using var read = query(connection);
             var lines = new List<LogLine>();
             await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

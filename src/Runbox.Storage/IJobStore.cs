@@ -114,6 +114,12 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Lines with seq greater than <paramref name="afterSeq"/>, in order, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<LogLine>> ReadLogsAsync(string jobId, long afterSeq, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The last <paramref name="count"/> lines, in seq order (fewer when the job has fewer). Read backwards through the
+    /// (job, seq) key, so the cost is the lines returned, never the job's whole output.
+    /// </summary>
+    Task<IReadOnlyList<LogLine>> ReadLastLogsAsync(string jobId, int count, CancellationToken cancellationToken = default);
+
     // Artifacts
 
     /// <summary>

@@ -209,6 +209,44 @@ public sealed class ClientCommandsTests(CliFixture fixture, ITestOutputHelper ou
         Assert.Contains("no job", missing.Stderr);
     }
 
+    [Fact]
+    public async Task JobsLogsTail_PrintsOnlyTheLastLines()
+    {
+        // stdout and stderr come through two pipes: the pause numbers the stderr line last.
+        var (_, detached, _) = await fixture.RunAsync("import sys, time\nfor i in range(50): print(f'line {i}', flush=True)\ntime.sleep(0.5)\nprint('oops', file=sys.stderr)\n", "run", "-", "--detach");
+        var id = detached.Trim();
+        await fixture.RunAsync(null, "jobs", "logs", id, "-f");
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "jobs", "logs", id, "--tail", "3");
+        var refused = await fixture.RunAsync(null, "jobs", "logs", id, "--tail", "0");
+
+        Assert.Equal(0, code);
+        Assert.Equal("line 48\nline 49\n", stdout);
+        Assert.Equal("oops\n", stderr);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--tail must be between 1 and 10000, not 0", refused.Stderr);
+    }
+
+    [Fact]
+    public async Task JobsLogsTailFollow_PrintsTheLastLines_ThenFollowsOnFromThem()
+    {
+        var id = (await fixture.RunAsync("import time\nfor i in range(10): print(f'line {i}', flush=True)\ntime.sleep(4)\nprint('after')\n", "run", "-", "--detach")).Stdout.Trim();
+        // Wait for the first ten lines, so the tail is of them (or, on a slow machine, already of the line after).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await fixture.RunAsync(null, "jobs", "logs", id)).Stdout.Contains("line 9\n", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var (code, stdout, stderr) = await fixture.RunAsync(null, "jobs", "logs", id, "--tail", "2", "-f");
+        output.WriteLine(stderr);
+
+        Assert.Equal(0, code);
+        Assert.StartsWith(stdout.StartsWith("line 8", StringComparison.Ordinal) ? "line 8\nline 9\n" : "line 9\n", stdout);
+        Assert.EndsWith("line 9\nafter\n", stdout);
+        Assert.DoesNotContain("line 7", stdout);
+    }
+
     private const string Sleeper = "import time\nprint('started', flush=True)\ntime.sleep(60)\n";
 
     [Fact]

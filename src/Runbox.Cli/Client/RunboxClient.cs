@@ -114,6 +114,10 @@ internal sealed partial class RunboxClient : IDisposable
     public Task<LogPageResponse> LogsAsync(string id, long afterSeq, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/logs?after_seq={afterSeq}&limit=5000", null, RunboxJsonContext.Default.LogPageResponse, ct);
 
+    /// <summary>The job's last <paramref name="count"/> lines; <c>next_seq</c> is where following goes on.</summary>
+    public Task<LogPageResponse> TailAsync(string id, int count, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/logs?tail={count}", null, RunboxJsonContext.Default.LogPageResponse, ct);
+
     /// <summary>Repeated when the server is busy: cancelling twice is cancelling once.</summary>
     public Task<JobResponse> CancelAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, $"/api/v1/jobs/{Uri.EscapeDataString(id)}/cancel", null, RunboxJsonContext.Default.JobResponse, ct, repeatable: true);
@@ -155,7 +159,7 @@ internal sealed partial class RunboxClient : IDisposable
     /// reached at all, a <see cref="RunboxClientException"/>.
     /// </summary>
     public async IAsyncEnumerable<(LogLineResponse? Line, JobResponse? Final, byte[]? FinalJson)> EventsAsync(
-        string id, bool keepResultJson, [EnumeratorCancellation] CancellationToken ct)
+        string id, bool keepResultJson, [EnumeratorCancellation] CancellationToken ct, long afterSeq = 0)
     {
         object? ParseEvent(string eventType, ReadOnlySpan<byte> data) => eventType switch
         {
@@ -164,7 +168,8 @@ internal sealed partial class RunboxClient : IDisposable
             _ => null,
         };
 
-        long last = 0;
+        // afterSeq: the lines up to it were printed already (a tail), so the stream starts after it.
+        long last = afterSeq;
         for (var drops = 0; ; drops++)
         {
             if (drops > 0)

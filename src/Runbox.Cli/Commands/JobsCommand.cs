@@ -95,20 +95,42 @@ internal static class JobsCommand
         var client = new ClientOptions();
         var id = PathArgument.Create("id", "job id", "The job id.");
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the output until the job ends (Ctrl-C stops following; the job keeps running)." };
-        var command = new Command("logs", "Print a job's log lines.") { id, follow };
+        var tail = NumberOption.CreateOptional<int>("--tail",
+            $"Print only the last N lines (1-{Runbox.Server.Jobs.LogTail.MaxLines}); with -f, follow on from them.", 1, Runbox.Server.Jobs.LogTail.MaxLines);
+        var command = new Command("logs", "Print a job's log lines.") { id, follow, tail };
         client.AddTo(command);
         command.SetAction((parse, ct) => Guard(async () =>
         {
             using var api = client.Connect(parse);
             var jobId = parse.GetValue(id)!;
+            long after = 0;
+            if (parse.GetValue(tail) is { } count)
+            {
+                // Asked of the server, which reads the job's last lines alone: a job may hold millions.
+                var last = await api.TailAsync(jobId, count, ct);
+                await using (var tailOut = StandardOutput.OpenText())
+                {
+                    foreach (var line in last.Lines)
+                    {
+                        if (!await RunCommand.TryWriteAsync(line, tailOut))
+                        {
+                            return StandardOutput.ReaderGoneExitCode;
+                        }
+                    }
+                }
+                if (!parse.GetValue(follow))
+                {
+                    return 0;
+                }
+                after = last.NextSeq;
+            }
             if (parse.GetValue(follow))
             {
                 // Following is only watching: Ctrl-C stops it and leaves the job running.
-                return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct);
+                return await RunCommand.FollowAsync(api, jobId, json: false, ownsJob: false, ct, after);
             }
             // Stops at the first write stdout refuses (`| head`) rather than fetching every page for nothing.
             await using var stdout = StandardOutput.OpenText();
-            long after = 0;
             while (true)
             {
                 var page = await api.LogsAsync(jobId, after, ct);

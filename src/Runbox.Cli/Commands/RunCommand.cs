@@ -215,13 +215,13 @@ internal static class RunCommand
     /// connection is lost, saying how to follow the job again. On Ctrl-C, 130: with <paramref name="ownsJob"/>
     /// (<c>run</c>, which submitted it) the job is cancelled too; else (<c>jobs logs -f</c>, which only watches) it keeps running.
     /// </summary>
-    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken)
+    internal static async Task<int> FollowAsync(RunboxClient api, string id, bool json, bool ownsJob, CancellationToken cancellationToken, long afterSeq = 0)
     {
         var followed = false;
         await using var stdout = StandardOutput.OpenText();
         try
         {
-            await foreach (var (line, final, finalJson) in api.EventsAsync(id, keepResultJson: json, cancellationToken))
+            await foreach (var (line, final, finalJson) in api.EventsAsync(id, keepResultJson: json, cancellationToken, afterSeq))
             {
                 followed = true;
                 if (line is not null && !json)

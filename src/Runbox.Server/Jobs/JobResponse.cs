@@ -90,5 +90,14 @@ public sealed record LogLineResponse(
     string Text,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Ended = null);
 
-/// <summary>One page of log lines; ask again with <c>after_seq = next_seq</c>. <c>done</c>: the job ended and this is the last page.</summary>
-public sealed record LogPageResponse(string JobId, string Status, List<LogLineResponse> Lines, long NextSeq, bool Done);
+/// <summary>
+/// One page of log lines; ask again with <c>after_seq = next_seq</c>. <c>done</c>: the job ended and this is the last page.
+/// <c>more_before</c>, on a tail (<c>?tail=N</c>) only: the job has earlier lines than these.
+/// </summary>
+public sealed record LogPageResponse(
+    string JobId,
+    string Status,
+    List<LogLineResponse> Lines,
+    long NextSeq,
+    bool Done,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? MoreBefore = null);

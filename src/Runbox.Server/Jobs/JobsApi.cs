@@ -27,7 +27,7 @@ public static class JobsApi
             .WithSummary("Cancel many jobs at once: the listed ids, or every queued and running job the key can see.")
             .Accepts<BulkCancelRequest>("application/json");
         group.MapGet("/{id}", GetAsync).WithName("GetJob").WithSummary("A job with its whole result once it ended.");
-        group.MapGet("/{id}/logs", LogsAsync).WithName("GetJobLogs").WithSummary("A page of log lines after a sequence number.");
+        group.MapGet("/{id}/logs", LogsAsync).WithName("GetJobLogs").WithSummary("A page of log lines after a sequence number, or the last lines (?tail=N).");
         group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a queued or running job.");
         group.MapDelete("/{id}", DeleteAsync).WithName("DeleteJob").WithSummary("Cancel the job if it runs and remove it with its logs and artifacts.");
         group.MapGet("/{id}/artifacts", ArtifactsAsync).WithName("ListJobArtifacts").WithSummary("The files the job left behind.");
@@ -74,9 +74,11 @@ public static class JobsApi
         return TypedResults.Accepted(location, job.ToResponse());
     }
 
-    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(
+        string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct, [FromQuery] bool? output)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        // output=false: stdout and stderr null, for a client that shows the output from the logs (the web UI's job page).
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: output ?? true);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -134,7 +136,7 @@ public static class JobsApi
 
     private static async Task<Results<Ok<LogPageResponse>, ProblemHttpResult>> LogsAsync(
         string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct,
-        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery] int? limit)
+        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery] int? limit, [FromQuery] int? tail)
     {
         if (afterSeq is < 0)
         {
@@ -144,10 +146,26 @@ public static class JobsApi
         {
             return Problems.BadRequest("limit", "must be between 1 and 5000.");
         }
+        if (tail is < 1 or > LogTail.MaxLines)
+        {
+            return Problems.BadRequest("tail", $"must be between 1 and {LogTail.MaxLines}.");
+        }
+        if (tail is not null && (afterSeq is not null || limit is not null))
+        {
+            // A tail ends at the last line and is sized by itself: after_seq or limit beside it would be ignored or contradict it.
+            return Problems.BadRequest("tail", $"cannot be combined with {(afterSeq is not null ? "after_seq" : "limit")}: ask for the tail, then page on with after_seq=next_seq.");
+        }
         var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
+        }
+        if (tail is { } count)
+        {
+            // The status is read before the lines: an ended job's lines are all stored by then, so this is the last page.
+            var (last, moreBefore) = await LogTail.ReadAsync(jobs.Store, id, count, ct);
+            return TypedResults.Ok(new LogPageResponse(id, job.Status.ToWire(), last.Select(l => l.ToResponse()).ToList(),
+                last.Count > 0 ? last[^1].Seq : 0, job.Status.IsTerminal(), moreBefore));
         }
         var take = limit ?? 1000;
         var after = afterSeq ?? 0;

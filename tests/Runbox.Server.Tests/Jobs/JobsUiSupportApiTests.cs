@@ -28,6 +28,26 @@ public sealed class JobsUiSupportApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task GetJob_LeavesOutTheOutput_WhenAskedWithOutputFalse()
+    {
+        // The job page shows the output from the logs' tail: the job's answer carried all of it (up to 64 MiB a stream).
+        await using var server = await RunningServer.StartAsync(output);
+        var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "import sys\nprint('out')\nprint('err', file=sys.stderr)" }, wait: true);
+
+        var without = await (await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}?output=false")).JsonAsync();
+        var with = await (await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}")).JsonAsync();
+        var bad = await server.Admin.GetAsync($"/api/v1/jobs/{job.Id}?output=maybe");
+
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, without.GetProperty("stdout").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, without.GetProperty("stderr").ValueKind);
+        Assert.Equal("succeeded", without.GetProperty("status").GetString());
+        Assert.Equal("import sys\nprint('out')\nprint('err', file=sys.stderr)", without.GetProperty("script").GetString());
+        Assert.Equal("out\n", with.GetProperty("stdout").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True((await bad.JsonAsync()).GetProperty("errors").TryGetProperty("output", out _));
+    }
+
+    [Fact]
     public async Task CancelJobs_CancelsOnlyTheCallersActiveJobs_WhenAllIsAskedByANonAdmin()
     {
         await using var server = await RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:Workers"] = "1" });

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Playwright;
 using Runbox.Server.Jobs;
 using Runbox.Server.Tests.Infrastructure;
@@ -32,7 +33,7 @@ public sealed class LongOutputTests(BrowserFixture fixture, ITestOutputHelper ou
         await ui.GotoAsync($"#/jobs/{job.Id}");
 
         var note = ui.Page.Locator("#output-trimmed");
-        await Expect(note).ToContainTextAsync("The first 20,001 stdout lines are not shown here (the page keeps the last 10,000)");
+        await Expect(note).ToContainTextAsync("The output's earlier lines are not shown here (the page keeps the last 10,000)");
         var lines = ui.Page.Locator("#output > .line");
         await Expect(lines.Last).ToHaveTextAsync("oops");
         await Expect(lines).ToHaveCountAsync(ShownLines);
@@ -48,6 +49,88 @@ public sealed class LongOutputTests(BrowserFixture fixture, ITestOutputHelper ou
         Assert.Equal(["line 0", $"line {total - 1}"], [saved[0], saved[^1]]);
         var stderr = await ui.Page.RunAndWaitForDownloadAsync(() => ui.Page.GetByRole(AriaRole.Button, new() { Name = "Download stderr" }).ClickAsync());
         Assert.Equal("oops\n", await File.ReadAllTextAsync((await stderr.PathAsync())!));
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task EndedJobPage_FetchesOnlyItsLastLines_NotTheWholeOutput()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        const int total = 200_000;
+        // 6 MB of output: the page used to receive it twice, in the job's answer and replayed whole over /events.
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = $"import sys\nsys.stdout.write(''.join(f'line {{i:06d}} {{\"x\" * 16}}\\n' for i in range({total})))",
+            Limits = new JobLimitsBody { OutputBytes = 8_000_000 },
+        }, wait: true);
+        Assert.Equal("succeeded", job.Status);
+        var requests = new ConcurrentQueue<(string Path, Task<RequestSizesResult> Sizes)>();
+        ui.Page.RequestFinished += (_, request) =>
+        {
+            if (request.Url.Contains(job.Id, StringComparison.Ordinal))
+            {
+                requests.Enqueue((new Uri(request.Url).PathAndQuery, request.SizesAsync()));
+            }
+        };
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var lines = ui.Page.Locator("#output > .line");
+        await Expect(lines.Last).ToHaveTextAsync($"line {total - 1:D6} {new string('x', 16)}");
+        await Expect(lines).ToHaveCountAsync(ShownLines);
+        await Expect(lines.First).ToHaveTextAsync($"line {total - ShownLines:D6} {new string('x', 16)}");
+        await Expect(ui.Page.Locator("#job-status")).ToContainTextAsync("succeeded");
+        await ui.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        var received = 0L;
+        foreach (var (path, sizes) in requests)
+        {
+            var size = (await sizes).ResponseBodySize;
+            output.WriteLine($"{path}: {size} bytes");
+            received += size;
+        }
+        Assert.DoesNotContain(requests, request => request.Path.Contains("/events", StringComparison.Ordinal));
+        // The last 10,000 lines as JSON are about 1.2 MB of the 6 MB.
+        Assert.InRange(received, 1, 2_000_000);
+        await Expect(ui.Page.Locator("#output-trimmed")).ToContainTextAsync("The output's earlier lines are not shown here");
+        ui.AssertNoBrowserErrors();
+    }
+
+    [SkippableFact]
+    public async Task RunningJobPage_FetchesTheLastLines_ThenFollowsTheStreamFromThem()
+    {
+        await using var ui = await UiSession.OpenAsync(fixture, output, fixture.Server.AdminKey);
+        const int total = 30_000;
+        var job = await fixture.Server.Admin.SubmitOkAsync(new JobSubmission
+        {
+            Script = $"import sys, time\nprint('\\n'.join(f'line {{i}}' for i in range({total})), flush=True)\ntime.sleep(3)\nprint('later', flush=True)\ntime.sleep(60)",
+            Limits = new JobLimitsBody { TimeoutSeconds = 90 },
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await (await fixture.Server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?tail=1")).ReadAsync<LogPageResponse>()).NextSeq < total
+            && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var resumedFrom = new ConcurrentQueue<string?>();
+        ui.Page.Request += (_, request) =>
+        {
+            if (request.Url.Contains($"/{job.Id}/events", StringComparison.Ordinal))
+            {
+                resumedFrom.Enqueue(request.Headers.GetValueOrDefault("last-event-id"));
+            }
+        };
+
+        await ui.GotoAsync($"#/jobs/{job.Id}");
+
+        var lines = ui.Page.Locator("#output > .line");
+        await Expect(lines.Last).ToHaveTextAsync("later");
+        await Expect(lines).ToHaveCountAsync(ShownLines);
+        await Expect(lines.First).ToHaveTextAsync($"line {total - ShownLines + 1}");
+        await Expect(ui.Page.Locator("#output-trimmed")).ToContainTextAsync("The output's earlier lines are not shown here");
+        // The stream starts after the tail's last line: the 30,000 lines before it are not sent again.
+        var from = Assert.Single(resumedFrom);
+        Assert.True(long.TryParse(from, out var seq) && seq >= total, $"the stream should start after the tail, not at {from ?? "the start"}");
+        await fixture.Server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null);
         ui.AssertNoBrowserErrors();
     }
 

@@ -54,6 +54,23 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task ReadLastLogs_ReturnsTheLastLinesInSeqOrder_WhenTheJobHasMore()
+    {
+        await using var store = await NewStoreAsync();
+        var job = TestJobs.Queued();
+        await store.InsertJobAsync(job);
+        // Stored out of order, as batches from two pipes may come: the tail goes by seq, not by when a line was stored.
+        await store.AppendLogsAsync(job.Id, [.. Enumerable.Range(1, 10).Reverse().Select(seq => TestJobs.Line(seq, $"line {seq}", seq == 9 ? LogStream.Stderr : LogStream.Stdout))]);
+        await store.AppendLogsAsync(job.Id, [TestJobs.Line(11, "open") with { Ended = false }]);
+
+        var tail = await store.ReadLastLogsAsync(job.Id, 3);
+
+        Assert.Equal([TestJobs.Line(9, "line 9", LogStream.Stderr), TestJobs.Line(10, "line 10"), TestJobs.Line(11, "open") with { Ended = false }], tail);
+        Assert.Equal(Enumerable.Range(1, 11).Select(seq => (long)seq), (await store.ReadLastLogsAsync(job.Id, 100)).Select(line => line.Seq));
+        Assert.Empty(await store.ReadLastLogsAsync("job_missing", 10));
+    }
+
+    [SkippableFact]
     public async Task AppendLogs_KeepsTextExactly_WhenItHoldsNulAndReplacementCharacters()
     {
         await using var store = await NewStoreAsync();

@@ -50,6 +50,43 @@ public sealed class PostgresLargeLogTests(PostgresCluster cluster)
         Assert.Equal(0, await CountLinesAsync(connectionString));
     }
 
+    [SkippableFact]
+    public async Task ReadLastLogs_OfAJobOfManyLines_ScansTheKeyBackwards_WithoutASort()
+    {
+        var connectionString = await cluster.NewSchemaAsync();
+        await using var store = new PostgresJobStore(connectionString);
+        await store.MigrateAsync();
+        var job = Ended();
+        await store.InsertJobAsync(job);
+        const int lines = 300_000;
+        await AddLinesAsync(connectionString, job.Id, lines);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var analyze = new NpgsqlCommand("ANALYZE log_lines", connection))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresJobStore.LastLinesQuery, connection);
+        explain.Parameters.AddWithValue("job", job.Id);
+        explain.Parameters.AddWithValue("limit", 1000);
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        var text = string.Join("\n", plan);
+        Assert.Contains("Index Scan Backward using log_lines_pkey", text);
+        Assert.DoesNotContain("Sort", text);
+        Assert.DoesNotContain("Seq Scan", text);
+        var tail = await store.ReadLastLogsAsync(job.Id, 1000);
+        Assert.Equal(Enumerable.Range(lines - 999, 1000).Select(seq => (long)seq), tail.Select(line => line.Seq));
+    }
+
     /// <summary>A job that ended <paramref name="seconds"/> after the epoch: retention takes the oldest first.</summary>
     private static JobRecord Ended(int seconds = 1) => TestJobs.Queued() with
     {

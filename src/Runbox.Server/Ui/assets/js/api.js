@@ -64,10 +64,11 @@ export async function download(path, name) {
  * with fetch. When the connection drops (a server restart), it reconnects with Last-Event-ID and the server replays
  * only what was missed. A 429 (the key holds as many live streams as it may) is waited out as its Retry-After says,
  * reported as onState("limited", seconds). Resolves after the `result` event; rejects only on another 4xx answer or
- * when aborted.
+ * when aborted. With `after`, the stream starts after that seq.
  */
-export async function followJob(id, { onLog, onResult, onState, signal }) {
-  let lastSeq = 0;
+export async function followJob(id, { after = 0, onLog, onResult, onState, signal }) {
+  // `after`: the seq of the last line the caller already has (the job's tail, fetched first), so none comes twice.
+  let lastSeq = after;
   let delay = 500;
   while (!signal?.aborted) {
     try {

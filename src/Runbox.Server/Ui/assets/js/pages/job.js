@@ -1,4 +1,4 @@
-// Job: live status, live output (SSE, replayed for ended jobs), result facts, artifacts, cancel, re-run, copy as curl.
+// Job: live status, output (the last lines, then SSE from there while it runs), result facts, artifacts, cancel, re-run, copy as curl.
 import { ApiError, download, followJob, get, post, sleep } from "../api.js";
 import { formatBytes, formatMs, formatTime, h, statusBadge, toast } from "../dom.js";
 import { MAX_LINES, OutputView } from "../output-view.js";
@@ -9,6 +9,9 @@ export const ENV_NOTE = "Environment variables (env) and the fresh option are no
 
 export function render(main, [id]) {
   const controller = new AbortController();
+  // The page never shows the job's stdout and stderr fields (the output view and the downloads do): an ended job's
+  // answer carried all of its output, up to 64 MiB each, on every load.
+  const jobPath = `/api/v1/jobs/${encodeURIComponent(id)}?output=false`;
   const { signal } = controller;
   const badgeHost = h("span", { id: "job-status", "aria-live": "polite" });
   const streamState = h("span", { class: "muted", id: "stream-state" });
@@ -48,11 +51,17 @@ export function render(main, [id]) {
 
   const output = new OutputView(terminal, { onTrim: showTrimmed, onHold: holding => { followButton.hidden = !holding; } });
 
+  // The job has lines before the tail the page fetched. They were never sent, so they are not counted: a seq counts
+  // pieces of lines of both streams (a line written slowly is stored in pieces), not lines of one stream.
+  let earlier = false;
+
   function showTrimmed(dropped) {
     const parts = ["stdout", "stderr"].filter(s => dropped[s]).map(s => `${dropped[s].toLocaleString("en")} ${s}`);
+    if (!earlier && !parts.length) return;
+    const keeps = `(the page keeps the last ${MAX_LINES.toLocaleString("en")}): download stdout or stderr for the whole output.`;
     trimmedNote.hidden = false;
-    trimmedNote.textContent = `The first ${parts.join(" and ")} lines are not shown here (the page keeps the last `
-      + `${MAX_LINES.toLocaleString("en")}): download stdout or stderr for the whole output.`;
+    trimmedNote.textContent = earlier ? `The output's earlier lines are not shown here ${keeps}`
+      : `The first ${parts.join(" and ")} lines are not shown here ${keeps}`;
   }
   let job = null;
   let ended = false;
@@ -88,8 +97,9 @@ export function render(main, [id]) {
   }
 
   async function load() {
+    let first;
     try {
-      const first = await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal });
+      first = await get(jobPath, { signal });
       show(first);
       // Only a single job's answer carries the script (the result event and polls of lists do not): null means files.
       if (first.script === null) showSubmittedWithFiles(first);
@@ -99,9 +109,34 @@ export function render(main, [id]) {
       controller.abort();
       return;
     }
+    // The page shows the last MAX_LINES lines: it asks for them alone, and follows the stream from there. Replaying
+    // the whole stream to keep its end sent all of a 3-million-line job's output to throw most of it away.
+    let tail = null;
+    try {
+      tail = await get(`/api/v1/jobs/${encodeURIComponent(id)}/logs?tail=${MAX_LINES}`, { signal });
+    } catch (error) {
+      if (isGone(error)) { gone(); return; }
+      if (signal.aborted) return;
+      // Any other failure: the stream replays the output from the start, as it did before tails.
+    }
+    if (tail) {
+      earlier = tail.more_before;
+      for (const line of tail.lines) output.add(line);
+      showTrimmed(output.dropped);
+      // Ended: every line is in the tail and the job's answer is the result; no stream to open.
+      if (tail.done) {
+        try {
+          finish(ENDED.has(first.status) ? first : await get(jobPath, { signal }));
+        } catch (error) {
+          if (isGone(error)) gone();
+        }
+        return;
+      }
+    }
     pollStatus();
     try {
       await followJob(id, {
+        after: tail?.next_seq ?? 0,
         signal,
         onLog: line => output.add(line),
         onState: (s, seconds) => {
@@ -110,21 +145,25 @@ export function render(main, [id]) {
             : "Reconnecting…";
         },
         onResult: result => {
-          ended = true;
-          streamState.textContent = "";
-          output.flush(true);
-          show(result);
-          if (output.empty) output.note(h("span", { class: "line note" }, "(no output)"));
-          markTruncated(result);
+          finish(result);
           // The result event lists no artifacts; the job's own answer does. A 404 here: the stream's result was the one
           // the server sends for a job deleted while streamed (cancelled, "deleted: ...").
-          get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal }).then(show).catch(error => { if (isGone(error)) gone(); });
+          get(jobPath, { signal }).then(show).catch(error => { if (isGone(error)) gone(); });
         },
       });
     } catch (error) {
       if (isGone(error)) gone();
       else if (!signal.aborted) toast(`Output stream stopped: ${error.message}`);
     }
+  }
+
+  function finish(result) {
+    ended = true;
+    streamState.textContent = "";
+    output.flush(true);
+    show(result);
+    if (output.empty && !earlier) output.note(h("span", { class: "line note" }, "(no output)"));
+    markTruncated(result);
   }
 
   const isGone = error => error instanceof ApiError && error.status === 404;
@@ -149,7 +188,7 @@ export function render(main, [id]) {
       await sleep(1000, signal);
       if (signal.aborted || ended) return;
       try {
-        const next = await get(`/api/v1/jobs/${encodeURIComponent(id)}`, { signal });
+        const next = await get(jobPath, { signal });
         if (!ended) show(next);
       } catch (error) {
         // Offline: the connection badge says so.
@@ -190,7 +229,7 @@ export function render(main, [id]) {
 
   async function copyCurl() {
     let full = job;
-    try { full = await get(`/api/v1/jobs/${encodeURIComponent(id)}`); } catch { /* use what we have */ }
+    try { full = await get(jobPath); } catch { /* use what we have */ }
     if (full.script === null || full.script === undefined) { toast("This job's script is not available: nothing to copy."); return; }
     const body = { script: full.script, language: full.language, runtime: full.runtime };
     const limits = Object.fromEntries(Object.entries(full.limits || {}).filter(([, v]) => v !== null && v !== undefined));
