@@ -81,15 +81,15 @@ internal static class OpenApiProblems
         }
         if (!metadata.OfType<DisableRateLimitingAttribute>().Any())
         {
-            Add(429, "Past the key's rate limit (or its live streams): nothing was done; retry after Retry-After seconds.");
+            Add(429, "Past the key's rate limit (or its live streams): nothing was done; retry after Retry-After seconds.", retryAfter: true);
         }
         if (!anonymous)
         {
-            Add(503, "The job store cannot be reached right now; retry after Retry-After seconds.");
+            Add(503, "The job store cannot be reached right now; retry after Retry-After seconds.", retryAfter: true);
         }
         return Task.CompletedTask;
 
-        void Add(int status, string description)
+        void Add(int status, string description, bool retryAfter = false)
         {
             var key = status.ToString(CultureInfo.InvariantCulture);
             if (operation.Responses.TryGetValue(key, out var declared) && declared.Content?.ContainsKey(ProblemJson) == true)
@@ -103,6 +103,12 @@ internal static class OpenApiProblems
                 {
                     [ProblemJson] = new() { Schema = new OpenApiSchemaReference(SchemaName, context.Document) },
                 },
+                Headers = retryAfter
+                    ? new Dictionary<string, IOpenApiHeader>
+                    {
+                        ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait before trying again.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } },
+                    }
+                    : null,
             };
         }
     }

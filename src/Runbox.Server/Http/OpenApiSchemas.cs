@@ -126,6 +126,11 @@ internal static class OpenApiSchemas
             // The script, or files with an entry point: one of the two.
             schema.AnyOf = [new OpenApiSchema { Required = new HashSet<string> { "script" } }, new OpenApiSchema { Required = new HashSet<string> { "files" } }];
         }
+        if (type == typeof(BulkCancelRequest))
+        {
+            // The ids, or all: true.
+            schema.AnyOf = [new OpenApiSchema { Required = new HashSet<string> { "ids" } }, new OpenApiSchema { Required = new HashSet<string> { "all" } }];
+        }
         return Task.CompletedTask;
     }
 }

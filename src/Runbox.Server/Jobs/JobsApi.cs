@@ -92,8 +92,8 @@ public static class JobsApi
 
     private static async Task<Results<Ok<JobListResponse>, ProblemHttpResult>> ListAsync(
         ClaimsPrincipal user, JobService jobs, CancellationToken ct,
-        [FromQuery] string? status, [FromQuery, Range(1, 200)] int? limit, [FromQuery] string? cursor, [FromQuery] string? owner,
-        [FromQuery] string? runtime, [FromQuery(Name = "q")] string? text)
+        [FromQuery] string? status, [FromQuery, Range(1, 200)] int? limit, [FromQuery, MaxLength(512)] string? cursor, [FromQuery] string? owner,
+        [FromQuery, MaxLength(100)] string? runtime, [FromQuery(Name = "q"), MaxLength(200)] string? text)
     {
         var caller = Caller.From(user);
         JobStatus? statusFilter = null;

@@ -31,7 +31,8 @@ public static class JobStreamsApi
             .Produces(StatusCodes.Status200OK, typeof(string), "text/event-stream");
         group.MapGet("/{id}/ws", WebSocketAsync)
             .WithName("StreamJobWebSocket")
-            .WithSummary("The same as /events over a WebSocket: JSON messages of type log, then result.");
+            .WithSummary("The same as /events over a WebSocket: JSON messages of type log, then result.")
+            .Produces(StatusCodes.Status101SwitchingProtocols);
         return app;
     }
 

@@ -13,7 +13,6 @@ public sealed class OpenApiContract
     private readonly JsonObject _document;
     private readonly string _definitions;
     private readonly Dictionary<string, JsonSchema> _schemas = [];
-    private int _built;
 
     public OpenApiContract(string json)
     {
@@ -32,6 +31,15 @@ public sealed class OpenApiContract
 
     /// <summary>The (METHOD, path template, status) answers checked so far.</summary>
     public HashSet<(string Method, string Path, int Status)> Seen { get; } = [];
+
+    /// <summary>Fails unless the document declares <paramref name="status"/> for the operation (an answer without a body).</summary>
+    public void CheckStatus(string method, string path, int status)
+    {
+        var responses = _document["paths"]?[path]?[method.ToLowerInvariant()]?["responses"]?.AsObject();
+        Assert.True(responses?.ContainsKey(status.ToString(System.Globalization.CultureInfo.InvariantCulture)) == true,
+            $"{method} {path} answered {status}, which the document does not declare.");
+        Seen.Add((method, path, status));
+    }
 
     /// <summary>
     /// Fails unless the document declares <paramref name="response"/>'s status for the operation, with its media type,
@@ -75,8 +83,8 @@ public sealed class OpenApiContract
             var whole = JsonNode.Parse(text)!.AsObject();
             whole["$schema"] = "https://json-schema.org/draft/2020-12/schema";
             whole["$defs"] = JsonNode.Parse(_definitions);
-            // A base address of its own for each: the schemas share $defs, and a registry holds one schema per address.
-            built = JsonSchema.FromText(whole.ToJsonString(), baseUri: new Uri($"https://runbox.test/openapi/{++_built}"));
+            // A base address of its own for each: they share $defs, and the global registry holds one schema per address.
+            built = JsonSchema.FromText(whole.ToJsonString(), baseUri: new Uri($"https://runbox.test/openapi/{Guid.NewGuid():N}"));
             _schemas[text] = built;
         }
         return built;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,10 +18,9 @@ namespace Runbox.Server.Tests.OpenApi;
 /// </summary>
 public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    /// <summary>Described but not driven here: JSON-RPC has its own tests (docs/rpc.md), a WebSocket is no JSON answer.</summary>
+    /// <summary>Described but not driven here: installing packages and smoke tests take a venv (RuntimesApiTests run them).</summary>
     private static readonly HashSet<(string, string)> NotDriven =
     [
-        ("POST", "/rpc"), ("GET", "/sse/session/{id}"), ("GET", "/discovery"), ("GET", "/api/v1/jobs/{id}/ws"),
         ("POST", "/api/v1/runtimes/{name}/packages"), ("POST", "/api/v1/runtimes/{name}/test"),
     ];
 
@@ -125,6 +125,14 @@ public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifet
         await Check(await admin.GetAsync($"/api/v1/jobs/{id}/events"), "GET", "/api/v1/jobs/{id}/events");
         await Check(await admin.GetAsync($"/api/v1/jobs/{id}/events?after_seq=-1"), "GET", "/api/v1/jobs/{id}/events");
         await Check(await admin.GetAsync("/api/v1/jobs/nope/events"), "GET", "/api/v1/jobs/{id}/events");
+        await Check(await admin.GetAsync($"/api/v1/jobs/{id}/ws"), "GET", "/api/v1/jobs/{id}/ws");
+        using (var socket = new ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Authorization", $"Bearer {_server.AdminKey}");
+            socket.Options.CollectHttpResponseDetails = true;
+            await socket.ConnectAsync(new Uri($"ws://{_server.Address.Authority}/api/v1/jobs/{id}/ws"), CancellationToken.None);
+            _contract.CheckStatus("GET", "/api/v1/jobs/{id}/ws", (int)socket.HttpStatusCode);
+        }
         await Check(await admin.PostAsync($"/api/v1/jobs/{id}/cancel", null), "POST", "/api/v1/jobs/{id}/cancel");
         await Check(await admin.PostAsync($"/api/v1/jobs/{sleepingId}/cancel", null), "POST", "/api/v1/jobs/{id}/cancel");
         await Check(await admin.PostAsync("/api/v1/jobs/nope/cancel", null), "POST", "/api/v1/jobs/{id}/cancel");
@@ -159,6 +167,14 @@ public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifet
             await Check(await admin.GetAsync(path.Replace("{id}", "nope", StringComparison.Ordinal)), "GET", path);
         }
 
+        // JSON-RPC's HTTP endpoints: its answers are its own, the document says only that they are JSON.
+        await Check(await admin.PostAsync("/rpc", JsonBody("""{"jsonrpc":"2.0","id":1,"method":"session_list","params":{}}""")), "POST", "/rpc");
+        await Check(await admin.PostAsync("/rpc", JsonBody("""{"jsonrpc":"2.0","method":"session_list","params":{}}""")), "POST", "/rpc");
+        await Check(await anonymous.PostAsync("/rpc", JsonBody("{}")), "POST", "/rpc");
+        await Check(await admin.GetAsync("/discovery"), "GET", "/discovery");
+        await Check(await admin.GetAsync($"/sse/session/{id}"), "GET", "/sse/session/{id}");
+        await Check(await admin.GetAsync("/sse/session/nope"), "GET", "/sse/session/{id}");
+
         // Workers and runtimes: admin only.
         await Check(await admin.GetAsync("/api/v1/workers"), "GET", "/api/v1/workers");
         await Check(await user.GetAsync("/api/v1/workers"), "GET", "/api/v1/workers");
@@ -171,6 +187,26 @@ public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifet
 
         var undriven = _contract.Operations.Where(o => !NotDriven.Contains(o) && !_contract.Seen.Any(s => s.Method == o.Method && s.Path == o.Path));
         Assert.Empty(undriven);
+    }
+
+    [Fact]
+    public async Task Answers_MatchTheDocument_WhenPastTheRateLimit()
+    {
+        await using var limited = await RunningServer.StartAsync(output, new Dictionary<string, string?>
+        {
+            ["Runbox:NoWorker"] = "true",
+            ["Runbox:RateLimit:Burst"] = "2",
+            ["Runbox:RateLimit:RequestsPerSecond"] = "1",
+        });
+        HttpResponseMessage response;
+        do
+        {
+            response = await limited.Admin.GetAsync("/api/v1/me");
+        }
+        while (response.StatusCode != HttpStatusCode.TooManyRequests);
+
+        Assert.NotNull(response.Headers.RetryAfter);
+        await Check(response, "GET", "/api/v1/me");
     }
 
     private async Task<string> Check(HttpResponseMessage response, string method, string path)
