@@ -11,7 +11,8 @@ namespace Runbox.Server.Http;
 /// <summary>
 /// The errors each operation can answer, as problem details, derived from what the endpoint is rather than listed route
 /// by route, so a new endpoint declares them by itself: a key (401, and 503 when the store that holds keys is down), an
-/// admin key (403), a body (400, 413, 415), query values (400), a path naming something (404), the rate limit (429).
+/// admin key (403), a body (413, 415), a path naming something (404), the rate limit (429), and 400 everywhere (a refused
+/// body or query value, or any query value given twice).
 /// An endpoint's own further answers (409) are on its route as <c>ProducesProblem</c>.
 /// </summary>
 internal static class OpenApiProblems
@@ -58,10 +59,10 @@ internal static class OpenApiProblems
         var body = operation.RequestBody is not null;
         operation.Responses ??= new OpenApiResponses();
 
-        if (body || parameters.Any(p => p.Source == BindingSource.Query))
-        {
-            Add(400, "The request is refused: detail and errors name the field and the rule.");
-        }
+        // Every operation: a query value given twice is refused before any endpoint runs (RepeatedQueryValues).
+        Add(400, body || parameters.Any(p => p.Source == BindingSource.Query)
+            ? "The request is refused: detail and errors name the field and the rule."
+            : "A query value is given more than once.");
         if (!anonymous)
         {
             Add(401, "No valid API key: send Authorization: Bearer KEY.");

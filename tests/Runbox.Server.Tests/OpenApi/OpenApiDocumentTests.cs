@@ -82,6 +82,7 @@ public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifet
 
         await Check(await anonymous.GetAsync("/healthz"), "GET", "/healthz");
         await Check(await anonymous.GetAsync("/readyz"), "GET", "/readyz");
+        await Check(await anonymous.GetAsync("/healthz?x=1&x=2"), "GET", "/healthz");
         await Check(await anonymous.GetAsync("/api/v1/jobs"), "GET", "/api/v1/jobs");
         await Check(await admin.GetAsync("/api/v1/me"), "GET", "/api/v1/me");
 
