@@ -43,7 +43,8 @@ public sealed class OpenApiContract
 
     /// <summary>
     /// Fails unless the document declares <paramref name="response"/>'s status for the operation, with its media type,
-    /// and a JSON body valid against the declared schema. Returns the body.
+    /// and a JSON body valid against the declared schema, and, when it succeeded, unless the JSON body sent is one the
+    /// declared request schema allows. Returns the answer's body.
     /// </summary>
     public async Task<string> CheckAsync(HttpResponseMessage response, string method, string path)
     {
@@ -55,6 +56,15 @@ public sealed class OpenApiContract
         var declared = operation!["responses"]?[status.ToString(System.Globalization.CultureInfo.InvariantCulture)]?.AsObject();
         Assert.True(declared is not null, $"{where}, which the document does not declare: {body}");
         Seen.Add((method, path, status));
+
+        // A body the server took is one the document allows, so a generated client can send it.
+        if (status is >= 200 and < 300 && response.RequestMessage?.Content is { Headers.ContentType.MediaType: "application/json" } sent
+            && operation["requestBody"]?["content"]?["application/json"]?["schema"] is { } requestSchema)
+        {
+            var request = await sent.ReadAsStringAsync();
+            var accepted = SchemaFor(requestSchema).Evaluate(JsonDocument.Parse(request).RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+            Assert.True(accepted.IsValid, $"{where} to a body the declared schema {requestSchema.ToJsonString()} refuses:\n{Errors(accepted)}\n{request}");
+        }
 
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         if (mediaType is null || body.Length == 0)

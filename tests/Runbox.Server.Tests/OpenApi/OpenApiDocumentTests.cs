@@ -97,6 +97,9 @@ public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifet
             Script = "sleep 60", Language = "bash", Limits = new JobLimitsBody { TimeoutSeconds = 90 },
         }, RunboxJson.Options), "POST", "/api/v1/jobs");
         var sleepingId = Json(sleeping).GetProperty("id").GetString()!;
+        // Taken as documented: a language's other words, a number as a numeric string.
+        var aliased = await Check(await admin.PostAsync("/api/v1/jobs", JsonBody("""{"script":"print(1)","language":"py","limits":{"memory_mb":"256"}}""")), "POST", "/api/v1/jobs");
+        Assert.Equal(256, Json(aliased).GetProperty("limits").GetProperty("memory_mb").GetInt32());
         await Check(await admin.PostAsync("/api/v1/jobs", JsonBody("""{"script":"print(1)","limits":{"timeout":5}}""")), "POST", "/api/v1/jobs");
         await Check(await admin.PostAsync("/api/v1/jobs", JsonBody("""{"script":"print(1)","language":"cobol"}""")), "POST", "/api/v1/jobs");
         await Check(await admin.PostAsync("/api/v1/jobs", new StringContent("print(1)", Encoding.UTF8, "text/plain")), "POST", "/api/v1/jobs");
