@@ -99,7 +99,7 @@ internal static class OpenApiProblems
             }
             operation.Responses[key] = new OpenApiResponse
             {
-                Description = declared?.Description is { Length: > 0 } given && given != ReasonPhrase(status) ? given : description,
+                Description = description,
                 Content = new Dictionary<string, OpenApiMediaType>
                 {
                     [ProblemJson] = new() { Schema = new OpenApiSchemaReference(SchemaName, context.Document) },
@@ -113,6 +113,4 @@ internal static class OpenApiProblems
             };
         }
     }
-
-    private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 }

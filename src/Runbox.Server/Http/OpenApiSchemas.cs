@@ -24,7 +24,7 @@ internal static class OpenApiSchemas
     private static readonly string[] Languages = [.. Enum.GetValues<JobLanguage>().Select(l => l.ToWire())];
 
     /// <summary>Every word <see cref="JobLanguageExtensions.TryParse"/> takes (in any case), the wire words first.</summary>
-    public static readonly string[] LanguageWords = [.. Languages, "python3", "py", "sh", "shell", "nodejs", "javascript", "js"];
+    private static readonly string[] LanguageWords = [.. Languages, "python3", "py", "sh", "shell", "nodejs", "javascript", "js"];
 
     private static readonly string[] TaskStates = ["pending", "running", "success", "error"];
 
