@@ -199,7 +199,16 @@ public static class RunboxApp
         // the framework answers a bare 400.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<RuntimeProblemHandler>();
-        services.AddOpenApi(o => o.AddSchemaTransformer(OpenApiEnums.ApplyAsync));
+        services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer(OpenApiSecurity.AddSchemeAsync);
+            o.AddDocumentTransformer(OpenApiProblems.AddSchemaAsync);
+            o.AddOperationTransformer(OpenApiSecurity.ApplyAsync);
+            o.AddOperationTransformer(OpenApiProblems.ApplyAsync);
+            o.AddOperationTransformer(OpenApiSchemas.ApplyToParametersAsync);
+            o.AddSchemaTransformer(OpenApiSchemas.ApplyAsync);
+            o.AddSchemaTransformer(OpenApiNumbers.ApplyAsync);
+        });
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

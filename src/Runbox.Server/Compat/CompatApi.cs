@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -32,7 +33,8 @@ public static class CompatApi
         tasks.MapGet("/{id}/logs", TaskLogsAsync).WithName("CompatTaskLogs").WithSummary("A task's log lines and output.");
         tasks.MapGet("/{id}/metrics", TaskMetricsAsync).WithName("CompatTaskMetrics").WithSummary("A task's CPU time and peak memory.");
         tasks.MapGet("/{id}/stream", StreamAsync)
-            .WithName("CompatTaskStream").WithSummary("Server-sent events of the task's output, then its result.");
+            .WithName("CompatTaskStream").WithSummary("Server-sent events of the task's output, then its result.")
+            .Produces(StatusCodes.Status200OK, typeof(string), "text/event-stream");
         return app;
     }
 
@@ -148,7 +150,7 @@ public static class CompatApi
     private static readonly double DefaultTimeoutSeconds = new Runbox.Execution.Engine.EngineOptions().DefaultLimits.Timeout?.TotalSeconds ?? 30;
 
     private static async Task<Results<Ok<TaskListResponse>, ProblemHttpResult>> ListTasksAsync(
-        ClaimsPrincipal user, JobService jobs, CancellationToken ct, [FromQuery] int? limit)
+        ClaimsPrincipal user, JobService jobs, CancellationToken ct, [FromQuery, Range(1, 200)] int? limit)
     {
         if (limit is < 1 or > 200)
         {

@@ -26,7 +26,8 @@ public static class HealthApi
             .WithName("Health").WithSummary("Liveness: the process is up.").WithTags("Health").AllowAnonymous().DisableRateLimiting();
         app.MapGet("/readyz", ReadyAsync)
             .WithName("Ready").WithSummary("Readiness: store reachable, default runtime operational, sandbox in force, free slots.")
-            .WithTags("Health").AllowAnonymous().DisableRateLimiting();
+            .WithTags("Health").AllowAnonymous().DisableRateLimiting()
+            .Produces<ReadinessResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -28,14 +29,18 @@ public static class JobsApi
             .Accepts<BulkCancelRequest>("application/json");
         group.MapGet("/{id}", GetAsync).WithName("GetJob").WithSummary("A job with its whole result once it ended.");
         group.MapGet("/{id}/logs", LogsAsync).WithName("GetJobLogs").WithSummary("A page of log lines after a sequence number, or the last lines (?tail=N).");
-        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a queued or running job.");
+        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a queued or running job.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", DeleteAsync).WithName("DeleteJob").WithSummary("Cancel the job if it runs and remove it with its logs and artifacts.");
         group.MapGet("/{id}/artifacts", ArtifactsAsync).WithName("ListJobArtifacts").WithSummary("The files the job left behind.");
-        group.MapGet("/{id}/artifacts/{**name}", ArtifactAsync).WithName("GetJobArtifact").WithSummary("One artifact's bytes.");
+        group.MapGet("/{id}/artifacts/{**name}", ArtifactAsync).WithName("GetJobArtifact").WithSummary("One artifact's bytes.")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "application/octet-stream");
         group.MapGet("/{id}/stdout", (string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct) => OutputAsync(id, LogStream.Stdout, user, jobs, ct))
-            .WithName("GetJobStdout").WithSummary("The job's standard output, exact bytes (live text while it runs).");
+            .WithName("GetJobStdout").WithSummary("The job's standard output, exact bytes (live text while it runs).")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "application/octet-stream", "text/plain");
         group.MapGet("/{id}/stderr", (string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct) => OutputAsync(id, LogStream.Stderr, user, jobs, ct))
-            .WithName("GetJobStderr").WithSummary("The job's standard error, exact bytes (live text while it runs).");
+            .WithName("GetJobStderr").WithSummary("The job's standard error, exact bytes (live text while it runs).")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "application/octet-stream", "text/plain");
         return app;
     }
 
@@ -89,8 +94,8 @@ public static class JobsApi
 
     private static async Task<Results<Ok<JobListResponse>, ProblemHttpResult>> ListAsync(
         ClaimsPrincipal user, JobService jobs, CancellationToken ct,
-        [FromQuery] string? status, [FromQuery] int? limit, [FromQuery] string? cursor, [FromQuery] string? owner,
-        [FromQuery] string? runtime, [FromQuery(Name = "q")] string? text)
+        [FromQuery] string? status, [FromQuery, Range(1, 200)] int? limit, [FromQuery, MaxLength(512)] string? cursor, [FromQuery] string? owner,
+        [FromQuery, MaxLength(100)] string? runtime, [FromQuery(Name = "q"), MaxLength(200)] string? text)
     {
         var caller = Caller.From(user);
         JobStatus? statusFilter = null;
@@ -136,7 +141,7 @@ public static class JobsApi
 
     private static async Task<Results<Ok<LogPageResponse>, ProblemHttpResult>> LogsAsync(
         string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct,
-        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery] int? limit, [FromQuery] int? tail)
+        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery, Range(1, 5000)] int? limit, [FromQuery, Range(1, LogTail.MaxLines)] int? tail)
     {
         if (afterSeq is < 0)
         {

@@ -24,12 +24,16 @@ public static class RpcApi
             .RequireAuthorization()
             .WithName("JsonRpc")
             .WithSummary("JSON-RPC 2.0: session_* and runtime_* methods, batches and notifications.")
-            .WithTags("JSON-RPC"); // no Accepts<>: that would refuse clients that send another Content-Type with 415
+            .WithTags("JSON-RPC") // no Accepts<>: that would refuse clients that send another Content-Type with 415
+            // The answer is JSON-RPC's own (results and errors alike, docs/rpc.md), which OpenAPI does not describe.
+            .Produces(StatusCodes.Status200OK, typeof(JsonElement), "application/json")
+            .Produces(StatusCodes.Status204NoContent);
         app.MapGet("/sse/session/{id}", SessionEventsAsync)
             .RequireAuthorization()
             .WithName("StreamSessionEvents")
             .WithSummary("A session's live output as server-sent events, replaying what was missed (Last-Event-ID / after_seq).")
-            .WithTags("JSON-RPC");
+            .WithTags("JSON-RPC")
+            .Produces(StatusCodes.Status200OK, typeof(string), "text/event-stream");
         app.MapGet("/discovery", Discovery)
             .RequireAuthorization()
             .WithName("RpcDiscovery")

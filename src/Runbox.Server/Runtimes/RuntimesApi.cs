@@ -15,16 +15,20 @@ public static class RuntimesApi
         group.MapPost("/", CreateAsync)
             .WithName("CreateRuntime")
             .WithSummary("Create a runtime: a venv from the asked Python version, packages, preloads. Answers 202 with state installing.")
-            .Accepts<RuntimeCreateRequest>("application/json");
+            .Accepts<RuntimeCreateRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/{name}", GetAsync).WithName("GetRuntime").WithSummary("One runtime; poll it to follow an installation.");
         group.MapDelete("/{name}", DeleteAsync)
             .WithName("DeleteRuntime")
-            .WithSummary("Remove a runtime and its venv; refused while jobs run on it unless ?force=true (which cancels them).");
+            .WithSummary("Remove a runtime and its venv; refused while jobs run on it unless ?force=true (which cancels them).")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/{name}/packages", InstallAsync)
             .WithName("InstallRuntimePackages")
             .WithSummary("Install packages (and add or remove preloads); the runtime is installing, then its zygote restarts. Answers 202.")
-            .Accepts<RuntimeInstallRequest>("application/json");
-        group.MapPost("/{name}/test", TestAsync).WithName("TestRuntime").WithSummary("Run the smoke test job now and answer with the runtime after it.");
+            .Accepts<RuntimeInstallRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{name}/test", TestAsync).WithName("TestRuntime").WithSummary("Run the smoke test job now and answer with the runtime after it.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 

@@ -27,10 +27,12 @@ public static class JobStreamsApi
         var group = app.MapGroup("/api/v1/jobs").WithTags("Jobs").RequireAuthorization();
         group.MapGet("/{id}/events", EventsAsync)
             .WithName("StreamJobEvents")
-            .WithSummary("Server-sent events: every log line (id = seq), then the result; Last-Event-ID or ?after_seq resumes.");
+            .WithSummary("Server-sent events: every log line (id = seq), then the result; Last-Event-ID or ?after_seq resumes.")
+            .Produces(StatusCodes.Status200OK, typeof(string), "text/event-stream");
         group.MapGet("/{id}/ws", WebSocketAsync)
             .WithName("StreamJobWebSocket")
-            .WithSummary("The same as /events over a WebSocket: JSON messages of type log, then result.");
+            .WithSummary("The same as /events over a WebSocket: JSON messages of type log, then result.")
+            .Produces(StatusCodes.Status101SwitchingProtocols);
         return app;
     }
 
