@@ -44,6 +44,14 @@ internal static partial class PostgresMigrations
             $$;
             CREATE TRIGGER jobs_delete_lines AFTER DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION runbox_delete_job_lines();
             """,
+        // 8: a job's spec less its submission (script, files, args, stdin, env: up to 10 MB), which lists and status reads
+        // select instead of the spec, so they never read the script from its TOAST. Filled for the rows already there but
+        // those jsonb cannot hold (a \u0000), which are read whole, as before, and cleared by the store.
+        [8] = """
+            ALTER TABLE jobs ADD COLUMN spec_summary json;
+            UPDATE jobs SET spec_summary = (spec::jsonb - ARRAY['script', 'files', 'args', 'stdin', 'env'])::json
+            WHERE strpos(spec::text, '\u0000') = 0;
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

@@ -144,7 +144,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("limit", "must be between 1 and 5000.");
         }
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -160,7 +160,7 @@ public static class JobsApi
 
     private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> CancelAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -175,7 +175,7 @@ public static class JobsApi
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -190,7 +190,7 @@ public static class JobsApi
 
     private static async Task<Results<Ok<ArtifactListResponse>, ProblemHttpResult>> ArtifactsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -208,7 +208,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("name", $"not an artifact's name: {reason}.");
         }
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -224,7 +224,7 @@ public static class JobsApi
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> OutputAsync(
         string id, LogStream stream, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);

@@ -90,7 +90,7 @@ public sealed class WebhookDispatcher : BackgroundService
 
     private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken)
     {
-        var job = await _store.GetJobAsync(jobId, CancellationToken.None);
+        var job = await _store.GetJobAsync(jobId, withOutput: true, withSubmission: false, CancellationToken.None);
         if (job is null)
         {
             return;
