@@ -21,7 +21,7 @@ internal static class JobRows
 
     /// <summary>
     /// <see cref="Columns"/> with NULL in place of stdout and stderr unless <paramref name="withOutput"/>, and the spec
-    /// without its submission (<see cref="JobSpecJson.SubmissionKeys"/>) unless <paramref name="withSubmission"/>, so the
+    /// without its submission (<see cref="JobSpec.WithoutSubmission"/>) unless <paramref name="withSubmission"/>, so the
     /// store never reads what a list or a status check does not show; <see cref="Read(NpgsqlDataReader, bool, bool)"/> then
     /// marks the record <see cref="JobOutcome.OutputLeftOut"/> and <see cref="JobRecord.SubmissionLeftOut"/>.
     /// </summary>

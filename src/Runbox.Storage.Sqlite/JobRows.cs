@@ -13,13 +13,12 @@ internal static class JobRows
         "exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
-    // The spec less its submission, taken apart by the database so the script and files never reach this process.
-    private static readonly string SpecWithoutSubmission =
-        $"json_remove(spec, {string.Join(", ", JobSpecJson.SubmissionKeys.Select(key => $"'$.{key}'"))})";
+    // The spec less its submission, written beside it at insert (migration 8): a list reads no script, nor parses one.
+    private const string SpecWithoutSubmission = "spec_summary";
 
     /// <summary>
     /// <see cref="Columns"/> with NULL in place of stdout and stderr unless <paramref name="withOutput"/>, and the spec
-    /// without its submission (<see cref="JobSpecJson.SubmissionKeys"/>) unless <paramref name="withSubmission"/>, so the
+    /// without its submission (<see cref="JobSpec.WithoutSubmission"/>) unless <paramref name="withSubmission"/>, so the
     /// store never reads what a list or a status check does not show; <see cref="Read(SqliteDataReader, bool, bool)"/> then
     /// marks the record <see cref="JobOutcome.OutputLeftOut"/> and <see cref="JobRecord.SubmissionLeftOut"/>.
     /// </summary>
@@ -29,10 +28,10 @@ internal static class JobRows
         "stdout_truncated, stderr_truncated, wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
     public const string Insert =
-        "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, created_at, started_at, finished_at, attempt, " +
+        "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, spec_summary, created_at, started_at, finished_at, attempt, " +
         "worker, cancel_requested, exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error) VALUES ($id, $owner, $status, $runtime, " +
-        "$max_attempts, $spec, $created_at, $started_at, $finished_at, $attempt, $worker, $cancel_requested, $exit_code, " +
+        "$max_attempts, $spec, $spec_summary, $created_at, $started_at, $finished_at, $attempt, $worker, $cancel_requested, $exit_code, " +
         "$signal, $limit_exceeded, $stdout, $stderr, $stdout_truncated, $stderr_truncated, $wall_ms, $cpu_user_ms, " +
         "$cpu_system_ms, $peak_memory_bytes, $error)";
 
@@ -47,6 +46,7 @@ internal static class JobRows
             .With("$runtime", job.Spec.Runtime)
             .With("$max_attempts", Math.Max(1, job.Spec.MaxAttempts))
             .With("$spec", JsonSerializer.Serialize(job.Spec, JobSpecJson.Default.JobSpec))
+            .With("$spec_summary", JsonSerializer.Serialize(job.Spec.WithoutSubmission(), JobSpecJson.Default.JobSpec))
             .With("$created_at", StoreTime.ToMicros(job.CreatedAt))
             .With("$started_at", job.StartedAt is { } started ? StoreTime.ToMicros(started) : null)
             .With("$finished_at", finishedAt is { } finished ? StoreTime.ToMicros(finished) : null)

@@ -30,6 +30,12 @@ internal static partial class SqliteMigrations
         [6] = """
             ALTER TABLE workers ADD COLUMN instance TEXT NOT NULL DEFAULT '';
             """,
+        // 8 (7 is PostgreSQL's alone): a job's spec less its submission (script, files, args, stdin, env: up to 10 MB),
+        // which lists and status reads select instead of the spec, so they never take the script apart.
+        [8] = """
+            ALTER TABLE jobs ADD COLUMN spec_summary TEXT;
+            UPDATE jobs SET spec_summary = json_remove(spec, '$.script', '$.files', '$.args', '$.stdin', '$.env');
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

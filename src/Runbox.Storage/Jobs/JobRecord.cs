@@ -15,7 +15,7 @@ public sealed record JobRecord
     public required JobSpec Spec { get; init; }
 
     /// <summary>
-    /// Read without its submission (<see cref="JobSpecJson.SubmissionKeys"/>: a list, a status read): the spec's
+    /// Read without its submission (<see cref="JobSpec.WithoutSubmission"/>: a list, a status read): the spec's
     /// <see cref="JobSpec.Script"/>, <see cref="JobSpec.Files"/> and <see cref="JobSpec.Stdin"/> are then null and its
     /// <see cref="JobSpec.Args"/> and <see cref="JobSpec.Env"/> empty rather than the job's; the rest of the spec is there.
     /// </summary>

@@ -51,7 +51,7 @@ public sealed record JobSpec
 
     /// <summary>
     /// This spec less its submission: the script, files, args, stdin and env, which only the job's own page and its worker
-    /// need (<see cref="JobRecord.SubmissionLeftOut"/>). The keys it clears are <see cref="JobSpecJson.SubmissionKeys"/>.
+    /// need (<see cref="JobRecord.SubmissionLeftOut"/>).
     /// </summary>
     public JobSpec WithoutSubmission() =>
         this with { Script = null, Files = null, Args = [], Stdin = null, Env = new Dictionary<string, string>() };

@@ -10,11 +10,4 @@ namespace Runbox.Storage.Jobs;
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(JobSpec))]
-public sealed partial class JobSpecJson : JsonSerializerContext
-{
-    /// <summary>
-    /// The spec's keys that make up a job's submission, those <see cref="JobSpec.WithoutSubmission"/> clears: what the
-    /// job runs, up to the request's 10 MB, which a list or a status read leaves out (<see cref="JobRecord.SubmissionLeftOut"/>).
-    /// </summary>
-    public static readonly IReadOnlyList<string> SubmissionKeys = ["script", "files", "args", "stdin", "env"];
-}
+public sealed partial class JobSpecJson : JsonSerializerContext;
