@@ -54,6 +54,8 @@ public sealed partial class SqliteJobStore
         }
     }
 
+    public (int Files, long Bytes) RemoveLeftoverTempFiles() => artifacts.RemoveLeftoverTemps();
+
     public Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string jobId, CancellationToken cancellationToken = default) =>
         Task.FromResult(artifacts.List(jobId));
 
