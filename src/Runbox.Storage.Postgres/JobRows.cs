@@ -15,8 +15,8 @@ internal static class JobRows
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
     // The spec less its submission, written beside it at insert (migration 8), so the script and files are never read from
-    // their TOAST. Rows from before that migration whose spec PostgreSQL's JSON functions could not take apart (a \u0000)
-    // have none: their spec is read whole and cleared in Read.
+    // their TOAST. Rows from before that migration have none: their spec is read whole and cleared in Read (PostgreSQL's
+    // JSON functions refuse the \u0000 a json column may hold, so the database cannot take it apart).
     private const string SpecWithoutSubmission = "coalesce(spec_summary, spec)";
 
     /// <summary>

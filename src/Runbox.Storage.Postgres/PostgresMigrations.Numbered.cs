@@ -45,12 +45,11 @@ internal static partial class PostgresMigrations
             CREATE TRIGGER jobs_delete_lines AFTER DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION runbox_delete_job_lines();
             """,
         // 8: a job's spec less its submission (script, files, args, stdin, env: up to 10 MB), which lists and status reads
-        // select instead of the spec, so they never read the script from its TOAST. Filled for the rows already there but
-        // those jsonb cannot hold (a \u0000), which are read whole, as before, and cleared by the store.
+        // select instead of the spec, so they never read the script from its TOAST. Not filled for the rows already there
+        // (every node's start would wait while each spec was read and parsed): those are read whole, as before, and cleared
+        // by the store; jsonb could not have taken apart one holding \u0000 anyway.
         [8] = """
             ALTER TABLE jobs ADD COLUMN spec_summary json;
-            UPDATE jobs SET spec_summary = (spec::jsonb - ARRAY['script', 'files', 'args', 'stdin', 'env'])::json
-            WHERE strpos(spec::text, '\u0000') = 0;
             """,
     };
 

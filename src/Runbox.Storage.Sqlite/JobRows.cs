@@ -14,7 +14,9 @@ internal static class JobRows
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
     // The spec less its submission, written beside it at insert (migration 8): a list reads no script, nor parses one.
-    private const string SpecWithoutSubmission = "spec_summary";
+    // Rows from before that migration have none, and their spec is taken apart as it is read.
+    private const string SpecWithoutSubmission =
+        "coalesce(spec_summary, json_remove(spec, '$.script', '$.files', '$.args', '$.stdin', '$.env'))";
 
     /// <summary>
     /// <see cref="Columns"/> with NULL in place of stdout and stderr unless <paramref name="withOutput"/>, and the spec

@@ -29,7 +29,7 @@ public sealed class SqliteMigrationTests(TempFolder folder) : IClassFixture<Temp
     }
 
     [Fact]
-    public async Task Migrate8_FillsTheSpecSummaryOfAVersion6Database()
+    public async Task Migrate8_ListsAVersion6DatabasesJobsWithoutTheirSubmission()
     {
         var data = folder.NewSubfolder();
         var job = TestJobs.Queued(runtime: "r1", script: "print('nul')\0") with
