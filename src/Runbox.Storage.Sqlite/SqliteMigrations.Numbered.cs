@@ -32,8 +32,8 @@ internal static partial class SqliteMigrations
             """,
         // 8 (7 is PostgreSQL's alone): a job's spec less its submission (script, files, args, stdin, env: up to 10 MB),
         // which lists and status reads select instead of the spec, so they never take the script apart. Not filled for
-        // the rows already there: that rewrote every row at start (5.5 minutes for 500 MB of jobs), so those take it apart
-        // as they are read.
+        // the rows already there: that rewrote every job row, script and all, inside the start's write transaction, so
+        // those take it apart as they are read.
         [8] = """
             ALTER TABLE jobs ADD COLUMN spec_summary TEXT;
             """,
