@@ -33,6 +33,9 @@ internal static partial class ServerLog
     [LoggerMessage(1009, LogLevel.Warning, "A connection from {Client} was closed unanswered: that client already holds Runbox:MaxConnectionsPerClient ({Cap}) connections ({Refused} refused so, from any client, since this was last said; said at most every {Seconds} s)")]
     public static partial void ClientConnectionRefused(ILogger logger, string client, int cap, long refused, int seconds);
 
+    [LoggerMessage(1010, LogLevel.Information, "Removed {Files} temporary file(s), {Bytes} bytes, that artifact saves cut short (a killed server) left in {Path}")]
+    public static partial void LeftoverTempFilesRemoved(ILogger logger, int files, long bytes, string path);
+
     [LoggerMessage(1100, LogLevel.Information, "Worker {Node} started with {Slots} slots")]
     public static partial void WorkerStarted(ILogger logger, string node, int slots);
 

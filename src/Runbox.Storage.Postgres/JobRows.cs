@@ -14,16 +14,21 @@ internal static class JobRows
         "exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
-    /// <summary>
-    /// <see cref="Columns"/> with NULL in place of stdout and stderr, so the store never reads them (a list, a status
-    /// check); <see cref="Read"/> then marks the outcome <see cref="JobOutcome.OutputLeftOut"/>.
-    /// </summary>
-    public const string ColumnsWithoutOutput =
-        "id, owner, status, spec, created_at, started_at, finished_at, attempt, worker, cancel_requested, " +
-        "exit_code, signal, limit_exceeded, NULL::bytea, NULL::bytea, stdout_truncated, stderr_truncated, " +
-        "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
+    // The spec less its submission, written beside it at insert (migration 8), so the script and files are never read from
+    // their TOAST. Rows from before that migration have none: their spec is read whole and cleared in Read (PostgreSQL's
+    // JSON functions refuse the \u0000 a json column may hold, so the database cannot take it apart).
+    private const string SpecWithoutSubmission = "coalesce(spec_summary, spec)";
 
-    public static string ColumnsFor(bool withOutput) => withOutput ? Columns : ColumnsWithoutOutput;
+    /// <summary>
+    /// <see cref="Columns"/> with NULL in place of stdout and stderr unless <paramref name="withOutput"/>, and the spec
+    /// without its submission (<see cref="JobSpec.WithoutSubmission"/>) unless <paramref name="withSubmission"/>, so the
+    /// store never reads what a list or a status check does not show; <see cref="Read(NpgsqlDataReader, bool, bool)"/> then
+    /// marks the record <see cref="JobOutcome.OutputLeftOut"/> and <see cref="JobRecord.SubmissionLeftOut"/>.
+    /// </summary>
+    public static string ColumnsFor(bool withOutput, bool withSubmission) =>
+        $"id, owner, status, {(withSubmission ? "spec" : SpecWithoutSubmission)}, created_at, started_at, finished_at, attempt, " +
+        $"worker, cancel_requested, exit_code, signal, limit_exceeded, {(withOutput ? "stdout, stderr" : "NULL::bytea, NULL::bytea")}, " +
+        "stdout_truncated, stderr_truncated, wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
     public const string OutcomeAssignments =
         "exit_code = @exit_code, signal = @signal, limit_exceeded = @limit_exceeded, stdout = @stdout, stderr = @stderr, " +
@@ -31,10 +36,10 @@ internal static class JobRows
         "cpu_user_ms = @cpu_user_ms, cpu_system_ms = @cpu_system_ms, peak_memory_bytes = @peak_memory_bytes, error = @error";
 
     public const string Insert =
-        "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, script_text, created_at, started_at, finished_at, " +
+        "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, spec_summary, script_text, created_at, started_at, finished_at, " +
         "attempt, worker, cancel_requested, exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, " +
         "stderr_truncated, wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error) VALUES (@id, @owner, @status, " +
-        "@runtime, @max_attempts, @spec, @script_text, @created_at, @started_at, @finished_at, @attempt, @worker, " +
+        "@runtime, @max_attempts, @spec, @spec_summary, @script_text, @created_at, @started_at, @finished_at, @attempt, @worker, " +
         "@cancel_requested, @exit_code, @signal, @limit_exceeded, @stdout, @stderr, @stdout_truncated, @stderr_truncated, " +
         "@wall_ms, @cpu_user_ms, @cpu_system_ms, @peak_memory_bytes, @error)";
 
@@ -45,6 +50,7 @@ internal static class JobRows
         .With("runtime", job.Spec.Runtime)
         .With("max_attempts", Math.Max(1, job.Spec.MaxAttempts))
         .With("spec", JsonSerializer.Serialize(job.Spec, JobSpecJson.Default.JobSpec), NpgsqlDbType.Json)
+        .With("spec_summary", JsonSerializer.Serialize(job.Spec.WithoutSubmission(), JobSpecJson.Default.JobSpec), NpgsqlDbType.Json)
         .With("script_text", job.Spec.Script?.Replace("\0", "", StringComparison.Ordinal), NpgsqlDbType.Text)
         .WithTime("created_at", job.CreatedAt)
         .WithTime("started_at", job.StartedAt)
@@ -69,20 +75,23 @@ internal static class JobRows
         .With("error", outcome.Error, NpgsqlDbType.Text);
 
     /// <summary>Reads a row selected with <see cref="Columns"/>. The outcome is present once the job has ended.</summary>
-    public static JobRecord Read(NpgsqlDataReader r) => Read(r, withOutput: true);
+    public static JobRecord Read(NpgsqlDataReader r) => Read(r, withOutput: true, withSubmission: true);
 
-    /// <summary>Reads a row selected with <see cref="ColumnsFor"/>(<paramref name="withOutput"/>).</summary>
-    public static JobRecord Read(NpgsqlDataReader r, bool withOutput)
+    /// <summary>Reads a row selected with <see cref="ColumnsFor"/>(<paramref name="withOutput"/>, <paramref name="withSubmission"/>).</summary>
+    public static JobRecord Read(NpgsqlDataReader r, bool withOutput, bool withSubmission)
     {
         JobStatusExtensions.TryParseWire(r.GetString(2), out var status);
         var finishedAt = r.NullableTime(6);
+        var spec = JsonSerializer.Deserialize(r.GetString(3), JobSpecJson.Default.JobSpec)
+            ?? throw new InvalidDataException("A job's spec is null.");
         return new JobRecord
         {
             Id = r.GetString(0),
             Owner = r.GetString(1),
             Status = status,
-            Spec = JsonSerializer.Deserialize(r.GetString(3), JobSpecJson.Default.JobSpec)
-                ?? throw new InvalidDataException("A job's spec is null."),
+            // Cleared here too: keys missing from the JSON come back null, not the empty lists a spec otherwise has.
+            Spec = withSubmission ? spec : spec.WithoutSubmission(),
+            SubmissionLeftOut = !withSubmission,
             CreatedAt = r.GetFieldValue<DateTimeOffset>(4),
             StartedAt = r.NullableTime(5),
             FinishedAt = finishedAt,

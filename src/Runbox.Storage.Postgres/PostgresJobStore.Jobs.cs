@@ -24,22 +24,19 @@ public sealed partial class PostgresJobStore
     }
 
     public Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default) =>
-        GetJobAsync(id, withOutput: true, cancellationToken);
+        GetJobAsync(id, withOutput: true, withSubmission: true, cancellationToken);
 
-    public Task<JobRecord?> GetJobWithoutOutputAsync(string id, CancellationToken cancellationToken = default) =>
-        GetJobAsync(id, withOutput: false, cancellationToken);
-
-    private async Task<JobRecord?> GetJobAsync(string id, bool withOutput, CancellationToken cancellationToken)
+    public async Task<JobRecord?> GetJobAsync(string id, bool withOutput, bool withSubmission, CancellationToken cancellationToken = default)
     {
-        await using var command = Command($"SELECT {JobRows.ColumnsFor(withOutput)} FROM jobs WHERE id = @id").With("id", id);
-        var jobs = await command.ReadAllAsync(r => JobRows.Read(r, withOutput), cancellationToken).ConfigureAwait(false);
+        await using var command = Command($"SELECT {JobRows.ColumnsFor(withOutput, withSubmission)} FROM jobs WHERE id = @id").With("id", id);
+        var jobs = await command.ReadAllAsync(r => JobRows.Read(r, withOutput, withSubmission), cancellationToken).ConfigureAwait(false);
         return jobs.Count == 0 ? null : jobs[0];
     }
 
     public async Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
         var limit = Math.Clamp(query.Limit, 1, MaxPageSize);
-        var sql = new StringBuilder($"SELECT {JobRows.ColumnsFor(query.WithOutput)} FROM jobs WHERE true");
+        var sql = new StringBuilder($"SELECT {JobRows.ColumnsFor(query.WithOutput, query.WithSubmission)} FROM jobs WHERE true");
         await using var command = Command("");
         if (query.Owner is not null)
         {
@@ -72,7 +69,7 @@ public sealed partial class PostgresJobStore
         command.With("limit", limit + 1);
         command.CommandText = sql.ToString();
 
-        var jobs = await command.ReadAllAsync(r => JobRows.Read(r, query.WithOutput), cancellationToken).ConfigureAwait(false);
+        var jobs = await command.ReadAllAsync(r => JobRows.Read(r, query.WithOutput, query.WithSubmission), cancellationToken).ConfigureAwait(false);
         if (jobs.Count <= limit)
         {
             return new JobPage(jobs, null);
@@ -97,7 +94,7 @@ public sealed partial class PostgresJobStore
             """).With("id", id).WithTime("now", time.GetUtcNow());
         await cancel.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         signals.PulseJob(id);
-        return await GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+        return await GetJobAsync(id, withOutput: false, withSubmission: false, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default)

@@ -44,6 +44,13 @@ internal static partial class PostgresMigrations
             $$;
             CREATE TRIGGER jobs_delete_lines AFTER DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION runbox_delete_job_lines();
             """,
+        // 8: a job's spec less its submission (script, files, args, stdin, env: up to 10 MB), which lists and status reads
+        // select instead of the spec, so they never read the script from its TOAST. Not filled for the rows already there
+        // (every node's start would wait while each spec was read and parsed): those are read whole, as before, and cleared
+        // by the store; jsonb could not have taken apart one holding \u0000 anyway.
+        [8] = """
+            ALTER TABLE jobs ADD COLUMN spec_summary json;
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

@@ -9,6 +9,8 @@ namespace Runbox.Storage.Sqlite;
 /// </summary>
 internal sealed class ArtifactFiles
 {
+    private const string TempSuffix = ".tmp";
+
     private readonly string root;
     private readonly string temp;
     private readonly long maxBytes;
@@ -42,7 +44,7 @@ internal sealed class ArtifactFiles
     public async Task<string> WriteTempAsync(string jobId, string name, Stream content, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(temp);
-        var tempPath = Path.Combine(temp, Guid.NewGuid().ToString("N") + ".tmp");
+        var tempPath = Path.Combine(temp, Guid.NewGuid().ToString("N") + TempSuffix);
         try
         {
             // CreateNew (O_EXCL) refuses to open through anything already at that path, a link included.
@@ -69,6 +71,43 @@ internal sealed class ArtifactFiles
             File.Delete(tempPath);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Deletes what saves cut short left in <c>tmp</c>: files named as <see cref="WriteTempAsync"/> names them (32 hex
+    /// digits and <c>.tmp</c>), never a link, and none a writer still holds (it writes under FileShare.None, which is
+    /// flock(LOCK_EX) here: taking the same lock fails while that process lives and keeps the file open).
+    /// </summary>
+    public (int Files, long Bytes) RemoveLeftoverTemps()
+    {
+        if (!Directory.Exists(temp))
+        {
+            return (0, 0);
+        }
+        var (files, bytes) = (0, 0L);
+        foreach (var file in new DirectoryInfo(temp).EnumerateFiles("*" + TempSuffix))
+        {
+            var stem = file.Name[..^TempSuffix.Length];
+            if (file.LinkTarget is not null || stem.Length != 32 || !stem.All(char.IsAsciiHexDigitLower))
+            {
+                continue;
+            }
+            try
+            {
+                var length = file.Length;
+                using (new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.None))
+                {
+                    file.Delete();
+                }
+                files++;
+                bytes += length;
+            }
+            catch (IOException)
+            {
+                // Held by a live writer, or gone meanwhile: not a leftover.
+            }
+        }
+        return (files, bytes);
     }
 
     /// <summary>Renames a file <see cref="WriteTempAsync"/> wrote into place as the job's artifact.</summary>

@@ -13,22 +13,27 @@ internal static class JobRows
         "exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
-    /// <summary>
-    /// <see cref="Columns"/> with NULL in place of stdout and stderr, so the store never reads them (a list, a status
-    /// check); <see cref="Read"/> then marks the outcome <see cref="JobOutcome.OutputLeftOut"/>.
-    /// </summary>
-    public const string ColumnsWithoutOutput =
-        "id, owner, status, spec, created_at, started_at, finished_at, attempt, worker, cancel_requested, " +
-        "exit_code, signal, limit_exceeded, NULL, NULL, stdout_truncated, stderr_truncated, " +
-        "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
+    // The spec less its submission, written beside it at insert (migration 8): a list reads no script, nor parses one.
+    // Rows from before that migration have none, and their spec is taken apart as it is read.
+    private const string SpecWithoutSubmission =
+        "coalesce(spec_summary, json_remove(spec, '$.script', '$.files', '$.args', '$.stdin', '$.env'))";
 
-    public static string ColumnsFor(bool withOutput) => withOutput ? Columns : ColumnsWithoutOutput;
+    /// <summary>
+    /// <see cref="Columns"/> with NULL in place of stdout and stderr unless <paramref name="withOutput"/>, and the spec
+    /// without its submission (<see cref="JobSpec.WithoutSubmission"/>) unless <paramref name="withSubmission"/>, so the
+    /// store never reads what a list or a status check does not show; <see cref="Read(SqliteDataReader, bool, bool)"/> then
+    /// marks the record <see cref="JobOutcome.OutputLeftOut"/> and <see cref="JobRecord.SubmissionLeftOut"/>.
+    /// </summary>
+    public static string ColumnsFor(bool withOutput, bool withSubmission) =>
+        $"id, owner, status, {(withSubmission ? "spec" : SpecWithoutSubmission)}, created_at, started_at, finished_at, attempt, " +
+        $"worker, cancel_requested, exit_code, signal, limit_exceeded, {(withOutput ? "stdout, stderr" : "NULL, NULL")}, " +
+        "stdout_truncated, stderr_truncated, wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error";
 
     public const string Insert =
-        "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, created_at, started_at, finished_at, attempt, " +
+        "INSERT INTO jobs (id, owner, status, runtime, max_attempts, spec, spec_summary, created_at, started_at, finished_at, attempt, " +
         "worker, cancel_requested, exit_code, signal, limit_exceeded, stdout, stderr, stdout_truncated, stderr_truncated, " +
         "wall_ms, cpu_user_ms, cpu_system_ms, peak_memory_bytes, error) VALUES ($id, $owner, $status, $runtime, " +
-        "$max_attempts, $spec, $created_at, $started_at, $finished_at, $attempt, $worker, $cancel_requested, $exit_code, " +
+        "$max_attempts, $spec, $spec_summary, $created_at, $started_at, $finished_at, $attempt, $worker, $cancel_requested, $exit_code, " +
         "$signal, $limit_exceeded, $stdout, $stderr, $stdout_truncated, $stderr_truncated, $wall_ms, $cpu_user_ms, " +
         "$cpu_system_ms, $peak_memory_bytes, $error)";
 
@@ -43,6 +48,7 @@ internal static class JobRows
             .With("$runtime", job.Spec.Runtime)
             .With("$max_attempts", Math.Max(1, job.Spec.MaxAttempts))
             .With("$spec", JsonSerializer.Serialize(job.Spec, JobSpecJson.Default.JobSpec))
+            .With("$spec_summary", JsonSerializer.Serialize(job.Spec.WithoutSubmission(), JobSpecJson.Default.JobSpec))
             .With("$created_at", StoreTime.ToMicros(job.CreatedAt))
             .With("$started_at", job.StartedAt is { } started ? StoreTime.ToMicros(started) : null)
             .With("$finished_at", finishedAt is { } finished ? StoreTime.ToMicros(finished) : null)
@@ -67,20 +73,23 @@ internal static class JobRows
         .With("$error", outcome.Error);
 
     /// <summary>Reads a row selected with <see cref="Columns"/>. The outcome is present once the job has ended.</summary>
-    public static JobRecord Read(SqliteDataReader r) => Read(r, withOutput: true);
+    public static JobRecord Read(SqliteDataReader r) => Read(r, withOutput: true, withSubmission: true);
 
-    /// <summary>Reads a row selected with <see cref="ColumnsFor"/>(<paramref name="withOutput"/>).</summary>
-    public static JobRecord Read(SqliteDataReader r, bool withOutput)
+    /// <summary>Reads a row selected with <see cref="ColumnsFor"/>(<paramref name="withOutput"/>, <paramref name="withSubmission"/>).</summary>
+    public static JobRecord Read(SqliteDataReader r, bool withOutput, bool withSubmission)
     {
         JobStatusExtensions.TryParseWire(r.GetString(2), out var status);
         var finishedAt = r.NullableInt64(6) is { } finished ? StoreTime.FromMicros(finished) : (DateTimeOffset?)null;
+        var spec = JsonSerializer.Deserialize(r.GetString(3), JobSpecJson.Default.JobSpec)
+            ?? throw new InvalidDataException("A job's spec is null.");
         return new JobRecord
         {
             Id = r.GetString(0),
             Owner = r.GetString(1),
             Status = status,
-            Spec = JsonSerializer.Deserialize(r.GetString(3), JobSpecJson.Default.JobSpec)
-                ?? throw new InvalidDataException("A job's spec is null."),
+            // Cleared here too: keys missing from the JSON come back null, not the empty lists a spec otherwise has.
+            Spec = withSubmission ? spec : spec.WithoutSubmission(),
+            SubmissionLeftOut = !withSubmission,
             CreatedAt = StoreTime.FromMicros(r.GetInt64(4)),
             StartedAt = r.NullableInt64(5) is { } started ? StoreTime.FromMicros(started) : null,
             FinishedAt = finishedAt,

@@ -7,7 +7,7 @@ public sealed partial class SqliteJobStore
     public async Task SaveArtifactAsync(string jobId, string name, Stream content, CancellationToken cancellationToken = default)
     {
         ArtifactName.Validate(name);
-        if (await GetJobAsync(jobId, cancellationToken).ConfigureAwait(false) is null)
+        if (!await JobExistsAsync(jobId, cancellationToken).ConfigureAwait(false))
         {
             throw new KeyNotFoundException($"No job {jobId}.");
         }
@@ -15,7 +15,7 @@ public sealed partial class SqliteJobStore
         // A delete while the content was written removed the job's folder before this file was renamed into a new one,
         // which nothing would ever remove or list but for the dead job. Asked after the rename: either this finds the
         // job gone, or the delete comes later and removes the file itself.
-        if (await GetJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) is null)
+        if (!await JobExistsAsync(jobId, CancellationToken.None).ConfigureAwait(false))
         {
             artifacts.DeleteJob(jobId);
             throw new KeyNotFoundException($"No job {jobId}.");
@@ -53,6 +53,8 @@ public sealed partial class SqliteJobStore
             File.Delete(tempPath);
         }
     }
+
+    public (int Files, long Bytes) RemoveLeftoverTempFiles() => artifacts.RemoveLeftoverTemps();
 
     public Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string jobId, CancellationToken cancellationToken = default) =>
         Task.FromResult(artifacts.List(jobId));

@@ -25,13 +25,13 @@ public sealed partial class SqliteJobStore
     public Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default) =>
         ReadAsync(connection => GetJobAsync(connection, null, id, cancellationToken), cancellationToken);
 
-    public Task<JobRecord?> GetJobWithoutOutputAsync(string id, CancellationToken cancellationToken = default) =>
-        ReadAsync(connection => GetJobAsync(connection, null, id, cancellationToken, withOutput: false), cancellationToken);
+    public Task<JobRecord?> GetJobAsync(string id, bool withOutput, bool withSubmission, CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => GetJobAsync(connection, null, id, cancellationToken, withOutput, withSubmission), cancellationToken);
 
     public Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
         var limit = Math.Clamp(query.Limit, 1, MaxPageSize);
-        var sql = new StringBuilder($"SELECT {JobRows.ColumnsFor(query.WithOutput)} FROM jobs WHERE 1 = 1");
+        var sql = new StringBuilder($"SELECT {JobRows.ColumnsFor(query.WithOutput, query.WithSubmission)} FROM jobs WHERE 1 = 1");
         var parameters = new List<(string, object?)>();
         if (query.Owner is not null)
         {
@@ -71,7 +71,7 @@ public sealed partial class SqliteJobStore
             {
                 command.With(name, value);
             }
-            var jobs = await ReadJobsAsync(command, cancellationToken, query.WithOutput).ConfigureAwait(false);
+            var jobs = await ReadJobsAsync(command, cancellationToken, query.WithOutput, query.WithSubmission).ConfigureAwait(false);
             if (jobs.Count <= limit)
             {
                 return new JobPage(jobs, null);
@@ -92,7 +92,7 @@ public sealed partial class SqliteJobStore
                 UPDATE jobs SET cancel_requested = 1 WHERE id = $id AND status = 'running';
                 """).With("$id", id).With("$now", now);
             await cancel.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return await GetJobAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false);
+            return await GetJobAsync(connection, transaction, id, cancellationToken, withOutput: false, withSubmission: false).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         if (job is not null)
         {
@@ -175,21 +175,29 @@ public sealed partial class SqliteJobStore
             return counts;
         }, cancellationToken);
 
+    /// <summary>Whether the job is there, reading none of its row (an artifact's save asks twice).</summary>
+    private Task<bool> JobExistsAsync(string id, CancellationToken cancellationToken) =>
+        ReadAsync(async connection =>
+        {
+            await using var command = connection.Command(null, "SELECT 1 FROM jobs WHERE id = $id").With("$id", id);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+        }, cancellationToken);
+
     private static async Task<JobRecord?> GetJobAsync(
-        SqliteConnection connection, SqliteTransaction? transaction, string id, CancellationToken cancellationToken, bool withOutput = true)
+        SqliteConnection connection, SqliteTransaction? transaction, string id, CancellationToken cancellationToken, bool withOutput = true, bool withSubmission = true)
     {
-        await using var command = connection.Command(transaction, $"SELECT {JobRows.ColumnsFor(withOutput)} FROM jobs WHERE id = $id").With("$id", id);
-        var jobs = await ReadJobsAsync(command, cancellationToken, withOutput).ConfigureAwait(false);
+        await using var command = connection.Command(transaction, $"SELECT {JobRows.ColumnsFor(withOutput, withSubmission)} FROM jobs WHERE id = $id").With("$id", id);
+        var jobs = await ReadJobsAsync(command, cancellationToken, withOutput, withSubmission).ConfigureAwait(false);
         return jobs.Count == 0 ? null : jobs[0];
     }
 
-    private static async Task<List<JobRecord>> ReadJobsAsync(SqliteCommand command, CancellationToken cancellationToken, bool withOutput = true)
+    private static async Task<List<JobRecord>> ReadJobsAsync(SqliteCommand command, CancellationToken cancellationToken, bool withOutput = true, bool withSubmission = true)
     {
         var jobs = new List<JobRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(JobRows.Read(reader, withOutput));
+            jobs.Add(JobRows.Read(reader, withOutput, withSubmission));
         }
         return jobs;
     }

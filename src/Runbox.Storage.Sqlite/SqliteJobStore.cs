@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Runbox.Storage.Artifacts;
 using Runbox.Storage.Notifications;
 using Runbox.Storage.Runtimes;
 
@@ -9,7 +10,7 @@ namespace Runbox.Storage.Sqlite;
 /// One machine only: notifications are in-process, and writes go one at a time (SQLite has a single writer; queuing
 /// them here is fairer and cheaper than spinning on SQLITE_BUSY).
 /// </summary>
-public sealed partial class SqliteJobStore : IJobStore, IRuntimeStore
+public sealed partial class SqliteJobStore : IJobStore, IRuntimeStore, IArtifactTempFiles
 {
     public const string DatabaseFileName = "runbox.db";
 

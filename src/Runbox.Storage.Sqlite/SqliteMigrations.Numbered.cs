@@ -30,6 +30,13 @@ internal static partial class SqliteMigrations
         [6] = """
             ALTER TABLE workers ADD COLUMN instance TEXT NOT NULL DEFAULT '';
             """,
+        // 8 (7 is PostgreSQL's alone): a job's spec less its submission (script, files, args, stdin, env: up to 10 MB),
+        // which lists and status reads select instead of the spec, so they never take the script apart. Not filled for
+        // the rows already there: that rewrote every job row, script and all, inside the start's write transaction, so
+        // those take it apart as they are read.
+        [8] = """
+            ALTER TABLE jobs ADD COLUMN spec_summary TEXT;
+            """,
     };
 
     /// <summary>Every migration this build knows, by version: the positional list (1..n) and the numbered ones.</summary>

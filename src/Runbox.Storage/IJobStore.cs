@@ -29,23 +29,26 @@ public interface IJobStore : IAsyncDisposable
     /// </summary>
     Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken = default);
 
+    /// <summary>The whole job: its submission and, once ended, its stdout and stderr (a job's own page, run again from it).</summary>
     Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The job as <see cref="GetJobAsync"/> reads it but without its stdout and stderr (<see cref="JobOutcome.OutputLeftOut"/>),
-    /// for requests that need only its status or owner: a job's output may be tens of megabytes.
+    /// The job as <see cref="GetJobAsync(string, CancellationToken)"/> reads it, less its stdout and stderr unless
+    /// <paramref name="withOutput"/> (<see cref="JobOutcome.OutputLeftOut"/>) and less its script, files, args, stdin and env
+    /// unless <paramref name="withSubmission"/> (<see cref="JobRecord.SubmissionLeftOut"/>), for requests that need only its
+    /// status or owner, or its result: a job's output may be tens of megabytes, its submission 10 MB.
     /// </summary>
-    Task<JobRecord?> GetJobWithoutOutputAsync(string id, CancellationToken cancellationToken = default);
-
+    Task<JobRecord?> GetJobAsync(string id, bool withOutput, bool withSubmission, CancellationToken cancellationToken = default);
     /// <summary>
-    /// A page of jobs, newest first, without their stdout and stderr unless <see cref="JobQuery.WithOutput"/>. A cursor
+    /// A page of jobs, newest first, without their stdout and stderr unless <see cref="JobQuery.WithOutput"/> and without
+    /// their submissions unless <see cref="JobQuery.WithSubmission"/>. A cursor
     /// this store did not issue throws ArgumentException.
     /// </summary>
     Task<JobPage> ListJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// A queued job ends as cancelled at once; a running one is flagged for its worker. Returns the job after the
-    /// change, or null when there is no such job.
+    /// change, without its output and submission (its status is what a caller needs), or null when there is no such job.
     /// </summary>
     Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default);
 

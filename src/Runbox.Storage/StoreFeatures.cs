@@ -1,3 +1,4 @@
+using Runbox.Storage.Artifacts;
 using Runbox.Storage.Runtimes;
 
 namespace Runbox.Storage;
@@ -10,4 +11,7 @@ public static class StoreFeatures
 {
     /// <summary>The store's runtime records, or null when this store does not keep them.</summary>
     public static IRuntimeStore? Runtimes(this IJobStore store) => store as IRuntimeStore;
+
+    /// <summary>The store's artifact temporary files, or null when it writes none (PostgreSQL keeps artifacts in a table).</summary>
+    public static IArtifactTempFiles? ArtifactTempFiles(this IJobStore store) => store as IArtifactTempFiles;
 }

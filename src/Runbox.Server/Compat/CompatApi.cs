@@ -61,7 +61,7 @@ public static class CompatApi
     private static async Task<Results<Ok<StatusResponse>, ProblemHttpResult>> StatusAsync(
         [FromRoute(Name = "task_id")] string taskId, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(taskId, Caller.From(user), ct);
+        var job = await jobs.FindAsync(taskId, Caller.From(user), ct, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("task", taskId);
@@ -164,7 +164,7 @@ public static class CompatApi
 
     private static async Task<Results<Ok<TaskResponse>, ProblemHttpResult>> GetTaskAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withSubmission: false);
         return job is null ? Problems.NotFound("task", id) : TypedResults.Ok(CompatMapping.ToTask(job));
     }
 
@@ -173,7 +173,7 @@ public static class CompatApi
 
     private static async Task<Results<Ok<TaskLogsResponse>, ProblemHttpResult>> TaskLogsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("task", id);
@@ -190,7 +190,7 @@ public static class CompatApi
 
     private static async Task<Results<Ok<TaskMetricsResponse>, ProblemHttpResult>> TaskMetricsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("task", id);

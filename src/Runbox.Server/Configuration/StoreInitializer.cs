@@ -39,6 +39,12 @@ internal sealed class StoreInitializer(IJobStore store, DataFolder data, IOption
             {
             }
         }
+        // Likewise a save's temporary file, which nothing else would ever remove. Safe here: this process holds the data
+        // folder's lock (no other node writes there) and its worker has not started.
+        if (store.ArtifactTempFiles()?.RemoveLeftoverTempFiles() is { Files: > 0 } removed)
+        {
+            ServerLog.LeftoverTempFilesRemoved(logger, removed.Files, removed.Bytes, Path.Combine(data.Root, "tmp"));
+        }
         ServerLog.StoreReady(logger, StoreFactory.Describe(options.Value, data));
         if (options.Value.NoWorker && options.Value.Store is not { Length: > 0 })
         {

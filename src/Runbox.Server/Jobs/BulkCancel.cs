@@ -50,7 +50,7 @@ public static class BulkCancel
         var cancelled = new List<string>();
         foreach (var id in ids)
         {
-            var job = await jobs.FindAsync(id, caller, ct, withOutput: false);
+            var job = await jobs.FindAsync(id, caller, ct, withOutput: false, withSubmission: false);
             if (job is not null && !job.Status.IsTerminal() && await jobs.RequestCancelAsync(id, ct) is not null)
             {
                 cancelled.Add(id);

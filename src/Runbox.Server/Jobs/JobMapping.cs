@@ -13,6 +13,7 @@ public static class JobMapping
     {
         var outcome = job.Outcome;
         var spec = job.Spec;
+        var submitted = withSubmission ? Submitted(job) : null;
         return new JobResponse
         {
             Id = job.Id,
@@ -54,9 +55,9 @@ public static class JobMapping
             PeakMemoryBytes = outcome?.PeakMemoryBytes,
             Error = outcome?.Error,
             Artifacts = artifacts?.Select(a => a.ToResponse()).ToList(),
-            Script = withSubmission ? spec.Script : null,
-            Args = withSubmission ? spec.Args.ToList() : null,
-            Stdin = withSubmission && spec.Stdin is { } stdin ? Decode(stdin) : null,
+            Script = submitted?.Script,
+            Args = submitted?.Args.ToList(),
+            Stdin = submitted?.Stdin is { } stdin ? Decode(stdin) : null,
         };
     }
 
@@ -95,6 +96,11 @@ public static class JobMapping
 
     /// <summary>The shell's view of how it ended: the exit code, 128 + signal, or 1 when it never ran.</summary>
     public static int ShellExitCode(this JobResponse job) => job.ExitCode ?? (job.Signal is { } s ? 128 + s : 1);
+
+    // A record read without its submission has none to show: a caller asking for it read the job the wrong way.
+    private static JobSpec Submitted(JobRecord job) => job.SubmissionLeftOut
+        ? throw new InvalidOperationException($"Job {job.Id} was read without its submission.")
+        : job.Spec;
 
     // Invalid UTF-8 becomes U+FFFD here; clients that need the exact bytes read /stdout and /stderr.
     private static string Decode(byte[] bytes) => Encoding.UTF8.GetString(bytes);

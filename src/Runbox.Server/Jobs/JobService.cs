@@ -41,13 +41,18 @@ public sealed class JobService(
     /// False for a request that needs only the job's status or owner (a page of logs, a cancel, a delete): its stdout and
     /// stderr, up to <c>Maximums:OutputBytes</c> each, are then not read (<see cref="JobOutcome.OutputLeftOut"/>).
     /// </param>
-    public async Task<JobRecord?> FindAsync(string id, Caller caller, CancellationToken cancellationToken, bool withOutput = true)
+    /// <param name="withSubmission">
+    /// False for every request but the job's own page (which shows its script, args and stdin): its submission, up to
+    /// <c>MaxRequestBodyBytes</c>, is then not read (<see cref="JobRecord.SubmissionLeftOut"/>).
+    /// </param>
+    public async Task<JobRecord?> FindAsync(
+        string id, Caller caller, CancellationToken cancellationToken, bool withOutput = true, bool withSubmission = true)
     {
         if (id.Length is 0 or > 64)
         {
             return null;
         }
-        var job = withOutput ? await store.GetJobAsync(id, cancellationToken) : await store.GetJobWithoutOutputAsync(id, cancellationToken);
+        var job = await store.GetJobAsync(id, withOutput, withSubmission, cancellationToken);
         return job is not null && caller.CanSee(job.Owner) ? job : null;
     }
 
@@ -74,7 +79,8 @@ public sealed class JobService(
             // Waiting starts before the read: a job that ends between the read and the wait still wakes this.
             var left = deadline - time.GetUtcNow();
             var changed = store.WaitForJobChangeAsync(id, left > TimeSpan.Zero && left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
-            var job = await store.GetJobAsync(id, cancellationToken);
+            // Without the submission, which the answer does not show: a 5 MB script was read again at every poll.
+            var job = await store.GetJobAsync(id, withOutput: true, withSubmission: false, cancellationToken);
             if (job is null || job.Status.IsTerminal() || left <= TimeSpan.Zero || lifetime?.ApplicationStopping.IsCancellationRequested == true)
             {
                 return job;

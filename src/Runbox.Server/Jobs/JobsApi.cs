@@ -160,7 +160,7 @@ public static class JobsApi
             // A tail ends at the last line and is sized by itself: after_seq or limit beside it would be ignored or contradict it.
             return Problems.BadRequest("tail", $"cannot be combined with {(afterSeq is not null ? "after_seq" : "limit")}: ask for the tail, then page on with after_seq=next_seq.");
         }
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -183,7 +183,7 @@ public static class JobsApi
 
     private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> CancelAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -198,7 +198,7 @@ public static class JobsApi
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -213,7 +213,7 @@ public static class JobsApi
 
     private static async Task<Results<Ok<ArtifactListResponse>, ProblemHttpResult>> ArtifactsAsync(string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -231,7 +231,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("name", $"not an artifact's name: {reason}.");
         }
-        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);
@@ -247,7 +247,7 @@ public static class JobsApi
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> OutputAsync(
         string id, LogStream stream, ClaimsPrincipal user, JobService jobs, CancellationToken ct)
     {
-        var job = await jobs.FindAsync(id, Caller.From(user), ct);
+        var job = await jobs.FindAsync(id, Caller.From(user), ct, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);

@@ -172,22 +172,23 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <param name="withOutput">False where only the session's status is needed (stop, delete, logs): see <see cref="JobService.FindAsync"/>.</param>
-    private async Task<JobRecord> FindSessionAsync(RpcParams p, Caller caller, CancellationToken ct, bool withOutput = true)
+    /// <param name="withSubmission">False where the script is not answered (all but session_get and session_result).</param>
+    private async Task<JobRecord> FindSessionAsync(RpcParams p, Caller caller, CancellationToken ct, bool withOutput = true, bool withSubmission = true)
     {
         var id = p.RequiredString("session_id");
-        return await jobs.FindAsync(id, caller, ct, withOutput) ?? throw new RpcException(RpcException.NotFound, "Not found", $"there is no session '{id}' visible to this key");
+        return await jobs.FindAsync(id, caller, ct, withOutput, withSubmission) ?? throw new RpcException(RpcException.NotFound, "Not found", $"there is no session '{id}' visible to this key");
     }
 
     private async Task<JsonElement> SessionStopAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
-        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false);
+        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false, withSubmission: false);
         var changed = job.Status.IsTerminal() ? job : await jobs.RequestCancelAsync(job.Id, ct) ?? job;
         return Json(new RpcSessionStopped(job.Id, changed.Status.ToWire()), RpcJsonContext.Default.RpcSessionStopped);
     }
 
     private async Task<JsonElement> SessionDeleteAsync(JsonElement? parameters, Caller caller, CancellationToken ct)
     {
-        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false);
+        var job = await FindSessionAsync(new RpcParams(parameters, "session_id"), caller, ct, withOutput: false, withSubmission: false);
         if (!job.Status.IsTerminal())
         {
             await jobs.Store.RequestCancelAsync(job.Id, ct);
@@ -234,7 +235,7 @@ public sealed class RpcMethods(JobService jobs, RuntimeManager runtimes)
         var p = new RpcParams(parameters, "session_id", "after_seq", "limit");
         var after = p.OptionalInteger("after_seq", 0, long.MaxValue) ?? 0;
         var limit = (int)(p.OptionalInteger("limit", 1, 5000) ?? 1000);
-        var job = await FindSessionAsync(p, caller, ct, withOutput: false);
+        var job = await FindSessionAsync(p, caller, ct, withOutput: false, withSubmission: false);
         var lines = await jobs.Store.ReadLogsAsync(job.Id, after, limit, ct);
         var next = lines.Count > 0 ? lines[^1].Seq : after;
         return Json(new RpcSessionLogs(lines.Select(l => l.ToResponse()).ToList(), next, job.Status.IsTerminal() && lines.Count < limit),

@@ -71,7 +71,7 @@ public sealed partial class RuntimeManager
         {
             // Waiting starts before the read, so an end between the two is not missed.
             var changed = store.WaitForJobChangeAsync(id, TimeSpan.FromSeconds(1), cancellationToken);
-            var job = await store.GetJobAsync(id, cancellationToken);
+            var job = await store.GetJobAsync(id, withOutput: true, withSubmission: false, cancellationToken);
             if (job is null || job.Status.IsTerminal() || time.GetUtcNow() >= deadline)
             {
                 return job;

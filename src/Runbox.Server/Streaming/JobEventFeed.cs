@@ -33,7 +33,7 @@ public static class JobEventFeed
             // seen, the read that follows it holds every line there will ever be.
             // Without the output, which only the result needs: a poll every 2 s of a job ended with tens of megabytes read
             // them all each time.
-            var job = await store.GetJobWithoutOutputAsync(jobId, cancellationToken);
+            var job = await store.GetJobAsync(jobId, withOutput: false, withSubmission: false, cancellationToken);
             if (job is null)
             {
                 // Deleted while streamed: said, so that a surface can end its stream with an end of its own.
@@ -59,7 +59,7 @@ public static class JobEventFeed
             if (job.Status.IsTerminal())
             {
                 // Ended: read once more, with the output, for the result (a delete in between ends the stream as one does).
-                var ended = await store.GetJobAsync(jobId, cancellationToken);
+                var ended = await store.GetJobAsync(jobId, withOutput: true, withSubmission: false, cancellationToken);
                 yield return ended is null ? new JobEvent(null, null, known) : new JobEvent(null, ended);
                 yield break;
             }

@@ -63,7 +63,7 @@ public static class JobStreamsApi
         HttpContext http, string id, Caller caller, JobService jobs, StreamLimiter limiter, long after, string what = "job",
         Func<JobRecord, string>? result = null, Func<JobRecord, string>? deleted = null)
     {
-        var job = await jobs.FindAsync(id, caller, http.RequestAborted, withOutput: false);
+        var job = await jobs.FindAsync(id, caller, http.RequestAborted, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound(what, id);
@@ -129,7 +129,7 @@ public static class JobStreamsApi
             return Problems.BadRequest("after_seq", "must be 0 or more.");
         }
         var caller = Caller.From(user);
-        var job = await jobs.FindAsync(id, caller, http.RequestAborted, withOutput: false);
+        var job = await jobs.FindAsync(id, caller, http.RequestAborted, withOutput: false, withSubmission: false);
         if (job is null)
         {
             return Problems.NotFound("job", id);

@@ -99,7 +99,7 @@ public sealed class WebhookDispatcher : BackgroundService
     {
         foreach (var id in jobIds)
         {
-            if (await _store.GetJobWithoutOutputAsync(id, cancellationToken) is { Status: JobStatus.Error, Outcome.Error: "worker lost", Spec.CallbackUrl: { } url })
+            if (await _store.GetJobAsync(id, withOutput: false, withSubmission: false, cancellationToken) is { Status: JobStatus.Error, Outcome.Error: "worker lost", Spec.CallbackUrl: { } url })
             {
                 Enqueue(id, url);
             }
@@ -140,7 +140,7 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <param name="abort">The stop's grace is over: an attempt under way is given up.</param>
     private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken, CancellationToken abort)
     {
-        var job = await _store.GetJobAsync(jobId, CancellationToken.None);
+        var job = await _store.GetJobAsync(jobId, withOutput: true, withSubmission: false, CancellationToken.None);
         if (job is null)
         {
             return;

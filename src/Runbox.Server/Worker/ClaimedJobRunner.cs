@@ -193,7 +193,7 @@ internal sealed class ClaimedJobRunner(
     {
         try
         {
-            return await store.GetJobAsync(id) is not null;
+            return await store.GetJobAsync(id, withOutput: false, withSubmission: false) is not null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

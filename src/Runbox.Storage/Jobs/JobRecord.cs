@@ -14,6 +14,13 @@ public sealed record JobRecord
 
     public required JobSpec Spec { get; init; }
 
+    /// <summary>
+    /// Read without its submission (<see cref="JobSpec.WithoutSubmission"/>: a list, a status read): the spec's
+    /// <see cref="JobSpec.Script"/>, <see cref="JobSpec.Files"/> and <see cref="JobSpec.Stdin"/> are then null and its
+    /// <see cref="JobSpec.Args"/> and <see cref="JobSpec.Env"/> empty rather than the job's; the rest of the spec is there.
+    /// </summary>
+    public bool SubmissionLeftOut { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset? StartedAt { get; init; }
@@ -54,6 +61,12 @@ public sealed record JobQuery
     /// Only a list that answers the output (JSON-RPC's <c>session_list</c>, the tasks adapter's list) asks for it.
     /// </summary>
     public bool WithOutput { get; init; }
+
+    /// <summary>
+    /// Whether the jobs' submissions (script, files, args, stdin, env) are read; without, <see cref="JobRecord.SubmissionLeftOut"/>.
+    /// No list answers them: a script may be 10 MB, and a page 200 jobs.
+    /// </summary>
+    public bool WithSubmission { get; init; }
 
     public string? Cursor { get; init; }
 }

@@ -48,4 +48,11 @@ public sealed record JobSpec
 
     /// <summary>Runs allowed when a worker is lost mid-job; 1 means a lost job ends as error.</summary>
     public int MaxAttempts { get; init; } = 1;
+
+    /// <summary>
+    /// This spec less its submission: the script, files, args, stdin and env, which only the job's own page and its worker
+    /// need (<see cref="JobRecord.SubmissionLeftOut"/>).
+    /// </summary>
+    public JobSpec WithoutSubmission() =>
+        this with { Script = null, Files = null, Args = [], Stdin = null, Env = new Dictionary<string, string>() };
 }

@@ -192,7 +192,7 @@ public abstract partial class JobStoreContract
 
         var listed = Assert.Single((await store.ListJobsAsync(new JobQuery())).Jobs).Outcome!;
         var listedWithOutput = Assert.Single((await store.ListJobsAsync(new JobQuery { WithOutput = true })).Jobs).Outcome!;
-        var status = (await store.GetJobWithoutOutputAsync(job.Id))!;
+        var status = (await store.GetJobAsync(job.Id, withOutput: false, withSubmission: true))!;
         var whole = (await store.GetJobAsync(job.Id))!.Outcome!;
 
         // Everything but the output, which is marked as left out rather than passed off as empty.
@@ -210,7 +210,61 @@ public abstract partial class JobStoreContract
             Assert.Equal("out"u8.ToArray(), outcome.Stdout);
             Assert.Equal("e"u8.ToArray(), outcome.Stderr);
         }
-        Assert.Null(await store.GetJobWithoutOutputAsync("job_missing"));
+        Assert.Null(await store.GetJobAsync("job_missing", withOutput: false, withSubmission: false));
+    }
+
+    [SkippableFact]
+    public async Task ListJobsAndStatusReads_LeaveTheSubmissionOut_UnlessAskedFor()
+    {
+        await using var store = await NewStoreAsync();
+        // A NUL in the script too: PostgreSQL's json column keeps it, where jsonb would refuse the row.
+        var spec = new JobSpec
+        {
+            Language = "bash",
+            Runtime = "r1",
+            Script = "echo needle\0" + new string('x', 1 << 20),
+            Files = new Dictionary<string, byte[]> { ["data.bin"] = [1, 2, 3] },
+            Entrypoint = "run.sh",
+            Args = ["a", "b"],
+            Stdin = "input"u8.ToArray(),
+            Env = new Dictionary<string, string> { ["TOKEN"] = "secret" },
+            TimeoutSeconds = 5,
+            MemoryMb = 64,
+            Network = true,
+            CallbackUrl = "http://127.0.0.1:1/hook",
+            MaxAttempts = 2,
+        };
+        var job = TestJobs.Queued() with { Spec = spec };
+        await store.InsertJobAsync(job);
+
+        var listed = Assert.Single((await store.ListJobsAsync(new JobQuery())).Jobs);
+        var found = Assert.Single((await store.ListJobsAsync(new JobQuery { Text = "needle" })).Jobs);
+        var status = (await store.GetJobAsync(job.Id, withOutput: false, withSubmission: false))!;
+        var result = (await store.GetJobAsync(job.Id, withOutput: true, withSubmission: false))!;
+        var whole = (await store.GetJobAsync(job.Id))!;
+        var listedWhole = Assert.Single((await store.ListJobsAsync(new JobQuery { WithSubmission = true })).Jobs);
+        var cancelled = (await store.RequestCancelAsync(job.Id))!;
+
+        // The rest of the spec is there; the submission is marked as left out rather than passed off as empty.
+        foreach (var read in new[] { listed, found, status, result, cancelled })
+        {
+            Assert.True(read.SubmissionLeftOut);
+            Assert.Equal((job.Id, job.Owner), (read.Id, read.Owner));
+            Assert.Null(read.Spec.Script);
+            Assert.Null(read.Spec.Files);
+            Assert.Null(read.Spec.Stdin);
+            Assert.Empty(read.Spec.Args);
+            Assert.Empty(read.Spec.Env);
+            Assert.Equal(
+                TestJobs.SpecJson(job.Spec with { Script = null, Files = null, Stdin = null, Args = [], Env = new Dictionary<string, string>() }),
+                TestJobs.SpecJson(read.Spec));
+        }
+        Assert.Equal(JobStatus.Cancelled, cancelled.Status);
+        foreach (var read in new[] { whole, listedWhole })
+        {
+            Assert.False(read.SubmissionLeftOut);
+            Assert.Equal(TestJobs.SpecJson(job.Spec), TestJobs.SpecJson(read.Spec));
+        }
     }
 
     [SkippableFact]

@@ -87,6 +87,35 @@ public sealed class PostgresNodesTests(PostgresCluster cluster)
         Assert.Empty(await store.ReadLogsAsync(job.Id, 0, 10));
     }
 
+    [SkippableFact]
+    public async Task Migrate8_LeavesAVersion7DatabasesRowsAsTheyAre_AndListsThemWithoutTheirSubmission()
+    {
+        var connectionString = await cluster.NewSchemaAsync();
+        var plain = TestJobs.Queued(runtime: "r1", script: "print('plain')");
+        var nul = TestJobs.Queued(runtime: "r2", script: "print('nul')\0");
+        await using (var old = new PostgresJobStore(connectionString))
+        {
+            await old.MigrateAsync();
+            await old.InsertJobAsync(plain);
+            await old.InsertJobAsync(nul);
+            // Back to version 7, as rows written before migration 8 are: no spec_summary.
+            await ExecuteAsync(connectionString, "ALTER TABLE jobs DROP COLUMN spec_summary; DELETE FROM schema_version WHERE version = 8;");
+        }
+
+        await using var store = new PostgresJobStore(connectionString);
+        await store.MigrateAsync();
+
+        var listed = (await store.ListJobsAsync(new Storage.Jobs.JobQuery())).Jobs;
+        Assert.Equal([(nul.Id, "r2"), (plain.Id, "r1")], listed.Select(job => (job.Id, job.Spec.Runtime)));
+        Assert.All(listed, job => Assert.True(job.SubmissionLeftOut && job.Spec.Script is null && job.Spec.Args is []));
+        Assert.Equal(nul.Spec.Script, (await store.GetJobAsync(nul.Id))!.Spec.Script);
+        // Not rewritten at start: their specs are read whole and cleared by the store.
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var filled = new NpgsqlCommand("SELECT count(*) FROM jobs WHERE spec_summary IS NOT NULL", connection);
+        Assert.Equal(0L, await filled.ExecuteScalarAsync());
+    }
+
     private static async Task ExecuteAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
