@@ -11,7 +11,10 @@ namespace Runbox.Execution.Engine;
 /// </summary>
 internal sealed class JobOutput
 {
-    /// <summary>A line longer than this is published in pieces, so one huge line cannot hold memory.</summary>
+    /// <summary>
+    /// A line longer than this is published in pieces of at most this many bytes (its end too), so one huge line cannot
+    /// hold memory; a stored line is never longer (docs/api.md).
+    /// </summary>
     internal const int MaxLineBytes = 64 * 1024;
 
     /// <summary>
@@ -125,16 +128,21 @@ internal sealed class JobOutput
             while (data.Length > 0)
             {
                 var newline = data.IndexOf((byte)'\n');
+                var end = newline < 0 ? data.Length : newline;
+                // Up to the cap only: a read (up to 64 KiB) added whole to a line already near it made pieces, and
+                // ended lines, of up to 128 KiB.
+                var take = Math.Min(end, MaxLineBytes - (int)line.Length);
+                line.Write(data[..take]);
+                if (take < end || (newline < 0 && line.Length >= MaxLineBytes))
+                {
+                    PublishLocked(state, WholeCharacters(line.GetBuffer().AsSpan(0, (int)line.Length)), ended: false);
+                    data = data[take..];
+                    continue;
+                }
                 if (newline < 0)
                 {
-                    line.Write(data);
-                    if (line.Length >= MaxLineBytes)
-                    {
-                        PublishLocked(state, WholeCharacters(line.GetBuffer().AsSpan(0, (int)line.Length)), ended: false);
-                    }
                     break;
                 }
-                line.Write(data[..newline]);
                 PublishLocked(state, (int)line.Length, ended: true);
                 data = data[(newline + 1)..];
             }

@@ -685,7 +685,9 @@ def job_standby(control, sandbox, cgroup_procs, channel, network):
         spec, fds = recv(control, max_fds=5)
         if spec is None:
             os._exit(0)
-        channel.send(b"J")
+        # When the job began, timed here: the init hears "J" only after the job (see hear_standby), and the engine
+        # hears of the start later still (a 60 ms job once showed wall_ms 0 there).
+        channel.send(b"J" + struct.pack("=q", time.monotonic_ns()))
         if "spec_fd" in spec:
             spec = read_spec(fds.pop(spec["spec_fd"]), spec)
         # The fourth, when the init pivoted, is the job's folder as a detached mount.
@@ -1147,6 +1149,7 @@ class InitJob:
         self.status_fd = None     # the init's end of the job's status socket to the engine (see serve_job)
         self.ready = False        # the standby said it waits for its job ("R")
         self.has_job = False
+        self.started_ns = None    # CLOCK_MONOTONIC when the standby got its job (its "J"): the job's wall time from there
         self.reported = False
 
     def report(self, status):
@@ -1243,13 +1246,14 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
             if done:
                 usage.add(rusage)
                 job_status = wait_status
+    ended_ns = time.monotonic_ns()
     exits.close()
     engine_end.close()
     if channel is not None:
         # Whether the standby had its job: its "J" is read now (see hear_standby).
         channel.setblocking(False)
         try:
-            while not job.has_job and hear_standby(channel, job, cgroup, warning, None):
+            while job.started_ns is None and hear_standby(channel, job, cgroup, warning, None):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
@@ -1263,6 +1267,8 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
         job.close()
         return going_on
     status = {"status": job_status, "killed": killed}
+    if job.started_ns is not None:
+        status["wall_us"] = max(0, ended_ns - job.started_ns) // 1000
     if early:
         # The job said it ended: everything of it stops now (from pid 1, one kill(-1) reaches every process, even one
         # forking), so no code of the job runs once the report is out; it is killed after the report, so the kernel
@@ -1287,7 +1293,7 @@ def serve_job(job, job_sock, sandbox, cgroup_base, network, listener):
 
 def hear_standby(channel, job, cgroup, warning, engine_end):
     """One message from the standby job process: "R" (ready; told to the zygote, with the engine's end of the job's
-    status socket) or "J" (its job arrived). False at the end of the stream.
+    status socket) or "J" and the CLOCK_MONOTONIC nanoseconds its job arrived at. False at the end of the stream.
 
     "J" is read only after the job (see serve_job): hearing it as it came would wake the init while the job starts,
     on a small machine most often on the job's own CPU."""
@@ -1298,8 +1304,10 @@ def hear_standby(channel, job, cgroup, warning, engine_end):
         if warning:
             report["warning"] = warning
         send(job.sock, report, [engine_end.fileno()])
-    elif data == b"J":
+    elif data[:1] == b"J":
         job.has_job = True
+        if len(data) == 9:
+            job.started_ns = struct.unpack("=q", data[1:])[0]
     return bool(data)
 
 

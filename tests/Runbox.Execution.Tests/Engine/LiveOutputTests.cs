@@ -77,6 +77,20 @@ public sealed class LiveOutputTests(EngineFixture fixture) : IClassFixture<Engin
         Assert.Equal(text + "\n", Joined(stdout));
     }
 
+    [Fact]
+    public async Task LineOfMegabytes_ComesInPiecesOfAtMost64KiB_EvenItsEnd()
+    {
+        // Written in one call, the line arrives in reads of up to 64 KiB: one added to a line already near the cap made
+        // a piece of up to 128 KiB (74-126 KB seen), and its last read with the newline an ended line as long.
+        var lines = await ReadAllAsync(Python("import sys\nsys.stdout.write('y' * 3_000_000 + '\\n')\nprint('after')")
+            with { Limits = new JobLimits { Timeout = TimeSpan.FromSeconds(20), OutputBytes = 4_000_000 } });
+
+        var stdout = lines.Select(l => l.Line).Where(l => l.Stream == LogStream.Stdout).ToList();
+        Assert.All(stdout, line => Assert.True(Encoding.UTF8.GetByteCount(line.Text) <= JobOutput.MaxLineBytes,
+            $"line {line.Seq} (ended: {line.Ended}) has {Encoding.UTF8.GetByteCount(line.Text)} bytes"));
+        Assert.Equal(new string('y', 3_000_000) + "\nafter\n", Joined(stdout));
+    }
+
     [Theory]
     [InlineData(new byte[] { 0x61, 0x62 }, 2)]
     [InlineData(new byte[] { 0x61, 0xE2 }, 1)]

@@ -38,6 +38,19 @@ public sealed class RunningJobsApiTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task SubmitWait_ShowsTheWallTimeTheJobTook()
+    {
+        // The first jobs after a start: a 60 ms job answered wall_ms 0, the engine having heard of its start late.
+        for (var i = 0; i < 5; i++)
+        {
+            var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import time\ntime.sleep(0.06)" }, wait: true);
+
+            Assert.Equal("succeeded", job.Status);
+            Assert.True(job.WallMs is >= 60 and < 10_000, $"job {i}: wall_ms {job.WallMs} for a job that slept 60 ms");
+        }
+    }
+
+    [Fact]
     public async Task Logs_PageThroughEveryLine_AfterTheJobEnded()
     {
         var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "import sys\nfor i in range(250): sys.stdout.write(f'{i}\\n')" }, wait: true);
