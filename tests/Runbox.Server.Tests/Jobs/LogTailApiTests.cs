@@ -123,6 +123,20 @@ public sealed class LogTailApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tail_Returns404_ForAnotherOwnersJob_WithoutItsLines()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+        await Store.AppendLogsAsync(job.Id, [Line(1, "the admin's secret")]);
+        var (user, _) = await _server.UserAsync("tail-user");
+        using var _u = user;
+
+        var response = await user.GetAsync($"/api/v1/jobs/{job.Id}/logs?tail=10");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("secret", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Tail_Returns404_ForAJobTheKeyCannotSee()
     {
         var response = await _server.Admin.GetAsync("/api/v1/jobs/01a23aca58517ad2838101ef30a41222/logs?tail=10");
