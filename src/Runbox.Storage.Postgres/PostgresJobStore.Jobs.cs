@@ -79,9 +79,13 @@ public sealed partial class PostgresJobStore
         return new JobPage(jobs, new JobCursor(last.CreatedAt, last.Id).Encode());
     }
 
-    public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default) =>
+        (await RequestCancelTellingEndAsync(id, cancellationToken).ConfigureAwait(false)).Job;
+
+    public async Task<(JobRecord? Job, bool Ended)> RequestCancelTellingEndAsync(string id, CancellationToken cancellationToken = default)
     {
-        // Row locks order this against a claim: whichever commits first, the other sees its result.
+        // Row locks order this against a claim: whichever commits first, the other sees its result. A row changed to
+        // cancelled was queued (an ended job is not matched), so this call ended it; of two that cross, one does.
         await using var cancel = Command($"""
             WITH changed AS (
                 UPDATE jobs SET
@@ -89,12 +93,19 @@ public sealed partial class PostgresJobStore
                     finished_at = CASE WHEN status = 'queued' THEN @now ELSE finished_at END,
                     cancel_requested = true
                 WHERE id = @id AND status IN ('queued', 'running')
-                RETURNING id)
-            SELECT {NotifyChannels.NotifyJob} FROM changed
+                RETURNING id, status)
+            SELECT {NotifyChannels.NotifyJob}, status = 'cancelled' FROM changed
             """).With("id", id).WithTime("now", time.GetUtcNow());
-        await cancel.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var ended = false;
+        await using (var reader = await cancel.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ended = reader.GetBoolean(1);
+            }
+        }
         signals.PulseJob(id);
-        return await GetJobAsync(id, withOutput: false, withSubmission: false, cancellationToken).ConfigureAwait(false);
+        return (await GetJobAsync(id, withOutput: false, withSubmission: false, cancellationToken).ConfigureAwait(false), ended);
     }
 
     public async Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default)

@@ -82,23 +82,28 @@ public sealed partial class SqliteJobStore
         }, cancellationToken);
     }
 
-    public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default) =>
+        (await RequestCancelTellingEndAsync(id, cancellationToken).ConfigureAwait(false)).Job;
+
+    public async Task<(JobRecord? Job, bool Ended)> RequestCancelTellingEndAsync(string id, CancellationToken cancellationToken = default)
     {
-        var job = await WriteAsync(async (connection, transaction) =>
+        var (job, ended) = await WriteAsync(async (connection, transaction) =>
         {
             var now = StoreTime.ToMicros(time.GetUtcNow());
-            await using var cancel = connection.Command(transaction, """
-                UPDATE jobs SET status = 'cancelled', finished_at = $now, cancel_requested = 1 WHERE id = $id AND status = 'queued';
-                UPDATE jobs SET cancel_requested = 1 WHERE id = $id AND status = 'running';
-                """).With("$id", id).With("$now", now);
-            await cancel.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return await GetJobAsync(connection, transaction, id, cancellationToken, withOutput: false, withSubmission: false).ConfigureAwait(false);
+            await using var end = connection.Command(transaction,
+                "UPDATE jobs SET status = 'cancelled', finished_at = $now, cancel_requested = 1 WHERE id = $id AND status = 'queued'")
+                .With("$id", id).With("$now", now);
+            var ended = await end.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+            await using var flag = connection.Command(transaction, "UPDATE jobs SET cancel_requested = 1 WHERE id = $id AND status = 'running'")
+                .With("$id", id);
+            await flag.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return (await GetJobAsync(connection, transaction, id, cancellationToken, withOutput: false, withSubmission: false).ConfigureAwait(false), ended);
         }, cancellationToken).ConfigureAwait(false);
         if (job is not null)
         {
             signals.PulseJob(id);
         }
-        return job;
+        return (job, ended);
     }
 
     public async Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default)

@@ -52,6 +52,12 @@ public interface IJobStore : IAsyncDisposable
     /// </summary>
     Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="RequestCancelAsync"/>, also saying whether this call is the one that ended the job (found it queued):
+    /// of two cancels that cross, only one did, and only its caller sends the job's callback.
+    /// </summary>
+    Task<(JobRecord? Job, bool Ended)> RequestCancelTellingEndAsync(string id, CancellationToken cancellationToken = default);
+
     /// <summary>Removes the job, its log lines and artifacts. False when there was no such job.</summary>
     Task<bool> DeleteJobAsync(string id, CancellationToken cancellationToken = default);
 

@@ -62,8 +62,8 @@ public sealed class JobService(
     /// </summary>
     public async Task<JobRecord?> RequestCancelAsync(string id, CancellationToken cancellationToken)
     {
-        var changed = await store.RequestCancelAsync(id, cancellationToken);
-        webhooks?.EnqueueIfCancelledWhileQueued(changed);
+        var (changed, ended) = await store.RequestCancelTellingEndAsync(id, cancellationToken);
+        webhooks?.EnqueueIfCancelledWhileQueued(changed, ended);
         return changed;
     }
 

@@ -168,9 +168,9 @@ public static class JobsApi
         if (tail is { } count)
         {
             // The status is read before the lines: an ended job's lines are all stored by then, so this is the last page.
-            var (last, moreBefore) = await LogTail.ReadAsync(jobs.Store, id, count, ct);
+            var (last, moreBefore, nextSeq) = await LogTail.ReadAsync(jobs.Store, id, count, ct);
             return TypedResults.Ok(new LogPageResponse(id, job.Status.ToWire(), last.Select(l => l.ToResponse()).ToList(),
-                last.Count > 0 ? last[^1].Seq : 0, job.Status.IsTerminal(), moreBefore));
+                nextSeq, job.Status.IsTerminal(), moreBefore));
         }
         var take = limit ?? 1000;
         var after = afterSeq ?? 0;

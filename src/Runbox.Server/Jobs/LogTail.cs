@@ -19,8 +19,11 @@ public static class LogTail
     /// </summary>
     public const int Lookback = 1000;
 
-    /// <summary>The last lines, in seq order, and whether the job has earlier lines that are not among them.</summary>
-    public static async Task<(List<LogLine> Lines, bool MoreBefore)> ReadAsync(IJobStore store, string jobId, int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// The last lines, in seq order, whether the job has earlier lines that are not among them, and the seq to follow on
+    /// from: the last piece read, shown or not (pieces left out at the tail's end go on with a line begun before it).
+    /// </summary>
+    public static async Task<(List<LogLine> Lines, bool MoreBefore, long NextSeq)> ReadAsync(IJobStore store, string jobId, int count, CancellationToken cancellationToken)
     {
         var read = await store.ReadLastLogsAsync(jobId, count + Lookback, cancellationToken).ConfigureAwait(false);
         var start = Math.Max(0, read.Count - count);
@@ -51,6 +54,8 @@ public static class LogTail
             }
             lines.Add(line);
         }
-        return (lines, start > 0 || lines.Count < read.Count);
+        // Not the last line shown: when every piece of the tail went on with an earlier line (a long line still being
+        // written), that was 0, and a follower from there replayed the whole output the tail was asked to leave out.
+        return (lines, start > 0 || lines.Count < read.Count, read.Count > 0 ? read[^1].Seq : 0);
     }
 }

@@ -375,7 +375,8 @@ public sealed partial class RuntimeManager(
             foreach (var job in active)
             {
                 // A queued one ends here, with no worker to send its callback.
-                webhooks?.EnqueueIfCancelledWhileQueued(await store.RequestCancelAsync(job.Id, cancellationToken));
+                var (changed, ended) = await store.RequestCancelTellingEndAsync(job.Id, cancellationToken);
+                webhooks?.EnqueueIfCancelledWhileQueued(changed, ended);
             }
             if (RunsJobs)
             {

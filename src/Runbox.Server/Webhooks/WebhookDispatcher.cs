@@ -83,9 +83,12 @@ public sealed class WebhookDispatcher : BackgroundService
     /// Queues the callback of a job a cancel ended while it was queued (cancelled, no worker ever held it): no worker
     /// ran it, so nothing else would. A job the cancel found running (or that ended meanwhile) is its worker's to send.
     /// </summary>
-    public void EnqueueIfCancelledWhileQueued(JobRecord? job)
+    /// <param name="ended">The store says this cancel ended the job. Cancels that cross (a double click, a bulk cancel
+    /// beside a single one) each read it queued and each get it back cancelled: the job alone said nothing of which one
+    /// ended it, and each sent the callback.</param>
+    public void EnqueueIfCancelledWhileQueued(JobRecord? job, bool ended)
     {
-        if (job is { Status: JobStatus.Cancelled, Worker: null, Spec.CallbackUrl: { } url })
+        if (ended && job is { Status: JobStatus.Cancelled, Worker: null, Spec.CallbackUrl: { } url })
         {
             Enqueue(job.Id, url);
         }

@@ -493,6 +493,42 @@ public sealed class IsolationTests(SandboxFixture fixture)
             """, Stdout(result));
     }
 
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheSocketFamilyFilter_LeavesWhatJobsUseWorking(bool network)
+    {
+        fixture.RequireFullSandbox();
+        await using var engine = new JobEngine(SandboxFixture.Options(fixture.WorkRoot) with { AllowNetwork = network, Slots = 1 });
+        // Name lookup (netlink for AI_ADDRCONFIG), the interfaces (netlink), asyncio's and multiprocessing's socketpairs.
+        var python = await engine.RunAsync(Python("""
+            import asyncio, multiprocessing, socket
+            async def main():
+                return await asyncio.sleep(0, "asyncio")
+            if __name__ == "__main__":
+                print(sorted({a[4][0] for a in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)}))
+                print(any(name == "lo" for _, name in socket.if_nameindex()))
+                print(asyncio.run(main()), flush=True)
+                with multiprocessing.get_context("spawn").Pool(2) as pool:
+                    print(pool.map(abs, [-1, -2]))
+            """, network));
+        Assert.True(python.Status == JobStatus.Succeeded, $"{python.Status} {python.Error} {Stderr(python)}");
+        var lines = Stdout(python).Split('\n');
+        Assert.Contains("127.0.0.1", lines[0]);
+        Assert.Equal(["True", "asyncio", "[1, 2]"], lines[1..4]);
+        Requires.Node();
+        var node = await engine.RunAsync(new JobRequest
+        {
+            Language = JobLanguage.Node,
+            Network = network,
+            Script = "console.log(Object.keys(require('os').networkInterfaces()).includes('lo'));\n"
+                + "require('dns').lookup('localhost', (e, address) => console.log(e ? e.code : 'resolved'));\n",
+            Limits = new JobLimits { MemoryBytes = 512L * 1024 * 1024 },
+        });
+        Assert.True(node.Status == JobStatus.Succeeded, $"{node.Status} {node.Error} {Stderr(node)}");
+        Assert.Equal(["true", "resolved"], Stdout(node).TrimEnd().Split('\n'));
+    }
+
     [SkippableFact]
     public async Task NodeJobs_DoTheirFileIoWithoutIoUring()
     {

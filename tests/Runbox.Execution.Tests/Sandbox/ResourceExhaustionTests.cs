@@ -129,6 +129,36 @@ public sealed class ResourceExhaustionTests(SandboxFixture fixture)
     }
 
     [SkippableFact]
+    public async Task AnHttpDownloadOfTwiceItsMemory_WorksWithinTheTcpLimit()
+    {
+        fixture.RequireFullSandbox();
+        // What the TCP limit is not to break: a job of 64 MB serving itself 128 MB over HTTP on its loopback and reading
+        // it in pieces, both ends' buffers counted in its cgroup.
+        var result = await RunWithCanaryAsync(fixture, Python("""
+            import http.server, threading, urllib.request
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(128 << 20))
+                    self.end_headers()
+                    piece = b"x" * (1 << 20)
+                    for _ in range(128):
+                        self.wfile.write(piece)
+                def log_message(self, *args):
+                    pass
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            received = 0
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/") as answer:
+                while piece := answer.read(1 << 16):
+                    received += len(piece)
+            print(received >> 20)
+            """, new JobLimits { Timeout = TimeSpan.FromSeconds(30), MemoryBytes = 64L << 20 }));
+        Assert.True(result.Status == JobStatus.Succeeded, $"{result.Status} {result.LimitExceeded}: {result.Error} {Stderr(result)}");
+        Assert.Equal("128", Stdout(result).Trim());
+    }
+
+    [SkippableFact]
     public async Task UdpBuffersOnItsLoopback_CountAgainstItsMemory()
     {
         fixture.RequireFullSandbox();

@@ -85,6 +85,25 @@ public sealed class LogTailApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal([false, null, false, null, null], whole.Lines.Select(line => line.Ended));
     }
 
+    [Fact]
+    public async Task Tail_NextSeqIsTheLastPieceRead_WhenEveryPieceOfTheTailGoesOnWithALineBegunBeforeIt()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+        // A long line still being written, in pieces: a tail of 2 holds only its continuation, which is left out.
+        await Store.AppendLogsAsync(job.Id,
+            [Line(1, "before"), Line(2, "long-1 ", ended: false), Line(3, "long-2 ", ended: false), Line(4, "long-3 ", ended: false)]);
+
+        var tail = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?tail=2")).ReadAsync<LogPageResponse>();
+
+        Assert.Empty(tail.Lines);
+        Assert.True(tail.MoreBefore);
+        // Following from next_seq brings what comes after the tail, not the output from the start (it was 0).
+        Assert.Equal(4, tail.NextSeq);
+        await Store.AppendLogsAsync(job.Id, [Line(5, "long-4"), Line(6, "next")]);
+        var next = await (await _server.Admin.GetAsync($"/api/v1/jobs/{job.Id}/logs?after_seq={tail.NextSeq}")).ReadAsync<LogPageResponse>();
+        Assert.Equal(["long-4", "next"], next.Lines.Select(line => line.Text));
+    }
+
     [Theory]
     [InlineData("tail=0", "must be between 1 and 10000.")]
     [InlineData("tail=10001", "must be between 1 and 10000.")]
@@ -101,6 +120,20 @@ public sealed class LogTailApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(rule, (await response.JsonAsync()).GetProperty("errors").GetProperty("tail")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Tail_Returns404_ForAnotherOwnersJob_WithoutItsLines()
+    {
+        var job = await _server.Admin.SubmitOkAsync(new JobSubmission { Script = "print(1)" });
+        await Store.AppendLogsAsync(job.Id, [Line(1, "the admin's secret")]);
+        var (user, _) = await _server.UserAsync("tail-user");
+        using var _u = user;
+
+        var response = await user.GetAsync($"/api/v1/jobs/{job.Id}/logs?tail=10");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("secret", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]

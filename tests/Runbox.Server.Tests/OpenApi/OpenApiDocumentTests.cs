@@ -117,6 +117,10 @@ public sealed class OpenApiDocumentTests(ITestOutputHelper output) : IAsyncLifet
         await Check(await user.GetAsync($"/api/v1/jobs/{id}"), "GET", "/api/v1/jobs/{id}");
         await Check(await admin.GetAsync($"/api/v1/jobs/{id}/logs?after_seq=0&limit=10"), "GET", "/api/v1/jobs/{id}/logs");
         await Check(await admin.GetAsync($"/api/v1/jobs/{id}/logs?limit=abc"), "GET", "/api/v1/jobs/{id}/logs");
+        await Check(await admin.GetAsync($"/api/v1/jobs/{id}/logs?tail=10"), "GET", "/api/v1/jobs/{id}/logs");
+        await Check(await admin.GetAsync($"/api/v1/jobs/{id}/logs?tail=10&limit=5"), "GET", "/api/v1/jobs/{id}/logs");
+        await Check(await admin.GetAsync($"/api/v1/jobs/{id}?output=false"), "GET", "/api/v1/jobs/{id}");
+        await Check(await admin.GetAsync($"/api/v1/jobs/{id}?output=maybe"), "GET", "/api/v1/jobs/{id}");
         await Check(await admin.GetAsync("/api/v1/jobs/nope/logs"), "GET", "/api/v1/jobs/{id}/logs");
         await Check(await admin.GetAsync($"/api/v1/jobs/{id}/artifacts"), "GET", "/api/v1/jobs/{id}/artifacts");
         await Check(await admin.GetAsync("/api/v1/jobs/nope/artifacts"), "GET", "/api/v1/jobs/{id}/artifacts");

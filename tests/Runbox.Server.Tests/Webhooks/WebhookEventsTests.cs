@@ -22,6 +22,29 @@ public sealed class WebhookEventsTests(ITestOutputHelper output)
     };
 
     [Fact]
+    public async Task Callback_IsSentOnce_WhenTwoCancelsOfAQueuedJobCrossEachOther()
+    {
+        // Both read the job queued; the second's cancel found it cancelled by the first and queued its callback again.
+        using var receiver = new WebhookReceiver(failFirst: 0);
+        await using var server = await RunningServer.StartAsync(output, Settings(noWorker: true));
+        var ids = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            var job = await server.Admin.SubmitOkAsync(new JobSubmission { Script = "print('never')", CallbackUrl = receiver.Url });
+            ids.Add(job.Id);
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => server.Admin.PostAsync($"/api/v1/jobs/{job.Id}/cancel", null)));
+        }
+        for (var i = 0; i < 100 && receiver.Received.Count < ids.Count; i++)
+        {
+            await Task.Delay(50);
+        }
+        await Task.Delay(1000);
+
+        var sent = receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()).ToList();
+        Assert.Equal(ids.Order(), sent.Order());
+    }
+
+    [Fact]
     public async Task Callback_IsSentAsCancelled_WhenAQueuedJobIsCancelled()
     {
         // No worker takes the job, so it ends in the store at the cancel: before, nobody sent its callback.

@@ -293,6 +293,29 @@ public abstract partial class JobStoreContract
     }
 
     [SkippableFact]
+    public async Task RequestCancelTellingEnd_SaysEndedOnlyToTheCancelThatEndedTheQueuedJob()
+    {
+        await using var store = await NewStoreAsync();
+        var queued = TestJobs.Queued();
+        var running = TestJobs.Queued();
+        await store.InsertJobAsync(queued);
+        await store.InsertJobAsync(running);
+        await using var claim = await store.ClaimAsync("worker-1", TimeSpan.FromMinutes(1));
+        Assert.NotNull(claim);
+        var claimedId = claim.Job.Id;
+
+        var first = await store.RequestCancelTellingEndAsync(queued.Id == claimedId ? running.Id : queued.Id);
+        var second = await store.RequestCancelTellingEndAsync(queued.Id == claimedId ? running.Id : queued.Id);
+        var flagged = await store.RequestCancelTellingEndAsync(claimedId);
+
+        // Both came back cancelled; only the first ended it, so only its caller sends the job's callback.
+        Assert.Equal((JobStatus.Cancelled, true), (first.Job!.Status, first.Ended));
+        Assert.Equal((JobStatus.Cancelled, false), (second.Job!.Status, second.Ended));
+        Assert.Equal((JobStatus.Running, false), (flagged.Job!.Status, flagged.Ended));
+        Assert.Equal((null, false), await store.RequestCancelTellingEndAsync("01a23aca58517ad2838101ef30a41222"));
+    }
+
+    [SkippableFact]
     public async Task RequestCancel_FlagsJobForItsWorker_WhenRunning()
     {
         await using var store = await NewStoreAsync();
