@@ -34,12 +34,7 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
         var open = new List<Socket>();
         try
         {
-            for (var i = 0; i < 2; i++)
-            {
-                var connection = await ConnectAsync(server.Address);
-                open.Add(connection);
-                Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(connection));
-            }
+            await OpenAnsweredAsync(server.Address, 2, open);
             using var past = await ConnectAsync(server.Address);
             var refused = await HealthzAsync(past);
             var stillOpen = await HealthzAsync(open[0]);
@@ -78,12 +73,7 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
         var open = new List<Socket>();
         try
         {
-            for (var i = 0; i < 2; i++)
-            {
-                var connection = await ConnectAsync(server.Address);
-                open.Add(connection);
-                Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(connection));
-            }
+            await OpenAnsweredAsync(server.Address, 2, open);
             using var third = await ConnectAsync(server.Address);
             var refused = await HealthzAsync(third);
             // Refused by the dozen, a client writes one log line, not one each: it could fill the log's disk otherwise.
@@ -136,6 +126,17 @@ public sealed class ConnectionLimitTests(ITestOutputHelper output)
             () => RunningServer.StartAsync(output, new Dictionary<string, string?> { ["Runbox:MaxConnections"] = "0" }));
 
         Assert.Contains("Runbox:MaxConnections must be at least 1 (got 0).", error.Message);
+    }
+
+    /// <summary>Opens <paramref name="count"/> connections, each answered, into <paramref name="open"/> (the caller closes them).</summary>
+    private static async Task OpenAnsweredAsync(Uri address, int count, List<Socket> open)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var connection = await ConnectAsync(address);
+            open.Add(connection);
+            Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(connection));
+        }
     }
 
     private static async Task<Socket> ConnectAsync(Uri address, IPAddress? from = null)
