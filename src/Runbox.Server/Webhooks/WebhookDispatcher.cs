@@ -139,14 +139,16 @@ public sealed class WebhookDispatcher : BackgroundService
         base.Dispose();
     }
 
-    /// <param name="stoppingToken">The server stops: no retry is waited for.</param>
-    /// <param name="abort">The stop's grace is over: an attempt under way is given up.</param>
-    private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken, CancellationToken abort)
+    /// <summary>
+    /// The callback's body, or null when the job is gone. A method of its own so that the job as read (its output, up to
+    /// 64 MiB a stream) is not kept in <see cref="DeliverAsync"/>'s state through every retry's wait, only the body.
+    /// </summary>
+    private async Task<byte[]?> PayloadAsync(string jobId)
     {
         var job = await _store.GetJobAsync(jobId, withOutput: true, withSubmission: false, CancellationToken.None);
         if (job is null)
         {
-            return;
+            return null;
         }
         var artifacts = await _store.ListArtifactsAsync(jobId, CancellationToken.None);
         var payload = job.ToResponse(artifacts);
@@ -154,7 +156,17 @@ public sealed class WebhookDispatcher : BackgroundService
         {
             payload = payload with { Stdout = null, Stderr = null };
         }
-        var body = JsonSerializer.SerializeToUtf8Bytes(payload, RunboxJsonContext.Default.JobResponse);
+        return JsonSerializer.SerializeToUtf8Bytes(payload, RunboxJsonContext.Default.JobResponse);
+    }
+
+    /// <param name="stoppingToken">The server stops: no retry is waited for.</param>
+    /// <param name="abort">The stop's grace is over: an attempt under way is given up.</param>
+    private async Task DeliverAsync(string jobId, string url, CancellationToken stoppingToken, CancellationToken abort)
+    {
+        if (await PayloadAsync(jobId) is not { } body)
+        {
+            return;
+        }
         var delivery = Guid.NewGuid().ToString("N");
         var delay = TimeSpan.FromSeconds(_options.InitialBackoffSeconds);
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
