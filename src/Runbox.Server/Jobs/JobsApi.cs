@@ -139,17 +139,20 @@ public static class JobsApi
         return TypedResults.Ok(new JobListResponse(page.Jobs.Select(j => j.ToResponse()).ToList(), page.NextCursor));
     }
 
+    /// <summary>The most lines a page of logs may ask for (its Range states it in the OpenAPI document; the check enforces it).</summary>
+    private const int MaxLogPage = 5000;
+
     private static async Task<Results<Ok<LogPageResponse>, ProblemHttpResult>> LogsAsync(
         string id, ClaimsPrincipal user, JobService jobs, CancellationToken ct,
-        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery, Range(1, 5000)] int? limit, [FromQuery, Range(1, LogTail.MaxLines)] int? tail)
+        [FromQuery(Name = "after_seq")] long? afterSeq, [FromQuery, Range(1, MaxLogPage)] int? limit, [FromQuery, Range(1, LogTail.MaxLines)] int? tail)
     {
         if (afterSeq is < 0)
         {
             return Problems.BadRequest("after_seq", "must be 0 or more.");
         }
-        if (limit is < 1 or > 5000)
+        if (limit is < 1 or > MaxLogPage)
         {
-            return Problems.BadRequest("limit", "must be between 1 and 5000.");
+            return Problems.BadRequest("limit", $"must be between 1 and {MaxLogPage}.");
         }
         if (tail is < 1 or > LogTail.MaxLines)
         {
